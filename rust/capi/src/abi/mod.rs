@@ -1,0 +1,1 @@
+//! The C ABI types; cbindgen generates include/corosync/ from here.

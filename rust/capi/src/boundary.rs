@@ -1,0 +1,1 @@
+//! What every exported function goes through: panic catching, pointer checks.

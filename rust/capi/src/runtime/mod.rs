@@ -1,0 +1,1 @@
+//! The client runtime shared by every library.
