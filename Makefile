@@ -1,0 +1,68 @@
+# The AIS executive and its C libraries.
+#
+#   make                  release build: target/release/{aisexec,ais-keygen,ais-cfgtool}
+#                         and the C libraries in target/release/lib
+#   make check            every test (what CI runs)
+#   make demo             run a single-node executive and ask it for its status
+#   make install          install (PREFIX, DESTDIR, ... below)
+#   make uninstall        remove exactly what install put there
+#   make clean
+#
+# Install directories (defaults in scripts/install.sh, which both this file
+# and `cmake --install` use):
+#   PREFIX=/usr/local  LIBDIR=$(PREFIX)/lib  INCLUDEDIR=$(PREFIX)/include
+#   SBINDIR=$(PREFIX)/sbin  MANDIR=$(PREFIX)/share/man
+#   SYSCONFDIR=/etc when PREFIX=/usr, else $(PREFIX)/etc
+#   SYSTEMDUNITDIR=$(PREFIX)/lib/systemd/system  DESTDIR=(none)
+# PROFILE=debug installs the debug build instead (the tests do, to skip a
+# second full build).
+
+CARGO ?= cargo
+PROFILE ?= release
+PREFIX ?= /usr/local
+export PREFIX LIBDIR INCLUDEDIR SBINDIR SYSCONFDIR MANDIR SYSTEMDUNITDIR DESTDIR
+
+PROFILE_FLAG_release := --release
+PROFILE_FLAG_debug :=
+
+.PHONY: all build-release build-debug check install uninstall demo clean
+
+all: build-release
+
+build-release build-debug: build-%:
+	$(CARGO) build $(PROFILE_FLAG_$*) --workspace
+	scripts/link-libs.sh target/$* target/$*/lib
+
+# Stops at the first failing step. The C and packaging tests use the debug
+# build; only the Totem simulator check builds in release mode.
+check:
+	@echo "==> [1/8] build (debug profile) and link the C libraries"
+	$(MAKE) --no-print-directory build-debug
+	@echo "==> [2/8] cargo test --workspace"
+	$(CARGO) test --workspace
+	@echo "==> [3/8] generated headers are up to date"
+	scripts/gen-headers.sh --check
+	@echo "==> [4/8] sonames, version nodes and exported symbols"
+	scripts/check-symbols.sh target/debug/lib
+	@echo "==> [5/8] C ABI tests"
+	c-tests/run-abi.sh
+	@echo "==> [6/8] pkg-config: build a C program against a staged install"
+	c-tests/pkgconfig/run.sh
+	@echo "==> [7/8] CMake: find_package(Ais) against a staged install"
+	c-tests/cmake/run.sh
+	@echo "==> [8/8] Totem simulator"
+	scripts/check-totem.sh
+	@echo "==> make check: all steps passed"
+
+install: build-$(PROFILE)
+	scripts/install.sh install target/$(PROFILE) target/$(PROFILE)/lib
+
+uninstall:
+	scripts/install.sh uninstall
+
+demo: build-release
+	scripts/demo.sh target/release
+
+clean:
+	$(CARGO) clean
+	rm -rf build

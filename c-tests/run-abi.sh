@@ -1,0 +1,109 @@
+#!/bin/sh
+# The ABI tests of the public headers, and the self-test of the link
+# scripts. Needs gcc only (g++ and valgrind are used when present).
+#
+#   c-tests/run-abi.sh
+#
+# 1. Every header of rust/capi/headers.list compiles alone, with
+#    -Wall -Wextra -Werror, as C89/gnu89/C99/C11 (pedantic where the
+#    standard allows) and C++98/C++11 when g++ exists, both as
+#    <corosync/X.h> with -Iinclude and as <X.h> with -Iinclude/corosync
+#    (the pkg-config way).
+# 2. c-tests/abi/abi_<stem>.c, one per header, is built and run: as C99
+#    -pedantic, with -fsanitize=address,undefined, under valgrind when
+#    present, and as C++11 when g++ exists (where enums are checked to be
+#    enums).
+# 3. c-tests/abi/link-selftest.sh (link-libs.sh and check-symbols.sh).
+# Ends with "run-abi: N passed, N failed"; exits non-zero on any failure.
+set -u
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+CC=${CC:-gcc}
+CXX=${CXX:-g++}
+WARN="-Wall -Wextra -Werror"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT INT TERM
+passed=0
+failed=0
+step() { # step <description> <command...>: run, count, show output on failure
+    what=$1
+    shift
+    if "$@" > "$tmp/step.log" 2>&1; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+        echo "run-abi: FAIL: $what" >&2
+        sed 's/^/    /' "$tmp/step.log" >&2
+    fi
+}
+
+have_cxx=no
+command -v "$CXX" > /dev/null 2>&1 && have_cxx=yes
+[ $have_cxx = yes ] || echo "run-abi: $CXX not found: skipping the C++ builds"
+
+headers=$(grep -v '^[[:space:]]*#' "$root/rust/capi/headers.list" | awk 'NF { print $1 }')
+
+# 1. Each header on its own, in every dialect an old program may use.
+for h in $headers; do
+    printf '#include <corosync/%s>\nint main(void) { return 0; }\n' "$h" > "$tmp/inc.c"
+    printf '#include <%s>\nint main(void) { return 0; }\n' "$h" > "$tmp/inc2.c"
+    for std in "-std=c89 -pedantic" "-std=gnu89" "-std=c99 -pedantic" "-std=c11 -pedantic"; do
+        # shellcheck disable=SC2086
+        step "$h compiles with $CC $std" $CC $std $WARN -I"$root/include" -c -o "$tmp/inc.o" "$tmp/inc.c"
+    done
+    # shellcheck disable=SC2086
+    step "$h compiles as <$h> with -Iinclude/corosync" $CC -std=gnu99 $WARN -I"$root/include/corosync" -c -o "$tmp/inc.o" "$tmp/inc2.c"
+    if [ $have_cxx = yes ]; then
+        for std in "-std=c++98 -pedantic" "-std=c++11 -pedantic"; do
+            # shellcheck disable=SC2086
+            step "$h compiles with $CXX $std" $CXX -x c++ $std $WARN -I"$root/include" -c -o "$tmp/inc.o" "$tmp/inc.c"
+        done
+    fi
+done
+
+# 2. The ABI test of each header.
+for h in $headers; do
+    stem=${h%.h}
+    src=$root/c-tests/abi/abi_$stem.c
+    if [ ! -f "$src" ]; then
+        failed=$((failed + 1))
+        echo "run-abi: FAIL: $h has no ABI test (c-tests/abi/abi_$stem.c)" >&2
+        continue
+    fi
+    bin=$tmp/abi_$stem
+    # shellcheck disable=SC2086
+    step "build abi_$stem (C99)" $CC -std=c99 -pedantic $WARN -g -I"$root/include" -o "$bin" "$src" &&
+        step "run abi_$stem" "$bin"
+    [ -x "$bin" ] && cat "$tmp/step.log"
+    # shellcheck disable=SC2086
+    if $CC -std=c99 $WARN -g -fsanitize=address,undefined -fno-sanitize-recover=all \
+        -I"$root/include" -o "$bin-asan" "$src" > "$tmp/asan.log" 2>&1; then
+        step "run abi_$stem under ASan+UBSan" "$bin-asan"
+    else
+        echo "run-abi: cannot build with -fsanitize=address,undefined here: skipped" >&2
+        sed 's/^/    /' "$tmp/asan.log" >&2
+    fi
+    if command -v valgrind > /dev/null 2>&1; then
+        step "run abi_$stem under valgrind" valgrind -q --error-exitcode=99 --leak-check=full "$bin"
+    fi
+    if [ $have_cxx = yes ]; then
+        # shellcheck disable=SC2086
+        step "build abi_$stem (C++11)" $CXX -x c++ -std=c++11 -pedantic $WARN -I"$root/include" -o "$bin-cxx" "$src" &&
+            step "run abi_$stem (C++11)" "$bin-cxx"
+    fi
+done
+# Each ABI test belongs to a listed header.
+for src in "$root"/c-tests/abi/abi_*.c; do
+    [ -e "$src" ] || continue
+    stem=$(basename "$src" .c)
+    stem=${stem#abi_}
+    printf '%s\n' "$headers" | grep -qx "$stem.h" ||
+        { failed=$((failed + 1)); echo "run-abi: FAIL: $src tests $stem.h, which headers.list does not list" >&2; }
+done
+
+# 3. The link scripts.
+step "link-libs.sh / check-symbols.sh self-test" "$root/c-tests/abi/link-selftest.sh"
+tail -n 1 "$tmp/step.log"
+
+echo "run-abi: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,37 @@
+//! `ais-net`: the wire under Totem — UDP transports and packet crypto.
+//!
+//! Owns: turning Totem's `(destination, bytes)` into sealed or checksummed
+//! datagrams on UDP sockets and back into `(sender node id, bytes)`.
+//!
+//! Must not: know Totem's message formats, keep a clock or threads of its
+//! own, or block. The executive drives it from its single event loop:
+//! poll the transport's fd, call [`Transport::recv`] until `None`, hand each
+//! [`Packet`] to Totem, send Totem's output with [`Transport::send_to`], and
+//! log what [`Transport::poll_event`] yields.
+//!
+//! Modules: [`crypto`] (frame format, keys, nonces, replay window),
+//! [`transport`] (sockets), [`config`] (what the executive passes in and
+//! the rules that resolve it), [`ratelimit`] (log limiter). All `unsafe`
+//! code is in the private `sys` module (libc calls); every other module
+//! forbids it.
+//!
+//! Not here yet: redundant ring (`rrp_mode` with two interfaces). One
+//! [`Transport`] is one ring.
+#![deny(unsafe_code)]
+
+pub mod config;
+pub mod crypto;
+pub mod ratelimit;
+#[allow(unsafe_code)]
+mod sys;
+pub mod transport;
+
+pub use config::{ConfigError, NetConfig, Security, TransportKind};
+pub use crypto::{Mode, NodeId, OpenError, PacketCodec};
+pub use sys::IfAddr;
+pub use transport::{Dest, NetError, NetEvent, Packet, SendError, Stats, Transport};
+
+/// Every IPv4/IPv6 address of every local interface (`getifaddrs`).
+pub fn local_interfaces() -> std::io::Result<Vec<IfAddr>> {
+    sys::interfaces()
+}

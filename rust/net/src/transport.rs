@@ -1,0 +1,699 @@
+//! UDP transports for Totem: IP multicast (IPv4/IPv6) and unicast to a
+//! member list (`udpu`), non-blocking, for a single-threaded event loop.
+//!
+//! Owns: the sockets, their options (multicast group, interface, loop, TTL,
+//! buffer sizes), framing every datagram through [`PacketCodec`], the
+//! node id <-> address map learned from authenticated headers, drop
+//! counters, and rate-limited diagnostics ([`NetEvent`]).
+//!
+//! Must not: block, spawn threads, log by itself (the executive drains
+//! [`Transport::poll_event`] and logs), interpret Totem payloads, or send
+//! anywhere but the configured group, the configured members and addresses
+//! learned from packets that opened.
+//!
+//! # Sockets
+//!
+//! * Multicast: a *unicast socket* bound to `local_addr:mcastport` sends
+//!   everything (multicast with `IP_MULTICAST_IF` set to the bound
+//!   interface, TTL `ttl`, loop `multicast_loop`) and receives unicast
+//!   (the token). A *group socket* bound to `mcastaddr:mcastport`
+//!   (`SO_REUSEADDR`) joined on that interface receives the group. Both
+//!   sockets use the same port, so the source address of every packet —
+//!   multicast or unicast — is the node's unicast address, which is what
+//!   the node id map learns. (The classic sent multicast from
+//!   `mcastport - 1`; one port is enough here and keeps the firewall rule
+//!   to a single port.)
+//! * udpu: one socket bound to `local_addr:mcastport`; [`Dest::Multicast`]
+//!   is a unicast to every member (to itself too if `multicast_loop`).
+//!   Datagrams from addresses outside the member list are dropped.
+//!
+//! # Node ids and addresses
+//!
+//! Every frame carries the sender's node id in its clear, authenticated
+//! header. Each packet that opens maps that node id to its source address
+//! ([`Transport::node_addr`]); [`Dest::Node`] uses the map. A change is
+//! reported as [`NetEvent::AddressChanged`] (a node that moved, or an
+//! authenticated packet relayed by someone else before the real one
+//! arrived: the node's next packet moves it back). Packets carrying our
+//! own node id from another process are dropped and reported
+//! ([`NetEvent::DuplicateNodeId`]).
+//!
+//! Both sockets are registered in one epoll instance whose fd is what
+//! [`AsRawFd`] returns: poll it for readability, then call
+//! [`Transport::recv`] until it returns `None`.
+//!
+//! Redundant ring (`rrp_mode`, ring 1) is not implemented: one `Transport`
+//! is one ring; the frame header has no ring number yet (its version byte
+//! would be bumped when one is added).
+
+#![forbid(unsafe_code)]
+
+use crate::config::{
+    BoundInterface, ConfigError, NetConfig, Security, TransportKind, max_payload_for,
+    nodeid_from_ipv4, resolve_bind,
+};
+use crate::crypto::{Header, NodeId, OpenError, PacketCodec, SealError, random_boot_id};
+use crate::ratelimit::RateLimiter;
+use crate::sys;
+use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, Socket, Type};
+use std::collections::{BTreeMap, VecDeque};
+use std::fmt;
+use std::io;
+use std::net::{IpAddr, SocketAddr, SocketAddrV6, UdpSocket};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::time::{Duration, Instant};
+
+/// Where a packet goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dest {
+    /// Every node of the ring (the group, or every member with udpu).
+    Multicast,
+    /// One node, by node id (its address learned from its packets).
+    Node(NodeId),
+}
+
+/// A datagram that opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Packet {
+    /// Sender node id from the authenticated header.
+    pub from: NodeId,
+    /// Source address it came from.
+    pub addr: SocketAddr,
+    /// Totem payload.
+    pub data: Vec<u8>,
+}
+
+/// Something the executive should log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NetEvent {
+    /// Packets from `from` failed authentication (wrong key, tampering) or
+    /// their checksum. At most one per second per source; `suppressed`
+    /// counts those not reported since the previous event for that source.
+    InvalidDigest { from: SocketAddr, suppressed: u64 },
+    /// Frames that are not ours or use the other `secauth` mode. Same rate
+    /// limit as above, separately.
+    BadFrame {
+        from: SocketAddr,
+        error: OpenError,
+        suppressed: u64,
+    },
+    /// Another process (at `from`) uses our node id. Rate-limited like
+    /// `BadFrame`. Its packets are dropped.
+    DuplicateNodeId { from: SocketAddr, suppressed: u64 },
+    /// An authenticated packet of `node` came from a new address.
+    AddressChanged {
+        node: NodeId,
+        old: SocketAddr,
+        new: SocketAddr,
+    },
+}
+
+impl fmt::Display for NetEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let more = |f: &mut fmt::Formatter<'_>, n: u64| {
+            if n > 0 {
+                write!(f, " ({n} more suppressed)")
+            } else {
+                Ok(())
+            }
+        };
+        match self {
+            NetEvent::InvalidDigest { from, suppressed } => {
+                write!(f, "Invalid digest from {from}")?;
+                more(f, *suppressed)
+            }
+            NetEvent::BadFrame {
+                from,
+                error,
+                suppressed,
+            } => {
+                write!(f, "Dropped packet from {from}: {error}")?;
+                more(f, *suppressed)
+            }
+            NetEvent::DuplicateNodeId { from, suppressed } => {
+                write!(
+                    f,
+                    "Another node at {from} uses our node id; its packets are dropped"
+                )?;
+                more(f, *suppressed)
+            }
+            NetEvent::AddressChanged { node, old, new } => {
+                write!(f, "node {node} moved from {old} to {new}")
+            }
+        }
+    }
+}
+
+/// Counters, all monotonic.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Datagrams handed to the kernel.
+    pub sent: u64,
+    /// Datagrams the kernel refused (buffer full, no route...).
+    pub send_errors: u64,
+    /// Datagrams that opened and were returned by `recv`.
+    pub received: u64,
+    /// Failed authentication / checksum (`Invalid digest`).
+    pub invalid_digest: u64,
+    /// Truncated, foreign, wrong version, or other secauth mode.
+    pub bad_frame: u64,
+    /// Replays rejected by the window.
+    pub replayed: u64,
+    /// udpu: from an address outside the member list.
+    pub unknown_source: u64,
+    /// Receive errors other than "would block".
+    pub recv_errors: u64,
+    /// Our own packets dropped because `multicast_loop` is off (on `lo`
+    /// the kernel delivers them regardless of IP_MULTICAST_LOOP).
+    pub own_dropped: u64,
+    /// Authenticated packets carrying our node id from another process.
+    pub foreign_self: u64,
+}
+
+/// Why a send failed. Totem treats all of these as a lost packet.
+#[derive(Debug)]
+pub enum SendError {
+    /// Payload larger than [`Transport::max_payload`].
+    TooLarge { len: usize, max: usize },
+    /// No address known for this node id yet.
+    UnknownNode(NodeId),
+    /// Sealing failed.
+    Seal(SealError),
+    /// The kernel refused at least one destination (the others were sent).
+    Io(io::Error),
+}
+
+impl fmt::Display for SendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SendError::TooLarge { len, max } => write!(f, "payload of {len} bytes exceeds {max}"),
+            SendError::UnknownNode(n) => write!(f, "no address known for node {n}"),
+            SendError::Seal(e) => write!(f, "{e}"),
+            SendError::Io(e) => write!(f, "send failed: {e}"),
+        }
+    }
+}
+impl std::error::Error for SendError {}
+
+/// Why a transport could not be created.
+#[derive(Debug)]
+pub enum NetError {
+    /// The configuration is inconsistent or matches no interface.
+    Config(ConfigError),
+    /// A socket call failed; `what` names the step.
+    Io { what: &'static str, err: io::Error },
+}
+
+impl fmt::Display for NetError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NetError::Config(e) => write!(f, "{e}"),
+            NetError::Io { what, err } => write!(f, "{what}: {err}"),
+        }
+    }
+}
+impl std::error::Error for NetError {}
+
+impl From<ConfigError> for NetError {
+    fn from(e: ConfigError) -> Self {
+        NetError::Config(e)
+    }
+}
+
+fn io_err(what: &'static str) -> impl FnOnce(io::Error) -> NetError {
+    move |err| NetError::Io { what, err }
+}
+
+/// Largest datagram read; anything longer is truncated and fails to open.
+const RECV_BUF: usize = 65536;
+/// Datagrams examined per `recv` call before yielding (flood bound).
+const RECV_BUDGET: usize = 256;
+/// Log rate limit per source address.
+const LOG_INTERVAL: Duration = Duration::from_secs(1);
+/// Source addresses the log limiter remembers.
+const LOG_KEYS: usize = 1024;
+/// Bound on the node id -> address map (the classic allowed 384 nodes).
+const MAX_NODES: usize = 4096;
+/// Bound on queued, undrained events.
+const MAX_EVENTS: usize = 1024;
+
+enum Kind {
+    Multicast { group: SocketAddr },
+    Udpu { members: Vec<SocketAddr> },
+}
+
+/// One ring's transport. See the module doc.
+pub struct Transport {
+    kind: Kind,
+    node_id: NodeId,
+    local: SocketAddr,
+    iface: BoundInterface,
+    multicast_loop: bool,
+    /// `sockets[0]` sends and receives unicast; `sockets[1]` (multicast
+    /// only) receives the group.
+    sockets: Vec<UdpSocket>,
+    epoll: sys::Epoll,
+    codec: PacketCodec,
+    max_payload: usize,
+    nodes: BTreeMap<NodeId, SocketAddr>,
+    digest_log: RateLimiter<SocketAddr>,
+    frame_log: RateLimiter<SocketAddr>,
+    events: VecDeque<NetEvent>,
+    stats: Stats,
+    rxbuf: Vec<u8>,
+    txbuf: Vec<u8>,
+    next_socket: usize,
+    buffer_sizes: (usize, usize),
+}
+
+impl fmt::Debug for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Transport")
+            .field("node_id", &self.node_id)
+            .field("local", &self.local)
+            .field("iface", &self.iface.name)
+            .field("codec", &self.codec)
+            .finish_non_exhaustive()
+    }
+}
+
+fn size_buffers(sock: &Socket, bytes: usize) -> (usize, usize) {
+    if sys::force_buffers(sock.as_raw_fd(), bytes).is_err() {
+        // Unprivileged: best effort, capped by net.core.{w,r}mem_max.
+        let _ = sock.set_send_buffer_size(bytes);
+        let _ = sock.set_recv_buffer_size(bytes);
+    }
+    (
+        sock.send_buffer_size().unwrap_or(0),
+        sock.recv_buffer_size().unwrap_or(0),
+    )
+}
+
+fn scoped(addr: IpAddr, port: u16, index: u32) -> SocketAddr {
+    match addr {
+        IpAddr::V6(a) => {
+            let link_local = (a.segments()[0] & 0xffc0) == 0xfe80
+                || (a.is_multicast() && (a.segments()[0] & 0x000f) <= 2);
+            SocketAddr::V6(SocketAddrV6::new(
+                a,
+                port,
+                0,
+                if link_local { index } else { 0 },
+            ))
+        }
+        v4 => SocketAddr::new(v4, port),
+    }
+}
+
+impl Transport {
+    /// Creates the transport with a fresh random boot id.
+    pub fn new(cfg: &NetConfig) -> Result<Transport, NetError> {
+        let boot_id = random_boot_id().map_err(io_err("getrandom"))?;
+        let ifs = sys::interfaces().map_err(io_err("getifaddrs"))?;
+        Self::with_interfaces(cfg, &ifs, boot_id)
+    }
+
+    /// Creates the transport from an explicit interface list and boot id
+    /// (tests; the boot id must be fresh per process start).
+    pub fn with_interfaces(
+        cfg: &NetConfig,
+        ifs: &[sys::IfAddr],
+        boot_id: u64,
+    ) -> Result<Transport, NetError> {
+        cfg.validate()?;
+        let iface = resolve_bind(cfg.bindnetaddr, ifs)?;
+        let node_id = match (cfg.nodeid, iface.addr) {
+            (Some(n), _) => n,
+            (None, IpAddr::V4(a)) => nodeid_from_ipv4(a),
+            (None, IpAddr::V6(_)) => return Err(ConfigError::NodeIdRequiredForIpv6.into()),
+        };
+        let v6 = iface.addr.is_ipv6();
+        let domain = if v6 { Domain::IPV6 } else { Domain::IPV4 };
+        let local = scoped(iface.addr, cfg.mcastport, iface.index);
+
+        let ucast = Socket::new(domain, Type::DGRAM.cloexec(), Some(Protocol::UDP))
+            .map_err(io_err("socket"))?;
+        if v6 {
+            ucast.set_only_v6(true).map_err(io_err("IPV6_V6ONLY"))?;
+        }
+        ucast
+            .bind(&SockAddr::from(local))
+            .map_err(io_err("bind unicast socket"))?;
+        ucast.set_nonblocking(true).map_err(io_err("O_NONBLOCK"))?;
+        let buffer_sizes = size_buffers(&ucast, cfg.buffer_bytes);
+
+        let mut sockets = Vec::with_capacity(2);
+        let kind = match &cfg.transport {
+            TransportKind::Multicast { mcastaddr } => {
+                let group = scoped(*mcastaddr, cfg.mcastport, iface.index);
+                let msock = Socket::new(domain, Type::DGRAM.cloexec(), Some(Protocol::UDP))
+                    .map_err(io_err("socket"))?;
+                msock
+                    .set_reuse_address(true)
+                    .map_err(io_err("SO_REUSEADDR"))?;
+                match (mcastaddr, iface.addr) {
+                    (IpAddr::V4(g), IpAddr::V4(a)) => {
+                        sys::set_multicast_if_v4_index(ucast.as_raw_fd(), iface.index, a)
+                            .map_err(io_err("IP_MULTICAST_IF"))?;
+                        ucast
+                            .set_multicast_loop_v4(cfg.multicast_loop)
+                            .map_err(io_err("IP_MULTICAST_LOOP"))?;
+                        ucast
+                            .set_multicast_ttl_v4(cfg.ttl)
+                            .map_err(io_err("IP_MULTICAST_TTL"))?;
+                        msock
+                            .bind(&SockAddr::from(group))
+                            .map_err(io_err("bind group socket"))?;
+                        msock
+                            .join_multicast_v4_n(g, &InterfaceIndexOrAddress::Index(iface.index))
+                            .map_err(io_err("IP_ADD_MEMBERSHIP"))?;
+                        let _ = msock.set_multicast_all_v4(false);
+                    }
+                    (IpAddr::V6(g), IpAddr::V6(_)) => {
+                        ucast
+                            .set_multicast_if_v6(iface.index)
+                            .map_err(io_err("IPV6_MULTICAST_IF"))?;
+                        ucast
+                            .set_multicast_loop_v6(cfg.multicast_loop)
+                            .map_err(io_err("IPV6_MULTICAST_LOOP"))?;
+                        ucast
+                            .set_multicast_hops_v6(cfg.ttl)
+                            .map_err(io_err("IPV6_MULTICAST_HOPS"))?;
+                        msock.set_only_v6(true).map_err(io_err("IPV6_V6ONLY"))?;
+                        msock
+                            .bind(&SockAddr::from(group))
+                            .map_err(io_err("bind group socket"))?;
+                        msock
+                            .join_multicast_v6(g, iface.index)
+                            .map_err(io_err("IPV6_JOIN_GROUP"))?;
+                    }
+                    _ => return Err(ConfigError::FamilyMismatch(*mcastaddr).into()),
+                }
+                msock.set_nonblocking(true).map_err(io_err("O_NONBLOCK"))?;
+                size_buffers(&msock, cfg.buffer_bytes);
+                sockets.push(UdpSocket::from(ucast));
+                sockets.push(UdpSocket::from(msock));
+                Kind::Multicast { group }
+            }
+            TransportKind::Udpu { members } => {
+                sockets.push(UdpSocket::from(ucast));
+                let mut members: Vec<SocketAddr> = members
+                    .iter()
+                    .map(|m| scoped(*m, cfg.mcastport, iface.index))
+                    .collect();
+                members.dedup();
+                Kind::Udpu { members }
+            }
+        };
+
+        let epoll = sys::Epoll::new().map_err(io_err("epoll_create1"))?;
+        for (i, s) in sockets.iter().enumerate() {
+            epoll
+                .add(s.as_raw_fd(), i as u64)
+                .map_err(io_err("epoll_ctl"))?;
+        }
+        let codec = match &cfg.security {
+            Security::Off => PacketCodec::plain(node_id, boot_id),
+            Security::On { authkey } => PacketCodec::sealed(authkey, node_id, boot_id)
+                .map_err(|_| ConfigError::AuthkeyTooShort(authkey.len()))?,
+        };
+        let mut nodes = BTreeMap::new();
+        nodes.insert(node_id, local);
+        Ok(Transport {
+            kind,
+            node_id,
+            local,
+            iface,
+            multicast_loop: cfg.multicast_loop,
+            sockets,
+            epoll,
+            codec,
+            max_payload: max_payload_for(cfg.netmtu, v6),
+            nodes,
+            digest_log: RateLimiter::new(LOG_INTERVAL, LOG_KEYS),
+            frame_log: RateLimiter::new(LOG_INTERVAL, LOG_KEYS),
+            events: VecDeque::new(),
+            stats: Stats::default(),
+            rxbuf: vec![0u8; RECV_BUF],
+            txbuf: Vec::with_capacity(RECV_BUF),
+            next_socket: 0,
+            buffer_sizes,
+        })
+    }
+
+    /// This node's id (configured, or derived from its IPv4 address).
+    pub fn node_id(&self) -> NodeId {
+        self.node_id
+    }
+
+    /// This process's boot id (in every header; fresh per start).
+    pub fn boot_id(&self) -> u64 {
+        self.codec.boot_id()
+    }
+
+    /// The unicast address this node sends from and receives tokens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// Name of the interface `bindnetaddr` resolved to.
+    pub fn interface_name(&self) -> &str {
+        &self.iface.name
+    }
+
+    /// Largest payload [`send_to`](Self::send_to) accepts: `netmtu` minus
+    /// IP/UDP headers minus the frame overhead. Totem sizes frames by it.
+    pub fn max_payload(&self) -> usize {
+        self.max_payload
+    }
+
+    /// Effective (SO_SNDBUF, SO_RCVBUF) of the unicast socket as the kernel
+    /// reports them.
+    pub fn buffer_sizes(&self) -> (usize, usize) {
+        self.buffer_sizes
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// The last address an authenticated packet of `node` came from.
+    pub fn node_addr(&self, node: NodeId) -> Option<SocketAddr> {
+        self.nodes.get(&node).copied()
+    }
+
+    /// Known node id -> address pairs, in node id order.
+    pub fn nodes(&self) -> impl Iterator<Item = (NodeId, SocketAddr)> + '_ {
+        self.nodes.iter().map(|(n, a)| (*n, *a))
+    }
+
+    /// Pins an address for `node` (e.g. from configuration) before any of
+    /// its packets arrived.
+    pub fn set_node_addr(&mut self, node: NodeId, addr: SocketAddr) {
+        self.nodes.insert(node, addr);
+    }
+
+    /// Seals `payload` and sends it. Never blocks; a full socket buffer is
+    /// a lost packet (`SendError::Io` with `WouldBlock`).
+    pub fn send_to(&mut self, dest: Dest, payload: &[u8]) -> Result<(), SendError> {
+        if payload.len() > self.max_payload {
+            return Err(SendError::TooLarge {
+                len: payload.len(),
+                max: self.max_payload,
+            });
+        }
+        let target = match dest {
+            Dest::Node(n) => Some(*self.nodes.get(&n).ok_or(SendError::UnknownNode(n))?),
+            Dest::Multicast => match &self.kind {
+                Kind::Multicast { group } => Some(*group),
+                Kind::Udpu { .. } => None,
+            },
+        };
+        self.codec
+            .seal_into(payload, &mut self.txbuf)
+            .map_err(SendError::Seal)?;
+        let sock = &self.sockets[0];
+        let mut first_err = None;
+        let mut send = |addr: SocketAddr, stats: &mut Stats| match sock.send_to(&self.txbuf, addr) {
+            Ok(_) => stats.sent += 1,
+            Err(e) => {
+                stats.send_errors += 1;
+                first_err.get_or_insert(e);
+            }
+        };
+        match (target, &self.kind) {
+            (Some(addr), _) => send(addr, &mut self.stats),
+            (None, Kind::Udpu { members }) => {
+                let mut self_sent = false;
+                for &m in members {
+                    if m == self.local {
+                        if !self.multicast_loop {
+                            continue;
+                        }
+                        self_sent = true;
+                    }
+                    send(m, &mut self.stats);
+                }
+                if self.multicast_loop && !self_sent {
+                    send(self.local, &mut self.stats);
+                }
+            }
+            (None, Kind::Multicast { .. }) => unreachable!("multicast always has a target"),
+        }
+        match first_err {
+            Some(e) => Err(SendError::Io(e)),
+            None => Ok(()),
+        }
+    }
+
+    /// The next datagram that opened, or `None` when nothing (valid) is
+    /// queued. Never blocks. Bad datagrams are dropped and counted; their
+    /// diagnostics go to [`poll_event`](Self::poll_event). `now` drives the
+    /// log rate limit only. Examines a bounded number of datagrams per call;
+    /// the fd stays readable if more are queued.
+    pub fn recv(&mut self, now: Instant) -> Option<Packet> {
+        let n_sock = self.sockets.len();
+        let mut idle = 0;
+        let mut budget = RECV_BUDGET;
+        while idle < n_sock && budget > 0 {
+            let i = self.next_socket % n_sock;
+            self.next_socket = (i + 1) % n_sock;
+            let (len, src) = match self.sockets[i].recv_from(&mut self.rxbuf) {
+                Ok(x) => x,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    idle += 1;
+                    continue;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => {
+                    self.stats.recv_errors += 1;
+                    idle += 1;
+                    continue;
+                }
+            };
+            idle = 0;
+            budget -= 1;
+            if let Some(p) = self.accept(len, src, now) {
+                return Some(p);
+            }
+        }
+        None
+    }
+
+    fn push_event(&mut self, ev: NetEvent) {
+        if self.events.len() < MAX_EVENTS {
+            self.events.push_back(ev);
+        }
+    }
+
+    fn accept(&mut self, len: usize, src: SocketAddr, now: Instant) -> Option<Packet> {
+        if let Kind::Udpu { members } = &self.kind
+            && src != self.local
+            && !members.contains(&src)
+        {
+            self.stats.unknown_source += 1;
+            return None;
+        }
+        let frame = &mut self.rxbuf[..len];
+        if !self.multicast_loop
+            && let Ok(h) = Header::parse(frame, self.codec.mode())
+            && h.node_id == self.node_id
+            && h.boot_id == self.codec.boot_id()
+        {
+            self.stats.own_dropped += 1;
+            return None;
+        }
+        match self.codec.open_in_place(frame) {
+            Ok(h) => {
+                if h.node_id == self.node_id && h.boot_id != self.codec.boot_id() {
+                    // Another process with our node id: a misconfigured
+                    // duplicate, or our own previous incarnation's packets
+                    // still in flight. Never deliver or learn from it.
+                    self.stats.foreign_self += 1;
+                    if src != self.local
+                        && let Some(suppressed) = self.frame_log.check(&src, now)
+                    {
+                        self.push_event(NetEvent::DuplicateNodeId {
+                            from: src,
+                            suppressed,
+                        });
+                    }
+                    return None;
+                }
+                let data =
+                    frame[crate::crypto::HEADER_LEN..len - crate::crypto::TRAILER_LEN].to_vec();
+                // Bounded: with secauth off anyone can invent node ids.
+                if self.nodes.len() < MAX_NODES || self.nodes.contains_key(&h.node_id) {
+                    match self.nodes.insert(h.node_id, src) {
+                        Some(old) if old != src => self.push_event(NetEvent::AddressChanged {
+                            node: h.node_id,
+                            old,
+                            new: src,
+                        }),
+                        _ => {}
+                    }
+                }
+                self.stats.received += 1;
+                Some(Packet {
+                    from: h.node_id,
+                    addr: src,
+                    data,
+                })
+            }
+            Err(OpenError::InvalidDigest) => {
+                self.stats.invalid_digest += 1;
+                if let Some(suppressed) = self.digest_log.check(&src, now) {
+                    self.push_event(NetEvent::InvalidDigest {
+                        from: src,
+                        suppressed,
+                    });
+                }
+                None
+            }
+            Err(OpenError::Replay) => {
+                self.stats.replayed += 1;
+                None
+            }
+            Err(error) => {
+                self.stats.bad_frame += 1;
+                if let Some(suppressed) = self.frame_log.check(&src, now) {
+                    self.push_event(NetEvent::BadFrame {
+                        from: src,
+                        error,
+                        suppressed,
+                    });
+                }
+                None
+            }
+        }
+    }
+
+    /// Next diagnostic to log, if any. Drain after `recv`.
+    pub fn poll_event(&mut self) -> Option<NetEvent> {
+        self.events.pop_front()
+    }
+
+    /// Waits up to `timeout` for the fd to become readable (tests and
+    /// simple drivers; the executive polls [`AsRawFd`] itself).
+    pub fn wait_readable(&self, timeout: Duration) -> io::Result<bool> {
+        sys::wait_readable(
+            self.epoll.as_raw_fd(),
+            timeout.as_millis().min(i32::MAX as u128) as i32,
+        )
+    }
+}
+
+impl AsRawFd for Transport {
+    /// An epoll fd: readable exactly when a datagram is queued on any of
+    /// the transport's sockets.
+    fn as_raw_fd(&self) -> RawFd {
+        self.epoll.as_raw_fd()
+    }
+}
+
+impl AsFd for Transport {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.epoll.as_fd()
+    }
+}
