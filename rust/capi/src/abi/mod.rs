@@ -12,6 +12,10 @@
 //! | header | Rust file | cbindgen config |
 //! |---|---|---|
 //! | `saAis.h` | `abi/sa_ais.rs` | `cbindgen/saAis.toml` |
+//! | `saClm.h` | `abi/sa_clm.rs` | `cbindgen/saClm.toml` |
+//! | `saCkpt.h` | `abi/sa_ckpt.rs` | `cbindgen/saCkpt.toml` |
+//! | `evs.h` | `abi/evs.rs` | `cbindgen/evs.toml` |
+//! | `cpg.h` | `abi/cpg.rs` | `cbindgen/cpg.toml` |
 //!
 //! `rust/capi/headers.list` names each header and its Rust file;
 //! `scripts/gen-headers.sh` runs cbindgen 0.29.2 on that file alone
@@ -27,6 +31,13 @@
 //! script then makes two textual fix-ups so that C89 and C++98 programs
 //! compile under `-pedantic` as with the classic headers: no comma after
 //! the last enumerator, and C comments instead of `//` after `#endif`.
+//!
+//! `common.toml` prints every struct and enum as `typedef struct {...} T;`
+//! (style "type"), as the SA Forum headers do. `evs.h` and `cpg.h` set
+//! style "both" in their own config (`typedef struct cpg_name {...}
+//! cpg_name;`), because programs name their structs by tag (`struct
+//! cpg_name`) and their callback structs and enums by typedef
+//! (`cpg_callbacks_t`); `gen-headers.sh` then drops the common `style`.
 //!
 //! # Enums: C hands us integers, never Rust enums (fixed rule)
 //!
@@ -65,6 +76,18 @@
 
 #[allow(non_camel_case_types, non_snake_case)]
 pub mod sa_ais;
+
+#[allow(non_camel_case_types, non_snake_case)]
+pub mod sa_clm;
+
+#[allow(non_camel_case_types, non_snake_case)]
+pub mod sa_ckpt;
+
+#[allow(non_camel_case_types, non_snake_case)]
+pub mod evs;
+
+#[allow(non_camel_case_types, non_snake_case)]
+pub mod cpg;
 
 #[cfg(test)]
 mod tests;

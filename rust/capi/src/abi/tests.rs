@@ -84,3 +84,186 @@ fn layouts() {
     assert_eq!(SA_TIME_END, i64::MAX);
     assert_eq!(SA_TIME_UNKNOWN, 1 << 63);
 }
+
+/// saClm.h: layouts (x86_64 / LP64 numbers, as the C test has them) and enums.
+#[test]
+fn clm_layouts_and_enums() {
+    use super::sa_clm::{self as clm, enums as e};
+    use core::mem::{align_of, offset_of, size_of};
+    assert_eq!(size_of::<clm::SaClmNodeAddressT>(), 72);
+    assert_eq!(offset_of!(clm::SaClmNodeAddressT, value), 6);
+    assert_eq!(size_of::<clm::SaClmClusterNodeT>(), 360);
+    assert_eq!(align_of::<clm::SaClmClusterNodeT>(), 8);
+    assert_eq!(offset_of!(clm::SaClmClusterNodeT, nodeName), 76);
+    assert_eq!(offset_of!(clm::SaClmClusterNodeT, member), 336);
+    assert_eq!(offset_of!(clm::SaClmClusterNodeT, bootTimestamp), 344);
+    assert_eq!(offset_of!(clm::SaClmClusterNodeT, initialViewNumber), 352);
+    assert_eq!(size_of::<clm::SaClmClusterNotificationT>(), 368);
+    assert_eq!(
+        offset_of!(clm::SaClmClusterNotificationT, clusterChange),
+        360
+    );
+    assert_eq!(size_of::<clm::SaClmClusterNotificationBufferT>(), 24);
+    assert_eq!(
+        offset_of!(clm::SaClmClusterNotificationBufferT, notification),
+        16
+    );
+    // A NULL callback is None: the fields are nullable function pointers.
+    assert_eq!(size_of::<clm::SaClmCallbacksT>(), 16);
+    assert_eq!(clm::SA_CLM_LOCAL_NODE_ID, u32::MAX);
+
+    let af = e::SaClmNodeAddressFamilyT::try_from;
+    assert_eq!(af(1), Ok(e::SaClmNodeAddressFamilyT::SA_CLM_AF_INET));
+    assert_eq!(af(2), Ok(e::SaClmNodeAddressFamilyT::SA_CLM_AF_INET6));
+    for bad in [0, 3, u32::MAX] {
+        assert_eq!(af(bad), Err(AisError::INVALID_PARAM), "{bad}");
+    }
+    let change = e::SaClmClusterChangesT::try_from;
+    assert_eq!(
+        change(4),
+        Ok(e::SaClmClusterChangesT::SA_CLM_NODE_RECONFIGURED)
+    );
+    assert_eq!(change(5), Err(AisError::INVALID_PARAM));
+    assert_eq!(
+        clm::SaClmClusterChangesT::from(e::SaClmClusterChangesT::SA_CLM_NODE_LEFT),
+        3
+    );
+}
+
+/// saCkpt.h: layouts (x86_64 / LP64) and enums.
+#[test]
+fn ckpt_layouts_and_enums() {
+    use super::sa_ckpt::{self as ckpt, enums as e};
+    use core::mem::{offset_of, size_of};
+    assert_eq!(size_of::<ckpt::SaCkptCheckpointCreationAttributesT>(), 48);
+    assert_eq!(
+        offset_of!(ckpt::SaCkptCheckpointCreationAttributesT, maxSections),
+        24
+    );
+    assert_eq!(
+        offset_of!(ckpt::SaCkptCheckpointCreationAttributesT, maxSectionIdSize),
+        40
+    );
+    assert_eq!(size_of::<ckpt::SaCkptSectionIdT>(), 16);
+    assert_eq!(offset_of!(ckpt::SaCkptSectionIdT, id), 8);
+    assert_eq!(size_of::<ckpt::SaCkptSectionCreationAttributesT>(), 16);
+    assert_eq!(size_of::<ckpt::SaCkptSectionDescriptorT>(), 48);
+    assert_eq!(offset_of!(ckpt::SaCkptSectionDescriptorT, sectionState), 32);
+    assert_eq!(offset_of!(ckpt::SaCkptSectionDescriptorT, lastUpdate), 40);
+    assert_eq!(size_of::<ckpt::SaCkptIOVectorElementT>(), 48);
+    assert_eq!(offset_of!(ckpt::SaCkptIOVectorElementT, dataOffset), 32);
+    assert_eq!(size_of::<ckpt::SaOffsetT>(), 8);
+    assert_eq!(size_of::<ckpt::SaCkptCheckpointDescriptorT>(), 56);
+    assert_eq!(
+        offset_of!(ckpt::SaCkptCheckpointDescriptorT, memoryUsed),
+        52
+    );
+    assert_eq!(size_of::<ckpt::SaCkptCallbacksT>(), 16);
+
+    let chosen = e::SaCkptSectionsChosenT::try_from;
+    assert_eq!(
+        chosen(1),
+        Ok(e::SaCkptSectionsChosenT::SA_CKPT_SECTIONS_FOREVER)
+    );
+    assert_eq!(
+        chosen(5),
+        Ok(e::SaCkptSectionsChosenT::SA_CKPT_SECTIONS_ANY)
+    );
+    for bad in [0, 6, u32::MAX] {
+        assert_eq!(chosen(bad), Err(AisError::INVALID_PARAM), "{bad}");
+    }
+    let state = e::SaCkptSectionStateT::try_from;
+    assert_eq!(
+        state(2),
+        Ok(e::SaCkptSectionStateT::SA_CKPT_SECTION_CORRUPTED)
+    );
+    assert_eq!(state(3), Err(AisError::INVALID_PARAM));
+}
+
+/// evs.h and cpg.h: layouts, enums, and which error numbers they share
+/// with `SaAisErrorT` (the wrappers must map the others, not cast).
+#[test]
+fn evs_cpg_layouts_enums_and_errors() {
+    use super::{cpg, evs};
+    use core::mem::{offset_of, size_of};
+    assert_eq!(size_of::<evs::evs_group>(), 32);
+    assert_eq!(size_of::<evs::evs_callbacks_t>(), 16);
+    assert_eq!(size_of::<cpg::cpg_address>(), 12);
+    assert_eq!(offset_of!(cpg::cpg_address, reason), 8);
+    assert_eq!(size_of::<cpg::cpg_name>(), 132);
+    assert_eq!(offset_of!(cpg::cpg_name, value), 4);
+    assert_eq!(size_of::<cpg::cpg_callbacks_t>(), 16);
+
+    // Dispatch flags start at 0 here, not at 1 as SA_DISPATCH_* do.
+    let d = evs::enums::evs_dispatch_t::try_from;
+    assert_eq!(d(0), Ok(evs::enums::evs_dispatch_t::EVS_DISPATCH_ONE));
+    assert_eq!(d(2), Ok(evs::enums::evs_dispatch_t::EVS_DISPATCH_BLOCKING));
+    assert_eq!(d(3), Err(AisError::INVALID_PARAM));
+    let d = cpg::enums::cpg_dispatch_t::try_from;
+    assert_eq!(d(0), Ok(cpg::enums::cpg_dispatch_t::CPG_DISPATCH_ONE));
+    assert_eq!(d(3), Err(AisError::INVALID_PARAM));
+    let g = cpg::enums::cpg_guarantee_t::try_from;
+    assert_eq!(g(3), Ok(cpg::enums::cpg_guarantee_t::CPG_TYPE_SAFE));
+    assert_eq!(g(4), Err(AisError::INVALID_PARAM));
+    let r = cpg::enums::cpg_reason_t::try_from;
+    assert_eq!(r(5), Ok(cpg::enums::cpg_reason_t::CPG_REASON_PROCDOWN));
+    assert_eq!(r(0), Err(AisError::INVALID_PARAM));
+
+    use cpg::enums::cpg_error_t as C;
+    use enums::SaAisErrorT as S;
+    use evs::enums::evs_error_t as E;
+    let shared = [
+        (E::EVS_OK, C::CPG_OK, S::SA_AIS_OK),
+        (
+            E::EVS_ERR_LIBRARY,
+            C::CPG_ERR_LIBRARY,
+            S::SA_AIS_ERR_LIBRARY,
+        ),
+        (
+            E::EVS_ERR_TIMEOUT,
+            C::CPG_ERR_TIMEOUT,
+            S::SA_AIS_ERR_TIMEOUT,
+        ),
+        (
+            E::EVS_ERR_TRY_AGAIN,
+            C::CPG_ERR_TRY_AGAIN,
+            S::SA_AIS_ERR_TRY_AGAIN,
+        ),
+        (
+            E::EVS_ERR_INVALID_PARAM,
+            C::CPG_ERR_INVALID_PARAM,
+            S::SA_AIS_ERR_INVALID_PARAM,
+        ),
+        (
+            E::EVS_ERR_NO_MEMORY,
+            C::CPG_ERR_NO_MEMORY,
+            S::SA_AIS_ERR_NO_MEMORY,
+        ),
+        (
+            E::EVS_ERR_BAD_HANDLE,
+            C::CPG_ERR_BAD_HANDLE,
+            S::SA_AIS_ERR_BAD_HANDLE,
+        ),
+        (E::EVS_ERR_ACCESS, C::CPG_ERR_ACCESS, S::SA_AIS_ERR_ACCESS),
+        (
+            E::EVS_ERR_NOT_EXIST,
+            C::CPG_ERR_NOT_EXIST,
+            S::SA_AIS_ERR_NOT_EXIST,
+        ),
+        (E::EVS_ERR_EXIST, C::CPG_ERR_EXIST, S::SA_AIS_ERR_EXIST),
+    ];
+    for (evs_code, cpg_code, sa_code) in shared {
+        assert_eq!(evs_code as u32, sa_code as u32, "{evs_code:?}");
+        assert_eq!(cpg_code as u32, sa_code as u32, "{cpg_code:?}");
+    }
+    // Not shared: 20 is NOT_SUPPORTED here but BAD_OPERATION in SaAisErrorT.
+    assert_eq!(E::EVS_ERR_NOT_SUPPORTED as u32, 20);
+    assert_eq!(C::CPG_ERR_NOT_SUPPORTED as u32, 20);
+    assert_eq!(S::SA_AIS_ERR_NOT_SUPPORTED as u32, 19);
+    assert_eq!(
+        evs::enums::evs_error_t::try_from(19),
+        Err(AisError::INVALID_PARAM)
+    );
+    assert_eq!(evs::evs_error_t::from(E::EVS_ERR_TOO_MANY_GROUPS), 30);
+    assert_eq!(cpg::cpg_error_t::from(C::CPG_ERR_SECURITY), 29);
+}

@@ -1,0 +1,202 @@
+//! Closed process groups: `cpg.h` (the openais 0.80 CPG API of
+//! `libcpg.so.2`, version node `OPENAIS_CPG_1.0`).
+//!
+//! Owns: the names, values and layout of the types, constants, enums and
+//! callback typedefs of the classic openais 0.80 `cpg.h`. cbindgen turns
+//! this file, and only this file, into `include/corosync/cpg.h` (config
+//! `rust/capi/cbindgen/cpg.toml`, style "both": the classic header has the
+//! tagged `struct cpg_name` and `struct cpg_address` next to `typedef`ed
+//! names).
+//!
+//! The `cpg_*` functions are not here yet: each prototype is added with its
+//! implementation (an unimplemented function is neither declared nor
+//! exported; see `rust/capi/README.md`).
+//!
+//! Must not: hold service logic, or use a Rust enum where C hands us a
+//! value (see the enum convention in `abi/mod.rs`).
+//!
+//! `cpg_error_t` shares most numbers with `SaAisErrorT` (OK, LIBRARY,
+//! TIMEOUT, TRY_AGAIN, INVALID_PARAM, NO_MEMORY, BAD_HANDLE, ACCESS,
+//! NOT_EXIST, EXIST), but not all: `CPG_ERR_NOT_SUPPORTED` is 20, where
+//! `SA_AIS_ERR_NOT_SUPPORTED` is 19 (and 20 is `SA_AIS_ERR_BAD_OPERATION`);
+//! SECURITY (29) and TOO_MANY_GROUPS (30) have no `SaAisErrorT` twin. An
+//! `AisError` handed to C as a `cpg_error_t` must be mapped, not cast.
+
+use core::ffi::{c_char, c_int, c_uint, c_void};
+
+pub type cpg_handle_t = u64;
+
+/// `cpg_dispatch_t`: an integer; see [`enums::cpg_dispatch_t`].
+/// cbindgen:ignore
+pub type cpg_dispatch_t = c_uint;
+
+/// `cpg_guarantee_t`: an integer; see [`enums::cpg_guarantee_t`].
+/// cbindgen:ignore
+pub type cpg_guarantee_t = c_uint;
+
+/// `cpg_flow_control_state_t`: an integer; see [`enums::cpg_flow_control_state_t`].
+/// cbindgen:ignore
+pub type cpg_flow_control_state_t = c_uint;
+
+/// `cpg_error_t`: an integer; see [`enums::cpg_error_t`].
+/// cbindgen:ignore
+pub type cpg_error_t = c_uint;
+
+/// `cpg_reason_t`: an integer; see [`enums::cpg_reason_t`].
+/// cbindgen:ignore
+pub type cpg_reason_t = c_uint;
+
+/// A process in a group: node, process id, and (in a configuration change)
+/// why it is listed, a `cpg_reason_t` value.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct cpg_address {
+    pub nodeid: u32,
+    pub pid: u32,
+    pub reason: u32,
+}
+
+pub const CPG_MAX_NAME_LENGTH: usize = 128;
+
+/// A group name: `length` bytes of `value` are significant.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct cpg_name {
+    pub length: u32,
+    pub value: [c_char; CPG_MAX_NAME_LENGTH],
+}
+
+/// The most members a configuration change or membership query reports.
+pub const CPG_MEMBERS_MAX: usize = 128;
+
+/// A message multicast to a joined group: group, sender (node and pid),
+/// body, length.
+pub type cpg_deliver_fn_t = Option<
+    unsafe extern "C" fn(
+        handle: cpg_handle_t,
+        group_name: *mut cpg_name,
+        nodeid: u32,
+        pid: u32,
+        msg: *mut c_void,
+        msg_len: c_int,
+    ),
+>;
+
+/// A configuration change of a joined group: its members now, those who
+/// left and those who joined (each with a `cpg_reason_t` in `reason`).
+pub type cpg_confchg_fn_t = Option<
+    unsafe extern "C" fn(
+        handle: cpg_handle_t,
+        group_name: *mut cpg_name,
+        member_list: *mut cpg_address,
+        member_list_entries: c_int,
+        left_list: *mut cpg_address,
+        left_list_entries: c_int,
+        joined_list: *mut cpg_address,
+        joined_list_entries: c_int,
+    ),
+>;
+
+/// The callbacks an application hands to `cpg_initialize`.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct cpg_callbacks_t {
+    pub cpg_deliver_fn: cpg_deliver_fn_t,
+    pub cpg_confchg_fn: cpg_confchg_fn_t,
+}
+
+/// The classic header's enums, as cbindgen prints them (see `sa_ais::enums`).
+pub mod enums {
+    #[repr(C)]
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum cpg_dispatch_t {
+        CPG_DISPATCH_ONE = 0,
+        CPG_DISPATCH_ALL = 1,
+        CPG_DISPATCH_BLOCKING = 2,
+    }
+
+    /// Delivery guarantees. The classic executive treats UNORDERED and FIFO
+    /// as AGREED, and SAFE as not implemented.
+    #[repr(C)]
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum cpg_guarantee_t {
+        CPG_TYPE_UNORDERED = 0,
+        CPG_TYPE_FIFO = 1,
+        CPG_TYPE_AGREED = 2,
+        CPG_TYPE_SAFE = 3,
+    }
+
+    /// ENABLED: new messages should not be sent until it is DISABLED again.
+    #[repr(C)]
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum cpg_flow_control_state_t {
+        CPG_FLOW_CONTROL_DISABLED = 0,
+        CPG_FLOW_CONTROL_ENABLED = 1,
+    }
+
+    #[repr(C)]
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum cpg_error_t {
+        CPG_OK = 1,
+        CPG_ERR_LIBRARY = 2,
+        CPG_ERR_TIMEOUT = 5,
+        CPG_ERR_TRY_AGAIN = 6,
+        CPG_ERR_INVALID_PARAM = 7,
+        CPG_ERR_NO_MEMORY = 8,
+        CPG_ERR_BAD_HANDLE = 9,
+        CPG_ERR_ACCESS = 11,
+        CPG_ERR_NOT_EXIST = 12,
+        CPG_ERR_EXIST = 14,
+        CPG_ERR_NOT_SUPPORTED = 20,
+        CPG_ERR_SECURITY = 29,
+        CPG_ERR_TOO_MANY_GROUPS = 30,
+    }
+
+    #[repr(C)]
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum cpg_reason_t {
+        CPG_REASON_JOIN = 1,
+        CPG_REASON_LEAVE = 2,
+        CPG_REASON_NODEDOWN = 3,
+        CPG_REASON_NODEUP = 4,
+        CPG_REASON_PROCDOWN = 5,
+    }
+}
+
+crate::c_enum!(cpg_dispatch_t {
+    CPG_DISPATCH_ONE,
+    CPG_DISPATCH_ALL,
+    CPG_DISPATCH_BLOCKING
+});
+crate::c_enum!(cpg_guarantee_t {
+    CPG_TYPE_UNORDERED,
+    CPG_TYPE_FIFO,
+    CPG_TYPE_AGREED,
+    CPG_TYPE_SAFE
+});
+crate::c_enum!(cpg_flow_control_state_t {
+    CPG_FLOW_CONTROL_DISABLED,
+    CPG_FLOW_CONTROL_ENABLED
+});
+crate::c_enum!(cpg_error_t {
+    CPG_OK,
+    CPG_ERR_LIBRARY,
+    CPG_ERR_TIMEOUT,
+    CPG_ERR_TRY_AGAIN,
+    CPG_ERR_INVALID_PARAM,
+    CPG_ERR_NO_MEMORY,
+    CPG_ERR_BAD_HANDLE,
+    CPG_ERR_ACCESS,
+    CPG_ERR_NOT_EXIST,
+    CPG_ERR_EXIST,
+    CPG_ERR_NOT_SUPPORTED,
+    CPG_ERR_SECURITY,
+    CPG_ERR_TOO_MANY_GROUPS,
+});
+crate::c_enum!(cpg_reason_t {
+    CPG_REASON_JOIN,
+    CPG_REASON_LEAVE,
+    CPG_REASON_NODEDOWN,
+    CPG_REASON_NODEUP,
+    CPG_REASON_PROCDOWN,
+});

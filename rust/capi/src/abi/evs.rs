@@ -1,0 +1,140 @@
+//! Extended virtual synchrony groups: `evs.h` (the openais 0.80 EVS API of
+//! `libevs.so.2`, version node `OPENAIS_EVS_2.0`).
+//!
+//! Owns: the names, values and layout of the types, constants, enums and
+//! callback typedefs of the classic openais 0.80 `evs.h`. cbindgen turns
+//! this file, and only this file, into `include/corosync/evs.h` (config
+//! `rust/capi/cbindgen/evs.toml`, style "both": the classic header has a
+//! tagged `struct evs_group` next to `typedef`ed names).
+//!
+//! The `evs_*` functions are not here yet: each prototype is added with its
+//! implementation (an unimplemented function is neither declared nor
+//! exported; see `rust/capi/README.md`).
+//!
+//! Must not: hold service logic, or use a Rust enum where C hands us a
+//! value (see the enum convention in `abi/mod.rs`).
+//!
+//! `evs_error_t` shares most numbers with `SaAisErrorT` (OK, LIBRARY,
+//! TIMEOUT, TRY_AGAIN, INVALID_PARAM, NO_MEMORY, BAD_HANDLE, ACCESS,
+//! NOT_EXIST, EXIST), but not all: `EVS_ERR_NOT_SUPPORTED` is 20, where
+//! `SA_AIS_ERR_NOT_SUPPORTED` is 19 (and 20 is `SA_AIS_ERR_BAD_OPERATION`);
+//! SECURITY (29) and TOO_MANY_GROUPS (30) have no `SaAisErrorT` twin. An
+//! `AisError` handed to C as a `evs_error_t` must be mapped, not cast.
+
+use core::ffi::{c_char, c_int, c_uint, c_void};
+
+pub type evs_handle_t = u64;
+
+/// `evs_dispatch_t`: an integer; see [`enums::evs_dispatch_t`].
+/// cbindgen:ignore
+pub type evs_dispatch_t = c_uint;
+
+/// `evs_guarantee_t`: an integer; see [`enums::evs_guarantee_t`].
+/// cbindgen:ignore
+pub type evs_guarantee_t = c_uint;
+
+/// `evs_error_t`: an integer; see [`enums::evs_error_t`].
+/// cbindgen:ignore
+pub type evs_error_t = c_uint;
+
+/// The classic header's `sizeof(struct in6_addr)`: the longest node address.
+pub const TOTEMIP_ADDRLEN: usize = 16;
+
+/// A group: all 32 bytes of `key` are its name.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct evs_group {
+    pub key: [c_char; 32],
+}
+
+/// A message delivered to a joined group: sender's node id, body, length.
+pub type evs_deliver_fn_t =
+    Option<unsafe extern "C" fn(nodeid: c_uint, msg: *mut c_void, msg_len: c_int)>;
+
+/// A configuration change: the new members, those who left, those who
+/// joined, as node ids.
+pub type evs_confchg_fn_t = Option<
+    unsafe extern "C" fn(
+        member_list: *mut c_uint,
+        member_list_entries: c_int,
+        left_list: *mut c_uint,
+        left_list_entries: c_int,
+        joined_list: *mut c_uint,
+        joined_list_entries: c_int,
+    ),
+>;
+
+/// The callbacks an application hands to `evs_initialize`.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct evs_callbacks_t {
+    pub evs_deliver_fn: evs_deliver_fn_t,
+    pub evs_confchg_fn: evs_confchg_fn_t,
+}
+
+/// The classic header's enums, as cbindgen prints them (see `sa_ais::enums`).
+pub mod enums {
+    #[repr(C)]
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum evs_dispatch_t {
+        EVS_DISPATCH_ONE = 0,
+        EVS_DISPATCH_ALL = 1,
+        EVS_DISPATCH_BLOCKING = 2,
+    }
+
+    /// Delivery guarantees. The classic executive treats UNORDERED and FIFO
+    /// as AGREED, and SAFE as not implemented.
+    #[repr(C)]
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum evs_guarantee_t {
+        EVS_TYPE_UNORDERED = 0,
+        EVS_TYPE_FIFO = 1,
+        EVS_TYPE_AGREED = 2,
+        EVS_TYPE_SAFE = 3,
+    }
+
+    #[repr(C)]
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum evs_error_t {
+        EVS_OK = 1,
+        EVS_ERR_LIBRARY = 2,
+        EVS_ERR_TIMEOUT = 5,
+        EVS_ERR_TRY_AGAIN = 6,
+        EVS_ERR_INVALID_PARAM = 7,
+        EVS_ERR_NO_MEMORY = 8,
+        EVS_ERR_BAD_HANDLE = 9,
+        EVS_ERR_ACCESS = 11,
+        EVS_ERR_NOT_EXIST = 12,
+        EVS_ERR_EXIST = 14,
+        EVS_ERR_NOT_SUPPORTED = 20,
+        EVS_ERR_SECURITY = 29,
+        EVS_ERR_TOO_MANY_GROUPS = 30,
+    }
+}
+
+crate::c_enum!(evs_dispatch_t {
+    EVS_DISPATCH_ONE,
+    EVS_DISPATCH_ALL,
+    EVS_DISPATCH_BLOCKING
+});
+crate::c_enum!(evs_guarantee_t {
+    EVS_TYPE_UNORDERED,
+    EVS_TYPE_FIFO,
+    EVS_TYPE_AGREED,
+    EVS_TYPE_SAFE
+});
+crate::c_enum!(evs_error_t {
+    EVS_OK,
+    EVS_ERR_LIBRARY,
+    EVS_ERR_TIMEOUT,
+    EVS_ERR_TRY_AGAIN,
+    EVS_ERR_INVALID_PARAM,
+    EVS_ERR_NO_MEMORY,
+    EVS_ERR_BAD_HANDLE,
+    EVS_ERR_ACCESS,
+    EVS_ERR_NOT_EXIST,
+    EVS_ERR_EXIST,
+    EVS_ERR_NOT_SUPPORTED,
+    EVS_ERR_SECURITY,
+    EVS_ERR_TOO_MANY_GROUPS,
+});
