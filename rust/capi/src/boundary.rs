@@ -1,7 +1,7 @@
 //! What every exported function goes through: panic catching, pointer
 //! checks, reading the common structs, turning results into return codes.
 //!
-//! Owns: [`boundary!`], the only way an exported function's body runs
+//! Owns: [`boundary!`](crate::boundary!), the only way an exported function's body runs
 //! (a test checks that every function listed in `rust/capi/symbols/` is
 //! defined with `#[unsafe(no_mangle)]` and a body that starts with
 //! `boundary!`), and the small layer that turns what C hands us into Rust
@@ -35,10 +35,21 @@
 //!
 //! The crate must be built with `panic = "unwind"` (the default): with
 //! `panic = "abort"` nothing is caught.
+//!
+//! A caught panic is a bug of ours, reported in one line on the C
+//! program's stderr (`libais: internal error: ...`) instead of Rust's
+//! multi-line panic message; see [`PanicReport`] (environment variable
+//! `AIS_LIB_PANIC=line|off|full`). Panics outside a boundary (e.g. in a
+//! Rust program that links this crate) are left to the previous hook.
 
 use core::marker::PhantomData;
 use core::ptr::{self, NonNull};
-use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::cell::Cell;
+#[cfg(not(test))]
+use std::io::Write;
+use std::panic::{AssertUnwindSafe, PanicHookInfo, catch_unwind};
+use std::sync::Once;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use crate::abi::sa_ais::{SA_MAX_NAME_LENGTH, SaAisErrorT, SaNameT, SaVersionT, enums};
 use crate::error::{AisError, AisResult};
@@ -92,16 +103,131 @@ impl<T> PanicDefault for *const T {
 /// Runs `f`, a body returning `AisResult<()>`; see [`boundary!`].
 #[doc(hidden)]
 pub fn run(f: impl FnOnce() -> AisResult<()>) -> SaAisErrorT {
-    match catch_unwind(AssertUnwindSafe(f)) {
+    match catch_in_boundary(f) {
         Ok(result) => result_code(result),
-        Err(_) => SA_AIS_ERR_LIBRARY,
+        Err(()) => SA_AIS_ERR_LIBRARY,
     }
 }
 
 /// Runs `f`, a body returning the C return value itself; see [`boundary!`].
 #[doc(hidden)]
 pub fn run_raw<R: PanicDefault, F: FnOnce() -> R>(f: F) -> R {
-    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| R::panic_default())
+    catch_in_boundary(f).unwrap_or_else(|()| R::panic_default())
+}
+
+/// How a panic caught at the boundary is reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum PanicReport {
+    /// One line on stderr: `libais: internal error: <message> at
+    /// <file>:<line>; the call returns an error`. The default.
+    Line = 0,
+    /// Nothing.
+    Off = 1,
+    /// Whatever the previous panic hook does (Rust's default message).
+    Full = 2,
+}
+
+/// Unset: read `AIS_LIB_PANIC` on first use.
+const REPORT_UNSET: u8 = u8::MAX;
+static REPORT: AtomicU8 = AtomicU8::new(REPORT_UNSET);
+
+/// Chooses how caught panics are reported, overriding `AIS_LIB_PANIC`.
+pub fn set_panic_report(report: PanicReport) {
+    REPORT.store(report as u8, Ordering::Relaxed);
+}
+
+fn panic_report() -> PanicReport {
+    match REPORT.load(Ordering::Relaxed) {
+        0 => PanicReport::Line,
+        1 => PanicReport::Off,
+        2 => PanicReport::Full,
+        _ => {
+            let report = match std::env::var("AIS_LIB_PANIC").as_deref() {
+                Ok("off" | "quiet" | "0") => PanicReport::Off,
+                Ok("full") => PanicReport::Full,
+                _ => PanicReport::Line,
+            };
+            // A concurrent `set_panic_report` wins.
+            let _ = REPORT.compare_exchange(
+                REPORT_UNSET,
+                report as u8,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            );
+            report
+        }
+    }
+}
+
+thread_local! {
+    /// How many boundaries this thread is inside (a callback may call the
+    /// API again).
+    static BOUNDARY_DEPTH: Cell<u32> = const { Cell::new(0) };
+}
+
+#[cfg(test)]
+thread_local! {
+    /// The last report line of this thread, for tests.
+    static LAST_REPORT: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` catching panics, with the quiet hook in place.
+fn catch_in_boundary<R>(f: impl FnOnce() -> R) -> Result<R, ()> {
+    install_panic_hook();
+    let _ = BOUNDARY_DEPTH.try_with(|d| d.set(d.get() + 1));
+    let result = catch_unwind(AssertUnwindSafe(f));
+    let _ = BOUNDARY_DEPTH.try_with(|d| d.set(d.get().saturating_sub(1)));
+    result.map_err(|_| ())
+}
+
+/// Installs, once per process, a hook that reports panics inside a
+/// boundary per [`PanicReport`] and passes every other panic to the hook
+/// that was there before.
+fn install_panic_hook() {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let inside = BOUNDARY_DEPTH.try_with(|d| d.get() > 0).unwrap_or(false);
+            if !inside {
+                return previous(info);
+            }
+            match panic_report() {
+                PanicReport::Full => previous(info),
+                PanicReport::Off => {}
+                PanicReport::Line => {
+                    let line = report_line(info);
+                    // Unit tests look at the line instead of printing it
+                    // past the test harness's output capture.
+                    #[cfg(test)]
+                    let _ = LAST_REPORT.try_with(|r| *r.borrow_mut() = Some(line));
+                    // One write; a closed stderr is not our problem.
+                    #[cfg(not(test))]
+                    let _ = std::io::stderr().write_all(line.as_bytes());
+                }
+            }
+        }));
+    });
+}
+
+/// The one-line report of a caught panic, newline included.
+fn report_line(info: &PanicHookInfo<'_>) -> String {
+    let payload = info.payload();
+    let message = payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)");
+    let mut message: String = message
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(300)
+        .collect();
+    if let Some(at) = info.location() {
+        message = format!("{message} at {}:{}", at.file(), at.line());
+    }
+    format!("libais: internal error: {message}; the call returns an error\n")
 }
 
 /// The return code of a result: `SA_AIS_OK` or the error's value.
@@ -325,6 +451,26 @@ mod tests {
         assert_eq!(panicking_body(false), SA_AIS_OK);
         assert_eq!(panicking_body(true), SA_AIS_ERR_LIBRARY);
         assert!(panicking_raw().is_null());
+    }
+
+    #[test]
+    fn a_caught_panic_is_reported_in_one_line() {
+        LAST_REPORT.with(|r| r.borrow_mut().take());
+        assert_eq!(panicking_body(true), SA_AIS_ERR_LIBRARY);
+        let line = LAST_REPORT.with(|r| r.borrow_mut().take()).unwrap();
+        assert!(
+            line.starts_with("libais: internal error: a bug at "),
+            "{line}"
+        );
+        assert!(line.contains("boundary.rs:"), "{line}");
+        assert_eq!(line.matches('\n').count(), 1);
+        assert!(line.ends_with('\n'));
+        // Outside a boundary the hook stays out of the way.
+        let caught = std::panic::catch_unwind(|| panic!("outside"));
+        assert!(caught.is_err());
+        assert!(LAST_REPORT.with(|r| r.borrow().is_none()));
+        // The depth is back to zero after a caught panic.
+        assert_eq!(BOUNDARY_DEPTH.with(Cell::get), 0);
     }
 
     #[test]

@@ -1,0 +1,168 @@
+//! The few socket calls the runtime makes, on non-blocking Unix stream
+//! sockets.
+//!
+//! Owns: connecting (close-on-exec, non-blocking, so a full listen backlog
+//! is an error instead of a hang), sending without `SIGPIPE`
+//! (`MSG_NOSIGNAL`: the application's signal handlers are never touched),
+//! receiving, waiting with `poll` until a deadline, and `shutdown`. Every
+//! wait is bounded by the deadline given; `None` waits until the socket is
+//! ready, closed or shut down.
+
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::time::Instant;
+
+/// Connects a new non-blocking, close-on-exec Unix stream socket to `path`.
+pub fn connect_unix(path: &Path) -> io::Result<OwnedFd> {
+    // SAFETY: sockaddr_un is plain old data; all-zero is a valid value.
+    let mut addr: libc::sockaddr_un = unsafe { std::mem::zeroed() };
+    addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
+    let bytes = path.as_os_str().as_bytes();
+    // Room for the terminating NUL is required.
+    if bytes.is_empty() || bytes.len() >= addr.sun_path.len() || bytes.contains(&0) {
+        return Err(io::Error::from_raw_os_error(libc::ENAMETOOLONG));
+    }
+    for (dst, src) in addr.sun_path.iter_mut().zip(bytes) {
+        *dst = *src as libc::c_char;
+    }
+    // SAFETY: plain syscall; the result is checked.
+    let fd = unsafe {
+        libc::socket(
+            libc::AF_UNIX,
+            libc::SOCK_STREAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
+            0,
+        )
+    };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` is a fresh descriptor we own.
+    let owned = unsafe { OwnedFd::from_raw_fd(fd) };
+    let len = (std::mem::size_of::<libc::sa_family_t>() + bytes.len() + 1) as libc::socklen_t;
+    loop {
+        // SAFETY: `addr` is a valid sockaddr_un of at least `len` bytes.
+        let rc = unsafe { libc::connect(fd, (&raw const addr).cast::<libc::sockaddr>(), len) };
+        if rc == 0 {
+            return Ok(owned);
+        }
+        let err = io::Error::last_os_error();
+        if err.raw_os_error() != Some(libc::EINTR) {
+            return Err(err);
+        }
+    }
+}
+
+/// Sends all of `buf`, waiting for room until `deadline`. A timeout is
+/// `ErrorKind::TimedOut` with the number of bytes already sent in `sent`.
+pub fn send_all(
+    fd: RawFd,
+    buf: &[u8],
+    deadline: Option<Instant>,
+    sent: &mut usize,
+) -> io::Result<()> {
+    *sent = 0;
+    while *sent < buf.len() {
+        let rest = &buf[*sent..];
+        // SAFETY: `rest` is a valid buffer of `rest.len()` bytes.
+        let n = unsafe {
+            libc::send(
+                fd,
+                rest.as_ptr().cast(),
+                rest.len(),
+                libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT,
+            )
+        };
+        if n >= 0 {
+            *sent += n as usize;
+            continue;
+        }
+        let err = io::Error::last_os_error();
+        match err.raw_os_error() {
+            Some(libc::EINTR) => {}
+            Some(libc::EAGAIN) => {
+                if !wait(fd, libc::POLLOUT, deadline)? {
+                    return Err(io::ErrorKind::TimedOut.into());
+                }
+            }
+            _ => return Err(err),
+        }
+    }
+    Ok(())
+}
+
+/// Receives what is there, at most `buf.len()` bytes, without waiting.
+/// `Ok(None)`: nothing yet; `Ok(Some(0))`: end of stream.
+pub fn recv_now(fd: RawFd, buf: &mut [u8]) -> io::Result<Option<usize>> {
+    loop {
+        // SAFETY: `buf` is a valid writable buffer of `buf.len()` bytes.
+        let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), libc::MSG_DONTWAIT) };
+        if n >= 0 {
+            return Ok(Some(n as usize));
+        }
+        let err = io::Error::last_os_error();
+        match err.raw_os_error() {
+            Some(libc::EINTR) => {}
+            Some(libc::EAGAIN) => return Ok(None),
+            _ => return Err(err),
+        }
+    }
+}
+
+/// Waits until `fd` is readable (or closed, or in error) or `deadline`
+/// passes; true if readable.
+pub fn wait_readable(fd: RawFd, deadline: Option<Instant>) -> io::Result<bool> {
+    wait(fd, libc::POLLIN, deadline)
+}
+
+/// True if `fd` is readable right now.
+pub fn is_readable(fd: RawFd) -> io::Result<bool> {
+    poll_once(fd, libc::POLLIN, 0)
+}
+
+fn wait(fd: RawFd, events: libc::c_short, deadline: Option<Instant>) -> io::Result<bool> {
+    loop {
+        let timeout_ms = match deadline {
+            None => -1,
+            Some(d) => {
+                let left = d.saturating_duration_since(Instant::now());
+                // Round up so we never wake just before the deadline.
+                let ms = left.as_micros().div_ceil(1000);
+                ms.min(i32::MAX as u128) as i32
+            }
+        };
+        match poll_once(fd, events, timeout_ms) {
+            Ok(true) => return Ok(true),
+            Ok(false) if timeout_ms == 0 => return Ok(false),
+            Ok(false) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn poll_once(fd: RawFd, events: libc::c_short, timeout_ms: i32) -> io::Result<bool> {
+    let mut pfd = libc::pollfd {
+        fd,
+        events,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd.
+    let rc = unsafe { libc::poll(&mut pfd, 1, timeout_ms) };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(rc > 0 && pfd.revents != 0)
+}
+
+/// Shuts both directions of a socket down: wakes every thread polling or
+/// reading it (they see end of stream) and tells the peer we are gone,
+/// while the descriptor itself stays open and valid.
+pub fn shutdown(fd: &OwnedFd) {
+    // SAFETY: plain syscall on a descriptor we own; errors (e.g. already
+    // disconnected) change nothing for us.
+    unsafe {
+        libc::shutdown(fd.as_raw_fd(), libc::SHUT_RDWR);
+    }
+}
