@@ -14,6 +14,9 @@
 //! | `saAis.h` | `abi/sa_ais.rs` | `cbindgen/saAis.toml` |
 //! | `saClm.h` | `abi/sa_clm.rs` | `cbindgen/saClm.toml` |
 //! | `saCkpt.h` | `abi/sa_ckpt.rs` | `cbindgen/saCkpt.toml` |
+//! | `saEvt.h` | `abi/sa_evt.rs` | `cbindgen/saEvt.toml` |
+//! | `saLck.h` | `abi/sa_lck.rs` | `cbindgen/saLck.toml` |
+//! | `saMsg.h` | `abi/sa_msg.rs` | `cbindgen/saMsg.toml` |
 //! | `evs.h` | `abi/evs.rs` | `cbindgen/evs.toml` |
 //! | `cpg.h` | `abi/cpg.rs` | `cbindgen/cpg.toml` |
 //!
@@ -82,6 +85,15 @@ pub mod sa_clm;
 
 #[allow(non_camel_case_types, non_snake_case)]
 pub mod sa_ckpt;
+
+#[allow(non_camel_case_types, non_snake_case)]
+pub mod sa_evt;
+
+#[allow(non_camel_case_types, non_snake_case)]
+pub mod sa_lck;
+
+#[allow(non_camel_case_types, non_snake_case)]
+pub mod sa_msg;
 
 #[allow(non_camel_case_types, non_snake_case)]
 pub mod evs;

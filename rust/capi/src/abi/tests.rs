@@ -267,3 +267,139 @@ fn evs_cpg_layouts_enums_and_errors() {
     assert_eq!(evs::evs_error_t::from(E::EVS_ERR_TOO_MANY_GROUPS), 30);
     assert_eq!(cpg::cpg_error_t::from(C::CPG_ERR_SECURITY), 29);
 }
+
+/// saEvt.h: layouts (x86_64 / LP64, as the C test has them), the one-byte
+/// flag and priority types, the constants services use, and the enum.
+#[test]
+fn evt_layouts_constants_and_enums() {
+    use super::sa_evt::{self as evt, enums as e};
+    use core::mem::{offset_of, size_of};
+    assert_eq!(size_of::<evt::SaEvtChannelOpenFlagsT>(), 1);
+    assert_eq!(size_of::<evt::SaEvtEventPriorityT>(), 1);
+    assert_eq!(size_of::<evt::SaEvtSubscriptionIdT>(), 4);
+    assert_eq!(size_of::<evt::SaEvtEventPatternT>(), 24);
+    assert_eq!(offset_of!(evt::SaEvtEventPatternT, pattern), 16);
+    assert_eq!(size_of::<evt::SaEvtEventPatternArrayT>(), 24);
+    assert_eq!(offset_of!(evt::SaEvtEventPatternArrayT, patterns), 16);
+    assert_eq!(size_of::<evt::SaEvtEventFilterT>(), 32);
+    assert_eq!(offset_of!(evt::SaEvtEventFilterT, filter), 8);
+    assert_eq!(size_of::<evt::SaEvtEventFilterArrayT>(), 16);
+    assert_eq!(size_of::<evt::SaEvtCallbacksT>(), 16);
+    assert_eq!(
+        offset_of!(evt::SaEvtCallbacksT, saEvtEventDeliverCallback),
+        8
+    );
+    assert_eq!(evt::SA_EVT_DATA_MAX_LEN, 65536);
+    assert_eq!(evt::SA_EVT_LOST_EVENT, "SA_EVT_LOST_EVENT_PATTERN");
+    // Every open flag fits the one-byte flag type.
+    let all =
+        evt::SA_EVT_CHANNEL_PUBLISHER | evt::SA_EVT_CHANNEL_SUBSCRIBER | evt::SA_EVT_CHANNEL_CREATE;
+    assert_eq!(evt::SaEvtChannelOpenFlagsT::try_from(all), Ok(7));
+
+    let f = e::SaEvtEventFilterTypeT::try_from;
+    assert_eq!(f(1), Ok(e::SaEvtEventFilterTypeT::SA_EVT_PREFIX_FILTER));
+    assert_eq!(f(4), Ok(e::SaEvtEventFilterTypeT::SA_EVT_PASS_ALL_FILTER));
+    for bad in [0, 5, u32::MAX] {
+        assert_eq!(f(bad), Err(AisError::INVALID_PARAM), "{bad}");
+    }
+    assert_eq!(
+        evt::SaEvtEventFilterTypeT::from(e::SaEvtEventFilterTypeT::SA_EVT_EXACT_FILTER),
+        3
+    );
+}
+
+/// saLck.h: layouts, the two spellings of the grant callback, and enums.
+#[test]
+fn lck_layouts_and_enums() {
+    use super::sa_lck::{self as lck, enums as e};
+    use core::mem::{offset_of, size_of};
+    assert_eq!(size_of::<lck::SaLckWaiterSignalT>(), 8);
+    assert_eq!(size_of::<lck::SaLckCallbacksT>(), 32);
+    assert_eq!(offset_of!(lck::SaLckCallbacksT, saLckLockGrantCallback), 8);
+    assert_eq!(
+        offset_of!(lck::SaLckCallbacksT, saLckLockWaiterCallback),
+        16
+    );
+    assert_eq!(
+        offset_of!(lck::SaLckCallbacksT, saLckResourceUnlockCallback),
+        24
+    );
+    // The spec's spelling is the classic one, not a look-alike.
+    let grant: lck::SaLckLockGrantCallbackT = None;
+    let _: lck::SaLckLockGrantcallbackT = grant;
+
+    let status = e::SaLckLockStatusT::try_from;
+    assert_eq!(status(1), Ok(e::SaLckLockStatusT::SA_LCK_LOCK_GRANTED));
+    assert_eq!(status(6), Ok(e::SaLckLockStatusT::SA_LCK_LOCK_DUPLICATE_EX));
+    for bad in [0, 7, u32::MAX] {
+        assert_eq!(status(bad), Err(AisError::INVALID_PARAM), "{bad}");
+    }
+    let mode = e::SaLckLockModeT::try_from;
+    assert_eq!(mode(1), Ok(e::SaLckLockModeT::SA_LCK_PR_LOCK_MODE));
+    assert_eq!(mode(2), Ok(e::SaLckLockModeT::SA_LCK_EX_LOCK_MODE));
+    for bad in [0, 3, u32::MAX] {
+        assert_eq!(mode(bad), Err(AisError::INVALID_PARAM), "{bad}");
+    }
+    assert_eq!(
+        lck::SaLckLockStatusT::from(e::SaLckLockStatusT::SA_LCK_LOCK_NOT_QUEUED),
+        3
+    );
+}
+
+/// saMsg.h: layouts (per-priority arrays of LOWEST_PRIORITY + 1), enums.
+#[test]
+fn msg_layouts_and_enums() {
+    use super::sa_msg::{self as msg, enums as e};
+    use core::mem::{align_of, offset_of, size_of};
+    assert_eq!(msg::PRIORITY_AREAS, 4);
+    assert_eq!(size_of::<msg::SaMsgQueueCreationAttributesT>(), 48);
+    assert_eq!(offset_of!(msg::SaMsgQueueCreationAttributesT, size), 8);
+    assert_eq!(
+        offset_of!(msg::SaMsgQueueCreationAttributesT, retentionTime),
+        40
+    );
+    assert_eq!(size_of::<msg::SaMsgQueueUsageT>(), 24);
+    assert_eq!(size_of::<msg::SaMsgQueueStatusT>(), 120);
+    assert_eq!(offset_of!(msg::SaMsgQueueStatusT, saMsgQueueUsage), 24);
+    assert_eq!(size_of::<msg::SaMsgQueueGroupMemberT>(), 258);
+    assert_eq!(size_of::<msg::SaMsgQueueGroupNotificationT>(), 264);
+    assert_eq!(align_of::<msg::SaMsgQueueGroupNotificationT>(), 4);
+    assert_eq!(offset_of!(msg::SaMsgQueueGroupNotificationT, change), 260);
+    assert_eq!(size_of::<msg::SaMsgQueueGroupNotificationBufferT>(), 24);
+    assert_eq!(
+        offset_of!(msg::SaMsgQueueGroupNotificationBufferT, queueGroupPolicy),
+        16
+    );
+    assert_eq!(size_of::<msg::SaMsgMessageT>(), 40);
+    assert_eq!(offset_of!(msg::SaMsgMessageT, version), 4);
+    assert_eq!(offset_of!(msg::SaMsgMessageT, senderName), 16);
+    assert_eq!(offset_of!(msg::SaMsgMessageT, priority), 32);
+    assert_eq!(size_of::<msg::SaMsgCallbacksT>(), 32);
+    assert_eq!(
+        offset_of!(msg::SaMsgCallbacksT, saMsgMessageReceivedCallback),
+        24
+    );
+
+    let policy = e::SaMsgQueueGroupPolicyT::try_from;
+    assert_eq!(
+        policy(1),
+        Ok(e::SaMsgQueueGroupPolicyT::SA_MSG_QUEUE_GROUP_ROUND_ROBIN)
+    );
+    assert_eq!(
+        policy(4),
+        Ok(e::SaMsgQueueGroupPolicyT::SA_MSG_QUEUE_GROUP_BROADCAST)
+    );
+    for bad in [0, 5, u32::MAX] {
+        assert_eq!(policy(bad), Err(AisError::INVALID_PARAM), "{bad}");
+    }
+    let change = e::SaMsgQueueGroupChangesT::try_from;
+    assert_eq!(
+        change(4),
+        Ok(e::SaMsgQueueGroupChangesT::SA_MSG_QUEUE_GROUP_STATE_CHANGED)
+    );
+    assert_eq!(change(0), Err(AisError::INVALID_PARAM));
+    assert_eq!(
+        msg::SaMsgQueueGroupChangesT::from(e::SaMsgQueueGroupChangesT::SA_MSG_QUEUE_GROUP_ADDED),
+        2
+    );
+}
