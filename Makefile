@@ -34,23 +34,32 @@ build-release build-debug: build-%:
 	scripts/link-libs.sh target/$* target/$*/lib
 
 # Stops at the first failing step. The C and packaging tests use the debug
-# build; only the Totem simulator check builds in release mode.
+# build; only the Totem simulator check builds in release mode. The C tests
+# of each service run against live executives: one node, then three on
+# 127.0.0.1-3 (and the Rust tests start clusters in network namespaces).
 check:
-	@echo "==> [1/8] build (debug profile) and link the C libraries"
+	@echo "==> [1/11] build (debug profile) and link the C libraries"
 	$(MAKE) --no-print-directory build-debug
-	@echo "==> [2/8] cargo test --workspace"
+	@echo "==> [2/11] cargo test --workspace (unit, executive, multi-node)"
 	$(CARGO) test --workspace
-	@echo "==> [3/8] generated headers are up to date"
+	@echo "==> [3/11] generated headers are up to date"
 	scripts/gen-headers.sh --check
-	@echo "==> [4/8] sonames, version nodes and exported symbols"
+	@echo "==> [4/11] sonames, version nodes and exported symbols"
 	scripts/check-symbols.sh target/debug/lib
-	@echo "==> [5/8] C ABI tests"
+	@echo "==> [5/11] C ABI tests"
 	c-tests/run-abi.sh
-	@echo "==> [6/8] pkg-config: build a C program against a staged install"
+	@echo "==> [6/11] CLM: C tests on one node, then three"
+	c-tests/clm/run.sh target
+	@echo "==> [7/11] EVS and CPG: C tests on one node, then three"
+	c-tests/groups/run.sh debug target
+	c-tests/groups/cluster.sh target
+	@echo "==> [8/11] CKPT: C tests on one node, three nodes, failover"
+	c-tests/ckpt/run.sh target
+	@echo "==> [9/11] pkg-config: build a C program against a staged install"
 	c-tests/pkgconfig/run.sh
-	@echo "==> [7/8] CMake: find_package(Ais) against a staged install"
+	@echo "==> [10/11] CMake: find_package(Ais) against a staged install"
 	c-tests/cmake/run.sh
-	@echo "==> [8/8] Totem simulator"
+	@echo "==> [11/11] Totem simulator"
 	scripts/check-totem.sh
 	@echo "==> make check: all steps passed"
 

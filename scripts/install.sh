@@ -39,7 +39,7 @@ MANIFEST=$LIBDIR/ais/install-manifest
 for d in "$PREFIX" "$LIBDIR" "$INCLUDEDIR" "$SBINDIR" "$SYSCONFDIR" "$MANDIR" "$SYSTEMDUNITDIR"; do
     case $d in /*) ;; *) echo "install: '$d' is not an absolute path" >&2; exit 1 ;; esac
 done
-BINARIES="aisexec ais-keygen ais-cfgtool"
+BINARIES="aisexec ais-keygen ais-cfgtool ais-cpgtool"
 VERSION=$(sed -n 's/^version *= *"\(.*\)"/\1/p' "$root/Cargo.toml" | head -n 1)
 
 die() { echo "install: $*" >&2; exit 1; }

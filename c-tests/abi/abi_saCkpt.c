@@ -219,10 +219,73 @@ static void constants(void)
     }
 }
 
+/* Each function, assigned to a pointer of the classic B.01.01 prototype:
+ * a compile error (-Werror, and in C++) if any parameter or return type
+ * differs. The assignments sit in sizeof, which does not evaluate them, so
+ * this program needs no library to link. */
+#define ABI_PROTOTYPE(pointer, function) ABI_EQ(sizeof((pointer) = (function)), sizeof(pointer))
+static void prototypes(void)
+{
+    SaAisErrorT (*initialize)(SaCkptHandleT *, const SaCkptCallbacksT *, SaVersionT *) = 0;
+    SaAisErrorT (*selection)(SaCkptHandleT, SaSelectionObjectT *) = 0;
+    SaAisErrorT (*dispatch)(SaCkptHandleT, SaDispatchFlagsT) = 0;
+    SaAisErrorT (*finalize)(SaCkptHandleT) = 0;
+    SaAisErrorT (*open)(SaCkptHandleT, const SaNameT *, const SaCkptCheckpointCreationAttributesT *,
+                        SaCkptCheckpointOpenFlagsT, SaTimeT, SaCkptCheckpointHandleT *) = 0;
+    SaAisErrorT (*open_async)(SaCkptHandleT, SaInvocationT, const SaNameT *,
+                              const SaCkptCheckpointCreationAttributesT *,
+                              SaCkptCheckpointOpenFlagsT) = 0;
+    SaAisErrorT (*close)(SaCkptCheckpointHandleT) = 0;
+    SaAisErrorT (*unlink)(SaCkptHandleT, const SaNameT *) = 0;
+    SaAisErrorT (*retention)(SaCkptCheckpointHandleT, SaTimeT) = 0;
+    SaAisErrorT (*active)(const SaCkptCheckpointHandleT) = 0;
+    SaAisErrorT (*status)(SaCkptCheckpointHandleT, SaCkptCheckpointDescriptorT *) = 0;
+    SaAisErrorT (*section_create)(SaCkptCheckpointHandleT, SaCkptSectionCreationAttributesT *,
+                                  const void *, SaUint32T) = 0;
+    SaAisErrorT (*section_delete)(SaCkptCheckpointHandleT, const SaCkptSectionIdT *) = 0;
+    SaAisErrorT (*expiration)(SaCkptCheckpointHandleT, const SaCkptSectionIdT *, SaTimeT) = 0;
+    SaAisErrorT (*iter_init)(const SaCkptCheckpointHandleT, SaCkptSectionsChosenT, SaTimeT,
+                             SaCkptSectionIterationHandleT *) = 0;
+    SaAisErrorT (*iter_next)(SaCkptSectionIterationHandleT, SaCkptSectionDescriptorT *) = 0;
+    SaAisErrorT (*iter_fini)(SaCkptSectionIterationHandleT) = 0;
+    SaAisErrorT (*write)(SaCkptCheckpointHandleT, const SaCkptIOVectorElementT *, SaUint32T,
+                         SaUint32T *) = 0;
+    SaAisErrorT (*overwrite)(SaCkptCheckpointHandleT, const SaCkptSectionIdT *, const void *,
+                             SaSizeT) = 0;
+    SaAisErrorT (*read)(SaCkptCheckpointHandleT, SaCkptIOVectorElementT *, SaUint32T,
+                        SaUint32T *) = 0;
+    SaAisErrorT (*sync)(SaCkptCheckpointHandleT, SaTimeT) = 0;
+    SaAisErrorT (*sync_async)(SaCkptHandleT, SaCkptCheckpointHandleT, SaInvocationT) = 0;
+
+    ABI_PROTOTYPE(initialize, saCkptInitialize);
+    ABI_PROTOTYPE(selection, saCkptSelectionObjectGet);
+    ABI_PROTOTYPE(dispatch, saCkptDispatch);
+    ABI_PROTOTYPE(finalize, saCkptFinalize);
+    ABI_PROTOTYPE(open, saCkptCheckpointOpen);
+    ABI_PROTOTYPE(open_async, saCkptCheckpointOpenAsync);
+    ABI_PROTOTYPE(close, saCkptCheckpointClose);
+    ABI_PROTOTYPE(unlink, saCkptCheckpointUnlink);
+    ABI_PROTOTYPE(retention, saCkptCheckpointRetentionDurationSet);
+    ABI_PROTOTYPE(active, saCkptActiveReplicaSet);
+    ABI_PROTOTYPE(status, saCkptCheckpointStatusGet);
+    ABI_PROTOTYPE(section_create, saCkptSectionCreate);
+    ABI_PROTOTYPE(section_delete, saCkptSectionDelete);
+    ABI_PROTOTYPE(expiration, saCkptSectionExpirationTimeSet);
+    ABI_PROTOTYPE(iter_init, saCkptSectionIterationInitialize);
+    ABI_PROTOTYPE(iter_next, saCkptSectionIterationNext);
+    ABI_PROTOTYPE(iter_fini, saCkptSectionIterationFinalize);
+    ABI_PROTOTYPE(write, saCkptCheckpointWrite);
+    ABI_PROTOTYPE(overwrite, saCkptSectionOverwrite);
+    ABI_PROTOTYPE(read, saCkptCheckpointRead);
+    ABI_PROTOTYPE(sync, saCkptCheckpointSynchronize);
+    ABI_PROTOTYPE(sync_async, saCkptCheckpointSynchronizeAsync);
+}
+
 int main(void)
 {
     types();
     structs();
     constants();
+    prototypes();
     return ABI_DONE("abi_saCkpt");
 }

@@ -154,10 +154,37 @@ static void constants(void)
     }
 }
 
+/* Each function, assigned to a pointer of the classic B.01.01 prototype:
+ * a compile error (-Werror, and in C++) if any parameter or return type
+ * differs. The assignments sit in sizeof, which does not evaluate them, so
+ * this program needs no library to link. */
+#define ABI_PROTOTYPE(pointer, function) ABI_EQ(sizeof((pointer) = (function)), sizeof(pointer))
+static void prototypes(void)
+{
+    SaAisErrorT (*initialize)(SaClmHandleT *, const SaClmCallbacksT *, SaVersionT *) = 0;
+    SaAisErrorT (*selection)(SaClmHandleT, SaSelectionObjectT *) = 0;
+    SaAisErrorT (*dispatch)(SaClmHandleT, SaDispatchFlagsT) = 0;
+    SaAisErrorT (*finalize)(SaClmHandleT) = 0;
+    SaAisErrorT (*track)(SaClmHandleT, SaUint8T, SaClmClusterNotificationBufferT *) = 0;
+    SaAisErrorT (*track_stop)(SaClmHandleT) = 0;
+    SaAisErrorT (*node_get)(SaClmHandleT, SaClmNodeIdT, SaTimeT, SaClmClusterNodeT *) = 0;
+    SaAisErrorT (*node_get_async)(SaClmHandleT, SaInvocationT, SaClmNodeIdT) = 0;
+
+    ABI_PROTOTYPE(initialize, saClmInitialize);
+    ABI_PROTOTYPE(selection, saClmSelectionObjectGet);
+    ABI_PROTOTYPE(dispatch, saClmDispatch);
+    ABI_PROTOTYPE(finalize, saClmFinalize);
+    ABI_PROTOTYPE(track, saClmClusterTrack);
+    ABI_PROTOTYPE(track_stop, saClmClusterTrackStop);
+    ABI_PROTOTYPE(node_get, saClmClusterNodeGet);
+    ABI_PROTOTYPE(node_get_async, saClmClusterNodeGetAsync);
+}
+
 int main(void)
 {
     types();
     structs();
     constants();
+    prototypes();
     return ABI_DONE("abi_saClm");
 }

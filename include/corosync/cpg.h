@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 #include <netinet/in.h>
+#include <sys/uio.h>
 
 #define CPG_MAX_NAME_LENGTH 128
 
@@ -15,6 +16,22 @@
  * The most members a configuration change or membership query reports.
  */
 #define CPG_MEMBERS_MAX 128
+
+typedef enum cpg_error_t {
+    CPG_OK = 1,
+    CPG_ERR_LIBRARY = 2,
+    CPG_ERR_TIMEOUT = 5,
+    CPG_ERR_TRY_AGAIN = 6,
+    CPG_ERR_INVALID_PARAM = 7,
+    CPG_ERR_NO_MEMORY = 8,
+    CPG_ERR_BAD_HANDLE = 9,
+    CPG_ERR_ACCESS = 11,
+    CPG_ERR_NOT_EXIST = 12,
+    CPG_ERR_EXIST = 14,
+    CPG_ERR_NOT_SUPPORTED = 20,
+    CPG_ERR_SECURITY = 29,
+    CPG_ERR_TOO_MANY_GROUPS = 30
+} cpg_error_t;
 
 typedef enum cpg_dispatch_t {
     CPG_DISPATCH_ONE = 0,
@@ -41,22 +58,6 @@ typedef enum cpg_flow_control_state_t {
     CPG_FLOW_CONTROL_ENABLED = 1
 } cpg_flow_control_state_t;
 
-typedef enum cpg_error_t {
-    CPG_OK = 1,
-    CPG_ERR_LIBRARY = 2,
-    CPG_ERR_TIMEOUT = 5,
-    CPG_ERR_TRY_AGAIN = 6,
-    CPG_ERR_INVALID_PARAM = 7,
-    CPG_ERR_NO_MEMORY = 8,
-    CPG_ERR_BAD_HANDLE = 9,
-    CPG_ERR_ACCESS = 11,
-    CPG_ERR_NOT_EXIST = 12,
-    CPG_ERR_EXIST = 14,
-    CPG_ERR_NOT_SUPPORTED = 20,
-    CPG_ERR_SECURITY = 29,
-    CPG_ERR_TOO_MANY_GROUPS = 30
-} cpg_error_t;
-
 typedef enum cpg_reason_t {
     CPG_REASON_JOIN = 1,
     CPG_REASON_LEAVE = 2,
@@ -66,16 +67,6 @@ typedef enum cpg_reason_t {
 } cpg_reason_t;
 
 typedef uint64_t cpg_handle_t;
-
-/**
- * A process in a group: node, process id, and (in a configuration change)
- * why it is listed, a `cpg_reason_t` value.
- */
-typedef struct cpg_address {
-    uint32_t nodeid;
-    uint32_t pid;
-    uint32_t reason;
-} cpg_address;
 
 /**
  * A group name: `length` bytes of `value` are significant.
@@ -97,6 +88,16 @@ typedef void (*cpg_deliver_fn_t)(cpg_handle_t handle,
                                  int msg_len);
 
 /**
+ * A process in a group: node, process id, and (in a configuration change)
+ * why it is listed, a `cpg_reason_t` value.
+ */
+typedef struct cpg_address {
+    uint32_t nodeid;
+    uint32_t pid;
+    uint32_t reason;
+} cpg_address;
+
+/**
  * A configuration change of a joined group: its members now, those who
  * left and those who joined (each with a `cpg_reason_t` in `reason`).
  */
@@ -116,5 +117,83 @@ typedef struct cpg_callbacks_t {
     cpg_deliver_fn_t cpg_deliver_fn;
     cpg_confchg_fn_t cpg_confchg_fn;
 } cpg_callbacks_t;
+
+#ifdef __cplusplus
+extern "C" {
+#endif /* __cplusplus */
+
+/**
+ * Opens a connection to the executive; `callbacks` is copied.
+ */
+enum cpg_error_t cpg_initialize(cpg_handle_t *handle, struct cpg_callbacks_t *callbacks);
+
+/**
+ * Closes the handle; it is invalid from now on.
+ */
+enum cpg_error_t cpg_finalize(cpg_handle_t handle);
+
+/**
+ * The descriptor to poll: readable when a callback is pending.
+ */
+enum cpg_error_t cpg_fd_get(cpg_handle_t handle, int *fd);
+
+/**
+ * The pointer last given to `cpg_context_set` (NULL at first).
+ */
+enum cpg_error_t cpg_context_get(cpg_handle_t handle, void **context);
+
+/**
+ * Stores a pointer of the application's with the handle.
+ */
+enum cpg_error_t cpg_context_set(cpg_handle_t handle, void *context);
+
+/**
+ * Runs pending callbacks: `CPG_DISPATCH_ONE`, `_ALL` or `_BLOCKING`.
+ */
+enum cpg_error_t cpg_dispatch(cpg_handle_t handle, enum cpg_dispatch_t dispatch_types);
+
+/**
+ * Joins `group`; returns once the join is ordered cluster-wide.
+ */
+enum cpg_error_t cpg_join(cpg_handle_t handle, struct cpg_name *group);
+
+/**
+ * Leaves `group`; returns once the leave is ordered cluster-wide.
+ */
+enum cpg_error_t cpg_leave(cpg_handle_t handle, struct cpg_name *group);
+
+/**
+ * Multicasts the concatenation of `iov_len` buffers to every group the
+ * handle joined. `CPG_ERR_TRY_AGAIN` when the executive's queue is full.
+ */
+enum cpg_error_t cpg_mcast_joined(cpg_handle_t handle,
+                                  enum cpg_guarantee_t guarantee,
+                                  struct iovec *iovec,
+                                  int iov_len);
+
+/**
+ * The members of `groupName`: at most `CPG_MEMBERS_MAX` entries are
+ * written to `member_list`, their number to `*member_list_entries`.
+ */
+enum cpg_error_t cpg_membership_get(cpg_handle_t handle,
+                                    struct cpg_name *groupName,
+                                    struct cpg_address *member_list,
+                                    int *member_list_entries);
+
+/**
+ * This node's id.
+ */
+enum cpg_error_t cpg_local_get(cpg_handle_t handle, unsigned int *local_nodeid);
+
+/**
+ * `CPG_FLOW_CONTROL_ENABLED` while this handle has many messages queued
+ * and not yet delivered: the application should wait (and dispatch).
+ */
+enum cpg_error_t cpg_flow_control_state_get(cpg_handle_t handle,
+                                            enum cpg_flow_control_state_t *flow_control_enabled);
+
+#ifdef __cplusplus
+}  /* extern "C" */
+#endif  /* __cplusplus */
 
 #endif  /* OPENAIS_CPG_H_DEFINED */

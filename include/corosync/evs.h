@@ -8,11 +8,28 @@
 
 #include <stdint.h>
 #include <netinet/in.h>
+#include <sys/uio.h>
 
 /**
  * The classic header's `sizeof(struct in6_addr)`: the longest node address.
  */
 #define TOTEMIP_ADDRLEN 16
+
+typedef enum evs_error_t {
+    EVS_OK = 1,
+    EVS_ERR_LIBRARY = 2,
+    EVS_ERR_TIMEOUT = 5,
+    EVS_ERR_TRY_AGAIN = 6,
+    EVS_ERR_INVALID_PARAM = 7,
+    EVS_ERR_NO_MEMORY = 8,
+    EVS_ERR_BAD_HANDLE = 9,
+    EVS_ERR_ACCESS = 11,
+    EVS_ERR_NOT_EXIST = 12,
+    EVS_ERR_EXIST = 14,
+    EVS_ERR_NOT_SUPPORTED = 20,
+    EVS_ERR_SECURITY = 29,
+    EVS_ERR_TOO_MANY_GROUPS = 30
+} evs_error_t;
 
 typedef enum evs_dispatch_t {
     EVS_DISPATCH_ONE = 0,
@@ -31,30 +48,7 @@ typedef enum evs_guarantee_t {
     EVS_TYPE_SAFE = 3
 } evs_guarantee_t;
 
-typedef enum evs_error_t {
-    EVS_OK = 1,
-    EVS_ERR_LIBRARY = 2,
-    EVS_ERR_TIMEOUT = 5,
-    EVS_ERR_TRY_AGAIN = 6,
-    EVS_ERR_INVALID_PARAM = 7,
-    EVS_ERR_NO_MEMORY = 8,
-    EVS_ERR_BAD_HANDLE = 9,
-    EVS_ERR_ACCESS = 11,
-    EVS_ERR_NOT_EXIST = 12,
-    EVS_ERR_EXIST = 14,
-    EVS_ERR_NOT_SUPPORTED = 20,
-    EVS_ERR_SECURITY = 29,
-    EVS_ERR_TOO_MANY_GROUPS = 30
-} evs_error_t;
-
 typedef uint64_t evs_handle_t;
-
-/**
- * A group: all 32 bytes of `key` are its name.
- */
-typedef struct evs_group {
-    char key[32];
-} evs_group;
 
 /**
  * A message delivered to a joined group: sender's node id, body, length.
@@ -79,5 +73,81 @@ typedef struct evs_callbacks_t {
     evs_deliver_fn_t evs_deliver_fn;
     evs_confchg_fn_t evs_confchg_fn;
 } evs_callbacks_t;
+
+/**
+ * A group: all 32 bytes of `key` are its name.
+ */
+typedef struct evs_group {
+    char key[32];
+} evs_group;
+
+#ifdef __cplusplus
+extern "C" {
+#endif /* __cplusplus */
+
+/**
+ * Opens a connection to the executive; `callbacks` is copied.
+ */
+enum evs_error_t evs_initialize(evs_handle_t *handle, struct evs_callbacks_t *callbacks);
+
+/**
+ * Closes the handle; it is invalid from now on.
+ */
+enum evs_error_t evs_finalize(evs_handle_t handle);
+
+/**
+ * The descriptor to poll: readable when a callback is pending.
+ */
+enum evs_error_t evs_fd_get(evs_handle_t handle, int *fd);
+
+/**
+ * Runs pending callbacks: `EVS_DISPATCH_ONE`, `_ALL` or `_BLOCKING`.
+ */
+enum evs_error_t evs_dispatch(evs_handle_t handle, enum evs_dispatch_t dispatch_types);
+
+/**
+ * Joins `group_cnt` groups (joining one again is harmless).
+ */
+enum evs_error_t evs_join(evs_handle_t handle, struct evs_group *groups, int group_cnt);
+
+/**
+ * Leaves `group_cnt` groups; `EVS_ERR_NOT_EXIST` (and no change) if one
+ * of them was not joined.
+ */
+enum evs_error_t evs_leave(evs_handle_t handle, struct evs_group *groups, int group_cnt);
+
+/**
+ * Multicasts the concatenation of `iov_len` buffers to the groups the
+ * handle joined. `EVS_ERR_TRY_AGAIN` when the executive's queue is full.
+ */
+enum evs_error_t evs_mcast_joined(evs_handle_t handle,
+                                  enum evs_guarantee_t guarantee,
+                                  struct iovec *iovec,
+                                  int iov_len);
+
+/**
+ * Multicasts to the `group_cnt` groups given, joined or not.
+ */
+enum evs_error_t evs_mcast_groups(evs_handle_t handle,
+                                  enum evs_guarantee_t guarantee,
+                                  struct evs_group *groups,
+                                  int group_cnt,
+                                  struct iovec *iovec,
+                                  int iov_len);
+
+/**
+ * This node's id and the node ids of the current configuration:
+ * `*member_list_entries` is the room in `member_list` on entry and the
+ * number of members that fit on return. As in the classic library,
+ * `local_nodeid` and `member_list` may be NULL (not written).
+ */
+enum evs_error_t evs_membership_get(evs_handle_t handle,
+                                    unsigned int *local_nodeid,
+                                    unsigned int *member_list,
+                                    unsigned int *member_list_entries);
+
+#ifdef __cplusplus
+}  /* extern "C" */
+#endif  /* __cplusplus */
 
 #endif  /* OPENAIS_EVS_H_DEFINED */

@@ -27,11 +27,6 @@
 #define SA_CKPT_CHECKPOINT_CREATE 4
 
 typedef enum {
-    SA_CKPT_SECTION_VALID = 1,
-    SA_CKPT_SECTION_CORRUPTED = 2
-} SaCkptSectionStateT;
-
-typedef enum {
     SA_CKPT_SECTIONS_FOREVER = 1,
     SA_CKPT_SECTIONS_LEQ_EXPIRATION_TIME = 2,
     SA_CKPT_SECTIONS_GEQ_EXPIRATION_TIME = 3,
@@ -39,11 +34,28 @@ typedef enum {
     SA_CKPT_SECTIONS_ANY = 5
 } SaCkptSectionsChosenT;
 
+typedef enum {
+    SA_CKPT_SECTION_VALID = 1,
+    SA_CKPT_SECTION_CORRUPTED = 2
+} SaCkptSectionStateT;
+
 typedef SaUint64T SaCkptHandleT;
 
 typedef SaUint64T SaCkptCheckpointHandleT;
 
-typedef SaUint64T SaCkptSectionIterationHandleT;
+typedef void (*SaCkptCheckpointOpenCallbackT)(SaInvocationT invocation,
+                                              SaCkptCheckpointHandleT checkpointHandle,
+                                              SaAisErrorT error);
+
+typedef void (*SaCkptCheckpointSynchronizeCallbackT)(SaInvocationT invocation, SaAisErrorT error);
+
+/**
+ * The callbacks an application hands to `saCkptInitialize`; either may be NULL.
+ */
+typedef struct {
+    SaCkptCheckpointOpenCallbackT saCkptCheckpointOpenCallback;
+    SaCkptCheckpointSynchronizeCallbackT saCkptCheckpointSynchronizeCallback;
+} SaCkptCallbacksT;
 
 typedef SaUint32T SaCkptCheckpointCreationFlagsT;
 
@@ -59,6 +71,15 @@ typedef struct {
 typedef SaUint32T SaCkptCheckpointOpenFlagsT;
 
 /**
+ * What `saCkptCheckpointStatusGet` reports.
+ */
+typedef struct {
+    SaCkptCheckpointCreationAttributesT checkpointCreationAttributes;
+    SaUint32T numberOfSections;
+    SaUint32T memoryUsed;
+} SaCkptCheckpointDescriptorT;
+
+/**
  * A section id: `idLen` bytes at `id`. `idLen == 0` is the default section
  * (`SA_CKPT_DEFAULT_SECTION_ID`) or, in section creation, a request for a
  * generated id (`SA_CKPT_GENERATED_SECTION_ID`).
@@ -72,6 +93,8 @@ typedef struct {
     SaCkptSectionIdT *sectionId;
     SaTimeT expirationTime;
 } SaCkptSectionCreationAttributesT;
+
+typedef SaUint64T SaCkptSectionIterationHandleT;
 
 typedef struct {
     SaCkptSectionIdT sectionId;
@@ -94,27 +117,93 @@ typedef struct {
     SaSizeT readSize;
 } SaCkptIOVectorElementT;
 
-/**
- * What `saCkptCheckpointStatusGet` reports.
- */
-typedef struct {
-    SaCkptCheckpointCreationAttributesT checkpointCreationAttributes;
-    SaUint32T numberOfSections;
-    SaUint32T memoryUsed;
-} SaCkptCheckpointDescriptorT;
-
-typedef void (*SaCkptCheckpointOpenCallbackT)(SaInvocationT invocation,
-                                              SaCkptCheckpointHandleT checkpointHandle,
-                                              SaAisErrorT error);
-
-typedef void (*SaCkptCheckpointSynchronizeCallbackT)(SaInvocationT invocation, SaAisErrorT error);
+#ifdef __cplusplus
+extern "C" {
+#endif /* __cplusplus */
 
 /**
- * The callbacks an application hands to `saCkptInitialize`; either may be NULL.
+ * `saCkptInitialize`: `callbacks` may be NULL.
  */
-typedef struct {
-    SaCkptCheckpointOpenCallbackT saCkptCheckpointOpenCallback;
-    SaCkptCheckpointSynchronizeCallbackT saCkptCheckpointSynchronizeCallback;
-} SaCkptCallbacksT;
+SaAisErrorT saCkptInitialize(SaCkptHandleT *ckptHandle,
+                             const SaCkptCallbacksT *callbacks,
+                             SaVersionT *version);
+
+SaAisErrorT saCkptSelectionObjectGet(SaCkptHandleT ckptHandle, SaSelectionObjectT *selectionObject);
+
+SaAisErrorT saCkptDispatch(SaCkptHandleT ckptHandle, SaDispatchFlagsT dispatchFlags);
+
+SaAisErrorT saCkptFinalize(SaCkptHandleT ckptHandle);
+
+SaAisErrorT saCkptCheckpointOpen(SaCkptHandleT ckptHandle,
+                                 const SaNameT *checkpointName,
+                                 const SaCkptCheckpointCreationAttributesT *checkpointCreationAttributes,
+                                 SaCkptCheckpointOpenFlagsT checkpointOpenFlags,
+                                 SaTimeT timeout,
+                                 SaCkptCheckpointHandleT *checkpointHandle);
+
+SaAisErrorT saCkptCheckpointOpenAsync(SaCkptHandleT ckptHandle,
+                                      SaInvocationT invocation,
+                                      const SaNameT *checkpointName,
+                                      const SaCkptCheckpointCreationAttributesT *checkpointCreationAttributes,
+                                      SaCkptCheckpointOpenFlagsT checkpointOpenFlags);
+
+SaAisErrorT saCkptCheckpointClose(SaCkptCheckpointHandleT checkpointHandle);
+
+SaAisErrorT saCkptCheckpointUnlink(SaCkptHandleT ckptHandle, const SaNameT *checkpointName);
+
+SaAisErrorT saCkptCheckpointRetentionDurationSet(SaCkptCheckpointHandleT checkpointHandle,
+                                                 SaTimeT retentionDuration);
+
+SaAisErrorT saCkptActiveReplicaSet(SaCkptCheckpointHandleT checkpointHandle);
+
+SaAisErrorT saCkptCheckpointStatusGet(SaCkptCheckpointHandleT checkpointHandle,
+                                      SaCkptCheckpointDescriptorT *checkpointStatus);
+
+SaAisErrorT saCkptSectionCreate(SaCkptCheckpointHandleT checkpointHandle,
+                                SaCkptSectionCreationAttributesT *sectionCreationAttributes,
+                                const void *initialData,
+                                SaUint32T initialDataSize);
+
+SaAisErrorT saCkptSectionDelete(SaCkptCheckpointHandleT checkpointHandle,
+                                const SaCkptSectionIdT *sectionId);
+
+SaAisErrorT saCkptSectionExpirationTimeSet(SaCkptCheckpointHandleT checkpointHandle,
+                                           const SaCkptSectionIdT *sectionId,
+                                           SaTimeT expirationTime);
+
+SaAisErrorT saCkptSectionIterationInitialize(SaCkptCheckpointHandleT checkpointHandle,
+                                             SaCkptSectionsChosenT sectionsChosen,
+                                             SaTimeT expirationTime,
+                                             SaCkptSectionIterationHandleT *sectionIterationHandle);
+
+SaAisErrorT saCkptSectionIterationNext(SaCkptSectionIterationHandleT sectionIterationHandle,
+                                       SaCkptSectionDescriptorT *sectionDescriptor);
+
+SaAisErrorT saCkptSectionIterationFinalize(SaCkptSectionIterationHandleT sectionIterationHandle);
+
+SaAisErrorT saCkptCheckpointWrite(SaCkptCheckpointHandleT checkpointHandle,
+                                  const SaCkptIOVectorElementT *ioVector,
+                                  SaUint32T numberOfElements,
+                                  SaUint32T *erroneousVectorIndex);
+
+SaAisErrorT saCkptSectionOverwrite(SaCkptCheckpointHandleT checkpointHandle,
+                                   const SaCkptSectionIdT *sectionId,
+                                   const void *dataBuffer,
+                                   SaSizeT dataSize);
+
+SaAisErrorT saCkptCheckpointRead(SaCkptCheckpointHandleT checkpointHandle,
+                                 SaCkptIOVectorElementT *ioVector,
+                                 SaUint32T numberOfElements,
+                                 SaUint32T *erroneousVectorIndex);
+
+SaAisErrorT saCkptCheckpointSynchronize(SaCkptCheckpointHandleT checkpointHandle, SaTimeT timeout);
+
+SaAisErrorT saCkptCheckpointSynchronizeAsync(SaCkptHandleT ckptHandle,
+                                             SaCkptCheckpointHandleT checkpointHandle,
+                                             SaInvocationT invocation);
+
+#ifdef __cplusplus
+}  /* extern "C" */
+#endif  /* __cplusplus */
 
 #endif  /* SACKPT_H_DEFINED */

@@ -22,9 +22,9 @@ typedef enum {
     SA_CLM_NODE_RECONFIGURED = 4
 } SaClmClusterChangesT;
 
-typedef SaUint32T SaClmNodeIdT;
-
 typedef SaUint64T SaClmHandleT;
+
+typedef SaUint32T SaClmNodeIdT;
 
 /**
  * A node's address: `length` bytes of `value` are significant.
@@ -47,6 +47,10 @@ typedef struct {
     SaUint64T initialViewNumber;
 } SaClmClusterNodeT;
 
+typedef void (*SaClmClusterNodeGetCallbackT)(SaInvocationT invocation,
+                                             const SaClmClusterNodeT *clusterNode,
+                                             SaAisErrorT error);
+
 /**
  * A node and what happened to it in the view being reported.
  */
@@ -65,10 +69,6 @@ typedef struct {
     SaClmClusterNotificationT *notification;
 } SaClmClusterNotificationBufferT;
 
-typedef void (*SaClmClusterNodeGetCallbackT)(SaInvocationT invocation,
-                                             const SaClmClusterNodeT *clusterNode,
-                                             SaAisErrorT error);
-
 typedef void (*SaClmClusterTrackCallbackT)(const SaClmClusterNotificationBufferT *notificationBuffer,
                                            SaUint32T numberOfMembers,
                                            SaAisErrorT error);
@@ -85,5 +85,46 @@ typedef struct {
  * The node id that names the calling node in `saClmClusterNodeGet`.
  */
 #define SA_CLM_LOCAL_NODE_ID 4294967295u
+
+#ifdef __cplusplus
+extern "C" {
+#endif /* __cplusplus */
+
+/**
+ * Opens a handle; `clmCallbacks` may be NULL (no callbacks).
+ */
+SaAisErrorT saClmInitialize(SaClmHandleT *clmHandle,
+                            const SaClmCallbacksT *clmCallbacks,
+                            SaVersionT *version);
+
+SaAisErrorT saClmSelectionObjectGet(SaClmHandleT clmHandle, SaSelectionObjectT *selectionObject);
+
+SaAisErrorT saClmDispatch(SaClmHandleT clmHandle, SaDispatchFlagsT dispatchFlags);
+
+SaAisErrorT saClmFinalize(SaClmHandleT clmHandle);
+
+/**
+ * `notificationBuffer` may be NULL; with `SA_TRACK_CURRENT` and a NULL
+ * `notification` array, the array is allocated with `malloc` for the
+ * caller to `free`.
+ */
+SaAisErrorT saClmClusterTrack(SaClmHandleT clmHandle,
+                              SaUint8T trackFlags,
+                              SaClmClusterNotificationBufferT *notificationBuffer);
+
+SaAisErrorT saClmClusterTrackStop(SaClmHandleT clmHandle);
+
+SaAisErrorT saClmClusterNodeGet(SaClmHandleT clmHandle,
+                                SaClmNodeIdT nodeId,
+                                SaTimeT timeout,
+                                SaClmClusterNodeT *clusterNode);
+
+SaAisErrorT saClmClusterNodeGetAsync(SaClmHandleT clmHandle,
+                                     SaInvocationT invocation,
+                                     SaClmNodeIdT nodeId);
+
+#ifdef __cplusplus
+}  /* extern "C" */
+#endif  /* __cplusplus */
 
 #endif  /* AIS_CLM_H_DEFINED */

@@ -12,5 +12,10 @@
 
 pub mod abi;
 pub mod boundary;
+pub mod ckpt;
+pub mod cpg;
+pub mod evs;
+pub mod group_api;
+pub mod clm;
 pub mod error;
 pub mod runtime;

@@ -13,7 +13,12 @@
 //! a callback is pending.
 #![forbid(unsafe_code)]
 
+pub mod cfg;
+pub mod ckpt;
+pub mod clm;
 pub mod codec;
+pub mod cpg;
+pub mod evs;
 pub mod frame;
 pub mod handshake;
 

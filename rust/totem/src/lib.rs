@@ -1,1 +1,183 @@
-//! placeholder
+//! The Totem single-ring ordering and membership protocol, as a sans-IO
+//! state machine (no sockets, no clock, no threads).
+//!
+//! The caller owns the clock and the network:
+//!
+//! ```text
+//! let mut t = Totem::new(node_id, cfg, frame_size, persisted_ring_seq, now)?;
+//! loop {
+//!     while let Some(ev) = t.poll_event() { /* PersistRingSeq first: write it, then go on */ }
+//!     while let Some(tx) = t.poll_transmit() { /* send tx.bytes to tx.dest */ }
+//!     wait for a packet or until t.poll_timeout();
+//!     t.handle_packet(from, &bytes, now)  or  t.handle_timeout(now);
+//! }
+//! ```
+//!
+//! Events must be drained before transmits are sent: a `PersistRingSeq`
+//! must reach stable storage before this node's packets for that ring go out.
+//!
+//! Protocol summary (see `srp.rs` for the rules):
+//! - Operational: a token circulates the ring (sorted by node id). Its holder
+//!   retransmits what others asked for, multicasts new messages stamped with
+//!   consecutive sequence numbers (flow control: `max_messages` per visit,
+//!   `window_size` per rotation), records its `aru` (all received up to) in
+//!   the token, and passes it on. Agreed messages are delivered in sequence
+//!   order once all earlier ones are there; safe ones once every member's
+//!   `aru` in the token covers them.
+//! - Gather: on token loss, a join from a new node or a merge-detect message
+//!   from another ring, nodes exchange join messages (proc and fail sets)
+//!   until all live nodes sent identical sets (consensus); silent nodes are
+//!   moved to the fail set after `consensus` ms.
+//! - Commit: the lowest node id creates a commit token for the new ring (ring
+//!   sequence above any seen, persisted first). In its first rotation each
+//!   member records its old ring, `aru`, highest delivered and highest
+//!   received sequence; in the second everyone learns all records.
+//! - Recovery: on the new ring, members retransmit old-ring messages so all
+//!   members from one old ring hold the same set. When a rotation shows
+//!   nothing left to send and everyone has everything, the token carries
+//!   "install": each member delivers the old-ring messages that anyone of its
+//!   group already delivered (regular configuration), then the transitional
+//!   configuration, then the rest it holds, then the regular configuration of
+//!   the new ring.
+
+pub mod config;
+mod frag;
+mod srp;
+pub mod wire;
+
+pub use config::TotemConfig;
+pub use frag::{MAX_MESSAGE_SIZE, SEND_QUEUE_MAX_BYTES, SEND_QUEUE_MAX_MESSAGES};
+pub use srp::{MIN_FRAME_SIZE, Totem};
+
+/// Time in microseconds from an arbitrary epoch chosen by the caller.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Micros(pub u64);
+
+impl Micros {
+    pub fn from_millis(ms: u64) -> Micros {
+        Micros(ms.saturating_mul(1000))
+    }
+    pub fn as_millis(self) -> u64 {
+        self.0 / 1000
+    }
+    /// This time plus `ms` milliseconds.
+    pub fn plus_ms(self, ms: u32) -> Micros {
+        Micros(self.0.saturating_add(ms as u64 * 1000))
+    }
+}
+
+/// A ring: its representative (lowest member id) and its sequence number.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RingId {
+    pub rep: u32,
+    pub seq: u64,
+}
+
+/// Delivery guarantee of a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Guarantee {
+    /// Total order: delivered once all earlier messages are delivered.
+    Agreed,
+    /// Total order, and only once every member of the ring has received it.
+    Safe,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SubmitError {
+    /// The send queue is full; try again after some deliveries.
+    QueueFull,
+    /// Larger than `MAX_MESSAGE_SIZE`.
+    TooLarge,
+}
+
+impl std::fmt::Display for SubmitError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SubmitError::QueueFull => write!(f, "totem send queue is full"),
+            SubmitError::TooLarge => write!(f, "message larger than {MAX_MESSAGE_SIZE} bytes"),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dest {
+    Multicast,
+    Node(u32),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Transmit {
+    pub dest: Dest,
+    pub bytes: Vec<u8>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConfigKind {
+    Transitional,
+    Regular,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// An application message, in the agreed total order.
+    Deliver { sender: u32, msg: Vec<u8> },
+    /// A configuration change. Transitional: the members that come from this
+    /// node's previous regular configuration (`left` = the others of it,
+    /// `joined` empty). Regular: the new ring (`joined` = members not in the
+    /// transitional configuration, `left` empty). The very first regular
+    /// configuration of a node has no transitional one before it.
+    ConfigChange { kind: ConfigKind, ring_id: RingId, members: Vec<u32>, left: Vec<u32>, joined: Vec<u32> },
+    /// Write this ring sequence number to stable storage before sending any
+    /// further packet; pass it back to `Totem::new` after a restart.
+    PersistRingSeq(u64),
+}
+
+/// Protocol state, for status displays and tests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    Operational,
+    Gather,
+    Commit,
+    Recovery,
+}
+
+/// Counters. `malformed_*` count packets refused by the decoder, by class.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub packets_received: u64,
+    pub malformed_short: u64,
+    pub malformed_bad_magic: u64,
+    pub malformed_bad_type: u64,
+    pub malformed_bad_length: u64,
+    pub malformed_absurd_count: u64,
+    pub malformed_bad_value: u64,
+    /// Well-formed packets ignored: other ring, stale, duplicate or outside the receive window.
+    pub packets_ignored: u64,
+    pub mcast_sent: u64,
+    pub mcast_retransmitted: u64,
+    pub mcast_received: u64,
+    pub tokens_received: u64,
+    pub tokens_sent: u64,
+    pub token_retransmits: u64,
+    pub token_rotations: u64,
+    pub token_losses: u64,
+    pub joins_sent: u64,
+    pub gathers: u64,
+    pub rings_installed: u64,
+    pub messages_submitted: u64,
+    pub messages_delivered: u64,
+    /// Partial messages dropped because a fragment never arrived.
+    pub fragments_dropped: u64,
+}
+
+impl Stats {
+    /// Sum of all malformed classes.
+    pub fn malformed(&self) -> u64 {
+        self.malformed_short
+            + self.malformed_bad_magic
+            + self.malformed_bad_type
+            + self.malformed_bad_length
+            + self.malformed_absurd_count
+            + self.malformed_bad_value
+    }
+}

@@ -22,6 +22,10 @@
 //! SECURITY (29) and TOO_MANY_GROUPS (30) have no `SaAisErrorT` twin. An
 //! `AisError` handed to C as a `cpg_error_t` must be mapped, not cast.
 
+// The exported functions are called from C; their pointer rules are the
+// API's, checked at the boundary, and documented in the header.
+#![allow(clippy::missing_safety_doc)]
+
 use core::ffi::{c_char, c_int, c_uint, c_void};
 
 pub type cpg_handle_t = u64;
@@ -200,3 +204,154 @@ crate::c_enum!(cpg_reason_t {
     CPG_REASON_NODEUP,
     CPG_REASON_PROCDOWN,
 });
+
+// ---------------------------------------------------------------------------
+// Functions. Each returns a `cpg_error_t` (mapped from the runtime's
+// errors by `group_api::result_code`, never cast); the work is in
+// `crate::cpg`.
+
+/// `struct iovec` of `<sys/uio.h>` (cbindgen prints it as `struct iovec`).
+pub use libc::iovec;
+
+use crate::error::AisResult;
+
+/// Runs `body` and turns its result into a `cpg_error_t`.
+fn code(body: impl FnOnce() -> AisResult<()>) -> cpg_error_t {
+    crate::group_api::result_code(body())
+}
+
+/// Opens a connection to the executive; `callbacks` is copied.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cpg_initialize(handle: *mut cpg_handle_t, callbacks: *mut cpg_callbacks_t) -> cpg_error_t {
+    crate::boundary!(-> cpg_error_t {
+        code(|| {
+            let handle = unsafe { crate::boundary::out(handle) }?;
+            let callbacks = unsafe { crate::boundary::try_ref(callbacks) }?;
+            crate::cpg::initialize(handle, callbacks)
+        })
+    })
+}
+
+/// Closes the handle; it is invalid from now on.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cpg_finalize(handle: cpg_handle_t) -> cpg_error_t {
+    crate::boundary!(-> cpg_error_t { code(|| crate::cpg::finalize(handle)) })
+}
+
+/// The descriptor to poll: readable when a callback is pending.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cpg_fd_get(handle: cpg_handle_t, fd: *mut c_int) -> cpg_error_t {
+    crate::boundary!(-> cpg_error_t {
+        code(|| {
+            let fd = unsafe { crate::boundary::out(fd) }?;
+            crate::cpg::fd_get(handle, fd)
+        })
+    })
+}
+
+/// The pointer last given to `cpg_context_set` (NULL at first).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cpg_context_get(handle: cpg_handle_t, context: *mut *mut c_void) -> cpg_error_t {
+    crate::boundary!(-> cpg_error_t {
+        code(|| {
+            let context = unsafe { crate::boundary::out(context) }?;
+            crate::cpg::context_get(handle, context)
+        })
+    })
+}
+
+/// Stores a pointer of the application's with the handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cpg_context_set(handle: cpg_handle_t, context: *mut c_void) -> cpg_error_t {
+    crate::boundary!(-> cpg_error_t { code(|| crate::cpg::context_set(handle, context)) })
+}
+
+/// Runs pending callbacks: `CPG_DISPATCH_ONE`, `_ALL` or `_BLOCKING`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cpg_dispatch(handle: cpg_handle_t, dispatch_types: cpg_dispatch_t) -> cpg_error_t {
+    crate::boundary!(-> cpg_error_t { code(|| crate::cpg::dispatch(handle, dispatch_types)) })
+}
+
+/// Joins `group`; returns once the join is ordered cluster-wide.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cpg_join(handle: cpg_handle_t, group: *mut cpg_name) -> cpg_error_t {
+    crate::boundary!(-> cpg_error_t {
+        code(|| {
+            let group = unsafe { crate::boundary::try_ref(group) }?;
+            crate::cpg::join(handle, group)
+        })
+    })
+}
+
+/// Leaves `group`; returns once the leave is ordered cluster-wide.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cpg_leave(handle: cpg_handle_t, group: *mut cpg_name) -> cpg_error_t {
+    crate::boundary!(-> cpg_error_t {
+        code(|| {
+            let group = unsafe { crate::boundary::try_ref(group) }?;
+            crate::cpg::leave(handle, group)
+        })
+    })
+}
+
+/// Multicasts the concatenation of `iov_len` buffers to every group the
+/// handle joined. `CPG_ERR_TRY_AGAIN` when the executive's queue is full.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cpg_mcast_joined(
+    handle: cpg_handle_t,
+    guarantee: cpg_guarantee_t,
+    iovec: *mut iovec,
+    iov_len: c_int,
+) -> cpg_error_t {
+    crate::boundary!(-> cpg_error_t {
+        code(|| {
+            enums::cpg_guarantee_t::try_from(guarantee)?;
+            let parts = unsafe { crate::group_api::gather(iovec, iov_len, ais_ipc::cpg::MAX_DATA) }?;
+            crate::cpg::mcast_joined(handle, guarantee, &parts)
+        })
+    })
+}
+
+/// The members of `groupName`: at most `CPG_MEMBERS_MAX` entries are
+/// written to `member_list`, their number to `*member_list_entries`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cpg_membership_get(
+    handle: cpg_handle_t,
+    groupName: *mut cpg_name,
+    member_list: *mut cpg_address,
+    member_list_entries: *mut c_int,
+) -> cpg_error_t {
+    crate::boundary!(-> cpg_error_t {
+        code(|| {
+            let group = unsafe { crate::boundary::try_ref(groupName) }?;
+            let entries = unsafe { crate::boundary::out(member_list_entries) }?;
+            unsafe { crate::cpg::membership_get(handle, group, member_list, entries) }
+        })
+    })
+}
+
+/// This node's id.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cpg_local_get(handle: cpg_handle_t, local_nodeid: *mut c_uint) -> cpg_error_t {
+    crate::boundary!(-> cpg_error_t {
+        code(|| {
+            let out = unsafe { crate::boundary::out(local_nodeid) }?;
+            crate::cpg::local_get(handle, out)
+        })
+    })
+}
+
+/// `CPG_FLOW_CONTROL_ENABLED` while this handle has many messages queued
+/// and not yet delivered: the application should wait (and dispatch).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cpg_flow_control_state_get(
+    handle: cpg_handle_t,
+    flow_control_enabled: *mut cpg_flow_control_state_t,
+) -> cpg_error_t {
+    crate::boundary!(-> cpg_error_t {
+        code(|| {
+            let out = unsafe { crate::boundary::out(flow_control_enabled) }?;
+            crate::cpg::flow_control_state_get(handle, out)
+        })
+    })
+}

@@ -21,6 +21,10 @@
 //! SECURITY (29) and TOO_MANY_GROUPS (30) have no `SaAisErrorT` twin. An
 //! `AisError` handed to C as a `evs_error_t` must be mapped, not cast.
 
+// The exported functions are called from C; their pointer rules are the
+// API's, checked at the boundary, and documented in the header.
+#![allow(clippy::missing_safety_doc)]
+
 use core::ffi::{c_char, c_int, c_uint, c_void};
 
 pub type evs_handle_t = u64;
@@ -138,3 +142,134 @@ crate::c_enum!(evs_error_t {
     EVS_ERR_SECURITY,
     EVS_ERR_TOO_MANY_GROUPS,
 });
+
+// ---------------------------------------------------------------------------
+// Functions. Each returns an `evs_error_t` (mapped from the runtime's
+// errors by `group_api::result_code`, never cast); the work is in
+// `crate::evs`.
+
+/// `struct iovec` of `<sys/uio.h>` (cbindgen prints it as `struct iovec`).
+pub use libc::iovec;
+
+use crate::error::AisResult;
+
+/// Runs `body` and turns its result into an `evs_error_t`.
+fn code(body: impl FnOnce() -> AisResult<()>) -> evs_error_t {
+    crate::group_api::result_code(body())
+}
+
+/// Opens a connection to the executive; `callbacks` is copied.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn evs_initialize(handle: *mut evs_handle_t, callbacks: *mut evs_callbacks_t) -> evs_error_t {
+    crate::boundary!(-> evs_error_t {
+        code(|| {
+            let handle = unsafe { crate::boundary::out(handle) }?;
+            let callbacks = unsafe { crate::boundary::try_ref(callbacks) }?;
+            crate::evs::initialize(handle, callbacks)
+        })
+    })
+}
+
+/// Closes the handle; it is invalid from now on.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn evs_finalize(handle: evs_handle_t) -> evs_error_t {
+    crate::boundary!(-> evs_error_t { code(|| crate::evs::finalize(handle)) })
+}
+
+/// The descriptor to poll: readable when a callback is pending.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn evs_fd_get(handle: evs_handle_t, fd: *mut c_int) -> evs_error_t {
+    crate::boundary!(-> evs_error_t {
+        code(|| {
+            let fd = unsafe { crate::boundary::out(fd) }?;
+            crate::evs::fd_get(handle, fd)
+        })
+    })
+}
+
+/// Runs pending callbacks: `EVS_DISPATCH_ONE`, `_ALL` or `_BLOCKING`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn evs_dispatch(handle: evs_handle_t, dispatch_types: evs_dispatch_t) -> evs_error_t {
+    crate::boundary!(-> evs_error_t { code(|| crate::evs::dispatch(handle, dispatch_types)) })
+}
+
+/// Joins `group_cnt` groups (joining one again is harmless).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn evs_join(handle: evs_handle_t, groups: *mut evs_group, group_cnt: c_int) -> evs_error_t {
+    crate::boundary!(-> evs_error_t {
+        code(|| {
+            let keys = unsafe { crate::evs::group_keys(groups, group_cnt) }?;
+            crate::evs::join(handle, keys)
+        })
+    })
+}
+
+/// Leaves `group_cnt` groups; `EVS_ERR_NOT_EXIST` (and no change) if one
+/// of them was not joined.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn evs_leave(handle: evs_handle_t, groups: *mut evs_group, group_cnt: c_int) -> evs_error_t {
+    crate::boundary!(-> evs_error_t {
+        code(|| {
+            let keys = unsafe { crate::evs::group_keys(groups, group_cnt) }?;
+            crate::evs::leave(handle, keys)
+        })
+    })
+}
+
+/// Multicasts the concatenation of `iov_len` buffers to the groups the
+/// handle joined. `EVS_ERR_TRY_AGAIN` when the executive's queue is full.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn evs_mcast_joined(
+    handle: evs_handle_t,
+    guarantee: evs_guarantee_t,
+    iovec: *mut iovec,
+    iov_len: c_int,
+) -> evs_error_t {
+    crate::boundary!(-> evs_error_t {
+        code(|| {
+            enums::evs_guarantee_t::try_from(guarantee)?;
+            let parts = unsafe { crate::group_api::gather(iovec, iov_len, ais_ipc::evs::MAX_DATA) }?;
+            crate::evs::mcast(handle, guarantee, None, &parts)
+        })
+    })
+}
+
+/// Multicasts to the `group_cnt` groups given, joined or not.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn evs_mcast_groups(
+    handle: evs_handle_t,
+    guarantee: evs_guarantee_t,
+    groups: *mut evs_group,
+    group_cnt: c_int,
+    iovec: *mut iovec,
+    iov_len: c_int,
+) -> evs_error_t {
+    crate::boundary!(-> evs_error_t {
+        code(|| {
+            enums::evs_guarantee_t::try_from(guarantee)?;
+            let keys = unsafe { crate::evs::group_keys(groups, group_cnt) }?;
+            let parts = unsafe { crate::group_api::gather(iovec, iov_len, ais_ipc::evs::MAX_DATA) }?;
+            crate::evs::mcast(handle, guarantee, Some(&keys), &parts)
+        })
+    })
+}
+
+/// This node's id and the node ids of the current configuration:
+/// `*member_list_entries` is the room in `member_list` on entry and the
+/// number of members that fit on return. As in the classic library,
+/// `local_nodeid` and `member_list` may be NULL (not written).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn evs_membership_get(
+    handle: evs_handle_t,
+    local_nodeid: *mut c_uint,
+    member_list: *mut c_uint,
+    member_list_entries: *mut c_uint,
+) -> evs_error_t {
+    crate::boundary!(-> evs_error_t {
+        code(|| {
+            let local = unsafe { crate::boundary::opt_out(local_nodeid) }?;
+            let entries = unsafe { crate::boundary::try_mut(member_list_entries) }?;
+            unsafe { crate::evs::membership_get(handle, local, member_list, entries) }
+        })
+    })
+}

@@ -9,12 +9,14 @@
 //! and `SA_CKPT_GENERATED_SECTION_ID`, `{ 0, 0 }`: a brace initializer is
 //! not something cbindgen can print from a Rust constant).
 //!
-//! The `saCkpt*` functions are not here yet: each prototype is added with
-//! its implementation (an unimplemented function is neither declared nor
-//! exported; see `rust/capi/README.md`).
+//! The 22 `saCkpt*` functions of B.01.01 are at the end of this file, as
+//! thin wrappers over `crate::ckpt`.
 //!
 //! Must not: hold service logic, or use a Rust enum where C hands us a
 //! value (see the enum convention in `abi/mod.rs`).
+// The exported functions' safety contract is the C API's, as documented
+// for each function by the spec; they check every pointer they can.
+#![allow(clippy::missing_safety_doc)]
 
 use core::ffi::{c_uint, c_void};
 
@@ -160,3 +162,253 @@ crate::c_enum!(SaCkptSectionsChosenT {
     SA_CKPT_SECTIONS_CORRUPTED,
     SA_CKPT_SECTIONS_ANY,
 });
+
+// ---------------------------------------------------------------------------
+// The API functions (thin wrappers; the work is in `crate::ckpt`).
+
+use crate::boundary::{name_bytes, opt_out, out, try_mut, try_ref, try_slice};
+
+/// `saCkptInitialize`: `callbacks` may be NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saCkptInitialize(
+    ckptHandle: *mut SaCkptHandleT,
+    callbacks: *const SaCkptCallbacksT,
+    version: *mut SaVersionT,
+) -> SaAisErrorT {
+    crate::boundary!({
+        let version = unsafe { try_mut(version) }?;
+        let handle = unsafe { out(ckptHandle) }?;
+        let callbacks = if callbacks.is_null() { None } else { Some(unsafe { try_ref(callbacks) }?) };
+        crate::ckpt::initialize(handle, callbacks, version)
+    })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saCkptSelectionObjectGet(
+    ckptHandle: SaCkptHandleT,
+    selectionObject: *mut SaSelectionObjectT,
+) -> SaAisErrorT {
+    crate::boundary!({
+        let so = unsafe { out(selectionObject) }?;
+        crate::ckpt::selection_object(ckptHandle, so)
+    })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saCkptDispatch(ckptHandle: SaCkptHandleT, dispatchFlags: SaDispatchFlagsT) -> SaAisErrorT {
+    crate::boundary!({ crate::ckpt::dispatch(ckptHandle, dispatchFlags) })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saCkptFinalize(ckptHandle: SaCkptHandleT) -> SaAisErrorT {
+    crate::boundary!({ crate::ckpt::finalize(ckptHandle) })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saCkptCheckpointOpen(
+    ckptHandle: SaCkptHandleT,
+    checkpointName: *const SaNameT,
+    checkpointCreationAttributes: *const SaCkptCheckpointCreationAttributesT,
+    checkpointOpenFlags: SaCkptCheckpointOpenFlagsT,
+    timeout: SaTimeT,
+    checkpointHandle: *mut SaCkptCheckpointHandleT,
+) -> SaAisErrorT {
+    crate::boundary!({
+        let name = unsafe { name_bytes(checkpointName) }?;
+        let handle = unsafe { out(checkpointHandle) }?;
+        let attrs = if checkpointCreationAttributes.is_null() {
+            None
+        } else {
+            Some(unsafe { try_ref(checkpointCreationAttributes) }?)
+        };
+        crate::ckpt::open(ckptHandle, name, attrs, checkpointOpenFlags, timeout, handle)
+    })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saCkptCheckpointOpenAsync(
+    ckptHandle: SaCkptHandleT,
+    invocation: SaInvocationT,
+    checkpointName: *const SaNameT,
+    checkpointCreationAttributes: *const SaCkptCheckpointCreationAttributesT,
+    checkpointOpenFlags: SaCkptCheckpointOpenFlagsT,
+) -> SaAisErrorT {
+    crate::boundary!({
+        let name = unsafe { name_bytes(checkpointName) }?;
+        let attrs = if checkpointCreationAttributes.is_null() {
+            None
+        } else {
+            Some(unsafe { try_ref(checkpointCreationAttributes) }?)
+        };
+        crate::ckpt::open_async(ckptHandle, invocation, name, attrs, checkpointOpenFlags)
+    })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saCkptCheckpointClose(checkpointHandle: SaCkptCheckpointHandleT) -> SaAisErrorT {
+    crate::boundary!({ crate::ckpt::close(checkpointHandle) })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saCkptCheckpointUnlink(
+    ckptHandle: SaCkptHandleT,
+    checkpointName: *const SaNameT,
+) -> SaAisErrorT {
+    crate::boundary!({
+        let name = unsafe { name_bytes(checkpointName) }?;
+        crate::ckpt::unlink(ckptHandle, name)
+    })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saCkptCheckpointRetentionDurationSet(
+    checkpointHandle: SaCkptCheckpointHandleT,
+    retentionDuration: SaTimeT,
+) -> SaAisErrorT {
+    crate::boundary!({ crate::ckpt::retention_duration_set(checkpointHandle, retentionDuration) })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saCkptActiveReplicaSet(checkpointHandle: SaCkptCheckpointHandleT) -> SaAisErrorT {
+    crate::boundary!({ crate::ckpt::active_replica_set(checkpointHandle) })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saCkptCheckpointStatusGet(
+    checkpointHandle: SaCkptCheckpointHandleT,
+    checkpointStatus: *mut SaCkptCheckpointDescriptorT,
+) -> SaAisErrorT {
+    crate::boundary!({
+        let status = unsafe { out(checkpointStatus) }?;
+        crate::ckpt::status_get(checkpointHandle, status)
+    })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saCkptSectionCreate(
+    checkpointHandle: SaCkptCheckpointHandleT,
+    sectionCreationAttributes: *mut SaCkptSectionCreationAttributesT,
+    initialData: *const c_void,
+    initialDataSize: SaUint32T,
+) -> SaAisErrorT {
+    crate::boundary!({
+        let attrs = unsafe { try_ref(sectionCreationAttributes) }?;
+        unsafe { crate::ckpt::section_create(checkpointHandle, attrs, initialData.cast(), initialDataSize) }
+    })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saCkptSectionDelete(
+    checkpointHandle: SaCkptCheckpointHandleT,
+    sectionId: *const SaCkptSectionIdT,
+) -> SaAisErrorT {
+    crate::boundary!({
+        let id = unsafe { try_ref(sectionId) }?;
+        unsafe { crate::ckpt::section_delete(checkpointHandle, id) }
+    })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saCkptSectionExpirationTimeSet(
+    checkpointHandle: SaCkptCheckpointHandleT,
+    sectionId: *const SaCkptSectionIdT,
+    expirationTime: SaTimeT,
+) -> SaAisErrorT {
+    crate::boundary!({
+        let id = unsafe { try_ref(sectionId) }?;
+        unsafe { crate::ckpt::section_expiration_time_set(checkpointHandle, id, expirationTime) }
+    })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saCkptSectionIterationInitialize(
+    checkpointHandle: SaCkptCheckpointHandleT,
+    sectionsChosen: SaCkptSectionsChosenT,
+    expirationTime: SaTimeT,
+    sectionIterationHandle: *mut SaCkptSectionIterationHandleT,
+) -> SaAisErrorT {
+    crate::boundary!({
+        let it = unsafe { out(sectionIterationHandle) }?;
+        crate::ckpt::iteration_initialize(checkpointHandle, sectionsChosen, expirationTime, it)
+    })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saCkptSectionIterationNext(
+    sectionIterationHandle: SaCkptSectionIterationHandleT,
+    sectionDescriptor: *mut SaCkptSectionDescriptorT,
+) -> SaAisErrorT {
+    crate::boundary!({
+        let d = unsafe { out(sectionDescriptor) }?;
+        crate::ckpt::iteration_next(sectionIterationHandle, d)
+    })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saCkptSectionIterationFinalize(
+    sectionIterationHandle: SaCkptSectionIterationHandleT,
+) -> SaAisErrorT {
+    crate::boundary!({ crate::ckpt::iteration_finalize(sectionIterationHandle) })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saCkptCheckpointWrite(
+    checkpointHandle: SaCkptCheckpointHandleT,
+    ioVector: *const SaCkptIOVectorElementT,
+    numberOfElements: SaUint32T,
+    erroneousVectorIndex: *mut SaUint32T,
+) -> SaAisErrorT {
+    crate::boundary!({
+        let vector = unsafe { try_slice(ioVector, numberOfElements as usize) }?;
+        let index = unsafe { opt_out(erroneousVectorIndex) }?;
+        unsafe { crate::ckpt::write(checkpointHandle, vector, index) }
+    })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saCkptSectionOverwrite(
+    checkpointHandle: SaCkptCheckpointHandleT,
+    sectionId: *const SaCkptSectionIdT,
+    dataBuffer: *const c_void,
+    dataSize: SaSizeT,
+) -> SaAisErrorT {
+    crate::boundary!({
+        let id = unsafe { try_ref(sectionId) }?;
+        unsafe { crate::ckpt::overwrite(checkpointHandle, id, dataBuffer.cast(), dataSize) }
+    })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saCkptCheckpointRead(
+    checkpointHandle: SaCkptCheckpointHandleT,
+    ioVector: *mut SaCkptIOVectorElementT,
+    numberOfElements: SaUint32T,
+    erroneousVectorIndex: *mut SaUint32T,
+) -> SaAisErrorT {
+    crate::boundary!({
+        let n = numberOfElements as usize;
+        // Checked like a shared slice, then written element by element.
+        unsafe { try_slice(ioVector.cast_const(), n) }?;
+        let vector: &mut [SaCkptIOVectorElementT] =
+            if n == 0 { &mut [] } else { unsafe { core::slice::from_raw_parts_mut(ioVector, n) } };
+        let index = unsafe { opt_out(erroneousVectorIndex) }?;
+        unsafe { crate::ckpt::read(checkpointHandle, vector, index) }
+    })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saCkptCheckpointSynchronize(
+    checkpointHandle: SaCkptCheckpointHandleT,
+    timeout: SaTimeT,
+) -> SaAisErrorT {
+    crate::boundary!({ crate::ckpt::synchronize(checkpointHandle, timeout) })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saCkptCheckpointSynchronizeAsync(
+    ckptHandle: SaCkptHandleT,
+    checkpointHandle: SaCkptCheckpointHandleT,
+    invocation: SaInvocationT,
+) -> SaAisErrorT {
+    crate::boundary!({ crate::ckpt::synchronize_async(ckptHandle, checkpointHandle, invocation) })
+}

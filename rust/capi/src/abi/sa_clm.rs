@@ -5,17 +5,21 @@
 //! defined them. cbindgen turns this file, and only this file, into
 //! `include/corosync/saClm.h` (config `rust/capi/cbindgen/saClm.toml`).
 //!
-//! The `saClm*` functions are not here yet: each prototype is added with
-//! its implementation (an unimplemented function is neither declared nor
-//! exported; see `rust/capi/README.md`).
+//! The eight `saClm*` functions are thin wrappers: pointer checks here,
+//! the work in `crate::clm`.
 //!
 //! Must not: hold service logic, or use a Rust enum where C hands us a
 //! value (the `...T` names of enums are integers here, the enum itself
 //! lives in the inner `enums` module; see `abi/mod.rs`).
 
+// The exported functions are called from C; their pointer rules are the
+// spec's, checked at the boundary, and documented in the header.
+#![allow(clippy::missing_safety_doc)]
+
 use core::ffi::c_uint;
 
 use super::sa_ais::*;
+use crate::boundary;
 
 pub type SaClmHandleT = SaUint64T;
 
@@ -126,3 +130,92 @@ crate::c_enum!(SaClmClusterChangesT {
     SA_CLM_NODE_LEFT,
     SA_CLM_NODE_RECONFIGURED,
 });
+
+/// Opens a handle; `clmCallbacks` may be NULL (no callbacks).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saClmInitialize(
+    clmHandle: *mut SaClmHandleT,
+    clmCallbacks: *const SaClmCallbacksT,
+    version: *mut SaVersionT,
+) -> SaAisErrorT {
+    crate::boundary!({
+        let handle = unsafe { boundary::out(clmHandle) }?;
+        let version = unsafe { boundary::try_mut(version) }?;
+        let callbacks = if clmCallbacks.is_null() {
+            None
+        } else {
+            Some(unsafe { boundary::try_ref(clmCallbacks) }?)
+        };
+        crate::clm::initialize(handle, callbacks, version)
+    })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saClmSelectionObjectGet(
+    clmHandle: SaClmHandleT,
+    selectionObject: *mut SaSelectionObjectT,
+) -> SaAisErrorT {
+    crate::boundary!({
+        let out = unsafe { boundary::out(selectionObject) }?;
+        crate::clm::selection_object(clmHandle, out)
+    })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saClmDispatch(
+    clmHandle: SaClmHandleT,
+    dispatchFlags: SaDispatchFlagsT,
+) -> SaAisErrorT {
+    crate::boundary!({ crate::clm::dispatch(clmHandle, dispatchFlags) })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saClmFinalize(clmHandle: SaClmHandleT) -> SaAisErrorT {
+    crate::boundary!({ crate::clm::finalize(clmHandle) })
+}
+
+/// `notificationBuffer` may be NULL; with `SA_TRACK_CURRENT` and a NULL
+/// `notification` array, the array is allocated with `malloc` for the
+/// caller to `free`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saClmClusterTrack(
+    clmHandle: SaClmHandleT,
+    trackFlags: SaUint8T,
+    notificationBuffer: *mut SaClmClusterNotificationBufferT,
+) -> SaAisErrorT {
+    crate::boundary!({
+        let buffer = if notificationBuffer.is_null() {
+            None
+        } else {
+            Some(unsafe { boundary::try_mut(notificationBuffer) }?)
+        };
+        crate::clm::cluster_track(clmHandle, trackFlags, buffer)
+    })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saClmClusterTrackStop(clmHandle: SaClmHandleT) -> SaAisErrorT {
+    crate::boundary!({ crate::clm::cluster_track_stop(clmHandle) })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saClmClusterNodeGet(
+    clmHandle: SaClmHandleT,
+    nodeId: SaClmNodeIdT,
+    timeout: SaTimeT,
+    clusterNode: *mut SaClmClusterNodeT,
+) -> SaAisErrorT {
+    crate::boundary!({
+        let out = unsafe { boundary::out(clusterNode) }?;
+        crate::clm::cluster_node_get(clmHandle, nodeId, timeout, out)
+    })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saClmClusterNodeGetAsync(
+    clmHandle: SaClmHandleT,
+    invocation: SaInvocationT,
+    nodeId: SaClmNodeIdT,
+) -> SaAisErrorT {
+    crate::boundary!({ crate::clm::cluster_node_get_async(clmHandle, invocation, nodeId) })
+}

@@ -1,0 +1,56 @@
+//! Command line: `aisexec [-f] [-v] [-h]`.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Run { foreground: bool },
+    Version,
+    Help,
+}
+
+pub const USAGE: &str = "usage: aisexec [-f] [-v] [-h]\n  -f  run in the foreground (do not detach)\n  -v  print the version and exit\n  -h  print this help and exit\n";
+
+/// Parses the arguments after the program name. Flags may be combined
+/// (`-fv`); `-h` and `-v` win over running.
+pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Action, String> {
+    let (mut foreground, mut version, mut help) = (false, false, false);
+    for arg in args {
+        let Some(flags) = arg.strip_prefix('-').filter(|f| !f.is_empty()) else {
+            return Err(format!("unexpected argument '{arg}'"));
+        };
+        for c in flags.chars() {
+            match c {
+                'f' => foreground = true,
+                'v' => version = true,
+                'h' => help = true,
+                _ => return Err(format!("unknown option '-{c}'")),
+            }
+        }
+    }
+    Ok(if help {
+        Action::Help
+    } else if version {
+        Action::Version
+    } else {
+        Action::Run { foreground }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(args: &[&str]) -> Result<Action, String> {
+        parse(args.iter().map(|s| s.to_string()))
+    }
+
+    #[test]
+    fn flags() {
+        assert_eq!(p(&[]), Ok(Action::Run { foreground: false }));
+        assert_eq!(p(&["-f"]), Ok(Action::Run { foreground: true }));
+        assert_eq!(p(&["-f", "-v"]), Ok(Action::Version));
+        assert_eq!(p(&["-fh"]), Ok(Action::Help));
+        assert_eq!(p(&["-x"]), Err("unknown option '-x'".into()));
+        assert_eq!(p(&["f"]), Err("unexpected argument 'f'".into()));
+        assert_eq!(p(&["-"]), Err("unexpected argument '-'".into()));
+    }
+}

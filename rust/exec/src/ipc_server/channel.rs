@@ -1,0 +1,118 @@
+//! One accepted socket with bounded input and output buffers.
+//!
+//! Input: bytes are appended as they arrive and complete frames are taken
+//! off the front; the buffer never holds more than one maximal frame plus
+//! one read. Output: frames are queued and flushed when the socket is
+//! writable; the owner decides what to do when [`Channel::queued`] passes
+//! its limit.
+
+use std::io::{self, Read};
+use std::os::fd::{AsRawFd, RawFd};
+use std::os::unix::net::UnixStream;
+
+use ais_ipc::frame::{FrameError, Header};
+use ais_ipc::HEADER_SIZE;
+
+use crate::sys::{self, PeerCred};
+
+/// Bytes read per readable event, for fairness between sockets.
+pub const READ_CHUNK: usize = 64 * 1024;
+
+pub struct Channel {
+    pub stream: UnixStream,
+    pub cred: PeerCred,
+    input: Vec<u8>,
+    output: Vec<u8>,
+    /// Bytes of `output` already sent.
+    sent: usize,
+}
+
+/// Result of reading from a socket.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ReadOutcome {
+    /// Data (maybe none) was read; more may come.
+    Open,
+    /// The peer closed its end or the socket failed.
+    Closed,
+}
+
+impl Channel {
+    pub fn new(stream: UnixStream, cred: PeerCred) -> Channel {
+        Channel { stream, cred, input: Vec::new(), output: Vec::new(), sent: 0 }
+    }
+
+    pub fn fd(&self) -> RawFd {
+        self.stream.as_raw_fd()
+    }
+
+    /// Reads at most one chunk into the input buffer.
+    pub fn read_some(&mut self, scratch: &mut [u8]) -> ReadOutcome {
+        match (&self.stream).read(scratch) {
+            Ok(0) => ReadOutcome::Closed,
+            Ok(n) => {
+                self.input.extend_from_slice(&scratch[..n]);
+                ReadOutcome::Open
+            }
+            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted) => {
+                ReadOutcome::Open
+            }
+            Err(_) => ReadOutcome::Closed,
+        }
+    }
+
+    /// Takes the next complete frame off the input, if any. A bad header
+    /// is an error; the connection must then be closed.
+    pub fn next_frame(&mut self) -> Result<Option<(Header, Vec<u8>)>, FrameError> {
+        let Some(head) = self.input.first_chunk::<HEADER_SIZE>() else { return Ok(None) };
+        let header = Header::decode(head)?;
+        let size = header.size as usize;
+        if self.input.len() < size {
+            return Ok(None);
+        }
+        let body = self.input[HEADER_SIZE..size].to_vec();
+        self.input.drain(..size);
+        if self.input.capacity() > 2 * READ_CHUNK && self.input.len() < READ_CHUNK {
+            self.input.shrink_to(READ_CHUNK);
+        }
+        Ok(Some((header, body)))
+    }
+
+    /// Whether unparsed input is waiting.
+    pub fn has_input(&self) -> bool {
+        !self.input.is_empty()
+    }
+
+    /// Queues one frame for sending.
+    pub fn queue(&mut self, service: u32, id: u32, body: &[u8]) {
+        self.output.extend_from_slice(&Header::for_body(service, id, body.len()).encode());
+        self.output.extend_from_slice(body);
+    }
+
+    /// Bytes waiting to be sent.
+    pub fn queued(&self) -> usize {
+        self.output.len() - self.sent
+    }
+
+    /// Sends what the socket takes now. Err means the peer is gone.
+    pub fn flush(&mut self) -> io::Result<()> {
+        while self.sent < self.output.len() {
+            match sys::send(self.fd(), &self.output[self.sent..]) {
+                Ok(n) => self.sent += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        if self.sent == self.output.len() {
+            self.output.clear();
+            self.sent = 0;
+            if self.output.capacity() > READ_CHUNK {
+                self.output.shrink_to(READ_CHUNK);
+            }
+        } else if self.sent > self.output.len() / 2 {
+            self.output.drain(..self.sent);
+            self.sent = 0;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,28 @@
+//! The AIS executive, `aisexec`: configuration, logging, the main loop,
+//! the service registry and its ordering seam, and the IPC server.
+//!
+//! The binary (`main.rs`) only parses the command line and calls
+//! [`startup::run`]; everything else lives here so tests and later crates
+//! can use it.
+//!
+//! Map: [`config`] (paths, lexer, parser, schema, authkey) -> [`startup`]
+//! (order of things) -> [`daemon`] (run-dir lock, pid file, detach) ->
+//! [`mainloop`] (epoll, signals, routing) over [`ipc_server`] (sockets,
+//! credentials, handshake, bounded buffers), [`ordering`] (the seam where
+//! Totem plugs in; [`ordering::Loopback`] today) and [`service`] (the
+//! trait every service implements; [`services::cfg`] is the first).
+
+pub mod accounts;
+pub mod config;
+pub mod log;
+pub mod ordering;
+pub mod service;
+pub mod services;
+pub mod sys;
+pub mod ipc_server;
+pub mod mainloop;
+pub mod daemon;
+pub mod cli;
+pub mod startup;
+pub mod sync;
+pub mod totem_ring;

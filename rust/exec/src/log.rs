@@ -1,0 +1,200 @@
+//! The executive's logger: one line per event, `[SUBSYS] text`, to any of
+//! stderr, a file and syslog, as `logging {}` says.
+//!
+//! Owns the log sinks; it must not block the main loop for long (stderr
+//! and files are written unbuffered, one `write` per line).
+
+use std::fmt;
+use std::io::Write;
+use std::sync::Mutex;
+
+use crate::config::Logging;
+
+/// Subsystems that log; names appear padded in brackets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subsys {
+    Main,
+    Totem,
+    Ipc,
+    Cfg,
+    Serv,
+    Sync,
+}
+
+impl Subsys {
+    pub fn name(self) -> &'static str {
+        match self {
+            Subsys::Main => "MAIN",
+            Subsys::Totem => "TOTEM",
+            Subsys::Ipc => "IPC",
+            Subsys::Cfg => "CFG",
+            Subsys::Serv => "SERV",
+            Subsys::Sync => "SYNC",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    Error,
+    Warning,
+    Notice,
+    Info,
+    Debug,
+}
+
+impl Level {
+    fn syslog_priority(self) -> libc::c_int {
+        match self {
+            Level::Error => libc::LOG_ERR,
+            Level::Warning => libc::LOG_WARNING,
+            Level::Notice => libc::LOG_NOTICE,
+            Level::Info => libc::LOG_INFO,
+            Level::Debug => libc::LOG_DEBUG,
+        }
+    }
+}
+
+struct Sinks {
+    settings: Logging,
+    stderr: bool,
+    file: Option<std::fs::File>,
+    syslog: bool,
+}
+
+static LOGGER: Mutex<Option<Sinks>> = Mutex::new(None);
+
+/// Identity passed to `openlog`; must live for the whole process.
+static SYSLOG_IDENT: &[u8] = b"aisexec\0";
+
+/// Before [`init`], lines go to stderr (config errors, early startup).
+pub fn init(settings: &Logging, allow_stderr: bool) -> std::io::Result<()> {
+    let file = if settings.to_file {
+        match &settings.logfile {
+            Some(path) => Some(std::fs::OpenOptions::new().create(true).append(true).open(path)?),
+            None => None,
+        }
+    } else {
+        None
+    };
+    if settings.to_syslog {
+        // SAFETY: the ident is a static NUL-terminated string.
+        unsafe { libc::openlog(SYSLOG_IDENT.as_ptr().cast(), libc::LOG_PID, settings.syslog_facility) };
+    }
+    let sinks = Sinks {
+        settings: settings.clone(),
+        stderr: settings.to_stderr && allow_stderr,
+        file,
+        syslog: settings.to_syslog,
+    };
+    if let Ok(mut g) = LOGGER.lock() {
+        *g = Some(sinks);
+    }
+    Ok(())
+}
+
+fn debug_enabled(s: &Logging, subsys: Subsys) -> bool {
+    s.subsys.iter().find(|x| x.subsys == subsys.name()).map_or(s.debug, |x| x.debug)
+}
+
+fn timestamp() -> String {
+    let mut now: libc::time_t = 0;
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    let mut buf = [0u8; 64];
+    // SAFETY: pointers to live locals; strftime bounds its output by len.
+    let n = unsafe {
+        libc::time(&mut now);
+        libc::localtime_r(&now, &mut tm);
+        libc::strftime(buf.as_mut_ptr().cast(), buf.len(), c"%b %d %H:%M:%S ".as_ptr(), &tm)
+    };
+    String::from_utf8_lossy(&buf[..n]).into_owned()
+}
+
+/// Formats one line without sinks (also used by tests).
+pub fn format_line(subsys: Subsys, loc: Option<(&str, u32)>, msg: fmt::Arguments<'_>) -> String {
+    match loc {
+        Some((file, line)) => {
+            let short = file.rsplit('/').next().unwrap_or(file);
+            format!("[{:<6}] {short}:{line} {msg}", subsys.name())
+        }
+        None => format!("[{:<6}] {msg}", subsys.name()),
+    }
+}
+
+/// Writes one log line (use the macros).
+pub fn write(level: Level, subsys: Subsys, file: &str, line: u32, msg: fmt::Arguments<'_>) {
+    let Ok(mut guard) = LOGGER.lock() else { return };
+    let Some(sinks) = guard.as_mut() else {
+        let _ = writeln!(std::io::stderr(), "{}", format_line(subsys, None, msg));
+        return;
+    };
+    if level == Level::Debug && !debug_enabled(&sinks.settings, subsys) {
+        return;
+    }
+    let loc = sinks.settings.fileline.then_some((file, line));
+    let body = format_line(subsys, loc, msg);
+    let stamp = if sinks.settings.timestamp { timestamp() } else { String::new() };
+    let full = format!("{stamp}{body}\n");
+    if sinks.stderr {
+        let _ = std::io::stderr().write_all(full.as_bytes());
+    }
+    if let Some(f) = sinks.file.as_mut() {
+        let _ = f.write_all(full.as_bytes());
+    }
+    if sinks.syslog
+        && let Ok(c) = std::ffi::CString::new(body.replace('\0', "")) {
+            // SAFETY: "%s" with one NUL-terminated string argument.
+            unsafe { libc::syslog(level.syslog_priority(), c"%s".as_ptr(), c.as_ptr()) };
+        }
+}
+
+#[macro_export]
+macro_rules! log_at {
+    ($level:ident, $subsys:ident, $($arg:tt)*) => {
+        $crate::log::write(
+            $crate::log::Level::$level,
+            $crate::log::Subsys::$subsys,
+            file!(),
+            line!(),
+            format_args!($($arg)*),
+        )
+    };
+}
+#[macro_export]
+macro_rules! log_error { ($s:ident, $($a:tt)*) => { $crate::log_at!(Error, $s, $($a)*) }; }
+#[macro_export]
+macro_rules! log_warn { ($s:ident, $($a:tt)*) => { $crate::log_at!(Warning, $s, $($a)*) }; }
+#[macro_export]
+macro_rules! log_notice { ($s:ident, $($a:tt)*) => { $crate::log_at!(Notice, $s, $($a)*) }; }
+#[macro_export]
+macro_rules! log_info { ($s:ident, $($a:tt)*) => { $crate::log_at!(Info, $s, $($a)*) }; }
+#[macro_export]
+macro_rules! log_debug { ($s:ident, $($a:tt)*) => { $crate::log_at!(Debug, $s, $($a)*) }; }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::SubsysLogging;
+
+    #[test]
+    fn line_format() {
+        assert_eq!(format_line(Subsys::Ipc, None, format_args!("x {}", 1)), "[IPC   ] x 1");
+        assert_eq!(
+            format_line(Subsys::Main, Some(("src/a/main.rs", 7)), format_args!("hi")),
+            "[MAIN  ] main.rs:7 hi"
+        );
+    }
+
+    #[test]
+    fn per_subsystem_debug_overrides_global() {
+        let mut s = Logging::default();
+        assert!(!debug_enabled(&s, Subsys::Ipc));
+        s.subsys.push(SubsysLogging { subsys: "IPC".into(), debug: true });
+        assert!(debug_enabled(&s, Subsys::Ipc));
+        assert!(!debug_enabled(&s, Subsys::Main));
+        s.debug = true;
+        s.subsys[0].debug = false;
+        assert!(!debug_enabled(&s, Subsys::Ipc));
+        assert!(debug_enabled(&s, Subsys::Main));
+    }
+}

@@ -1,0 +1,296 @@
+//! The executive's main loop: one thread owns the IPC server, the ordering
+//! layer and every service; it waits on epoll for sockets, signals and
+//! timers, and routes events between them.
+//!
+//! Per turn: wait (bounded by the earliest deadline) -> handle signal /
+//! listener / client / ordering fds -> run due timers -> route server
+//! events to services -> drain at most [`MAX_CLUSTER_EVENTS_PER_TURN`]
+//! ordering events to services -> apply service outputs.
+
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::time::{Duration, Instant};
+
+use ais_ipc::service as svc;
+
+use crate::ipc_server::{FIRST_KEY, Server, ServerEvent};
+use crate::ordering::{ClusterEvent, ConfigKind, Ordering};
+use crate::service::{Ctx, Output, Service, SyncStep, split_routed};
+use crate::sync::{self as barrier, Next, SYNC_SERVICE, SyncState};
+use crate::sys::{self, Epoll};
+
+const SIGNAL_KEY: u64 = 1;
+/// Ordering fds get keys `ORDERING_KEY_BASE + index`.
+const ORDERING_KEY_BASE: u64 = 16;
+/// Bound on ordering events handled per turn so IPC stays responsive.
+pub const MAX_CLUSTER_EVENTS_PER_TURN: usize = 1024;
+const MAX_EPOLL_EVENTS: usize = 256;
+/// Longest sleep, so a missed wakeup can never hang the loop.
+const MAX_WAIT: Duration = Duration::from_secs(1);
+/// How soon a sync step that could not finish is tried again.
+const SYNC_RETRY: Duration = Duration::from_millis(5);
+
+/// Everything the loop owns.
+pub struct Executive {
+    epoll: Epoll,
+    signals: OwnedFd,
+    server: Server,
+    ordering: Box<dyn Ordering>,
+    ordering_fds: Vec<i32>,
+    services: Vec<Option<Box<dyn Service>>>,
+    outputs: Vec<Output>,
+    /// Delivered messages that could not be routed.
+    pub unroutable: u64,
+    /// The sync round after a regular configuration (see `sync`).
+    pub sync: SyncState,
+}
+
+impl Executive {
+    /// Assembles the loop. `epoll` must be the one `server` registered on.
+    pub fn new(
+        epoll: Epoll,
+        signals: OwnedFd,
+        server: Server,
+        ordering: Box<dyn Ordering>,
+        services: Vec<Box<dyn Service>>,
+    ) -> std::io::Result<Executive> {
+        epoll.add(signals.as_raw_fd(), SIGNAL_KEY, sys::IN)?;
+        let ordering_fds = ordering.fds();
+        for (i, fd) in ordering_fds.iter().enumerate() {
+            let key = ORDERING_KEY_BASE + i as u64;
+            assert!(key < FIRST_KEY, "too many ordering fds");
+            epoll.add(*fd, key, sys::IN)?;
+        }
+        let mut table: Vec<Option<Box<dyn Service>>> = (0..svc::COUNT).map(|_| None).collect();
+        for s in services {
+            let id = s.id() as usize;
+            if id < table.len() {
+                table[id] = Some(s);
+            }
+        }
+        Ok(Executive { epoll, signals, server, ordering, ordering_fds, services: table, outputs: Vec::new(), unroutable: 0, sync: SyncState::default() })
+    }
+
+    /// Service ids present, for the IPC server's hello check.
+    pub fn service_ids(services: &[Box<dyn Service>]) -> Vec<u32> {
+        services.iter().map(|s| s.id()).collect()
+    }
+
+    fn next_wait_ms(&self, now: Instant) -> i32 {
+        let mut deadline = now + MAX_WAIT;
+        let services = self.services.iter().flatten().filter_map(|s| s.poll_timeout());
+        for d in [self.server.poll_timeout(), self.ordering.poll_timeout()].into_iter().flatten().chain(services) {
+            deadline = deadline.min(d);
+        }
+        if matches!(self.sync.next(), Next::Process | Next::SendBarrier) {
+            // A service has more sync state to send once the queue drains.
+            deadline = deadline.min(now + SYNC_RETRY);
+        }
+        let wait = deadline.saturating_duration_since(now);
+        // Round up so we do not wake just before a deadline and spin.
+        wait.as_micros().div_ceil(1000) as i32
+    }
+
+    /// Runs until SIGTERM or SIGINT; returns the signal number.
+    pub fn run(&mut self) -> std::io::Result<u32> {
+        let mut ready = Vec::with_capacity(MAX_EPOLL_EVENTS);
+        loop {
+            if let Some(sig) = self.turn(&mut ready, None)? {
+                return Ok(sig);
+            }
+        }
+    }
+
+    /// One loop turn, waiting at most `max_wait` (besides the loop's own
+    /// deadlines). Returns the stop signal if one arrived.
+    pub fn turn(&mut self, ready: &mut Vec<(u64, u32)>, max_wait: Option<Duration>) -> std::io::Result<Option<u32>> {
+        let mut wait = self.next_wait_ms(Instant::now());
+        if let Some(m) = max_wait {
+            wait = wait.min(m.as_millis() as i32);
+        }
+        self.epoll.wait(ready, MAX_EPOLL_EVENTS, wait)?;
+        let now = Instant::now();
+        let mut stop = None;
+        for &(key, events) in ready.iter() {
+            if key == SIGNAL_KEY {
+                while let Some(sig) = sys::read_signal(&self.signals) {
+                    if sig == libc::SIGTERM as u32 || sig == libc::SIGINT as u32 {
+                        stop = Some(sig);
+                    }
+                }
+            } else if (ORDERING_KEY_BASE..FIRST_KEY).contains(&key) {
+                if let Some(&fd) = self.ordering_fds.get((key - ORDERING_KEY_BASE) as usize) {
+                    self.ordering.handle_readable(fd, now);
+                }
+            } else {
+                self.server.handle(&self.epoll, key, events, now);
+            }
+        }
+        self.server.handle_timeout(&self.epoll, now);
+        if self.ordering.poll_timeout().is_some_and(|t| t <= now) {
+            self.ordering.handle_timeout(now);
+        }
+        self.route_server_events(now);
+        self.route_cluster_events(now);
+        self.run_service_timers(now);
+        self.drive_sync(now);
+        Ok(stop)
+    }
+
+    fn with_service<F>(&mut self, id: u32, now: Instant, f: F)
+    where
+        F: FnOnce(&mut dyn Service, &mut Ctx<'_>),
+    {
+        let Some(Some(service)) = self.services.get_mut(id as usize) else { return };
+        let mut ctx = Ctx::new(now, id, self.ordering.as_mut(), &mut self.outputs);
+        f(service.as_mut(), &mut ctx);
+    }
+
+    fn route_server_events(&mut self, now: Instant) {
+        // Outputs may close connections, producing more events: loop.
+        loop {
+            let events = self.server.take_events();
+            if events.is_empty() {
+                return;
+            }
+            for ev in events {
+                match ev {
+                    ServerEvent::Opened(info) => {
+                        self.with_service(info.service, now, |s, ctx| s.conn_opened(ctx, &info));
+                    }
+                    ServerEvent::Request { conn, id, body } => {
+                        let Some(info) = self.server.conn_info(conn) else { continue };
+                        let mut result = Ok(());
+                        self.with_service(info.service, now, |s, ctx| result = s.lib_request(ctx, conn, id, &body));
+                        if let Err(e) = result {
+                            self.server.stats.malformed += 1;
+                            crate::log_warn!(Ipc, "pid {}: {e}; closing its connection", info.pid);
+                            self.server.close_conn(conn);
+                        }
+                    }
+                    ServerEvent::Closed { conn, service } => {
+                        self.with_service(service, now, |s, ctx| s.conn_closed(ctx, conn));
+                    }
+                }
+            }
+            self.apply_outputs();
+        }
+    }
+
+    fn route_cluster_events(&mut self, now: Instant) {
+        for _ in 0..MAX_CLUSTER_EVENTS_PER_TURN {
+            let Some(ev) = self.ordering.poll_event() else { break };
+            match ev {
+                ClusterEvent::Deliver { sender, payload } => match split_routed(&payload) {
+                    Some((SYNC_SERVICE, body)) => self.barrier_delivered(sender, body, now),
+                    Some((id, body)) if self.services.get(id as usize).is_some_and(Option::is_some) => {
+                        self.with_service(id, now, |s, ctx| s.deliver(ctx, sender, body));
+                    }
+                    _ => {
+                        self.unroutable += 1;
+                        crate::log_warn!(Main, "dropped an ordered message from node {sender} for no known service");
+                    }
+                },
+                ClusterEvent::ConfigChange(change) => {
+                    if change.kind == ConfigKind::Regular {
+                        let members: Vec<String> = change.members.iter().map(|m| m.to_string()).collect();
+                        crate::log_notice!(Totem, "ring {}.{}: members {}", change.ring_id.rep, change.ring_id.seq, members.join(" "));
+                    }
+                    for id in 0..svc::COUNT {
+                        self.with_service(id, now, |s, ctx| s.config_change(ctx, &change));
+                    }
+                    if change.kind == ConfigKind::Regular {
+                        self.start_sync(&change, now);
+                    }
+                }
+            }
+            self.apply_outputs();
+            self.route_server_events(now);
+        }
+    }
+
+    fn run_service_timers(&mut self, now: Instant) {
+        for id in 0..svc::COUNT {
+            let due = self.services[id as usize].as_ref().and_then(|s| s.poll_timeout()).is_some_and(|t| t <= now);
+            if due {
+                self.with_service(id, now, |s, ctx| s.handle_timeout(ctx, now));
+            }
+        }
+        self.apply_outputs();
+        self.route_server_events(now);
+    }
+
+    fn service_ids_present(&self) -> Vec<u32> {
+        (0..svc::COUNT).filter(|id| self.services[*id as usize].is_some()).collect()
+    }
+
+    /// A regular configuration: abort an unfinished round, start a new one.
+    fn start_sync(&mut self, change: &crate::ordering::ConfigChange, now: Instant) {
+        let ids = self.service_ids_present();
+        if self.sync.start(change.ring_id, &change.members, ids.iter().copied()) {
+            crate::log_notice!(Sync, "sync interrupted by ring {}.{}", change.ring_id.rep, change.ring_id.seq);
+            for id in &ids {
+                self.with_service(*id, now, |s, ctx| s.sync_abort(ctx));
+            }
+        }
+        for id in &ids {
+            self.with_service(*id, now, |s, ctx| s.sync_init(ctx, change));
+        }
+        self.apply_outputs();
+    }
+
+    /// Lets services send their sync state, then submits the barrier.
+    fn drive_sync(&mut self, now: Instant) {
+        if self.sync.next() == Next::Process {
+            for id in self.sync.pending_services() {
+                let mut step = SyncStep::MoreToSend;
+                self.with_service(id, now, |s, ctx| step = s.sync_process(ctx));
+                self.sync.processed(id, step);
+            }
+            self.apply_outputs();
+        }
+        if self.sync.next() == Next::SendBarrier {
+            let Some(ring) = self.sync.current_ring() else { return };
+            let mut ctx = Ctx::new(now, SYNC_SERVICE, self.ordering.as_mut(), &mut self.outputs);
+            if ctx.submit(&barrier::encode_barrier(ring), crate::ordering::Guarantee::Agreed).is_ok() {
+                self.sync.barrier_submitted();
+            }
+        }
+    }
+
+    fn barrier_delivered(&mut self, sender: u32, body: &[u8], now: Instant) {
+        let Some(ring) = barrier::decode_barrier(body) else {
+            self.unroutable += 1;
+            crate::log_warn!(Sync, "malformed sync barrier from node {sender}");
+            return;
+        };
+        if self.sync.barrier_delivered(sender, ring) {
+            crate::log_info!(Sync, "sync done for ring {}.{}", ring.rep, ring.seq);
+            for id in self.service_ids_present() {
+                self.with_service(id, now, |s, ctx| s.sync_activate(ctx));
+            }
+        }
+    }
+
+    fn apply_outputs(&mut self) {
+        for out in std::mem::take(&mut self.outputs) {
+            match out {
+                Output::Reply { conn, id, body } => self.server.send_reply(&self.epoll, conn, id, &body),
+                Output::Dispatch { conn, id, body } => self.server.send_dispatch(&self.epoll, conn, id, &body),
+                Output::Disconnect { conn } => self.server.close_conn(conn),
+            }
+        }
+    }
+
+    /// Closes every client, runs the services' cleanup, removes the socket.
+    pub fn shutdown(&mut self) {
+        self.server.shutdown();
+        self.route_server_events(Instant::now());
+    }
+
+    pub fn server(&self) -> &Server {
+        &self.server
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,184 @@
+//! The loop with a test service: requests go through ordering and come
+//! back as deliveries; configuration changes and closes reach services.
+
+use super::*;
+use crate::ipc_server::AccessPolicy;
+use crate::ordering::{ConfigChange, Guarantee, Loopback, NodeId};
+use crate::service::{ConnId, RequestError};
+use ais_ipc::frame::{read_message, write_message};
+use ais_ipc::handshake::{HANDSHAKE_SERVICE, HELLO_ID, Hello, HelloReply, PROTOCOL_VERSION, Role};
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::os::unix::net::UnixStream;
+use std::rc::Rc;
+
+/// What the echo service saw, shared with the test.
+#[derive(Default)]
+struct Seen {
+    config_changes: usize,
+    delivered: Vec<(NodeId, Vec<u8>)>,
+    closed: Vec<ConnId>,
+}
+
+/// Submits every request body for ordering; answers the oldest waiting
+/// request when a message is delivered back, and sends a callback.
+struct Echo {
+    seen: Rc<RefCell<Seen>>,
+    waiting: VecDeque<(ConnId, u32)>,
+}
+
+impl Service for Echo {
+    fn id(&self) -> u32 {
+        svc::EVS
+    }
+    fn name(&self) -> &'static str {
+        "echo"
+    }
+    fn lib_request(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, id: u32, body: &[u8]) -> Result<(), RequestError> {
+        if ctx.submit(body, Guarantee::Agreed).is_err() {
+            ctx.reply(conn, id, ais_ipc::error::TRY_AGAIN, &[]);
+        } else {
+            self.waiting.push_back((conn, id));
+        }
+        Ok(())
+    }
+    fn deliver(&mut self, ctx: &mut Ctx<'_>, sender: NodeId, payload: &[u8]) {
+        self.seen.borrow_mut().delivered.push((sender, payload.to_vec()));
+        if let Some((conn, id)) = self.waiting.pop_front() {
+            ctx.reply(conn, id, ais_ipc::error::OK, payload);
+            ctx.dispatch(conn, 77, payload.to_vec());
+        }
+    }
+    fn config_change(&mut self, _ctx: &mut Ctx<'_>, _change: &ConfigChange) {
+        self.seen.borrow_mut().config_changes += 1;
+    }
+    fn conn_closed(&mut self, _ctx: &mut Ctx<'_>, conn: ConnId) {
+        self.waiting.retain(|w| w.0 != conn);
+        self.seen.borrow_mut().closed.push(conn);
+    }
+}
+
+#[test]
+fn request_is_ordered_delivered_and_answered() {
+    let dir = std::env::temp_dir().join(format!("aisexec-loop-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("s.sock");
+    let epoll = Epoll::new().unwrap();
+    let server = Server::bind(&path, AccessPolicy::default(), vec![svc::EVS], &epoll).unwrap();
+    // SIGUSR2 only: blocking it in this thread is harmless to the harness.
+    let signals = sys::signalfd(&[libc::SIGUSR2]).unwrap();
+    let seen = Rc::new(RefCell::new(Seen::default()));
+    let echo = Box::new(Echo { seen: seen.clone(), waiting: VecDeque::new() });
+    let mut exec =
+        Executive::new(epoll, signals, server, Box::new(Loopback::new(9, "127.0.0.1".into())), vec![echo]).unwrap();
+    let mut ready = Vec::new();
+    let mut turns = |exec: &mut Executive, n: usize| {
+        for _ in 0..n {
+            assert_eq!(exec.turn(&mut ready, Some(Duration::from_millis(20))).unwrap(), None);
+        }
+    };
+
+    let mut req = UnixStream::connect(&path).unwrap();
+    req.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let hello = Hello { protocol: PROTOCOL_VERSION, role: Role::Request, service: svc::EVS, token: 0 };
+    write_message(&mut req, HANDSHAKE_SERVICE, HELLO_ID, &hello.encode()).unwrap();
+    turns(&mut exec, 3);
+    let token = HelloReply::decode(&read_message(&mut req).unwrap().1).unwrap().token;
+    let mut disp = UnixStream::connect(&path).unwrap();
+    disp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    write_message(&mut disp, HANDSHAKE_SERVICE, HELLO_ID, &Hello { role: Role::Dispatch, token, ..hello }.encode()).unwrap();
+    write_message(&mut req, svc::EVS, 5, b"ping").unwrap();
+    turns(&mut exec, 5);
+
+    let (h, body) = read_message(&mut req).unwrap();
+    assert_eq!((h.service, h.id), (svc::EVS, 5));
+    assert_eq!(body, [&ais_ipc::error::OK.to_le_bytes()[..], b"ping"].concat());
+    let (h, body) = read_message(&mut disp).unwrap();
+    assert_eq!((h.id, body.as_slice()), (77, &b"ping"[..]));
+    {
+        let s = seen.borrow();
+        assert_eq!(s.config_changes, 1, "the initial configuration reaches services");
+        assert_eq!(s.delivered, vec![(9, b"ping".to_vec())]);
+    }
+    drop((req, disp));
+    turns(&mut exec, 3);
+    assert_eq!(seen.borrow().closed.len(), 1, "conn_closed runs when the client goes");
+    exec.shutdown();
+    assert!(!path.exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Records sync hook calls and timer firings; sends two sync messages,
+/// one per `sync_process` call, to show the loop calls it again.
+struct SyncProbe {
+    log: Rc<RefCell<Vec<String>>>,
+    to_send: u32,
+    timer: Option<std::time::Instant>,
+}
+
+impl Service for SyncProbe {
+    fn id(&self) -> u32 {
+        svc::CPG
+    }
+    fn name(&self) -> &'static str {
+        "probe"
+    }
+    fn lib_request(&mut self, _: &mut Ctx<'_>, _: ConnId, id: u32, _: &[u8]) -> Result<(), RequestError> {
+        Err(RequestError::UnknownId(id))
+    }
+    fn deliver(&mut self, _ctx: &mut Ctx<'_>, _sender: NodeId, payload: &[u8]) {
+        self.log.borrow_mut().push(format!("deliver {}", String::from_utf8_lossy(payload)));
+    }
+    fn config_change(&mut self, _: &mut Ctx<'_>, _: &ConfigChange) {}
+    fn conn_closed(&mut self, _: &mut Ctx<'_>, _: ConnId) {}
+    fn poll_timeout(&self) -> Option<std::time::Instant> {
+        self.timer
+    }
+    fn handle_timeout(&mut self, _ctx: &mut Ctx<'_>, _now: std::time::Instant) {
+        self.timer = None;
+        self.log.borrow_mut().push("timer".into());
+    }
+    fn sync_init(&mut self, _: &mut Ctx<'_>, _: &ConfigChange) {
+        self.to_send = 2;
+        self.log.borrow_mut().push("init".into());
+    }
+    fn sync_process(&mut self, ctx: &mut Ctx<'_>) -> SyncStep {
+        if self.to_send > 0 {
+            ctx.submit(format!("state{}", self.to_send).as_bytes(), Guarantee::Agreed).unwrap();
+            self.to_send -= 1;
+        }
+        if self.to_send == 0 { SyncStep::Done } else { SyncStep::MoreToSend }
+    }
+    fn sync_activate(&mut self, _: &mut Ctx<'_>) {
+        self.log.borrow_mut().push("activate".into());
+    }
+}
+
+#[test]
+fn sync_round_runs_to_activation_and_service_timers_fire() {
+    let dir = std::env::temp_dir().join(format!("aisexec-sync-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("s.sock");
+    let epoll = Epoll::new().unwrap();
+    let server = Server::bind(&path, AccessPolicy::default(), vec![svc::CPG], &epoll).unwrap();
+    let signals = sys::signalfd(&[libc::SIGUSR2]).unwrap();
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let timer = Some(std::time::Instant::now() + Duration::from_millis(30));
+    let probe = Box::new(SyncProbe { log: log.clone(), to_send: 0, timer });
+    let mut exec =
+        Executive::new(epoll, signals, server, Box::new(Loopback::new(3, "127.0.0.1".into())), vec![probe]).unwrap();
+    let mut ready = Vec::new();
+    let start = std::time::Instant::now();
+    while exec.sync.rounds_done == 0 || log.borrow().iter().all(|l| l != "timer") {
+        assert!(start.elapsed() < Duration::from_secs(5), "stuck: {:?}", log.borrow());
+        exec.turn(&mut ready, Some(Duration::from_millis(10))).unwrap();
+    }
+    let log = log.borrow();
+    let sync: Vec<&str> = log.iter().map(String::as_str).filter(|l| *l != "timer").collect();
+    assert_eq!(sync, ["init", "deliver state2", "deliver state1", "activate"]);
+    assert!(start.elapsed() >= Duration::from_millis(25), "timer fired early");
+    exec.shutdown();
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,255 @@
+//! The ordering seam: how the executive gets messages totally ordered
+//! across the cluster and learns about configuration changes.
+//!
+//! The main loop owns one `Box<dyn Ordering>` and drives it:
+//! 1. every turn it waits on [`Ordering::fds`] (readable) and until
+//!    [`Ordering::poll_timeout`];
+//! 2. it calls [`Ordering::handle_readable`] for each readable fd and
+//!    [`Ordering::handle_timeout`] once the deadline has passed;
+//! 3. it then drains [`Ordering::poll_event`] (a bounded number per turn)
+//!    and routes each event to the services.
+//!
+//! Services submit through `service::Ctx::submit`, which prefixes the
+//! 4-byte little-endian service id; payloads here are opaque. A delivered
+//! message is routed back by that prefix, so the implementation never needs
+//! to know about services.
+//!
+//! Today only [`Loopback`] exists (one node, nothing on a wire). The Totem
+//! adapter (sans-IO `Totem` from `rust/totem` plus the sockets of
+//! `rust/net`) will implement this same trait: `submit` -> `Totem::submit`,
+//! `handle_readable` -> recv + `handle_packet`, `handle_timeout` ->
+//! `Totem::handle_timeout`, then flush `poll_transmit`; `poll_event` maps
+//! Totem's deliver/config-change events; `poll_timeout` is Totem's.
+
+use std::collections::VecDeque;
+use std::os::fd::RawFd;
+use std::time::Instant;
+
+pub type NodeId = u32;
+
+/// Identifies one ring (configuration): representative node and sequence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RingId {
+    pub rep: NodeId,
+    pub seq: u64,
+}
+
+/// Delivery guarantee asked for a submitted message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Guarantee {
+    /// Delivered in the same total order on every node (EVS agreed).
+    Agreed,
+    /// Agreed, and delivered only once every member has received it.
+    Safe,
+}
+
+/// The send queue is full; the caller should answer `TRY_AGAIN`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueFull;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigKind {
+    /// The survivors of the old ring, before the new one is in use.
+    Transitional,
+    /// The new ring.
+    Regular,
+}
+
+/// A configuration change, delivered at the same point of the message
+/// order on every node that survives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigChange {
+    pub kind: ConfigKind,
+    pub ring_id: RingId,
+    pub members: Vec<NodeId>,
+    pub left: Vec<NodeId>,
+    pub joined: Vec<NodeId>,
+}
+
+/// What the ordering layer hands the main loop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClusterEvent {
+    Deliver { sender: NodeId, payload: Vec<u8> },
+    ConfigChange(ConfigChange),
+}
+
+/// A member and its address(es), for status reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberInfo {
+    pub node: NodeId,
+    pub address: String,
+}
+
+/// A snapshot for the CFG service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterStatus {
+    pub local_node: NodeId,
+    pub ring_id: RingId,
+    /// `(ring number, status text)`, one per configured ring.
+    pub rings: Vec<(u32, String)>,
+    pub members: Vec<MemberInfo>,
+}
+
+/// See the module documentation for the driving contract.
+pub trait Ordering {
+    /// This node's id.
+    fn local_node(&self) -> NodeId;
+    /// Queues `payload` for ordered delivery to every member, this node
+    /// included. Never blocks; a full queue is [`QueueFull`].
+    fn submit(&mut self, payload: Vec<u8>, guarantee: Guarantee) -> Result<(), QueueFull>;
+    /// The next event to hand to services, if any.
+    fn poll_event(&mut self) -> Option<ClusterEvent>;
+    /// When [`Ordering::handle_timeout`] must next be called.
+    fn poll_timeout(&self) -> Option<Instant>;
+    /// Called once `now` has reached the deadline of `poll_timeout`.
+    fn handle_timeout(&mut self, now: Instant);
+    /// File descriptors to watch for readability (fixed after creation).
+    fn fds(&self) -> Vec<RawFd>;
+    /// One of [`Ordering::fds`] is readable.
+    fn handle_readable(&mut self, fd: RawFd, now: Instant);
+    /// The current view, for status reports.
+    fn status(&self) -> ClusterStatus;
+}
+
+/// Most messages the loopback holds before [`QueueFull`].
+pub const LOOPBACK_QUEUE_MESSAGES: usize = 4096;
+/// Most bytes the loopback holds before [`QueueFull`].
+pub const LOOPBACK_QUEUE_BYTES: usize = 16 * 1024 * 1024;
+/// Sequence of the single loopback ring (rings advance in steps of 4).
+pub const LOOPBACK_RING_SEQ: u64 = 4;
+
+/// A single-node cluster: delivers its own messages, in submit order, on
+/// the loop turn after they were submitted, and starts with one regular
+/// configuration change containing only itself.
+pub struct Loopback {
+    node: NodeId,
+    address: String,
+    /// Submitted this turn; become ready on the next `handle_timeout`.
+    submitted: VecDeque<Vec<u8>>,
+    /// When the oldest of `submitted` was submitted: the deadline
+    /// `poll_timeout` reports, so it is already due on the next turn
+    /// (a fresh `Instant::now()` would never be `<=` the turn's `now`).
+    submitted_at: Option<Instant>,
+    ready: VecDeque<ClusterEvent>,
+    queued_bytes: usize,
+}
+
+impl Loopback {
+    pub fn new(node: NodeId, address: String) -> Loopback {
+        let ring_id = RingId { rep: node, seq: LOOPBACK_RING_SEQ };
+        let mut ready = VecDeque::new();
+        ready.push_back(ClusterEvent::ConfigChange(ConfigChange {
+            kind: ConfigKind::Regular,
+            ring_id,
+            members: vec![node],
+            left: Vec::new(),
+            joined: vec![node],
+        }));
+        Loopback { node, address, submitted: VecDeque::new(), submitted_at: None, ready, queued_bytes: 0 }
+    }
+}
+
+impl Ordering for Loopback {
+    fn local_node(&self) -> NodeId {
+        self.node
+    }
+
+    fn submit(&mut self, payload: Vec<u8>, _guarantee: Guarantee) -> Result<(), QueueFull> {
+        let queued = self.submitted.len() + self.ready.len();
+        if queued >= LOOPBACK_QUEUE_MESSAGES || self.queued_bytes + payload.len() > LOOPBACK_QUEUE_BYTES {
+            return Err(QueueFull);
+        }
+        self.queued_bytes += payload.len();
+        self.submitted.push_back(payload);
+        self.submitted_at.get_or_insert_with(Instant::now);
+        Ok(())
+    }
+
+    fn poll_event(&mut self) -> Option<ClusterEvent> {
+        let ev = self.ready.pop_front()?;
+        if let ClusterEvent::Deliver { payload, .. } = &ev {
+            self.queued_bytes -= payload.len();
+        }
+        Some(ev)
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        // Due at once: the next turn moves submitted messages to delivery.
+        self.submitted_at
+    }
+
+    fn handle_timeout(&mut self, _now: Instant) {
+        self.submitted_at = None;
+        while let Some(payload) = self.submitted.pop_front() {
+            self.ready.push_back(ClusterEvent::Deliver { sender: self.node, payload });
+        }
+    }
+
+    fn fds(&self) -> Vec<RawFd> {
+        Vec::new()
+    }
+
+    fn handle_readable(&mut self, _fd: RawFd, _now: Instant) {}
+
+    fn status(&self) -> ClusterStatus {
+        ClusterStatus {
+            local_node: self.node,
+            ring_id: RingId { rep: self.node, seq: LOOPBACK_RING_SEQ },
+            rings: vec![(0, "active, no faults".to_string())],
+            members: vec![MemberInfo { node: self.node, address: self.address.clone() }],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn starts_with_a_regular_configuration_of_itself() {
+        let mut l = Loopback::new(5, "127.0.0.1".into());
+        let Some(ClusterEvent::ConfigChange(c)) = l.poll_event() else { panic!("no confchg") };
+        assert_eq!((c.kind, c.members, c.ring_id.rep), (ConfigKind::Regular, vec![5], 5));
+        assert_eq!(l.poll_event(), None);
+    }
+
+    #[test]
+    fn delivers_in_submit_order_on_the_next_turn() {
+        let mut l = Loopback::new(1, "127.0.0.1".into());
+        l.poll_event();
+        assert!(l.poll_timeout().is_none());
+        l.submit(b"a".to_vec(), Guarantee::Agreed).unwrap();
+        l.submit(b"b".to_vec(), Guarantee::Safe).unwrap();
+        assert_eq!(l.poll_event(), None, "not in the same turn");
+        assert!(l.poll_timeout().is_some());
+        l.handle_timeout(Instant::now());
+        assert_eq!(l.poll_event(), Some(ClusterEvent::Deliver { sender: 1, payload: b"a".to_vec() }));
+        assert_eq!(l.poll_event(), Some(ClusterEvent::Deliver { sender: 1, payload: b"b".to_vec() }));
+        assert_eq!(l.poll_event(), None);
+        assert_eq!(l.queued_bytes, 0);
+    }
+
+    #[test]
+    fn submitted_messages_are_due_by_the_next_turn() {
+        // The main loop reads the clock once per turn and handles the
+        // timeout only if `poll_timeout() <= now`.
+        let mut l = Loopback::new(1, "x".into());
+        l.poll_event();
+        l.submit(b"a".to_vec(), Guarantee::Agreed).unwrap();
+        let next_turn = Instant::now();
+        assert!(l.poll_timeout().is_some_and(|t| t <= next_turn));
+        l.handle_timeout(next_turn);
+        assert_eq!(l.poll_timeout(), None);
+    }
+
+    #[test]
+    fn queue_is_bounded() {
+        let mut l = Loopback::new(1, "x".into());
+        for _ in 0..LOOPBACK_QUEUE_MESSAGES - 1 {
+            l.submit(Vec::new(), Guarantee::Agreed).unwrap();
+        }
+        assert_eq!(l.submit(Vec::new(), Guarantee::Agreed), Err(QueueFull));
+        let mut l = Loopback::new(1, "x".into());
+        assert_eq!(l.submit(vec![0; LOOPBACK_QUEUE_BYTES + 1], Guarantee::Agreed), Err(QueueFull));
+    }
+}

@@ -1,0 +1,215 @@
+//! The service interface: what every executive service (CLM, CKPT, EVT,
+//! ..., and the executive's own CFG) implements, and the context through
+//! which it acts.
+//!
+//! Rules a service follows: its replicated state changes only in
+//! [`Service::deliver`] / [`Service::config_change`] (so every node applies
+//! the same changes in the same order); [`Service::lib_request`] validates
+//! and either answers at once (queries of local state) or submits a message
+//! for ordering and answers when that message is delivered back. A service
+//! never does I/O itself; it records outputs in [`Ctx`].
+
+use std::time::Instant;
+
+use crate::ordering::{ClusterStatus, ConfigChange, Guarantee, NodeId, Ordering, QueueFull};
+
+/// One library connection (request + dispatch channel), unique for the
+/// executive's lifetime (ids are never reused).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnId(pub u64);
+
+/// Who is on the other end, read with `SO_PEERCRED` at accept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnInfo {
+    pub id: ConnId,
+    pub service: u32,
+    pub pid: i32,
+    pub uid: u32,
+    pub gid: u32,
+}
+
+/// Why a request was not acceptable. The connection is closed and the
+/// event counted; use a reply with an error code for requests that are
+/// well formed but cannot be satisfied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequestError {
+    /// Unknown message id for this service.
+    UnknownId(u32),
+    /// The body does not decode.
+    Malformed(ais_ipc::DecodeError),
+}
+
+impl std::fmt::Display for RequestError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RequestError::UnknownId(id) => write!(f, "unknown request id {id}"),
+            RequestError::Malformed(e) => write!(f, "malformed request: {e}"),
+        }
+    }
+}
+
+/// What a sync step reports (see [`Service::sync_process`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncStep {
+    Done,
+    /// More state to send; call again when the send queue has room.
+    MoreToSend,
+}
+
+/// Side effects recorded by a service, applied by the main loop after the
+/// call returns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// A response on the request channel; `body` starts with the error.
+    Reply { conn: ConnId, id: u32, body: Vec<u8> },
+    /// A callback on the dispatch channel.
+    Dispatch { conn: ConnId, id: u32, body: Vec<u8> },
+    /// Close the connection (both channels).
+    Disconnect { conn: ConnId },
+}
+
+/// What a service may do during one call.
+pub struct Ctx<'a> {
+    pub now: Instant,
+    service: u32,
+    ordering: &'a mut dyn Ordering,
+    outputs: &'a mut Vec<Output>,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(
+        now: Instant,
+        service: u32,
+        ordering: &'a mut dyn Ordering,
+        outputs: &'a mut Vec<Output>,
+    ) -> Ctx<'a> {
+        Ctx { now, service, ordering, outputs }
+    }
+
+    /// Answers request `id` with `error` followed by `payload`.
+    pub fn reply(&mut self, conn: ConnId, id: u32, error: u32, payload: &[u8]) {
+        let mut body = Vec::with_capacity(4 + payload.len());
+        body.extend_from_slice(&error.to_le_bytes());
+        body.extend_from_slice(payload);
+        self.outputs.push(Output::Reply { conn, id, body });
+    }
+
+    /// Answers request `id` with a body that already starts with the error.
+    pub fn reply_body(&mut self, conn: ConnId, id: u32, body: Vec<u8>) {
+        self.outputs.push(Output::Reply { conn, id, body });
+    }
+
+    /// Queues a callback on the connection's dispatch channel.
+    pub fn dispatch(&mut self, conn: ConnId, id: u32, body: Vec<u8>) {
+        self.outputs.push(Output::Dispatch { conn, id, body });
+    }
+
+    pub fn disconnect(&mut self, conn: ConnId) {
+        self.outputs.push(Output::Disconnect { conn });
+    }
+
+    /// Submits `payload` for ordered delivery to this service on every
+    /// node (this one included), tagged with the service id.
+    pub fn submit(&mut self, payload: &[u8], guarantee: Guarantee) -> Result<(), QueueFull> {
+        let mut msg = Vec::with_capacity(4 + payload.len());
+        msg.extend_from_slice(&self.service.to_le_bytes());
+        msg.extend_from_slice(payload);
+        self.ordering.submit(msg, guarantee)
+    }
+
+    pub fn local_node(&self) -> NodeId {
+        self.ordering.local_node()
+    }
+
+    pub fn cluster_status(&self) -> ClusterStatus {
+        self.ordering.status()
+    }
+}
+
+/// Splits a delivered message into its service id and payload.
+pub fn split_routed(msg: &[u8]) -> Option<(u32, &[u8])> {
+    let (head, payload) = msg.split_first_chunk::<4>()?;
+    Some((u32::from_le_bytes(*head), payload))
+}
+
+/// One executive service. All methods run on the main thread.
+pub trait Service {
+    /// The service id (`ais_ipc::service::*`).
+    fn id(&self) -> u32;
+    /// Short name for logs.
+    fn name(&self) -> &'static str;
+
+    /// A library connection finished its handshake (both channels).
+    fn conn_opened(&mut self, _ctx: &mut Ctx<'_>, _conn: &ConnInfo) {}
+
+    /// A request arrived on `conn`'s request channel. Answer with
+    /// `ctx.reply*` now or after the submitted message is delivered.
+    fn lib_request(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        conn: ConnId,
+        msg_id: u32,
+        body: &[u8],
+    ) -> Result<(), RequestError>;
+
+    /// An ordered message this service submitted (here or on another
+    /// node) is delivered; `payload` has the service prefix removed.
+    fn deliver(&mut self, ctx: &mut Ctx<'_>, sender: NodeId, payload: &[u8]);
+
+    /// The membership changed (delivered in order with messages).
+    fn config_change(&mut self, ctx: &mut Ctx<'_>, change: &ConfigChange);
+
+    /// The connection is gone (client exit, crash, protocol error or
+    /// shutdown). Drop everything held for it; never reply to it again.
+    fn conn_closed(&mut self, ctx: &mut Ctx<'_>, conn: ConnId);
+
+    /// When this service next needs [`Service::handle_timeout`] (section
+    /// expiration, retention, request deadlines). Local time: anything that
+    /// must happen at the same point on every node is done by submitting an
+    /// ordered message from the timeout, not by changing state here.
+    fn poll_timeout(&self) -> Option<Instant> {
+        None
+    }
+
+    /// `now` has reached the deadline of [`Service::poll_timeout`].
+    fn handle_timeout(&mut self, _ctx: &mut Ctx<'_>, _now: Instant) {}
+
+    /// Sync, step 1: a regular configuration was installed; prepare to
+    /// bring joining nodes up to date. Until `sync_activate`, the service
+    /// should answer state-changing requests with `TRY_AGAIN`.
+    fn sync_init(&mut self, _ctx: &mut Ctx<'_>, _change: &ConfigChange) {}
+
+    /// Sync, step 2: submit state for the new members; called until it
+    /// returns [`SyncStep::Done`] on every node.
+    fn sync_process(&mut self, _ctx: &mut Ctx<'_>) -> SyncStep {
+        SyncStep::Done
+    }
+
+    /// Sync, step 3: every node is done; switch to the synced state.
+    fn sync_activate(&mut self, _ctx: &mut Ctx<'_>) {}
+
+    /// Sync was interrupted by another configuration change; discard
+    /// partial sync state (it restarts with `sync_init`).
+    fn sync_abort(&mut self, _ctx: &mut Ctx<'_>) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ordering::{ClusterEvent, Loopback};
+
+    #[test]
+    fn submit_prefixes_service_and_split_recovers_it() {
+        let mut lb = Loopback::new(1, "127.0.0.1".into());
+        let mut out = Vec::new();
+        let mut ctx = Ctx::new(Instant::now(), 7, &mut lb, &mut out);
+        ctx.submit(b"xyz", Guarantee::Agreed).unwrap();
+        ctx.reply(ConnId(3), 9, ais_ipc::error::OK, b"p");
+        assert_eq!(out, vec![Output::Reply { conn: ConnId(3), id: 9, body: vec![1, 0, 0, 0, b'p'] }]);
+        lb.poll_event();
+        lb.handle_timeout(Instant::now());
+        let Some(ClusterEvent::Deliver { payload, .. }) = lb.poll_event() else { panic!() };
+        assert_eq!(split_routed(&payload), Some((7, &b"xyz"[..])));
+        assert_eq!(split_routed(&[1, 2]), None);
+    }
+}

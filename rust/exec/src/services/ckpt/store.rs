@@ -1,0 +1,651 @@
+//! The replicated checkpoint store: every checkpoint, section and open of
+//! the cluster, changed only by [`Store::apply`] (one delivered request)
+//! and [`Store::remove_nodes`] (a configuration change), so every replica
+//! fed the same ordered sequence ends identical.
+//!
+//! Time: `time` is the *cluster time*, the largest timestamp carried by any
+//! ordered message so far (nanoseconds since the epoch, like `SaTimeT`
+//! absolute times). It advances only on delivery, so it is the same on
+//! every replica at the same point of the order, whatever the local
+//! clocks say. Section expiration and checkpoint retention are decided
+//! against it ([`Store::advance`]): an expired section or retained
+//! checkpoint disappears at the same point of the order on every node.
+//!
+//! Memory: section data is bounded by each checkpoint's declared
+//! `checkpointSize`, and the declared sizes of all checkpoints by
+//! [`MAX_TOTAL_DECLARED`]; ids by `maxSectionIdSize` (<= `MAX_SECTION_ID`).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use ais_ipc::ckpt::{self as wire, Attrs, Descriptor, ReadElement, WriteElement};
+use ais_ipc::error;
+
+use crate::ordering::NodeId;
+
+/// `SA_TIME_END`.
+pub const TIME_END: i64 = i64::MAX;
+/// Largest `checkpointSize` one checkpoint may declare.
+pub const MAX_CHECKPOINT_SIZE: u64 = 1 << 30;
+/// Largest `maxSections`.
+pub const MAX_SECTIONS: u32 = 1 << 20;
+/// Sum of the declared sizes of all checkpoints (`NO_RESOURCES` beyond).
+pub const MAX_TOTAL_DECLARED: u64 = 4 << 30;
+/// Most checkpoints (`NO_RESOURCES` beyond).
+pub const MAX_CHECKPOINTS: usize = 65536;
+
+/// A checkpoint's identity: the node that created it and that node's id
+/// of the create request (unique: ids start at the boot time, see
+/// `CkptService`).
+pub type CkptId = (NodeId, u64);
+/// One open: the node it was made on and that node's open id.
+pub type OpenKey = (NodeId, u64);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Section {
+    pub data: Vec<u8>,
+    pub expiration: i64,
+    pub last_update: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checkpoint {
+    pub name: Vec<u8>,
+    pub unlinked: bool,
+    /// The attributes it was created with (open-create compares them).
+    pub created: Attrs,
+    /// Current retention duration.
+    pub retention: i64,
+    pub sections: BTreeMap<Vec<u8>, Section>,
+    /// Bytes of section data.
+    pub used: u64,
+    /// Cluster time since which it has no opener.
+    pub idle_since: Option<i64>,
+    /// Next candidate for a generated section id.
+    pub next_generated: u64,
+    pub active_replica: Option<NodeId>,
+}
+
+impl Checkpoint {
+    fn new(name: Vec<u8>, attrs: Attrs) -> Checkpoint {
+        let mut sections = BTreeMap::new();
+        if attrs.max_sections == 1 {
+            // The default section exists from the start.
+            sections.insert(Vec::new(), Section { data: Vec::new(), expiration: TIME_END, last_update: 0 });
+        }
+        Checkpoint {
+            name,
+            unlinked: false,
+            created: attrs,
+            retention: attrs.retention,
+            sections,
+            used: 0,
+            idle_since: None,
+            next_generated: 1,
+            active_replica: None,
+        }
+    }
+
+    pub fn descriptor(&self, id: &[u8], s: &Section) -> Descriptor {
+        Descriptor {
+            id: id.to_vec(),
+            expiration: s.expiration,
+            size: s.data.len() as u64,
+            state: wire::SECTION_VALID,
+            last_update: s.last_update,
+        }
+    }
+}
+
+/// An open of a checkpoint by one client connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Opener {
+    pub ckpt: CkptId,
+    pub flags: u32,
+    /// The connection on the opening node (checked on every use).
+    pub conn: u64,
+}
+
+/// Who asked, as carried in the ordered message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Origin {
+    pub node: NodeId,
+    pub conn: u64,
+    /// The origin's id for what this request creates (a new open, a new
+    /// checkpoint); unique per origin node.
+    pub new_id: u64,
+}
+
+/// The answer to the requester: the reply body after the error code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub error: u32,
+    pub payload: Vec<u8>,
+}
+
+impl Outcome {
+    pub fn ok(payload: Vec<u8>) -> Outcome {
+        Outcome { error: error::OK, payload }
+    }
+    pub fn err(error: u32) -> Outcome {
+        Outcome { error, payload: Vec::new() }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Store {
+    /// Cluster time (see the module doc).
+    pub time: i64,
+    pub by_name: BTreeMap<Vec<u8>, CkptId>,
+    pub ckpts: BTreeMap<CkptId, Checkpoint>,
+    pub openers: BTreeMap<OpenKey, Opener>,
+    pub total_declared: u64,
+}
+
+/// Checks creation attributes (the part that does not depend on state).
+pub fn validate_attrs(a: &Attrs) -> u32 {
+    let wr = a.creation_flags & (wire::WR_ALL_REPLICAS | wire::WR_ACTIVE_REPLICA | wire::WR_ACTIVE_REPLICA_WEAK);
+    let known = wire::WR_ALL_REPLICAS | wire::WR_ACTIVE_REPLICA | wire::WR_ACTIVE_REPLICA_WEAK | wire::CHECKPOINT_COLLOCATED;
+    if a.creation_flags & !known != 0 || wr.count_ones() != 1 {
+        return error::INVALID_PARAM;
+    }
+    if a.max_sections == 0 || a.retention < 0 || a.max_section_id_size > wire::MAX_SECTION_ID as u64 {
+        return error::INVALID_PARAM;
+    }
+    if (a.max_sections as u128) * (a.max_section_size as u128) < a.checkpoint_size as u128 {
+        return error::INVALID_PARAM;
+    }
+    if a.checkpoint_size > MAX_CHECKPOINT_SIZE || a.max_sections > MAX_SECTIONS {
+        return error::NO_RESOURCES;
+    }
+    error::OK
+}
+
+/// Checks open flags: known bits, and the attributes present exactly when
+/// CREATE is set.
+pub fn validate_open(flags: u32, attrs: Option<&Attrs>) -> u32 {
+    if flags & !(wire::OPEN_READ | wire::OPEN_WRITE | wire::OPEN_CREATE) != 0 {
+        return error::BAD_FLAGS;
+    }
+    match (flags & wire::OPEN_CREATE != 0, attrs) {
+        (true, Some(a)) => validate_attrs(a),
+        (false, None) => error::OK,
+        _ => error::INVALID_PARAM,
+    }
+}
+
+impl Store {
+    /// Moves the cluster time to `ts` (never backwards) and drops what
+    /// expired: sections past their expiration time, checkpoints idle
+    /// longer than their retention duration.
+    pub fn advance(&mut self, ts: i64) {
+        self.time = self.time.max(ts);
+        let now = self.time;
+        let mut doomed = Vec::new();
+        for (id, c) in self.ckpts.iter_mut() {
+            if let Some(idle) = c.idle_since
+                && idle.saturating_add(c.retention) <= now
+            {
+                doomed.push(*id);
+                continue;
+            }
+            let expired: Vec<Vec<u8>> =
+                c.sections.iter().filter(|(k, s)| !k.is_empty() && s.expiration <= now).map(|(k, _)| k.clone()).collect();
+            for k in expired {
+                if let Some(s) = c.sections.remove(&k) {
+                    c.used -= s.data.len() as u64;
+                }
+            }
+        }
+        for id in doomed {
+            self.delete(id);
+        }
+    }
+
+    /// The earliest cluster time at which [`advance`](Self::advance) will
+    /// drop something, if any.
+    pub fn next_deadline(&self) -> Option<i64> {
+        let mut best: Option<i64> = None;
+        for c in self.ckpts.values() {
+            if let Some(idle) = c.idle_since {
+                let t = idle.saturating_add(c.retention);
+                best = Some(best.map_or(t, |b| b.min(t)));
+            }
+            for (k, s) in &c.sections {
+                if !k.is_empty() && s.expiration != TIME_END {
+                    best = Some(best.map_or(s.expiration, |b| b.min(s.expiration)));
+                }
+            }
+        }
+        best
+    }
+
+    fn delete(&mut self, id: CkptId) {
+        if let Some(c) = self.ckpts.remove(&id) {
+            self.total_declared -= c.created.checkpoint_size;
+            if !c.unlinked {
+                self.by_name.remove(&c.name);
+            }
+        }
+        self.openers.retain(|_, o| o.ckpt != id);
+    }
+
+    /// An opener's checkpoint has lost it: start retention or delete.
+    fn after_close(&mut self, id: CkptId) {
+        if self.openers.values().any(|o| o.ckpt == id) {
+            return;
+        }
+        let unlinked = match self.ckpts.get_mut(&id) {
+            Some(c) => {
+                c.idle_since = Some(self.time);
+                c.unlinked
+            }
+            None => return,
+        };
+        if unlinked {
+            self.delete(id);
+        } else {
+            // A zero retention expires at once.
+            let t = self.time;
+            self.advance(t);
+        }
+    }
+
+    /// Every open made on a node not in `members` is closed (the node left
+    /// or failed); returns how many.
+    pub fn remove_nodes(&mut self, members: &[NodeId]) -> usize {
+        let gone: Vec<OpenKey> = self.openers.keys().filter(|(n, _)| !members.contains(n)).copied().collect();
+        let mut touched = BTreeSet::new();
+        for k in &gone {
+            if let Some(o) = self.openers.remove(k) {
+                touched.insert(o.ckpt);
+            }
+        }
+        for id in touched {
+            self.after_close(id);
+        }
+        gone.len()
+    }
+
+    /// The open `key` if it belongs to connection `conn`.
+    fn opener(&self, key: OpenKey, conn: u64) -> Result<(Opener, &Checkpoint), u32> {
+        match self.openers.get(&key) {
+            Some(o) if o.conn == conn => match self.ckpts.get(&o.ckpt) {
+                Some(c) => Ok((*o, c)),
+                None => Err(error::BAD_HANDLE),
+            },
+            _ => Err(error::BAD_HANDLE),
+        }
+    }
+
+    fn writable(&self, key: OpenKey, conn: u64) -> Result<CkptId, u32> {
+        let (o, _) = self.opener(key, conn)?;
+        if o.flags & wire::OPEN_WRITE == 0 {
+            return Err(error::ACCESS);
+        }
+        Ok(o.ckpt)
+    }
+
+    /// Applies one ordered request from `origin`, delivered with timestamp
+    /// `ts`; returns what the requester is told. Requests that only read
+    /// (READ, SYNCHRONIZE) change nothing but the time.
+    pub fn apply(&mut self, origin: Origin, ts: i64, req: &wire::Request) -> Outcome {
+        use wire::Request as R;
+        self.advance(ts);
+        let key = |open: &u64| (origin.node, *open);
+        let result = match req {
+            R::Open { name, attrs, flags, .. } => self.open(origin, name, attrs.as_ref(), *flags),
+            R::Close { open } => self.close(key(open), origin.conn),
+            R::Unlink { name } => self.unlink(name),
+            R::RetentionSet { open, duration } => self.retention_set(key(open), origin.conn, *duration),
+            R::ActiveSet { open } => self.active_set(key(open), origin),
+            R::SectionCreate { open, id, expiration, data } => {
+                self.section_create(key(open), origin.conn, id, *expiration, data)
+            }
+            R::SectionDelete { open, id } => self.section_delete(key(open), origin.conn, id),
+            R::ExpirationSet { open, id, expiration } => {
+                self.expiration_set(key(open), origin.conn, id, *expiration)
+            }
+            R::Write { open, elements } => Ok(self.write(key(open), origin.conn, elements)),
+            R::Overwrite { open, id, data } => self.overwrite(key(open), origin.conn, id, data),
+            R::Read { open, elements } => Ok(self.read(key(open), origin.conn, elements)),
+            R::Synchronize { open, .. } => self.synchronize(key(open), origin.conn),
+            R::StatusGet { open } => self.status(key(open), origin.conn),
+            R::IterNext { open, chosen, expiration, after } => {
+                self.iter_next(key(open), origin.conn, *chosen, *expiration, after.as_deref(), ts)
+            }
+        };
+        result.unwrap_or_else(Outcome::err)
+    }
+
+    fn open(&mut self, origin: Origin, name: &[u8], attrs: Option<&Attrs>, flags: u32) -> Result<Outcome, u32> {
+        let check = validate_open(flags, attrs);
+        if check != error::OK {
+            return Err(check);
+        }
+        let id = match (self.by_name.get(name), attrs) {
+            (Some(id), Some(a)) => {
+                let c = self.ckpts.get(id).ok_or(error::LIBRARY)?;
+                if c.created != *a {
+                    return Err(error::EXIST);
+                }
+                *id
+            }
+            (Some(id), None) => *id,
+            (None, None) => return Err(error::NOT_EXIST),
+            (None, Some(a)) => {
+                if self.ckpts.len() >= MAX_CHECKPOINTS
+                    || self.total_declared + a.checkpoint_size > MAX_TOTAL_DECLARED
+                {
+                    return Err(error::NO_RESOURCES);
+                }
+                let id = (origin.node, origin.new_id);
+                if self.ckpts.contains_key(&id) {
+                    return Err(error::EXIST);
+                }
+                self.ckpts.insert(id, Checkpoint::new(name.to_vec(), *a));
+                self.by_name.insert(name.to_vec(), id);
+                self.total_declared += a.checkpoint_size;
+                id
+            }
+        };
+        let key = (origin.node, origin.new_id);
+        if self.openers.contains_key(&key) {
+            return Err(error::EXIST);
+        }
+        self.openers.insert(key, Opener { ckpt: id, flags, conn: origin.conn });
+        if let Some(c) = self.ckpts.get_mut(&id) {
+            c.idle_since = None;
+        }
+        Ok(Outcome::ok(origin.new_id.to_le_bytes().to_vec()))
+    }
+
+    fn close(&mut self, key: OpenKey, conn: u64) -> Result<Outcome, u32> {
+        let (o, _) = self.opener(key, conn)?;
+        self.openers.remove(&key);
+        self.after_close(o.ckpt);
+        Ok(Outcome::ok(Vec::new()))
+    }
+
+    fn unlink(&mut self, name: &[u8]) -> Result<Outcome, u32> {
+        let id = self.by_name.remove(name).ok_or(error::NOT_EXIST)?;
+        if let Some(c) = self.ckpts.get_mut(&id) {
+            c.unlinked = true;
+        }
+        if !self.openers.values().any(|o| o.ckpt == id) {
+            self.delete(id);
+        }
+        Ok(Outcome::ok(Vec::new()))
+    }
+
+    fn retention_set(&mut self, key: OpenKey, conn: u64, duration: i64) -> Result<Outcome, u32> {
+        let (o, c) = self.opener(key, conn)?;
+        if c.unlinked {
+            return Err(error::BAD_OPERATION);
+        }
+        if duration < 0 {
+            return Err(error::INVALID_PARAM);
+        }
+        if let Some(c) = self.ckpts.get_mut(&o.ckpt) {
+            c.retention = duration;
+        }
+        Ok(Outcome::ok(Vec::new()))
+    }
+
+    fn active_set(&mut self, key: OpenKey, origin: Origin) -> Result<Outcome, u32> {
+        let (o, c) = self.opener(key, origin.conn)?;
+        if c.created.creation_flags & wire::WR_ALL_REPLICAS != 0 {
+            return Err(error::BAD_OPERATION);
+        }
+        if o.flags & wire::OPEN_WRITE == 0 {
+            return Err(error::ACCESS);
+        }
+        if let Some(c) = self.ckpts.get_mut(&o.ckpt) {
+            c.active_replica = Some(origin.node);
+        }
+        Ok(Outcome::ok(Vec::new()))
+    }
+
+    fn section_create(
+        &mut self,
+        key: OpenKey,
+        conn: u64,
+        id: &[u8],
+        expiration: i64,
+        data: &[u8],
+    ) -> Result<Outcome, u32> {
+        let ck = self.writable(key, conn)?;
+        let now = self.time;
+        let c = self.ckpts.get_mut(&ck).ok_or(error::BAD_HANDLE)?;
+        let a = c.created;
+        if id.len() as u64 > a.max_section_id_size {
+            return Err(error::INVALID_PARAM);
+        }
+        if data.len() as u64 > a.max_section_size {
+            return Err(error::INVALID_PARAM);
+        }
+        if c.sections.len() as u64 >= u64::from(a.max_sections) {
+            return Err(error::NO_SPACE);
+        }
+        if c.used + data.len() as u64 > a.checkpoint_size {
+            return Err(error::NO_SPACE);
+        }
+        let id = if id.is_empty() { generate_id(c)? } else { id.to_vec() };
+        if c.sections.contains_key(&id) {
+            return Err(error::EXIST);
+        }
+        c.used += data.len() as u64;
+        c.sections.insert(id.clone(), Section { data: data.to_vec(), expiration, last_update: now });
+        Ok(Outcome::ok(id_payload(&id)))
+    }
+
+    fn section_delete(&mut self, key: OpenKey, conn: u64, id: &[u8]) -> Result<Outcome, u32> {
+        let ck = self.writable(key, conn)?;
+        let c = self.ckpts.get_mut(&ck).ok_or(error::BAD_HANDLE)?;
+        if id.is_empty() {
+            return Err(error::INVALID_PARAM);
+        }
+        let s = c.sections.remove(id).ok_or(error::NOT_EXIST)?;
+        c.used -= s.data.len() as u64;
+        Ok(Outcome::ok(Vec::new()))
+    }
+
+    fn expiration_set(&mut self, key: OpenKey, conn: u64, id: &[u8], expiration: i64) -> Result<Outcome, u32> {
+        let ck = self.writable(key, conn)?;
+        let c = self.ckpts.get_mut(&ck).ok_or(error::BAD_HANDLE)?;
+        if id.is_empty() {
+            return Err(error::INVALID_PARAM);
+        }
+        let s = c.sections.get_mut(id).ok_or(error::NOT_EXIST)?;
+        s.expiration = expiration;
+        let t = self.time;
+        self.advance(t);
+        Ok(Outcome::ok(Vec::new()))
+    }
+
+    /// All elements are checked first, then all applied: a write is all or
+    /// nothing.
+    fn write(&mut self, key: OpenKey, conn: u64, elements: &[WriteElement]) -> Outcome {
+        let vector = |error, index: usize| {
+            let r = wire::VectorResult { error, erroneous_index: index as u32, data: Vec::new() };
+            Outcome::ok(r.encode())
+        };
+        let ck = match self.writable(key, conn) {
+            Ok(ck) => ck,
+            Err(e) => return Outcome::err(e),
+        };
+        let now = self.time;
+        let Some(c) = self.ckpts.get_mut(&ck) else { return Outcome::err(error::BAD_HANDLE) };
+        // Sizes as they would be after each element, for the space check.
+        let mut sizes: BTreeMap<&[u8], u64> = BTreeMap::new();
+        let mut used = c.used;
+        for (i, e) in elements.iter().enumerate() {
+            let Some(s) = c.sections.get(&e.id) else { return vector(error::NOT_EXIST, i) };
+            let end = match e.offset.checked_add(e.data.len() as u64) {
+                Some(end) if end <= c.created.max_section_size => end,
+                _ => return vector(error::TOO_BIG, i),
+            };
+            let size = sizes.entry(&e.id).or_insert(s.data.len() as u64);
+            if end > *size {
+                used += end - *size;
+                *size = end;
+            }
+            if used > c.created.checkpoint_size {
+                return vector(error::NO_SPACE, i);
+            }
+        }
+        for e in elements {
+            if let Some(s) = c.sections.get_mut(&e.id) {
+                let off = e.offset as usize;
+                let end = off + e.data.len();
+                if s.data.len() < end {
+                    s.data.resize(end, 0);
+                }
+                s.data[off..end].copy_from_slice(&e.data);
+                s.last_update = now;
+            }
+        }
+        c.used = used;
+        vector(error::OK, 0)
+    }
+
+    fn overwrite(&mut self, key: OpenKey, conn: u64, id: &[u8], data: &[u8]) -> Result<Outcome, u32> {
+        let ck = self.writable(key, conn)?;
+        let now = self.time;
+        let c = self.ckpts.get_mut(&ck).ok_or(error::BAD_HANDLE)?;
+        if data.len() as u64 > c.created.max_section_size {
+            return Err(error::TOO_BIG);
+        }
+        let s = c.sections.get_mut(id).ok_or(error::NOT_EXIST)?;
+        let used = c.used - s.data.len() as u64 + data.len() as u64;
+        if used > c.created.checkpoint_size {
+            return Err(error::NO_SPACE);
+        }
+        s.data = data.to_vec();
+        s.last_update = now;
+        c.used = used;
+        Ok(Outcome::ok(Vec::new()))
+    }
+
+    /// Reads (no change). A section past its expiration time is gone even
+    /// if no ordered message has dropped it yet.
+    pub fn read(&self, key: OpenKey, conn: u64, elements: &[ReadElement]) -> Outcome {
+        let (o, c) = match self.opener(key, conn) {
+            Ok(x) => x,
+            Err(e) => return Outcome::err(e),
+        };
+        if o.flags & wire::OPEN_READ == 0 {
+            return Outcome::err(error::ACCESS);
+        }
+        let fail = |error, i: usize| {
+            Outcome::ok(wire::VectorResult { error, erroneous_index: i as u32, data: Vec::new() }.encode())
+        };
+        let mut data = Vec::with_capacity(elements.len());
+        let mut total = 0usize;
+        for (i, e) in elements.iter().enumerate() {
+            let s = match c.sections.get(&e.id) {
+                Some(s) if e.id.is_empty() || s.expiration > self.time => s,
+                _ => return fail(error::NOT_EXIST, i),
+            };
+            let len = s.data.len() as u64;
+            if e.offset > len || e.offset > c.created.max_section_size {
+                return fail(error::INVALID_PARAM, i);
+            }
+            let end = if e.size == 0 { len } else { len.min(e.offset.saturating_add(e.size)) };
+            let bytes = &s.data[e.offset as usize..end as usize];
+            total += bytes.len() + 4;
+            if total > wire::MAX_DATA {
+                return fail(error::TOO_BIG, i);
+            }
+            data.push(bytes.to_vec());
+        }
+        Outcome::ok(wire::VectorResult { error: error::OK, erroneous_index: 0, data }.encode())
+    }
+
+    fn synchronize(&self, key: OpenKey, conn: u64) -> Result<Outcome, u32> {
+        let (o, c) = self.opener(key, conn)?;
+        if c.created.creation_flags & wire::WR_ALL_REPLICAS != 0 {
+            return Err(error::BAD_OPERATION);
+        }
+        if o.flags & wire::OPEN_WRITE == 0 {
+            return Err(error::ACCESS);
+        }
+        Ok(Outcome::ok(Vec::new()))
+    }
+
+    /// STATUS_GET answer.
+    pub fn status(&self, key: OpenKey, conn: u64) -> Result<Outcome, u32> {
+        let (_, c) = self.opener(key, conn)?;
+        let mut w = ais_ipc::Writer::new();
+        let attrs = Attrs { retention: c.retention, ..c.created };
+        attrs.encode(&mut w);
+        w.u32(c.sections.len() as u32).u32(c.used.min(u32::MAX as u64) as u32);
+        Ok(Outcome::ok(w.into_vec()))
+    }
+
+    /// ITER_NEXT answer: the first section after `after` (in id order)
+    /// that `chosen` selects at local time `now`.
+    pub fn iter_next(
+        &self,
+        key: OpenKey,
+        conn: u64,
+        chosen: u32,
+        expiration: i64,
+        after: Option<&[u8]>,
+        now: i64,
+    ) -> Result<Outcome, u32> {
+        let (_, c) = self.opener(key, conn)?;
+        let live = |id: &[u8], s: &Section| id.is_empty() || s.expiration > now.max(self.time);
+        let pick = |s: &Section| match chosen {
+            wire::SECTIONS_FOREVER => s.expiration == TIME_END,
+            wire::SECTIONS_LEQ_EXPIRATION_TIME => s.expiration <= expiration,
+            wire::SECTIONS_GEQ_EXPIRATION_TIME => s.expiration >= expiration,
+            wire::SECTIONS_CORRUPTED => false,
+            _ => true,
+        };
+        let range: Box<dyn Iterator<Item = (&Vec<u8>, &Section)>> = match after {
+            Some(a) => Box::new(
+                c.sections.range::<[u8], _>((std::ops::Bound::Excluded(a), std::ops::Bound::Unbounded)),
+            ),
+            None => Box::new(c.sections.iter()),
+        };
+        let mut w = ais_ipc::Writer::new();
+        match range.into_iter().find(|(id, s)| live(id, s) && pick(s)) {
+            Some((id, s)) => {
+                w.bool(true);
+                c.descriptor(id, s).encode(&mut w);
+            }
+            None => {
+                w.bool(false);
+            }
+        }
+        Ok(Outcome::ok(w.into_vec()))
+    }
+}
+
+/// A fresh section id for `c`: the counter's bytes (little-endian, as
+/// many as `maxSectionIdSize` allows, at most 8), skipping ids in use.
+fn generate_id(c: &mut Checkpoint) -> Result<Vec<u8>, u32> {
+    let width = (c.created.max_section_id_size as usize).min(8);
+    if width == 0 {
+        return Err(error::INVALID_PARAM);
+    }
+    // At most sections+1 candidates are taken before a free one.
+    for _ in 0..=c.sections.len() {
+        let n = c.next_generated;
+        if width < 8 && n >> (8 * width) != 0 {
+            return Err(error::NO_SPACE);
+        }
+        c.next_generated += 1;
+        let id = n.to_le_bytes()[..width].to_vec();
+        if !c.sections.contains_key(&id) {
+            return Ok(id);
+        }
+    }
+    Err(error::NO_SPACE)
+}
+
+fn id_payload(id: &[u8]) -> Vec<u8> {
+    let mut w = ais_ipc::Writer::new();
+    w.bytes(id);
+    w.into_vec()
+}

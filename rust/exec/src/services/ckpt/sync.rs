@@ -1,0 +1,152 @@
+//! Checkpoint sync: how the nodes of a new ring end with identical stores.
+//!
+//! After a regular configuration change every member submits a `SYNC_HELLO`
+//! naming the last ring it finished syncing. Once all hellos are delivered
+//! (same order everywhere, so every node computes the same thing), the
+//! members are split into *groups* of equal last rings; a node that never
+//! synced (just started) is a group of its own, so a node restarted faster
+//! than its failure was noticed is not taken for a member of its old group.
+//! All nodes of a group hold identical stores. The lowest node id of each
+//! group is its sender: it submits its whole store as ordered messages
+//! (`SYNC_CKPT`, `SYNC_SECTION`..., `SYNC_END`), walking it with a cursor
+//! (the store does not change during sync), so it holds no second copy.
+//! Every node stages what the senders of the *other* groups sent (its own
+//! group's store is the one it has), and at `sync_activate` (the same
+//! point of the order everywhere) replaces its store with the merge of
+//! its own and the staged stores; so only a node that receives
+//! checkpoints it did not have holds them twice, until activation:
+//!
+//! - groups are taken in ascending order of their sender's node id;
+//! - a checkpoint whose name is not yet taken is added as its group had it;
+//! - **conflict rule**: if a lower sender's group already has a checkpoint
+//!   of that name, the lower sender's content wins; the other group's
+//!   opens of its copy are moved to the winning checkpoint (so their
+//!   handles stay valid) and its copy is dropped;
+//! - unlinked checkpoints (no name) are kept by id;
+//! - opens of nodes that are not in the new ring are dropped, and the
+//!   cluster time is the largest any group reported.
+//!
+//! Ordinary requests delivered during sync are held and applied, in order,
+//! after the merge.
+
+use std::collections::BTreeMap;
+
+use super::msg::{SyncCkpt, SyncSection};
+use super::store::{Checkpoint, Section, Store};
+use crate::ordering::NodeId;
+
+/// What one sender has sent so far.
+#[derive(Debug, Default)]
+pub struct Staged {
+    pub store: Store,
+    pub ended: bool,
+}
+
+/// Why a sync message was refused (counted as malformed).
+#[derive(Debug, PartialEq, Eq)]
+pub struct Rejected(pub &'static str);
+
+impl Staged {
+    pub fn add_ckpt(&mut self, m: SyncCkpt) -> Result<(), Rejected> {
+        if self.store.ckpts.contains_key(&m.id) {
+            return Err(Rejected("checkpoint sent twice"));
+        }
+        if super::store::validate_attrs(&m.created) != ais_ipc::error::OK {
+            return Err(Rejected("bad attributes"));
+        }
+        let c = Checkpoint {
+            name: m.name.clone(),
+            unlinked: m.unlinked,
+            created: m.created,
+            retention: m.retention,
+            sections: BTreeMap::new(),
+            used: 0,
+            idle_since: m.idle_since,
+            next_generated: m.next_generated,
+            active_replica: m.active_replica,
+        };
+        if !m.unlinked {
+            self.store.by_name.insert(m.name, m.id);
+        }
+        self.store.total_declared += m.created.checkpoint_size;
+        self.store.ckpts.insert(m.id, c);
+        for (k, o) in m.openers {
+            self.store.openers.insert(k, o);
+        }
+        Ok(())
+    }
+
+    pub fn add_section(&mut self, m: SyncSection) -> Result<(), Rejected> {
+        let c = self.store.ckpts.get_mut(&m.ckpt).ok_or(Rejected("section of an unknown checkpoint"))?;
+        if m.total > c.created.max_section_size || m.id.len() as u64 > c.created.max_section_id_size {
+            return Err(Rejected("section over the checkpoint's limits"));
+        }
+        if !c.sections.contains_key(&m.id) {
+            if m.offset != 0 || c.sections.len() as u64 >= u64::from(c.created.max_sections) {
+                return Err(Rejected("unexpected section"));
+            }
+            c.sections.insert(m.id.clone(), Section { data: Vec::new(), expiration: m.expiration, last_update: m.last_update });
+        }
+        let s = c.sections.get_mut(&m.id).ok_or(Rejected("section"))?;
+        let end = m.offset + m.chunk.len() as u64;
+        if m.offset != s.data.len() as u64 || end > m.total || c.used + m.chunk.len() as u64 > c.created.checkpoint_size {
+            return Err(Rejected("section chunk out of place"));
+        }
+        s.data.extend_from_slice(&m.chunk);
+        c.used += m.chunk.len() as u64;
+        Ok(())
+    }
+}
+
+/// Merges the staged stores per the rule in the module doc.
+pub fn merge(staged: BTreeMap<NodeId, Staged>, members: &[NodeId]) -> Store {
+    let mut out = Store::default();
+    for (_sender, group) in staged {
+        let g = group.store;
+        out.time = out.time.max(g.time);
+        // Where each of this group's checkpoints ended up.
+        let mut placed = BTreeMap::new();
+        for (id, c) in g.ckpts {
+            let winner = if c.unlinked {
+                if out.ckpts.contains_key(&id) {
+                    // The same checkpoint, unlinked in both groups.
+                    placed.insert(id, id);
+                    continue;
+                }
+                id
+            } else if let Some(existing) = out.by_name.get(&c.name) {
+                placed.insert(id, *existing);
+                continue;
+            } else {
+                out.by_name.insert(c.name.clone(), id);
+                id
+            };
+            out.total_declared += c.created.checkpoint_size;
+            out.ckpts.insert(winner, c);
+            placed.insert(id, winner);
+        }
+        for (key, mut o) in g.openers {
+            if let Some(target) = placed.get(&o.ckpt) {
+                o.ckpt = *target;
+                out.openers.entry(key).or_insert(o);
+            }
+        }
+    }
+    for o in out.openers.values() {
+        if let Some(c) = out.ckpts.get_mut(&o.ckpt) {
+            c.idle_since = None;
+        }
+    }
+    // Checkpoints every opener of which was on a node that is gone.
+    let time = out.time;
+    let idle: Vec<_> =
+        out.ckpts.iter().filter(|(id, _)| !out.openers.values().any(|o| o.ckpt == **id)).map(|(id, _)| *id).collect();
+    for id in idle {
+        if let Some(c) = out.ckpts.get_mut(&id) {
+            c.idle_since.get_or_insert(time);
+        }
+    }
+    out.remove_nodes(members);
+    out.advance(time);
+    out
+}

@@ -1,0 +1,7 @@
+//! Services built into the executive itself.
+
+pub mod cfg;
+pub mod ckpt;
+pub mod clm;
+pub mod evs;
+pub mod cpg;

@@ -1,0 +1,194 @@
+//! Thin, checked wrappers over the Linux calls the executive needs
+//! (epoll, signalfd, peer credentials, randomness, rlimits). All `unsafe`
+//! of the main loop lives here.
+
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::Path;
+
+fn check(rc: libc::c_int) -> io::Result<libc::c_int> {
+    if rc < 0 { Err(io::Error::last_os_error()) } else { Ok(rc) }
+}
+
+/// An epoll instance; events carry a caller-chosen `u64` key.
+pub struct Epoll {
+    fd: OwnedFd,
+}
+
+pub const IN: u32 = libc::EPOLLIN as u32;
+pub const OUT: u32 = libc::EPOLLOUT as u32;
+pub const RDHUP: u32 = libc::EPOLLRDHUP as u32;
+pub const HUP: u32 = libc::EPOLLHUP as u32;
+pub const ERR: u32 = libc::EPOLLERR as u32;
+
+impl Epoll {
+    pub fn new() -> io::Result<Epoll> {
+        // SAFETY: plain syscall; the fd is owned on success.
+        let fd = check(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) })?;
+        Ok(Epoll { fd: unsafe { OwnedFd::from_raw_fd(fd) } })
+    }
+
+    fn ctl(&self, op: libc::c_int, fd: RawFd, key: u64, events: u32) -> io::Result<()> {
+        let mut ev = libc::epoll_event { events, u64: key };
+        // SAFETY: `ev` is a valid epoll_event for the call's duration.
+        check(unsafe { libc::epoll_ctl(self.fd.as_raw_fd(), op, fd, &mut ev) }).map(drop)
+    }
+
+    pub fn add(&self, fd: RawFd, key: u64, events: u32) -> io::Result<()> {
+        self.ctl(libc::EPOLL_CTL_ADD, fd, key, events)
+    }
+
+    pub fn modify(&self, fd: RawFd, key: u64, events: u32) -> io::Result<()> {
+        self.ctl(libc::EPOLL_CTL_MOD, fd, key, events)
+    }
+
+    pub fn delete(&self, fd: RawFd) -> io::Result<()> {
+        self.ctl(libc::EPOLL_CTL_DEL, fd, 0, 0)
+    }
+
+    /// Waits up to `timeout_ms` (-1: forever); fills `out` with
+    /// `(key, events)`. EINTR is an empty wait.
+    pub fn wait(&self, out: &mut Vec<(u64, u32)>, max: usize, timeout_ms: i32) -> io::Result<()> {
+        let mut evs = vec![libc::epoll_event { events: 0, u64: 0 }; max.max(1)];
+        // SAFETY: the buffer holds `evs.len()` events.
+        let n = unsafe {
+            libc::epoll_wait(self.fd.as_raw_fd(), evs.as_mut_ptr(), evs.len() as i32, timeout_ms)
+        };
+        out.clear();
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            return if e.kind() == io::ErrorKind::Interrupted { Ok(()) } else { Err(e) };
+        }
+        out.extend(evs[..n as usize].iter().map(|e| (e.u64, e.events)));
+        Ok(())
+    }
+}
+
+/// Blocks `signals` for this thread (and threads it starts) and returns a
+/// nonblocking signalfd that reports them.
+pub fn signalfd(signals: &[libc::c_int]) -> io::Result<OwnedFd> {
+    // SAFETY: sigset operations on a local set; sigprocmask/signalfd with
+    // valid pointers.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for &s in signals {
+            libc::sigaddset(&mut set, s);
+        }
+        check(libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()))?;
+        let fd = check(libc::signalfd(-1, &set, libc::SFD_NONBLOCK | libc::SFD_CLOEXEC))?;
+        Ok(OwnedFd::from_raw_fd(fd))
+    }
+}
+
+/// Reads one pending signal number from a signalfd.
+pub fn read_signal(fd: &OwnedFd) -> Option<u32> {
+    let mut info: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
+    let size = std::mem::size_of::<libc::signalfd_siginfo>();
+    // SAFETY: reading at most `size` bytes into `info`.
+    let n = unsafe { libc::read(fd.as_raw_fd(), (&mut info as *mut libc::signalfd_siginfo).cast(), size) };
+    (n as usize == size).then_some(info.ssi_signo)
+}
+
+/// Ignores SIGPIPE (writes use MSG_NOSIGNAL too).
+pub fn ignore_sigpipe() {
+    // SAFETY: installing SIG_IGN is always valid.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+}
+
+/// Credentials of a Unix socket's peer, as fixed at connect time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerCred {
+    pub pid: i32,
+    pub uid: u32,
+    pub gid: u32,
+}
+
+pub fn peer_cred(fd: RawFd) -> io::Result<PeerCred> {
+    let mut cred = libc::ucred { pid: 0, uid: 0, gid: 0 };
+    let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
+    // SAFETY: `cred` and `len` are valid for the call.
+    check(unsafe {
+        libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_PEERCRED, (&mut cred as *mut libc::ucred).cast(), &mut len)
+    })?;
+    Ok(PeerCred { pid: cred.pid, uid: cred.uid, gid: cred.gid })
+}
+
+/// A random `u64` from the kernel.
+pub fn random_u64() -> io::Result<u64> {
+    let mut buf = [0u8; 8];
+    // SAFETY: writes at most 8 bytes into `buf`.
+    let n = unsafe { libc::getrandom(buf.as_mut_ptr().cast(), buf.len(), 0) };
+    if n != 8 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(u64::from_le_bytes(buf))
+}
+
+/// A nonblocking listening Unix socket at `path` with `backlog`.
+pub fn listen_unix(path: &Path, backlog: i32) -> io::Result<UnixListener> {
+    let listener = UnixListener::bind(path)?;
+    // Re-listen to raise std's default backlog.
+    // SAFETY: plain syscall on an fd we own.
+    check(unsafe { libc::listen(listener.as_raw_fd(), backlog) })?;
+    listener.set_nonblocking(true)?;
+    Ok(listener)
+}
+
+/// Accepts one connection, nonblocking and close-on-exec.
+pub fn accept(listener: &UnixListener) -> io::Result<UnixStream> {
+    // SAFETY: null address pointers are allowed by accept4.
+    let fd = check(unsafe {
+        libc::accept4(
+            listener.as_raw_fd(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+        )
+    })?;
+    // SAFETY: accept4 returned a new fd we now own.
+    Ok(unsafe { UnixStream::from_raw_fd(fd) })
+}
+
+/// Sends without SIGPIPE; returns bytes written.
+pub fn send(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
+    // SAFETY: `buf` is valid for `buf.len()` bytes.
+    let n = unsafe { libc::send(fd, buf.as_ptr().cast(), buf.len(), libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT) };
+    if n < 0 { Err(io::Error::last_os_error()) } else { Ok(n as usize) }
+}
+
+/// Raises the soft open-file limit to the hard limit; returns the new
+/// soft limit.
+pub fn raise_nofile_limit() -> io::Result<u64> {
+    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: valid pointer to a local rlimit.
+    unsafe {
+        check(libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim))?;
+        if lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            check(libc::setrlimit(libc::RLIMIT_NOFILE, &lim))?;
+        }
+    }
+    Ok(lim.rlim_cur)
+}
+
+/// Puts the calling process under SCHED_RR at the lowest real-time
+/// priority (enough to win over normal processes, least likely to starve
+/// the kernel's own real-time threads).
+pub fn set_realtime_priority() -> io::Result<()> {
+    // SAFETY: plain syscalls with a valid sched_param.
+    unsafe {
+        let min = check(libc::sched_get_priority_min(libc::SCHED_RR))?;
+        let param = libc::sched_param { sched_priority: min };
+        check(libc::sched_setscheduler(0, libc::SCHED_RR, &param))?;
+    }
+    Ok(())
+}
+
+/// Locks current and future memory of the process in RAM.
+pub fn lock_memory() -> io::Result<()> {
+    // SAFETY: plain syscall.
+    unsafe { check(libc::mlockall(libc::MCL_CURRENT | libc::MCL_FUTURE)) }?;
+    Ok(())
+}

@@ -1,0 +1,339 @@
+//! The ordering seam over a real network: the sans-IO Totem protocol
+//! (`rust/totem`) driven on the UDP transport of `rust/net`.
+//!
+//! Owns: turning the `totem {}` section into a `TotemConfig` and a
+//! `NetConfig`, the clock conversion (Totem counts microseconds from this
+//! ring's creation), persisting the ring sequence number in the run
+//! directory, and the membership log lines.
+//!
+//! Order of work after every input: Totem's events first (a ring sequence
+//! to persist must be on disk before any packet of that ring goes out), then
+//! its transmits.
+
+use std::collections::VecDeque;
+use std::io::Write;
+use std::os::fd::{AsRawFd, RawFd};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use ais_net::{NetConfig, NetEvent, Security, Transport, TransportKind};
+use totem::{Micros, Totem, TotemConfig};
+
+use crate::config::{self, Config, ConfigError};
+use crate::ordering::{
+    ClusterEvent, ClusterStatus, ConfigChange, ConfigKind, Guarantee, MemberInfo, NodeId, Ordering, QueueFull, RingId,
+};
+
+/// File in the run directory holding the highest ring sequence this node
+/// was told to persist (decimal).
+pub const RING_SEQ_FILE: &str = "ring0.seq";
+
+/// Totem on one UDP ring.
+pub struct TotemRing {
+    totem: Totem,
+    net: Transport,
+    epoch: Instant,
+    events: VecDeque<ClusterEvent>,
+    seq_file: PathBuf,
+    ring_id: RingId,
+    members: Vec<NodeId>,
+}
+
+/// The Totem parameters of `totem {}`: every key Totem knows, with the
+/// file and line of the key on error.
+pub fn totem_config(file: &str, totem: &config::Totem) -> Result<TotemConfig, ConfigError> {
+    let mut cfg = TotemConfig::default();
+    for raw in totem.raw.iter().filter(|r| TotemConfig::KEYS.contains(&r.key.as_str())) {
+        cfg.set(&raw.key, &raw.value).map_err(|why| ConfigError::new(file, raw.line, &raw.key, why))?;
+    }
+    cfg.validate().map_err(|why| ConfigError::new(file, 0, "totem", why))?;
+    Ok(cfg)
+}
+
+/// The transport of ring 0 from `totem { interface {} }`, `secauth` and the
+/// authkey.
+pub fn net_config(file: &str, config: &Config, authkey: Option<&[u8]>) -> Result<NetConfig, ConfigError> {
+    let totem = &config.totem;
+    let Some(iface) = totem.interfaces.iter().find(|i| i.ringnumber == 0) else {
+        return Err(ConfigError::new(file, 0, "interface", "no interface with ringnumber 0".into()));
+    };
+    if totem.interfaces.len() > 1 {
+        let second = &totem.interfaces[1];
+        return Err(ConfigError::new(
+            file,
+            second.line,
+            "interface",
+            "a second interface (redundant ring) is not supported by this build".into(),
+        ));
+    }
+    let transport = match totem.transport {
+        config::Transport::Udp => {
+            let Some(mcastaddr) = iface.mcastaddr else {
+                return Err(ConfigError::new(file, iface.line, "mcastaddr", "required with transport: udp".into()));
+            };
+            TransportKind::Multicast { mcastaddr }
+        }
+        config::Transport::Udpu => TransportKind::Udpu { members: iface.members.clone() },
+    };
+    let security = match authkey {
+        Some(key) => Security::On { authkey: key.to_vec() },
+        None => Security::Off,
+    };
+    let mut net = NetConfig::new(transport, iface.bindnetaddr, security);
+    net.mcastport = iface.mcastport;
+    net.nodeid = totem.nodeid;
+    net.netmtu = totem.netmtu;
+    // Totem delivers its own messages itself; our packets must not come back.
+    net.multicast_loop = false;
+    net.validate().map_err(|e| ConfigError::new(file, iface.line, "interface", e.to_string()))?;
+    Ok(net)
+}
+
+/// What `TotemRing::start` needs, checked before the executive detaches.
+pub struct RingConfig {
+    pub totem: TotemConfig,
+    pub net: NetConfig,
+}
+
+/// The ring configuration of a loaded config file; `None` when it has no
+/// `interface` (a single-node cluster on loopback).
+pub fn ring_config(loaded: &config::Loaded) -> Result<Option<RingConfig>, ConfigError> {
+    let config = &loaded.config;
+    if config.totem.interfaces.is_empty() {
+        return Ok(None);
+    }
+    let file = config.source.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+    let authkey = if loaded.secauth { loaded.authkey.as_deref() } else { None };
+    Ok(Some(RingConfig { totem: totem_config(&file, &config.totem)?, net: net_config(&file, config, authkey)? }))
+}
+
+/// Reads the persisted ring sequence; 0 when there is none yet.
+pub fn read_ring_seq(path: &Path) -> Result<u64, String> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => text.trim().parse().map_err(|_| format!("{}: not a ring sequence number", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
+        Err(e) => Err(format!("{}: {e}", path.display())),
+    }
+}
+
+/// Writes the ring sequence durably (temporary file, fsync, rename).
+pub fn write_ring_seq(path: &Path, seq: u64) -> std::io::Result<()> {
+    let tmp = path.with_extension("seq.tmp");
+    let mut f = std::fs::File::create(&tmp)?;
+    writeln!(f, "{seq}")?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path)
+}
+
+impl TotemRing {
+    /// Opens the transport and starts Totem. `run_dir` holds the ring
+    /// sequence file.
+    pub fn start(totem_cfg: TotemConfig, net_cfg: &NetConfig, run_dir: &Path) -> Result<TotemRing, String> {
+        let net = Transport::new(net_cfg).map_err(|e| format!("cannot open the network transport: {e}"))?;
+        let seq_file = run_dir.join(RING_SEQ_FILE);
+        let persisted = read_ring_seq(&seq_file)?;
+        let epoch = Instant::now();
+        let totem = Totem::new(net.node_id(), totem_cfg, net.max_payload(), persisted, Micros(0))
+            .map_err(|e| format!("cannot start totem: {e}"))?;
+        crate::log_notice!(
+            Totem,
+            "node {} on {} ({}), frame {} bytes",
+            net.node_id(),
+            net.local_addr(),
+            net.interface_name(),
+            net.max_payload()
+        );
+        let mut ring = TotemRing {
+            totem,
+            net,
+            epoch,
+            events: VecDeque::new(),
+            seq_file,
+            ring_id: RingId { rep: 0, seq: 0 },
+            members: Vec::new(),
+        };
+        ring.flush();
+        Ok(ring)
+    }
+
+    fn micros(&self, now: Instant) -> Micros {
+        Micros(now.saturating_duration_since(self.epoch).as_micros().min(u64::MAX as u128) as u64)
+    }
+
+    fn address_of(&self, node: NodeId) -> String {
+        if node == self.net.node_id() {
+            return self.net.local_addr().ip().to_string();
+        }
+        match self.net.node_addr(node) {
+            Some(a) => a.ip().to_string(),
+            None => "unknown".to_string(),
+        }
+    }
+
+    /// Moves Totem's events to our queue and its packets to the wire.
+    fn flush(&mut self) {
+        while let Some(ev) = self.totem.poll_event() {
+            match ev {
+                totem::Event::PersistRingSeq(seq) => {
+                    if let Err(e) = write_ring_seq(&self.seq_file, seq) {
+                        // Not fatal: a restart would then rely on the others
+                        // having moved on to higher sequences.
+                        crate::log_error!(Totem, "cannot persist ring sequence in {}: {e}", self.seq_file.display());
+                    }
+                }
+                totem::Event::Deliver { sender, msg } => {
+                    self.events.push_back(ClusterEvent::Deliver { sender, payload: msg });
+                }
+                totem::Event::ConfigChange { kind, ring_id, members, left, joined } => {
+                    let change = ConfigChange {
+                        kind: match kind {
+                            totem::ConfigKind::Transitional => ConfigKind::Transitional,
+                            totem::ConfigKind::Regular => ConfigKind::Regular,
+                        },
+                        ring_id: RingId { rep: ring_id.rep, seq: ring_id.seq },
+                        members,
+                        left,
+                        joined,
+                    };
+                    self.log_change(&change);
+                    if change.kind == ConfigKind::Regular {
+                        self.ring_id = change.ring_id;
+                        self.members = change.members.clone();
+                    }
+                    self.events.push_back(ClusterEvent::ConfigChange(change));
+                }
+            }
+        }
+        while let Some(tx) = self.totem.poll_transmit() {
+            let dest = match tx.dest {
+                totem::Dest::Multicast => ais_net::Dest::Multicast,
+                totem::Dest::Node(n) => ais_net::Dest::Node(n),
+            };
+            // A lost packet is Totem's business (it retransmits).
+            if let Err(e) = self.net.send_to(dest, &tx.bytes) {
+                crate::log_debug!(Totem, "send to {dest:?} failed: {e}");
+            }
+        }
+        while let Some(ev) = self.net.poll_event() {
+            match ev {
+                NetEvent::InvalidDigest { from, suppressed } => {
+                    crate::log_warn!(Totem, "Invalid digest from {from} ({suppressed} more not reported)")
+                }
+                NetEvent::BadFrame { from, error, suppressed } => {
+                    crate::log_warn!(Totem, "bad frame from {from}: {error} ({suppressed} more not reported)")
+                }
+                NetEvent::DuplicateNodeId { from, suppressed } => {
+                    crate::log_error!(Totem, "node at {from} uses our node id ({suppressed} more not reported)")
+                }
+                NetEvent::AddressChanged { node, old, new } => {
+                    crate::log_notice!(Totem, "node {node} moved from {old} to {new}")
+                }
+            }
+        }
+    }
+
+    /// The classic membership lines: the ring, then who joined and left.
+    fn log_change(&self, c: &ConfigChange) {
+        let kind = match c.kind {
+            ConfigKind::Transitional => "transitional",
+            ConfigKind::Regular => "regular",
+        };
+        let list: Vec<String> = c.members.iter().map(|n| format!("{n}/{}", self.address_of(*n))).collect();
+        crate::log_notice!(
+            Totem,
+            "{kind} configuration: ring {}.{} members {}: {}",
+            c.ring_id.rep,
+            c.ring_id.seq,
+            c.members.len(),
+            list.join(" ")
+        );
+        for n in &c.left {
+            crate::log_notice!(Totem, "processor left: node {n} {}", self.address_of(*n));
+        }
+        for n in &c.joined {
+            crate::log_notice!(Totem, "processor joined: node {n} {}", self.address_of(*n));
+        }
+    }
+}
+
+impl Ordering for TotemRing {
+    fn local_node(&self) -> NodeId {
+        self.net.node_id()
+    }
+
+    fn submit(&mut self, payload: Vec<u8>, guarantee: Guarantee) -> Result<(), QueueFull> {
+        let g = match guarantee {
+            Guarantee::Agreed => totem::Guarantee::Agreed,
+            Guarantee::Safe => totem::Guarantee::Safe,
+        };
+        // TooLarge cannot be told apart by callers today; both mean "not now".
+        let r = self.totem.submit(&payload, g).map_err(|_| QueueFull);
+        self.flush();
+        r
+    }
+
+    fn poll_event(&mut self) -> Option<ClusterEvent> {
+        self.events.pop_front()
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.totem.poll_timeout().map(|t| self.epoch + std::time::Duration::from_micros(t.0))
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        let t = self.micros(now);
+        self.totem.handle_timeout(t);
+        self.flush();
+    }
+
+    fn fds(&self) -> Vec<RawFd> {
+        vec![self.net.as_raw_fd()]
+    }
+
+    fn handle_readable(&mut self, _fd: RawFd, now: Instant) {
+        let t = self.micros(now);
+        // Bounded per call so a flood cannot starve the IPC clients.
+        for _ in 0..1024 {
+            let Some(p) = self.net.recv(now) else { break };
+            self.totem.handle_packet(p.from, &p.data, t);
+        }
+        self.flush();
+    }
+
+    fn status(&self) -> ClusterStatus {
+        ClusterStatus {
+            local_node: self.net.node_id(),
+            ring_id: self.ring_id,
+            rings: vec![(0, "active, no faults".to_string())],
+            members: self.members.iter().map(|n| MemberInfo { node: *n, address: self.address_of(*n) }).collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ring_seq_file_round_trip_and_errors() {
+        let dir = std::env::temp_dir().join(format!("totem-ring-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join(RING_SEQ_FILE);
+        assert_eq!(read_ring_seq(&f), Ok(0));
+        write_ring_seq(&f, 44).unwrap();
+        assert_eq!(read_ring_seq(&f), Ok(44));
+        std::fs::write(&f, "garbage").unwrap();
+        assert!(read_ring_seq(&f).unwrap_err().contains("not a ring sequence"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn totem_keys_reach_totem_with_their_line() {
+        let text = "totem {\n version: 2\n token: 3000\n window_size: abc\n}\n";
+        // The config parser itself rejects the bad number first.
+        assert!(config::parse_str("c.conf", text).is_err());
+        let c = config::parse_str("c.conf", "totem {\n version: 2\n token: 3000\n consensus: 3600\n}\n").unwrap();
+        let t = totem_config("c.conf", &c.totem).unwrap();
+        assert_eq!(t.token, 3000);
+    }
+}

@@ -1,0 +1,526 @@
+//! The executive as a process: startup, credentials, robustness, load,
+//! shutdown. Every test uses its own run directory and config and kills
+//! what it starts.
+
+mod common;
+
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use ais_ipc::handshake::{HANDSHAKE_SERVICE, HELLO_ID, Role};
+use ais_ipc::{error, service};
+use common::*;
+
+/// Env var that turns `connect_helper` into a real client (run as
+/// another user by `credentials_are_checked_at_accept`).
+const HELPER_ENV: &str = "AISEXEC_TEST_HELPER_SOCKET";
+
+/// Not a test on its own: when re-executed with `HELPER_ENV` set, connects
+/// and prints the error code the executive answered.
+#[test]
+fn connect_helper() {
+    let Some(socket) = std::env::var_os(HELPER_ENV) else { return };
+    match hello(Path::new(&socket), Role::Request, service::CFG, 0) {
+        Ok((_, reply)) => println!("\nHELLO-ERROR={}", reply.error),
+        Err(e) => println!("\nHELLO-IO={}", e.kind()),
+    }
+}
+
+/// Runs `connect_helper` as `uid`/`gid`. The test binary is copied into
+/// `dir` first, since the build directory may not be reachable by them.
+fn connect_as(dir: &TempDir, uid: u32, gid: u32) -> String {
+    let socket = dir.socket();
+    let exe = dir.path().join("helper-client");
+    if !exe.exists() {
+        std::fs::copy(std::env::current_exe().unwrap(), &exe).unwrap();
+        std::fs::set_permissions(&exe, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    }
+    let out = std::process::Command::new(&exe)
+        .args(["--exact", "connect_helper", "--nocapture", "--test-threads=1"])
+        .env(HELPER_ENV, &socket)
+        .uid(uid)
+        .gid(gid)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    match text.split_whitespace().find(|w| w.starts_with("HELLO-")) {
+        Some(w) => w.to_string(),
+        None => format!("no result: {:?} {text} {}", out.status, String::from_utf8_lossy(&out.stderr)),
+    }
+}
+
+#[test]
+fn credentials_are_checked_at_accept() {
+    let dir = TempDir::new("creds");
+    // The test directory must be reachable by the unprivileged users.
+    std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    dir.config(&format!("{QUIET}aisexec {{\n user: root\n group: root\n}}\nuidgid {{\n uid: 65533\n}}\n"));
+    let exec = Exec::start(&dir);
+    // SAFETY: getuid has no preconditions.
+    if unsafe { libc::getuid() } != 0 {
+        println!("not root: cannot run a client as another user; credential refusal not tested");
+        return;
+    }
+    assert_eq!(connect_as(&dir, 65534, 65534), format!("HELLO-ERROR={}", error::ACCESS));
+    assert_eq!(connect_as(&dir, 65533, 65534), format!("HELLO-ERROR={}", error::OK));
+    // Root is always allowed and the executive still serves.
+    Client::connect(&dir.socket(), service::CFG).status().unwrap();
+    let log = exec.stderr();
+    assert!(log.contains("refused connection from pid") && log.contains("uid 65534"), "{log}");
+}
+
+#[test]
+fn ten_thousand_sequential_connects_without_refusal() {
+    let dir = TempDir::new("10k");
+    dir.config(QUIET);
+    let _exec = Exec::start(&dir);
+    let socket = dir.socket();
+    let start = Instant::now();
+    let mut refused = 0;
+    for _ in 0..10_000 {
+        let (req, r) = hello(&socket, Role::Request, service::CFG, 0).unwrap();
+        if r.error != error::OK {
+            refused += 1;
+            continue;
+        }
+        let disp = dispatch_hello(&socket, service::CFG, r.token);
+        // The answer to a request proves the pair was accepted.
+        let mut c = Client { request: req, dispatch: disp };
+        if c.status().is_err() {
+            refused += 1;
+        }
+    }
+    let took = start.elapsed();
+    println!("10000 sequential connects (both channels + one request each): {took:?}, {refused} refused");
+    assert_eq!(refused, 0);
+}
+
+fn frame(size: u32, service: u32, id: u32) -> Vec<u8> {
+    let mut v = Vec::new();
+    for w in [size, service, id] {
+        v.extend_from_slice(&w.to_le_bytes());
+    }
+    v
+}
+
+#[test]
+fn bad_input_closes_only_that_connection() {
+    let dir = TempDir::new("malformed");
+    dir.config(QUIET);
+    let exec = Exec::start(&dir);
+    let socket = dir.socket();
+    let mut good = Client::connect(&socket, service::CFG);
+    good.status().unwrap();
+
+    // Oversized frame on an opened connection.
+    let mut c = Client::connect(&socket, service::CFG);
+    send_raw(&mut c.request, &frame(ais_ipc::MAX_MESSAGE_SIZE as u32 + 1, service::CFG, 1));
+    assert!(sees_eof(&mut c.request) && sees_eof(&mut c.dispatch));
+    // Size smaller than a header.
+    let mut c = Client::connect(&socket, service::CFG);
+    send_raw(&mut c.request, &frame(3, service::CFG, 1));
+    assert!(sees_eof(&mut c.request));
+    // Well framed but malformed request body; unknown request id.
+    let mut c = Client::connect(&socket, service::CFG);
+    let mut f = frame(13, service::CFG, ais_ipc::cfg::STATUS);
+    f.push(0);
+    send_raw(&mut c.request, &f);
+    assert!(sees_eof(&mut c.request));
+    let mut c = Client::connect(&socket, service::CFG);
+    send_raw(&mut c.request, &frame(12, service::CFG, 999));
+    assert!(sees_eof(&mut c.request));
+    // Data on the dispatch channel.
+    let mut c = Client::connect(&socket, service::CFG);
+    send_raw(&mut c.dispatch, &frame(12, service::CFG, 1));
+    assert!(sees_eof(&mut c.request));
+    // Garbage instead of a hello.
+    let mut s = std::os::unix::net::UnixStream::connect(&socket).unwrap();
+    send_raw(&mut s, b"GET / HTTP/1.0\r\n\r\n");
+    assert!(sees_eof(&mut s));
+    // A hello with a bad role field.
+    let mut s = std::os::unix::net::UnixStream::connect(&socket).unwrap();
+    let mut f = frame(36, HANDSHAKE_SERVICE, HELLO_ID);
+    f.extend_from_slice(&[1, 0, 0, 0, 9, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    send_raw(&mut s, &f);
+    assert!(sees_eof(&mut s));
+
+    // The well-behaved client kept working throughout.
+    assert_eq!(good.status().unwrap().local_node_id, 1);
+    let log = exec.stderr();
+    assert!(log.contains("bad frame header"), "{log}");
+    assert!(log.contains("unknown request id 999"), "{log}");
+}
+
+/// A small seeded generator, so a failure replays exactly.
+struct XorShift(u64);
+
+impl XorShift {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+#[test]
+fn random_and_mutated_input_never_hurts_the_executive() {
+    let dir = TempDir::new("fuzz");
+    dir.config(QUIET);
+    let mut exec = Exec::start(&dir);
+    let socket = dir.socket();
+    let mut good = Client::connect(&socket, service::CFG);
+    let seed = 0x5eed_1234_u64;
+    let mut rng = XorShift(seed);
+    let valid_hello = {
+        let h = ais_ipc::handshake::Hello { protocol: 1, role: Role::Request, service: service::CFG, token: 0 };
+        ais_ipc::frame::encode(HANDSHAKE_SERVICE, HELLO_ID, &h.encode())
+    };
+    let status = ais_ipc::frame::encode(service::CFG, ais_ipc::cfg::STATUS, &[]);
+    for round in 0..300 {
+        let mut bytes: Vec<u8> = match round % 3 {
+            // Pure noise.
+            0 => (0..rng.next() % 200).map(|_| rng.next() as u8).collect(),
+            // A hello with some bytes flipped.
+            1 => {
+                let mut v = valid_hello.clone();
+                for _ in 0..1 + rng.next() % 3 {
+                    let i = (rng.next() as usize) % v.len();
+                    v[i] ^= 1 << (rng.next() % 8);
+                }
+                v
+            }
+            // A valid hello, then a mutated request.
+            _ => {
+                let mut v = status.clone();
+                let i = (rng.next() as usize) % v.len();
+                v[i] = rng.next() as u8;
+                let mut all = valid_hello.clone();
+                all.extend_from_slice(&v);
+                all
+            }
+        };
+        bytes.truncate(4096);
+        let mut s = std::os::unix::net::UnixStream::connect(&socket).unwrap();
+        send_raw(&mut s, &bytes);
+    }
+    assert_eq!(good.status().unwrap().local_node_id, 1, "seed {seed:#x}");
+    assert!(exec.child.try_wait().unwrap().is_none(), "executive died; seed {seed:#x}");
+    exec.signal(libc::SIGTERM);
+    assert_eq!(exec.wait_exit(Duration::from_secs(10)), Some(0));
+}
+
+#[test]
+fn help_version_and_bad_options() {
+    let dir = TempDir::new("cli");
+    let out = command(&dir, &["-h"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("usage: aisexec [-f] [-v] [-h]"));
+    let out = command(&dir, &["-v"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("aisexec "));
+    let out = command(&dir, &["-q"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown option '-q'"));
+}
+
+#[test]
+fn handshake_errors_have_their_codes() {
+    let dir = TempDir::new("hello");
+    dir.config(QUIET);
+    let _exec = Exec::start(&dir);
+    let socket = dir.socket();
+    let (_, r) = hello(&socket, Role::Request, service::COUNT, 0).unwrap();
+    assert_eq!(r.error, error::NOT_EXIST, "service id past the table");
+    let (_, r) = hello(&socket, Role::Request, 4242, 0).unwrap();
+    assert_eq!(r.error, error::NOT_EXIST, "unknown service");
+    let (_, r) = hello(&socket, Role::Dispatch, service::CFG, 12345).unwrap();
+    assert_eq!(r.error, error::BAD_HANDLE, "unknown token");
+    // Version mismatch.
+    let mut s = std::os::unix::net::UnixStream::connect(&socket).unwrap();
+    let h = ais_ipc::handshake::Hello { protocol: 99, role: Role::Request, service: service::CFG, token: 0 };
+    ais_ipc::frame::write_message(&mut s, HANDSHAKE_SERVICE, HELLO_ID, &h.encode()).unwrap();
+    let (_, body) = ais_ipc::frame::read_message(&mut s).unwrap();
+    assert_eq!(ais_ipc::handshake::HelloReply::decode(&body).unwrap().error, error::VERSION);
+    // A token pairs once only.
+    let (req, r) = hello(&socket, Role::Request, service::CFG, 0).unwrap();
+    let d1 = dispatch_hello(&socket, service::CFG, r.token);
+    let mut c = Client { request: req, dispatch: d1 };
+    c.status().unwrap();
+    let (_, d) = hello(&socket, Role::Dispatch, service::CFG, r.token).unwrap();
+    assert_eq!(d.error, error::BAD_HANDLE);
+    // A dispatch hello for another service does not pair either.
+    let (_req2, r2) = hello(&socket, Role::Request, service::CFG, 0).unwrap();
+    let (_, d) = hello(&socket, Role::Dispatch, 4242, r2.token).unwrap();
+    assert_eq!(d.error, error::NOT_EXIST);
+}
+
+#[test]
+fn request_sent_before_the_dispatch_channel_waits_for_it() {
+    let dir = TempDir::new("early");
+    dir.config(QUIET);
+    let _exec = Exec::start(&dir);
+    let socket = dir.socket();
+    let (mut req, r) = hello(&socket, Role::Request, service::CFG, 0).unwrap();
+    ais_ipc::frame::write_message(&mut req, service::CFG, ais_ipc::cfg::STATUS, &[]).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    let _disp = dispatch_hello(&socket, service::CFG, r.token);
+    let (h, body) = ais_ipc::frame::read_message(&mut req).unwrap();
+    assert_eq!(h.id, ais_ipc::cfg::STATUS);
+    assert!(ais_ipc::cfg::Status::decode_response(&body).unwrap().is_ok());
+}
+
+#[test]
+fn five_hundred_clients_cost_little_memory() {
+    let dir = TempDir::new("500");
+    dir.config(QUIET);
+    let exec = Exec::start(&dir);
+    let before = exec.rss_kb();
+    let mut clients: Vec<Client> = (0..500).map(|_| Client::connect(&dir.socket(), service::CFG)).collect();
+    for c in clients.iter_mut() {
+        c.status().unwrap();
+    }
+    let rss = exec.rss_kb();
+    println!("executive VmRSS: {before} kB idle, {rss} kB with 500 clients connected");
+    assert!(rss < 100 * 1024 / 4, "RSS {rss} kB is not well under 100 MB");
+    // Clients that vanish leave nothing behind: all 500 go, one more works.
+    drop(clients);
+    let mut c = Client::connect(&dir.socket(), service::CFG);
+    c.status().unwrap();
+}
+
+#[test]
+fn sigterm_shuts_down_cleanly() {
+    let dir = TempDir::new("term");
+    dir.config(QUIET);
+    let mut exec = Exec::start(&dir);
+    assert!(dir.pid_file().exists());
+    assert_eq!(std::fs::read_to_string(dir.pid_file()).unwrap().trim(), exec.pid().to_string());
+    let mut c = Client::connect(&dir.socket(), service::CFG);
+    exec.signal(libc::SIGTERM);
+    assert!(sees_eof(&mut c.request), "request channel not closed");
+    assert!(sees_eof(&mut c.dispatch), "dispatch channel not closed");
+    assert_eq!(exec.wait_exit(Duration::from_secs(10)), Some(0));
+    assert!(!dir.socket().exists(), "socket left behind");
+    assert!(!dir.pid_file().exists(), "pid file left behind");
+    // The lock is released: a new executive starts on the same run dir.
+    let mut again = Exec::start(&dir);
+    again.signal(libc::SIGINT);
+    assert_eq!(again.wait_exit(Duration::from_secs(10)), Some(0));
+}
+
+/// Kills a daemon by pid on drop (it is not our child).
+struct PidGuard(i32);
+
+impl Drop for PidGuard {
+    fn drop(&mut self) {
+        // SAFETY: plain kill by pid.
+        unsafe { libc::kill(self.0, libc::SIGKILL) };
+    }
+}
+
+fn alive(pid: i32) -> bool {
+    // A zombie still exists for kill(0); check /proc state instead.
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| !s.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'))
+        .unwrap_or(false)
+}
+
+#[test]
+fn daemon_mode_detaches_and_writes_its_pid() {
+    let dir = TempDir::new("daemon");
+    dir.config(QUIET);
+    let mut parent = command(&dir, &[]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let code = wait_child(&mut parent, Duration::from_secs(10));
+    assert_eq!(code, Some(0), "starting command did not exit 0");
+    let pid: i32 = std::fs::read_to_string(dir.pid_file()).unwrap().trim().parse().unwrap();
+    let _guard = PidGuard(pid);
+    assert_ne!(pid as u32, parent.id());
+    assert!(alive(pid));
+    // It serves.
+    let mut c = Client::connect(&dir.socket(), service::CFG);
+    c.status().unwrap();
+    // Detached: its own session.
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let fields: Vec<&str> = stat.rsplit(')').next().unwrap().split_whitespace().collect();
+    // SAFETY: getsid(0) is always valid.
+    let our_session = unsafe { libc::getsid(0) };
+    assert_ne!(fields[3], our_session.to_string(), "daemon still in the starter's session");
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while alive(pid) {
+        assert!(Instant::now() < deadline, "daemon did not stop");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(!dir.socket().exists() && !dir.pid_file().exists());
+}
+
+#[test]
+fn second_executive_on_one_run_dir_is_refused() {
+    let dir = TempDir::new("second");
+    dir.config(QUIET);
+    let first = Exec::start(&dir);
+    for args in [&["-f"][..], &[][..]] {
+        let mut second = command(&dir, args).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+        let code = wait_child(&mut second, Duration::from_secs(10));
+        let mut err = String::new();
+        std::io::Read::read_to_string(&mut second.stderr.take().unwrap(), &mut err).unwrap();
+        assert_eq!(code, Some(1), "{err}");
+        assert!(err.contains("another aisexec is already running with run directory"), "{err}");
+    }
+    // The first one is untouched.
+    assert!(dir.socket().exists());
+    assert_eq!(std::fs::read_to_string(dir.pid_file()).unwrap().trim(), first.pid().to_string());
+    Client::connect(&dir.socket(), service::CFG).status().unwrap();
+}
+
+#[test]
+fn config_error_stops_startup_with_file_line_key() {
+    let dir = TempDir::new("cfgerr");
+    let conf = dir.config("totem {\n tokn: 1000\n}\n");
+    for args in [&["-f"][..], &[][..]] {
+        let out = command(&dir, args).output().unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(&format!("{}:2: tokn: unknown key in totem", conf.display())), "{err}");
+        assert!(!dir.socket().exists());
+    }
+}
+
+#[test]
+fn config_file_and_authkey_paths_come_from_the_environment() {
+    let dir = TempDir::new("envpaths");
+    // OPENAIS_MAIN_CONFIG_FILE is honoured when the COROSYNC_ one is unset.
+    let other = dir.path().join("openais.conf");
+    std::fs::write(&other, "amf {\n mode: maybe\n}\n").unwrap();
+    let out = command(&dir, &["-f"])
+        .env_remove("COROSYNC_MAIN_CONFIG_FILE")
+        .env("OPENAIS_MAIN_CONFIG_FILE", &other)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("{}:2: mode: expected one of enabled|disabled, got 'maybe'", other.display())), "{err}");
+    // secauth on: the authkey named by COROSYNC_TOTEM_AUTHKEY_FILE must exist.
+    dir.config(&format!("{QUIET}totem {{\n secauth: on\n}}\n"));
+    let out = command(&dir, &["-f"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let key = dir.path().join("authkey");
+    assert!(err.contains(&format!("{}: authkey: cannot read:", key.display())), "{err}");
+    // With a sane key it starts.
+    std::fs::write(&key, [0x5au8; 128]).unwrap();
+    let mut exec = Exec::start(&dir);
+    exec.signal(libc::SIGTERM);
+    assert_eq!(exec.wait_exit(Duration::from_secs(10)), Some(0));
+}
+
+#[test]
+fn no_config_file_runs_a_single_node_on_loopback() {
+    if Path::new("/etc/ais/corosync.conf").exists() {
+        return; // the machine has a real config: the default path is taken
+    }
+    let dir = TempDir::new("noconf");
+    // No variable names a config file, and the default one is absent.
+    let mut exec = Exec::start_with(&dir, |c| {
+        c.env_remove("COROSYNC_MAIN_CONFIG_FILE");
+    });
+    let s = Client::connect(&dir.socket(), service::CFG).status().unwrap();
+    assert_eq!((s.local_node_id, s.members.len()), (1, 1));
+    assert!(exec.stderr().contains("running a single-node cluster on loopback"), "{}", exec.stderr());
+    exec.signal(libc::SIGTERM);
+    assert_eq!(exec.wait_exit(Duration::from_secs(10)), Some(0));
+}
+
+#[test]
+fn logging_to_a_file_with_timestamps_and_subsystem_debug() {
+    let dir = TempDir::new("logfile");
+    let log = dir.path().join("ais.log");
+    dir.config(&format!(
+        "logging {{\n to_stderr: no\n to_syslog: no\n to_file: yes\n logfile: {}\n timestamp: on\n logger_subsys {{\n  subsys: IPC\n  debug: on\n }}\n}}\n",
+        log.display()
+    ));
+    let exec = Exec::start(&dir);
+    Client::connect(&dir.socket(), service::CFG).status().unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    let text = std::fs::read_to_string(&log).unwrap();
+    // Debug on for IPC only: its connection line is there, MAIN's debug
+    // line (open file limit) is not.
+    assert!(text.contains("[IPC   ] connection 1 opened: service cfg"), "{text}");
+    assert!(!text.contains("open file limit"), "{text}");
+    let ready = text.lines().find(|l| l.contains("[MAIN  ] ready: listening on")).unwrap();
+    // "Mon DD HH:MM:SS [MAIN  ] ..."
+    assert_eq!(ready.find("[MAIN"), Some(16), "{ready}");
+    assert!(exec.stderr().is_empty(), "{}", exec.stderr());
+}
+
+#[test]
+fn client_not_reading_its_responses_is_throttled_not_buffered() {
+    let dir = TempDir::new("backpressure");
+    dir.config(QUIET);
+    let exec = Exec::start(&dir);
+    let mut hog = Client::connect(&dir.socket(), service::CFG);
+    const REQUESTS: usize = 200_000; // ~16 MB of responses, 4x the queue limit
+    let mut writer = hog.request.try_clone().unwrap();
+    let sender = std::thread::spawn(move || {
+        let one = ais_ipc::frame::encode(service::CFG, ais_ipc::cfg::STATUS, &[]);
+        let batch: Vec<u8> = one.iter().copied().cycle().take(one.len() * 1000).collect();
+        for _ in 0..REQUESTS / 1000 {
+            std::io::Write::write_all(&mut writer, &batch).unwrap();
+        }
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let rss = exec.rss_kb();
+    println!("executive VmRSS with an unread 16 MB response backlog: {rss} kB");
+    assert!(rss < 20 * 1024, "executive buffered the backlog: {rss} kB");
+    // Everyone else is still served.
+    Client::connect(&dir.socket(), service::CFG).status().unwrap();
+    // Reading resumes the flow; every request gets its answer, in order.
+    for _ in 0..REQUESTS {
+        let (h, _) = ais_ipc::frame::read_message(&mut hog.request).unwrap();
+        assert_eq!(h.id, ais_ipc::cfg::STATUS);
+    }
+    sender.join().unwrap();
+}
+
+#[test]
+fn cfgtool_status_against_a_live_executive() {
+    let dir = TempDir::new("cfgtool");
+    dir.config(&format!("{QUIET}totem {{\n nodeid: 42\n}}\n"));
+    let _exec = Exec::start(&dir);
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let code = ais_tools::cfgtool::run(&["-s"], &dir.socket(), &mut out, &mut err);
+    assert_eq!(code, 0, "{}", String::from_utf8_lossy(&err));
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        "local_node_id: 42\nring_id: 42.4\nring0_status: active, no faults\nmember: 42 127.0.0.1\n"
+    );
+}
+
+#[test]
+fn relative_run_dir_survives_detaching() {
+    let dir = TempDir::new("relative");
+    dir.config(QUIET);
+    let mut parent = command(&dir, &[])
+        .current_dir(dir.path())
+        .env("COROSYNC_RUN_DIR", "rel-run")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    assert_eq!(wait_child(&mut parent, Duration::from_secs(10)), Some(0));
+    let run = dir.path().join("rel-run");
+    let pid: i32 = std::fs::read_to_string(run.join("aisexec.pid")).unwrap().trim().parse().unwrap();
+    let _guard = PidGuard(pid);
+    Client::connect(&run.join(ais_ipc::SOCKET_NAME), service::CFG).status().unwrap();
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while alive(pid) {
+        assert!(Instant::now() < deadline, "daemon did not stop");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(!run.join(ais_ipc::SOCKET_NAME).exists());
+}

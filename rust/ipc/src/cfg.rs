@@ -1,0 +1,188 @@
+//! Messages of the CFG service ([`crate::service::CFG`]), the executive's
+//! own administration service, shared by `aisexec` and `ais-cfgtool`.
+//!
+//! Requests (library -> executive, on the request channel):
+//! - [`STATUS`]: empty body.
+//!
+//! Response to `STATUS` (body after the 12-byte frame header):
+//! ```text
+//! u32 error                   SaAisErrorT; the rest is present only if OK
+//! u32 local_node_id
+//! u32 ring_rep                node id of the ring representative
+//! u64 ring_seq
+//! u32 ring_count              <= MAX_RINGS, then per ring:
+//!     u32 ring_number
+//!     u32 len, bytes status   UTF-8 text, <= MAX_TEXT
+//! u32 member_count            <= MAX_MEMBERS, then per member:
+//!     u32 node_id
+//!     u32 len, bytes address  UTF-8 text, <= MAX_TEXT
+//! ```
+
+use crate::codec::{DecodeError, Reader, Writer};
+
+/// Request id: report node id, ring id, ring status and members.
+pub const STATUS: u32 = 1;
+
+/// Most rings a status can list (the executive supports two).
+pub const MAX_RINGS: usize = 8;
+/// Most members a status can list.
+pub const MAX_MEMBERS: usize = 4096;
+/// Longest status or address text.
+pub const MAX_TEXT: usize = 256;
+
+/// One ring's status line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RingStatus {
+    pub number: u32,
+    pub status: String,
+}
+
+/// One member of the current configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub node_id: u32,
+    pub address: String,
+}
+
+/// What `STATUS` answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    pub local_node_id: u32,
+    pub ring_rep: u32,
+    pub ring_seq: u64,
+    pub rings: Vec<RingStatus>,
+    pub members: Vec<Member>,
+}
+
+fn text(r: &mut Reader<'_>, what: &'static str) -> Result<String, DecodeError> {
+    let bytes = r.bytes(MAX_TEXT, what)?;
+    String::from_utf8(bytes.to_vec()).map_err(|_| DecodeError::BadValue { what, value: 0 })
+}
+
+/// Clips text to [`MAX_TEXT`] bytes on a character boundary, so an
+/// encoded status always decodes.
+fn clipped(s: &str) -> &[u8] {
+    let mut end = s.len().min(MAX_TEXT);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s.as_bytes()[..end]
+}
+
+impl Status {
+    /// The whole response body, error word `OK` first. Lists beyond the
+    /// limits are truncated so the result always decodes.
+    pub fn encode_response(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        w.u32(crate::error::OK).u32(self.local_node_id).u32(self.ring_rep).u64(self.ring_seq);
+        let rings = &self.rings[..self.rings.len().min(MAX_RINGS)];
+        w.u32(rings.len() as u32);
+        for ring in rings {
+            w.u32(ring.number).bytes(clipped(&ring.status));
+        }
+        let members = &self.members[..self.members.len().min(MAX_MEMBERS)];
+        w.u32(members.len() as u32);
+        for m in members {
+            w.u32(m.node_id).bytes(clipped(&m.address));
+        }
+        w.into_vec()
+    }
+
+    /// Decodes a response body: `Ok(Ok(status))`, `Ok(Err(error))` when
+    /// the executive answered an error, `Err` when the body is malformed.
+    pub fn decode_response(body: &[u8]) -> Result<Result<Status, u32>, DecodeError> {
+        let mut r = Reader::new(body);
+        let error = r.u32("error")?;
+        if error != crate::error::OK {
+            r.finish()?;
+            return Ok(Err(error));
+        }
+        let local_node_id = r.u32("local_node_id")?;
+        let ring_rep = r.u32("ring_rep")?;
+        let ring_seq = r.u64("ring_seq")?;
+        let n = r.count(MAX_RINGS, 8, "ring_count")?;
+        let mut rings = Vec::with_capacity(n);
+        for _ in 0..n {
+            let number = r.u32("ring_number")?;
+            let status = text(&mut r, "ring_status")?;
+            rings.push(RingStatus { number, status });
+        }
+        let n = r.count(MAX_MEMBERS, 8, "member_count")?;
+        let mut members = Vec::with_capacity(n);
+        for _ in 0..n {
+            let node_id = r.u32("node_id")?;
+            let address = text(&mut r, "member_address")?;
+            members.push(Member { node_id, address });
+        }
+        r.finish()?;
+        Ok(Ok(Status { local_node_id, ring_rep, ring_seq, rings, members }))
+    }
+}
+
+/// A response carrying only an error word (any request that failed).
+pub fn encode_error(error: u32) -> Vec<u8> {
+    error.to_le_bytes().to_vec()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Status {
+        Status {
+            local_node_id: 1,
+            ring_rep: 1,
+            ring_seq: 4,
+            rings: vec![RingStatus { number: 0, status: "active, no faults".into() }],
+            members: vec![
+                Member { node_id: 1, address: "127.0.0.1".into() },
+                Member { node_id: 2, address: "fe80::1".into() },
+            ],
+        }
+    }
+
+    #[test]
+    fn status_round_trip() {
+        let s = sample();
+        assert_eq!(Status::decode_response(&s.encode_response()), Ok(Ok(s)));
+    }
+
+    #[test]
+    fn error_response_decodes_as_error() {
+        let body = encode_error(crate::error::TRY_AGAIN);
+        assert_eq!(Status::decode_response(&body), Ok(Err(crate::error::TRY_AGAIN)));
+    }
+
+    #[test]
+    fn every_truncation_is_an_error() {
+        let body = sample().encode_response();
+        for len in 0..body.len() {
+            assert!(Status::decode_response(&body[..len]).is_err(), "prefix {len} accepted");
+        }
+        let mut long = body.clone();
+        long.push(0);
+        assert!(matches!(Status::decode_response(&long), Err(DecodeError::Trailing { .. })));
+    }
+
+    #[test]
+    fn hostile_counts_and_bad_text_rejected() {
+        let mut w = Writer::new();
+        w.u32(crate::error::OK).u32(1).u32(1).u64(4).u32(u32::MAX);
+        assert!(Status::decode_response(w.as_slice()).is_err());
+        let mut w = Writer::new();
+        w.u32(crate::error::OK).u32(1).u32(1).u64(4).u32(0).u32(1).u32(1).bytes(&[0xff, 0xfe]);
+        assert!(matches!(
+            Status::decode_response(w.as_slice()),
+            Err(DecodeError::BadValue { what: "member_address", .. })
+        ));
+    }
+
+    #[test]
+    fn long_text_is_clipped_on_a_char_boundary() {
+        let mut s = sample();
+        s.members[0].address = "é".repeat(200); // 400 bytes
+        let decoded = Status::decode_response(&s.encode_response()).unwrap().unwrap();
+        assert!(decoded.members[0].address.len() <= MAX_TEXT);
+        assert!(decoded.members[0].address.chars().all(|c| c == 'é'));
+    }
+}

@@ -1,0 +1,303 @@
+//! totem-bench: multicast throughput through running executives (EVS
+//! service), per message size, with sequence checks on every receiver.
+//!
+//! Cluster mode (default): for each node count and secauth mode, starts
+//! its own executives in network namespaces joined by a bridge
+//! (`ais_tools::netns::Lab`, needs root), measures, stops them and removes
+//! the namespaces. Attach mode (`--socket PATH`, repeatable): uses
+//! executives that are already running; the first socket's node sends.
+//!
+//! Usage: totem-bench [--nodes 1,3] [--secauth off,on] [--sizes 1,100,...]
+//!        [--seconds 2] [--all-send] [--aisexec PATH] [--socket PATH]...
+//!        [--keep-logs] [--totem key=value]... [--transport udp|udpu]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use ais_ipc::frame::{read_message, write_message};
+use ais_ipc::handshake::{HANDSHAKE_SERVICE, HELLO_ID, Hello, HelloReply, PROTOCOL_VERSION, Role};
+use ais_tools::bench::{self, EvsConn, RoundResult, RoundState};
+use ais_tools::netns::Lab;
+
+const DEFAULT_SIZES: [usize; 7] = [1, 100, 1024, 4096, 10240, 51200, 102400];
+
+struct Options {
+    nodes: Vec<usize>,
+    secauth: Vec<bool>,
+    sizes: Vec<usize>,
+    seconds: f64,
+    all_send: bool,
+    aisexec: PathBuf,
+    sockets: Vec<PathBuf>,
+    keep_logs: bool,
+    /// Extra `totem {}` lines (`key: value`) for started clusters.
+    totem: Vec<String>,
+    /// `udp` (multicast) or `udpu` (unicast to the member list).
+    transport: String,
+}
+
+fn list<T>(v: &str, f: impl Fn(&str) -> Option<T>) -> Result<Vec<T>, String> {
+    v.split(',').map(|x| f(x.trim()).ok_or_else(|| format!("bad list item '{x}'"))).collect()
+}
+
+fn parse_args() -> Result<Options, String> {
+    let exe_dir = std::env::current_exe().ok().and_then(|p| p.parent().map(Path::to_path_buf)).unwrap_or_default();
+    let mut o = Options {
+        nodes: vec![1, 3],
+        secauth: vec![false, true],
+        sizes: DEFAULT_SIZES.to_vec(),
+        seconds: 2.0,
+        all_send: false,
+        aisexec: exe_dir.join("aisexec"),
+        sockets: Vec::new(),
+        keep_logs: false,
+        totem: Vec::new(),
+        transport: "udp".into(),
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let mut val = || args.next().ok_or_else(|| format!("{a} needs a value"));
+        match a.as_str() {
+            "--nodes" => o.nodes = list(&val()?, |x| x.parse().ok().filter(|n| (1..=16).contains(n)))?,
+            "--secauth" => {
+                o.secauth = list(&val()?, |x| match x {
+                    "on" => Some(true),
+                    "off" => Some(false),
+                    _ => None,
+                })?
+            }
+            "--sizes" => o.sizes = list(&val()?, |x| x.parse().ok().filter(|n| (1..=ais_ipc::evs::MAX_DATA).contains(n)))?,
+            "--seconds" => o.seconds = val()?.parse().map_err(|_| "bad --seconds")?,
+            "--all-send" => o.all_send = true,
+            "--aisexec" => o.aisexec = val()?.into(),
+            "--socket" => o.sockets.push(val()?.into()),
+            "--keep-logs" => o.keep_logs = true,
+            "--transport" => {
+                o.transport = val()?;
+                if o.transport != "udp" && o.transport != "udpu" {
+                    return Err("--transport is udp or udpu".into());
+                }
+            }
+            "--totem" => {
+                let kv = val()?;
+                let (k, v) = kv.split_once('=').ok_or("--totem takes key=value")?;
+                o.totem.push(format!("  {}: {}\n", k.trim(), v.trim()));
+            }
+            "-h" | "--help" => {
+                println!("{}", USAGE);
+                std::process::exit(0);
+            }
+            _ => return Err(format!("unknown argument '{a}'\n{USAGE}")),
+        }
+    }
+    Ok(o)
+}
+
+const USAGE: &str = "usage: totem-bench [--nodes 1,3] [--secauth off,on] [--sizes 1,100,1024,...] [--seconds 2] \
+                     [--all-send] [--aisexec PATH] [--keep-logs] [--totem key=value]... [--transport udp|udpu] | [--socket PATH]...";
+
+/// Member count reported by the CFG service at `socket`, if reachable.
+fn member_count(socket: &Path) -> Option<usize> {
+    let connect = |role, token| -> Option<(std::os::unix::net::UnixStream, Option<HelloReply>)> {
+        let mut s = std::os::unix::net::UnixStream::connect(socket).ok()?;
+        s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+        let h = Hello { protocol: PROTOCOL_VERSION, role, service: ais_ipc::service::CFG, token };
+        write_message(&mut s, HANDSHAKE_SERVICE, HELLO_ID, &h.encode()).ok()?;
+        if role == Role::Dispatch {
+            return Some((s, None));
+        }
+        let (_, body) = read_message(&mut s).ok()?;
+        Some((s, HelloReply::decode(&body).ok()))
+    };
+    let (mut req, reply) = connect(Role::Request, 0)?;
+    let reply = reply?;
+    let _dispatch = connect(Role::Dispatch, reply.token)?;
+    write_message(&mut req, ais_ipc::service::CFG, ais_ipc::cfg::STATUS, &[]).ok()?;
+    let (_, body) = read_message(&mut req).ok()?;
+    Some(ais_ipc::cfg::Status::decode_response(&body).ok()?.ok()?.members.len())
+}
+
+/// Executives started by the bench; killed by pid on drop, before the lab.
+struct Cluster {
+    children: Vec<Child>,
+    dirs: Vec<PathBuf>,
+    keep_logs: bool,
+    _lab: Lab,
+}
+
+impl Cluster {
+    fn start(o: &Options, nodes: usize, secauth: bool) -> Result<Cluster, String> {
+        let tag = format!("b{nodes}{}{}", if secauth { "s" } else { "p" }, if o.transport == "udpu" { "u" } else { "" });
+        let lab = Lab::create(&tag, nodes)?;
+        let root = std::env::temp_dir().join(format!("totem-bench-{}-{tag}", std::process::id()));
+        let mut c = Cluster { children: Vec::new(), dirs: Vec::new(), keep_logs: o.keep_logs, _lab: lab };
+        let key: Vec<u8> = (0..128u32).map(|i| (i * 37 + 11) as u8).collect();
+        let iface_lines = if o.transport == "udpu" {
+            (1..=nodes).map(|m| format!("    member {{\n      memberaddr: {}\n    }}\n", Lab::ipv4(m))).collect()
+        } else {
+            "    mcastaddr: 239.192.88.1\n".to_string()
+        };
+        for i in 1..=nodes {
+            let dir = root.join(format!("n{i}"));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(dir.join("run")).map_err(|e| e.to_string())?;
+            std::fs::write(dir.join("authkey"), &key).map_err(|e| e.to_string())?;
+            std::fs::write(
+                dir.join("corosync.conf"),
+                format!(
+                    "totem {{\n  version: 2\n  secauth: {}\n  token: 1000\n  transport: {}\n{}  interface {{\n    \
+                     ringnumber: 0\n    bindnetaddr: 10.0.0.0\n    mcastport: 5405\n{}  }}\n}}\n\
+                     logging {{\n  to_syslog: no\n  to_stderr: yes\n}}\n",
+                    if secauth { "on" } else { "off" },
+                    o.transport,
+                    o.totem.concat(),
+                    iface_lines
+                ),
+            )
+            .map_err(|e| e.to_string())?;
+            let log = std::fs::File::create(dir.join("stderr.log")).map_err(|e| e.to_string())?;
+            let child = c
+                ._lab
+                .command(i, &o.aisexec.to_string_lossy())
+                .arg("-f")
+                .env("COROSYNC_RUN_DIR", dir.join("run"))
+                .env("COROSYNC_MAIN_CONFIG_FILE", dir.join("corosync.conf"))
+                .env("COROSYNC_TOTEM_AUTHKEY_FILE", dir.join("authkey"))
+                .env("COROSYNC_AMF_CONFIG_FILE", dir.join("amf.conf"))
+                .env_remove("OPENAIS_MAIN_CONFIG_FILE")
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(log)
+                .spawn()
+                .map_err(|e| format!("{}: {e}", o.aisexec.display()))?;
+            c.children.push(child);
+            c.dirs.push(dir);
+        }
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !c.sockets().iter().all(|s| member_count(s) == Some(nodes)) {
+            for (i, ch) in c.children.iter_mut().enumerate() {
+                if let Ok(Some(st)) = ch.try_wait() {
+                    return Err(format!("aisexec on node {} exited: {st}\n{}", i + 1, c.log(i)));
+                }
+            }
+            if Instant::now() > deadline {
+                return Err(format!("no ring of {nodes} within 20 s\n{}", c.log(0)));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(c)
+    }
+
+    fn sockets(&self) -> Vec<PathBuf> {
+        self.dirs.iter().map(|d| d.join("run").join(ais_ipc::SOCKET_NAME)).collect()
+    }
+
+    fn log(&self, i: usize) -> String {
+        std::fs::read_to_string(self.dirs[i].join("stderr.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for ch in &mut self.children {
+            let _ = ch.kill();
+            let _ = ch.wait();
+        }
+        if self.keep_logs {
+            for d in &self.dirs {
+                eprintln!("logs kept in {}", d.display());
+            }
+        } else if let Some(root) = self.dirs.first().and_then(|d| d.parent()) {
+            let _ = std::fs::remove_dir_all(root);
+        }
+    }
+}
+
+/// Connects to every socket and measures every size; prints one row each.
+fn measure(o: &Options, sockets: &[PathBuf], label: &str) -> Result<Vec<RoundResult>, String> {
+    let mut conns = Vec::new();
+    let mut receivers = Vec::new();
+    let mut threads = Vec::new();
+    for s in sockets {
+        let mut c = EvsConn::connect(s).map_err(|e| format!("{}: {e}", s.display()))?;
+        let state = Arc::new(Mutex::new(RoundState::default()));
+        let dispatch = c.take_dispatch().ok_or("no dispatch channel")?;
+        let st = Arc::clone(&state);
+        threads.push(std::thread::spawn(move || bench::receive(dispatch, st)));
+        receivers.push(state);
+        conns.push(c);
+    }
+    let mut senders: Vec<EvsConn> = if o.all_send { std::mem::take(&mut conns) } else { conns.drain(..1).collect() };
+    let mut results = Vec::new();
+    let duration = Duration::from_secs_f64(o.seconds);
+    for &size in &o.sizes {
+        let r = bench::round(&mut senders, &receivers, size, duration, Duration::from_secs(30));
+        println!(
+            "{label:<16} {size:>7} {:>10.0} {:>9.2} {:>9} {:>9} {}",
+            r.msgs_per_s,
+            r.mb_per_s,
+            r.sent,
+            r.try_again,
+            if r.errors.is_empty() { "ok".to_string() } else { format!("FAILED: {}", r.errors.join("; ")) }
+        );
+        results.push(r);
+    }
+    // Closing the connections ends the receiver threads.
+    drop(senders);
+    drop(conns);
+    for t in threads {
+        let _ = t.join();
+    }
+    Ok(results)
+}
+
+fn header() {
+    println!("{:<16} {:>7} {:>10} {:>9} {:>9} {:>9} check", "cluster", "size", "msg/s", "MB/s", "sent", "try_again");
+}
+
+fn main() {
+    let o = match parse_args() {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("totem-bench: {e}");
+            std::process::exit(2);
+        }
+    };
+    println!("# totem-bench: {} s per size, sender{}; MB = 10^6 bytes; rates at the slowest receiver",
+        o.seconds, if o.all_send { "s on every node" } else { " on node 1" });
+    header();
+    let mut failed = false;
+    if !o.sockets.is_empty() {
+        match measure(&o, &o.sockets, "attached") {
+            Ok(rs) => failed |= rs.iter().any(|r| !r.errors.is_empty()),
+            Err(e) => {
+                eprintln!("totem-bench: {e}");
+                failed = true;
+            }
+        }
+    } else {
+        for &nodes in &o.nodes {
+            for &secauth in &o.secauth {
+                let label = format!("{nodes} node{} {}", if nodes > 1 { "s" } else { "" }, if secauth { "sec" } else { "plain" });
+                let cluster = match Cluster::start(&o, nodes, secauth) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        eprintln!("totem-bench: {label}: {e}");
+                        failed = true;
+                        continue;
+                    }
+                };
+                match measure(&o, &cluster.sockets(), &label) {
+                    Ok(rs) => failed |= rs.iter().any(|r| !r.errors.is_empty()),
+                    Err(e) => {
+                        eprintln!("totem-bench: {label}: {e}\n{}", cluster.log(0));
+                        failed = true;
+                    }
+                }
+            }
+        }
+    }
+    std::process::exit(if failed { 1 } else { 0 });
+}

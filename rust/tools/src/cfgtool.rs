@@ -1,0 +1,149 @@
+//! `ais-cfgtool`: administration of the local executive over IPC (the
+//! binary is a thin wrapper over [`run`], so tests can drive it too).
+//!
+//! `-s` prints the local node id, ring id, ring status and members, one
+//! `key: value` per line (stable, for scripts). Exit 0 on success; 1 if
+//! the executive cannot be reached or answers an error; 2 on bad usage.
+
+use std::io::{self, Write};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::time::Duration;
+
+use ais_ipc::cfg::{STATUS, Status};
+use ais_ipc::frame::{read_message, write_message};
+use ais_ipc::handshake::{HANDSHAKE_SERVICE, HELLO_ID, HELLO_REPLY_ID, Hello, HelloReply, PROTOCOL_VERSION, Role};
+use ais_ipc::{error, service};
+
+pub const USAGE: &str = "usage: ais-cfgtool -s\n  -s  show the local node id, ring id, ring status and members\n  -h  print this help\n";
+/// How long to wait for the executive before giving up.
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+fn error_name(e: u32) -> &'static str {
+    match e {
+        error::LIBRARY => "SA_AIS_ERR_LIBRARY",
+        error::VERSION => "SA_AIS_ERR_VERSION",
+        error::TRY_AGAIN => "SA_AIS_ERR_TRY_AGAIN",
+        error::ACCESS => "SA_AIS_ERR_ACCESS (not allowed to connect)",
+        error::NOT_EXIST => "SA_AIS_ERR_NOT_EXIST",
+        error::BAD_HANDLE => "SA_AIS_ERR_BAD_HANDLE",
+        error::NO_RESOURCES => "SA_AIS_ERR_NO_RESOURCES",
+        _ => "error",
+    }
+}
+
+/// Opens one channel and performs its hello; returns the socket and token.
+/// The dispatch hello is not answered on success, so only the request
+/// channel waits for a reply.
+fn hello(path: &Path, role: Role, token: u64) -> Result<(UnixStream, u64), String> {
+    let mut s = UnixStream::connect(path)
+        .map_err(|e| format!("cannot connect to the executive at {}: {e} (is aisexec running?)", path.display()))?;
+    s.set_read_timeout(Some(TIMEOUT)).map_err(|e| e.to_string())?;
+    s.set_write_timeout(Some(TIMEOUT)).map_err(|e| e.to_string())?;
+    let h = Hello { protocol: PROTOCOL_VERSION, role, service: service::CFG, token };
+    // A refused peer may be closed before our hello lands: still read why.
+    let sent = write_message(&mut s, HANDSHAKE_SERVICE, HELLO_ID, &h.encode());
+    if role == Role::Dispatch {
+        sent.map_err(|e| format!("cannot open the dispatch channel: {e}"))?;
+        return Ok((s, token));
+    }
+    let (header, body) = read_message(&mut s).map_err(|e| match sent {
+        Err(w) => format!("connection to the executive failed: {w}"),
+        Ok(()) => format!("no answer from the executive: {e}"),
+    })?;
+    if header.service != HANDSHAKE_SERVICE || header.id != HELLO_REPLY_ID {
+        return Err("unexpected answer to hello".into());
+    }
+    let reply = HelloReply::decode(&body).map_err(|e| format!("bad hello reply: {e}"))?;
+    if reply.error != error::OK {
+        return Err(format!("the executive refused the connection: {}", error_name(reply.error)));
+    }
+    Ok((s, reply.token))
+}
+
+/// Asks the executive listening at `path` for its status.
+pub fn status(path: &Path) -> Result<Status, String> {
+    let (mut req, token) = hello(path, Role::Request, 0)?;
+    let (_dispatch, _) = hello(path, Role::Dispatch, token)?;
+    write_message(&mut req, service::CFG, STATUS, &[]).map_err(|e| format!("cannot send request: {e}"))?;
+    let (header, body) = read_message(&mut req).map_err(|e| format!("no answer from the executive: {e}"))?;
+    if header.service != service::CFG || header.id != STATUS {
+        return Err("unexpected answer to status request".into());
+    }
+    match Status::decode_response(&body) {
+        Ok(Ok(s)) => Ok(s),
+        Ok(Err(e)) => Err(format!("status request failed: {}", error_name(e))),
+        Err(e) => Err(format!("malformed status answer: {e}")),
+    }
+}
+
+/// Prints a status as `key: value` lines.
+pub fn print_status(s: &Status, out: &mut impl Write) -> io::Result<()> {
+    writeln!(out, "local_node_id: {}", s.local_node_id)?;
+    writeln!(out, "ring_id: {}.{}", s.ring_rep, s.ring_seq)?;
+    for r in &s.rings {
+        writeln!(out, "ring{}_status: {}", r.number, r.status)?;
+    }
+    for m in &s.members {
+        writeln!(out, "member: {} {}", m.node_id, m.address)?;
+    }
+    Ok(())
+}
+
+/// Runs the tool with `args` (without the program name) against the
+/// executive socket at `socket`; returns the exit code.
+pub fn run(args: &[&str], socket: &Path, out: &mut impl Write, err: &mut impl Write) -> i32 {
+    match args {
+        ["-s"] => match status(socket) {
+            Ok(s) => {
+                if print_status(&s, out).is_ok() { 0 } else { 1 }
+            }
+            Err(e) => {
+                let _ = writeln!(err, "ais-cfgtool: {e}");
+                1
+            }
+        },
+        ["-h"] => {
+            let _ = write!(out, "{USAGE}");
+            0
+        }
+        _ => {
+            let _ = write!(err, "{USAGE}");
+            2
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ais_ipc::cfg::{Member, RingStatus};
+
+    #[test]
+    fn status_format_is_stable() {
+        let s = Status {
+            local_node_id: 2,
+            ring_rep: 1,
+            ring_seq: 8,
+            rings: vec![RingStatus { number: 0, status: "active, no faults".into() }],
+            members: vec![Member { node_id: 1, address: "10.0.0.1".into() }, Member { node_id: 2, address: "10.0.0.2".into() }],
+        };
+        let mut out = Vec::new();
+        print_status(&s, &mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "local_node_id: 2\nring_id: 1.8\nring0_status: active, no faults\nmember: 1 10.0.0.1\nmember: 2 10.0.0.2\n"
+        );
+    }
+
+    #[test]
+    fn no_executive_is_exit_1_with_a_message() {
+        let mut out = Vec::new();
+        let mut err = Vec::new();
+        let code = run(&["-s"], Path::new("/nonexistent/aisexec.sock"), &mut out, &mut err);
+        assert_eq!(code, 1);
+        assert!(out.is_empty());
+        assert!(String::from_utf8_lossy(&err).contains("cannot connect to the executive"));
+        assert_eq!(run(&["-x"], Path::new("/x"), &mut out, &mut err), 2);
+    }
+}

@@ -1,0 +1,291 @@
+use super::*;
+
+/// A lossless network delivering packets in order, 100 us after sending.
+struct Net {
+    nodes: Vec<Totem>,
+    now: Micros,
+    queue: VecDeque<(Micros, u32, Dest, Vec<u8>)>,
+    delivered: Vec<Vec<(u32, Vec<u8>)>>,
+    configs: Vec<Vec<(ConfigKind, Vec<u32>)>>,
+}
+
+impl Net {
+    fn new(n: u32) -> Net {
+        let nodes: Vec<Totem> =
+            (1..=n).map(|id| Totem::new(id, TotemConfig::default(), 1200, 0, Micros(0)).unwrap()).collect();
+        let mut net = Net {
+            nodes,
+            now: Micros(0),
+            queue: VecDeque::new(),
+            delivered: vec![Vec::new(); n as usize],
+            configs: vec![Vec::new(); n as usize],
+        };
+        net.collect();
+        net
+    }
+
+    fn collect(&mut self) {
+        for i in 0..self.nodes.len() {
+            while let Some(e) = self.nodes[i].poll_event() {
+                match e {
+                    Event::Deliver { sender, msg } => self.delivered[i].push((sender, msg)),
+                    Event::ConfigChange { kind, members, .. } => self.configs[i].push((kind, members)),
+                    Event::PersistRingSeq(_) => {}
+                }
+            }
+            while let Some(t) = self.nodes[i].poll_transmit() {
+                self.queue.push_back((Micros(self.now.0 + 100), self.nodes[i].node_id(), t.dest, t.bytes));
+            }
+        }
+    }
+
+    fn run_until(&mut self, end: Micros) {
+        loop {
+            let next_pkt = self.queue.front().map(|p| p.0);
+            let next_tmo = self.nodes.iter().filter_map(|n| n.poll_timeout()).min();
+            let next = match (next_pkt, next_tmo) {
+                (Some(a), Some(b)) => a.min(b),
+                (a, b) => a.or(b).unwrap_or(end),
+            };
+            if next > end {
+                self.now = end;
+                return;
+            }
+            self.now = next;
+            if next_pkt == Some(next) {
+                let (_, from, dest, bytes) = self.queue.pop_front().unwrap();
+                for n in self.nodes.iter_mut() {
+                    let to_me = match dest {
+                        Dest::Multicast => n.node_id() != from,
+                        Dest::Node(d) => d == n.node_id(),
+                    };
+                    if to_me {
+                        n.handle_packet(from, &bytes, next);
+                    }
+                }
+            } else {
+                for n in self.nodes.iter_mut() {
+                    if n.poll_timeout().is_some_and(|t| t <= next) {
+                        n.handle_timeout(next);
+                    }
+                }
+            }
+            self.collect();
+        }
+    }
+}
+
+#[test]
+fn single_node_delivers_its_own_messages_at_once() {
+    let mut t = Totem::new(1, TotemConfig::default(), 1200, 0, Micros(0)).unwrap();
+    assert_eq!(t.state(), State::Operational);
+    let mut saw_regular = false;
+    while let Some(e) = t.poll_event() {
+        if let Event::ConfigChange { kind: ConfigKind::Regular, members, joined, .. } = e {
+            assert_eq!(members, vec![1]);
+            assert_eq!(joined, vec![1]);
+            saw_regular = true;
+        }
+    }
+    assert!(saw_regular);
+    t.submit(b"hello", Guarantee::Agreed).unwrap();
+    t.submit(&vec![7u8; 5000], Guarantee::Safe).unwrap();
+    let mut got = Vec::new();
+    while let Some(e) = t.poll_event() {
+        if let Event::Deliver { sender, msg } = e {
+            assert_eq!(sender, 1);
+            got.push(msg);
+        }
+    }
+    assert_eq!(got, vec![b"hello".to_vec(), vec![7u8; 5000]]);
+    // No network traffic needed for a ring of one except merge detection.
+    while let Some(tx) = t.poll_transmit() {
+        assert_eq!(tx.dest, Dest::Multicast);
+    }
+}
+
+#[test]
+fn persisted_ring_seq_is_never_reused() {
+    let mut t = Totem::new(3, TotemConfig::default(), 1200, 40, Micros(0)).unwrap();
+    let mut persisted = Vec::new();
+    while let Some(e) = t.poll_event() {
+        if let Event::PersistRingSeq(s) = e {
+            persisted.push(s);
+        }
+    }
+    assert!(!persisted.is_empty() && persisted.iter().all(|s| *s > 40));
+    assert!(t.ring_id().seq > 40);
+}
+
+#[test]
+fn submit_limits() {
+    let mut t = Totem::new(1, TotemConfig::default(), 1200, 0, Micros(0)).unwrap();
+    assert_eq!(t.submit(&vec![0; MAX_MESSAGE_SIZE + 1], Guarantee::Agreed), Err(SubmitError::TooLarge));
+    assert!(Totem::new(0, TotemConfig::default(), 1200, 0, Micros(0)).is_err());
+    assert!(Totem::new(1, TotemConfig::default(), 100, 0, Micros(0)).is_err());
+}
+
+#[test]
+fn malformed_packets_are_counted_by_class() {
+    let mut t = Totem::new(1, TotemConfig::default(), 1200, 0, Micros(0)).unwrap();
+    t.handle_packet(2, &[1, 2], Micros(1));
+    t.handle_packet(2, &[0, 0, 0, 0, 0, 0, 0, 0], Micros(1));
+    let mut b = wire::encode(2, &Packet::Merge(RingId { rep: 2, seq: 1 }));
+    b[3] = 99;
+    t.handle_packet(2, &b, Micros(1));
+    let s = t.stats();
+    assert_eq!((s.malformed_short, s.malformed_bad_magic, s.malformed_bad_type), (1, 1, 1));
+    assert_eq!(s.malformed(), 3);
+    assert_eq!(t.state(), State::Operational);
+}
+
+#[test]
+fn three_nodes_form_one_ring_and_agree_on_order() {
+    let mut net = Net::new(3);
+    net.run_until(Micros::from_millis(3000));
+    for n in &net.nodes {
+        assert_eq!(n.state(), State::Operational);
+        assert_eq!(n.members(), &[1, 2, 3]);
+    }
+    for (i, n) in net.nodes.iter_mut().enumerate() {
+        for k in 0..20u8 {
+            let size = if k % 5 == 0 { 3000 } else { 10 + k as usize };
+            let g = if k % 3 == 0 { Guarantee::Safe } else { Guarantee::Agreed };
+            n.submit(&vec![i as u8 * 50 + k; size], g).unwrap();
+        }
+    }
+    net.collect();
+    net.run_until(Micros::from_millis(5000));
+    let first = &net.delivered[0];
+    assert_eq!(first.len(), 60);
+    for d in &net.delivered {
+        assert_eq!(d, first);
+    }
+}
+
+#[test]
+fn a_crashed_node_is_removed_and_survivors_agree() {
+    let mut net = Net::new(3);
+    net.run_until(Micros::from_millis(3000));
+    net.nodes.pop();
+    net.run_until(Micros::from_millis(8000));
+    for (i, n) in net.nodes.iter().enumerate() {
+        assert_eq!(n.state(), State::Operational);
+        assert_eq!(n.members(), &[1, 2]);
+        let last: Vec<_> = net.configs[i].iter().rev().take(2).cloned().collect();
+        assert_eq!(last[0], (ConfigKind::Regular, vec![1, 2]));
+        assert_eq!(last[1], (ConfigKind::Transitional, vec![1, 2]));
+    }
+}
+
+/// Well-formed packets with arbitrary (often absurd) field values, thrown at a
+/// running cluster: nothing panics (debug build: overflow checks on), and the
+/// cluster still agrees afterwards.
+#[test]
+fn hostile_packets_never_panic() {
+    for seed in [0x2545f4914f6cdd1d_u64, 0x9e3779b97f4a7c15, 12345] {
+        hostile_run(seed);
+    }
+}
+
+fn hostile_run(seed: u64) {
+    let mut x: u64 = seed;
+    let mut rnd = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let pick = |r: u64| -> u64 {
+        match r % 6 {
+            0 => 0,
+            1 => u64::MAX,
+            2 => u64::MAX - 1,
+            3 => r % 8,
+            4 => r % 300,
+            _ => r,
+        }
+    };
+    let mut net = Net::new(3);
+    net.run_until(Micros::from_millis(2000));
+    let ring = net.nodes[0].ring_id();
+    for round in 0..3000u64 {
+        let r = rnd();
+        let ring_id = if r % 2 == 0 { ring } else { RingId { rep: 1 + (r >> 8) as u32 % 3, seq: pick(rnd()) } };
+        let p = match r % 5 {
+            0 => Packet::Token(Token {
+                ring: ring_id,
+                token_seq: pick(rnd()),
+                seq: pick(rnd()),
+                rotation_seq: pick(rnd()),
+                fcc: rnd() as u32,
+                flags: (rnd() % 4) as u8,
+                acks: (0..1 + rnd() % 4).map(|_| pick(rnd())).collect(),
+                rtr: (0..rnd() % 5).map(|_| pick(rnd())).collect(),
+            }),
+            1 => {
+                let n = 1 + (rnd() % 4) as usize;
+                let members: Vec<u32> = (1..=n as u32).collect();
+                Packet::Commit(Commit {
+                    ring: RingId { rep: 1, seq: pick(rnd()) },
+                    hop: pick(rnd()),
+                    entries: (0..n)
+                        .map(|_| CommitEntry {
+                            filled: rnd() % 2 == 0,
+                            old_ring: if rnd() % 2 == 0 { ring } else { ring_id },
+                            aru: pick(rnd()),
+                            high_delivered: pick(rnd()),
+                            high_seq: pick(rnd()),
+                        })
+                        .collect(),
+                    members,
+                })
+            }
+            2 => Packet::Join(Join {
+                proc_set: vec![1, 2, 3, 4 + (rnd() % 3) as u32],
+                fail_set: if rnd() % 4 == 0 {
+                    (0..rnd() % 200).map(|_| 1 + (rnd() % 100_000) as u32).collect()
+                } else {
+                    (0..rnd() % 3).map(|_| 1 + (rnd() % 6) as u32).collect()
+                },
+                ring_seq: pick(rnd()),
+            }),
+            3 => {
+                let mut area = Vec::new();
+                wire::push_chunk(
+                    &mut area,
+                    &wire::Chunk { msg_no: rnd() as u32, frag: rnd() as u16 % 3, last: rnd() % 2 == 0, data: b"xx" },
+                );
+                Packet::Mcast(Mcast {
+                    ring: ring_id,
+                    seq: pick(rnd()).max(1),
+                    flags: (rnd() % 2) as u8,
+                    encap: None,
+                    chunks: area,
+                })
+            }
+            _ => Packet::Merge(ring_id),
+        };
+        // Claim to come from node 4 (not a member) or from a real member.
+        let sender = if rnd() % 2 == 0 { 4 } else { 1 + (rnd() % 3) as u32 };
+        let bytes = wire::encode(sender, &p);
+        let target = (rnd() % 3) as usize;
+        if net.nodes[target].node_id() != sender {
+            let now = net.now;
+            net.nodes[target].handle_packet(sender, &bytes, now);
+        }
+        if round % 100 == 0 {
+            net.collect();
+            let t = Micros(net.now.0 + 20_000);
+            net.run_until(t);
+        }
+    }
+    net.collect();
+    // Node 4 does not exist: once the hostile traffic stops, the three form one ring again.
+    let t = Micros(net.now.0 + 15_000_000);
+    net.run_until(t);
+    for n in &net.nodes {
+        assert_eq!(n.state(), State::Operational);
+        assert_eq!(n.members(), &[1, 2, 3]);
+    }
+}

@@ -1,0 +1,628 @@
+//! Packet formats, all little-endian. Every packet starts with
+//! `magic u16, version u8, type u8, sender u32`. Decoding checks every
+//! length and count against the bytes actually present before allocating.
+
+use crate::RingId;
+
+pub const MAGIC: u16 = 0x70e7;
+pub const VERSION: u8 = 1;
+pub const HEADER_LEN: usize = 8;
+
+const T_MCAST: u8 = 1;
+const T_TOKEN: u8 = 2;
+const T_JOIN: u8 = 3;
+const T_COMMIT: u8 = 4;
+const T_MERGE: u8 = 5;
+
+/// Hard upper bounds on counts, whatever the frame size.
+pub const MAX_MEMBERS_WIRE: usize = 256;
+pub const MAX_RTR_WIRE: usize = 1024;
+/// Ring sequence numbers at or above this are refused.
+pub const MAX_RING_SEQ: u64 = 1 << 62;
+
+/// Mcast flag: the packet carries safe-delivery messages.
+pub const MF_SAFE: u8 = 1;
+/// Mcast flag: a recovery retransmission of an old-ring message.
+pub const MF_ENCAP: u8 = 2;
+/// Token flag: recovery is complete, install the new ring.
+pub const TF_INSTALL: u8 = 1;
+/// Token flag: some node still has recovery messages to send this rotation.
+pub const TF_PENDING: u8 = 2;
+
+/// Chunk flag: last fragment of its message.
+pub const CF_LAST: u8 = 1;
+pub const CHUNK_HEADER_LEN: usize = 9;
+pub const MCAST_HEADER_LEN: usize = HEADER_LEN + 4 + 8 + 8 + 1;
+pub const ENCAP_LEN: usize = 4 + 8 + 8 + 4 + 1;
+pub const TOKEN_FIXED_LEN: usize = HEADER_LEN + 4 + 8 + 8 + 8 + 8 + 4 + 1 + 2 + 2;
+pub const COMMIT_ENTRY_LEN: usize = 4 + 1 + 4 + 8 + 8 + 8 + 8;
+pub const COMMIT_FIXED_LEN: usize = HEADER_LEN + 4 + 8 + 8 + 2;
+
+/// Why a packet was refused. Each class has its own counter in `Stats`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DecodeError {
+    /// Fewer bytes than the fields need.
+    Short,
+    /// Not our magic number or an unknown version.
+    BadMagic,
+    /// Unknown packet type.
+    BadType,
+    /// A length field disagrees with the bytes present (or trailing bytes).
+    BadLength,
+    /// A count larger than any valid packet can hold.
+    AbsurdCount,
+    /// A field with a value that cannot occur (unknown flags, zero node id, ...).
+    BadValue,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Encap {
+    pub old_ring: RingId,
+    pub old_seq: u64,
+    pub orig_sender: u32,
+    pub orig_flags: u8,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mcast {
+    pub ring: RingId,
+    pub seq: u64,
+    pub flags: u8,
+    pub encap: Option<Encap>,
+    /// The chunk area: `count u16` then chunks; already validated by `decode`.
+    pub chunks: Vec<u8>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Token {
+    pub ring: RingId,
+    pub token_seq: u64,
+    pub seq: u64,
+    pub rotation_seq: u64,
+    pub fcc: u32,
+    pub flags: u8,
+    pub acks: Vec<u64>,
+    pub rtr: Vec<u64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Join {
+    pub proc_set: Vec<u32>,
+    pub fail_set: Vec<u32>,
+    pub ring_seq: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct CommitEntry {
+    pub filled: bool,
+    pub old_ring: RingId,
+    pub aru: u64,
+    pub high_delivered: u64,
+    pub high_seq: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Commit {
+    pub ring: RingId,
+    pub hop: u64,
+    pub members: Vec<u32>,
+    pub entries: Vec<CommitEntry>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Packet {
+    Mcast(Mcast),
+    Token(Token),
+    Join(Join),
+    Commit(Commit),
+    Merge(RingId),
+}
+
+/// One piece of an application message inside an mcast packet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Chunk<'a> {
+    pub msg_no: u32,
+    pub frag: u16,
+    pub last: bool,
+    pub data: &'a [u8],
+}
+
+struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn remaining(&self) -> usize {
+        self.buf.len() - self.pos
+    }
+    fn bytes(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
+        if self.remaining() < n {
+            return Err(DecodeError::Short);
+        }
+        let s = &self.buf[self.pos..self.pos + n];
+        self.pos += n;
+        Ok(s)
+    }
+    fn u8(&mut self) -> Result<u8, DecodeError> {
+        Ok(self.bytes(1)?[0])
+    }
+    fn u16(&mut self) -> Result<u16, DecodeError> {
+        let b = self.bytes(2)?;
+        Ok(u16::from_le_bytes([b[0], b[1]]))
+    }
+    fn u32(&mut self) -> Result<u32, DecodeError> {
+        let b = self.bytes(4)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+    fn u64(&mut self) -> Result<u64, DecodeError> {
+        let b = self.bytes(8)?;
+        let mut a = [0u8; 8];
+        a.copy_from_slice(b);
+        Ok(u64::from_le_bytes(a))
+    }
+    fn node(&mut self) -> Result<u32, DecodeError> {
+        let n = self.u32()?;
+        if n == 0 { Err(DecodeError::BadValue) } else { Ok(n) }
+    }
+    fn ring(&mut self) -> Result<RingId, DecodeError> {
+        let rep = self.node()?;
+        let seq = self.ring_seq()?;
+        Ok(RingId { rep, seq })
+    }
+    /// Ring sequence numbers grow by 4 per membership change; anything near
+    /// the top of the range is forged and would stop rings from ever forming.
+    fn ring_seq(&mut self) -> Result<u64, DecodeError> {
+        let seq = self.u64()?;
+        if seq >= MAX_RING_SEQ { Err(DecodeError::BadValue) } else { Ok(seq) }
+    }
+    /// A count of `elem`-byte items, checked against the hard limit and the bytes present.
+    fn count(&mut self, elem: usize, limit: usize) -> Result<usize, DecodeError> {
+        let n = self.u16()? as usize;
+        if n > limit {
+            return Err(DecodeError::AbsurdCount);
+        }
+        if n * elem > self.remaining() {
+            return Err(DecodeError::AbsurdCount);
+        }
+        Ok(n)
+    }
+    fn end(&self) -> Result<(), DecodeError> {
+        if self.remaining() != 0 { Err(DecodeError::BadLength) } else { Ok(()) }
+    }
+}
+
+struct Writer(Vec<u8>);
+
+impl Writer {
+    fn new(ty: u8, sender: u32, cap: usize) -> Writer {
+        let mut v = Vec::with_capacity(cap);
+        v.extend_from_slice(&MAGIC.to_le_bytes());
+        v.push(VERSION);
+        v.push(ty);
+        v.extend_from_slice(&sender.to_le_bytes());
+        Writer(v)
+    }
+    fn u8(&mut self, x: u8) {
+        self.0.push(x)
+    }
+    fn u16(&mut self, x: u16) {
+        self.0.extend_from_slice(&x.to_le_bytes())
+    }
+    fn u32(&mut self, x: u32) {
+        self.0.extend_from_slice(&x.to_le_bytes())
+    }
+    fn u64(&mut self, x: u64) {
+        self.0.extend_from_slice(&x.to_le_bytes())
+    }
+    fn ring(&mut self, r: RingId) {
+        self.u32(r.rep);
+        self.u64(r.seq);
+    }
+}
+
+/// Encodes a packet. Counts are assumed within limits (the protocol builds them so).
+pub fn encode(sender: u32, p: &Packet) -> Vec<u8> {
+    match p {
+        Packet::Mcast(m) => {
+            let mut w = Writer::new(T_MCAST, sender, MCAST_HEADER_LEN + ENCAP_LEN + m.chunks.len());
+            w.ring(m.ring);
+            w.u64(m.seq);
+            let flags = if m.encap.is_some() { m.flags | MF_ENCAP } else { m.flags & !MF_ENCAP };
+            w.u8(flags);
+            if let Some(e) = &m.encap {
+                w.ring(e.old_ring);
+                w.u64(e.old_seq);
+                w.u32(e.orig_sender);
+                w.u8(e.orig_flags);
+            }
+            w.0.extend_from_slice(&m.chunks);
+            w.0
+        }
+        Packet::Token(t) => {
+            let mut w = Writer::new(T_TOKEN, sender, TOKEN_FIXED_LEN + 8 * (t.acks.len() + t.rtr.len()));
+            w.ring(t.ring);
+            w.u64(t.token_seq);
+            w.u64(t.seq);
+            w.u64(t.rotation_seq);
+            w.u32(t.fcc);
+            w.u8(t.flags);
+            w.u16(t.acks.len() as u16);
+            for a in &t.acks {
+                w.u64(*a);
+            }
+            w.u16(t.rtr.len() as u16);
+            for r in &t.rtr {
+                w.u64(*r);
+            }
+            w.0
+        }
+        Packet::Join(j) => {
+            let mut w = Writer::new(T_JOIN, sender, 32 + 4 * (j.proc_set.len() + j.fail_set.len()));
+            w.u64(j.ring_seq);
+            w.u16(j.proc_set.len() as u16);
+            for n in &j.proc_set {
+                w.u32(*n);
+            }
+            w.u16(j.fail_set.len() as u16);
+            for n in &j.fail_set {
+                w.u32(*n);
+            }
+            w.0
+        }
+        Packet::Commit(c) => {
+            let mut w = Writer::new(T_COMMIT, sender, COMMIT_FIXED_LEN + COMMIT_ENTRY_LEN * c.members.len());
+            w.ring(c.ring);
+            w.u64(c.hop);
+            w.u16(c.members.len() as u16);
+            for (m, e) in c.members.iter().zip(&c.entries) {
+                w.u32(*m);
+                w.u8(e.filled as u8);
+                w.ring(e.old_ring);
+                w.u64(e.aru);
+                w.u64(e.high_delivered);
+                w.u64(e.high_seq);
+            }
+            w.0
+        }
+        Packet::Merge(r) => {
+            let mut w = Writer::new(T_MERGE, sender, HEADER_LEN + 12);
+            w.ring(*r);
+            w.0
+        }
+    }
+}
+
+/// Walks a chunk area, validating it. Calls `f` for each chunk.
+pub fn for_each_chunk<'a>(area: &'a [u8], mut f: impl FnMut(Chunk<'a>)) -> Result<(), DecodeError> {
+    let mut r = Reader { buf: area, pos: 0 };
+    let n = r.count(CHUNK_HEADER_LEN, u16::MAX as usize)?;
+    for _ in 0..n {
+        let msg_no = r.u32()?;
+        let frag = r.u16()?;
+        let flags = r.u8()?;
+        if flags & !CF_LAST != 0 {
+            return Err(DecodeError::BadValue);
+        }
+        let len = r.u16()? as usize;
+        if len > r.remaining() {
+            return Err(DecodeError::BadLength);
+        }
+        let data = r.bytes(len)?;
+        f(Chunk { msg_no, frag, last: flags & CF_LAST != 0, data });
+    }
+    r.end()
+}
+
+/// Appends one chunk to a chunk area being built (`area` starts with a u16 count).
+pub fn push_chunk(area: &mut Vec<u8>, c: &Chunk<'_>) {
+    if area.len() < 2 {
+        area.clear();
+        area.extend_from_slice(&0u16.to_le_bytes());
+    }
+    let count = u16::from_le_bytes([area[0], area[1]]).wrapping_add(1);
+    area[..2].copy_from_slice(&count.to_le_bytes());
+    area.extend_from_slice(&c.msg_no.to_le_bytes());
+    area.extend_from_slice(&c.frag.to_le_bytes());
+    area.push(if c.last { CF_LAST } else { 0 });
+    area.extend_from_slice(&(c.data.len() as u16).to_le_bytes());
+    area.extend_from_slice(c.data);
+}
+
+/// Decodes a packet, returning its sender and contents.
+pub fn decode(buf: &[u8]) -> Result<(u32, Packet), DecodeError> {
+    let mut r = Reader { buf, pos: 0 };
+    let magic = r.u16()?;
+    let version = r.u8()?;
+    if magic != MAGIC || version != VERSION {
+        return Err(DecodeError::BadMagic);
+    }
+    let ty = r.u8()?;
+    let sender = r.node()?;
+    let p = match ty {
+        T_MCAST => {
+            let ring = r.ring()?;
+            let seq = r.u64()?;
+            let flags = r.u8()?;
+            if flags & !(MF_SAFE | MF_ENCAP) != 0 || seq == 0 {
+                return Err(DecodeError::BadValue);
+            }
+            let encap = if flags & MF_ENCAP != 0 {
+                let old_ring = r.ring()?;
+                let old_seq = r.u64()?;
+                let orig_sender = r.node()?;
+                let orig_flags = r.u8()?;
+                if orig_flags & !MF_SAFE != 0 || old_seq == 0 {
+                    return Err(DecodeError::BadValue);
+                }
+                Some(Encap { old_ring, old_seq, orig_sender, orig_flags })
+            } else {
+                None
+            };
+            let rest = r.bytes(r.remaining())?;
+            for_each_chunk(rest, |_| {})?;
+            Packet::Mcast(Mcast { ring, seq, flags, encap, chunks: rest.to_vec() })
+        }
+        T_TOKEN => {
+            let ring = r.ring()?;
+            let token_seq = r.u64()?;
+            let seq = r.u64()?;
+            let rotation_seq = r.u64()?;
+            let fcc = r.u32()?;
+            let flags = r.u8()?;
+            if flags & !(TF_INSTALL | TF_PENDING) != 0 {
+                return Err(DecodeError::BadValue);
+            }
+            let n = r.count(8, MAX_MEMBERS_WIRE)?;
+            if n == 0 {
+                return Err(DecodeError::BadValue);
+            }
+            let mut acks = Vec::with_capacity(n);
+            for _ in 0..n {
+                acks.push(r.u64()?);
+            }
+            let k = r.count(8, MAX_RTR_WIRE)?;
+            let mut rtr = Vec::with_capacity(k);
+            for _ in 0..k {
+                rtr.push(r.u64()?);
+            }
+            r.end()?;
+            Packet::Token(Token { ring, token_seq, seq, rotation_seq, fcc, flags, acks, rtr })
+        }
+        T_JOIN => {
+            let ring_seq = r.ring_seq()?;
+            let n = r.count(4, MAX_MEMBERS_WIRE)?;
+            let mut proc_set = Vec::with_capacity(n);
+            for _ in 0..n {
+                proc_set.push(r.node()?);
+            }
+            let k = r.count(4, MAX_MEMBERS_WIRE)?;
+            let mut fail_set = Vec::with_capacity(k);
+            for _ in 0..k {
+                fail_set.push(r.node()?);
+            }
+            r.end()?;
+            if !proc_set.contains(&sender) {
+                return Err(DecodeError::BadValue);
+            }
+            Packet::Join(Join { proc_set, fail_set, ring_seq })
+        }
+        T_COMMIT => {
+            let ring = r.ring()?;
+            let hop = r.u64()?;
+            let n = r.count(COMMIT_ENTRY_LEN, MAX_MEMBERS_WIRE)?;
+            if n == 0 {
+                return Err(DecodeError::BadValue);
+            }
+            let mut members = Vec::with_capacity(n);
+            let mut entries = Vec::with_capacity(n);
+            for _ in 0..n {
+                members.push(r.node()?);
+                let filled = match r.u8()? {
+                    0 => false,
+                    1 => true,
+                    _ => return Err(DecodeError::BadValue),
+                };
+                let old_ring = RingId { rep: r.u32()?, seq: r.ring_seq()? };
+                let aru = r.u64()?;
+                let high_delivered = r.u64()?;
+                let high_seq = r.u64()?;
+                entries.push(CommitEntry { filled, old_ring, aru, high_delivered, high_seq });
+            }
+            r.end()?;
+            if !members.windows(2).all(|w| w[0] < w[1]) || members[0] != ring.rep {
+                return Err(DecodeError::BadValue);
+            }
+            Packet::Commit(Commit { ring, hop, members, entries })
+        }
+        T_MERGE => {
+            let ring = r.ring()?;
+            r.end()?;
+            Packet::Merge(ring)
+        }
+        _ => return Err(DecodeError::BadType),
+    };
+    Ok((sender, p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ring() -> RingId {
+        RingId { rep: 1, seq: 8 }
+    }
+
+    fn samples() -> Vec<Packet> {
+        let mut area = Vec::new();
+        push_chunk(&mut area, &Chunk { msg_no: 3, frag: 0, last: true, data: b"hello" });
+        push_chunk(&mut area, &Chunk { msg_no: 4, frag: 0, last: false, data: b"wor" });
+        vec![
+            Packet::Mcast(Mcast { ring: ring(), seq: 5, flags: MF_SAFE, encap: None, chunks: area.clone() }),
+            Packet::Mcast(Mcast {
+                ring: ring(),
+                seq: 6,
+                flags: MF_ENCAP,
+                encap: Some(Encap { old_ring: RingId { rep: 2, seq: 4 }, old_seq: 9, orig_sender: 2, orig_flags: 0 }),
+                chunks: area,
+            }),
+            Packet::Token(Token {
+                ring: ring(),
+                token_seq: 7,
+                seq: 12,
+                rotation_seq: 2,
+                fcc: 3,
+                flags: TF_PENDING,
+                acks: vec![1, 2, 3],
+                rtr: vec![4, 5],
+            }),
+            Packet::Join(Join { proc_set: vec![1, 2, 3], fail_set: vec![4], ring_seq: 8 }),
+            Packet::Commit(Commit {
+                ring: ring(),
+                hop: 1,
+                members: vec![1, 2],
+                entries: vec![
+                    CommitEntry { filled: true, old_ring: ring(), aru: 1, high_delivered: 1, high_seq: 2 },
+                    CommitEntry::default(),
+                ],
+            }),
+            Packet::Merge(ring()),
+        ]
+    }
+
+    #[test]
+    fn round_trip() {
+        for p in samples() {
+            let b = encode(1, &p);
+            assert_eq!(decode(&b), Ok((1, p)));
+        }
+    }
+
+    #[test]
+    fn short_packets_are_rejected() {
+        for p in samples() {
+            let b = encode(1, &p);
+            for n in 0..b.len() {
+                let e = decode(&b[..n]).unwrap_err();
+                assert!(
+                    matches!(e, DecodeError::Short | DecodeError::AbsurdCount | DecodeError::BadLength | DecodeError::BadValue),
+                    "{p:?} cut at {n}: {e:?}"
+                );
+            }
+        }
+        assert_eq!(decode(&[]), Err(DecodeError::Short));
+    }
+
+    #[test]
+    fn bad_magic_version_and_type() {
+        let mut b = encode(1, &Packet::Merge(ring()));
+        b[0] ^= 0xff;
+        assert_eq!(decode(&b), Err(DecodeError::BadMagic));
+        let mut b = encode(1, &Packet::Merge(ring()));
+        b[2] = 9;
+        assert_eq!(decode(&b), Err(DecodeError::BadMagic));
+        let mut b = encode(1, &Packet::Merge(ring()));
+        b[3] = 77;
+        assert_eq!(decode(&b), Err(DecodeError::BadType));
+    }
+
+    #[test]
+    fn trailing_bytes_and_bad_lengths() {
+        for p in samples() {
+            let mut b = encode(1, &p);
+            b.push(0);
+            assert!(decode(&b).is_err(), "{p:?}");
+        }
+        // A chunk whose length runs past the end.
+        let mut area = Vec::new();
+        push_chunk(&mut area, &Chunk { msg_no: 1, frag: 0, last: true, data: b"abcdef" });
+        let n = area.len();
+        area[n - 8..n - 6].copy_from_slice(&600u16.to_le_bytes());
+        let b = encode(1, &Packet::Mcast(Mcast { ring: ring(), seq: 1, flags: 0, encap: None, chunks: area }));
+        assert_eq!(decode(&b), Err(DecodeError::BadLength));
+    }
+
+    #[test]
+    fn absurd_counts() {
+        // A token claiming 60000 acks in a short packet.
+        let mut b = encode(
+            1,
+            &Packet::Token(Token { ring: ring(), token_seq: 1, seq: 0, rotation_seq: 0, fcc: 0, flags: 0, acks: vec![0], rtr: vec![] }),
+        );
+        let off = TOKEN_FIXED_LEN - 4;
+        b[off..off + 2].copy_from_slice(&60000u16.to_le_bytes());
+        assert_eq!(decode(&b), Err(DecodeError::AbsurdCount));
+        // A join claiming more members than present.
+        let mut b = encode(1, &Packet::Join(Join { proc_set: vec![1], fail_set: vec![], ring_seq: 0 }));
+        b[HEADER_LEN + 8..HEADER_LEN + 10].copy_from_slice(&200u16.to_le_bytes());
+        assert_eq!(decode(&b), Err(DecodeError::AbsurdCount));
+        // A chunk area claiming 1000 chunks.
+        let area = 1000u16.to_le_bytes().to_vec();
+        let b = encode(1, &Packet::Mcast(Mcast { ring: ring(), seq: 1, flags: 0, encap: None, chunks: area }));
+        assert_eq!(decode(&b), Err(DecodeError::AbsurdCount));
+    }
+
+    #[test]
+    fn bad_values() {
+        // Node id zero.
+        let b = encode(0, &Packet::Merge(ring()));
+        assert_eq!(decode(&b), Err(DecodeError::BadValue));
+        // Unknown mcast flag.
+        let mut b = encode(1, &samples()[0]);
+        b[HEADER_LEN + 20] = 0x80;
+        assert_eq!(decode(&b), Err(DecodeError::BadValue));
+        // Commit members not sorted.
+        let mut c = match &samples()[4] {
+            Packet::Commit(c) => c.clone(),
+            _ => unreachable!(),
+        };
+        c.members = vec![2, 1];
+        assert_eq!(decode(&encode(1, &Packet::Commit(c))), Err(DecodeError::BadValue));
+        // Join whose sender is not in its own proc set.
+        let b = encode(9, &Packet::Join(Join { proc_set: vec![1], fail_set: vec![], ring_seq: 0 }));
+        assert_eq!(decode(&b), Err(DecodeError::BadValue));
+    }
+
+    /// Random mutations of valid packets never panic, and whatever decodes re-encodes to the same bytes.
+    #[test]
+    fn randomized_mutation() {
+        let mut x: u64 = 0x9e3779b97f4a7c15;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let base: Vec<Vec<u8>> = samples().iter().map(|p| encode(1, p)).collect();
+        let mut accepted = 0;
+        for i in 0..20000 {
+            let mut b = base[i % base.len()].clone();
+            let edits = 1 + next() % 4;
+            for _ in 0..edits {
+                match next() % 4 {
+                    0 if !b.is_empty() => {
+                        let at = (next() as usize) % b.len();
+                        b[at] = next() as u8;
+                    }
+                    1 if !b.is_empty() => {
+                        let n = (next() as usize) % b.len();
+                        b.truncate(n);
+                    }
+                    2 => b.push(next() as u8),
+                    _ => {
+                        if b.len() > 4 {
+                            let at = (next() as usize) % (b.len() - 1);
+                            b[at] = 0xff;
+                            b[at + 1] = 0xff;
+                        }
+                    }
+                }
+            }
+            if let Ok((s, p)) = decode(&b) {
+                accepted += 1;
+                assert_eq!(encode(s, &p), b);
+            }
+        }
+        assert!(accepted < 20000);
+    }
+}
