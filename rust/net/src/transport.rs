@@ -262,7 +262,6 @@ pub struct Transport {
     stats: Stats,
     rxbuf: Vec<u8>,
     txbuf: Vec<u8>,
-    next_socket: usize,
     buffer_sizes: (usize, usize),
 }
 
@@ -436,7 +435,6 @@ impl Transport {
             stats: Stats::default(),
             rxbuf: vec![0u8; RECV_BUF],
             txbuf: Vec::with_capacity(RECV_BUF),
-            next_socket: 0,
             buffer_sizes,
         })
     }
@@ -552,27 +550,33 @@ impl Transport {
     /// diagnostics go to [`poll_event`](Self::poll_event). `now` drives the
     /// log rate limit only. Examines a bounded number of datagrams per call;
     /// the fd stays readable if more are queued.
+    ///
+    /// The multicast group socket is drained before the unicast one: a
+    /// token (unicast) must not overtake the data multicast just before
+    /// it, or the receiver would ask for retransmission of packets that
+    /// are merely still queued. Multicast cannot starve the token for
+    /// long: Totem's flow control bounds what is sent per rotation.
     pub fn recv(&mut self, now: Instant) -> Option<Packet> {
         let n_sock = self.sockets.len();
-        let mut idle = 0;
         let mut budget = RECV_BUDGET;
-        while idle < n_sock && budget > 0 {
-            let i = self.next_socket % n_sock;
-            self.next_socket = (i + 1) % n_sock;
-            let (len, src) = match self.sockets[i].recv_from(&mut self.rxbuf) {
+        // Highest index first: sockets[1] is the group socket, if any.
+        let mut i = n_sock;
+        while i > 0 && budget > 0 {
+            let (len, src) = match self.sockets[i - 1].recv_from(&mut self.rxbuf) {
                 Ok(x) => x,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    idle += 1;
+                    i -= 1;
                     continue;
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(_) => {
                     self.stats.recv_errors += 1;
-                    idle += 1;
+                    i -= 1;
                     continue;
                 }
             };
-            idle = 0;
+            // Start over from the group socket after every datagram.
+            i = n_sock;
             budget -= 1;
             if let Some(p) = self.accept(len, src, now) {
                 return Some(p);

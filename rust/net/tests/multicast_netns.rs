@@ -227,6 +227,19 @@ fn inner_multicast_ipv4() {
     for t in nodes.iter_mut() {
         assert_eq!(recv_wait(t, T).map(|p| p.data), Some(b"no echo".to_vec()));
     }
+
+    // A unicast (a token) sent after multicasts (data) is read after them,
+    // even when both are already queued: otherwise the receiver would ask
+    // for retransmission of data it simply has not read yet.
+    let to = nodes[0].node_id();
+    for i in 0..10u8 {
+        send(&mut nodes[1], Dest::Multicast, &[b'm', i]);
+    }
+    send(&mut nodes[1], Dest::Node(to), b"token");
+    std::thread::sleep(Duration::from_millis(100));
+    let got: Vec<Vec<u8>> = drain(&mut nodes[0], QUIET).into_iter().map(|p| p.data).collect();
+    assert_eq!(got.len(), 11, "{got:?}");
+    assert_eq!(got.last().map(Vec::as_slice), Some(&b"token"[..]), "{got:?}");
 }
 
 #[test]
