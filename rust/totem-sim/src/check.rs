@@ -90,10 +90,10 @@ pub fn check(t: &Trace) -> Vec<String> {
     // Total order agreement: messages two nodes both deliver are in the same relative order.
     let pos: Vec<HashMap<MsgId, usize>> =
         views.iter().map(|v| v.deliveries.iter().enumerate().map(|(k, d)| (d.0, k)).collect()).collect();
-    'pairs: for a in 0..views.len() {
+    'pairs: for (a, va) in views.iter().enumerate() {
         for (b, pos_b) in pos.iter().enumerate().skip(a + 1) {
             let mut last: Option<(usize, MsgId)> = None;
-            for (id, _, _) in &views[a].deliveries {
+            for (id, _, _) in &va.deliveries {
                 if let Some(&pb) = pos_b.get(id) {
                     if let Some((lp, lid)) = last
                         && pb < lp {

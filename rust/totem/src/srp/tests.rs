@@ -7,6 +7,10 @@ struct Net {
     queue: VecDeque<(Micros, u32, Dest, Vec<u8>)>,
     delivered: Vec<Vec<(u32, Vec<u8>)>>,
     configs: Vec<Vec<(ConfigKind, Vec<u32>)>>,
+    persisted: Vec<u64>,
+    rings: Vec<Vec<RingId>>,
+    /// Largest number of multicasts sent between two token passes, per node.
+    window_seen: usize,
 }
 
 impl Net {
@@ -19,6 +23,9 @@ impl Net {
             queue: VecDeque::new(),
             delivered: vec![Vec::new(); n as usize],
             configs: vec![Vec::new(); n as usize],
+            persisted: vec![0; n as usize],
+            rings: vec![Vec::new(); n as usize],
+            window_seen: 0,
         };
         net.collect();
         net
@@ -29,11 +36,25 @@ impl Net {
             while let Some(e) = self.nodes[i].poll_event() {
                 match e {
                     Event::Deliver { sender, msg } => self.delivered[i].push((sender, msg)),
-                    Event::ConfigChange { kind, members, .. } => self.configs[i].push((kind, members)),
-                    Event::PersistRingSeq(_) => {}
+                    Event::ConfigChange { kind, members, ring_id, .. } => {
+                        self.configs[i].push((kind, members));
+                        if kind == ConfigKind::Regular {
+                            self.rings[i].push(ring_id);
+                        }
+                    }
+                    Event::PersistRingSeq(s) => self.persisted[i] = self.persisted[i].max(s),
                 }
             }
+            let mut burst = 0;
             while let Some(t) = self.nodes[i].poll_transmit() {
+                match t.dest {
+                    Dest::Multicast if t.bytes.get(3) == Some(&1) => burst += 1,
+                    Dest::Node(_) => {
+                        self.window_seen = self.window_seen.max(burst);
+                        burst = 0;
+                    }
+                    _ => {}
+                }
                 self.queue.push_back((Micros(self.now.0 + 100), self.nodes[i].node_id(), t.dest, t.bytes));
             }
         }
@@ -288,4 +309,48 @@ fn hostile_run(seed: u64) {
         assert_eq!(n.state(), State::Operational);
         assert_eq!(n.members(), &[1, 2, 3]);
     }
+}
+
+#[test]
+fn a_restarted_node_rejoins_with_a_new_ring_id() {
+    let mut net = Net::new(3);
+    net.run_until(Micros::from_millis(2000));
+    let before: Vec<RingId> = net.rings.iter().flatten().copied().collect();
+    // Node 3 crashes and comes back at once, before the others notice.
+    let persisted = net.persisted[2];
+    assert!(persisted > 0);
+    let now = net.now;
+    net.nodes[2] = Totem::new(3, TotemConfig::default(), 1200, persisted, now).unwrap();
+    let first = net.nodes[2].ring_id();
+    assert!(!before.contains(&first), "restarted node reused ring id {first:?}");
+    net.collect();
+    net.run_until(Micros::from_millis(9000));
+    for n in &net.nodes {
+        assert_eq!(n.state(), State::Operational);
+        assert_eq!(n.members(), &[1, 2, 3]);
+        assert!(n.ring_id().seq > persisted);
+    }
+}
+
+#[test]
+fn flow_control_bounds_each_token_visit() {
+    let mut cfg = TotemConfig::default();
+    cfg.set("max_messages", "4").unwrap();
+    cfg.set("window_size", "6").unwrap();
+    let mut net = Net::new(2);
+    for i in 0..2 {
+        net.nodes[i] = Totem::new(i as u32 + 1, cfg.clone(), 1200, 0, Micros(0)).unwrap();
+    }
+    net.collect();
+    net.run_until(Micros::from_millis(2000));
+    for n in net.nodes.iter_mut() {
+        for k in 0..100u32 {
+            n.submit(&vec![k as u8; 900], Guarantee::Agreed).unwrap();
+        }
+    }
+    net.window_seen = 0;
+    net.collect();
+    net.run_until(Micros::from_millis(6000));
+    assert!(net.delivered.iter().all(|d| d.len() == 200));
+    assert!(net.window_seen >= 1 && net.window_seen <= 4, "{} packets in one visit", net.window_seen);
 }
