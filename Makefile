@@ -3,7 +3,7 @@
 #   make                  release build: target/release/{aisexec,ais-keygen,ais-cfgtool}
 #                         and the C libraries in target/release/lib
 #   make check            every test (what CI runs)
-#   make demo             run a single-node executive and ask it for its status
+#   make demo             a single-node executive, then checkpoint failover on three
 #   make install          install (PREFIX, DESTDIR, ... below)
 #   make uninstall        remove exactly what install put there
 #   make clean
@@ -38,28 +38,30 @@ build-release build-debug: build-%:
 # of each service run against live executives: one node, then three on
 # 127.0.0.1-3 (and the Rust tests start clusters in network namespaces).
 check:
-	@echo "==> [1/11] build (debug profile) and link the C libraries"
+	@echo "==> [1/12] build (debug profile) and link the C libraries"
 	$(MAKE) --no-print-directory build-debug
-	@echo "==> [2/11] cargo test --workspace (unit, executive, multi-node)"
+	@echo "==> [2/12] cargo test --workspace (unit, executive, multi-node)"
 	$(CARGO) test --workspace
-	@echo "==> [3/11] generated headers are up to date"
+	@echo "==> [3/12] generated headers are up to date"
 	scripts/gen-headers.sh --check
-	@echo "==> [4/11] sonames, version nodes and exported symbols"
+	@echo "==> [4/12] sonames, version nodes and exported symbols"
 	scripts/check-symbols.sh target/debug/lib
-	@echo "==> [5/11] C ABI tests"
+	@echo "==> [5/12] C ABI tests"
 	c-tests/run-abi.sh
-	@echo "==> [6/11] CLM: C tests on one node, then three"
+	@echo "==> [6/12] CLM: C tests on one node, then three"
 	c-tests/clm/run.sh target
-	@echo "==> [7/11] EVS and CPG: C tests on one node, then three"
+	@echo "==> [7/12] EVS and CPG: C tests on one node, then three"
 	c-tests/groups/run.sh debug target
 	c-tests/groups/cluster.sh target
-	@echo "==> [8/11] CKPT: C tests on one node, three nodes, failover"
+	@echo "==> [8/12] CKPT: C tests on one node, three nodes, failover"
 	c-tests/ckpt/run.sh target
-	@echo "==> [9/11] pkg-config: build a C program against a staged install"
+	@echo "==> [9/12] EVT: C tests on one node, then three"
+	c-tests/evt/run.sh target
+	@echo "==> [10/12] pkg-config: build a C program against a staged install"
 	c-tests/pkgconfig/run.sh
-	@echo "==> [10/11] CMake: find_package(Ais) against a staged install"
+	@echo "==> [11/12] CMake: find_package(Ais) against a staged install"
 	c-tests/cmake/run.sh
-	@echo "==> [11/11] Totem simulator"
+	@echo "==> [12/12] Totem simulator"
 	scripts/check-totem.sh
 	@echo "==> make check: all steps passed"
 
@@ -71,6 +73,7 @@ uninstall:
 
 demo: build-release
 	scripts/demo.sh target/release
+	c-tests/ckpt/demo.sh target/release
 
 clean:
 	$(CARGO) clean

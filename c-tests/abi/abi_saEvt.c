@@ -182,10 +182,57 @@ static void constants(void)
     }
 }
 
+/* Each function, assigned to a pointer of the classic B.01.01 prototype
+ * (include/saEvt.h of openais): a compile error (-Werror, and in C++) if
+ * any parameter or return type differs. Inside sizeof: nothing to link. */
+#define ABI_PROTOTYPE(pointer, function) ABI_EQ(sizeof((pointer) = (function)), sizeof(pointer))
+static void prototypes(void)
+{
+    SaAisErrorT (*initialize)(SaEvtHandleT *, const SaEvtCallbacksT *, SaVersionT *) = 0;
+    SaAisErrorT (*selection)(SaEvtHandleT, SaSelectionObjectT *) = 0;
+    SaAisErrorT (*dispatch)(SaEvtHandleT, SaDispatchFlagsT) = 0;
+    SaAisErrorT (*finalize)(SaEvtHandleT) = 0;
+    SaAisErrorT (*open)(SaEvtHandleT, const SaNameT *, SaEvtChannelOpenFlagsT, SaTimeT,
+                        SaEvtChannelHandleT *) = 0;
+    SaAisErrorT (*open_async)(SaEvtHandleT, SaInvocationT, const SaNameT *, SaEvtChannelOpenFlagsT) = 0;
+    SaAisErrorT (*close)(SaEvtChannelHandleT) = 0;
+    SaAisErrorT (*unlink)(SaEvtHandleT, const SaNameT *) = 0;
+    SaAisErrorT (*allocate)(SaEvtChannelHandleT, SaEvtEventHandleT *) = 0;
+    SaAisErrorT (*event_free)(SaEvtEventHandleT) = 0;
+    SaAisErrorT (*attr_set)(SaEvtEventHandleT, const SaEvtEventPatternArrayT *, SaEvtEventPriorityT,
+                            SaTimeT, const SaNameT *) = 0;
+    SaAisErrorT (*attr_get)(SaEvtEventHandleT, SaEvtEventPatternArrayT *, SaEvtEventPriorityT *,
+                            SaTimeT *, SaNameT *, SaTimeT *, SaEvtEventIdT *) = 0;
+    SaAisErrorT (*data_get)(SaEvtEventHandleT, void *, SaSizeT *) = 0;
+    SaAisErrorT (*publish)(SaEvtEventHandleT, const void *, SaSizeT, SaEvtEventIdT *) = 0;
+    SaAisErrorT (*subscribe)(SaEvtChannelHandleT, const SaEvtEventFilterArrayT *, SaEvtSubscriptionIdT) = 0;
+    SaAisErrorT (*unsubscribe)(SaEvtChannelHandleT, SaEvtSubscriptionIdT) = 0;
+    SaAisErrorT (*clear)(SaEvtChannelHandleT, SaEvtEventIdT) = 0;
+
+    ABI_PROTOTYPE(initialize, saEvtInitialize);
+    ABI_PROTOTYPE(selection, saEvtSelectionObjectGet);
+    ABI_PROTOTYPE(dispatch, saEvtDispatch);
+    ABI_PROTOTYPE(finalize, saEvtFinalize);
+    ABI_PROTOTYPE(open, saEvtChannelOpen);
+    ABI_PROTOTYPE(open_async, saEvtChannelOpenAsync);
+    ABI_PROTOTYPE(close, saEvtChannelClose);
+    ABI_PROTOTYPE(unlink, saEvtChannelUnlink);
+    ABI_PROTOTYPE(allocate, saEvtEventAllocate);
+    ABI_PROTOTYPE(event_free, saEvtEventFree);
+    ABI_PROTOTYPE(attr_set, saEvtEventAttributesSet);
+    ABI_PROTOTYPE(attr_get, saEvtEventAttributesGet);
+    ABI_PROTOTYPE(data_get, saEvtEventDataGet);
+    ABI_PROTOTYPE(publish, saEvtEventPublish);
+    ABI_PROTOTYPE(subscribe, saEvtEventSubscribe);
+    ABI_PROTOTYPE(unsubscribe, saEvtEventUnsubscribe);
+    ABI_PROTOTYPE(clear, saEvtEventRetentionTimeClear);
+}
+
 int main(void)
 {
     types();
     structs();
     constants();
+    prototypes();
     return ABI_DONE("abi_saEvt");
 }

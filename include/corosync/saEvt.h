@@ -44,11 +44,15 @@ typedef enum {
 
 typedef SaUint64T SaEvtHandleT;
 
-typedef SaUint64T SaEvtEventHandleT;
-
 typedef SaUint64T SaEvtChannelHandleT;
 
+typedef void (*SaEvtChannelOpenCallbackT)(SaInvocationT invocation,
+                                          SaEvtChannelHandleT channelHandle,
+                                          SaAisErrorT error);
+
 typedef SaUint32T SaEvtSubscriptionIdT;
+
+typedef SaUint64T SaEvtEventHandleT;
 
 /**
  * Called for each event matching a subscription; the event is read with
@@ -59,10 +63,6 @@ typedef SaUint32T SaEvtSubscriptionIdT;
 typedef void (*SaEvtEventDeliverCallbackT)(SaEvtSubscriptionIdT subscriptionId,
                                            SaEvtEventHandleT eventHandle,
                                            SaSizeT eventDataSize);
-
-typedef void (*SaEvtChannelOpenCallbackT)(SaInvocationT invocation,
-                                          SaEvtChannelHandleT channelHandle,
-                                          SaAisErrorT error);
 
 /**
  * The callbacks an application hands to `saEvtInitialize`; either may be NULL.
@@ -113,5 +113,74 @@ typedef struct {
     SaSizeT filtersNumber;
     SaEvtEventFilterT *filters;
 } SaEvtEventFilterArrayT;
+
+#ifdef __cplusplus
+extern "C" {
+#endif /* __cplusplus */
+
+SaAisErrorT saEvtInitialize(SaEvtHandleT *evtHandle,
+                            const SaEvtCallbacksT *callbacks,
+                            SaVersionT *version);
+
+SaAisErrorT saEvtSelectionObjectGet(SaEvtHandleT evtHandle, SaSelectionObjectT *selectionObject);
+
+SaAisErrorT saEvtDispatch(SaEvtHandleT evtHandle, SaDispatchFlagsT dispatchFlags);
+
+SaAisErrorT saEvtFinalize(SaEvtHandleT evtHandle);
+
+SaAisErrorT saEvtChannelOpen(SaEvtHandleT evtHandle,
+                             const SaNameT *channelName,
+                             SaEvtChannelOpenFlagsT channelOpenFlags,
+                             SaTimeT timeout,
+                             SaEvtChannelHandleT *channelHandle);
+
+SaAisErrorT saEvtChannelOpenAsync(SaEvtHandleT evtHandle,
+                                  SaInvocationT invocation,
+                                  const SaNameT *channelName,
+                                  SaEvtChannelOpenFlagsT channelOpenFlags);
+
+SaAisErrorT saEvtChannelClose(SaEvtChannelHandleT channelHandle);
+
+SaAisErrorT saEvtChannelUnlink(SaEvtHandleT evtHandle, const SaNameT *channelName);
+
+SaAisErrorT saEvtEventAllocate(SaEvtChannelHandleT channelHandle, SaEvtEventHandleT *eventHandle);
+
+SaAisErrorT saEvtEventFree(SaEvtEventHandleT eventHandle);
+
+SaAisErrorT saEvtEventAttributesSet(SaEvtEventHandleT eventHandle,
+                                    const SaEvtEventPatternArrayT *patternArray,
+                                    SaEvtEventPriorityT priority,
+                                    SaTimeT retentionTime,
+                                    const SaNameT *publisherName);
+
+SaAisErrorT saEvtEventAttributesGet(SaEvtEventHandleT eventHandle,
+                                    SaEvtEventPatternArrayT *patternArray,
+                                    SaEvtEventPriorityT *priority,
+                                    SaTimeT *retentionTime,
+                                    SaNameT *publisherName,
+                                    SaTimeT *publishTime,
+                                    SaEvtEventIdT *eventId);
+
+SaAisErrorT saEvtEventDataGet(SaEvtEventHandleT eventHandle,
+                              void *eventData,
+                              SaSizeT *eventDataSize);
+
+SaAisErrorT saEvtEventPublish(SaEvtEventHandleT eventHandle,
+                              const void *eventData,
+                              SaSizeT eventDataSize,
+                              SaEvtEventIdT *eventId);
+
+SaAisErrorT saEvtEventSubscribe(SaEvtChannelHandleT channelHandle,
+                                const SaEvtEventFilterArrayT *filters,
+                                SaEvtSubscriptionIdT subscriptionId);
+
+SaAisErrorT saEvtEventUnsubscribe(SaEvtChannelHandleT channelHandle,
+                                  SaEvtSubscriptionIdT subscriptionId);
+
+SaAisErrorT saEvtEventRetentionTimeClear(SaEvtChannelHandleT channelHandle, SaEvtEventIdT eventId);
+
+#ifdef __cplusplus
+}  /* extern "C" */
+#endif  /* __cplusplus */
 
 #endif  /* AIS_EVT_H_DEFINED */

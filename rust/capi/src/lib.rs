@@ -15,6 +15,7 @@ pub mod boundary;
 pub mod ckpt;
 pub mod cpg;
 pub mod evs;
+pub mod evt;
 pub mod group_api;
 pub mod clm;
 pub mod error;

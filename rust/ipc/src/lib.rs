@@ -19,6 +19,7 @@ pub mod clm;
 pub mod codec;
 pub mod cpg;
 pub mod evs;
+pub mod evt;
 pub mod frame;
 pub mod handshake;
 

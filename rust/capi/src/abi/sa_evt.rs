@@ -10,14 +10,17 @@
 //! which also holds the `SA_EVT_LOST_EVENT` string macro: cbindgen cannot
 //! print a string constant).
 //!
-//! The `saEvt*` functions are not here yet: each prototype is added with
-//! its implementation (an unimplemented function is neither declared nor
-//! exported; see `rust/capi/README.md`).
+//! The 17 `saEvt*` functions of B.01.01 are at the end of this file, as
+//! thin wrappers over `crate::evt`.
 //!
 //! Must not: hold service logic, or use a Rust enum where C hands us a
 //! value (see the enum convention in `abi/mod.rs`).
 
-use core::ffi::c_uint;
+// The exported functions' safety contract is the C API's, as documented
+// for each function by the spec; they check every pointer they can.
+#![allow(clippy::missing_safety_doc)]
+
+use core::ffi::{c_uint, c_void};
 
 use super::sa_ais::*;
 
@@ -145,3 +148,196 @@ crate::c_enum!(SaEvtEventFilterTypeT {
     SA_EVT_EXACT_FILTER,
     SA_EVT_PASS_ALL_FILTER,
 });
+
+// ---------------------------------------------------------------------
+// The functions of B.01.01.
+
+use crate::boundary::{name_bytes, opt_out, out, try_mut, try_ref, try_slice};
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saEvtInitialize(
+    evtHandle: *mut SaEvtHandleT,
+    callbacks: *const SaEvtCallbacksT,
+    version: *mut SaVersionT,
+) -> SaAisErrorT {
+    crate::boundary!({
+        let version = unsafe { try_mut(version) }?;
+        let handle = unsafe { out(evtHandle) }?;
+        let callbacks = if callbacks.is_null() { None } else { Some(unsafe { try_ref(callbacks) }?) };
+        crate::evt::initialize(handle, callbacks, version)
+    })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saEvtSelectionObjectGet(
+    evtHandle: SaEvtHandleT,
+    selectionObject: *mut SaSelectionObjectT,
+) -> SaAisErrorT {
+    crate::boundary!({
+        let so = unsafe { out(selectionObject) }?;
+        crate::evt::selection_object(evtHandle, so)
+    })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saEvtDispatch(evtHandle: SaEvtHandleT, dispatchFlags: SaDispatchFlagsT) -> SaAisErrorT {
+    crate::boundary!({ crate::evt::dispatch(evtHandle, dispatchFlags) })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saEvtFinalize(evtHandle: SaEvtHandleT) -> SaAisErrorT {
+    crate::boundary!({ crate::evt::finalize(evtHandle) })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saEvtChannelOpen(
+    evtHandle: SaEvtHandleT,
+    channelName: *const SaNameT,
+    channelOpenFlags: SaEvtChannelOpenFlagsT,
+    timeout: SaTimeT,
+    channelHandle: *mut SaEvtChannelHandleT,
+) -> SaAisErrorT {
+    crate::boundary!({
+        let name = unsafe { name_bytes(channelName) }?;
+        let handle = unsafe { out(channelHandle) }?;
+        crate::evt::open(evtHandle, name, channelOpenFlags, timeout, handle)
+    })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saEvtChannelOpenAsync(
+    evtHandle: SaEvtHandleT,
+    invocation: SaInvocationT,
+    channelName: *const SaNameT,
+    channelOpenFlags: SaEvtChannelOpenFlagsT,
+) -> SaAisErrorT {
+    crate::boundary!({
+        let name = unsafe { name_bytes(channelName) }?;
+        crate::evt::open_async(evtHandle, invocation, name, channelOpenFlags)
+    })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saEvtChannelClose(channelHandle: SaEvtChannelHandleT) -> SaAisErrorT {
+    crate::boundary!({ crate::evt::close(channelHandle) })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saEvtChannelUnlink(evtHandle: SaEvtHandleT, channelName: *const SaNameT) -> SaAisErrorT {
+    crate::boundary!({
+        let name = unsafe { name_bytes(channelName) }?;
+        crate::evt::unlink(evtHandle, name)
+    })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saEvtEventAllocate(
+    channelHandle: SaEvtChannelHandleT,
+    eventHandle: *mut SaEvtEventHandleT,
+) -> SaAisErrorT {
+    crate::boundary!({
+        let handle = unsafe { out(eventHandle) }?;
+        crate::evt::allocate(channelHandle, handle)
+    })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saEvtEventFree(eventHandle: SaEvtEventHandleT) -> SaAisErrorT {
+    crate::boundary!({ crate::evt::free(eventHandle) })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saEvtEventAttributesSet(
+    eventHandle: SaEvtEventHandleT,
+    patternArray: *const SaEvtEventPatternArrayT,
+    priority: SaEvtEventPriorityT,
+    retentionTime: SaTimeT,
+    publisherName: *const SaNameT,
+) -> SaAisErrorT {
+    crate::boundary!({
+        let patterns = if patternArray.is_null() { None } else { Some(unsafe { try_ref(patternArray) }?) };
+        let publisher = if publisherName.is_null() { None } else { Some(unsafe { name_bytes(publisherName) }?) };
+        unsafe { crate::evt::attributes_set(eventHandle, patterns, priority, retentionTime, publisher) }
+    })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saEvtEventAttributesGet(
+    eventHandle: SaEvtEventHandleT,
+    patternArray: *mut SaEvtEventPatternArrayT,
+    priority: *mut SaEvtEventPriorityT,
+    retentionTime: *mut SaTimeT,
+    publisherName: *mut SaNameT,
+    publishTime: *mut SaTimeT,
+    eventId: *mut SaEvtEventIdT,
+) -> SaAisErrorT {
+    crate::boundary!({
+        let outs = crate::evt::AttributeOuts {
+            patterns: if patternArray.is_null() { None } else { Some(unsafe { try_mut(patternArray) }?) },
+            priority: unsafe { opt_out(priority) }?,
+            retention: unsafe { opt_out(retentionTime) }?,
+            publisher: unsafe { opt_out(publisherName) }?,
+            publish_time: unsafe { opt_out(publishTime) }?,
+            id: unsafe { opt_out(eventId) }?,
+        };
+        unsafe { crate::evt::attributes_get(eventHandle, outs) }
+    })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saEvtEventDataGet(
+    eventHandle: SaEvtEventHandleT,
+    eventData: *mut c_void,
+    eventDataSize: *mut SaSizeT,
+) -> SaAisErrorT {
+    crate::boundary!({
+        let size = unsafe { try_mut(eventDataSize) }?;
+        unsafe { crate::evt::data_get(eventHandle, eventData.cast(), size) }
+    })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saEvtEventPublish(
+    eventHandle: SaEvtEventHandleT,
+    eventData: *const c_void,
+    eventDataSize: SaSizeT,
+    eventId: *mut SaEvtEventIdT,
+) -> SaAisErrorT {
+    crate::boundary!({
+        let id = unsafe { out(eventId) }?;
+        let len = usize::try_from(eventDataSize).map_err(|_| crate::error::AisError::TOO_BIG)?;
+        if len > crate::evt::MAX_DATA {
+            return Err(crate::error::AisError::TOO_BIG);
+        }
+        let data = unsafe { try_slice(eventData.cast::<u8>(), len) }?;
+        crate::evt::publish(eventHandle, data, id)
+    })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saEvtEventSubscribe(
+    channelHandle: SaEvtChannelHandleT,
+    filters: *const SaEvtEventFilterArrayT,
+    subscriptionId: SaEvtSubscriptionIdT,
+) -> SaAisErrorT {
+    crate::boundary!({
+        let filters = unsafe { try_ref(filters) }?;
+        unsafe { crate::evt::subscribe(channelHandle, filters, subscriptionId) }
+    })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saEvtEventUnsubscribe(
+    channelHandle: SaEvtChannelHandleT,
+    subscriptionId: SaEvtSubscriptionIdT,
+) -> SaAisErrorT {
+    crate::boundary!({ crate::evt::unsubscribe(channelHandle, subscriptionId) })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saEvtEventRetentionTimeClear(
+    channelHandle: SaEvtChannelHandleT,
+    eventId: SaEvtEventIdT,
+) -> SaAisErrorT {
+    crate::boundary!({ crate::evt::retention_time_clear(channelHandle, eventId) })
+}

@@ -4,4 +4,5 @@ pub mod cfg;
 pub mod ckpt;
 pub mod clm;
 pub mod evs;
+pub mod evt;
 pub mod cpg;
