@@ -17,11 +17,10 @@ echo "== one node, no configuration (loopback ordering, no Totem)"
 echo "== one node, Totem ring of one (udpu)"
 start 1
 on 1 "$secs" || fail "bench on one node"
-kill -KILL "${pids[1]}"; wait "${pids[1]}" 2>/dev/null; pids[1]=""
+node_kill 1
 rm -rf "$work/n1"
 
 echo "== three nodes (writer on node 1)"
 for i in 1 2 3; do start "$i"; done
 wait_members 3 1 2 3
 on 1 "$secs" || fail "bench on three nodes"
-ok=yes

@@ -59,9 +59,7 @@ on 1 count failover > "$work/count.out" 2>&1 & writer=$!
 sleep 2
 grep -q '^acked' "$work/count.out" || fail "the writer acknowledged nothing: $(cat "$work/count.out")"
 t0=$(ms)
-kill -KILL "${pids[1]}"
-wait "${pids[1]}" 2>/dev/null
-pids[1]=""
+node_kill 1
 wait "$writer"
 last=$(grep '^acked' "$work/count.out" | tail -1 | cut -d' ' -f2)
 value=$(on 2 get failover counter) || fail "get on node 2 after the kill"
@@ -88,10 +86,7 @@ done
 [ "$(on 1 get shared s)" = hello ] || fail "rejoined node 1 lost 'shared'"
 
 # 6. A restart of node 1 faster than failure detection.
-kill -KILL "${pids[1]}"
-wait "${pids[1]}" 2>/dev/null
-pids[1]=""
-rm -f "$work/n1/run/aisexec.sock"
+node_kill 1
 start 1
 wait_members 3 1 2 3
 for i in 1 2 3; do
@@ -100,5 +95,4 @@ for i in 1 2 3; do
 done
 echo "ckpt cluster: node 1 killed and restarted at once: every node still reads $value"
 
-ok=yes
 echo "ckpt cluster: passed"

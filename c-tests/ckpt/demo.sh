@@ -22,7 +22,7 @@ if [ -z "${2:-}" ]; then
     set -- "$1" "$demo_bin"
 fi
 . "$(dirname "$0")/cluster-lib.sh"
-[ -z "${demo_bin:-}" ] || trap 'cleanup; rm -f "$demo_bin"' EXIT
+[ -z "${demo_bin:-}" ] || trap 'cluster_cleanup; rm -f "$demo_bin"' EXIT
 
 echo "demo: starting three executives on 127.0.0.1, 127.0.0.2, 127.0.0.3"
 for i in 1 2 3; do start "$i"; done
@@ -36,10 +36,9 @@ sleep 2
 echo "demo: the active on node 1 so far:"
 tail -3 "$work/active.out" | sed 's/^/    /'
 killed=$(ms)
-kill -KILL "${pids[1]}" "$active" 2>/dev/null
-wait "${pids[1]}" 2>/dev/null
+kill -KILL "$(node_pid 1)" "$active" 2>/dev/null
+node_kill 1
 wait "$active" 2>/dev/null
-pids[1]=""
 last=$(grep 'counted' "$work/active.out" | tail -1 | awk '{print $3}')
 echo "demo: kill -9 of node 1 (executive and active) at $killed ms; last acknowledged count: $last"
 wait "$standby"
@@ -51,4 +50,3 @@ echo "demo: the standby on node 2 took over from $from ($((took - killed)) ms af
 [ "$from" -ge "$last" ] || fail "the standby started from $from, below the acknowledged $last"
 echo "demo: nothing acknowledged was lost (standby resumed at $from >= $last)"
 echo "demo: node 3 reads $(on 3 show)"
-ok=yes

@@ -20,30 +20,13 @@ bin=$target/${AIS_PROFILE:-debug}
 lib=$bin/lib
 CC=${CC:-gcc}
 PORT=${CLM_CLUSTER_PORT:-16455}
-tmp=$(mktemp -d /tmp/ais-clm-cluster.XXXXXX)
-declare -A exec_pid=()
-watchers=()
+. "$root/c-tests/lib/cluster.sh"
+cluster_init clm-cluster "$bin" "$PORT"
+tmp=$cluster_dir
 
-cleanup() {
-    for p in "${watchers[@]}" "${exec_pid[@]}"; do
-        kill -KILL "$p" 2>/dev/null
-        wait "$p" 2>/dev/null
-    done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-die() {
-    echo "clm-cluster: FAIL: $*" >&2
-    for i in 1 2 3; do
-        [ -f "$tmp/n$i.log" ] && sed "s/^/  [node $i] /" "$tmp/n$i.log" >&2
-    done
-    for w in "$tmp"/watch*.out; do
-        [ -f "$w" ] && sed "s/^/  [$(basename "$w")] /" "$w" >&2
-    done
-    exit 1
-}
+cluster_dump_also='watch*.out'
+die() { cluster_fail "$@"; }
+on() { node_run "$@"; }
 
 [ -x "$bin/aisexec" ] || die "$bin/aisexec not found: build first"
 [ -e "$lib/libSaClm.so" ] || "$root/scripts/link-libs.sh" "$bin" "$lib" >/dev/null || die "link-libs"
@@ -51,51 +34,6 @@ $CC -std=gnu99 -Wall -Wextra -Werror -g -I"$root/include" -o "$tmp/clm_cluster" 
     "$root/c-tests/clm/clm_cluster.c" -L"$lib" -Wl,-rpath,"$lib" -lSaClm || die "build clm_cluster"
 
 node_id() { echo $((127 + ($1 << 24))); } # 127.0.0.i as the executive reads it
-
-for i in 1 2 3; do
-    mkdir -p "$tmp/n$i/run"
-    {
-        echo "totem {"
-        echo "  version: 2"
-        echo "  secauth: off"
-        echo "  transport: udpu"
-        echo "  token: 1000"
-        echo "  interface {"
-        echo "    ringnumber: 0"
-        echo "    bindnetaddr: 127.0.0.$i"
-        echo "    mcastport: $PORT"
-        for m in 1 2 3; do echo "    member {"; echo "      memberaddr: 127.0.0.$m"; echo "    }"; done
-        echo "  }"
-        echo "}"
-        echo "logging {"
-        echo "  to_syslog: no"
-        echo "  to_stderr: yes"
-        echo "}"
-    } > "$tmp/n$i/corosync.conf"
-done
-
-on() { # on <node> <command...>: run a command as a client of that node
-    local i=$1
-    shift
-    COROSYNC_RUN_DIR=$tmp/n$i/run "$@"
-}
-
-start() {
-    local i=$1
-    env -u OPENAIS_MAIN_CONFIG_FILE \
-        COROSYNC_RUN_DIR="$tmp/n$i/run" \
-        COROSYNC_MAIN_CONFIG_FILE="$tmp/n$i/corosync.conf" \
-        COROSYNC_TOTEM_AUTHKEY_FILE="$tmp/n$i/authkey" \
-        COROSYNC_AMF_CONFIG_FILE="$tmp/n$i/amf.conf" \
-        "$bin/aisexec" -f >> "$tmp/n$i.log" 2>&1 &
-    exec_pid[$i]=$!
-    for _ in $(seq 100); do
-        [ -S "$tmp/n$i/run/aisexec.sock" ] && return 0
-        kill -0 "${exec_pid[$i]}" 2>/dev/null || die "node $i exited at start"
-        sleep 0.1
-    done
-    die "node $i: no socket after 10 s"
-}
 
 # Waits (up to $2 s) until every node in $1 reports the same view with
 # member ids $3; prints the view number.
@@ -116,44 +54,34 @@ agreed_view() {
     return 1
 }
 
-wait_line() { # wait_line <file> <regex> <seconds>
-    for _ in $(seq $(($3 * 10))); do
-        grep -qE "$2" "$1" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    return 1
-}
-
 n1=$(node_id 1)
 n2=$(node_id 2)
 n3=$(node_id 3)
 all=$(printf '%s\n' "$n1" "$n2" "$n3" | sort -n | tr '\n' ' ' | sed 's/ $//')
 two=$(printf '%s\n' "$n1" "$n2" | sort -n | tr '\n' ' ' | sed 's/ $//')
 
-for i in 1 2 3; do start "$i"; done
+cluster_start 3
 v_formed=$(agreed_view "1 2 3" 20 "$all") || die "no agreed 3-node view"
 echo "clm-cluster: 3 nodes agree on view $v_formed: $all"
 
 on 1 timeout 90 "$tmp/clm_cluster" watch changes "$n3" 60 > "$tmp/watch1.out" 2>&1 &
-watchers+=($!)
+cluster_bg+=($!)
 w1=$!
 on 2 timeout 90 "$tmp/clm_cluster" watch changes_only "$n3" 60 > "$tmp/watch2.out" 2>&1 &
-watchers+=($!)
+cluster_bg+=($!)
 w2=$!
 wait_line "$tmp/watch1.out" '^ready' 10 && wait_line "$tmp/watch2.out" '^ready' 10 || die "watchers not ready"
 
-kill -KILL "${exec_pid[3]}"
-wait "${exec_pid[3]}" 2>/dev/null
-unset 'exec_pid[3]'
+node_kill 3
 wait_line "$tmp/watch1.out" '^left ' 10 && wait_line "$tmp/watch2.out" '^left ' 10 ||
     die "no LEFT callback on both survivors within 10 s"
 v_left=$(agreed_view "1 2" 10 "$two") || die "survivors disagree"
 echo "clm-cluster: node 3 killed: survivors told, agree on view $v_left: $two"
 
-start 3
+node_start 3
 wait "$w1" || die "watcher on node 1 (CHANGES) failed"
 wait "$w2" || die "watcher on node 2 (CHANGES_ONLY) failed"
-watchers=()
+cluster_bg=()
 v_back=$(agreed_view "1 2 3" 15 "$all") || die "no agreed view after the rejoin"
 [ "$v_back" -gt "$v_left" ] && [ "$v_left" -gt "$v_formed" ] ||
     die "view numbers do not increase: $v_formed, $v_left, $v_back"

@@ -13,45 +13,17 @@
 # cluster.sh (three executives on 127.0.0.1-3).
 set -u
 
-root=$(cd "$(dirname "$0")/../.." && pwd)
-here=$root/c-tests/clm
-target=${1:-$root/target}
-profile=${AIS_PROFILE:-debug}
-bin=$target/$profile
-lib=$bin/lib
-CC=${CC:-gcc}
+. "$(dirname "$0")/../lib/common.sh"
+ctest_init clm "${1:-}" "${AIS_PROFILE:-debug}"
 LIMIT=${CLM_TEST_TIMEOUT:-60}
-tmp=$(mktemp -d /tmp/ais-clm-test.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT INT TERM
-
-if [ ! -x "$bin/aisexec" ]; then
-    echo "clm: $bin/aisexec not found: build first (cargo build)" >&2
-    exit 1
-fi
-if [ ! -e "$lib/libSaClm.so" ]; then
-    "$root/scripts/link-libs.sh" "$bin" "$lib" >/dev/null || exit 1
-fi
-
-passed=0
-failed=0
-step() { # step <description> <command...>
-    what=$1
-    shift
-    if "$@" > "$tmp/step.log" 2>&1; then
-        passed=$((passed + 1))
-        grep -hE 'passed,|^clm-cluster:' "$tmp/step.log" || true
-    else
-        failed=$((failed + 1))
-        echo "clm: FAIL: $what" >&2
-        sed 's/^/    /' "$tmp/step.log" >&2
-    fi
-}
+step_show='passed,|^clm-cluster:'
+ctest_need aisexec
+ctest_link SaClm
 
 build() { # build <name> <extra cflags...>
     name=$1
     shift
-    $CC -std=gnu99 "$@" -g -I"$root/include" -o "$tmp/$name" "$here/$name.c" \
-        -L"$lib" -Wl,-rpath,"$lib" -lSaClm
+    ctest_build "$name" "$name" SaClm "$@"
 }
 
 # The API test with AddressSanitizer (leaks included: the arrays the
@@ -69,17 +41,14 @@ step "build clm_api" build clm_api -Wall -Wextra -Werror
 # with no edits.
 step "build clmtest (classic program)" build clmtest -Wall
 # Linked against -lais as well (it exports the CLM functions too).
-step "build clmtest with -lais" $CC -std=gnu99 -Wall -g -I"$root/include" -o "$tmp/clmtest-ais" \
-    "$here/clmtest.c" -L"$lib" -Wl,-rpath,"$lib" -lais
+step "build clmtest with -lais" ctest_build clmtest-ais clmtest ais -Wall
 
 for prog in clm_api clm_api-asan clmtest clmtest-ais; do
     [ -x "$tmp/$prog" ] || continue
-    # TERM first, so with-exec.sh stops its executive.
-    step "run $prog" timeout -k 10 "$LIMIT" "$root/c-tests/lib/with-exec.sh" "$bin" "$tmp/$prog"
+    step "run $prog" ctest_with_exec "$LIMIT" "$tmp/$prog"
 done
 
 # Three executives: agreement, and tracking across kill -9 and rejoin.
 step "3-node cluster (cluster.sh)" timeout -k 10 120 "$here/cluster.sh" "$target"
 
-echo "clm: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+ctest_finish

@@ -32,17 +32,17 @@ run() {
     for size in $SIZES; do
         n=$(count_for "$size")
         if [ "$nodes" = 1 ]; then subs="1"; else subs="2 3"; fi
-        bg=()
+        cluster_bg=()
         for i in $subs; do
             on "$i" sub "bench-$size" "$n" 120 > "$work/sub$i.out" 2>&1 &
-            bg+=($!)
+            cluster_bg+=($!)
         done
         for i in $subs; do
             for _ in $(seq 200); do grep -q '^ready' "$work/sub$i.out" && break; sleep 0.05; done
         done
         pub=$(on 1 pub "bench-$size" "$size" "$n") || fail "publisher: $pub"
-        for p in "${bg[@]}"; do wait "$p"; done
-        bg=()
+        for p in "${cluster_bg[@]}"; do wait "$p"; done
+        cluster_bg=()
         line="$label $(printf '%6s' "$size") $(printf '%6s' "$n") $(echo "$pub" | awk '{printf "%9s", $4}')"
         for i in $subs; do
             d=$(grep '^delivered' "$work/sub$i.out")
@@ -63,7 +63,6 @@ export EVT_NODES EVT_CLUSTER_PORT EVT_QUEUE_SIZE EVT_QUEUE_RESUME
     wait_members 1 1
     echo "nodes  bytes  count  pub/s     deliv/s (per subscriber node)"
     run 1 "1    "
-    ok=yes
 )
 # Three nodes.
 EVT_NODES=3 EVT_CLUSTER_PORT=16625
@@ -72,6 +71,5 @@ EVT_NODES=3 EVT_CLUSTER_PORT=16625
     for i in 1 2 3; do start "$i"; done
     wait_members 3 1 2 3
     run 3 "3    "
-    ok=yes
 )
 rm -f "$tool"

@@ -29,7 +29,7 @@ sub_bg() {
     local name=$1 i=$2
     shift 2
     on "$i" sub "$@" > "$work/$name.out" 2>&1 &
-    bg+=($!)
+    cluster_bg+=($!)
     eval "pid_$name=$!"
     for _ in $(seq 200); do
         grep -q '^ready' "$work/$name.out" && return 0
@@ -100,11 +100,8 @@ if [ -n "$api" ]; then
 fi
 
 # 6. Node 1 restarts empty; the retained event is synced back to it.
-kill -KILL "${pids[1]}"
-wait "${pids[1]}" 2>/dev/null
-pids[1]=""
+node_kill 1
 wait_members 2 2 3
-rm -f "$work/n1/run/aisexec.sock"
 start 1
 wait_members 3 1 2 3
 got=$(on 1 sub ret all "" 1 5000) || fail "restarted node 1 did not get the retained event: $got"
@@ -113,5 +110,4 @@ id=$(on 1 pub ret new 0 x | sed -n 's/^id //p')
 [ "$id" -gt "$kept" ] || fail "restarted node 1 reused an event id: $id <= $kept"
 echo "evt cluster: restarted node 1 received retained event $kept; its new ids continue ($id)"
 
-ok=yes
 echo "evt cluster: passed"

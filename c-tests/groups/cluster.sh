@@ -42,27 +42,13 @@ CC=${CC:-gcc}
 PORT=${GROUPS_CLUSTER_PORT:-16485}
 K=20
 [ $# -ge 1 ] && shift
-tmp=$(mktemp -d /tmp/ais-groups-cluster.XXXXXX)
-declare -A exec_pid=()
-clients=()
+. "$root/c-tests/lib/cluster.sh"
+cluster_init groups-cluster "$bin" "$PORT"
+tmp=$cluster_dir
 
-cleanup() {
-    for p in "${clients[@]}" "${exec_pid[@]}"; do
-        kill -KILL "$p" 2>/dev/null
-        wait "$p" 2>/dev/null
-    done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-die() {
-    echo "groups-cluster: FAIL: $*" >&2
-    for f in "$tmp"/n?.log "$tmp"/client*.out; do
-        [ -f "$f" ] && sed "s/^/  [$(basename "$f")] /" "$f" >&2
-    done
-    exit 1
-}
+cluster_dump_also='client*.out'
+die() { cluster_fail "$@"; }
+on() { node_run "$@"; }
 
 [ -x "$bin/aisexec" ] || die "$bin/aisexec not found: build first"
 [ -x "$bin/ais-cpgtool" ] || die "$bin/ais-cpgtool not found: build ais-tools first"
@@ -74,60 +60,7 @@ $CC -std=gnu99 -Wall -Wextra -Werror -g -I"$root/include" -o "$tmp/cpg_node" \
 $CC -O2 -std=gnu99 -Wall -I"$root/include" -o "$tmp/cpgbench" \
     "$root/c-tests/groups/cpgbench.c" -L"$lib" -Wl,-rpath,"$lib" -lcpg || die "build cpgbench"
 
-for i in 1 2 3; do
-    mkdir -p "$tmp/n$i/run"
-    {
-        echo "totem {"
-        echo "  version: 2"
-        echo "  secauth: off"
-        echo "  transport: udpu"
-        echo "  token: 1000"
-        echo "  interface {"
-        echo "    ringnumber: 0"
-        echo "    bindnetaddr: 127.0.0.$i"
-        echo "    mcastport: $PORT"
-        for m in 1 2 3; do echo "    member {"; echo "      memberaddr: 127.0.0.$m"; echo "    }"; done
-        echo "  }"
-        echo "}"
-        echo "logging {"
-        echo "  to_syslog: no"
-        echo "  to_stderr: yes"
-        echo "}"
-    } > "$tmp/n$i/corosync.conf"
-done
-
-on() { # on <node> <command...>: run a command as a client of that node
-    local i=$1
-    shift
-    COROSYNC_RUN_DIR=$tmp/n$i/run "$@"
-}
-
-start() {
-    local i=$1
-    env -u OPENAIS_MAIN_CONFIG_FILE \
-        COROSYNC_RUN_DIR="$tmp/n$i/run" \
-        COROSYNC_MAIN_CONFIG_FILE="$tmp/n$i/corosync.conf" \
-        COROSYNC_TOTEM_AUTHKEY_FILE="$tmp/n$i/authkey" \
-        COROSYNC_AMF_CONFIG_FILE="$tmp/n$i/amf.conf" \
-        "$bin/aisexec" -f >> "$tmp/n$i.log" 2>&1 &
-    exec_pid[$i]=$!
-    for _ in $(seq 100); do
-        [ -S "$tmp/n$i/run/aisexec.sock" ] && return 0
-        kill -0 "${exec_pid[$i]}" 2>/dev/null || die "node $i exited at start"
-        sleep 0.1
-    done
-    die "node $i: no socket after 10 s"
-}
-
-wait_line() { # wait_line <file> <regex> <seconds>
-    for _ in $(seq $(($3 * 10))); do
-        grep -qE "$2" "$1" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    return 1
-}
-
-for i in 1 2 3; do start "$i"; done
+cluster_start 3
 for i in 1 2 3; do
     on "$i" timeout 20 "$tmp/cpg_node" ring 3 > /dev/null || die "node $i: the EVS ring never had 3 nodes"
 done
@@ -138,7 +71,7 @@ if [ $bench = no ]; then
     for i in 1 2 3; do
         COROSYNC_RUN_DIR=$tmp/n$i/run "$tmp/cpg_node" evs 3 $K > "$tmp/evs$i.out" 2>&1 &
         evs_clients+=($!)
-        clients+=($!)
+        cluster_bg+=($!)
     done
     for p in "${evs_clients[@]}"; do wait "$p" || die "an EVS client failed: $(cat "$tmp"/evs?.out)"; done
     e1=$(grep '^evseq ' "$tmp/evs1.out")
@@ -155,10 +88,10 @@ if [ $bench = yes ]; then
     echo "groups-cluster: cpgbench on all 3 nodes at once (node 1's figures; the others in the log)"
     for i in 2 3; do
         COROSYNC_RUN_DIR=$tmp/n$i/run "$tmp/cpgbench" "$@" > "$tmp/bench$i.out" 2>&1 &
-        clients+=($!)
+        cluster_bg+=($!)
     done
     on 1 timeout 300 "$tmp/cpgbench" "$@" || die "cpgbench"
-    for p in "${clients[@]}"; do wait "$p"; done
+    for p in "${cluster_bg[@]}"; do wait "$p"; done
     for i in 2 3; do sed "s/^/  [node $i] /" "$tmp/bench$i.out"; done
     exit 0
 fi
@@ -169,7 +102,7 @@ for i in 1 2 3; do
     # cpg_node bounds its own waits.
     COROSYNC_RUN_DIR=$tmp/n$i/run "$tmp/cpg_node" run grp 3 $K > "$tmp/client$i.out" 2>&1 &
     client[$i]=$!
-    clients+=($!)
+    cluster_bg+=($!)
 done
 for i in 1 2 3; do
     wait_line "$tmp/client$i.out" '^seq ' 30 || die "client on node $i delivered no sequence"
@@ -197,13 +130,13 @@ echo "groups-cluster: ais-cpgtool on node 2 lists the group and its 3 members"
 
 n3=$(grep '^ready ' "$tmp/client3.out" | cut -d' ' -f2)
 COROSYNC_RUN_DIR=$tmp/n1/run "$tmp/cpg_node" evshold 60 > "$tmp/evshold1.out" 2>&1 &
-clients+=($!)
+cluster_bg+=($!)
 wait_line "$tmp/evshold1.out" '^evs ready' 10 || die "EVS watcher not ready"
 {
-    kill -KILL "${client[3]}" "${exec_pid[3]}"
-    wait "${client[3]}" "${exec_pid[3]}"
+    kill -KILL "${client[3]}" "$(node_pid 3)"
+    wait "${client[3]}"
 } 2>/dev/null
-unset 'exec_pid[3]'
+node_kill 3
 for i in 1 2; do
     wait "${client[$i]}" || die "client on node $i saw no departure"
     grep -qE "^left $n3 3 members 2\$" "$tmp/client$i.out" ||
@@ -215,10 +148,10 @@ echo "groups-cluster: node 3 killed: both survivors saw its member leave with NO
 
 for i in 1 2; do
     COROSYNC_RUN_DIR=$tmp/n$i/run "$tmp/cpg_node" run grp2 3 1 > "$tmp/client${i}b.out" 2>&1 &
-    clients+=($!)
+    cluster_bg+=($!)
 done
 sleep 1
-start 3
+node_start 3
 on 3 timeout 30 "$tmp/cpg_node" ring 3 > /dev/null || die "node 3 did not rejoin the ring"
 on 3 timeout 30 "$tmp/cpg_node" members grp2 3 > "$tmp/client3b.out" 2>&1 ||
     die "the restarted node 3 does not see the members of nodes 1 and 2: $(cat "$tmp/client3b.out")"
@@ -226,15 +159,15 @@ echo "groups-cluster: node 3 restarted: it sees the group members of nodes 1 and
 
 for i in 1 3; do
     COROSYNC_RUN_DIR=$tmp/n$i/run "$tmp/cpg_node" hold merged 60 > "$tmp/hold$i.out" 2>&1 &
-    clients+=($!)
+    cluster_bg+=($!)
 done
 for i in 1 3; do
     wait_line "$tmp/hold$i.out" '^confchg 2 ' 10 || die "hold client on node $i never saw 2 members"
 done
 pid3=$(grep '^joined ' "$tmp/hold3.out" | cut -d' ' -f3)
-kill -STOP "${exec_pid[3]}"
-wait_line "$tmp/hold1.out" "^confchg 1 left $n3/$pid3:3 " 15 || { kill -CONT "${exec_pid[3]}"; die "node 1 never saw node 3's member leave"; }
-kill -CONT "${exec_pid[3]}"
+kill -STOP "$(node_pid 3)"
+wait_line "$tmp/hold1.out" "^confchg 1 left $n3/$pid3:3 " 15 || { kill -CONT "$(node_pid 3)"; die "node 1 never saw node 3's member leave"; }
+kill -CONT "$(node_pid 3)"
 wait_line "$tmp/hold1.out" "^confchg 2 left joined $n3/$pid3:4\$" 20 || die "node 1 never saw node 3's member come back with NODEUP"
 listing_agrees() {
     local first="" out i

@@ -23,18 +23,10 @@ profile=${1:-debug}
 target=${2:-${CARGO_TARGET_DIR:-$root/target}}
 [ $# -ge 1 ] && shift
 [ $# -ge 1 ] && shift
-bin=$target/$profile
-lib=$bin/lib
-CC=${CC:-gcc}
-
-[ -x "$bin/aisexec" ] || { echo "groups: no $bin/aisexec (build it first)" >&2; exit 1; }
-if [ ! -e "$lib/libcpg.so" ] || [ ! -e "$lib/libevs.so" ]; then
-    "$root/scripts/link-libs.sh" "$bin" "$lib" || exit 1
-fi
-
-tmp=$(mktemp -d /tmp/ais-groups.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 130' INT TERM
+. "$root/c-tests/lib/common.sh"
+ctest_init groups "$target" "$profile"
+ctest_need aisexec
+ctest_link cpg evs
 
 cflags="-std=c99 -D_GNU_SOURCE -Wall -Wextra -Werror -g -I$root/include -I$root/c-tests/groups"
 build() { # build <name> <lib>

@@ -13,57 +13,11 @@
 
 mod common;
 
-use std::os::unix::net::UnixStream;
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ais_ipc::ckpt::{self as wire, Attrs, ReadElement, Request, VectorResult, WriteElement};
-use ais_ipc::frame::{read_message, write_message};
-use ais_tools::netns::Lab;
+use common::cluster::{Cluster, v4_id};
 use common::*;
-
-fn node_dir(i: usize) -> TempDir {
-    let dir = TempDir::new(&format!("ckpt-part-n{i}"));
-    dir.config(&format!(
-        "totem {{\n  version: 2\n  secauth: off\n  token: 1000\n  consensus: 1200\n  \
-         interface {{\n    ringnumber: 0\n    bindnetaddr: {}\n    mcastaddr: 239.192.77.9\n    mcastport: 5405\n  }}\n}}\n{QUIET}",
-        Lab::network(false)
-    ));
-    dir
-}
-
-fn start(lab: &Lab, i: usize, dir: &TempDir) -> Exec {
-    let stderr_path = dir.path().join("stderr.log");
-    let err = std::fs::File::create(&stderr_path).unwrap();
-    let mut cmd = lab.command(i, AISEXEC);
-    cmd.arg("-f")
-        .env("COROSYNC_RUN_DIR", dir.run_dir())
-        .env("COROSYNC_MAIN_CONFIG_FILE", dir.path().join("corosync.conf"))
-        .env("COROSYNC_TOTEM_AUTHKEY_FILE", dir.path().join("authkey"))
-        .env("COROSYNC_AMF_CONFIG_FILE", dir.path().join("amf.conf"))
-        .env_remove("OPENAIS_MAIN_CONFIG_FILE")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(err);
-    let e = Exec { child: cmd.spawn().unwrap(), stderr_path };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while UnixStream::connect(dir.socket()).is_err() {
-        assert!(Instant::now() < deadline, "aisexec did not start; stderr: {}", e.stderr());
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    e
-}
-
-fn node_id(i: usize) -> u32 {
-    u32::from_le_bytes(Lab::ipv4(i).octets())
-}
-
-fn members(dir: &TempDir) -> Option<Vec<u32>> {
-    let mut c = std::panic::catch_unwind(|| Client::connect(&dir.socket(), ais_ipc::service::CFG)).ok()?;
-    let mut m: Vec<u32> = c.status().ok()?.members.iter().map(|m| m.node_id).collect();
-    m.sort();
-    Some(m)
-}
 
 /// A checkpoint library connection to one executive.
 struct Ckpt(Client);
@@ -75,17 +29,7 @@ impl Ckpt {
 
     /// One request; (error, payload). TRY_AGAIN (sync) is retried for 20 s.
     fn call(&mut self, req: &Request) -> (u32, Vec<u8>) {
-        let until = Instant::now() + Duration::from_secs(20);
-        loop {
-            write_message(&mut self.0.request, ais_ipc::service::CKPT, req.id(), &req.encode()).unwrap();
-            let (h, body) = read_message(&mut self.0.request).unwrap();
-            assert_eq!(h.id, req.id());
-            let error = u32::from_le_bytes(body[..4].try_into().unwrap());
-            if error != ais_ipc::error::TRY_AGAIN || Instant::now() > until {
-                return (error, body[4..].to_vec());
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        self.0.call_retrying(ais_ipc::service::CKPT, req.id(), &req.encode())
     }
 
     fn open(&mut self, name: &str, create: bool) -> u64 {
@@ -138,38 +82,22 @@ impl Ckpt {
 
 #[test]
 fn a_partition_heals_into_one_store_by_the_merge_rule() {
-    let lab = match Lab::create("ckptp", 3) {
-        Ok(lab) => lab,
-        Err(e) if std::env::var("AIS_REQUIRE_NETNS").is_ok_and(|v| v == "1") => panic!("no namespaces: {e}"),
-        Err(e) => {
-            eprintln!("SKIPPED: cannot create network namespaces: {e}");
-            return;
-        }
-    };
-    let dirs: Vec<TempDir> = (1..=3).map(node_dir).collect();
-    let execs: Vec<Exec> = (1..=3).map(|i| start(&lab, i, &dirs[i - 1])).collect();
-    let logs = || execs.iter().map(|e| e.stderr()).collect::<Vec<_>>().join("\n----\n");
-    let wait = |want: &[(usize, Vec<u32>)]| {
-        let start = Instant::now();
-        while !want.iter().all(|(i, m)| members(&dirs[i - 1]).as_ref() == Some(m)) {
-            assert!(start.elapsed() < Duration::from_secs(15), "no configuration {want:?}\n{}", logs());
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        start.elapsed()
-    };
-    let all = vec![node_id(1), node_id(2), node_id(3)];
-    wait(&[(1, all.clone()), (2, all.clone()), (3, all.clone())]);
+    let Some(cluster) = Cluster::start("ckptp", "239.192.77.9", false, false) else { return };
+    let wait = |want: &[(usize, &[u32])]| cluster.wait(want, Duration::from_secs(15));
+    let all = [v4_id(1), v4_id(2), v4_id(3)];
+    let (side12, side3) = ([v4_id(1), v4_id(2)], [v4_id(3)]);
+    wait(&[(1, &all), (2, &all), (3, &all)]);
 
-    let mut c1 = Ckpt::connect(&dirs[0]);
-    let mut c3 = Ckpt::connect(&dirs[2]);
+    let mut c1 = Ckpt::connect(cluster.dir(1));
+    let mut c3 = Ckpt::connect(cluster.dir(3));
     let shared1 = c1.open("shared", true);
     c1.write(shared1, "before");
     let shared3 = c3.open("shared", false);
     assert_eq!(c3.read(shared3), "before");
 
     // Partition: {1, 2} | {3}. Both sides change "shared" and make their own.
-    lab.isolate(3).unwrap();
-    let t = wait(&[(1, vec![node_id(1), node_id(2)]), (2, vec![node_id(1), node_id(2)]), (3, vec![node_id(3)])]);
+    cluster.lab.isolate(3).unwrap();
+    let t = wait(&[(1, &side12), (2, &side12), (3, &side3)]);
     println!("partition 2+1 installed in {t:?}");
     c1.write(shared1, "left");
     c3.write(shared3, "right");
@@ -181,14 +109,14 @@ fn a_partition_heals_into_one_store_by_the_merge_rule() {
     assert_eq!(c1.read(shared1), "left");
 
     // Heal: one store again, the same on every node.
-    lab.reconnect(3).unwrap();
-    let t = wait(&[(1, all.clone()), (2, all.clone()), (3, all.clone())]);
+    cluster.lab.reconnect(3).unwrap();
+    let t = wait(&[(1, &all), (2, &all), (3, &all)]);
     println!("healed into one ring in {t:?}");
-    let mut c2 = Ckpt::connect(&dirs[1]);
+    let mut c2 = Ckpt::connect(cluster.dir(2));
     for c in [&mut c1, &mut c2, &mut c3] {
         assert!(c.exists("only-left") && c.exists("only-right"));
         let h = c.open("shared", false);
-        assert_eq!(c.read(h), "left", "the lowest node's side wins\n{}", logs());
+        assert_eq!(c.read(h), "left", "the lowest node's side wins\n{}", cluster.logs());
         let h = c.open("only-right", false);
         assert_eq!(c.read(h), "R");
     }
@@ -197,6 +125,4 @@ fn a_partition_heals_into_one_store_by_the_merge_rule() {
     c3.write(shared3, "after");
     let h = c1.open("shared", false);
     assert_eq!(c1.read(h), "after");
-    drop(execs);
-    drop(lab);
 }

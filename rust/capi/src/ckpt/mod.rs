@@ -23,8 +23,6 @@
 //! executive afterwards; that open is then held by the library handle's
 //! connection and released at `saCkptFinalize` (or when the process exits).
 
-use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use ais_ipc::ckpt::{self as wire, Attrs, Descriptor, ReadElement, Request, VectorResult, WriteElement};
@@ -37,15 +35,15 @@ use crate::abi::sa_ckpt::{
 };
 use crate::boundary::Out;
 use crate::error::{AisError, AisResult};
-use crate::runtime::{HandleTable, Instance, Library, version};
+use crate::runtime::{HandleTable, Instance, Library, Pending, version};
 
 /// Per library handle: the callbacks, and the async calls in flight.
 pub struct CkptState {
     callbacks: SaCkptCallbacksT,
     /// token -> (invocation, open flags) of each `saCkptCheckpointOpenAsync`.
-    async_opens: Mutex<BTreeMap<u64, (SaInvocationT, u32)>>,
+    async_opens: Pending<(SaInvocationT, u32)>,
     /// token -> invocation of each `saCkptCheckpointSynchronizeAsync`.
-    async_syncs: Mutex<BTreeMap<u64, SaInvocationT>>,
+    async_syncs: Pending<SaInvocationT>,
 }
 
 /// One open checkpoint (a `SaCkptCheckpointHandleT`).
@@ -74,7 +72,6 @@ struct IterationState {
 static CKPT: Library<CkptState> = Library::new(ais_ipc::service::CKPT, &[version(b'B', 1, 1)]);
 static CHECKPOINTS: HandleTable<Checkpoint> = HandleTable::new();
 static ITERATIONS: HandleTable<Iteration> = HandleTable::new();
-static NEXT_TOKEN: AtomicU64 = AtomicU64::new(1);
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -92,7 +89,7 @@ pub fn initialize(handle: Out<'_, u64>, callbacks: Option<&SaCkptCallbacksT>, ve
         saCkptCheckpointOpenCallback: None,
         saCkptCheckpointSynchronizeCallback: None,
     });
-    let state = CkptState { callbacks, async_opens: Mutex::new(BTreeMap::new()), async_syncs: Mutex::new(BTreeMap::new()) };
+    let state = CkptState { callbacks, async_opens: Pending::default(), async_syncs: Pending::default() };
     handle.write(CKPT.initialize(version, state)?);
     Ok(())
 }
@@ -124,7 +121,7 @@ fn deliver(instance: &Instance<CkptState>, id: u32, body: &[u8]) -> AisResult<()
             let mut err = r.u32("error").map_err(bad)?;
             let open = r.u64("open").map_err(bad)?;
             r.finish().map_err(bad)?;
-            let Some((invocation, _flags)) = lock(&instance.state.async_opens).remove(&token) else {
+            let Some((invocation, _flags)) = instance.state.async_opens.take(token) else {
                 return Ok(()); // not ours (cannot happen) or already gone
             };
             let mut handle = 0;
@@ -144,7 +141,7 @@ fn deliver(instance: &Instance<CkptState>, id: u32, body: &[u8]) -> AisResult<()
             let token = r.u64("token").map_err(bad)?;
             let err = r.u32("error").map_err(bad)?;
             r.finish().map_err(bad)?;
-            let Some(invocation) = lock(&instance.state.async_syncs).remove(&token) else { return Ok(()) };
+            let Some(invocation) = instance.state.async_syncs.take(token) else { return Ok(()) };
             if let Some(f) = instance.state.callbacks.saCkptCheckpointSynchronizeCallback {
                 // SAFETY: the application's callback of the spec's type.
                 unsafe { f(invocation, err) };
@@ -222,14 +219,10 @@ pub fn open_async(
     if instance.state.callbacks.saCkptCheckpointOpenCallback.is_none() {
         return Err(AisError::INIT);
     }
-    let token = NEXT_TOKEN.fetch_add(1, Ordering::Relaxed);
-    let req = open_request(name, attrs, flags, token, true)?;
-    lock(&instance.state.async_opens).insert(token, (invocation, flags));
-    if let Err(e) = instance.conn.request(wire::OPEN, &req.encode()) {
-        lock(&instance.state.async_opens).remove(&token);
-        return Err(e);
-    }
-    Ok(())
+    instance.state.async_opens.send((invocation, flags), |token| {
+        let req = open_request(name, attrs, flags, token, true)?;
+        instance.conn.request(wire::OPEN, &req.encode())
+    })
 }
 
 /// `saCkptCheckpointClose`.
@@ -607,12 +600,8 @@ pub fn synchronize_async(lib: u64, handle: u64, invocation: SaInvocationT) -> Ai
     if instance.state.callbacks.saCkptCheckpointSynchronizeCallback.is_none() {
         return Err(AisError::INIT);
     }
-    let token = NEXT_TOKEN.fetch_add(1, Ordering::Relaxed);
-    lock(&instance.state.async_syncs).insert(token, invocation);
-    let req = Request::Synchronize { open: ck.open, is_async: true, token };
-    if let Err(e) = instance.conn.request(wire::SYNCHRONIZE, &req.encode()) {
-        lock(&instance.state.async_syncs).remove(&token);
-        return Err(e);
-    }
-    Ok(())
+    instance.state.async_syncs.send(invocation, |token| {
+        let req = Request::Synchronize { open: ck.open, is_async: true, token };
+        instance.conn.request(wire::SYNCHRONIZE, &req.encode())
+    })
 }

@@ -23,8 +23,6 @@
 //! given, too small a one (or too small a pattern buffer) is
 //! `SA_AIS_ERR_NO_SPACE` with the needed numbers written back.
 
-use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use ais_ipc::evt::{self as wire, Event, Filter, Pulled, Request};
@@ -34,13 +32,13 @@ use crate::abi::sa_ais::{SaDispatchFlagsT, SaInvocationT, SaNameT, SaTimeT, SaVe
 use crate::abi::sa_evt::{SaEvtCallbacksT, SaEvtEventFilterArrayT, SaEvtEventPatternArrayT, SaEvtEventPatternT, enums};
 use crate::boundary::{self, Out};
 use crate::error::{AisError, AisResult};
-use crate::runtime::{HandleTable, Instance, Library, version};
+use crate::runtime::{HandleTable, Instance, Library, Pending, version};
 
 /// Per library handle: the callbacks and the async opens in flight.
 pub struct EvtState {
     callbacks: SaEvtCallbacksT,
     /// token -> invocation of each `saEvtChannelOpenAsync`.
-    async_opens: Mutex<BTreeMap<u64, SaInvocationT>>,
+    async_opens: Pending<SaInvocationT>,
 }
 
 /// One open channel (a `SaEvtChannelHandleT`).
@@ -63,7 +61,6 @@ pub const MAX_DATA: usize = wire::MAX_DATA;
 static EVT: Library<EvtState> = Library::new(ais_ipc::service::EVT, &[version(b'B', 1, 1)]);
 static CHANNELS: HandleTable<Channel> = HandleTable::new();
 static EVENTS: HandleTable<EventHandle> = HandleTable::new();
-static NEXT_TOKEN: AtomicU64 = AtomicU64::new(1);
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -79,7 +76,7 @@ pub fn initialize(handle: Out<'_, u64>, callbacks: Option<&SaEvtCallbacksT>, ver
     let callbacks = callbacks
         .copied()
         .unwrap_or(SaEvtCallbacksT { saEvtChannelOpenCallback: None, saEvtEventDeliverCallback: None });
-    let state = EvtState { callbacks, async_opens: Mutex::new(BTreeMap::new()) };
+    let state = EvtState { callbacks, async_opens: Pending::default() };
     handle.write(EVT.initialize(version, state)?);
     Ok(())
 }
@@ -111,7 +108,7 @@ fn deliver(instance: &Instance<EvtState>, id: u32, body: &[u8]) -> AisResult<()>
             let mut err = r.u32("error").map_err(bad)?;
             let open = r.u64("open").map_err(bad)?;
             r.finish().map_err(bad)?;
-            let Some(invocation) = lock(&instance.state.async_opens).remove(&token) else { return Ok(()) };
+            let Some(invocation) = instance.state.async_opens.take(token) else { return Ok(()) };
             let mut handle = 0;
             if err == error::OK {
                 match CHANNELS.insert_child(EVT.handles(), instance.handle, |_| Channel { lib: instance.handle, open }) {
@@ -186,14 +183,10 @@ pub fn open_async(lib: u64, invocation: SaInvocationT, name: &[u8], flags: u8) -
     if instance.state.callbacks.saEvtChannelOpenCallback.is_none() {
         return Err(AisError::INIT);
     }
-    let token = NEXT_TOKEN.fetch_add(1, Ordering::Relaxed);
-    let req = open_request(name, flags, token, true)?;
-    lock(&instance.state.async_opens).insert(token, invocation);
-    if let Err(e) = instance.conn.request(wire::OPEN, &req.encode()) {
-        lock(&instance.state.async_opens).remove(&token);
-        return Err(e);
-    }
-    Ok(())
+    instance.state.async_opens.send(invocation, |token| {
+        let req = open_request(name, flags, token, true)?;
+        instance.conn.request(wire::OPEN, &req.encode())
+    })
 }
 
 /// `saEvtChannelClose`: also frees the channel's event handles.

@@ -61,10 +61,12 @@ pub mod dispatch;
 mod frame_reader;
 pub mod handle;
 pub mod library;
+pub mod pending;
 mod sys;
 pub mod version;
 
 pub use connection::Connection;
 pub use handle::HandleTable;
 pub use library::{Instance, Library};
+pub use pending::Pending;
 pub use version::{check_version, version};

@@ -6,3 +6,6 @@ pub mod clm;
 pub mod evs;
 pub mod evt;
 pub mod cpg;
+
+#[cfg(test)]
+pub(crate) mod testkit;

@@ -194,6 +194,22 @@ impl Client {
         assert_eq!((h.service, h.id), (ais_ipc::service::CFG, ais_ipc::cfg::STATUS));
         Ok(ais_ipc::cfg::Status::decode_response(&body).unwrap().unwrap())
     }
+
+    /// One request to `service`; (error, payload). TRY_AGAIN (a sync in
+    /// progress) is retried for up to 20 s.
+    pub fn call_retrying(&mut self, service: u32, id: u32, body: &[u8]) -> (u32, Vec<u8>) {
+        let until = Instant::now() + Duration::from_secs(20);
+        loop {
+            write_message(&mut self.request, service, id, body).unwrap();
+            let (h, reply) = read_message(&mut self.request).unwrap();
+            assert_eq!(h.id, id);
+            let error = u32::from_le_bytes(reply[..4].try_into().unwrap());
+            if error != ais_ipc::error::TRY_AGAIN || Instant::now() > until {
+                return (error, reply[4..].to_vec());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
 }
 
 /// True when `s` reaches end of file (or reset) within the timeout.
@@ -214,3 +230,5 @@ pub fn sees_eof(s: &mut UnixStream) -> bool {
 pub fn send_raw(s: &mut UnixStream, bytes: &[u8]) {
     let _ = s.write_all(bytes);
 }
+
+pub mod cluster;

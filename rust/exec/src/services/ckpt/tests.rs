@@ -6,105 +6,15 @@ use std::time::Instant;
 use ais_ipc::ckpt::{Attrs, ReadElement, VectorResult, WriteElement};
 
 use super::*;
-use crate::ordering::{ClusterEvent, ClusterStatus, ConfigKind, MemberInfo, Ordering, QueueFull};
-use crate::service::{Output, split_routed};
+use crate::ordering::{ClusterEvent, ClusterStatus, ConfigKind, Ordering, QueueFull};
+use crate::service::Output;
+use crate::services::testkit::{FakeNet, SimNode, begin_sync, run_ordered as run};
 
-struct FakeNet {
-    node: NodeId,
-    submitted: Vec<Vec<u8>>,
-    /// Refuse submissions (a full send queue).
-    full: bool,
-}
-
-impl Ordering for FakeNet {
-    fn local_node(&self) -> NodeId {
-        self.node
-    }
-    fn submit(&mut self, payload: Vec<u8>, _g: Guarantee) -> Result<(), QueueFull> {
-        if self.full {
-            return Err(QueueFull);
-        }
-        self.submitted.push(payload);
-        Ok(())
-    }
-    fn poll_event(&mut self) -> Option<ClusterEvent> {
-        None
-    }
-    fn poll_timeout(&self) -> Option<Instant> {
-        None
-    }
-    fn handle_timeout(&mut self, _now: Instant) {}
-    fn fds(&self) -> Vec<std::os::fd::RawFd> {
-        Vec::new()
-    }
-    fn handle_readable(&mut self, _fd: std::os::fd::RawFd, _now: Instant) {}
-    fn status(&self) -> ClusterStatus {
-        ClusterStatus {
-            local_node: self.node,
-            ring_id: RingId { rep: self.node, seq: 0 },
-            rings: Vec::new(),
-            members: vec![MemberInfo { node: self.node, address: String::new() }],
-        }
-    }
-}
-
-struct Node {
-    svc: CkptService,
-    net: FakeNet,
-    out: Vec<Output>,
-}
+type Node = SimNode<CkptService>;
 
 impl Node {
-    fn new(id: NodeId) -> Node {
-        Node { svc: CkptService::new(), net: FakeNet { node: id, submitted: Vec::new(), full: false }, out: Vec::new() }
-    }
-    fn with<R>(&mut self, f: impl FnOnce(&mut CkptService, &mut Ctx<'_>) -> R) -> R {
-        let mut ctx = Ctx::new(Instant::now(), service::CKPT, &mut self.net, &mut self.out);
-        f(&mut self.svc, &mut ctx)
-    }
     fn request(&mut self, conn: u64, req: &Request) {
         self.with(|s, c| s.lib_request(c, ConnId(conn), req.id(), &req.encode())).unwrap();
-    }
-    /// Replies so far as (conn, id, error, payload); clears them.
-    fn replies(&mut self) -> Vec<(u64, u32, u32, Vec<u8>)> {
-        std::mem::take(&mut self.out)
-            .into_iter()
-            .filter_map(|o| match o {
-                Output::Reply { conn, id, body } => {
-                    let e = u32::from_le_bytes(body[..4].try_into().unwrap());
-                    Some((conn.0, id, e, body[4..].to_vec()))
-                }
-                _ => None,
-            })
-            .collect()
-    }
-    fn last_reply(&mut self) -> (u32, Vec<u8>) {
-        let r = self.replies();
-        let (_, _, e, p) = r.last().cloned().expect("a reply");
-        (e, p)
-    }
-}
-
-/// Delivers everything submitted, node by node in turn, to every node in
-/// `members`, until nothing is left (deliveries may submit more).
-fn run(nodes: &mut [Node], members: &[usize]) {
-    loop {
-        let mut batch = Vec::new();
-        for &i in members {
-            for m in std::mem::take(&mut nodes[i].net.submitted) {
-                batch.push((nodes[i].net.node, m));
-            }
-        }
-        if batch.is_empty() {
-            return;
-        }
-        for (sender, m) in batch {
-            let (svc, payload) = split_routed(&m).unwrap();
-            assert_eq!(svc, service::CKPT);
-            for &i in members {
-                nodes[i].with(|s, c| s.deliver(c, sender, payload));
-            }
-        }
     }
 }
 
@@ -153,7 +63,7 @@ fn read_one(nodes: &mut [Node], members: &[usize], at: usize, conn: u64, open: u
 }
 
 fn cluster(n: u32) -> Vec<Node> {
-    (1..=n).map(Node::new).collect()
+    (1..=n).map(|id| Node::new(id, CkptService::new())).collect()
 }
 
 #[test]
@@ -354,14 +264,7 @@ fn generated_section_ids_are_unique_and_identical_on_every_replica() {
 
 /// Runs one sync round over `members` (indices) for the ring `ring`.
 fn sync_round(nodes: &mut [Node], members: &[usize], ring: RingId) {
-    let ids: Vec<NodeId> = members.iter().map(|&i| nodes[i].net.node).collect();
-    let change = ConfigChange { kind: ConfigKind::Regular, ring_id: ring, members: ids.clone(), left: vec![], joined: vec![] };
-    for &i in members {
-        nodes[i].with(|s, c| {
-            s.config_change(c, &change);
-            s.sync_init(c, &change);
-        });
-    }
+    begin_sync(nodes, members, ring);
     // Requests during sync are TRY_AGAIN.
     nodes[members[0]].request(77, &Request::Unlink { name: b"x".to_vec() });
     assert_eq!(nodes[members[0]].last_reply().0, error::TRY_AGAIN);
@@ -460,7 +363,7 @@ fn a_closed_connection_closes_its_opens_everywhere() {
 #[test]
 fn a_full_send_queue_is_one_try_again_answer() {
     let mut nodes = cluster(1);
-    nodes[0].net.full = true;
+    nodes[0].net.set_full(true);
     nodes[0].request(1, &open("q", Some(attrs(10, 1, 10)), RWC));
     let async_open = Request::Open { token: 5, is_async: true, name: b"q".to_vec(), attrs: None, flags: 1 };
     nodes[0].request(1, &async_open);
@@ -469,7 +372,7 @@ fn a_full_send_queue_is_one_try_again_answer() {
     assert!(replies.iter().all(|r| r.2 == error::TRY_AGAIN));
     assert!(nodes[0].out.is_empty());
     // With room again the async open is accepted, then answered by callback.
-    nodes[0].net.full = false;
+    nodes[0].net.set_full(false);
     nodes[0].request(1, &async_open);
     assert_eq!(nodes[0].last_reply().0, error::OK);
     run(&mut nodes, &[0]);
@@ -524,14 +427,7 @@ fn requests_delivered_during_an_aborted_sync_are_applied_after_the_next() {
     // The request was submitted in the old ring and is delivered in the new
     // one, while it syncs.
     nodes[0].request(1, &write(a, b"", 0, b"late"));
-    let ring = RingId { rep: 1, seq: 8 };
-    let change = ConfigChange { kind: ConfigKind::Regular, ring_id: ring, members: vec![1, 2], left: vec![], joined: vec![] };
-    for n in nodes.iter_mut() {
-        n.with(|s, c| {
-            s.config_change(c, &change);
-            s.sync_init(c, &change);
-        });
-    }
+    begin_sync(&mut nodes, &all, RingId { rep: 1, seq: 8 });
     run(&mut nodes, &all);
     assert!(nodes[0].replies().is_empty(), "held, not answered yet");
     // Interrupted by another ring before activation: held requests stay held.
@@ -557,7 +453,7 @@ fn a_lowest_node_restarted_before_anyone_noticed_does_not_wipe_the_cluster() {
     run(&mut nodes, &all);
     // Node 1 (the lowest id) restarts empty; the next ring has the same
     // members, so only the hellos tell that it is not in the old group.
-    nodes[0] = Node::new(1);
+    nodes[0] = Node::new(1, CkptService::new());
     sync_round(&mut nodes, &all, RingId { rep: 1, seq: 8 });
     for n in &nodes {
         assert_eq!(n.svc.store(), nodes[1].svc.store());

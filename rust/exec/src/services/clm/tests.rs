@@ -1,89 +1,29 @@
 //! Several simulated nodes, each with its own CLM service, fed the same
 //! ordered sequence of configuration changes and messages.
 
-use std::time::Instant;
-
 use ais_ipc::clm::{self as wire, NodeGetCallback, TrackCallback, TrackStart};
 use ais_ipc::error;
 
 use super::*;
-use crate::ordering::{ClusterEvent, ClusterStatus, MemberInfo, Ordering, QueueFull};
 use crate::service::{Output, split_routed};
+use crate::services::testkit;
 
-/// An ordering layer that only records what is submitted; the test
-/// delivers it in one global order.
-struct FakeNet {
-    node: NodeId,
-    address: String,
-    submitted: Vec<Vec<u8>>,
-    /// Submits refused with `QueueFull` before one is accepted.
-    refuse: usize,
-}
+type SimNode = testkit::SimNode<ClmService>;
 
-impl Ordering for FakeNet {
-    fn local_node(&self) -> NodeId {
-        self.node
-    }
-    fn submit(&mut self, payload: Vec<u8>, _g: Guarantee) -> Result<(), QueueFull> {
-        if self.refuse > 0 {
-            self.refuse -= 1;
-            return Err(QueueFull);
-        }
-        self.submitted.push(payload);
-        Ok(())
-    }
-    fn poll_event(&mut self) -> Option<ClusterEvent> {
-        None
-    }
-    fn poll_timeout(&self) -> Option<Instant> {
-        None
-    }
-    fn handle_timeout(&mut self, _now: Instant) {}
-    fn fds(&self) -> Vec<std::os::fd::RawFd> {
-        Vec::new()
-    }
-    fn handle_readable(&mut self, _fd: std::os::fd::RawFd, _now: Instant) {}
-    fn status(&self) -> ClusterStatus {
-        ClusterStatus {
-            local_node: self.node,
-            ring_id: RingId { rep: self.node, seq: 0 },
-            rings: Vec::new(),
-            members: vec![MemberInfo { node: self.node, address: self.address.clone() }],
-        }
-    }
-}
-
-struct SimNode {
-    svc: ClmService,
-    net: FakeNet,
-    out: Vec<Output>,
+fn sim_node(node: NodeId, address: &str, boot: i64) -> SimNode {
+    let identity = LocalIdentity { name: format!("host{node}").into_bytes(), boot_timestamp: boot };
+    let mut n = SimNode::new(node, ClmService::new(identity));
+    n.net.address = address.into();
+    n
 }
 
 impl SimNode {
-    fn new(node: NodeId, address: &str, boot: i64) -> SimNode {
-        let identity = LocalIdentity { name: format!("host{node}").into_bytes(), boot_timestamp: boot };
-        SimNode {
-            svc: ClmService::new(identity),
-            net: FakeNet { node, address: address.into(), submitted: Vec::new(), refuse: 0 },
-            out: Vec::new(),
-        }
-    }
-
-    fn with<R>(&mut self, f: impl FnOnce(&mut ClmService, &mut Ctx<'_>) -> R) -> R {
-        let mut ctx = Ctx::new(Instant::now(), service::CLM, &mut self.net, &mut self.out);
-        f(&mut self.svc, &mut ctx)
-    }
-
     fn request(&mut self, conn: u64, id: u32, body: &[u8]) -> Result<(), RequestError> {
         self.with(|s, ctx| s.lib_request(ctx, ConnId(conn), id, body))
     }
 
     fn take_out(&mut self) -> Vec<Output> {
         std::mem::take(&mut self.out)
-    }
-
-    fn id(&self) -> NodeId {
-        self.net.node
     }
 }
 
@@ -130,9 +70,9 @@ fn settle(nodes: &mut [SimNode], members: &[NodeId], seq: u64) {
 
 fn cluster() -> Vec<SimNode> {
     vec![
-        SimNode::new(1, "10.0.0.1", 100),
-        SimNode::new(2, "10.0.0.2", 200),
-        SimNode::new(3, "fe80::3", 300),
+        sim_node(1, "10.0.0.1", 100),
+        sim_node(2, "10.0.0.2", 200),
+        sim_node(3, "fe80::3", 300),
     ]
 }
 
@@ -230,7 +170,7 @@ fn leave_and_rejoin_give_the_right_callbacks_and_the_same_view_everywhere() {
     assert_eq!(cbs[0].number_of_members, 2);
 
     // Node 3 restarts (fresh state, new boot time) and rejoins.
-    nodes[2] = SimNode::new(3, "fe80::3", 301);
+    nodes[2] = sim_node(3, "fe80::3", 301);
     settle(&mut nodes, &[1, 2, 3], 12);
     assert_eq!(assert_agree(&nodes, &[1, 2, 3]), 3, "the rejoined node adopts the cluster's numbering");
     let table: Vec<Node> = nodes[2].svc.members().cloned().collect();
@@ -265,7 +205,7 @@ fn a_new_ring_with_the_same_members_bumps_the_view_without_callbacks() {
 
 #[test]
 fn requests_before_the_first_view_are_try_again() {
-    let mut n = SimNode::new(1, "127.0.0.1", 1);
+    let mut n = sim_node(1, "127.0.0.1", 1);
     n.request(1, wire::NODE_GET, &wire::encode_node_get(wire::LOCAL_NODE_ID)).unwrap();
     n.request(2, wire::TRACK_START, &TrackStart { flags: 1, current_in_reply: true, capacity: 16 }.encode()).unwrap();
     n.request(3, wire::NODE_GET_ASYNC, &wire::encode_node_get_async(1, 1)).unwrap();
@@ -278,7 +218,7 @@ fn requests_before_the_first_view_are_try_again() {
 
 #[test]
 fn library_requests() {
-    let mut nodes = vec![SimNode::new(1, "127.0.0.1", 5), SimNode::new(2, "127.0.0.2", 6)];
+    let mut nodes = vec![sim_node(1, "127.0.0.1", 5), sim_node(2, "127.0.0.2", 6)];
     settle(&mut nodes, &[1, 2], 4);
     let n = &mut nodes[0];
 
@@ -352,7 +292,7 @@ fn library_requests() {
 
 #[test]
 fn an_announcement_refused_by_a_full_queue_is_retried_by_sync_process() {
-    let mut nodes = vec![SimNode::new(1, "127.0.0.1", 5), SimNode::new(2, "127.0.0.2", 6)];
+    let mut nodes = vec![sim_node(1, "127.0.0.1", 5), sim_node(2, "127.0.0.2", 6)];
     nodes[1].net.refuse = 2;
     let mut msgs = confchg(&mut nodes, &[1, 2], 4);
     assert_eq!(msgs.len(), 1, "node 2 could not queue its announcement");
@@ -375,7 +315,7 @@ fn a_node_that_was_alone_first_joins_with_the_clusters_numbering() {
     settle(&mut nodes, &[1, 2], 12);
     assert_eq!(assert_agree(&nodes, &[1, 2]), 3);
     // Node 3 restarts and first forms a ring of its own (view 1 there).
-    nodes[2] = SimNode::new(3, "fe80::3", 301);
+    nodes[2] = sim_node(3, "fe80::3", 301);
     settle(&mut nodes, &[3], 16);
     assert_eq!(nodes[2].svc.view(), (1, vec![3]));
     // The partitions merge: the higher numbering wins; node 3 is new in it.

@@ -3,58 +3,14 @@
 //! sequence (what Totem guarantees), must end with the same state and tell
 //! their local members the same things.
 
-use std::time::Instant;
-
 use super::*;
-use crate::ordering::{ClusterEvent, ClusterStatus, Ordering, QueueFull, RingId};
+use crate::ordering::RingId;
 use crate::service::{Output, split_routed};
+use crate::services::testkit;
 
-/// Records what a node submits; can be made to refuse (queue full).
-struct Capture {
-    node: NodeId,
-    submitted: Vec<Vec<u8>>,
-    full: bool,
-}
-
-impl Ordering for Capture {
-    fn local_node(&self) -> NodeId {
-        self.node
-    }
-    fn submit(&mut self, payload: Vec<u8>, _: Guarantee) -> Result<(), QueueFull> {
-        if self.full {
-            return Err(QueueFull);
-        }
-        self.submitted.push(payload);
-        Ok(())
-    }
-    fn poll_event(&mut self) -> Option<ClusterEvent> {
-        None
-    }
-    fn poll_timeout(&self) -> Option<Instant> {
-        None
-    }
-    fn handle_timeout(&mut self, _: Instant) {}
-    fn fds(&self) -> Vec<std::os::fd::RawFd> {
-        Vec::new()
-    }
-    fn handle_readable(&mut self, _: std::os::fd::RawFd, _: Instant) {}
-    fn status(&self) -> ClusterStatus {
-        unreachable!("not used by cpg")
-    }
-}
-
-struct SimNode {
-    svc: CpgService,
-    ord: Capture,
-    out: Vec<Output>,
-}
+type SimNode = testkit::SimNode<CpgService>;
 
 impl SimNode {
-    fn with<R>(&mut self, f: impl FnOnce(&mut CpgService, &mut Ctx<'_>) -> R) -> R {
-        let mut ctx = Ctx::new(Instant::now(), service::CPG, &mut self.ord, &mut self.out);
-        f(&mut self.svc, &mut ctx)
-    }
-
     /// Callbacks dispatched so far (drained): (conn, decoded as owned text).
     fn callbacks(&mut self) -> Vec<(ConnId, String)> {
         let mut cbs = Vec::new();
@@ -66,20 +22,6 @@ impl SimNode {
             _ => true,
         });
         cbs
-    }
-
-    /// Answers sent so far (drained): (conn, msg id, status, payload).
-    fn replies(&mut self) -> Vec<(ConnId, u32, u32, Vec<u8>)> {
-        let mut replies = Vec::new();
-        self.out.retain(|o| match o {
-            Output::Reply { conn, id, body } => {
-                let status = u32::from_le_bytes(body[..4].try_into().unwrap());
-                replies.push((*conn, *id, status, body[4..].to_vec()));
-                false
-            }
-            _ => true,
-        });
-        replies
     }
 }
 
@@ -114,11 +56,7 @@ impl Sim {
     /// Nodes with ids 1..=n, all in one configuration.
     fn new(n: usize) -> Sim {
         let nodes = (1..=n as NodeId)
-            .map(|node| SimNode {
-                svc: CpgService::new(),
-                ord: Capture { node, submitted: Vec::new(), full: false },
-                out: Vec::new(),
-            })
+            .map(|node| SimNode::new(node, CpgService::new()))
             .collect();
         Sim { nodes, partitions: vec![(0..n).collect()] }
     }
@@ -151,27 +89,8 @@ impl Sim {
     /// order) and delivers each to every node of the partition, until
     /// nothing more is submitted.
     fn run(&mut self) {
-        loop {
-            let mut any = false;
-            for part in self.partitions.clone() {
-                let mut order = Vec::new();
-                for &i in &part {
-                    for m in std::mem::take(&mut self.nodes[i].ord.submitted) {
-                        order.push((Self::id(i), m));
-                    }
-                }
-                any |= !order.is_empty();
-                for (sender, m) in order {
-                    let (svc_id, payload) = split_routed(&m).unwrap();
-                    assert_eq!(svc_id, service::CPG);
-                    for &i in &part {
-                        self.nodes[i].with(|s, ctx| s.deliver(ctx, sender, payload));
-                    }
-                }
-            }
-            if !any {
-                return;
-            }
+        for part in &self.partitions {
+            testkit::run_ordered(&mut self.nodes, part);
         }
     }
 
@@ -293,7 +212,7 @@ fn join_and_leave_confchgs_and_process_exit() {
     // A closed connection that never joined costs no message.
     sim.open(0, 3, 33);
     sim.close(0, 3);
-    assert!(sim.nodes[0].ord.submitted.is_empty());
+    assert!(sim.nodes[0].net.submitted.is_empty());
 }
 
 #[test]
@@ -411,14 +330,14 @@ fn request_errors_limits_and_flow_control() {
     sim.send(0, 1, Request::FlowControlGet);
     assert_eq!(wire::decode_u32(&sim.nodes[0].replies()[0].3), Ok(0));
     // A full ordering queue is TRY_AGAIN, and changes nothing.
-    sim.nodes[0].ord.full = true;
+    sim.nodes[0].net.set_full(true);
     assert_eq!(sim.ask(0, 1, Request::Mcast { guarantee: 2, data: b"x" }), Some(error::TRY_AGAIN));
     assert_eq!(sim.ask(0, 1, Request::Leave { name: b"g" }), Some(error::TRY_AGAIN));
     assert!(sim.nodes[0].svc.conns[&ConnId(1)].groups.contains(&b"g".to_vec()));
     // A process exiting while the queue is full is removed once it drains.
     sim.close(0, 1);
-    assert!(sim.nodes[0].ord.submitted.is_empty());
-    sim.nodes[0].ord.full = false;
+    assert!(sim.nodes[0].net.submitted.is_empty());
+    sim.nodes[0].net.set_full(false);
     sim.nodes[0].with(|s, ctx| assert_eq!(s.sync_process(ctx), SyncStep::Done));
     sim.run();
     assert_eq!(sim.nodes[0].svc.groups().group_count(), 0);
@@ -467,7 +386,7 @@ fn messages_of_a_failed_node_in_the_transitional_configuration_are_still_deliver
     // Node 3 sends, then fails; its message is delivered to the survivors
     // after the transitional configuration.
     sim.ask(2, 5, Request::Mcast { guarantee: 2, data: b"last words" });
-    let last = std::mem::take(&mut sim.nodes[2].ord.submitted).pop().unwrap();
+    let last = std::mem::take(&mut sim.nodes[2].net.submitted).pop().unwrap();
     for i in 0..2 {
         sim.nodes[i].callbacks();
     }

@@ -1,74 +1,15 @@
 //! Several simulated nodes, each with its own event service, fed one
 //! global order of the messages they submit.
 
-use std::time::Instant;
-
 use super::*;
-use crate::ordering::{ClusterEvent, ClusterStatus, ConfigKind, MemberInfo, Ordering, QueueFull};
-use crate::service::{Output, split_routed};
+use crate::service::Output;
+use crate::services::testkit::{SimNode, begin_sync, run_ordered as run};
 
-struct FakeNet {
-    node: NodeId,
-    submitted: Vec<Vec<u8>>,
-}
-
-impl Ordering for FakeNet {
-    fn local_node(&self) -> NodeId {
-        self.node
-    }
-    fn submit(&mut self, payload: Vec<u8>, _g: Guarantee) -> Result<(), QueueFull> {
-        self.submitted.push(payload);
-        Ok(())
-    }
-    fn poll_event(&mut self) -> Option<ClusterEvent> {
-        None
-    }
-    fn poll_timeout(&self) -> Option<Instant> {
-        None
-    }
-    fn handle_timeout(&mut self, _now: Instant) {}
-    fn fds(&self) -> Vec<std::os::fd::RawFd> {
-        Vec::new()
-    }
-    fn handle_readable(&mut self, _fd: std::os::fd::RawFd, _now: Instant) {}
-    fn status(&self) -> ClusterStatus {
-        ClusterStatus {
-            local_node: self.node,
-            ring_id: RingId { rep: self.node, seq: 0 },
-            rings: Vec::new(),
-            members: vec![MemberInfo { node: self.node, address: String::new() }],
-        }
-    }
-}
-
-struct Node {
-    svc: EvtService,
-    net: FakeNet,
-    out: Vec<Output>,
-}
+type Node = SimNode<EvtService>;
 
 impl Node {
-    fn new(id: NodeId, config: EvtConfig) -> Node {
-        Node { svc: EvtService::new(config), net: FakeNet { node: id, submitted: Vec::new() }, out: Vec::new() }
-    }
-    fn with<R>(&mut self, f: impl FnOnce(&mut EvtService, &mut Ctx<'_>) -> R) -> R {
-        let mut ctx = Ctx::new(Instant::now(), service::EVT, &mut self.net, &mut self.out);
-        f(&mut self.svc, &mut ctx)
-    }
     fn request(&mut self, conn: u64, req: &Request) {
         self.with(|s, c| s.lib_request(c, ConnId(conn), req.id(), &req.encode())).unwrap();
-    }
-    /// The last reply's (error, payload); clears the replies (keeps callbacks).
-    fn last_reply(&mut self) -> (u32, Vec<u8>) {
-        let mut last = None;
-        self.out.retain(|o| match o {
-            Output::Reply { body, .. } => {
-                last = Some((u32::from_le_bytes(body[..4].try_into().unwrap()), body[4..].to_vec()));
-                false
-            }
-            _ => true,
-        });
-        last.expect("a reply")
     }
     /// Pulls every waiting event of `conn`: (sub, event).
     fn drain(&mut self, conn: u64) -> Vec<(u32, Event)> {
@@ -98,36 +39,8 @@ impl Node {
     }
 }
 
-fn run(nodes: &mut [Node], members: &[usize]) {
-    loop {
-        let mut batch = Vec::new();
-        for &i in members {
-            for m in std::mem::take(&mut nodes[i].net.submitted) {
-                batch.push((nodes[i].net.node, m));
-            }
-        }
-        if batch.is_empty() {
-            return;
-        }
-        for (sender, m) in batch {
-            let (svc, payload) = split_routed(&m).unwrap();
-            assert_eq!(svc, service::EVT);
-            for &i in members {
-                nodes[i].with(|s, c| s.deliver(c, sender, payload));
-            }
-        }
-    }
-}
-
 fn sync_round(nodes: &mut [Node], members: &[usize], ring: RingId) {
-    let ids: Vec<NodeId> = members.iter().map(|&i| nodes[i].net.node).collect();
-    let change = ConfigChange { kind: ConfigKind::Regular, ring_id: ring, members: ids, left: vec![], joined: vec![] };
-    for &i in members {
-        nodes[i].with(|s, c| {
-            s.config_change(c, &change);
-            s.sync_init(c, &change);
-        });
-    }
+    begin_sync(nodes, members, ring);
     nodes[members[0]].request(77, &Request::Unlink { name: b"x".to_vec() });
     assert_eq!(nodes[members[0]].last_reply().0, error::TRY_AGAIN);
     for &i in members {
@@ -141,7 +54,7 @@ fn sync_round(nodes: &mut [Node], members: &[usize], ring: RingId) {
 }
 
 fn cluster(n: u32, config: EvtConfig) -> Vec<Node> {
-    let mut nodes: Vec<Node> = (1..=n).map(|i| Node::new(i, config)).collect();
+    let mut nodes: Vec<Node> = (1..=n).map(|i| Node::new(i, EvtService::new(config))).collect();
     let all: Vec<usize> = (0..n as usize).collect();
     sync_round(&mut nodes, &all, RingId { rep: 1, seq: 4 });
     nodes
@@ -313,7 +226,7 @@ fn joining_node_receives_retained_events_and_counters() {
     let p = open_ok(&mut n, &[0, 1], 0, 1, "ch", PS);
     let id = publish(&mut n, &[0, 1], 0, 1, p, event(&["x"], 0, 3_600_000_000_000, "old")).unwrap();
     // Node 3 joins.
-    n.push(Node::new(3, EvtConfig::default()));
+    n.push(Node::new(3, EvtService::new(EvtConfig::default())));
     sync_round(&mut n, &[0, 1, 2], RingId { rep: 1, seq: 8 });
     let r0 = n[0].svc.replica().clone();
     assert!(n.iter().all(|x| *x.svc.replica() == r0), "replicas identical after sync");
@@ -322,7 +235,7 @@ fn joining_node_receives_retained_events_and_counters() {
     let got: Vec<u64> = n[2].drain(7).into_iter().map(|(_, e)| e.id).collect();
     assert_eq!(got, vec![id]);
     // Node 1 restarts empty and rejoins: its next id continues after the old one.
-    n[0] = Node::new(1, EvtConfig::default());
+    n[0] = Node::new(1, EvtService::new(EvtConfig::default()));
     sync_round(&mut n, &[0, 1, 2], RingId { rep: 1, seq: 12 });
     let p2 = open_ok(&mut n, &[0, 1, 2], 0, 1, "ch", PS);
     let id2 = publish(&mut n, &[0, 1, 2], 0, 1, p2, event(&[], 0, 0, "")).unwrap();
