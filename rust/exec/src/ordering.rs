@@ -109,6 +109,11 @@ pub trait Ordering {
     fn handle_readable(&mut self, fd: RawFd, now: Instant);
     /// The current view, for status reports.
     fn status(&self) -> ClusterStatus;
+    /// Re-enables this node's FAULTY redundant rings; how many were
+    /// FAULTY. Without redundant rings there is nothing to do.
+    fn reenable_rings(&mut self) -> usize {
+        0
+    }
 }
 
 /// Most messages the loopback holds before [`QueueFull`].

@@ -124,6 +124,11 @@ impl<'a> Ctx<'a> {
     pub fn cluster_status(&self) -> ClusterStatus {
         self.ordering.status()
     }
+
+    /// Re-enables this node's FAULTY redundant rings (CFG service only).
+    pub fn reenable_rings(&mut self) -> usize {
+        self.ordering.reenable_rings()
+    }
 }
 
 /// Splits a delivered message into its service id and payload.

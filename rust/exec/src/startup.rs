@@ -119,7 +119,7 @@ fn serve(loaded: &Loaded, ring: Option<RingConfig>, rundir: &mut RunDir, ready: 
     let server = Server::bind(&socket, policy, Executive::service_ids(&services), &epoll)
         .map_err(|e| format!("cannot listen on {}: {e}", socket.display()))?;
     let ordering: Box<dyn Ordering> = match ring {
-        Some(ring) => Box::new(TotemRing::start(ring.totem, &ring.net, &rundir.dir)?),
+        Some(ring) => Box::new(TotemRing::start_ring(ring, &rundir.dir)?),
         None => {
             let (node, address) = local_identity(config);
             Box::new(Loopback::new(node, address))

@@ -6,6 +6,11 @@
 //! ring's creation), persisting the ring sequence number in the run
 //! directory, and the membership log lines.
 //!
+//! With two `interface` sections (`rrp_mode: active | passive`) the wire is
+//! an `ais_net::rrp::RedundantTransport` (see its module doc for the modes
+//! and the fault detection); a ring marked FAULTY is logged, shown by
+//! `ais-cfgtool -s`, and re-enabled by [`Ordering::reenable_rings`].
+//!
 //! Order of work after every input: Totem's events first (a ring sequence
 //! to persist must be on disk before any packet of that ring goes out), then
 //! its transmits.
@@ -16,7 +21,8 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use ais_net::{NetConfig, NetEvent, Security, Transport, TransportKind};
+use ais_net::rrp::{RedundantTransport, RrpEvent, RrpMode, RrpParams};
+use ais_net::{NetConfig, NetEvent, Packet, Security, Transport, TransportKind};
 use totem::{Micros, Totem, TotemConfig};
 
 use crate::config::{self, Config, ConfigError};
@@ -28,10 +34,81 @@ use crate::ordering::{
 /// was told to persist (decimal).
 pub const RING_SEQ_FILE: &str = "ring0.seq";
 
-/// Totem on one UDP ring.
+/// One ring's transport, or two as a redundant ring.
+// One per process: the size difference of the variants does not matter.
+#[allow(clippy::large_enum_variant)]
+enum Wire {
+    Single(Transport),
+    Redundant(RedundantTransport),
+}
+
+impl Wire {
+    fn ring0(&self) -> &Transport {
+        match self {
+            Wire::Single(t) => t,
+            // RedundantTransport always has ring 0.
+            Wire::Redundant(r) => r.ring0(),
+        }
+    }
+
+    fn node_id(&self) -> NodeId {
+        self.ring0().node_id()
+    }
+
+    fn max_payload(&self) -> usize {
+        match self {
+            Wire::Single(t) => t.max_payload(),
+            Wire::Redundant(r) => r.max_payload(),
+        }
+    }
+
+    fn send_to(&mut self, dest: ais_net::Dest, bytes: &[u8]) -> Result<(), ais_net::SendError> {
+        match self {
+            Wire::Single(t) => t.send_to(dest, bytes),
+            Wire::Redundant(r) => r.send_to(dest, bytes),
+        }
+    }
+
+    fn recv(&mut self, now: Instant) -> Option<Packet> {
+        match self {
+            Wire::Single(t) => t.recv(now),
+            Wire::Redundant(r) => r.recv(now),
+        }
+    }
+
+    fn fds(&self) -> Vec<RawFd> {
+        match self {
+            Wire::Single(t) => vec![t.as_raw_fd()],
+            Wire::Redundant(r) => r.fds(),
+        }
+    }
+
+    /// Node id's address on ring 0 (ring 1's too, for a redundant ring).
+    fn address_of(&self, node: NodeId) -> String {
+        let one = |t: &Transport| {
+            if node == t.node_id() {
+                Some(t.local_addr().ip().to_string())
+            } else {
+                t.node_addr(node).map(|a| a.ip().to_string())
+            }
+        };
+        match self {
+            Wire::Single(t) => one(t).unwrap_or_else(|| "unknown".into()),
+            Wire::Redundant(r) => {
+                let a: Vec<String> = (0..ais_net::rrp::RINGS)
+                    .filter_map(|i| r.ring(i))
+                    .map(|t| one(t).unwrap_or_else(|| "unknown".into()))
+                    .collect();
+                a.join(",")
+            }
+        }
+    }
+}
+
+/// Totem on one UDP ring (or a redundant pair).
 pub struct TotemRing {
     totem: Totem,
-    net: Transport,
+    net: Wire,
     epoch: Instant,
     events: VecDeque<ClusterEvent>,
     seq_file: PathBuf,
@@ -53,19 +130,47 @@ pub fn totem_config(file: &str, totem: &config::Totem) -> Result<TotemConfig, Co
 /// The transport of ring 0 from `totem { interface {} }`, `secauth` and the
 /// authkey.
 pub fn net_config(file: &str, config: &Config, authkey: Option<&[u8]>) -> Result<NetConfig, ConfigError> {
-    let totem = &config.totem;
-    let Some(iface) = totem.interfaces.iter().find(|i| i.ringnumber == 0) else {
-        return Err(ConfigError::new(file, 0, "interface", "no interface with ringnumber 0".into()));
+    ring_net_config(file, config, authkey, 0)
+}
+
+/// The redundant ring parameters (`rrp_*` keys, classic defaults), when
+/// `rrp_mode` is active or passive.
+pub fn rrp_params(file: &str, totem: &config::Totem) -> Result<Option<RrpParams>, ConfigError> {
+    let mode = match totem.rrp_mode {
+        config::RrpMode::None => return Ok(None),
+        config::RrpMode::Active => RrpMode::Active,
+        config::RrpMode::Passive => RrpMode::Passive,
     };
-    if totem.interfaces.len() > 1 {
-        let second = &totem.interfaces[1];
-        return Err(ConfigError::new(
-            file,
-            second.line,
-            "interface",
-            "a second interface (redundant ring) is not supported by this build".into(),
-        ));
+    let mut p = RrpParams::new(mode);
+    for raw in &totem.raw {
+        // The schema checked these are positive numbers in range.
+        let n = |r: &config::RawKey| {
+            r.value.parse::<u64>().map_err(|_| ConfigError::new(file, r.line, &r.key, "expected a number".into()))
+        };
+        match raw.key.as_str() {
+            "rrp_problem_count_timeout" => p.problem_count_timeout = std::time::Duration::from_millis(n(raw)?),
+            "rrp_token_expired_timeout" => p.token_expired_timeout = std::time::Duration::from_millis(n(raw)?),
+            "rrp_problem_count_threshold" => {
+                p.problem_count_threshold = u32::try_from(n(raw)?)
+                    .map_err(|_| ConfigError::new(file, raw.line, &raw.key, "too large".into()))?
+            }
+            _ => {}
+        }
     }
+    Ok(Some(p))
+}
+
+/// The transport of ring `ring` (its `interface` section).
+pub fn ring_net_config(
+    file: &str,
+    config: &Config,
+    authkey: Option<&[u8]>,
+    ring: u32,
+) -> Result<NetConfig, ConfigError> {
+    let totem = &config.totem;
+    let Some(iface) = totem.interfaces.iter().find(|i| i.ringnumber == ring) else {
+        return Err(ConfigError::new(file, 0, "interface", format!("no interface with ringnumber {ring}")));
+    };
     let transport = match totem.transport {
         config::Transport::Udp => {
             let Some(mcastaddr) = iface.mcastaddr else {
@@ -93,6 +198,8 @@ pub fn net_config(file: &str, config: &Config, authkey: Option<&[u8]>) -> Result
 pub struct RingConfig {
     pub totem: TotemConfig,
     pub net: NetConfig,
+    /// Ring 1 and the mode, with two interfaces.
+    pub redundant: Option<(NetConfig, RrpParams)>,
 }
 
 /// The ring configuration of a loaded config file; `None` when it has no
@@ -104,7 +211,15 @@ pub fn ring_config(loaded: &config::Loaded) -> Result<Option<RingConfig>, Config
     }
     let file = config.source.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
     let authkey = if loaded.secauth { loaded.authkey.as_deref() } else { None };
-    Ok(Some(RingConfig { totem: totem_config(&file, &config.totem)?, net: net_config(&file, config, authkey)? }))
+    let redundant = match rrp_params(&file, &config.totem)? {
+        Some(p) => Some((ring_net_config(&file, config, authkey, 1)?, p)),
+        None => None,
+    };
+    Ok(Some(RingConfig {
+        totem: totem_config(&file, &config.totem)?,
+        net: net_config(&file, config, authkey)?,
+        redundant,
+    }))
 }
 
 /// Reads the persisted ring sequence; 0 when there is none yet.
@@ -130,6 +245,32 @@ impl TotemRing {
     /// sequence file.
     pub fn start(totem_cfg: TotemConfig, net_cfg: &NetConfig, run_dir: &Path) -> Result<TotemRing, String> {
         let net = Transport::new(net_cfg).map_err(|e| format!("cannot open the network transport: {e}"))?;
+        Self::start_on(totem_cfg, Wire::Single(net), run_dir)
+    }
+
+    /// Starts on one ring, or on a redundant pair when configured.
+    pub fn start_ring(ring: RingConfig, run_dir: &Path) -> Result<TotemRing, String> {
+        let Some((net1, params)) = &ring.redundant else {
+            return Self::start(ring.totem, &ring.net, run_dir);
+        };
+        let rrp = RedundantTransport::new(&ring.net, net1, *params)
+            .map_err(|e| format!("cannot open the redundant ring transports: {e}"))?;
+        if let Some(t) = rrp.ring(1) {
+            crate::log_notice!(
+                Totem,
+                "redundant ring {:?}: ring 1 on {} ({}); problem count timeout {} ms, threshold {}, token expired timeout {} ms",
+                params.mode,
+                t.local_addr(),
+                t.interface_name(),
+                params.problem_count_timeout.as_millis(),
+                params.problem_count_threshold,
+                params.token_expired_timeout.as_millis()
+            );
+        }
+        Self::start_on(ring.totem, Wire::Redundant(rrp), run_dir)
+    }
+
+    fn start_on(totem_cfg: TotemConfig, net: Wire, run_dir: &Path) -> Result<TotemRing, String> {
         let seq_file = run_dir.join(RING_SEQ_FILE);
         let persisted = read_ring_seq(&seq_file)?;
         let epoch = Instant::now();
@@ -139,8 +280,8 @@ impl TotemRing {
             Totem,
             "node {} on {} ({}), frame {} bytes",
             net.node_id(),
-            net.local_addr(),
-            net.interface_name(),
+            net.ring0().local_addr(),
+            net.ring0().interface_name(),
             net.max_payload()
         );
         let mut ring = TotemRing {
@@ -161,13 +302,7 @@ impl TotemRing {
     }
 
     fn address_of(&self, node: NodeId) -> String {
-        if node == self.net.node_id() {
-            return self.net.local_addr().ip().to_string();
-        }
-        match self.net.node_addr(node) {
-            Some(a) => a.ip().to_string(),
-            None => "unknown".to_string(),
-        }
+        self.net.address_of(node)
     }
 
     /// Moves Totem's events to our queue and its packets to the wire.
@@ -214,24 +349,44 @@ impl TotemRing {
                 crate::log_debug!(Totem, "send to {dest:?} failed: {e}");
             }
         }
-        while let Some(ev) = self.net.poll_event() {
-            match ev {
-                NetEvent::InvalidDigest { from, suppressed } => {
-                    crate::log_warn!(Totem, "Invalid digest from {from} ({suppressed} more not reported)")
+        match &mut self.net {
+            Wire::Single(t) => {
+                while let Some(ev) = t.poll_event() {
+                    log_net_event(ev);
                 }
-                NetEvent::BadFrame { from, error, suppressed } => {
-                    crate::log_warn!(Totem, "bad frame from {from}: {error} ({suppressed} more not reported)")
-                }
-                NetEvent::DuplicateNodeId { from, suppressed } => {
-                    crate::log_error!(Totem, "node at {from} uses our node id ({suppressed} more not reported)")
-                }
-                NetEvent::AddressChanged { node, old, new } => {
-                    crate::log_notice!(Totem, "node {node} moved from {old} to {new}")
+            }
+            Wire::Redundant(r) => {
+                while let Some(ev) = r.poll_event() {
+                    match ev {
+                        RrpEvent::Net { event, .. } => log_net_event(event),
+                        RrpEvent::Faulty { .. } => crate::log_error!(Totem, "{ev}"),
+                        RrpEvent::Reenabled { .. } => crate::log_notice!(Totem, "{ev}"),
+                        RrpEvent::BadRrpByte { .. } => crate::log_warn!(Totem, "{ev}"),
+                    }
                 }
             }
         }
     }
+}
 
+fn log_net_event(ev: NetEvent) {
+    match ev {
+        NetEvent::InvalidDigest { from, suppressed } => {
+            crate::log_warn!(Totem, "Invalid digest from {from} ({suppressed} more not reported)")
+        }
+        NetEvent::BadFrame { from, error, suppressed } => {
+            crate::log_warn!(Totem, "bad frame from {from}: {error} ({suppressed} more not reported)")
+        }
+        NetEvent::DuplicateNodeId { from, suppressed } => {
+            crate::log_error!(Totem, "node at {from} uses our node id ({suppressed} more not reported)")
+        }
+        NetEvent::AddressChanged { node, old, new } => {
+            crate::log_notice!(Totem, "node {node} moved from {old} to {new}")
+        }
+    }
+}
+
+impl TotemRing {
     /// The classic membership lines: the ring, then who joined and left.
     fn log_change(&self, c: &ConfigChange) {
         let kind = match c.kind {
@@ -277,17 +432,29 @@ impl Ordering for TotemRing {
     }
 
     fn poll_timeout(&self) -> Option<Instant> {
-        self.totem.poll_timeout().map(|t| self.epoch + std::time::Duration::from_micros(t.0))
+        let totem = self.totem.poll_timeout().map(|t| self.epoch + std::time::Duration::from_micros(t.0));
+        let rrp = match &self.net {
+            Wire::Redundant(r) => r.poll_timeout(),
+            Wire::Single(_) => None,
+        };
+        totem.into_iter().chain(rrp).min()
     }
 
     fn handle_timeout(&mut self, now: Instant) {
+        if let Wire::Redundant(r) = &mut self.net
+            && r.poll_timeout().is_some_and(|t| t <= now)
+        {
+            r.handle_timeout(now);
+        }
         let t = self.micros(now);
-        self.totem.handle_timeout(t);
+        if self.totem.poll_timeout().is_some_and(|d| d <= t) {
+            self.totem.handle_timeout(t);
+        }
         self.flush();
     }
 
     fn fds(&self) -> Vec<RawFd> {
-        vec![self.net.as_raw_fd()]
+        self.net.fds()
     }
 
     fn handle_readable(&mut self, _fd: RawFd, now: Instant) {
@@ -304,9 +471,21 @@ impl Ordering for TotemRing {
         ClusterStatus {
             local_node: self.net.node_id(),
             ring_id: self.ring_id,
-            rings: vec![(0, "active, no faults".to_string())],
+            rings: match &self.net {
+                Wire::Single(_) => vec![(0, ais_net::rrp::STATUS_OK.to_string())],
+                Wire::Redundant(r) => r.status(),
+            },
             members: self.members.iter().map(|n| MemberInfo { node: *n, address: self.address_of(*n) }).collect(),
         }
+    }
+
+    fn reenable_rings(&mut self) -> usize {
+        let n = match &mut self.net {
+            Wire::Redundant(r) => r.reenable(),
+            Wire::Single(_) => 0,
+        };
+        self.flush();
+        n
     }
 }
 
@@ -325,6 +504,31 @@ mod tests {
         std::fs::write(&f, "garbage").unwrap();
         assert!(read_ring_seq(&f).unwrap_err().contains("not a ring sequence"));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn two_interfaces_give_a_redundant_ring_with_the_rrp_keys() {
+        let text = "totem {\n version: 2\n transport: udpu\n rrp_mode: passive\n rrp_problem_count_threshold: 3\n \
+                    rrp_token_expired_timeout: 100\n interface {\n  ringnumber: 0\n  bindnetaddr: 127.0.0.1\n  \
+                    member {\n   memberaddr: 127.0.0.1\n  }\n }\n interface {\n  ringnumber: 1\n  \
+                    bindnetaddr: 127.0.0.1\n  mcastport: 5407\n  member {\n   memberaddr: 127.0.0.2\n  }\n }\n}\n";
+        let c = config::parse_str("c.conf", text).unwrap();
+        let p = rrp_params("c.conf", &c.totem).unwrap().unwrap();
+        assert_eq!(p.mode, RrpMode::Passive);
+        assert_eq!(p.problem_count_threshold, 3);
+        assert_eq!(p.token_expired_timeout, std::time::Duration::from_millis(100));
+        assert_eq!(p.problem_count_timeout, std::time::Duration::from_millis(2000), "classic default");
+        let r1 = ring_net_config("c.conf", &c, None, 1).unwrap();
+        assert_eq!(r1.mcastport, 5407);
+        assert_eq!(r1.transport, TransportKind::Udpu { members: vec!["127.0.0.2".parse().unwrap()] });
+        assert_eq!(net_config("c.conf", &c, None).unwrap().mcastport, 5405);
+        let one = config::parse_str(
+            "c.conf",
+            "totem {\n version: 2\n interface {\n  ringnumber: 0\n  bindnetaddr: 127.0.0.1\n  mcastaddr: 239.1.1.1\n }\n}\n",
+        )
+        .unwrap();
+        assert_eq!(rrp_params("c.conf", &one.totem).unwrap(), None);
+        assert!(ring_net_config("c.conf", &one, None, 1).unwrap_err().to_string().contains("ringnumber 1"));
     }
 
     #[test]

@@ -3,6 +3,10 @@
 //!
 //! Requests (library -> executive, on the request channel):
 //! - [`STATUS`]: empty body.
+//! - [`REENABLE`]: empty body. Re-enables the FAULTY redundant rings of
+//!   every node (the executive orders the request cluster-wide). Response:
+//!   the error word only ([`encode_error`]); `OK` once this node has
+//!   re-enabled its rings and the request is queued for the others.
 //!
 //! Response to `STATUS` (body after the 12-byte frame header):
 //! ```text
@@ -22,6 +26,8 @@ use crate::codec::{DecodeError, Reader, Writer};
 
 /// Request id: report node id, ring id, ring status and members.
 pub const STATUS: u32 = 1;
+/// Request id: re-enable FAULTY redundant rings cluster-wide.
+pub const REENABLE: u32 = 2;
 
 /// Most rings a status can list (the executive supports two).
 pub const MAX_RINGS: usize = 8;
@@ -119,9 +125,18 @@ impl Status {
     }
 }
 
-/// A response carrying only an error word (any request that failed).
+/// A response carrying only an error word (any request that failed, and
+/// the answer to [`REENABLE`]).
 pub fn encode_error(error: u32) -> Vec<u8> {
     error.to_le_bytes().to_vec()
+}
+
+/// Decodes a response that is only an error word.
+pub fn decode_error(body: &[u8]) -> Result<u32, DecodeError> {
+    let mut r = Reader::new(body);
+    let error = r.u32("error")?;
+    r.finish()?;
+    Ok(error)
 }
 
 #[cfg(test)]
@@ -151,6 +166,13 @@ mod tests {
     fn error_response_decodes_as_error() {
         let body = encode_error(crate::error::TRY_AGAIN);
         assert_eq!(Status::decode_response(&body), Ok(Err(crate::error::TRY_AGAIN)));
+    }
+
+    #[test]
+    fn error_word_round_trip_and_bad_lengths() {
+        assert_eq!(decode_error(&encode_error(crate::error::OK)), Ok(crate::error::OK));
+        assert!(decode_error(&[0, 0]).is_err());
+        assert!(decode_error(&[0; 5]).is_err());
     }
 
     #[test]

@@ -15,13 +15,14 @@
 //! code is in the private `sys` module (libc calls); every other module
 //! forbids it.
 //!
-//! Not here yet: redundant ring (`rrp_mode` with two interfaces). One
-//! [`Transport`] is one ring.
+//! One [`Transport`] is one ring; [`rrp::RedundantTransport`] carries one
+//! Totem ring over two of them (`rrp_mode: active | passive`).
 #![deny(unsafe_code)]
 
 pub mod config;
 pub mod crypto;
 pub mod ratelimit;
+pub mod rrp;
 #[allow(unsafe_code)]
 mod sys;
 pub mod transport;

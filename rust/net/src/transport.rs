@@ -42,9 +42,10 @@
 //! [`AsRawFd`] returns: poll it for readability, then call
 //! [`Transport::recv`] until it returns `None`.
 //!
-//! Redundant ring (`rrp_mode`, ring 1) is not implemented: one `Transport`
-//! is one ring; the frame header has no ring number yet (its version byte
-//! would be bumped when one is added).
+//! One `Transport` is one ring; the redundant ring layer
+//! ([`crate::rrp`]) drives two of them through
+//! [`seal_frame`](Transport::seal_frame) and
+//! [`send_frame`](Transport::send_frame), so the frame format is unchanged.
 
 #![forbid(unsafe_code)]
 
@@ -81,6 +82,12 @@ pub struct Packet {
     pub addr: SocketAddr,
     /// Totem payload.
     pub data: Vec<u8>,
+    /// Sender's boot id from the authenticated header.
+    pub boot_id: u64,
+    /// Frame counter from the authenticated header: with the boot id, it
+    /// names this datagram (the redundant ring layer sends the same sealed
+    /// frame on both rings and drops the second copy by it).
+    pub counter: u64,
 }
 
 /// Something the executive should log.
@@ -495,12 +502,30 @@ impl Transport {
     /// Seals `payload` and sends it. Never blocks; a full socket buffer is
     /// a lost packet (`SendError::Io` with `WouldBlock`).
     pub fn send_to(&mut self, dest: Dest, payload: &[u8]) -> Result<(), SendError> {
+        let mut frame = std::mem::take(&mut self.txbuf);
+        let r = self
+            .seal_frame(payload, &mut frame)
+            .and_then(|()| self.send_frame(dest, &frame));
+        self.txbuf = frame;
+        r
+    }
+
+    /// Seals `payload` into `out` with this transport's codec (checks the
+    /// size limit). With [`send_frame`](Self::send_frame) this lets the
+    /// redundant ring layer send one sealed frame on several rings.
+    pub fn seal_frame(&mut self, payload: &[u8], out: &mut Vec<u8>) -> Result<(), SendError> {
         if payload.len() > self.max_payload {
             return Err(SendError::TooLarge {
                 len: payload.len(),
                 max: self.max_payload,
             });
         }
+        self.codec.seal_into(payload, out).map_err(SendError::Seal)
+    }
+
+    /// Sends an already sealed `frame` (from [`seal_frame`](Self::seal_frame)
+    /// of a transport with the same node id, boot id and key).
+    pub fn send_frame(&mut self, dest: Dest, frame: &[u8]) -> Result<(), SendError> {
         let target = match dest {
             Dest::Node(n) => Some(*self.nodes.get(&n).ok_or(SendError::UnknownNode(n))?),
             Dest::Multicast => match &self.kind {
@@ -508,12 +533,9 @@ impl Transport {
                 Kind::Udpu { .. } => None,
             },
         };
-        self.codec
-            .seal_into(payload, &mut self.txbuf)
-            .map_err(SendError::Seal)?;
         let sock = &self.sockets[0];
         let mut first_err = None;
-        let mut send = |addr: SocketAddr, stats: &mut Stats| match sock.send_to(&self.txbuf, addr) {
+        let mut send = |addr: SocketAddr, stats: &mut Stats| match sock.send_to(frame, addr) {
             Ok(_) => stats.sent += 1,
             Err(e) => {
                 stats.send_errors += 1;
@@ -643,6 +665,8 @@ impl Transport {
                     from: h.node_id,
                     addr: src,
                     data,
+                    boot_id: h.boot_id,
+                    counter: h.counter,
                 })
             }
             Err(OpenError::InvalidDigest) => {

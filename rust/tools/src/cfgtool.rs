@@ -2,7 +2,9 @@
 //! binary is a thin wrapper over [`run`], so tests can drive it too).
 //!
 //! `-s` prints the local node id, ring id, ring status and members, one
-//! `key: value` per line (stable, for scripts). Exit 0 on success; 1 if
+//! `key: value` per line (stable, for scripts): `ringN_status: active, no
+//! faults` or `ringN_status: FAULTY`. `-r` re-enables FAULTY redundant
+//! rings on every node (the executive orders the request cluster-wide). Exit 0 on success; 1 if
 //! the executive cannot be reached or answers an error; 2 on bad usage.
 
 use std::io::{self, Write};
@@ -10,12 +12,12 @@ use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::Duration;
 
-use ais_ipc::cfg::{STATUS, Status};
+use ais_ipc::cfg::{REENABLE, STATUS, Status, decode_error};
 use ais_ipc::frame::{read_message, write_message};
 use ais_ipc::handshake::{HANDSHAKE_SERVICE, HELLO_ID, HELLO_REPLY_ID, Hello, HelloReply, PROTOCOL_VERSION, Role};
 use ais_ipc::{error, service};
 
-pub const USAGE: &str = "usage: ais-cfgtool -s\n  -s  show the local node id, ring id, ring status and members\n  -h  print this help\n";
+pub const USAGE: &str = "usage: ais-cfgtool -s | -r\n  -s  show the local node id, ring id, ring status and members\n  -r  re-enable FAULTY redundant rings on every node\n  -h  print this help\n";
 /// How long to wait for the executive before giving up.
 const TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -77,6 +79,23 @@ pub fn status(path: &Path) -> Result<Status, String> {
     }
 }
 
+/// Asks the executive listening at `path` to re-enable FAULTY redundant
+/// rings cluster-wide.
+pub fn reenable(path: &Path) -> Result<(), String> {
+    let (mut req, token) = hello(path, Role::Request, 0)?;
+    let (_dispatch, _) = hello(path, Role::Dispatch, token)?;
+    write_message(&mut req, service::CFG, REENABLE, &[]).map_err(|e| format!("cannot send request: {e}"))?;
+    let (header, body) = read_message(&mut req).map_err(|e| format!("no answer from the executive: {e}"))?;
+    if header.service != service::CFG || header.id != REENABLE {
+        return Err("unexpected answer to re-enable request".into());
+    }
+    match decode_error(&body) {
+        Ok(error::OK) => Ok(()),
+        Ok(e) => Err(format!("re-enable request failed: {}", error_name(e))),
+        Err(e) => Err(format!("malformed re-enable answer: {e}")),
+    }
+}
+
 /// Prints a status as `key: value` lines.
 pub fn print_status(s: &Status, out: &mut impl Write) -> io::Result<()> {
     writeln!(out, "local_node_id: {}", s.local_node_id)?;
@@ -97,6 +116,16 @@ pub fn run(args: &[&str], socket: &Path, out: &mut impl Write, err: &mut impl Wr
         ["-s"] => match status(socket) {
             Ok(s) => {
                 if print_status(&s, out).is_ok() { 0 } else { 1 }
+            }
+            Err(e) => {
+                let _ = writeln!(err, "ais-cfgtool: {e}");
+                1
+            }
+        },
+        ["-r"] => match reenable(socket) {
+            Ok(()) => {
+                let _ = writeln!(out, "re-enabling all redundant rings");
+                0
             }
             Err(e) => {
                 let _ = writeln!(err, "ais-cfgtool: {e}");
@@ -144,6 +173,8 @@ mod tests {
         assert_eq!(code, 1);
         assert!(out.is_empty());
         assert!(String::from_utf8_lossy(&err).contains("cannot connect to the executive"));
+        assert_eq!(run(&["-r"], Path::new("/nonexistent/aisexec.sock"), &mut out, &mut err), 1);
+        assert!(out.is_empty());
         assert_eq!(run(&["-x"], Path::new("/x"), &mut out, &mut err), 2);
     }
 }

@@ -4,6 +4,10 @@
 //! (1-based) has `10.0.0.<i>/24` and `fd00:a15::<i>/64` (`nodad`, so it is
 //! usable at once) on `eth0`.
 //!
+//! [`Lab::create_redundant`] adds a second network for redundant ring
+//! tests: bridge `br1`, `eth1` in each node (`q<i>` on the switch) with
+//! `10.0.1.<i>/24` ([`Lab::ipv4_on`]).
+//!
 //! Nothing of the host's network is touched: every interface lives in a
 //! namespace this lab created. All namespaces are named
 //! `aisx-<pid>-<tag>-...` and deleted in `Drop` (also when a test panics);
@@ -25,6 +29,8 @@ pub const PREFIX: &str = "aisx-";
 pub struct Lab {
     base: String,
     nodes: usize,
+    /// 1, or 2 with [`Lab::create_redundant`].
+    networks: usize,
     /// Namespaces created so far, deleted in reverse order on drop.
     created: Vec<String>,
 }
@@ -86,15 +92,29 @@ impl Lab {
     /// Creates the switch and `nodes` nodes; `tag` keeps labs of one
     /// process apart (tests run in parallel threads).
     pub fn create(tag: &str, nodes: usize) -> Result<Lab, String> {
+        Self::create_networks(tag, nodes, 1)
+    }
+
+    /// Like [`create`](Self::create), plus the second network (`br1`,
+    /// `eth1`, `10.0.1.<i>/24`).
+    pub fn create_redundant(tag: &str, nodes: usize) -> Result<Lab, String> {
+        Self::create_networks(tag, nodes, 2)
+    }
+
+    fn create_networks(tag: &str, nodes: usize, networks: usize) -> Result<Lab, String> {
         // SAFETY: geteuid has no preconditions.
         if unsafe { libc::geteuid() } != 0 {
             return Err("not root".into());
         }
         remove_stale();
-        let mut lab = Lab { base: format!("{PREFIX}{}-{tag}", std::process::id()), nodes, created: Vec::new() };
+        let mut lab =
+            Lab { base: format!("{PREFIX}{}-{tag}", std::process::id()), nodes, networks, created: Vec::new() };
         let sw = lab.switch_ns();
         lab.add_namespace(&sw)?;
         ip(&["-n", &sw], Some("link set lo up\nlink add br0 type bridge mcast_snooping 0 stp_state 0\nlink set br0 up\n"))?;
+        if networks == 2 {
+            ip(&["-n", &sw], Some("link add br1 type bridge mcast_snooping 0 stp_state 0\nlink set br1 up\n"))?;
+        }
         for i in 1..=nodes {
             let ns = lab.node_ns(i);
             lab.add_namespace(&ns)?;
@@ -111,6 +131,13 @@ impl Lab {
                      route add 224.0.0.0/4 dev eth0\n"
                 )),
             )?;
+            if networks == 2 {
+                let port = format!("q{i}");
+                ip(&["-n", &sw, "link", "add", &port, "type", "veth", "peer", "name", "eth1", "netns", &ns], None)?;
+                ip(&["-n", &sw], Some(&format!("link set {port} master br1\nlink set {port} up\n")))?;
+                let v4 = Lab::ipv4_on(1, i);
+                ip(&["-n", &ns], Some(&format!("link set eth1 multicast on\nlink set eth1 up\naddr add {v4}/24 dev eth1\n")))?;
+            }
         }
         Ok(lab)
     }
@@ -137,6 +164,32 @@ impl Lab {
 
     pub fn ipv4(i: usize) -> Ipv4Addr {
         Ipv4Addr::new(10, 0, 0, i as u8)
+    }
+
+    /// Node `i`'s IPv4 address on network `net` (0: `eth0`, 1: `eth1`).
+    pub fn ipv4_on(net: u8, i: usize) -> Ipv4Addr {
+        Ipv4Addr::new(10, 0, net, i as u8)
+    }
+
+    /// Takes network `net` (1 with [`create_redundant`](Self::create_redundant))
+    /// down for every node: its switch ports leave the bridge, so frames go
+    /// nowhere while every node's interface stays up.
+    pub fn network_down(&self, net: usize) -> Result<(), String> {
+        self.network_ports(net, "nomaster")
+    }
+
+    /// Undoes [`network_down`](Self::network_down).
+    pub fn network_up(&self, net: usize) -> Result<(), String> {
+        self.network_ports(net, &format!("master br{net}"))
+    }
+
+    fn network_ports(&self, net: usize, how: &str) -> Result<(), String> {
+        if net >= self.networks {
+            return Err(format!("the lab has no network {net}"));
+        }
+        let prefix = if net == 0 { "p" } else { "q" };
+        let batch: String = (1..=self.nodes).map(|i| format!("link set {prefix}{i} {how}\n")).collect();
+        ip(&["-n", &self.switch_ns()], Some(&batch))
     }
 
     pub fn ipv6(i: usize) -> Ipv6Addr {

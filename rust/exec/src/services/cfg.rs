@@ -1,11 +1,19 @@
-//! The CFG service: the executive's administration interface (status
-//! now; ring re-enable comes with redundant rings).
+//! The CFG service: the executive's administration interface: status, and
+//! re-enabling FAULTY redundant rings.
+//!
+//! `REENABLE` is cluster-wide: the node asked re-enables its own rings at
+//! once and submits [`MSG_REENABLE`] (agreed order); every other node
+//! re-enables its rings when that message is delivered. The client gets
+//! `OK` as soon as the request is queued (`TRY_AGAIN` if the queue is full).
 
-use ais_ipc::cfg::{Member, RingStatus, Status, STATUS};
-use ais_ipc::{DecodeError, service};
+use ais_ipc::cfg::{Member, REENABLE, RingStatus, STATUS, Status, encode_error};
+use ais_ipc::{DecodeError, error, service};
 
-use crate::ordering::{ConfigChange, NodeId};
+use crate::ordering::{ConfigChange, Guarantee, NodeId};
 use crate::service::{ConnId, Ctx, RequestError, Service};
+
+/// The cluster message: "re-enable your FAULTY redundant rings".
+pub const MSG_REENABLE: u8 = 1;
 
 #[derive(Debug, Default)]
 pub struct CfgService;
@@ -46,11 +54,37 @@ impl Service for CfgService {
                 ctx.reply_body(conn, msg_id, status.encode_response());
                 Ok(())
             }
+            REENABLE => {
+                if !body.is_empty() {
+                    return Err(RequestError::Malformed(DecodeError::Trailing { extra: body.len() }));
+                }
+                let answer = match ctx.submit(&[MSG_REENABLE], Guarantee::Agreed) {
+                    Ok(()) => {
+                        let n = ctx.reenable_rings();
+                        crate::log_notice!(Cfg, "re-enable of redundant rings requested: {n} FAULTY here, asking every node");
+                        error::OK
+                    }
+                    Err(_) => error::TRY_AGAIN,
+                };
+                ctx.reply_body(conn, msg_id, encode_error(answer));
+                Ok(())
+            }
             other => Err(RequestError::UnknownId(other)),
         }
     }
 
-    fn deliver(&mut self, _ctx: &mut Ctx<'_>, _sender: NodeId, _payload: &[u8]) {}
+    fn deliver(&mut self, ctx: &mut Ctx<'_>, sender: NodeId, payload: &[u8]) {
+        match payload {
+            [MSG_REENABLE] if sender != ctx.local_node() => {
+                let n = ctx.reenable_rings();
+                if n > 0 {
+                    crate::log_notice!(Cfg, "node {sender} asked to re-enable redundant rings: {n} re-enabled");
+                }
+            }
+            [MSG_REENABLE] => {} // ours: already done when asked
+            _ => crate::log_warn!(Cfg, "ignoring a malformed CFG message of {} bytes from node {sender}", payload.len()),
+        }
+    }
 
     fn config_change(&mut self, _ctx: &mut Ctx<'_>, _change: &ConfigChange) {}
 
@@ -79,5 +113,34 @@ mod tests {
         assert_eq!((status.local_node_id, status.ring_rep, status.ring_seq), (3, 3, 4));
         assert_eq!(status.members, vec![Member { node_id: 3, address: "127.0.0.1".into() }]);
         assert_eq!(status.rings[0].status, "active, no faults");
+    }
+
+    #[test]
+    fn reenable_answers_ok_and_orders_a_cluster_message() {
+        let mut lb = Loopback::new(3, "127.0.0.1".into());
+        let mut out = Vec::new();
+        let mut cfg = CfgService;
+        {
+            let mut ctx = Ctx::new(Instant::now(), service::CFG, &mut lb, &mut out);
+            cfg.lib_request(&mut ctx, ConnId(1), REENABLE, &[]).unwrap();
+            assert!(matches!(cfg.lib_request(&mut ctx, ConnId(1), REENABLE, &[1]), Err(RequestError::Malformed(_))));
+            // a malformed delivered message is ignored, not a panic
+            cfg.deliver(&mut ctx, 4, &[9, 9]);
+            cfg.deliver(&mut ctx, 4, &[MSG_REENABLE]);
+        }
+        let [Output::Reply { id, body, .. }] = out.as_slice() else { panic!("{out:?}") };
+        assert_eq!(*id, REENABLE);
+        assert_eq!(ais_ipc::cfg::decode_error(body), Ok(error::OK));
+        use crate::ordering::{ClusterEvent, Ordering};
+        lb.handle_timeout(Instant::now());
+        let mut delivered = Vec::new();
+        while let Some(ev) = lb.poll_event() {
+            if let ClusterEvent::Deliver { payload, .. } = ev {
+                delivered.push(payload);
+            }
+        }
+        let mut want = service::CFG.to_le_bytes().to_vec();
+        want.push(MSG_REENABLE);
+        assert_eq!(delivered, vec![want]);
     }
 }
