@@ -100,6 +100,42 @@ fn crash_recovery(out: &mut String) {
     );
 }
 
+/// Time from the restart of a crashed node until all 8 nodes installed one ring again.
+fn restart_rejoin(out: &mut String) {
+    let mut v = Vec::new();
+    for seed in 0..SEEDS {
+        let sc = Scenario { nodes: 8, ..Default::default() };
+        let mut sim = Sim::new(seed, &sc, TotemConfig::default());
+        let victim = 1 + (seed % 8) as u32;
+        let restart_ms = 4000 + seed * 37;
+        sim.set_faults(vec![(1000 + seed * 37, Fault::Crash(victim)), (restart_ms, Fault::Restart(victim))]);
+        let (trace, _) = sim.run();
+        let at = restart_ms * 1000;
+        let t = trace
+            .incs
+            .iter()
+            .filter(|i| i.node != victim || i.inc > 1)
+            .map(|i| {
+                i.log
+                    .iter()
+                    .find_map(|(t, r)| match r {
+                        Rec::Config { kind: ConfigKind::Regular, members, .. } if *t >= at && members.len() == 8 => {
+                            Some(*t)
+                        }
+                        _ => None,
+                    })
+                    .unwrap_or(u64::MAX)
+            })
+            .max()
+            .unwrap_or(u64::MAX);
+        v.push(t.saturating_sub(at) / 1000);
+    }
+    *out += &format!(
+        "Time from the restart of a crashed node to one ring of all 8 ({SEEDS} seeds, workload running): {}\n",
+        stats(&mut v)
+    );
+}
+
 pub fn report() -> String {
     let cfg = TotemConfig::default();
     let mut out = format!(
@@ -116,5 +152,6 @@ pub fn report() -> String {
     per_rotation(&mut out);
     formation(&mut out);
     crash_recovery(&mut out);
+    restart_rejoin(&mut out);
     out
 }

@@ -182,6 +182,15 @@ impl TotemConfig {
         self.consensus.unwrap_or_else(|| (self.token as u64 * 12 / 10) as u32)
     }
 
+    /// How long gather waits for a first join from each node before failing it as
+    /// silent: long enough for a live node's first three joins (one after `send_join`,
+    /// then one every `join`) plus half a join interval for delivery, at most half
+    /// the consensus timeout. 125 ms with the defaults. Not a `totem {}` key.
+    pub fn silent_fail(&self) -> u32 {
+        let v = self.send_join as u64 + self.join as u64 * 5 / 2;
+        v.min(self.consensus() as u64 / 2).max(1) as u32
+    }
+
     /// The timeout after which a missing token starts a membership round.
     pub fn token_loss_timeout(&self) -> u32 {
         if self.heartbeat_failures_allowed == 0 {
@@ -256,6 +265,16 @@ mod tests {
         assert_eq!(c.window_size, 50);
         assert_eq!(c.max_messages, 17);
         assert!(c.validate().is_ok());
+    }
+
+    #[test]
+    fn silent_fail_covers_three_joins_and_stays_below_consensus() {
+        let mut c = TotemConfig::default();
+        assert_eq!(c.silent_fail(), 125);
+        c.set("send_join", "40").unwrap();
+        assert_eq!(c.silent_fail(), 165);
+        c.set("join", "1000").unwrap();
+        assert_eq!(c.silent_fail(), c.consensus() / 2);
     }
 
     #[test]

@@ -21,13 +21,16 @@
 //!   retransmits what others asked for, multicasts new messages stamped with
 //!   consecutive sequence numbers (flow control: `max_messages` per visit,
 //!   `window_size` per rotation), records its `aru` (all received up to) in
-//!   the token, and passes it on. Agreed messages are delivered in sequence
+//!   the token, and passes it on. On an idle ring the representative holds
+//!   the token for `hold`; a member that gets a message to send then unicasts
+//!   it a wake packet (once per idle spell), so it passes the token at once. Agreed messages are delivered in sequence
 //!   order once all earlier ones are there; safe ones once every member's
 //!   `aru` in the token covers them.
 //! - Gather: on token loss, a join from a new node or a merge-detect message
 //!   from another ring, nodes exchange join messages (proc and fail sets)
-//!   until all live nodes sent identical sets (consensus); silent nodes are
-//!   moved to the fail set after `consensus` ms.
+//!   until all live nodes sent identical sets (consensus); nodes that sent
+//!   no join at all are moved to the fail set after `silent_fail` (125 ms),
+//!   nodes that sent joins but never agreed after `consensus` ms.
 //! - Commit: the lowest node id creates a commit token for the new ring (ring
 //!   sequence above any seen, persisted first). In its first rotation each
 //!   member records its old ring, `aru`, highest delivered and highest
@@ -162,6 +165,8 @@ pub struct Stats {
     pub token_rotations: u64,
     pub token_losses: u64,
     pub joins_sent: u64,
+    /// Token requests sent to a representative that may be holding the token.
+    pub wakes_sent: u64,
     pub gathers: u64,
     pub rings_installed: u64,
     pub messages_submitted: u64,

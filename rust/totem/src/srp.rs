@@ -66,6 +66,8 @@ struct Gather {
     fail_set: BTreeSet<u32>,
     /// Nodes whose last join had exactly our sets.
     agreed: BTreeSet<u32>,
+    /// Nodes we received a join or merge-detect message from in this round.
+    heard: BTreeSet<u32>,
 }
 
 impl Gather {
@@ -118,6 +120,11 @@ pub struct Totem {
     miss_visits: u32,
     idle_rotations: u32,
     last_rotation_seq: u64,
+    /// The token's sequence number at our previous visit.
+    seq_at_last_visit: u64,
+    /// Our last token visit saw a whole rotation without new messages: the
+    /// representative may be holding the token, so a submit sends it a wake.
+    ring_looked_idle: bool,
     held: Option<Token>,
     sendq: SendQueue,
     reasm: Reassembly,
@@ -128,6 +135,8 @@ pub struct Totem {
     tm_hold: Option<Micros>,
     tm_join: Option<Micros>,
     tm_consensus: Option<Micros>,
+    /// Silent nodes (no join at all) are failed at this time, long before the consensus timeout.
+    tm_silent: Option<Micros>,
     tm_merge: Option<Micros>,
     last_sent_token: Option<(u32, Vec<u8>, u64)>,
     local: VecDeque<Local>,
@@ -184,6 +193,8 @@ impl Totem {
             miss_visits: 0,
             idle_rotations: 0,
             last_rotation_seq: 0,
+            seq_at_last_visit: 0,
+            ring_looked_idle: false,
             held: None,
             sendq: SendQueue::new(),
             reasm: Reassembly::new(),
@@ -194,6 +205,7 @@ impl Totem {
             tm_hold: None,
             tm_join: None,
             tm_consensus: None,
+            tm_silent: None,
             tm_merge: None,
             last_sent_token: None,
             local: VecDeque::new(),
@@ -251,12 +263,24 @@ impl Totem {
         if !self.sendq.has_room(msg.len()) {
             return Err(SubmitError::QueueFull);
         }
+        let was_empty = self.sendq.is_empty();
         self.sendq.push(msg.to_vec(), guarantee == Guarantee::Safe);
         self.stats.messages_submitted += 1;
+        if was_empty && self.ring_looked_idle && self.state == State::Operational {
+            // Once per idle spell: ask the representative not to sit on the token for `hold`.
+            self.ring_looked_idle = false;
+            if let Some(&rep) = self.members.first()
+                && rep != self.me
+            {
+                self.stats.wakes_sent += 1;
+                let bytes = wire::encode(self.me, &Packet::Wake(self.ring));
+                self.out.push_back(Transmit { dest: Dest::Node(rep), bytes });
+            }
+        }
         if self.state == State::Operational
             && let Some(t) = self.held.take() {
                 self.tm_hold = None;
-                self.process_token(t, true);
+                self.release_held(t, true);
             }
         self.run_local();
         Ok(())
@@ -275,7 +299,15 @@ impl Totem {
         if !self.local.is_empty() {
             return Some(self.now);
         }
-        [self.tm_token_loss, self.tm_retrans, self.tm_hold, self.tm_join, self.tm_consensus, self.tm_merge]
+        [
+            self.tm_token_loss,
+            self.tm_retrans,
+            self.tm_hold,
+            self.tm_join,
+            self.tm_consensus,
+            self.tm_silent,
+            self.tm_merge,
+        ]
             .into_iter()
             .flatten()
             .min()
@@ -305,12 +337,16 @@ impl Totem {
         if due(self.tm_hold) {
             self.tm_hold = None;
             if let Some(t) = self.held.take() {
-                self.process_token(t, false);
+                self.release_held(t, false);
             }
         }
         if due(self.tm_join) {
             self.send_join();
             self.tm_join = Some(now.plus_ms(self.cfg.join));
+        }
+        if due(self.tm_silent) {
+            self.tm_silent = None;
+            self.fail_silent();
         }
         if due(self.tm_consensus) {
             self.consensus_timeout();
@@ -355,6 +391,7 @@ impl Totem {
             Packet::Join(j) => self.on_join(sender, j),
             Packet::Commit(c) => self.on_commit(c),
             Packet::Merge(r) => self.on_merge(sender, r),
+            Packet::Wake(r) => self.on_wake(sender, r),
         }
         self.run_local();
     }
@@ -388,6 +425,29 @@ impl Totem {
         self.tm_retrans = Some(self.now.plus_ms(self.cfg.token_retransmit()));
     }
 
+    /// A member with queued messages asks us (the representative) to pass on a held token.
+    fn on_wake(&mut self, sender: u32, ring: RingId) {
+        if self.state != State::Operational || ring != self.ring || !self.members.contains(&sender) {
+            self.stats.packets_ignored += 1;
+            return;
+        }
+        let Some(t) = self.held.take() else { return };
+        self.tm_hold = None;
+        self.idle_rotations = 0;
+        self.release_held(t, false);
+    }
+
+    /// Passes on a token the representative held. The token loss deadline stays
+    /// where the token's arrival set it: holding is not hearing, and a dead node
+    /// further along the ring must be noticed `token` after the token last came in.
+    fn release_held(&mut self, t: Token, may_hold: bool) {
+        let deadline = self.tm_token_loss;
+        self.process_token(t, may_hold);
+        if self.state == State::Operational && self.held.is_none() && deadline.is_some() {
+            self.tm_token_loss = deadline;
+        }
+    }
+
     fn loss_deadline(&self) -> Micros {
         self.now.plus_ms(self.cfg.token_loss_timeout())
     }
@@ -398,6 +458,7 @@ impl Totem {
         self.tm_hold = None;
         self.tm_join = None;
         self.tm_consensus = None;
+        self.tm_silent = None;
         self.tm_merge = None;
         self.last_sent_token = None;
         self.held = None;

@@ -13,6 +13,7 @@ const T_TOKEN: u8 = 2;
 const T_JOIN: u8 = 3;
 const T_COMMIT: u8 = 4;
 const T_MERGE: u8 = 5;
+const T_WAKE: u8 = 6;
 
 /// Hard upper bounds on counts, whatever the frame size.
 pub const MAX_MEMBERS_WIRE: usize = 256;
@@ -116,6 +117,9 @@ pub enum Packet {
     Join(Join),
     Commit(Commit),
     Merge(RingId),
+    /// To the representative of `RingId`: "I have messages queued, pass the token
+    /// on if you are holding it". Only shortens a hold; losing it costs nothing.
+    Wake(RingId),
 }
 
 /// One piece of an application message inside an mcast packet.
@@ -290,6 +294,11 @@ pub fn encode(sender: u32, p: &Packet) -> Vec<u8> {
             w.ring(*r);
             w.0
         }
+        Packet::Wake(r) => {
+            let mut w = Writer::new(T_WAKE, sender, HEADER_LEN + 12);
+            w.ring(*r);
+            w.0
+        }
     }
 }
 
@@ -440,6 +449,11 @@ pub fn decode(buf: &[u8]) -> Result<(u32, Packet), DecodeError> {
             r.end()?;
             Packet::Merge(ring)
         }
+        T_WAKE => {
+            let ring = r.ring()?;
+            r.end()?;
+            Packet::Wake(ring)
+        }
         _ => return Err(DecodeError::BadType),
     };
     Ok((sender, p))
@@ -487,6 +501,7 @@ mod tests {
                 ],
             }),
             Packet::Merge(ring()),
+            Packet::Wake(ring()),
         ]
     }
 

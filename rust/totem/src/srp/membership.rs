@@ -24,8 +24,9 @@ impl Totem {
             let Some(&last) = proc_set.iter().rev().find(|&&n| n != self.me) else { break };
             proc_set.remove(&last);
         }
-        self.gather = Gather { proc_set, fail_set: BTreeSet::new(), agreed: BTreeSet::new() };
+        self.gather = Gather { proc_set, ..Gather::default() };
         self.tm_consensus = Some(self.now.plus_ms(self.cfg.consensus()));
+        self.tm_silent = Some(self.now.plus_ms(self.cfg.silent_fail()));
         if self.cfg.send_join > 0 {
             self.tm_join = Some(self.now.plus_ms(self.cfg.send_join));
         } else {
@@ -91,6 +92,8 @@ impl Totem {
             }
             State::Gather => {}
         }
+        // Alive, even if it disagrees or fails us: only silence fails a node early.
+        self.gather.heard.insert(sender);
         self.ring_seq_max = self.ring_seq_max.max(j.ring_seq);
         let max_set = self.max_set();
         let g = &mut self.gather;
@@ -148,6 +151,7 @@ impl Totem {
             }
             State::Gather => {
                 let g = &mut self.gather;
+                g.heard.insert(sender);
                 if !g.proc_set.contains(&sender)
                     && !g.fail_set.contains(&sender)
                     && g.proc_set.difference(&g.fail_set).count() < self.max_members
@@ -167,9 +171,36 @@ impl Totem {
         let missing: Vec<u32> =
             g.live().into_iter().filter(|n| *n != self.me && !g.agreed.contains(n)).collect();
         g.fail_set.extend(missing);
-        // Require fresh joins next round, so a representative that died after consensus is noticed.
+        // Require fresh joins next round, so a representative that died after consensus is noticed
+        // (it stays silent, so it is failed after `silent_fail`, not after another consensus timeout).
         g.agreed.clear();
+        g.heard.clear();
         self.tm_consensus = Some(self.now.plus_ms(self.cfg.consensus()));
+        self.tm_silent = Some(self.now.plus_ms(self.cfg.silent_fail()));
+        self.send_join();
+        self.check_consensus();
+    }
+
+    /// Fails the nodes of the proc set that sent nothing at all since this round began.
+    ///
+    /// Every live node that is gathering multicasts a join at once and then every `join`
+    /// ms, and an operational node that receives a join starts gathering, so a node that
+    /// stayed silent for several join intervals is dead or cut off. Waiting the whole
+    /// consensus timeout for it is what made failure detection slow. A live node failed
+    /// by mistake (all its joins lost or delayed) forms its own ring and merge detection
+    /// brings it back; safety does not depend on this choice, only on consensus.
+    pub(super) fn fail_silent(&mut self) {
+        if self.state != State::Gather {
+            return;
+        }
+        let g = &mut self.gather;
+        let silent: Vec<u32> =
+            g.live().into_iter().filter(|n| *n != self.me && !g.heard.contains(n) && !g.agreed.contains(n)).collect();
+        if silent.is_empty() {
+            return;
+        }
+        g.fail_set.extend(silent);
+        g.agreed.clear();
         self.send_join();
         self.check_consensus();
     }

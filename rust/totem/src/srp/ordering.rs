@@ -195,6 +195,9 @@ impl Totem {
             self.process_recovered();
         }
 
+        self.ring_looked_idle = operational && t.seq == self.seq_at_last_visit && t.rtr.is_empty();
+        self.seq_at_last_visit = t.seq;
+
         // Idle ring: the representative holds the token a while.
         let mut hold = false;
         if is_rep && operational {

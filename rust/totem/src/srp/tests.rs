@@ -11,6 +11,8 @@ struct Net {
     rings: Vec<Vec<RingId>>,
     /// Largest number of multicasts sent between two token passes, per node.
     window_seen: usize,
+    /// Stopped nodes (like SIGSTOP): they receive nothing and no timer fires.
+    stopped: Vec<bool>,
 }
 
 impl Net {
@@ -26,6 +28,7 @@ impl Net {
             persisted: vec![0; n as usize],
             rings: vec![Vec::new(); n as usize],
             window_seen: 0,
+            stopped: vec![false; n as usize],
         };
         net.collect();
         net
@@ -63,7 +66,13 @@ impl Net {
     fn run_until(&mut self, end: Micros) {
         loop {
             let next_pkt = self.queue.front().map(|p| p.0);
-            let next_tmo = self.nodes.iter().filter_map(|n| n.poll_timeout()).min();
+            let next_tmo = self
+                .nodes
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| self.stopped.get(*i) != Some(&true))
+                .filter_map(|(_, n)| n.poll_timeout())
+                .min();
             let next = match (next_pkt, next_tmo) {
                 (Some(a), Some(b)) => a.min(b),
                 (a, b) => a.or(b).unwrap_or(end),
@@ -75,7 +84,10 @@ impl Net {
             self.now = next;
             if next_pkt == Some(next) {
                 let (_, from, dest, bytes) = self.queue.pop_front().unwrap();
-                for n in self.nodes.iter_mut() {
+                for (i, n) in self.nodes.iter_mut().enumerate() {
+                    if self.stopped.get(i) == Some(&true) {
+                        continue;
+                    }
                     let to_me = match dest {
                         Dest::Multicast => n.node_id() != from,
                         Dest::Node(d) => d == n.node_id(),
@@ -85,7 +97,10 @@ impl Net {
                     }
                 }
             } else {
-                for n in self.nodes.iter_mut() {
+                for (i, n) in self.nodes.iter_mut().enumerate() {
+                    if self.stopped.get(i) == Some(&true) {
+                        continue;
+                    }
                     if n.poll_timeout().is_some_and(|t| t <= next) {
                         n.handle_timeout(next);
                     }
@@ -199,6 +214,76 @@ fn a_crashed_node_is_removed_and_survivors_agree() {
     }
 }
 
+/// A dead node sends no join, so the survivors fail it after `silent_fail`
+/// instead of waiting out the consensus timeout.
+#[test]
+fn a_crashed_node_is_failed_soon_after_token_loss() {
+    let cfg = TotemConfig::default();
+    let mut net = Net::new(3);
+    net.run_until(Micros::from_millis(3000));
+    let crash = net.now;
+    net.nodes.pop();
+    // Token loss is noticed at most `token` after the crash; then silence, then a few rotations.
+    let bound = crash.plus_ms(cfg.token + cfg.silent_fail() + 50);
+    assert!(bound < crash.plus_ms(cfg.token + cfg.consensus()));
+    net.run_until(bound);
+    for n in &net.nodes {
+        assert_eq!(n.state(), State::Operational);
+        assert_eq!(n.members(), &[1, 2]);
+    }
+}
+
+/// A node that was only slow (stopped longer than the token timeout) is
+/// failed by the others, and comes back through a membership round once it runs again.
+#[test]
+fn a_stopped_node_failed_by_mistake_merges_back() {
+    let mut net = Net::new(3);
+    net.run_until(Micros::from_millis(3000));
+    net.stopped[2] = true;
+    net.run_until(Micros::from_millis(4500));
+    for n in &net.nodes[..2] {
+        assert_eq!(n.members(), &[1, 2]);
+    }
+    net.stopped[2] = false;
+    net.run_until(Micros::from_millis(9000));
+    for n in &net.nodes {
+        assert_eq!(n.state(), State::Operational);
+        assert_eq!(n.members(), &[1, 2, 3]);
+    }
+    net.nodes[2].submit(b"back", Guarantee::Safe).unwrap();
+    net.collect();
+    net.run_until(Micros::from_millis(10000));
+    assert!(net.delivered.iter().all(|d| d.last().map(|m| m.1.as_slice()) == Some(&b"back"[..])));
+}
+
+/// On an idle ring the representative holds the token; a message submitted on
+/// another node wakes it, so it is delivered in a few network hops, not after `hold`.
+#[test]
+fn a_submit_on_an_idle_ring_does_not_wait_for_the_hold() {
+    let mut net = Net::new(3);
+    net.run_until(Micros::from_millis(5000));
+    for i in 0..5u8 {
+        // Land in the middle of a hold: the representative holds the token now.
+        let mut tries = 0;
+        while net.nodes[0].held.is_none() && tries < 1000 {
+            let t = net.now.plus_ms(1);
+            net.run_until(t);
+            tries += 1;
+        }
+        assert!(net.nodes[0].held.is_some(), "idle representative should hold the token");
+        let before = net.delivered[2].len();
+        net.nodes[2].submit(&[i], Guarantee::Agreed).unwrap();
+        net.collect();
+        let t = net.now.plus_ms(5);
+        net.run_until(t);
+        assert_eq!(net.delivered[2].len(), before + 1, "message {i} not delivered within 5 ms");
+        assert_eq!(net.delivered[0].len(), before + 1);
+        let t = net.now.plus_ms(2000);
+        net.run_until(t);
+    }
+    assert_eq!(net.nodes[2].stats().wakes_sent, 5);
+}
+
 /// Well-formed packets with arbitrary (often absurd) field values, thrown at a
 /// running cluster: nothing panics (debug build: overflow checks on), and the
 /// cluster still agrees afterwards.
@@ -233,7 +318,7 @@ fn hostile_run(seed: u64) {
     for round in 0..3000u64 {
         let r = rnd();
         let ring_id = if r % 2 == 0 { ring } else { RingId { rep: 1 + (r >> 8) as u32 % 3, seq: pick(rnd()) } };
-        let p = match r % 5 {
+        let p = match r % 6 {
             0 => Packet::Token(Token {
                 ring: ring_id,
                 token_seq: pick(rnd()),
@@ -285,6 +370,7 @@ fn hostile_run(seed: u64) {
                     chunks: area,
                 })
             }
+            5 => Packet::Wake(ring_id),
             _ => Packet::Merge(ring_id),
         };
         // Claim to come from node 4 (not a member) or from a real member.
