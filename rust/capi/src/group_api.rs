@@ -67,7 +67,9 @@ pub unsafe fn gather<'a>(iov: *const libc::iovec, iov_len: c_int, max: usize) ->
     let n = usize::try_from(iov_len).map_err(|_| AisError::INVALID_PARAM)?;
     // SAFETY: forwarded to the caller.
     let iovs = unsafe { crate::boundary::try_slice(iov, n) }?;
-    let mut parts = Vec::with_capacity(n);
+    // Not `with_capacity(n)`: `n` is the caller's word, and a lie must not
+    // reserve memory before the total is checked.
+    let mut parts = Vec::new();
     let mut total = 0usize;
     for v in iovs {
         total = total.checked_add(v.iov_len).ok_or(AisError::TOO_BIG)?;

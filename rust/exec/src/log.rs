@@ -171,10 +171,89 @@ macro_rules! log_info { ($s:ident, $($a:tt)*) => { $crate::log_at!(Info, $s, $($
 #[macro_export]
 macro_rules! log_debug { ($s:ident, $($a:tt)*) => { $crate::log_at!(Debug, $s, $($a)*) }; }
 
+/// A per-call-site limit for lines that anyone on the network (with
+/// secauth off) or any local client can trigger at will, such as "dropped a
+/// malformed message": at most [`Gate::BURST`] lines per second; the first
+/// line after a quiet spell says how many were suppressed. The events are
+/// still counted by their callers; only the log is spared.
+pub struct Gate {
+    /// Seconds since [`epoch`] of the current window.
+    window: std::sync::atomic::AtomicU64,
+    /// Lines allowed in the current window.
+    used: std::sync::atomic::AtomicU64,
+    /// Lines suppressed since the last one written.
+    suppressed: std::sync::atomic::AtomicU64,
+}
+
+fn epoch() -> std::time::Instant {
+    static EPOCH: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    *EPOCH.get_or_init(std::time::Instant::now)
+}
+
+impl Gate {
+    pub const BURST: u64 = 10;
+
+    pub const fn new() -> Gate {
+        use std::sync::atomic::AtomicU64;
+        Gate { window: AtomicU64::new(0), used: AtomicU64::new(0), suppressed: AtomicU64::new(0) }
+    }
+
+    /// `Some(n)`: write the line, noting `n` suppressed before it;
+    /// `None`: stay quiet. `now_s` is seconds since [`epoch`].
+    fn admit_at(&self, now_s: u64) -> Option<u64> {
+        use std::sync::atomic::Ordering::Relaxed;
+        // The executive logs from one thread; Relaxed races elsewhere
+        // only blur the count.
+        if self.window.swap(now_s, Relaxed) != now_s {
+            self.used.store(0, Relaxed);
+        }
+        if self.used.fetch_add(1, Relaxed) < Self::BURST {
+            Some(self.suppressed.swap(0, Relaxed))
+        } else {
+            self.suppressed.fetch_add(1, Relaxed);
+            None
+        }
+    }
+
+    pub fn admit(&self) -> Option<u64> {
+        self.admit_at(epoch().elapsed().as_secs())
+    }
+}
+
+impl Default for Gate {
+    fn default() -> Self {
+        Gate::new()
+    }
+}
+
+/// Like the `log_*` macros, limited per call site (see [`Gate`]):
+/// `log_limited!(Warning, Serv, "...")`.
+#[macro_export]
+macro_rules! log_limited {
+    ($level:ident, $subsys:ident, $($arg:tt)*) => {{
+        static GATE: $crate::log::Gate = $crate::log::Gate::new();
+        match GATE.admit() {
+            Some(0) => $crate::log_at!($level, $subsys, $($arg)*),
+            Some(n) => $crate::log_at!($level, $subsys, "{} ({n} similar lines suppressed)", format_args!($($arg)*)),
+            None => {}
+        }
+    }};
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::config::SubsysLogging;
+
+    #[test]
+    fn a_flood_is_limited_per_second_and_the_gap_is_reported() {
+        let g = Gate::new();
+        let allowed = (0..1000).filter(|_| g.admit_at(5).is_some()).count();
+        assert_eq!(allowed as u64, Gate::BURST);
+        // Next second: the first line reports what was dropped.
+        assert_eq!(g.admit_at(6), Some(1000 - Gate::BURST));
+        assert_eq!(g.admit_at(6), Some(0));
+    }
 
     #[test]
     fn line_format() {

@@ -187,7 +187,7 @@ impl Executive {
                     }
                     _ => {
                         self.unroutable += 1;
-                        crate::log_warn!(Main, "dropped an ordered message from node {sender} for no known service");
+                        crate::log_limited!(Warning, Main, "dropped an ordered message from node {sender} for no known service");
                     }
                 },
                 ClusterEvent::ConfigChange(change) => {
@@ -260,7 +260,7 @@ impl Executive {
     fn barrier_delivered(&mut self, sender: u32, body: &[u8], now: Instant) {
         let Some(ring) = barrier::decode_barrier(body) else {
             self.unroutable += 1;
-            crate::log_warn!(Sync, "malformed sync barrier from node {sender}");
+            crate::log_limited!(Warning, Sync, "malformed sync barrier from node {sender}");
             return;
         };
         if self.sync.barrier_delivered(sender, ring) {

@@ -224,8 +224,13 @@ pub fn ring_config(loaded: &config::Loaded) -> Result<Option<RingConfig>, Config
 
 /// Reads the persisted ring sequence; 0 when there is none yet.
 pub fn read_ring_seq(path: &Path) -> Result<u64, String> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => text.trim().parse().map_err(|_| format!("{}: not a ring sequence number", path.display())),
+    use std::io::Read;
+    // A number and a newline; read no more than that could take, so a
+    // wrong path (a device, a huge file) is an error, not an endless read.
+    let mut text = String::new();
+    let read = std::fs::File::open(path).and_then(|f| f.take(64).read_to_string(&mut text));
+    match read {
+        Ok(_) => text.trim().parse().map_err(|_| format!("{}: not a ring sequence number", path.display())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
         Err(e) => Err(format!("{}: {e}", path.display())),
     }
@@ -503,6 +508,8 @@ mod tests {
         assert_eq!(read_ring_seq(&f), Ok(44));
         std::fs::write(&f, "garbage").unwrap();
         assert!(read_ring_seq(&f).unwrap_err().contains("not a ring sequence"));
+        // Before the bound this read until memory ran out.
+        assert!(read_ring_seq(Path::new("/dev/zero")).is_err());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -406,6 +406,9 @@ pub fn iteration_finalize(iteration: u64) -> AisResult<()> {
 /// Each element's `sectionId.id` and `dataBuffer` must point to
 /// `idLen` and `dataSize` readable bytes.
 pub unsafe fn write(handle: u64, vector: &[SaCkptIOVectorElementT], erroneous: Option<Out<'_, u32>>) -> AisResult<()> {
+    if vector.len() > wire::MAX_VECTOR {
+        return Err(AisError::TOO_BIG);
+    }
     let mut elements = Vec::with_capacity(vector.len());
     let mut total = 0usize;
     for e in vector {
@@ -481,10 +484,18 @@ fn read_in_pieces(handle: u64, id: &[u8], offset: u64, want: Option<u64>) -> Ais
             Some(w) => (w - got).min(READ_CHUNK),
             None => READ_CHUNK,
         };
-        let element = ReadElement { id: id.to_vec(), offset: offset + got, size: ask };
+        // A read past u64::MAX is past any section's end (and must not
+        // overflow on a caller's huge `dataOffset`).
+        let Some(at) = offset.checked_add(got) else { return Ok(Err(error::INVALID_PARAM)) };
+        let element = ReadElement { id: id.to_vec(), offset: at, size: ask };
         match read_request(handle, vec![element])? {
             Ok(mut pieces) => {
                 let piece = pieces.pop().unwrap_or_default();
+                // An executive answering more than asked is broken; taking
+                // it could grow `data` without end.
+                if piece.len() as u64 > ask {
+                    return Err(AisError::LIBRARY);
+                }
                 let short = (piece.len() as u64) < ask;
                 data.extend_from_slice(&piece);
                 if short {

@@ -251,6 +251,18 @@ pub fn read_authkey(path: &Path) -> Result<Vec<u8>, ConfigError> {
     Ok(key)
 }
 
+/// Largest main config file accepted (a classic one is a few KiB).
+pub const CONFIG_MAX: usize = 1 << 20;
+
+/// Reads at most `max` bytes of `path`; `None` if there is more (so a
+/// mistaken path such as `/dev/zero` is an error, not an endless read).
+fn read_bounded(path: &Path, max: usize) -> std::io::Result<Option<Vec<u8>>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?.take(max as u64 + 1).read_to_end(&mut bytes)?;
+    Ok((bytes.len() <= max).then_some(bytes))
+}
+
 /// Loads everything from the paths the environment selects.
 pub fn load() -> Result<Loaded, ConfigError> {
     load_from(ConfigPaths::from_env())
@@ -260,8 +272,12 @@ pub fn load() -> Result<Loaded, ConfigError> {
 /// then the authkey if secauth needs it.
 pub fn load_from(paths: ConfigPaths) -> Result<Loaded, ConfigError> {
     let file = paths.main.display().to_string();
-    let config = match std::fs::read(&paths.main) {
-        Ok(bytes) => {
+    let config = match read_bounded(&paths.main, CONFIG_MAX) {
+        Ok(None) => {
+            let why = format!("larger than {CONFIG_MAX} bytes");
+            return Err(ConfigError::new(&file, 0, "file", why));
+        }
+        Ok(Some(bytes)) => {
             let text = String::from_utf8(bytes)
                 .map_err(|_| ConfigError::new(&file, 0, "file", "not valid UTF-8".into()))?;
             let mut c = parse_str(&file, &text)?;

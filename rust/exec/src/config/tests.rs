@@ -261,3 +261,23 @@ fn realtime_priority_and_mlockall_are_off_unless_asked() {
     let e = parse_str("a.conf", "aisexec {\n mlockall: sometimes\n}\n").unwrap_err();
     assert_eq!(e.to_string(), "a.conf:2: mlockall: expected on/off or yes/no, got 'sometimes'");
 }
+
+#[test]
+fn an_endless_or_huge_config_file_is_an_error_not_an_endless_read() {
+    // Before the bound, /dev/zero as the config file read until memory ran out.
+    let p = ConfigPaths { main: PathBuf::from("/dev/zero"), main_from_env: true, amf: PathBuf::new(), authkey: PathBuf::new() };
+    let e = load_from(p).unwrap_err().to_string();
+    assert!(e.contains(&format!("larger than {CONFIG_MAX} bytes")), "{e}");
+    // Just over the limit: refused; a comment-only file at the limit: fine.
+    let d = temp_dir("huge");
+    let p = paths(&d, true);
+    let line = "# padding padding padding padding padding padding padding padding\n";
+    let mut text = line.repeat(CONFIG_MAX / line.len());
+    text.push_str(&"#".repeat(CONFIG_MAX - text.len()));
+    std::fs::write(&p.main, &text).unwrap();
+    assert!(load_from(paths(&d, true)).is_ok());
+    text.push('\n');
+    std::fs::write(&p.main, &text).unwrap();
+    assert!(load_from(p).is_err());
+    let _ = std::fs::remove_dir_all(&d);
+}

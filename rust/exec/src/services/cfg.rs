@@ -82,7 +82,7 @@ impl Service for CfgService {
                 }
             }
             [MSG_REENABLE] => {} // ours: already done when asked
-            _ => crate::log_warn!(Cfg, "ignoring a malformed CFG message of {} bytes from node {sender}", payload.len()),
+            _ => crate::log_limited!(Warning, Cfg, "ignoring a malformed CFG message of {} bytes from node {sender}", payload.len()),
         }
     }
 

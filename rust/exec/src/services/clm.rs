@@ -169,7 +169,8 @@ impl ClmService {
         }
         let Some(p) = self.pending.take() else { return };
         let newest = p.infos.values().map(|i| i.last_view).max().unwrap_or(0);
-        let view_number = newest + 1;
+        // `last_view` comes from the network: a hostile u64::MAX must not overflow.
+        let view_number = newest.saturating_add(1);
         let new: BTreeMap<NodeId, Node> = p
             .infos
             .into_iter()
@@ -343,7 +344,7 @@ impl Service for ClmService {
             Ok(i) => i,
             Err(e) => {
                 self.malformed += 1;
-                crate::log_warn!(Serv, "clm: dropped a malformed message from node {sender}: {e}");
+                crate::log_limited!(Warning, Serv, "clm: dropped a malformed message from node {sender}: {e}");
                 return;
             }
         };

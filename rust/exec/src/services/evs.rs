@@ -160,7 +160,7 @@ impl Service for EvsService {
     fn deliver(&mut self, ctx: &mut Ctx<'_>, sender: NodeId, payload: &[u8]) {
         let Some((groups, data)) = decode_cluster(payload) else {
             self.stats.bad_cluster_messages += 1;
-            crate::log_warn!(Serv, "evs: dropped a malformed ordered message from node {sender}");
+            crate::log_limited!(Warning, Serv, "evs: dropped a malformed ordered message from node {sender}");
             return;
         };
         let mut targets: Vec<ConnId> = self

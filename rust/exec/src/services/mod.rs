@@ -9,3 +9,5 @@ pub mod cpg;
 
 #[cfg(test)]
 pub(crate) mod testkit;
+#[cfg(test)]
+mod fuzz_tests;

@@ -221,7 +221,7 @@ impl CkptService {
             Ok(r) => r,
             Err(e) => {
                 self.malformed += 1;
-                crate::log_warn!(Main, "ckpt: dropped an ordered request from node {}: {e}", q.origin);
+                crate::log_limited!(Warning, Main, "ckpt: dropped an ordered request from node {}: {e}", q.origin);
                 return;
             }
         };
@@ -323,7 +323,7 @@ impl CkptService {
         };
         if let Err(e) = result {
             self.malformed += 1;
-            crate::log_warn!(Main, "ckpt: sync message from node {sender} refused: {}", e.0);
+            crate::log_limited!(Warning, Main, "ckpt: sync message from node {sender} refused: {}", e.0);
         }
     }
 }
@@ -389,7 +389,7 @@ impl Service for CkptService {
             Ok(m) => m,
             Err(e) => {
                 self.malformed += 1;
-                crate::log_warn!(Main, "ckpt: dropped an ordered message from node {sender}: {e}");
+                crate::log_limited!(Warning, Main, "ckpt: dropped an ordered message from node {sender}: {e}");
                 return;
             }
         };

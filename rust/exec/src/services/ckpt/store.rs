@@ -635,7 +635,9 @@ fn generate_id(c: &mut Checkpoint) -> Result<Vec<u8>, u32> {
         if width < 8 && n >> (8 * width) != 0 {
             return Err(error::NO_SPACE);
         }
-        c.next_generated += 1;
+        // Wraps rather than overflows: the counter can arrive from the
+        // network (sync), and ids in use are skipped anyway.
+        c.next_generated = n.wrapping_add(1);
         let id = n.to_le_bytes()[..width].to_vec();
         if !c.sections.contains_key(&id) {
             return Ok(id);
@@ -648,4 +650,30 @@ fn id_payload(id: &[u8]) -> Vec<u8> {
     let mut w = ais_ipc::Writer::new();
     w.bytes(id);
     w.into_vec()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_generated_id_counter_at_its_end_wraps_instead_of_overflowing() {
+        // The counter arrives by sync from another node, so it can be anything.
+        let created = Attrs { creation_flags: 1, checkpoint_size: 10, retention: 1, max_sections: 4, max_section_size: 5, max_section_id_size: 8 };
+        let mut c = Checkpoint {
+            name: b"c".to_vec(),
+            unlinked: false,
+            created,
+            retention: 1,
+            sections: BTreeMap::new(),
+            used: 0,
+            idle_since: None,
+            next_generated: u64::MAX,
+            active_replica: None,
+        };
+        // Before: `next_generated += 1` overflowed (a panic in debug builds).
+        assert_eq!(generate_id(&mut c), Ok(u64::MAX.to_le_bytes().to_vec()));
+        assert_eq!(c.next_generated, 0);
+        assert_eq!(generate_id(&mut c), Ok(0u64.to_le_bytes().to_vec()));
+    }
 }

@@ -54,6 +54,10 @@ impl Staged {
         if super::store::validate_attrs(&m.created) != ais_ipc::error::OK {
             return Err(Rejected("bad attributes"));
         }
+        // A sender cannot make us stage more than a store may hold.
+        if self.store.ckpts.len() >= super::store::MAX_CHECKPOINTS {
+            return Err(Rejected("too many checkpoints"));
+        }
         let c = Checkpoint {
             name: m.name.clone(),
             unlinked: m.unlinked,
@@ -88,8 +92,12 @@ impl Staged {
             c.sections.insert(m.id.clone(), Section { data: Vec::new(), expiration: m.expiration, last_update: m.last_update });
         }
         let s = c.sections.get_mut(&m.id).ok_or(Rejected("section"))?;
-        let end = m.offset + m.chunk.len() as u64;
-        if m.offset != s.data.len() as u64 || end > m.total || c.used + m.chunk.len() as u64 > c.created.checkpoint_size {
+        // `offset` comes from the network: checked before any arithmetic.
+        if m.offset != s.data.len() as u64 {
+            return Err(Rejected("section chunk out of place"));
+        }
+        let end = m.offset.saturating_add(m.chunk.len() as u64);
+        if end > m.total || c.used.saturating_add(m.chunk.len() as u64) > c.created.checkpoint_size {
             return Err(Rejected("section chunk out of place"));
         }
         s.data.extend_from_slice(&m.chunk);
@@ -149,4 +157,52 @@ pub fn merge(staged: BTreeMap<NodeId, Staged>, members: &[NodeId]) -> Store {
     out.remove_nodes(members);
     out.advance(time);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::services::ckpt::msg::SyncSection;
+    use ais_ipc::ckpt::Attrs;
+    use crate::ordering::RingId;
+
+    fn ckpt(ring: RingId) -> SyncCkpt {
+        let created = Attrs { creation_flags: 1, checkpoint_size: 10, retention: 1, max_sections: 2, max_section_size: 5, max_section_id_size: 4 };
+        SyncCkpt {
+            ring,
+            id: (1, 2),
+            name: b"c".to_vec(),
+            unlinked: false,
+            created,
+            retention: 1,
+            idle_since: None,
+            next_generated: 0,
+            active_replica: None,
+            openers: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn hostile_section_offset_is_rejected_not_overflowed() {
+        let ring = RingId { rep: 1, seq: 8 };
+        let mut st = Staged::default();
+        st.add_ckpt(ckpt(ring)).unwrap();
+        let sec = |offset: u64, chunk: &[u8]| SyncSection {
+            ring,
+            ckpt: (1, 2),
+            id: b"s".to_vec(),
+            expiration: 1,
+            last_update: 2,
+            total: 5,
+            offset,
+            chunk: chunk.to_vec(),
+        };
+        st.add_section(sec(0, b"ab")).unwrap();
+        // Before the fix `offset + len` overflowed (a panic in debug builds).
+        assert!(st.add_section(sec(u64::MAX, b"cd")).is_err());
+        assert!(st.add_section(sec(u64::MAX - 1, b"cd")).is_err());
+        st.add_section(sec(2, b"cd")).unwrap();
+        // Past the declared total.
+        assert!(st.add_section(sec(4, b"ef")).is_err());
+    }
 }

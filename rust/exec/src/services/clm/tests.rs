@@ -324,3 +324,16 @@ fn a_node_that_was_alone_first_joins_with_the_clusters_numbering() {
     let initial: Vec<u64> = nodes[0].svc.members().map(|n| n.initial_view).collect();
     assert_eq!(initial, [1, 1, 4]);
 }
+
+#[test]
+fn a_hostile_last_view_does_not_overflow_the_view_number() {
+    let mut nodes = cluster();
+    let mut msgs = confchg(&mut nodes, &[1, 2, 3], 5);
+    // Node 3's announcement rewritten on the wire: the largest view.
+    let mut info = wire::NodeInfo::decode(&msgs[2].1).unwrap();
+    info.last_view = u64::MAX;
+    msgs[2].1 = info.encode();
+    // Before: `newest + 1` overflowed (a panic in debug builds).
+    deliver(&mut nodes, &[1, 2, 3], &msgs);
+    assert_eq!(assert_agree(&nodes, &[1, 2, 3]), u64::MAX);
+}

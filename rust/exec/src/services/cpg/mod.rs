@@ -511,7 +511,7 @@ impl Service for CpgService {
             Ok(msg) => self.apply(ctx, sender, msg),
             Err(e) => {
                 self.stats.bad_cluster_messages += 1;
-                crate::log_warn!(Serv, "cpg: dropped an ordered message from node {sender}: {e}");
+                crate::log_limited!(Warning, Serv, "cpg: dropped an ordered message from node {sender}: {e}");
             }
         }
         self.flush_deferred(ctx);

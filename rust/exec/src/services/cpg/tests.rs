@@ -333,7 +333,7 @@ fn request_errors_limits_and_flow_control() {
     sim.nodes[0].net.set_full(true);
     assert_eq!(sim.ask(0, 1, Request::Mcast { guarantee: 2, data: b"x" }), Some(error::TRY_AGAIN));
     assert_eq!(sim.ask(0, 1, Request::Leave { name: b"g" }), Some(error::TRY_AGAIN));
-    assert!(sim.nodes[0].svc.conns[&ConnId(1)].groups.contains(&b"g".to_vec()));
+    assert!(sim.nodes[0].svc.conns[&ConnId(1)].groups.contains(b"g".as_slice()));
     // A process exiting while the queue is full is removed once it drains.
     sim.close(0, 1);
     assert!(sim.nodes[0].net.submitted.is_empty());

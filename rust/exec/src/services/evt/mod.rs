@@ -262,7 +262,7 @@ impl EvtService {
             Ok(r) => r,
             Err(e) => {
                 self.malformed += 1;
-                crate::log_warn!(Main, "evt: dropped an ordered request from node {sender}: {e}");
+                crate::log_limited!(Warning, Main, "evt: dropped an ordered request from node {sender}: {e}");
                 return;
             }
         };
@@ -472,7 +472,7 @@ impl Service for EvtService {
             Ok(m) => m,
             Err(e) => {
                 self.malformed += 1;
-                crate::log_warn!(Main, "evt: dropped an ordered message from node {sender}: {e}");
+                crate::log_limited!(Warning, Main, "evt: dropped an ordered message from node {sender}: {e}");
                 return;
             }
         };

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use ais_ipc::evt::{Event, MAX_NAME};
 use ais_ipc::{DecodeError, Reader, Writer};
 
-use super::replica::{Channel, OpenRec, Replica, Retained};
+use super::replica::{Channel, MAX_OPENS, OpenRec, Replica, Retained};
 use crate::ordering::RingId;
 
 pub const REQUEST: u8 = 1;
@@ -159,6 +159,12 @@ impl Msg {
     /// the order of senders do not matter).
     pub fn stage(self, staged: &mut Replica) {
         match self {
+            // The tables are bounded as in normal operation (a sync sender
+            // could be anyone with secauth off); over the limit a message is
+            // skipped, in delivery order, so the same on every node.
+            Msg::SyncChannel { id, .. } if staged.channels.len() >= MAX_OPENS && !staged.channels.contains_key(&id) => {}
+            Msg::SyncOpen { id, .. } if staged.opens.len() >= MAX_OPENS && !staged.opens.contains_key(&id) => {}
+            Msg::SyncEvent { .. } if staged.retained_full() => {}
             Msg::SyncChannel { id, name, unlinked, .. } => {
                 let mut other = Replica::default();
                 other.channels.insert(id, Channel { name, unlinked });
@@ -203,6 +209,22 @@ pub fn snapshot(r: &Replica, g: RingId) -> Vec<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn staging_is_bounded_like_the_replica() {
+        let ring = RingId { rep: 1, seq: 2 };
+        let mut staged = Replica::default();
+        for i in 0..MAX_OPENS as u64 {
+            staged.opens.insert((9, i), OpenRec { chan: (9, 0), flags: 0 });
+        }
+        // Before: every SyncOpen was added, however many a sender sent.
+        Msg::SyncOpen { ring, id: (1, 1), chan: (1, 1), flags: 0 }.stage(&mut staged);
+        assert!(!staged.opens.contains_key(&(1, 1)));
+        assert_eq!(staged.opens.len(), MAX_OPENS);
+        // A repeat of one already staged still applies.
+        Msg::SyncOpen { ring, id: (9, 3), chan: (1, 1), flags: 2 }.stage(&mut staged);
+        assert_eq!(staged.opens[&(9, 3)].flags, 2);
+    }
 
     #[test]
     fn messages_round_trip_and_reject_bad_input() {

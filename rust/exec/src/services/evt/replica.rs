@@ -25,6 +25,10 @@ pub type OpenId = (NodeId, u64);
 /// are delivered but not retained (the same decision on every node).
 pub const MAX_RETAINED: usize = 100_000;
 pub const MAX_RETAINED_BYTES: usize = 256 << 20;
+/// Most opens kept cluster-wide. Opens arrive from the network (with
+/// secauth off anyone can send one), so the table must not grow without
+/// end; the limit applies in delivery order, the same on every node.
+pub const MAX_OPENS: usize = 1 << 20;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Channel {
@@ -99,9 +103,20 @@ impl Replica {
 
     /// Opens channel `name` for `open`, creating it with `CREATE`.
     pub fn open(&mut self, open: OpenId, name: &[u8], flags: u8) -> Result<ChanId, u32> {
+        // An id already in use (only a broken or hostile sender reuses
+        // one) would orphan the open it replaced and its channel.
+        if self.opens.contains_key(&open) {
+            return Err(error::EXIST);
+        }
+        if self.opens.len() >= MAX_OPENS {
+            return Err(error::NO_RESOURCES);
+        }
         let chan = match self.live.get(name) {
             Some(c) => *c,
             None if flags & CREATE != 0 => {
+                if self.channels.contains_key(&open) {
+                    return Err(error::EXIST);
+                }
                 self.channels.insert(open, Channel { name: name.to_vec(), unlinked: false });
                 self.live.insert(name.to_vec(), open);
                 open
@@ -212,6 +227,11 @@ impl Replica {
 
     /// Merges `other` (another node's state, sent in sync) into this one.
     /// Commutative: the result does not depend on the order of merges.
+    /// Whether the retained-event limits are reached.
+    pub fn retained_full(&self) -> bool {
+        self.retained.len() >= MAX_RETAINED || self.retained_bytes >= MAX_RETAINED_BYTES
+    }
+
     pub fn union(&mut self, other: Replica) {
         for (id, c) in other.channels {
             let e = self.channels.entry(id).or_insert_with(|| c.clone());
@@ -301,6 +321,25 @@ mod tests {
         assert!(r.channels.contains_key(&c2), "never unlinked: stays without opens");
         r.close((3, 1)).unwrap();
         assert!(r.channels.contains_key(&c2));
+    }
+
+    #[test]
+    fn reused_open_ids_and_too_many_opens_are_refused() {
+        let mut r = Replica::default();
+        let c = r.open((1, 1), b"a", CREATE).unwrap();
+        // Before: the second open replaced the first, and channel "a"
+        // (now unreferenced) was never collected.
+        assert_eq!(r.open((1, 1), b"b", CREATE), Err(error::EXIST));
+        assert_eq!(r.opens[&(1, 1)].chan, c);
+        r.unlink(b"a").unwrap();
+        r.close((1, 1)).unwrap();
+        assert!(r.channels.is_empty());
+        // The table is bounded (the same decision on every node).
+        for i in 0..MAX_OPENS as u64 {
+            r.opens.insert((9, i), OpenRec { chan: (9, 0), flags: 0 });
+        }
+        assert_eq!(r.open((2, 1), b"x", CREATE), Err(error::NO_RESOURCES));
+        assert!(!r.live.contains_key(b"x".as_slice()));
     }
 
     #[test]
