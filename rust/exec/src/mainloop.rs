@@ -5,7 +5,8 @@
 //! Per turn: wait (bounded by the earliest deadline) -> handle signal /
 //! listener / client / ordering fds -> run due timers -> route server
 //! events to services -> drain at most [`MAX_CLUSTER_EVENTS_PER_TURN`]
-//! ordering events to services -> apply service outputs.
+//! ordering events to services -> apply service outputs. After network
+//! packets the loop polls for [`BUSY_POLL`] before it sleeps again.
 
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
@@ -26,6 +27,13 @@ pub const MAX_CLUSTER_EVENTS_PER_TURN: usize = 1024;
 const MAX_EPOLL_EVENTS: usize = 256;
 /// Longest sleep, so a missed wakeup can never hang the loop.
 const MAX_WAIT: Duration = Duration::from_secs(1);
+/// After network packets, poll (yielding the CPU between polls) this long
+/// before sleeping: packets come in bursts (a token visit's frames, then
+/// the token), and waking a sleeping process per datagram costs more than
+/// the poll. Measured on 2 cores, 3 nodes in namespaces: bulk throughput
+/// about +35% (15 and 80 us were no better); an idle ring sends a few
+/// packets a second, so the cost there is nil.
+const BUSY_POLL: Duration = Duration::from_micros(30);
 /// How soon a sync step that could not finish is tried again.
 const SYNC_RETRY: Duration = Duration::from_millis(5);
 
@@ -42,6 +50,8 @@ pub struct Executive {
     pub unroutable: u64,
     /// The sync round after a regular configuration (see `sync`).
     pub sync: SyncState,
+    /// Until when to poll instead of sleeping (see [`BUSY_POLL`]).
+    poll_until: Option<Instant>,
 }
 
 impl Executive {
@@ -67,7 +77,7 @@ impl Executive {
                 table[id] = Some(s);
             }
         }
-        Ok(Executive { epoll, signals, server, ordering, ordering_fds, services: table, outputs: Vec::new(), unroutable: 0, sync: SyncState::default() })
+        Ok(Executive { epoll, signals, server, ordering, ordering_fds, services: table, outputs: Vec::new(), unroutable: 0, sync: SyncState::default(), poll_until: None })
     }
 
     /// Service ids present, for the IPC server's hello check.
@@ -107,7 +117,17 @@ impl Executive {
         if let Some(m) = max_wait {
             wait = wait.min(m.as_millis() as i32);
         }
+        let polling = self.poll_until.is_some_and(|t| Instant::now() < t);
+        if polling {
+            wait = 0;
+        }
         self.epoll.wait(ready, MAX_EPOLL_EVENTS, wait)?;
+        if polling && ready.is_empty() {
+            // Nothing new: the rest of the turn has nothing to do that
+            // cannot wait until the window closes (30 us at most).
+            std::thread::yield_now();
+            return Ok(None);
+        }
         let now = Instant::now();
         let mut stop = None;
         for &(key, events) in ready.iter() {
@@ -120,6 +140,7 @@ impl Executive {
             } else if (ORDERING_KEY_BASE..FIRST_KEY).contains(&key) {
                 if let Some(&fd) = self.ordering_fds.get((key - ORDERING_KEY_BASE) as usize) {
                     self.ordering.handle_readable(fd, now);
+                    self.poll_until = Some(now + BUSY_POLL);
                 }
             } else {
                 self.server.handle(&self.epoll, key, events, now);
