@@ -16,27 +16,18 @@
 
 mod common;
 
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use ais_ipc::cfg::Status;
 use ais_tools::netns::Lab;
+use common::cluster::v4_id;
 use common::*;
 
 /// One test at a time: both use every core for a while.
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn lab(tag: &str) -> Option<Lab> {
-    match Lab::create_redundant(tag, 3) {
-        Ok(lab) => Some(lab),
-        Err(e) if std::env::var("AIS_REQUIRE_NETNS").is_ok_and(|v| v == "1") => {
-            panic!("cannot create network namespaces: {e}")
-        }
-        Err(e) => {
-            eprintln!("SKIPPED {tag}: cannot create network namespaces: {e}");
-            None
-        }
-    }
+    common::cluster::lab_or_skip(tag, Lab::create_redundant(tag, 3))
 }
 
 fn node_dir(tag: &str, i: usize, mode: &str, secauth: bool) -> TempDir {
@@ -53,33 +44,6 @@ fn node_dir(tag: &str, i: usize, mode: &str, secauth: bool) -> TempDir {
     dir
 }
 
-fn start(lab: &Lab, i: usize, dir: &TempDir) -> Exec {
-    let stderr_path = dir.path().join("stderr.log");
-    let err = std::fs::File::create(&stderr_path).unwrap();
-    let mut cmd = lab.command(i, AISEXEC);
-    cmd.arg("-f")
-        .env("COROSYNC_RUN_DIR", dir.run_dir())
-        .env("COROSYNC_MAIN_CONFIG_FILE", dir.path().join("corosync.conf"))
-        .env("COROSYNC_TOTEM_AUTHKEY_FILE", dir.path().join("authkey"))
-        .env("COROSYNC_AMF_CONFIG_FILE", dir.path().join("amf.conf"))
-        .env_remove("OPENAIS_MAIN_CONFIG_FILE")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(err);
-    let _ = std::fs::remove_file(dir.socket());
-    let mut e = Exec { child: cmd.spawn().unwrap(), stderr_path };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::os::unix::net::UnixStream::connect(dir.socket()).is_err() {
-        if let Ok(Some(status)) = e.child.try_wait() {
-            panic!("aisexec in {} exited early: {status}; stderr: {}", lab.node_ns(i), e.stderr());
-        }
-        assert!(Instant::now() < deadline, "aisexec did not start; stderr: {}", e.stderr());
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    e
-}
-
-/// The status as `ais-cfgtool -s` would print it, or None if unreachable.
 fn status(dir: &TempDir) -> Option<Status> {
     ais_tools::cfgtool::status(&dir.socket()).ok()
 }
@@ -117,10 +81,6 @@ impl Cluster {
     }
 }
 
-fn v4_id(i: usize) -> u32 {
-    u32::from_le_bytes(Lab::ipv4(i).octets())
-}
-
 fn members(s: &Status) -> Vec<u32> {
     let mut m: Vec<u32> = s.members.iter().map(|m| m.node_id).collect();
     m.sort();
@@ -135,7 +95,7 @@ fn one_ring_lost_and_reenabled(mode: &str, net: u32, secauth: bool) {
     let dirs: Vec<TempDir> = (1..=3).map(|i| node_dir(&tag, i, mode, secauth)).collect();
     let mut c = Cluster { execs: Vec::new(), dirs, lab };
     for i in 1..=3 {
-        let e = start(&c.lab, i, &c.dirs[i - 1]);
+        let e = common::cluster::start_in(&c.lab, i, &c.dirs[i - 1]);
         c.execs.push(e);
     }
     let all = vec![v4_id(1), v4_id(2), v4_id(3)];

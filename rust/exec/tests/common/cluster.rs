@@ -20,7 +20,13 @@ pub const CONSENSUS_MS: u64 = 1200;
 /// The lab of `nodes` namespaces, or None (test skipped) when namespaces
 /// cannot be made, unless AIS_REQUIRE_NETNS=1.
 pub fn lab(tag: &str, nodes: usize) -> Option<Lab> {
-    match Lab::create(tag, nodes) {
+    lab_or_skip(tag, Lab::create(tag, nodes))
+}
+
+/// A lab that was (or could not be) created: None skips the test, unless
+/// AIS_REQUIRE_NETNS=1.
+pub fn lab_or_skip(tag: &str, created: Result<Lab, String>) -> Option<Lab> {
+    match created {
         Ok(lab) => Some(lab),
         Err(e) if std::env::var("AIS_REQUIRE_NETNS").is_ok_and(|v| v == "1") => {
             panic!("cannot create network namespaces: {e}")
@@ -59,15 +65,9 @@ pub fn start_in(lab: &Lab, i: usize, dir: &TempDir) -> Exec {
     let stderr_path = dir.path().join("stderr.log");
     let err = std::fs::File::create(&stderr_path).unwrap();
     let mut cmd = lab.command(i, AISEXEC);
-    cmd.arg("-f")
-        .env("COROSYNC_RUN_DIR", dir.run_dir())
-        .env("COROSYNC_MAIN_CONFIG_FILE", dir.path().join("corosync.conf"))
-        .env("COROSYNC_TOTEM_AUTHKEY_FILE", dir.path().join("authkey"))
-        .env("COROSYNC_AMF_CONFIG_FILE", dir.path().join("amf.conf"))
-        .env_remove("OPENAIS_MAIN_CONFIG_FILE")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(err);
+    cmd.arg("-f");
+    super::exec_env(&mut cmd, dir);
+    cmd.stdout(Stdio::null()).stderr(err);
     // A killed node's socket would fool the wait.
     let _ = std::fs::remove_file(dir.socket());
     let mut e = Exec { child: cmd.spawn().unwrap(), stderr_path };

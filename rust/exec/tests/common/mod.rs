@@ -52,16 +52,21 @@ impl Drop for TempDir {
     }
 }
 
-/// The command to start an executive on `dir`'s run dir and config.
-pub fn command(dir: &TempDir, args: &[&str]) -> Command {
-    let mut c = Command::new(AISEXEC);
-    c.args(args)
-        .env("COROSYNC_RUN_DIR", dir.run_dir())
+/// Points an executive's command at `dir`'s run dir, config and authkey.
+pub fn exec_env(c: &mut Command, dir: &TempDir) {
+    c.env("COROSYNC_RUN_DIR", dir.run_dir())
         .env("COROSYNC_MAIN_CONFIG_FILE", dir.path().join("corosync.conf"))
         .env("COROSYNC_TOTEM_AUTHKEY_FILE", dir.path().join("authkey"))
         .env("COROSYNC_AMF_CONFIG_FILE", dir.path().join("amf.conf"))
         .env_remove("OPENAIS_MAIN_CONFIG_FILE")
         .stdin(Stdio::null());
+}
+
+/// The command to start an executive on `dir`'s run dir and config.
+pub fn command(dir: &TempDir, args: &[&str]) -> Command {
+    let mut c = Command::new(AISEXEC);
+    c.args(args);
+    exec_env(&mut c, dir);
     c
 }
 
