@@ -62,10 +62,15 @@ impl Wire {
         }
     }
 
-    fn send_to(&mut self, dest: ais_net::Dest, bytes: &[u8]) -> Result<(), ais_net::SendError> {
+    /// Sends Totem's packets in their order, batched (UDP GSO where the
+    /// kernel allows it); the first error after every packet was tried.
+    fn send_batch<I>(&mut self, packets: I) -> Result<(), ais_net::SendError>
+    where
+        I: IntoIterator<Item = (ais_net::Dest, Vec<u8>)>,
+    {
         match self {
-            Wire::Single(t) => t.send_to(dest, bytes),
-            Wire::Redundant(r) => r.send_to(dest, bytes),
+            Wire::Single(t) => t.send_batch(packets),
+            Wire::Redundant(r) => r.send_batch(packets),
         }
     }
 
@@ -73,6 +78,15 @@ impl Wire {
         match self {
             Wire::Single(t) => t.recv(now),
             Wire::Redundant(r) => r.recv(now),
+        }
+    }
+
+    /// Packets already read (a coalesced UDP GRO buffer) that the fds no
+    /// longer show; never reads a socket.
+    fn recv_buffered(&mut self, now: Instant) -> Option<Packet> {
+        match self {
+            Wire::Single(t) => t.recv_buffered(now),
+            Wire::Redundant(r) => r.recv_buffered(now),
         }
     }
 
@@ -344,15 +358,18 @@ impl TotemRing {
                 }
             }
         }
-        while let Some(tx) = self.totem.poll_transmit() {
+        // Everything Totem produced goes to the wire in one batch, in order.
+        let totem = &mut self.totem;
+        let packets = std::iter::from_fn(|| totem.poll_transmit()).map(|tx| {
             let dest = match tx.dest {
                 totem::Dest::Multicast => ais_net::Dest::Multicast,
                 totem::Dest::Node(n) => ais_net::Dest::Node(n),
             };
-            // A lost packet is Totem's business (it retransmits).
-            if let Err(e) = self.net.send_to(dest, &tx.bytes) {
-                crate::log_debug!(Totem, "send to {dest:?} failed: {e}");
-            }
+            (dest, tx.bytes)
+        });
+        // A lost packet is Totem's business (it retransmits).
+        if let Err(e) = self.net.send_batch(packets) {
+            crate::log_debug!(Totem, "send failed: {e}");
         }
         match &mut self.net {
             Wire::Single(t) => {
@@ -465,9 +482,20 @@ impl Ordering for TotemRing {
     fn handle_readable(&mut self, _fd: RawFd, now: Instant) {
         let t = self.micros(now);
         // Bounded per call so a flood cannot starve the IPC clients.
+        let mut stopped_early = true;
         for _ in 0..1024 {
-            let Some(p) = self.net.recv(now) else { break };
+            let Some(p) = self.net.recv(now) else {
+                stopped_early = false;
+                break;
+            };
             self.totem.handle_packet(p.from, &p.data, t);
+        }
+        // The rest of a coalesced buffer already read: the fd does not show
+        // it, so it is taken now (at most one buffer per ring).
+        if stopped_early {
+            while let Some(p) = self.net.recv_buffered(now) {
+                self.totem.handle_packet(p.from, &p.data, t);
+            }
         }
         self.flush();
     }

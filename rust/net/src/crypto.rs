@@ -1,9 +1,9 @@
 //! Packet framing and crypto for every datagram Totem puts on the wire.
 //!
 //! Owns: the on-wire frame format, key derivation from the authkey, nonce
-//! generation, authentication/decryption, the plain-mode checksum, and the
-//! per-sender replay window. Pure: no sockets, no clock; randomness only in
-//! [`random_boot_id`].
+//! generation, authentication/decryption, the plain-mode checksum (computed
+//! by [`crate::crc32c`]), and the per-sender replay window. Pure: no
+//! sockets, no clock; randomness only in [`random_boot_id`].
 //!
 //! Must not: log, touch the network, panic on any input, or ever seal two
 //! packets with the same (key, nonce).
@@ -14,21 +14,36 @@
 //! offset size field
 //!      0    2 magic 0xA1 0x5E
 //!      2    1 version = 1
-//!      3    1 format tag: b'S' (0x53) sealed, b'P' (0x50) plain
+//!      3    1 format tag: b'S' (0x53) sealed, b'C' (0x43) plain
 //!      4    4 sender node id, big endian
 //!      8    8 sender boot id, big endian (random per process start)
 //!     16    8 counter, big endian (per boot id, strictly increasing)
 //!     24    n payload (ciphertext when sealed)
-//!   24+n   16 trailer: Poly1305 tag (sealed) or BLAKE3 checksum (plain)
+//!   24+n   16 trailer, sealed: Poly1305 tag
+//!             trailer, plain: CRC-32C of bytes 0..24+n, big endian,
+//!             then 12 zero bytes
 //! ```
 //!
 //! The 24-byte header travels in the clear and is authenticated (AEAD
-//! associated data when sealed, covered by the checksum when plain).
-//! Overhead is [`OVERHEAD`] = 40 bytes in both modes.
+//! associated data) when sealed, covered by the CRC when plain.
+//! Overhead is [`OVERHEAD`] = 40 bytes in both modes, so the payload room
+//! of a datagram does not depend on the mode (hence the zero padding of
+//! the plain trailer, which is checked like the CRC).
 //!
 //! A sealed node and a plain node never interoperate: the format tag
 //! differs, each side rejects the other's tag with
 //! [`OpenError::ModeMismatch`] before any other check.
+//!
+//! # Plain frames (`secauth: off`)
+//!
+//! The CRC-32C (Castagnoli) trailer only detects corruption: it is not a
+//! MAC, anyone can forge a plain frame. Plain mode has no authenticity and
+//! no privacy; use `secauth: on` on any network that is not trusted. A
+//! frame whose CRC or padding does not match is rejected as
+//! [`OpenError::InvalidDigest`] (logged as `Invalid digest`). Earlier
+//! versions sent plain frames with a BLAKE3 checksum under format tag
+//! b'P' ([`TAG_PLAIN_BLAKE3`]); a node of this version rejects them as
+//! [`OpenError::UnknownFormat`] and says so, rather than mixing with it.
 //!
 //! # Keys and nonces (`secauth: on`)
 //!
@@ -36,6 +51,9 @@
 //! * `subkey = BLAKE3.derive_key("aisexec totem v1 sender subkey",
 //!    master || node_id_be32 || boot_id_be64)`
 //! * `nonce (96 bit) = 0x00000000 || counter_be64`
+//! * AEAD: ChaCha20-Poly1305 as in RFC 8439 (the `ring` crate's
+//!   implementation, checked in the tests against the RFC's vector and
+//!   against an independent implementation, byte for byte)
 //!
 //! Why a nonce never repeats for a key: every key is specific to one sender
 //! process — its node id *and* a 64-bit boot id drawn from the kernel CSPRNG
@@ -69,8 +87,8 @@
 
 #![forbid(unsafe_code)]
 
-use chacha20poly1305::aead::{AeadInPlace, KeyInit};
-use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce, Tag};
+use crate::crc32c::crc32c;
+use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, Nonce, Tag, UnboundKey};
 use std::fmt;
 
 /// First two bytes of every frame.
@@ -79,12 +97,17 @@ pub const MAGIC: [u8; 2] = [0xA1, 0x5E];
 pub const VERSION: u8 = 1;
 /// Format tag of a sealed frame.
 pub const TAG_SEALED: u8 = b'S';
-/// Format tag of a plain frame.
-pub const TAG_PLAIN: u8 = b'P';
+/// Format tag of a plain frame (CRC-32C trailer).
+pub const TAG_PLAIN: u8 = b'C';
+/// Format tag of the plain frames of earlier versions (BLAKE3 checksum
+/// trailer); recognised only to name it in the error.
+pub const TAG_PLAIN_BLAKE3: u8 = b'P';
 /// Clear header length.
 pub const HEADER_LEN: usize = 24;
-/// Trailer (Poly1305 tag or checksum) length.
+/// Trailer (Poly1305 tag, or CRC and padding) length.
 pub const TRAILER_LEN: usize = 16;
+/// Bytes of the CRC-32C at the start of a plain trailer.
+const CRC_LEN: usize = 4;
 /// Bytes a frame adds to its payload, in both modes.
 pub const OVERHEAD: usize = HEADER_LEN + TRAILER_LEN;
 /// Replay window width in packets, per sender process.
@@ -98,8 +121,6 @@ pub const MIN_AUTHKEY_LEN: usize = 16;
 pub const CONTEXT_MASTER: &str = "aisexec totem v1 packet key";
 /// BLAKE3 context for a per-sender subkey.
 pub const CONTEXT_SENDER: &str = "aisexec totem v1 sender subkey";
-/// BLAKE3 context for the plain-mode checksum.
-pub const CONTEXT_PLAIN: &str = "aisexec totem v1 plain frame checksum";
 
 /// Node identifier as carried in the frame header.
 pub type NodeId = u32;
@@ -107,7 +128,7 @@ pub type NodeId = u32;
 /// `secauth` mode of a codec.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
-    /// `secauth: off` — checksummed, not authenticated.
+    /// `secauth: off` — CRC-checked against corruption, not authenticated.
     Plain,
     /// `secauth: on` — ChaCha20-Poly1305.
     Sealed,
@@ -137,7 +158,7 @@ pub enum OpenError {
     /// Unknown format tag.
     UnknownFormat(u8),
     /// Sealed: authentication failed (wrong key, tampering, corruption).
-    /// Plain: checksum mismatch. Logged as `Invalid digest`.
+    /// Plain: CRC or padding mismatch. Logged as `Invalid digest`.
     InvalidDigest,
     /// Sealed: counter already seen or older than the replay window.
     Replay,
@@ -152,6 +173,9 @@ impl fmt::Display for OpenError {
             OpenError::ModeMismatch { ours, theirs } => {
                 write!(f, "secauth mismatch: we are {ours:?}, packet is {theirs:?}")
             }
+            OpenError::UnknownFormat(TAG_PLAIN_BLAKE3) => f.write_str(
+                "plain frame of an older aisexec (BLAKE3 checksum, tag 0x50): upgrade every node",
+            ),
             OpenError::UnknownFormat(t) => write!(f, "unknown frame format tag {t:#04x}"),
             OpenError::InvalidDigest => f.write_str("Invalid digest"),
             OpenError::Replay => f.write_str("replayed packet"),
@@ -180,6 +204,9 @@ impl std::error::Error for SealError {}
 pub enum KeyError {
     /// Shorter than [`MIN_AUTHKEY_LEN`].
     TooShort { len: usize },
+    /// The AEAD implementation refused a derived 32-byte key (it accepts
+    /// every 32-byte key; kept so that this path cannot panic).
+    Refused,
 }
 
 impl fmt::Display for KeyError {
@@ -191,6 +218,7 @@ impl fmt::Display for KeyError {
                     "authkey is {len} bytes, at least {MIN_AUTHKEY_LEN} required"
                 )
             }
+            KeyError::Refused => f.write_str("the ChaCha20-Poly1305 key was refused"),
         }
     }
 }
@@ -285,12 +313,18 @@ pub fn nonce_bytes(counter: u64) -> [u8; 12] {
     n
 }
 
-fn plain_checksum(covered: &[u8]) -> [u8; TRAILER_LEN] {
-    let mut h = blake3::Hasher::new_derive_key(CONTEXT_PLAIN);
-    h.update(covered);
-    let mut out = [0u8; TRAILER_LEN];
-    out.copy_from_slice(&h.finalize().as_bytes()[..TRAILER_LEN]);
-    out
+/// The ChaCha20-Poly1305 key for a derived 32-byte key.
+fn aead_key(key: &[u8; 32]) -> Option<LessSafeKey> {
+    UnboundKey::new(&CHACHA20_POLY1305, key)
+        .ok()
+        .map(LessSafeKey::new)
+}
+
+/// The plain trailer for `covered` (header and payload).
+fn plain_trailer(covered: &[u8]) -> [u8; TRAILER_LEN] {
+    let mut t = [0u8; TRAILER_LEN];
+    t[..CRC_LEN].copy_from_slice(&crc32c(covered).to_be_bytes());
+    t
 }
 
 /// Sliding replay window over one sender's counters (a ring of bits indexed
@@ -360,7 +394,7 @@ impl ReplayWindow {
 struct Peer {
     node_id: NodeId,
     boot_id: u64,
-    cipher: ChaCha20Poly1305,
+    cipher: LessSafeKey,
     window: ReplayWindow,
     last_used: u64,
 }
@@ -369,7 +403,7 @@ enum Keys {
     Plain,
     Sealed {
         master: [u8; 32],
-        own: Box<ChaCha20Poly1305>,
+        own: Box<LessSafeKey>,
         peers: Vec<Peer>,
         tick: u64,
     },
@@ -412,9 +446,8 @@ impl PacketCodec {
             return Err(KeyError::TooShort { len: authkey.len() });
         }
         let master = master_key(authkey);
-        let own = Box::new(ChaCha20Poly1305::new(Key::from_slice(&sender_key(
-            &master, node_id, boot_id,
-        ))));
+        let own =
+            Box::new(aead_key(&sender_key(&master, node_id, boot_id)).ok_or(KeyError::Refused)?);
         Ok(PacketCodec {
             node_id,
             boot_id,
@@ -462,20 +495,22 @@ impl PacketCodec {
         out.reserve(payload.len() + OVERHEAD);
         out.extend_from_slice(&header);
         out.extend_from_slice(payload);
-        let trailer: [u8; TRAILER_LEN] = match &self.keys {
-            Keys::Plain => plain_checksum(out),
+        match &self.keys {
+            Keys::Plain => {
+                let trailer = plain_trailer(out);
+                out.extend_from_slice(&trailer);
+            }
             Keys::Sealed { own, .. } => {
-                let nonce = nonce_bytes(counter);
+                let nonce = Nonce::assume_unique_for_key(nonce_bytes(counter));
                 let (aad, body) = out.split_at_mut(HEADER_LEN);
                 // Encryption of a slice cannot fail except for lengths
                 // beyond 2^38 bytes, far above any UDP datagram.
-                match own.encrypt_in_place_detached(Nonce::from_slice(&nonce), aad, body) {
-                    Ok(tag) => tag.into(),
-                    Err(_) => return Err(SealError::CounterExhausted),
-                }
+                let tag = own
+                    .seal_in_place_separate_tag(nonce, Aad::from(&*aad), body)
+                    .map_err(|_| SealError::CounterExhausted)?;
+                out.extend_from_slice(tag.as_ref());
             }
-        };
-        out.extend_from_slice(&trailer);
+        }
         Ok(())
     }
 
@@ -494,9 +529,9 @@ impl PacketCodec {
         let body_end = frame.len() - TRAILER_LEN;
         match &mut self.keys {
             Keys::Plain => {
-                let want = plain_checksum(&frame[..body_end]);
-                // Not secret: a plain checksum only detects corruption.
-                if want[..] != frame[body_end..] {
+                let (covered, trailer) = frame.split_at(body_end);
+                // Not secret: a plain CRC only detects corruption.
+                if trailer != plain_trailer(covered) {
                     return Err(OpenError::InvalidDigest);
                 }
                 Ok(header)
@@ -518,22 +553,23 @@ impl PacketCodec {
                 }
                 let (aad, rest) = frame.split_at_mut(HEADER_LEN);
                 let (body, tag) = rest.split_at_mut(body_end - HEADER_LEN);
-                let nonce = nonce_bytes(header.counter);
-                let tag = Tag::clone_from_slice(tag);
+                let nonce = Nonce::assume_unique_for_key(nonce_bytes(header.counter));
+                let tag = Tag::try_from(&*tag).map_err(|_| OpenError::InvalidDigest)?;
+                let aad = Aad::from(&*aad);
                 match idx {
                     Some(i) => {
                         let p = &mut peers[i];
                         p.cipher
-                            .decrypt_in_place_detached(Nonce::from_slice(&nonce), aad, body, &tag)
+                            .open_in_place_separate_tag(nonce, aad, tag, body, 0..)
                             .map_err(|_| OpenError::InvalidDigest)?;
                         p.window.mark(header.counter);
                         p.last_used = *tick;
                     }
                     None => {
                         let key = sender_key(master, header.node_id, header.boot_id);
-                        let cipher = ChaCha20Poly1305::new(Key::from_slice(&key));
+                        let cipher = aead_key(&key).ok_or(OpenError::InvalidDigest)?;
                         cipher
-                            .decrypt_in_place_detached(Nonce::from_slice(&nonce), aad, body, &tag)
+                            .open_in_place_separate_tag(nonce, aad, tag, body, 0..)
                             .map_err(|_| OpenError::InvalidDigest)?;
                         // Authenticated: remember this sender process.
                         if peers.len() >= PEER_CACHE
@@ -571,6 +607,10 @@ impl PacketCodec {
 #[cfg(test)]
 mod tests {
     use super::*;
+    // An independent ChaCha20-Poly1305 implementation (RustCrypto), the
+    // one earlier versions sealed with: frames must stay byte-identical.
+    use chacha20poly1305::aead::{AeadInPlace, KeyInit};
+    use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce, Tag};
     use std::collections::HashSet;
 
     const KEY: [u8; 128] = {
@@ -799,7 +839,6 @@ mod tests {
         assert_eq!(m, blake3::derive_key("aisexec totem v1 packet key", &KEY));
         assert_ne!(m, blake3::derive_key("aisexec totem v2 packet key", &KEY));
         assert_ne!(m, blake3::derive_key(CONTEXT_SENDER, &KEY));
-        assert_ne!(m, blake3::derive_key(CONTEXT_PLAIN, &KEY));
         assert_ne!(&m[..], &KEY[..32]);
         // subkeys differ per node id and per boot id, and from the master
         let s = sender_key(&m, 1, 1);
@@ -824,6 +863,128 @@ mod tests {
                 )
                 .is_err()
         );
+    }
+
+    fn hex(s: &str) -> Vec<u8> {
+        let s: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+        s.chunks(2)
+            .map(|p| u8::from_str_radix(std::str::from_utf8(p).unwrap(), 16).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn aead_matches_rfc8439_vector() {
+        // RFC 8439, section 2.8.2.
+        let key: [u8; 32] = std::array::from_fn(|i| 0x80 + i as u8);
+        let nonce = hex("070000004041424344454647");
+        let aad = hex("50515253c0c1c2c3c4c5c6c7");
+        let mut text = b"Ladies and Gentlemen of the class of '99: If I could offer you \
+            only one tip for the future, sunscreen would be it."
+            .to_vec();
+        let want = hex(
+            "d31a8d34648e60db7b86afbc53ef7ec2a4aded51296e08fea9e2b5a736ee62d6
+             3dbea45e8ca9671282fafb69da92728b1a71de0a9e060b2905d6a5b67ecd3b36
+             92ddbd7f2d778b8c9803aee328091b58fab324e4fad675945585808b4831d7bc
+             3ff4def08e4b7a9de576d26586cec64b6116",
+        );
+        let k = aead_key(&key).unwrap();
+        let n = ring::aead::Nonce::try_assume_unique_for_key(&nonce).unwrap();
+        let tag = k
+            .seal_in_place_separate_tag(n, Aad::from(&aad), &mut text)
+            .unwrap();
+        assert_eq!(text, want);
+        assert_eq!(tag.as_ref(), &hex("1ae10b594f09e26a7e902ecbd0600691")[..]);
+    }
+
+    /// A sealed frame is exactly header || ChaCha20-Poly1305(sender key,
+    /// nonce, aad = header) || tag as an independent implementation
+    /// computes it, and frames built by that implementation open.
+    #[test]
+    fn sealed_frames_identical_to_reference_implementation() {
+        let mut rng = Rng(0x0C0D_EC00);
+        let key = sender_key(&master_key(&KEY), 9, 0xB007);
+        let reference = ChaCha20Poly1305::new(Key::from_slice(&key));
+        let mut a = sealed(9, 0xB007);
+        let mut rx = sealed(3, 3);
+        let mut rx_ref = sealed(4, 4);
+        for n in [
+            0usize, 1, 15, 16, 17, 63, 64, 65, 255, 256, 1024, 1400, 1452, 9000,
+        ] {
+            let payload = rng.bytes(n);
+            let f = a.seal(&payload).unwrap();
+            let h = Header::parse(&f, Mode::Sealed).unwrap();
+            let mut want = f[..HEADER_LEN].to_vec();
+            let mut body = payload.clone();
+            let tag = reference
+                .encrypt_in_place_detached(
+                    Nonce::from_slice(&nonce_bytes(h.counter)),
+                    &f[..HEADER_LEN],
+                    &mut body,
+                )
+                .unwrap();
+            want.extend_from_slice(&body);
+            want.extend_from_slice(&tag);
+            assert_eq!(f, want, "payload {n}");
+            // and the other way round: a frame the reference seals (for a
+            // counter the codec has not used) opens
+            let counter = h.counter + 1_000_000;
+            let header = Header {
+                mode: Mode::Sealed,
+                node_id: 9,
+                boot_id: 0xB007,
+                counter,
+            }
+            .encode();
+            let mut body = payload.clone();
+            let tag = reference
+                .encrypt_in_place_detached(
+                    Nonce::from_slice(&nonce_bytes(counter)),
+                    &header,
+                    &mut body,
+                )
+                .unwrap();
+            let mut g = header.to_vec();
+            g.extend_from_slice(&body);
+            g.extend_from_slice(&tag);
+            assert_eq!(rx.open(&f).unwrap().payload, payload, "payload {n}");
+            assert_eq!(rx_ref.open(&g).unwrap().payload, payload, "payload {n}");
+        }
+    }
+
+    #[test]
+    fn plain_trailer_is_crc32c_then_zero_padding() {
+        let mut p = PacketCodec::plain(5, 55);
+        let mut q = PacketCodec::plain(6, 66);
+        for n in [0usize, 1, 7, 8, 9, 1400] {
+            let payload: Vec<u8> = (0..n).map(|i| (i * 13) as u8).collect();
+            let f = p.seal(&payload).unwrap();
+            assert_eq!(f[3], b'C');
+            let end = f.len() - TRAILER_LEN;
+            assert_eq!(
+                f[end..end + 4],
+                crate::crc32c::crc32c(&f[..end]).to_be_bytes()
+            );
+            assert_eq!(f[end + 4..], [0u8; TRAILER_LEN - 4]);
+            assert_eq!(&f[HEADER_LEN..end], &payload[..], "payload in clear");
+            assert_eq!(q.open(&f).unwrap().payload, payload);
+            // a valid CRC with non-zero padding is still rejected
+            let mut t = f.clone();
+            let last = t.len() - 1;
+            t[last] = 1;
+            assert_eq!(q.open(&t), Err(OpenError::InvalidDigest));
+        }
+    }
+
+    #[test]
+    fn older_blake3_plain_frames_are_named_not_mixed() {
+        let mut p = PacketCodec::plain(1, 1);
+        let mut f = p.seal(b"old").unwrap();
+        f[3] = TAG_PLAIN_BLAKE3;
+        for rx in [&mut PacketCodec::plain(2, 2), &mut sealed(2, 2)] {
+            let e = rx.open(&f).unwrap_err();
+            assert_eq!(e, OpenError::UnknownFormat(b'P'));
+            assert!(e.to_string().contains("older aisexec"), "{e}");
+        }
     }
 
     #[test]

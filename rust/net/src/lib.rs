@@ -6,20 +6,25 @@
 //! Must not: know Totem's message formats, keep a clock or threads of its
 //! own, or block. The executive drives it from its single event loop:
 //! poll the transport's fd, call [`Transport::recv`] until `None`, hand each
-//! [`Packet`] to Totem, send Totem's output with [`Transport::send_to`], and
-//! log what [`Transport::poll_event`] yields.
+//! [`Packet`] to Totem, send Totem's output with [`Transport::send_batch`]
+//! (all of it in one call, so runs of frames leave with UDP GSO), and log
+//! what [`Transport::poll_event`] yields.
 //!
 //! Modules: [`crypto`] (frame format, keys, nonces, replay window),
-//! [`transport`] (sockets), [`config`] (what the executive passes in and
-//! the rules that resolve it), [`ratelimit`] (log limiter). All `unsafe`
-//! code is in the private `sys` module (libc calls); every other module
-//! forbids it.
+//! [`crc32c`] (the plain-mode checksum), [`transport`] (sockets),
+//! [`config`] (what the executive passes in and the rules that resolve
+//! it), [`ratelimit`] (log limiter), and the private `batch` (a flush's
+//! sealed frames and how they are cut into GSO sends). `unsafe` code is in the private `sys`
+//! module (libc calls) and in one call of [`crc32c`] (the SSE4.2 routine,
+//! after run-time detection); every other module denies it.
 //!
 //! One [`Transport`] is one ring; [`rrp::RedundantTransport`] carries one
 //! Totem ring over two of them (`rrp_mode: active | passive`).
 #![deny(unsafe_code)]
 
+mod batch;
 pub mod config;
+pub mod crc32c;
 pub mod crypto;
 pub mod ratelimit;
 pub mod rrp;

@@ -56,6 +56,7 @@
 
 #![forbid(unsafe_code)]
 
+use crate::batch::SealedBatch;
 use crate::config::NetConfig;
 use crate::crypto::{NodeId, random_boot_id};
 use crate::transport::{Dest, NetError, NetEvent, Packet, SendError, Transport};
@@ -407,6 +408,7 @@ pub struct RedundantTransport {
     events: VecDeque<RrpEvent>,
     payload: Vec<u8>,
     frame: Vec<u8>,
+    batch: SealedBatch,
     bad_rrp_byte: u64,
 }
 
@@ -459,6 +461,7 @@ impl RedundantTransport {
             events: VecDeque::new(),
             payload: Vec::new(),
             frame: Vec::new(),
+            batch: SealedBatch::default(),
             bad_rrp_byte: 0,
         })
     }
@@ -527,28 +530,9 @@ impl RedundantTransport {
     /// Sends `payload` per the mode (see the module doc). Ok when at least
     /// one ring took it.
     pub fn send_to(&mut self, dest: Dest, payload: &[u8]) -> Result<(), SendError> {
-        let usable = self.usable();
-        let (marker, targets): (u8, Vec<usize>) = match (self.monitor.params().mode, dest) {
-            (RrpMode::Passive, Dest::Multicast) => {
-                let i = self.next_data_ring % usable.len().max(1);
-                self.next_data_ring = self.next_data_ring.wrapping_add(1);
-                (COPY_THIS_RING, usable.get(i).copied().into_iter().collect())
-            }
-            _ => (COPY_EVERY_RING, usable),
-        };
-        self.payload.clear();
-        self.payload.push(marker);
-        self.payload.extend_from_slice(payload);
-        let max = self.max_payload();
-        if payload.len() > max {
-            return Err(SendError::TooLarge {
-                len: payload.len(),
-                max,
-            });
-        }
-        self.rings[0].seal_frame(&self.payload, &mut self.frame)?;
+        let rings = self.seal_for_rings(dest, payload)?;
         let mut result = Err(SendError::Io(std::io::Error::other("no usable ring")));
-        for r in targets {
+        for r in (0..RINGS).filter(|r| rings & (1 << r) != 0) {
             match self.rings[r].send_frame(dest, &self.frame) {
                 Ok(()) => result = Ok(()),
                 Err(e) if result.is_err() => result = Err(e),
@@ -556,6 +540,105 @@ impl RedundantTransport {
             }
         }
         result
+    }
+
+    /// Sends `packets` in order per the mode, like one
+    /// [`send_to`](Self::send_to) each, but sealed once into a batch that
+    /// each ring then sends with [`Transport::send_batch`]'s batching (ring
+    /// 0's frames, then ring 1's; the order on each ring is Totem's).
+    /// Bounded batches; the first error is returned after every packet was
+    /// tried.
+    pub fn send_batch<I, B>(&mut self, packets: I) -> Result<(), SendError>
+    where
+        I: IntoIterator<Item = (Dest, B)>,
+        B: AsRef<[u8]>,
+    {
+        let mut batch = std::mem::take(&mut self.batch);
+        let mut first_err = None;
+        batch.clear();
+        for (dest, payload) in packets {
+            match self.seal_for_rings(dest, payload.as_ref()) {
+                Ok(rings) => batch.push(dest, rings, &self.frame),
+                Err(e) => {
+                    first_err.get_or_insert(e);
+                }
+            }
+            if batch.is_full() {
+                if let Err(e) = self.send_sealed(&batch) {
+                    first_err.get_or_insert(e);
+                }
+                batch.clear();
+            }
+        }
+        if !batch.is_empty()
+            && let Err(e) = self.send_sealed(&batch)
+        {
+            first_err.get_or_insert(e);
+        }
+        batch.clear();
+        self.batch = batch;
+        first_err.map_or(Ok(()), Err)
+    }
+
+    /// Seals `payload` with its RRP byte into `self.frame`; returns the
+    /// ring mask it goes on (0: no usable ring).
+    fn seal_for_rings(&mut self, dest: Dest, payload: &[u8]) -> Result<u8, SendError> {
+        let max = self.max_payload();
+        if payload.len() > max {
+            return Err(SendError::TooLarge {
+                len: payload.len(),
+                max,
+            });
+        }
+        let usable = self.usable();
+        let (marker, rings) = match (self.monitor.params().mode, dest) {
+            (RrpMode::Passive, Dest::Multicast) => {
+                let i = self.next_data_ring % usable.len().max(1);
+                self.next_data_ring = self.next_data_ring.wrapping_add(1);
+                (COPY_THIS_RING, usable.get(i).map_or(0, |r| 1u8 << r))
+            }
+            _ => (COPY_EVERY_RING, usable.iter().fold(0u8, |m, r| m | 1 << r)),
+        };
+        self.payload.clear();
+        self.payload.push(marker);
+        self.payload.extend_from_slice(payload);
+        self.rings[0].seal_frame(&self.payload, &mut self.frame)?;
+        Ok(rings)
+    }
+
+    /// Each ring sends its frames of `batch`; Ok when every frame that had
+    /// a usable ring left on at least one (like `send_to`, a ring's error
+    /// is reported only if no ring took anything).
+    fn send_sealed(&mut self, batch: &SealedBatch) -> Result<(), SendError> {
+        let mut ok = false;
+        let mut first_err = None;
+        let mut any = false;
+        for r in 0..RINGS {
+            let mask = 1u8 << r;
+            if !(0..batch.len()).any(|i| batch.on_ring(i, mask)) {
+                continue;
+            }
+            any = true;
+            match self.rings[r].send_sealed(batch, mask) {
+                Ok(()) => ok = true,
+                Err(e) => {
+                    first_err.get_or_insert(e);
+                }
+            }
+        }
+        if (0..batch.len()).any(|i| !batch.on_ring(i, u8::MAX)) || !any {
+            return Err(SendError::Io(std::io::Error::other("no usable ring")));
+        }
+        match first_err {
+            Some(e) if !ok => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    /// True while a ring holds datagrams of a coalesced buffer that
+    /// [`recv`](Self::recv) has not returned yet.
+    pub fn has_buffered(&self) -> bool {
+        self.rings.iter().any(|t| t.has_buffered())
     }
 
     fn push_event(&mut self, ev: RrpEvent) {
@@ -575,32 +658,54 @@ impl RedundantTransport {
             }
             let r = self.next_recv_ring % n;
             self.next_recv_ring = (r + 1) % n;
-            let Some(mut p) = self.rings[r].recv(now) else {
+            let Some(p) = self.rings[r].recv(now) else {
                 idle += 1;
                 continue;
             };
             idle = 0;
-            let every = match p.data.first() {
-                Some(&COPY_EVERY_RING) => true,
-                Some(&COPY_THIS_RING) => false,
-                _ => {
-                    self.bad_rrp_byte += 1;
-                    self.push_event(RrpEvent::BadRrpByte {
-                        ring: r as u32,
-                        from: p.addr,
-                    });
-                    continue;
-                }
-            };
-            if self
-                .monitor
-                .on_receive(r, p.from, p.boot_id, p.counter, every, now)
-            {
-                p.data.remove(0);
+            if let Some(p) = self.first_copy(r, p, now) {
                 return Some(p);
             }
         }
+        // Past the budget: what the rings hold in user space (bounded), so
+        // `None` leaves nothing behind that the fds would not show.
+        self.recv_buffered(now)
+    }
+
+    /// Like [`Transport::recv_buffered`], over both rings.
+    pub fn recv_buffered(&mut self, now: Instant) -> Option<Packet> {
+        for r in 0..self.rings.len() {
+            while let Some(p) = self.rings[r].recv_buffered(now) {
+                if let Some(p) = self.first_copy(r, p, now) {
+                    return Some(p);
+                }
+            }
+        }
         None
+    }
+
+    /// `p` from ring `r` without its RRP byte, if it is the first copy.
+    fn first_copy(&mut self, r: usize, mut p: Packet, now: Instant) -> Option<Packet> {
+        let every = match p.data.first() {
+            Some(&COPY_EVERY_RING) => true,
+            Some(&COPY_THIS_RING) => false,
+            _ => {
+                self.bad_rrp_byte += 1;
+                self.push_event(RrpEvent::BadRrpByte {
+                    ring: r as u32,
+                    from: p.addr,
+                });
+                return None;
+            }
+        };
+        if !self
+            .monitor
+            .on_receive(r, p.from, p.boot_id, p.counter, every, now)
+        {
+            return None;
+        }
+        p.data.remove(0);
+        Some(p)
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) must next run.

@@ -3,7 +3,8 @@
 //!
 //! Owns: interface enumeration (`getifaddrs`), kernel randomness
 //! (`getrandom`), forced socket buffer sizes (`SO_*BUFFORCE`), integer
-//! `setsockopt`, and an epoll instance used only as a readiness aggregate.
+//! `setsockopt`, an epoll instance used only as a readiness aggregate, and
+//! (in [`udp`]) segmentation offload and batched sends.
 //!
 //! Must not: hold protocol state, allocate per packet, or expose a raw
 //! pointer. Every function returns owned, safe values or an `io::Error`.
@@ -12,6 +13,8 @@ use std::ffi::CStr;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+pub mod udp;
 
 /// One address of one local interface, as reported by `getifaddrs`.
 #[derive(Debug, Clone, PartialEq, Eq)]

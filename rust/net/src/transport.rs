@@ -38,6 +38,21 @@
 //! own node id from another process are dropped and reported
 //! ([`NetEvent::DuplicateNodeId`]).
 //!
+//! # Batches and segmentation offload
+//!
+//! [`Transport::send_batch`] takes everything Totem produced in one flush.
+//! Consecutive frames to one destination go out in one `sendmsg` with a
+//! `UDP_SEGMENT` control message (UDP GSO): the kernel routes, filters and
+//! bridges one buffer and cuts it into the same datagrams one `send_to`
+//! per frame would have made, in the same order (at most 64 per send,
+//! under 64 KiB, equal sizes but a shorter last one). If the kernel refuses
+//! GSO on the socket, the transport falls back for good to `sendmmsg`, one
+//! datagram per frame ([`Stats::gso_fallbacks`]). Receiving sockets have
+//! `UDP_GRO` on: the kernel may hand over several datagrams of one sender
+//! in one buffer with their segment size; [`Transport::recv`] cuts it and
+//! opens each datagram on its own, so a bad one costs only itself. The
+//! frame format is the same either way.
+//!
 //! Both sockets are registered in one epoll instance whose fd is what
 //! [`AsRawFd`] returns: poll it for readability, then call
 //! [`Transport::recv`] until it returns `None`.
@@ -49,6 +64,7 @@
 
 #![forbid(unsafe_code)]
 
+use crate::batch::{self, ONLY_RING, SealedBatch};
 use crate::config::{
     BoundInterface, ConfigError, NetConfig, Security, TransportKind, max_payload_for,
     nodeid_from_ipv4, resolve_bind,
@@ -175,6 +191,13 @@ pub struct Stats {
     pub own_dropped: u64,
     /// Authenticated packets carrying our node id from another process.
     pub foreign_self: u64,
+    /// `sendmsg` calls that carried several datagrams with UDP GSO.
+    pub gso_sends: u64,
+    /// 1 once the kernel refused GSO on the sending socket: from then on
+    /// batches go out with `sendmmsg`, one datagram per frame.
+    pub gso_fallbacks: u64,
+    /// Received buffers that held several datagrams coalesced by UDP GRO.
+    pub gro_buffers: u64,
 }
 
 /// Why a send failed. Totem treats all of these as a lost packet.
@@ -270,6 +293,36 @@ pub struct Transport {
     rxbuf: Vec<u8>,
     txbuf: Vec<u8>,
     buffer_sizes: (usize, usize),
+    /// Send batches with UDP GSO (off after the kernel refused it once).
+    gso: bool,
+    /// The sockets have UDP_GRO on.
+    gro: bool,
+    /// Datagrams of the last GRO buffer in `rxbuf` not yet returned.
+    pending: Option<Pending>,
+    /// Scratch of [`send_batch`](Transport::send_batch), kept for its capacity.
+    batch: SealedBatch,
+    run_frames: Vec<usize>,
+    run_targets: Vec<SocketAddr>,
+}
+
+/// The rest of a GRO-coalesced buffer: `rxbuf[next..end]`, cut every
+/// `segment` bytes, all from `src`.
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    src: SocketAddr,
+    next: usize,
+    end: usize,
+    segment: usize,
+}
+
+/// Errors by which a kernel says it cannot do UDP GSO on this socket or
+/// route (old kernel, no checksum offload, IPsec, path MTU below the
+/// segment size).
+fn gso_refused(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EINVAL | libc::EIO | libc::ENOPROTOOPT | libc::EOPNOTSUPP | libc::EMSGSIZE)
+    )
 }
 
 impl fmt::Debug for Transport {
@@ -418,6 +471,10 @@ impl Transport {
                 .add(s.as_raw_fd(), i as u64)
                 .map_err(io_err("epoll_ctl"))?;
         }
+        // Best effort: without GRO every datagram is read on its own.
+        let gro = sockets
+            .iter()
+            .all(|s| sys::udp::set_gro(s.as_raw_fd(), true).is_ok());
         let codec = match &cfg.security {
             Security::Off => PacketCodec::plain(node_id, boot_id),
             Security::On { authkey } => PacketCodec::sealed(authkey, node_id, boot_id)
@@ -443,6 +500,12 @@ impl Transport {
             rxbuf: vec![0u8; RECV_BUF],
             txbuf: Vec::with_capacity(RECV_BUF),
             buffer_sizes,
+            gso: true,
+            gro,
+            pending: None,
+            batch: SealedBatch::default(),
+            run_frames: Vec::new(),
+            run_targets: Vec::new(),
         })
     }
 
@@ -526,25 +589,124 @@ impl Transport {
     /// Sends an already sealed `frame` (from [`seal_frame`](Self::seal_frame)
     /// of a transport with the same node id, boot id and key).
     pub fn send_frame(&mut self, dest: Dest, frame: &[u8]) -> Result<(), SendError> {
-        let target = match dest {
-            Dest::Node(n) => Some(*self.nodes.get(&n).ok_or(SendError::UnknownNode(n))?),
-            Dest::Multicast => match &self.kind {
-                Kind::Multicast { group } => Some(*group),
-                Kind::Udpu { .. } => None,
-            },
-        };
-        let sock = &self.sockets[0];
+        let mut targets = std::mem::take(&mut self.run_targets);
+        targets.clear();
+        let r = self.targets(dest, &mut targets);
         let mut first_err = None;
-        let mut send = |addr: SocketAddr, stats: &mut Stats| match sock.send_to(frame, addr) {
-            Ok(_) => stats.sent += 1,
-            Err(e) => {
-                stats.send_errors += 1;
-                first_err.get_or_insert(e);
+        for &addr in r.is_ok().then_some(&targets).into_iter().flatten() {
+            match self.sockets[0].send_to(frame, addr) {
+                Ok(_) => self.stats.sent += 1,
+                Err(e) => {
+                    self.stats.send_errors += 1;
+                    first_err.get_or_insert(e);
+                }
             }
-        };
-        match (target, &self.kind) {
-            (Some(addr), _) => send(addr, &mut self.stats),
-            (None, Kind::Udpu { members }) => {
+        }
+        self.run_targets = targets;
+        r?;
+        match first_err {
+            Some(e) => Err(SendError::Io(e)),
+            None => Ok(()),
+        }
+    }
+
+    /// Seals and sends `packets` in their order: what Totem produced since
+    /// the last flush, handed over in one go. Consecutive frames to the same
+    /// destination leave in one `sendmsg` with UDP GSO where the kernel
+    /// allows it (see [`Stats::gso_sends`], [`Stats::gso_fallbacks`]); the
+    /// datagrams on the wire are the same as with one
+    /// [`send_to`](Self::send_to) per packet, in the same order per
+    /// destination, and every frame of a run to one destination (all
+    /// members, with udpu) leaves before the next run (the token after the
+    /// data before it). Works through the packets in bounded batches.
+    /// Errors as `send_to`; the first one is returned after every packet
+    /// was tried.
+    pub fn send_batch<I, B>(&mut self, packets: I) -> Result<(), SendError>
+    where
+        I: IntoIterator<Item = (Dest, B)>,
+        B: AsRef<[u8]>,
+    {
+        let mut batch = std::mem::take(&mut self.batch);
+        let mut frame = std::mem::take(&mut self.txbuf);
+        let mut first_err = None;
+        batch.clear();
+        for (dest, payload) in packets {
+            match self.seal_frame(payload.as_ref(), &mut frame) {
+                Ok(()) => batch.push(dest, ONLY_RING, &frame),
+                Err(e) => {
+                    first_err.get_or_insert(e);
+                }
+            }
+            if batch.is_full() {
+                if let Err(e) = self.send_sealed(&batch, ONLY_RING) {
+                    first_err.get_or_insert(e);
+                }
+                batch.clear();
+            }
+        }
+        if !batch.is_empty()
+            && let Err(e) = self.send_sealed(&batch, ONLY_RING)
+        {
+            first_err.get_or_insert(e);
+        }
+        batch.clear();
+        self.batch = batch;
+        self.txbuf = frame;
+        first_err.map_or(Ok(()), Err)
+    }
+
+    /// Sends the frames of `batch` marked for a ring of `ring_mask`, as
+    /// [`send_batch`](Self::send_batch) does (the redundant ring layer seals
+    /// once and calls this per ring).
+    pub(crate) fn send_sealed(
+        &mut self,
+        batch: &SealedBatch,
+        ring_mask: u8,
+    ) -> Result<(), SendError> {
+        let mut run = std::mem::take(&mut self.run_frames);
+        let mut targets = std::mem::take(&mut self.run_targets);
+        let mut first_err = None;
+        let mut i = 0;
+        while i < batch.len() {
+            if !batch.on_ring(i, ring_mask) {
+                i += 1;
+                continue;
+            }
+            // A run: this frame and the following ones for the same
+            // destination (frames for other rings do not end it).
+            let dest = batch.dest(i);
+            run.clear();
+            while i < batch.len() {
+                if batch.on_ring(i, ring_mask) {
+                    if batch.dest(i) != dest {
+                        break;
+                    }
+                    run.push(i);
+                }
+                i += 1;
+            }
+            targets.clear();
+            if let Err(e) = self.targets(dest, &mut targets) {
+                first_err.get_or_insert(e);
+                continue;
+            }
+            for &addr in &targets {
+                if let Err(e) = self.send_run(addr, batch, &run) {
+                    first_err.get_or_insert(SendError::Io(e));
+                }
+            }
+        }
+        self.run_frames = run;
+        self.run_targets = targets;
+        first_err.map_or(Ok(()), Err)
+    }
+
+    /// Where a packet for `dest` goes: one address, or every member (udpu).
+    fn targets(&self, dest: Dest, out: &mut Vec<SocketAddr>) -> Result<(), SendError> {
+        match (dest, &self.kind) {
+            (Dest::Node(n), _) => out.push(*self.nodes.get(&n).ok_or(SendError::UnknownNode(n))?),
+            (Dest::Multicast, Kind::Multicast { group }) => out.push(*group),
+            (Dest::Multicast, Kind::Udpu { members }) => {
                 let mut self_sent = false;
                 for &m in members {
                     if m == self.local {
@@ -553,18 +715,91 @@ impl Transport {
                         }
                         self_sent = true;
                     }
-                    send(m, &mut self.stats);
+                    out.push(m);
                 }
                 if self.multicast_loop && !self_sent {
-                    send(self.local, &mut self.stats);
+                    out.push(self.local);
                 }
             }
-            (None, Kind::Multicast { .. }) => unreachable!("multicast always has a target"),
         }
-        match first_err {
-            Some(e) => Err(SendError::Io(e)),
-            None => Ok(()),
+        Ok(())
+    }
+
+    /// Sends the frames `run` of `batch`, in order, to `addr`: GSO groups
+    /// while the kernel takes them, else one datagram per frame. Returns
+    /// the first error; every frame is tried and counted.
+    fn send_run(&mut self, addr: SocketAddr, batch: &SealedBatch, run: &[usize]) -> io::Result<()> {
+        let fd = self.sockets[0].as_raw_fd();
+        let to = SockAddr::from(addr);
+        let mut first_err = None;
+        let mut parts: [&[u8]; batch::MAX_SEGMENTS] = [&[]; batch::MAX_SEGMENTS];
+        let mut k = 0;
+        while k < run.len() {
+            let n = if self.gso {
+                batch::gso_group_len(run[k..].iter().map(|&f| batch.frame(f).len()))
+            } else {
+                (run.len() - k).min(batch::MAX_SEGMENTS)
+            };
+            for (p, &f) in parts.iter_mut().zip(&run[k..k + n]) {
+                *p = batch.frame(f);
+            }
+            let group = &parts[..n];
+            k += n;
+            if n > 1 && self.gso {
+                // gso_group_len keeps the segment size within u16.
+                let segment = u16::try_from(group[0].len()).unwrap_or(u16::MAX);
+                match sys::udp::send_segments(fd, &to, group, Some(segment)) {
+                    Ok(_) => {
+                        self.stats.sent += n as u64;
+                        self.stats.gso_sends += 1;
+                        continue;
+                    }
+                    Err(e) if gso_refused(&e) => {
+                        // Permanently: the socket and route do not change.
+                        self.gso = false;
+                        self.stats.gso_fallbacks += 1;
+                    }
+                    Err(e) => {
+                        self.stats.send_errors += n as u64;
+                        first_err.get_or_insert(e);
+                        continue;
+                    }
+                }
+            }
+            let r = sys::udp::send_each(fd, &to, group);
+            self.stats.sent += r.sent as u64;
+            self.stats.send_errors += r.failed as u64;
+            if let Some(e) = r.first_error {
+                first_err.get_or_insert(e);
+            }
         }
+        first_err.map_or(Ok(()), Err)
+    }
+
+    /// Test and measurement switch: `false` sends batches as if the kernel
+    /// had refused GSO (`sendmmsg`, one datagram per frame); `true` tries
+    /// GSO again.
+    pub fn set_gso(&mut self, on: bool) {
+        self.gso = on;
+    }
+
+    /// Whether batches go out with GSO (false after a refusal).
+    pub fn gso_enabled(&self) -> bool {
+        self.gso
+    }
+
+    /// Test and measurement switch: UDP_GRO on the receiving sockets.
+    pub fn set_gro(&mut self, on: bool) -> io::Result<()> {
+        for s in &self.sockets {
+            sys::udp::set_gro(s.as_raw_fd(), on)?;
+        }
+        self.gro = on;
+        Ok(())
+    }
+
+    /// Whether the receiving sockets coalesce with UDP_GRO.
+    pub fn gro_enabled(&self) -> bool {
+        self.gro
     }
 
     /// The next datagram that opened, or `None` when nothing (valid) is
@@ -578,33 +813,98 @@ impl Transport {
     /// it, or the receiver would ask for retransmission of packets that
     /// are merely still queued. Multicast cannot starve the token for
     /// long: Totem's flow control bounds what is sent per rotation.
+    ///
+    /// A buffer of datagrams coalesced by UDP GRO is cut at the segment
+    /// size the kernel reports and every datagram is opened on its own.
+    /// `None` means also that no such datagram is left in user space
+    /// ([`has_buffered`](Self::has_buffered) is false); a caller that stops
+    /// before `None` must come back while `has_buffered`, as the fd does not
+    /// show them (or call [`recv_buffered`](Self::recv_buffered)).
     pub fn recv(&mut self, now: Instant) -> Option<Packet> {
         let n_sock = self.sockets.len();
         let mut budget = RECV_BUDGET;
-        // Highest index first: sockets[1] is the group socket, if any.
-        let mut i = n_sock;
-        while i > 0 && budget > 0 {
-            let (len, src) = match self.sockets[i - 1].recv_from(&mut self.rxbuf) {
-                Ok(x) => x,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    i -= 1;
-                    continue;
+        loop {
+            // The rest of the last coalesced buffer comes first, whole
+            // (at most 64 datagrams), whatever the budget.
+            if let Some(p) = self.recv_buffered(now) {
+                return Some(p);
+            }
+            if budget == 0 {
+                return None;
+            }
+            // Highest index first: sockets[1] is the group socket, if any.
+            let mut i = n_sock;
+            let got = loop {
+                if i == 0 {
+                    break None;
                 }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(_) => {
-                    self.stats.recv_errors += 1;
-                    i -= 1;
-                    continue;
+                match sys::udp::recv_segments(self.sockets[i - 1].as_raw_fd(), &mut self.rxbuf) {
+                    Ok(r) => break Some(r),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => i -= 1,
+                    Err(_) => {
+                        self.stats.recv_errors += 1;
+                        i -= 1;
+                    }
                 }
             };
-            // Start over from the group socket after every datagram.
-            i = n_sock;
+            let r = got?;
             budget -= 1;
-            if let Some(p) = self.accept(len, src, now) {
+            let Some(src) = r.src else {
+                self.stats.recv_errors += 1;
+                continue;
+            };
+            if r.truncated {
+                // Its tail fails to open and is counted there too.
+                self.stats.recv_errors += 1;
+            }
+            let segment = match r.segment {
+                Some(seg) if seg < r.len => {
+                    self.stats.gro_buffers += 1;
+                    seg
+                }
+                _ => r.len.max(1),
+            };
+            self.pending = Some(Pending {
+                src,
+                next: 0,
+                end: r.len,
+                segment,
+            });
+        }
+    }
+
+    /// The next datagram that opened among those of a coalesced buffer
+    /// already read, never reading the socket: at most one buffer (64
+    /// datagrams) of work. For a caller that stopped calling
+    /// [`recv`](Self::recv) before `None` to finish what the fd does not
+    /// show.
+    pub fn recv_buffered(&mut self, now: Instant) -> Option<Packet> {
+        while let Some((start, end, src)) = self.next_segment() {
+            if let Some(p) = self.accept(start, end, src, now) {
                 return Some(p);
             }
         }
         None
+    }
+
+    /// True while datagrams of a coalesced buffer wait for
+    /// [`recv`](Self::recv) (the fd does not show them).
+    pub fn has_buffered(&self) -> bool {
+        self.pending.is_some()
+    }
+
+    /// The next datagram of the current buffer: `rxbuf[start..end]`.
+    fn next_segment(&mut self) -> Option<(usize, usize, SocketAddr)> {
+        let p = self.pending.as_mut()?;
+        let start = p.next;
+        let end = (start + p.segment).min(p.end);
+        let src = p.src;
+        p.next = end;
+        if end >= p.end {
+            self.pending = None;
+        }
+        // An empty datagram still is one (it fails to open, counted).
+        Some((start, end, src))
     }
 
     fn push_event(&mut self, ev: NetEvent) {
@@ -613,7 +913,13 @@ impl Transport {
         }
     }
 
-    fn accept(&mut self, len: usize, src: SocketAddr, now: Instant) -> Option<Packet> {
+    fn accept(
+        &mut self,
+        start: usize,
+        end: usize,
+        src: SocketAddr,
+        now: Instant,
+    ) -> Option<Packet> {
         if let Kind::Udpu { members } = &self.kind
             && src != self.local
             && !members.contains(&src)
@@ -621,7 +927,8 @@ impl Transport {
             self.stats.unknown_source += 1;
             return None;
         }
-        let frame = &mut self.rxbuf[..len];
+        let frame = &mut self.rxbuf[start..end];
+        let len = frame.len();
         if !self.multicast_loop
             && let Ok(h) = Header::parse(frame, self.codec.mode())
             && h.node_id == self.node_id
@@ -725,3 +1032,7 @@ impl AsFd for Transport {
         self.epoll.as_fd()
     }
 }
+
+#[cfg(test)]
+#[path = "transport_offload_tests.rs"]
+mod offload_tests;

@@ -1,0 +1,171 @@
+//! The frames of one flush, sealed and in Totem's order, and the rule that
+//! cuts a run of them into UDP GSO sends.
+//!
+//! Owns: a bounded store of sealed frames with their destination and the
+//! rings they go on ([`SealedBatch`]), and [`gso_group_len`].
+//!
+//! Must not: touch sockets (the transport does) or reorder frames.
+
+#![forbid(unsafe_code)]
+
+use crate::transport::Dest;
+
+/// Most frames in one batch; a longer flush is sent in several batches,
+/// in order.
+pub const BATCH_FRAMES: usize = 256;
+/// Most bytes in one batch (bounds the store whatever the frame size).
+pub const BATCH_BYTES: usize = 512 * 1024;
+/// Most datagrams in one GSO send (the kernel's `UDP_MAX_SEGMENTS`).
+pub const MAX_SEGMENTS: usize = crate::sys::udp::MAX_SEGMENTS;
+/// Most bytes in one GSO send: under 64 KiB and under the largest IPv4 UDP
+/// payload (65507), so one send is one IP packet before segmentation.
+pub const MAX_GSO_BYTES: usize = 65_000;
+
+/// Ring bit of a transport used alone (not in a redundant pair).
+pub const ONLY_RING: u8 = 1;
+
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    dest: Dest,
+    start: usize,
+    len: usize,
+    rings: u8,
+}
+
+/// Sealed frames in send order. See the module doc.
+#[derive(Debug, Default)]
+pub struct SealedBatch {
+    bytes: Vec<u8>,
+    frames: Vec<Entry>,
+}
+
+impl SealedBatch {
+    pub fn clear(&mut self) {
+        self.bytes.clear();
+        self.frames.clear();
+    }
+
+    pub fn len(&self) -> usize {
+        self.frames.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.frames.is_empty()
+    }
+
+    /// True when the batch must be sent before another frame is added.
+    pub fn is_full(&self) -> bool {
+        self.frames.len() >= BATCH_FRAMES || self.bytes.len() >= BATCH_BYTES
+    }
+
+    /// Appends a sealed `frame` for `dest`, sent on the rings whose bit is
+    /// set in `rings` (bit `r` = ring `r`).
+    pub fn push(&mut self, dest: Dest, rings: u8, frame: &[u8]) {
+        self.frames.push(Entry {
+            dest,
+            start: self.bytes.len(),
+            len: frame.len(),
+            rings,
+        });
+        self.bytes.extend_from_slice(frame);
+    }
+
+    /// Destination of frame `i`.
+    pub fn dest(&self, i: usize) -> Dest {
+        self.frames[i].dest
+    }
+
+    /// True when frame `i` goes on a ring of `ring_mask`.
+    pub fn on_ring(&self, i: usize, ring_mask: u8) -> bool {
+        self.frames[i].rings & ring_mask != 0
+    }
+
+    /// The sealed bytes of frame `i`.
+    pub fn frame(&self, i: usize) -> &[u8] {
+        let e = &self.frames[i];
+        &self.bytes[e.start..e.start + e.len]
+    }
+}
+
+/// How many of the frames whose lengths `lens` yields (in order) go into
+/// one GSO send: frames of the first one's size, then at most one shorter
+/// frame that ends the group (the kernel cuts at the segment size, so only
+/// the last datagram may be shorter); at most [`MAX_SEGMENTS`] frames and
+/// [`MAX_GSO_BYTES`] bytes. Always at least 1 for a non-empty input.
+pub fn gso_group_len(mut lens: impl Iterator<Item = usize>) -> usize {
+    let Some(seg) = lens.next() else {
+        return 0;
+    };
+    if seg == 0 || seg > MAX_GSO_BYTES || seg > usize::from(u16::MAX) {
+        return 1;
+    }
+    let (mut n, mut total) = (1, seg);
+    for len in lens {
+        if n == MAX_SEGMENTS || len == 0 || len > seg || total + len > MAX_GSO_BYTES {
+            break;
+        }
+        n += 1;
+        total += len;
+        if len < seg {
+            break;
+        }
+    }
+    n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn group(lens: &[usize]) -> usize {
+        gso_group_len(lens.iter().copied())
+    }
+
+    #[test]
+    fn equal_frames_then_one_shorter_frame_end_a_group() {
+        assert_eq!(group(&[]), 0);
+        assert_eq!(group(&[100]), 1);
+        assert_eq!(group(&[100, 100, 100]), 3);
+        assert_eq!(group(&[100, 100, 40, 100]), 3, "a shorter frame ends it");
+        assert_eq!(
+            group(&[100, 100, 140, 100]),
+            2,
+            "a longer one starts the next"
+        );
+        assert_eq!(group(&[40, 100]), 1);
+    }
+
+    #[test]
+    fn groups_stay_within_the_kernel_limits() {
+        assert_eq!(group(&[10; 100]), MAX_SEGMENTS);
+        let big = 1400;
+        let n = group(&[big; 64]);
+        assert_eq!(n, MAX_GSO_BYTES / big);
+        assert!(n * big <= MAX_GSO_BYTES);
+        // a short last frame that would cross the byte limit is left out
+        let mut lens = vec![big; MAX_GSO_BYTES / big];
+        lens.push(big - 1);
+        assert_eq!(group(&lens), MAX_GSO_BYTES / big);
+        assert_eq!(group(&[70_000, 70_000]), 1, "too large for GSO: alone");
+    }
+
+    #[test]
+    fn batch_keeps_order_destinations_and_bounds() {
+        let mut b = SealedBatch::default();
+        b.push(Dest::Multicast, 1, b"abc");
+        b.push(Dest::Node(7), 2, b"de");
+        assert_eq!(b.len(), 2);
+        assert_eq!((b.dest(0), b.frame(0)), (Dest::Multicast, &b"abc"[..]));
+        assert_eq!((b.dest(1), b.frame(1)), (Dest::Node(7), &b"de"[..]));
+        assert!(b.on_ring(0, 1) && !b.on_ring(0, 2) && b.on_ring(1, 2));
+        assert!(!b.is_full());
+        for _ in 2..BATCH_FRAMES {
+            b.push(Dest::Multicast, 1, b"x");
+        }
+        assert!(b.is_full());
+        b.clear();
+        assert!(b.is_empty() && !b.is_full());
+        b.push(Dest::Multicast, 1, &vec![0; BATCH_BYTES]);
+        assert!(b.is_full(), "the byte bound counts too");
+    }
+}
