@@ -3,10 +3,12 @@
 //! timers, and routes events between them.
 //!
 //! Per turn: wait (bounded by the earliest deadline) -> handle signal /
-//! listener / client / ordering fds -> run due timers -> route server
-//! events to services -> drain at most [`MAX_CLUSTER_EVENTS_PER_TURN`]
-//! ordering events to services -> apply service outputs. After network
-//! packets the loop polls for [`BUSY_POLL`] before it sleeps again.
+//! listener / client fds -> route server events to services and send the
+//! replies -> handle ordering fds and timers -> drain at most
+//! [`MAX_CLUSTER_EVENTS_PER_TURN`] ordering events to services -> apply
+//! service outputs -> write what the IPC server queued (once per socket
+//! per turn). After network packets the loop polls for [`BUSY_POLL`]
+//! before it sleeps again.
 
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
@@ -130,6 +132,9 @@ impl Executive {
         }
         let now = Instant::now();
         let mut stop = None;
+        // Clients first: their requests are answered (and their messages
+        // queued for the token) before this turn's packets are handled, so
+        // a client waiting on a reply does not wait for the network too.
         for &(key, events) in ready.iter() {
             if key == SIGNAL_KEY {
                 while let Some(sig) = sys::read_signal(&self.signals) {
@@ -137,23 +142,29 @@ impl Executive {
                         stop = Some(sig);
                     }
                 }
-            } else if (ORDERING_KEY_BASE..FIRST_KEY).contains(&key) {
-                if let Some(&fd) = self.ordering_fds.get((key - ORDERING_KEY_BASE) as usize) {
-                    self.ordering.handle_readable(fd, now);
-                    self.poll_until = Some(now + BUSY_POLL);
-                }
-            } else {
+            } else if !(ORDERING_KEY_BASE..FIRST_KEY).contains(&key) {
                 self.server.handle(&self.epoll, key, events, now);
             }
         }
         self.server.handle_timeout(&self.epoll, now);
+        self.route_server_events(now);
+        self.server.flush_pending(&self.epoll);
+        for &(key, _) in ready.iter() {
+            if (ORDERING_KEY_BASE..FIRST_KEY).contains(&key)
+                && let Some(&fd) = self.ordering_fds.get((key - ORDERING_KEY_BASE) as usize)
+            {
+                self.ordering.handle_readable(fd, now);
+                self.poll_until = Some(now + BUSY_POLL);
+            }
+        }
         if self.ordering.poll_timeout().is_some_and(|t| t <= now) {
             self.ordering.handle_timeout(now);
         }
-        self.route_server_events(now);
         self.route_cluster_events(now);
         self.run_service_timers(now);
         self.drive_sync(now);
+        // Everything queued this turn goes out now: batched, never delayed.
+        self.server.flush_pending(&self.epoll);
         Ok(stop)
     }
 
@@ -293,19 +304,26 @@ impl Executive {
     }
 
     fn apply_outputs(&mut self) {
-        for out in std::mem::take(&mut self.outputs) {
+        // Drained in place: the vector keeps its capacity for the next
+        // event (this runs once per delivered message).
+        let mut outputs = std::mem::take(&mut self.outputs);
+        for out in outputs.drain(..) {
             match out {
                 Output::Reply { conn, id, body } => self.server.send_reply(&self.epoll, conn, id, &body),
                 Output::Dispatch { conn, id, body } => self.server.send_dispatch(&self.epoll, conn, id, &body),
                 Output::Disconnect { conn } => self.server.close_conn(conn),
             }
         }
+        // The server never calls services, so nothing was added meanwhile.
+        debug_assert!(self.outputs.is_empty());
+        self.outputs = outputs;
     }
 
     /// Closes every client, runs the services' cleanup, removes the socket.
     pub fn shutdown(&mut self) {
         self.server.shutdown();
         self.route_server_events(Instant::now());
+        self.server.flush_pending(&self.epoll);
     }
 
     pub fn server(&self) -> &Server {

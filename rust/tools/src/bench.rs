@@ -9,16 +9,22 @@
 //! (little-endian), then zeros. Rounds (one per message size) are separated
 //! by waiting until every receiver has everything, so a 1-byte message's
 //! sequence modulo 256 together with the final count is enough.
+//!
+//! Senders wait for each answer before the next request (as a
+//! single-threaded application does) or, with a window, keep up to N
+//! requests in flight ([`Pipeline`]); a sequence number refused with
+//! TRY_AGAIN after a later one was accepted is skipped, and receivers
+//! accept exactly the skipped numbers as gaps.
 
-use std::collections::HashMap;
-use std::io::{self, BufReader};
+use std::collections::{HashMap, VecDeque};
+use std::io::{self, BufReader, Write};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ais_ipc::evs::{self, Callback, GroupKey};
-use ais_ipc::frame::{read_message, write_message};
+use ais_ipc::frame::{self, read_message, write_message};
 use ais_ipc::handshake::{HANDSHAKE_SERVICE, HELLO_ID, Hello, HelloReply, PROTOCOL_VERSION, Role};
 use ais_ipc::{error, service};
 
@@ -106,9 +112,156 @@ impl EvsConn {
         }
     }
 
+    /// Multicasts for `duration` from `start` with up to `window` requests
+    /// in flight, staying at most `ahead` messages ahead of `own`'s
+    /// deliveries from this node. Returns the bookkeeping (accepted count,
+    /// TRY_AGAIN answers, skipped numbers).
+    fn mcast_pipelined(
+        &mut self,
+        own: &Mutex<RoundState>,
+        size: usize,
+        window: usize,
+        ahead: u64,
+        start: Instant,
+        duration: Duration,
+    ) -> (Pipeline, Option<String>) {
+        let mut p = Pipeline::new(window);
+        let (mut buf, mut frames) = (Vec::with_capacity(size), Vec::new());
+        let mut reader = BufReader::with_capacity(64 * 1024, &self.request);
+        let mut writer = &self.request;
+        let mut limit = 0;
+        loop {
+            let sending = start.elapsed() < duration;
+            if !sending && p.idle() {
+                return (p, None);
+            }
+            frames.clear();
+            if p.next_seq() >= limit {
+                limit = own_delivered(own, self.local_node) + ahead;
+            }
+            while sending && p.can_send() && p.next_seq() < limit {
+                payload(p.next_seq(), size, &mut buf);
+                let body = evs::encode_mcast(AGREED, None, &[&buf]);
+                frames.extend_from_slice(&frame::encode(service::EVS, evs::MCAST_JOINED, &body));
+                p.sent();
+            }
+            if !frames.is_empty()
+                && let Err(e) = writer.write_all(&frames)
+            {
+                return (p, Some(format!("send: {e}")));
+            }
+            if p.in_flight() == 0 {
+                // Too far ahead of our own receiver: let it catch up.
+                std::thread::sleep(Duration::from_micros(50));
+                continue;
+            }
+            let code = match read_message(&mut reader) {
+                Ok((_, a)) if a.len() >= 4 => u32::from_le_bytes([a[0], a[1], a[2], a[3]]),
+                Ok(_) => return (p, Some("send: short answer".into())),
+                Err(e) => return (p, Some(format!("send: {e}"))),
+            };
+            match p.answer(code) {
+                Ok(true) => std::thread::sleep(Duration::from_micros(200)),
+                Ok(false) => {}
+                Err(e) => return (p, Some(e)),
+            }
+        }
+    }
+
     /// Hands the dispatch channel to a receiver thread.
     pub fn take_dispatch(&mut self) -> Option<UnixStream> {
         self.dispatch.take()
+    }
+}
+
+/// Sequence bookkeeping of a sender with up to `window` requests in flight.
+///
+/// The executive answers and submits one connection's requests in order,
+/// so accepted messages are delivered in increasing sequence order. After
+/// a TRY_AGAIN the sender stops, collects the answers still due, and then
+/// resends from the first refused number, unless a later request was
+/// accepted meanwhile: refused numbers before the last accepted one are
+/// then skipped (never sent again, listed in `skipped`) and sending resumes
+/// after it. With a window of 1 this is plain retry-until-accepted.
+#[derive(Debug)]
+pub struct Pipeline {
+    window: usize,
+    next: u64,
+    in_flight: VecDeque<u64>,
+    /// Since a refusal: `(seq, accepted)` of each answer, in order.
+    refused_run: Option<Vec<(u64, bool)>>,
+    pub accepted: u64,
+    pub try_again: u64,
+    /// Numbers that will never be delivered, increasing.
+    pub skipped: Vec<u64>,
+}
+
+impl Pipeline {
+    pub fn new(window: usize) -> Pipeline {
+        Pipeline {
+            window: window.max(1),
+            next: 0,
+            in_flight: VecDeque::new(),
+            refused_run: None,
+            accepted: 0,
+            try_again: 0,
+            skipped: Vec::new(),
+        }
+    }
+
+    /// The number the next request carries.
+    pub fn next_seq(&self) -> u64 {
+        self.next
+    }
+
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.len()
+    }
+
+    /// Nothing in flight and no refusal being sorted out.
+    pub fn idle(&self) -> bool {
+        self.in_flight.is_empty() && self.refused_run.is_none()
+    }
+
+    pub fn can_send(&self) -> bool {
+        self.refused_run.is_none() && self.in_flight.len() < self.window
+    }
+
+    /// Request `next_seq()` was written.
+    pub fn sent(&mut self) {
+        self.in_flight.push_back(self.next);
+        self.next += 1;
+    }
+
+    /// The answer to the oldest request in flight. `Ok(true)`: a refusal
+    /// was sorted out; back off before sending again.
+    pub fn answer(&mut self, code: u32) -> Result<bool, String> {
+        let seq = self.in_flight.pop_front().ok_or("an answer with no request in flight")?;
+        let accepted = match code {
+            error::OK => true,
+            error::TRY_AGAIN => false,
+            c => return Err(format!("mcast: SaAisErrorT {c}")),
+        };
+        if accepted {
+            self.accepted += 1;
+        } else {
+            self.try_again += 1;
+            self.refused_run.get_or_insert_with(Vec::new);
+        }
+        let Some(run) = &mut self.refused_run else { return Ok(false) };
+        run.push((seq, accepted));
+        if !self.in_flight.is_empty() {
+            return Ok(false);
+        }
+        let run = self.refused_run.take().unwrap_or_default();
+        match run.iter().rposition(|&(_, ok)| ok) {
+            Some(last) => {
+                self.skipped.extend(run[..last].iter().filter(|r| !r.1).map(|r| r.0));
+                self.next = run[last].0 + 1;
+            }
+            None => self.next = run.first().map_or(self.next, |r| r.0),
+        }
+        Ok(true)
     }
 }
 
@@ -134,7 +287,13 @@ pub struct RoundState {
     /// Digest of the delivery order (sender, sequence) of this round; equal
     /// on every receiver when the order is total.
     pub order: u64,
+    /// Forward jumps `(sender, expected, got)`: fine only where the sender
+    /// skipped exactly those numbers (see [`RoundState::unexplained_gaps`]).
+    gaps: Vec<(u32, u64, u64)>,
 }
+
+/// Most gaps recorded per round; more is an error in itself.
+const MAX_GAPS: usize = 10_000;
 
 impl RoundState {
     pub fn reset(&mut self, size: usize) {
@@ -147,7 +306,16 @@ impl RoundState {
         let mut want = [0u8; 8];
         want[..n].copy_from_slice(&next.to_le_bytes()[..n]);
         if data.len() != self.size || data[..n] != want[..n] {
-            if self.errors.len() < 10 {
+            let mut got = [0u8; 8];
+            let k = n.min(data.len());
+            got[..k].copy_from_slice(&data[..k]);
+            let low = u64::from_le_bytes(got);
+            // The full number: exact from 8 bytes on, else the nearest one
+            // at or after the expected number with these low bytes.
+            let got = if n == 8 { low } else { *next + (low.wrapping_sub(*next) & ((1u64 << (8 * n)) - 1)) };
+            if data.len() == self.size && got > *next && self.gaps.len() < MAX_GAPS {
+                self.gaps.push((node, *next, got));
+            } else if self.errors.len() < 10 {
                 self.errors.push(format!(
                     "from node {node}: expected seq {} of {} bytes, got {} bytes starting {:02x?}",
                     next,
@@ -157,10 +325,7 @@ impl RoundState {
                 ));
             }
             // Resynchronise on what arrived, so one gap is reported once.
-            let mut got = [0u8; 8];
-            let k = n.min(data.len());
-            got[..k].copy_from_slice(&data[..k]);
-            *next = u64::from_le_bytes(got);
+            *next = if data.len() == self.size { got } else { low };
         }
         // FNV-1a over (sender, sequence) in delivery order.
         for b in node.to_le_bytes().into_iter().chain(next.to_le_bytes()) {
@@ -169,6 +334,39 @@ impl RoundState {
         *next += 1;
         self.count += 1;
         self.last = Some(now);
+    }
+}
+
+impl RoundState {
+    /// Gaps not made of exactly the numbers each sender skipped (`skipped`
+    /// by sender node, increasing), and skipped numbers that were never a
+    /// gap here although later ones arrived.
+    pub fn unexplained_gaps(&self, skipped: &HashMap<u32, Vec<u64>>) -> Vec<String> {
+        let mut errors = Vec::new();
+        if self.gaps.len() >= MAX_GAPS {
+            errors.push(format!("{MAX_GAPS} or more sequence gaps"));
+        }
+        let none = Vec::new();
+        let mut explained: HashMap<u32, usize> = HashMap::new();
+        for &(node, from, to) in &self.gaps {
+            let list = skipped.get(&node).unwrap_or(&none);
+            let lo = list.partition_point(|&s| s < from);
+            let hi = list.partition_point(|&s| s < to);
+            if (hi - lo) as u64 != to - from {
+                errors.push(format!("from node {node}: expected seq {from}, got {to} (not skipped by the sender)"));
+            } else {
+                *explained.entry(node).or_default() += hi - lo;
+            }
+        }
+        for (node, list) in skipped {
+            let next = self.next.get(node).copied().unwrap_or(0);
+            let due = list.partition_point(|&s| s < next);
+            if explained.get(node).copied().unwrap_or(0) != due {
+                errors.push(format!("from node {node}: a skipped sequence number was delivered"));
+            }
+        }
+        errors.truncate(10);
+        errors
     }
 }
 
@@ -212,9 +410,13 @@ fn own_delivered(own: &Mutex<RoundState>, node: u32) -> u64 {
     own.lock().unwrap_or_else(|e| e.into_inner()).next.get(&node).copied().unwrap_or(0)
 }
 
+/// Largest `--window`: a gap of skipped numbers must stay below 256 so a
+/// 1-byte payload still tells it apart.
+pub const MAX_WINDOW: usize = 128;
+
 /// Runs one round: every sender multicasts `size`-byte messages for
-/// `duration`; then waits (at most `drain`) until every receiver has all.
-/// Sender `k` is on the node of receiver `k`.
+/// `duration`, one request at a time; then waits (at most `drain`) until
+/// every receiver has all. Sender `k` is on the node of receiver `k`.
 pub fn round(
     senders: &mut [EvsConn],
     receivers: &[Arc<Mutex<RoundState>>],
@@ -222,41 +424,69 @@ pub fn round(
     duration: Duration,
     drain: Duration,
 ) -> RoundResult {
+    round_with_window(senders, receivers, size, duration, drain, None)
+}
+
+/// [`round`], with `window` requests in flight per sender if given.
+pub fn round_with_window(
+    senders: &mut [EvsConn],
+    receivers: &[Arc<Mutex<RoundState>>],
+    size: usize,
+    duration: Duration,
+    drain: Duration,
+    window: Option<usize>,
+) -> RoundResult {
     for r in receivers {
         r.lock().unwrap_or_else(|e| e.into_inner()).reset(size);
     }
     let start = Instant::now();
     let mut errors = Vec::new();
-    let results: Vec<(u64, u64, Option<String>)> = std::thread::scope(|s| {
+    type SenderResult = (u64, u64, (u32, Vec<u64>), Option<String>);
+    let results: Vec<SenderResult> = std::thread::scope(|s| {
         let handles: Vec<_> = senders
             .iter_mut()
             .zip(receivers)
             .map(|(c, own)| {
                 s.spawn(move || {
+                    // Stay at most `ahead` messages ahead of our own node's
+                    // delivery, as an application would.
+                    let ahead = (MAX_IN_FLIGHT_BYTES / size.max(1)).max(1) as u64;
+                    let node = c.local_node;
+                    if let Some(w) = window {
+                        let (p, err) = c.mcast_pipelined(own, size, w.min(MAX_WINDOW), ahead, start, duration);
+                        return (p.accepted, p.try_again, (node, p.skipped), err);
+                    }
                     let (mut sent, mut retries, mut buf) = (0u64, 0u64, Vec::with_capacity(size));
-                    let window = (MAX_IN_FLIGHT_BYTES / size.max(1)).max(1) as u64;
+                    // Looked up only when reached: the receiver thread
+                    // holds this lock for every delivery.
+                    let mut limit = 0;
                     while start.elapsed() < duration {
-                        // Stay at most `window` messages ahead of our own
-                        // node's delivery, as an application would.
-                        while sent >= own_delivered(own, c.local_node) + window && start.elapsed() < duration {
-                            std::thread::sleep(Duration::from_micros(50));
+                        while sent >= limit && start.elapsed() < duration {
+                            limit = own_delivered(own, node) + ahead;
+                            if sent >= limit {
+                                std::thread::sleep(Duration::from_micros(50));
+                            }
                         }
                         payload(sent, size, &mut buf);
                         match c.mcast(&buf) {
                             Ok(r) => retries += r,
-                            Err(e) => return (sent, retries, Some(format!("send: {e}"))),
+                            Err(e) => return (sent, retries, (node, Vec::new()), Some(format!("send: {e}"))),
                         }
                         sent += 1;
                     }
-                    (sent, retries, None)
+                    (sent, retries, (node, Vec::new()), None)
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or((0, 0, Some("sender panicked".into())))).collect()
+        handles.into_iter().map(|h| h.join().unwrap_or((0, 0, (0, Vec::new()), Some("sender panicked".into())))).collect()
     });
     let sent: u64 = results.iter().map(|r| r.0).sum();
     let try_again: u64 = results.iter().map(|r| r.1).sum();
-    errors.extend(results.into_iter().filter_map(|r| r.2));
+    let mut skipped: HashMap<u32, Vec<u64>> = HashMap::new();
+    for (_, _, (node, list), err) in results {
+        skipped.entry(node).or_default().extend(list);
+        errors.extend(err);
+    }
     let deadline = Instant::now() + drain;
     let mut slowest = f64::INFINITY;
     let mut orders = Vec::new();
@@ -271,6 +501,7 @@ pub fn round(
                     errors.push(format!("receiver {}: {} configuration changes during the run", i + 1, st.confchgs));
                 }
                 errors.extend(st.errors.iter().map(|e| format!("receiver {}: {e}", i + 1)));
+                errors.extend(st.unexplained_gaps(&skipped).into_iter().map(|e| format!("receiver {}: {e}", i + 1)));
                 orders.push(st.order);
                 let took = st.last.map(|t| t.duration_since(start).as_secs_f64()).unwrap_or(f64::INFINITY);
                 slowest = slowest.min(st.count as f64 / took);
@@ -303,7 +534,19 @@ mod tests {
             }
             // 4 where 3 was due, then 3 where 5 was, then 5 where 4 was.
             assert_eq!(st.count, 6);
-            assert_eq!(st.errors.len(), 3, "{size}: {:?}", st.errors);
+            let found = st.errors.len() + st.unexplained_gaps(&HashMap::new()).len();
+            assert_eq!(found, 3, "{size}: {:?}", st.errors);
+            // A gap is fine only where the sender says it skipped.
+            let mut gap = RoundState::default();
+            gap.reset(size);
+            for seq in [0u64, 1, 4, 5] {
+                payload(seq, size, &mut buf);
+                gap.deliver(7, &buf, now);
+            }
+            assert_eq!(gap.unexplained_gaps(&HashMap::from([(7, vec![2, 3])])), Vec::<String>::new());
+            assert!(!gap.unexplained_gaps(&HashMap::from([(7, vec![2])])).is_empty());
+            assert!(!gap.unexplained_gaps(&HashMap::from([(7, vec![1, 2, 3])])).is_empty(), "1 was delivered");
+            assert!(!gap.unexplained_gaps(&HashMap::new()).is_empty());
             let mut ok = RoundState::default();
             ok.reset(size);
             for seq in 0..300 {
@@ -324,5 +567,102 @@ mod tests {
             ok.deliver(1, &buf[..size - 1], now);
             assert_eq!(ok.errors.len(), 1);
         }
+    }
+
+    #[derive(Clone, Copy, PartialEq)]
+    enum Fault {
+        None,
+        /// The executive loses one accepted message.
+        LoseAccepted,
+        /// The executive delivers one message it answered TRY_AGAIN.
+        DeliverRefused,
+    }
+
+    /// A sender with `window` requests in flight against a model executive
+    /// that answers in order and refuses bursts of requests (a full queue
+    /// that drains between requests). Returns the receiver's complaints.
+    fn pipelined_run(window: usize, size: usize, fault: Fault) -> (Pipeline, Vec<String>) {
+        let now = Instant::now();
+        let mut p = Pipeline::new(window);
+        let mut st = RoundState::default();
+        st.reset(size);
+        let (mut answers, mut buf) = (VecDeque::new(), Vec::new());
+        let (mut rng, mut refusing, mut faulted) = (0x2545_f491_4f6c_dd1du64 ^ window as u64, 0u64, false);
+        while p.accepted < 3000 {
+            while p.can_send() {
+                rng = rng.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                if refusing == 0 && (rng >> 33) % 23 == 0 {
+                    refusing = (rng >> 40) % 6 + 1;
+                }
+                let accepted = refusing == 0;
+                refusing = refusing.saturating_sub(1);
+                let inject = !faulted && p.accepted > 1000 && match fault {
+                    Fault::None => false,
+                    Fault::LoseAccepted => accepted,
+                    Fault::DeliverRefused => !accepted,
+                };
+                faulted |= inject;
+                if accepted != inject {
+                    payload(p.next_seq(), size, &mut buf);
+                    st.deliver(9, &buf, now);
+                }
+                answers.push_back(if accepted { error::OK } else { error::TRY_AGAIN });
+                p.sent();
+            }
+            let code = answers.pop_front().expect("an answer per request");
+            p.answer(code).unwrap();
+        }
+        while let Some(code) = answers.pop_front() {
+            p.answer(code).unwrap();
+        }
+        assert!(p.idle() && faulted == (fault != Fault::None));
+        let skipped = HashMap::from([(9, p.skipped.clone())]);
+        let mut complaints = st.errors.clone();
+        complaints.extend(st.unexplained_gaps(&skipped));
+        if fault == Fault::None {
+            assert_eq!(st.count, p.accepted, "window {window} size {size}");
+        }
+        (p, complaints)
+    }
+
+    #[test]
+    fn pipelined_retries_keep_the_sequence_check_exact() {
+        for window in [1, 2, 5, 16, MAX_WINDOW] {
+            for size in [1, 3, 100] {
+                let (p, complaints) = pipelined_run(window, size, Fault::None);
+                assert!(complaints.is_empty(), "window {window} size {size}: {complaints:?}");
+                assert!(p.try_again > 100, "the model refuses often");
+                // Refusal runs are shorter than larger windows, so later
+                // requests get accepted and numbers get skipped.
+                assert_eq!(p.skipped.is_empty(), window == 1, "window {window}: {} skipped", p.skipped.len());
+                for fault in [Fault::LoseAccepted, Fault::DeliverRefused] {
+                    let (_, complaints) = pipelined_run(window, size, fault);
+                    assert!(!complaints.is_empty(), "window {window} size {size}: fault not found");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_refusal_with_nothing_accepted_after_resends_the_same_number() {
+        let mut p = Pipeline::new(3);
+        for _ in 0..3 {
+            p.sent();
+        }
+        assert_eq!(p.answer(error::OK), Ok(false));
+        assert_eq!(p.answer(error::TRY_AGAIN), Ok(false));
+        assert!(!p.can_send(), "no sending while answers are due after a refusal");
+        assert_eq!(p.answer(error::TRY_AGAIN), Ok(true));
+        assert_eq!((p.next_seq(), p.skipped.clone(), p.accepted, p.try_again), (1, vec![], 1, 2));
+        p.sent();
+        p.sent();
+        p.sent();
+        assert_eq!(p.answer(error::TRY_AGAIN), Ok(false));
+        assert_eq!(p.answer(error::OK), Ok(false));
+        assert_eq!(p.answer(error::TRY_AGAIN), Ok(true));
+        assert_eq!((p.next_seq(), p.skipped.clone()), (3, vec![1]));
+        assert!(p.answer(error::OK).is_err(), "nothing in flight");
+        p.sent();
+        assert!(p.answer(error::NOT_EXIST).is_err());
     }
 }

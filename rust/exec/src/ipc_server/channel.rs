@@ -22,6 +22,8 @@ pub struct Channel {
     pub stream: UnixStream,
     pub cred: PeerCred,
     input: Vec<u8>,
+    /// Bytes at the front of `input` already taken as frames.
+    consumed: usize,
     output: Vec<u8>,
     /// Bytes of `output` already sent.
     sent: usize,
@@ -38,7 +40,7 @@ pub enum ReadOutcome {
 
 impl Channel {
     pub fn new(stream: UnixStream, cred: PeerCred) -> Channel {
-        Channel { stream, cred, input: Vec::new(), output: Vec::new(), sent: 0 }
+        Channel { stream, cred, input: Vec::new(), consumed: 0, output: Vec::new(), sent: 0 }
     }
 
     pub fn fd(&self) -> RawFd {
@@ -47,6 +49,10 @@ impl Channel {
 
     /// Reads at most one chunk into the input buffer.
     pub fn read_some(&mut self, scratch: &mut [u8]) -> ReadOutcome {
+        // Drop the frames already taken before appending (one move per
+        // read rather than one per frame).
+        self.input.drain(..self.consumed);
+        self.consumed = 0;
         match (&self.stream).read(scratch) {
             Ok(0) => ReadOutcome::Closed,
             Ok(n) => {
@@ -63,23 +69,28 @@ impl Channel {
     /// Takes the next complete frame off the input, if any. A bad header
     /// is an error; the connection must then be closed.
     pub fn next_frame(&mut self) -> Result<Option<(Header, Vec<u8>)>, FrameError> {
-        let Some(head) = self.input.first_chunk::<HEADER_SIZE>() else { return Ok(None) };
+        let rest = &self.input[self.consumed..];
+        let Some(head) = rest.first_chunk::<HEADER_SIZE>() else { return Ok(None) };
         let header = Header::decode(head)?;
         let size = header.size as usize;
-        if self.input.len() < size {
+        if rest.len() < size {
             return Ok(None);
         }
-        let body = self.input[HEADER_SIZE..size].to_vec();
-        self.input.drain(..size);
-        if self.input.capacity() > 2 * READ_CHUNK && self.input.len() < READ_CHUNK {
-            self.input.shrink_to(READ_CHUNK);
+        let body = rest[HEADER_SIZE..size].to_vec();
+        self.consumed += size;
+        if self.consumed == self.input.len() {
+            self.input.clear();
+            self.consumed = 0;
+            if self.input.capacity() > 2 * READ_CHUNK {
+                self.input.shrink_to(READ_CHUNK);
+            }
         }
         Ok(Some((header, body)))
     }
 
     /// Whether unparsed input is waiting.
     pub fn has_input(&self) -> bool {
-        !self.input.is_empty()
+        self.consumed < self.input.len()
     }
 
     /// Queues one frame for sending.

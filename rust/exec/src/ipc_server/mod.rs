@@ -27,6 +27,13 @@
 //! - Dispatch channel: callbacks cannot be paused (they come from ordered
 //!   delivery), so when more than [`QUEUE_LIMIT`] bytes wait unread the
 //!   connection is dropped with a log line.
+//! - Output is queued and written once per main-loop turn
+//!   ([`Server::flush_pending`]), so a burst of callbacks costs one
+//!   `send` per socket, not one per frame. The limits above are checked
+//!   whenever a socket's queue passes [`QUEUE_LIMIT`] (it is flushed at
+//!   once then) and after every flush. Within one connection, frames
+//!   reach the two sockets in the order they were sent: queuing on one
+//!   socket first flushes what waits on the other.
 //! - A socket that does not complete its handshake within
 //!   [`HANDSHAKE_TIMEOUT`] (Hello, or the dispatch channel for a request
 //!   channel) is closed.
@@ -35,6 +42,7 @@ pub mod access;
 pub mod channel;
 
 use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::io;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
@@ -89,6 +97,31 @@ pub struct Stats {
     pub slow_dropped: u64,
 }
 
+/// Hashes socket keys and connection ids: counters we assign, never
+/// chosen by a peer, so a multiplicative hash is safe and much cheaper than
+/// SipHash (which showed in per-message profiles: several lookups per
+/// frame sent).
+#[derive(Default)]
+struct CounterHasher(u64);
+
+impl Hasher for CounterHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0 ^ n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type CounterMap<K, V> = HashMap<K, V, BuildHasherDefault<CounterHasher>>;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Role {
     Hello { deadline: Instant },
@@ -102,6 +135,8 @@ struct Sock {
     /// Not reading requests until responses drain.
     paused: bool,
     interest: u32,
+    /// Listed in `Server::pending` (output queued since the last flush).
+    pending: bool,
 }
 
 struct Conn {
@@ -117,14 +152,16 @@ pub struct Server {
     path: PathBuf,
     policy: AccessPolicy,
     services: Vec<u32>,
-    socks: HashMap<u64, Sock>,
-    conns: HashMap<ConnId, Conn>,
+    socks: CounterMap<u64, Sock>,
+    conns: CounterMap<ConnId, Conn>,
     tokens: HashMap<u64, ConnId>,
     /// `(deadline, key)` in creation order (so in deadline order).
     deadlines: VecDeque<(Instant, u64)>,
     next_key: u64,
     next_conn: u64,
     events: Vec<ServerEvent>,
+    /// Sockets with output queued this turn, in the order first queued.
+    pending: Vec<u64>,
     scratch: Vec<u8>,
     accept_paused_until: Option<Instant>,
     pub stats: Stats,
@@ -177,13 +214,14 @@ impl Server {
             path: path.to_path_buf(),
             policy,
             services,
-            socks: HashMap::new(),
-            conns: HashMap::new(),
+            socks: CounterMap::default(),
+            conns: CounterMap::default(),
             tokens: HashMap::new(),
             deadlines: VecDeque::new(),
             next_key: FIRST_KEY,
             next_conn: 1,
             events: Vec::new(),
+            pending: Vec::new(),
             scratch: vec![0; READ_CHUNK],
             accept_paused_until: None,
             stats: Stats::default(),
@@ -264,7 +302,7 @@ impl Server {
             let key = self.next_key;
             self.next_key += 1;
             let deadline = now + HANDSHAKE_TIMEOUT;
-            let sock = Sock { ch, role: Role::Hello { deadline }, paused: false, interest: sys::IN | sys::RDHUP };
+            let sock = Sock { ch, role: Role::Hello { deadline }, paused: false, interest: sys::IN | sys::RDHUP, pending: false };
             if let Err(e) = epoll.add(sock.ch.fd(), key, sock.interest) {
                 crate::log_error!(Ipc, "cannot watch a client socket: {e}");
                 continue;
@@ -467,9 +505,7 @@ impl Server {
     fn close_key(&mut self, key: u64) {
         match self.socks.get(&key).map(|s| s.role) {
             Some(Role::Request(conn)) | Some(Role::Dispatch(conn)) => self.close_conn(conn),
-            Some(Role::Hello { .. }) => {
-                self.socks.remove(&key);
-            }
+            Some(Role::Hello { .. }) => self.remove_sock(key),
             None => {}
         }
     }
@@ -479,23 +515,66 @@ impl Server {
     pub fn close_conn(&mut self, conn: ConnId) {
         let Some(c) = self.conns.remove(&conn) else { return };
         self.tokens.remove(&c.token);
-        self.socks.remove(&c.request);
+        self.remove_sock(c.request);
         if let Some(d) = c.dispatch {
-            self.socks.remove(&d);
+            self.remove_sock(d);
             crate::log_debug!(Ipc, "connection {} closed", conn.0);
             self.events.push(ServerEvent::Closed { conn, service: c.info.service });
         }
     }
 
-    /// Queues a frame on socket `key` and sends what it can now.
+    /// Drops socket `key`, first sending (best effort, without blocking)
+    /// what was queued for it this turn, as an immediate write would have.
+    fn remove_sock(&mut self, key: u64) {
+        if let Some(mut sock) = self.socks.remove(&key)
+            && sock.pending
+        {
+            let _ = sock.ch.flush();
+        }
+    }
+
+    /// The other socket of the connection `key` belongs to.
+    fn partner(&self, key: u64) -> Option<u64> {
+        let conn = match self.socks.get(&key)?.role {
+            Role::Request(c) | Role::Dispatch(c) => self.conns.get(&c)?,
+            Role::Hello { .. } => return None,
+        };
+        if conn.request == key { conn.dispatch } else { Some(conn.request) }
+    }
+
+    /// Queues a frame on socket `key`; it is sent by the next
+    /// [`Server::flush_pending`], or now if the queue passed its limit.
     fn send_on(&mut self, epoll: &Epoll, key: u64, service: u32, id: u32, body: &[u8]) {
+        // Keep the connection's order across its two sockets.
+        if let Some(other) = self.partner(key)
+            && self.socks.get(&other).is_some_and(|s| s.pending)
+        {
+            self.flush_key(epoll, other);
+        }
         let Some(sock) = self.socks.get_mut(&key) else { return };
         sock.ch.queue(service, id, body);
-        self.flush_key(epoll, key);
+        if sock.ch.queued() > QUEUE_LIMIT {
+            self.flush_key(epoll, key);
+        } else if !sock.pending {
+            sock.pending = true;
+            self.pending.push(key);
+        }
+    }
+
+    /// Sends what every socket queued since the last call (one `send` per
+    /// socket) and applies the queue limits. The main loop calls this at
+    /// the end of each turn, so nothing waits longer than the turn.
+    pub fn flush_pending(&mut self, epoll: &Epoll) {
+        while !self.pending.is_empty() {
+            for key in std::mem::take(&mut self.pending) {
+                self.flush_key(epoll, key);
+            }
+        }
     }
 
     fn flush_key(&mut self, epoll: &Epoll, key: u64) {
         let Some(sock) = self.socks.get_mut(&key) else { return };
+        sock.pending = false;
         if sock.ch.flush().is_err() {
             self.close_key(key);
             return;
@@ -543,7 +622,11 @@ impl Server {
         for c in conns {
             self.close_conn(c);
         }
-        self.socks.clear();
+        let keys: Vec<u64> = self.socks.keys().copied().collect();
+        for key in keys {
+            self.remove_sock(key);
+        }
+        self.pending.clear();
         let _ = std::fs::remove_file(&self.path);
     }
 }

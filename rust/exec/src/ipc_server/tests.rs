@@ -28,6 +28,7 @@ impl Rig {
         for (key, ev) in ready {
             self.server.handle(&self.epoll, key, ev, Instant::now());
         }
+        self.server.flush_pending(&self.epoll);
     }
 
     fn connect(&mut self) -> (UnixStream, UnixStream, ConnId) {
@@ -95,6 +96,7 @@ fn a_callback_reaches_the_dispatch_channel_with_the_connection_service() {
     let mut rig = Rig::new("cb");
     let (_req, mut disp, conn) = rig.connect();
     rig.server.send_dispatch(&rig.epoll, conn, 42, b"hello");
+    rig.server.flush_pending(&rig.epoll);
     disp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     let (h, body) = read_message(&mut disp).unwrap();
     assert_eq!((h.service, h.id, body.as_slice()), (ais_ipc::service::CFG, 42, &b"hello"[..]));
@@ -138,4 +140,56 @@ fn handshakes_that_stall_are_closed_after_the_timeout() {
     }
     // Never opened, so services hear nothing.
     assert!(rig.server.take_events().is_empty());
+}
+
+/// Whether a frame is waiting on `s`, without blocking.
+fn readable(s: &UnixStream) -> bool {
+    let mut b = [0u8; 1];
+    // SAFETY: recv into a valid 1-byte buffer on an open socket.
+    let n = unsafe { libc::recv(s.as_raw_fd(), b.as_mut_ptr().cast(), 1, libc::MSG_PEEK | libc::MSG_DONTWAIT) };
+    n > 0
+}
+
+#[test]
+fn output_is_written_at_the_flush_in_order_and_per_connection_in_send_order() {
+    let mut rig = Rig::new("batch");
+    let (mut req, mut disp, conn) = rig.connect();
+    for id in 1..=50 {
+        rig.server.send_dispatch(&rig.epoll, conn, id, &[id as u8; 10]);
+    }
+    assert!(!readable(&disp), "callbacks wait for the end of the turn");
+    rig.server.flush_pending(&rig.epoll);
+    disp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    for id in 1..=50 {
+        let (h, body) = read_message(&mut disp).unwrap();
+        assert_eq!((h.id, body), (id, vec![id as u8; 10]));
+    }
+    // A reply after a callback: the callback is written first, so a client
+    // that has the reply also finds the callback waiting.
+    rig.server.send_dispatch(&rig.epoll, conn, 7, b"callback");
+    rig.server.send_reply(&rig.epoll, conn, 8, b"reply");
+    assert!(readable(&disp) && !readable(&req));
+    // And the other way round.
+    rig.server.send_dispatch(&rig.epoll, conn, 9, b"callback");
+    assert!(readable(&req));
+    rig.server.flush_pending(&rig.epoll);
+    req.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    assert_eq!(read_message(&mut req).unwrap().0.id, 8);
+    assert_eq!(read_message(&mut disp).unwrap().0.id, 7);
+    assert_eq!(read_message(&mut disp).unwrap().0.id, 9);
+}
+
+#[test]
+fn queued_output_is_sent_before_a_connection_is_closed() {
+    let mut rig = Rig::new("close");
+    let (mut req, mut disp, conn) = rig.connect();
+    rig.server.send_dispatch(&rig.epoll, conn, 3, b"last callback");
+    rig.server.send_reply(&rig.epoll, conn, 4, b"last reply");
+    rig.server.close_conn(conn);
+    rig.server.flush_pending(&rig.epoll);
+    for (s, id) in [(&mut disp, 3), (&mut req, 4)] {
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        assert_eq!(read_message(s).unwrap().0.id, id);
+        assert!(read_message(s).is_err(), "then end of file");
+    }
 }

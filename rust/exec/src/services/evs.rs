@@ -17,10 +17,10 @@
 //! Guarantee `SAFE` is submitted as [`Guarantee::Safe`]; the others as
 //! `Agreed` (total order is stronger than FIFO and unordered).
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use ais_ipc::evs::{
-    self as wire, Callback, GroupKey, Request, ERR_TOO_MANY_GROUPS, GUARANTEE_SAFE, MAX_DATA, MAX_GROUPS,
+    self as wire, Callback, GroupKey, Request, ERR_TOO_MANY_GROUPS, GROUP_KEY, GUARANTEE_SAFE, MAX_DATA, MAX_GROUPS,
 };
 use ais_ipc::{Reader, Writer, error, service};
 
@@ -44,7 +44,9 @@ pub struct EvsStats {
 
 #[derive(Debug, Default)]
 pub struct EvsService {
-    conns: HashMap<ConnId, EvsConn>,
+    /// Ordered by id, so deliveries and configuration changes go out in
+    /// connection order without sorting.
+    conns: BTreeMap<ConnId, EvsConn>,
     /// Node ids of the current regular configuration.
     members: Vec<NodeId>,
     pub stats: EvsStats,
@@ -58,12 +60,20 @@ fn encode_cluster(groups: &[GroupKey], data: &[u8]) -> Vec<u8> {
     w.into_vec()
 }
 
-fn decode_cluster(payload: &[u8]) -> Option<(Vec<GroupKey>, &[u8])> {
+/// The target groups (`GROUP_KEY` bytes each, not copied: this runs for
+/// every delivered message) and the body.
+fn decode_cluster(payload: &[u8]) -> Option<(&[u8], &[u8])> {
     let mut r = Reader::new(payload);
-    let groups = wire::get_groups(&mut r).ok()?;
+    let n = r.count(MAX_GROUPS, GROUP_KEY, "group count").ok()?;
+    let groups = r.take(n * GROUP_KEY, "groups").ok()?;
     let data = r.bytes(MAX_DATA, "message").ok()?;
     r.finish().ok()?;
     Some((groups, data))
+}
+
+/// Whether a connection in `joined` is addressed by `targets` (packed keys).
+fn addressed(joined: &[GroupKey], targets: &[u8]) -> bool {
+    targets.chunks_exact(GROUP_KEY).any(|t| joined.iter().any(|g| g[..] == *t))
 }
 
 fn guarantee(g: u32) -> Guarantee {
@@ -75,8 +85,8 @@ impl EvsService {
         EvsService::default()
     }
 
-    fn mcast(&mut self, ctx: &mut Ctx<'_>, g: u32, groups: &[GroupKey], data: &[u8]) -> u32 {
-        match ctx.submit(&encode_cluster(groups, data), guarantee(g)) {
+    fn mcast(&mut self, ctx: &mut Ctx<'_>, g: u32, msg: &[u8]) -> u32 {
+        match ctx.submit(msg, guarantee(g)) {
             Ok(()) => error::OK,
             Err(_) => {
                 self.stats.queue_full += 1;
@@ -114,15 +124,15 @@ impl EvsService {
                 if state.groups.is_empty() {
                     error::NOT_EXIST
                 } else {
-                    let groups = state.groups.clone();
-                    self.mcast(ctx, guarantee, &groups, data)
+                    let msg = encode_cluster(&state.groups, data);
+                    self.mcast(ctx, guarantee, &msg)
                 }
             }
             Request::McastGroups { guarantee, groups, data } => {
                 if groups.is_empty() {
                     error::INVALID_PARAM
                 } else {
-                    self.mcast(ctx, guarantee, &groups, data)
+                    self.mcast(ctx, guarantee, &encode_cluster(&groups, data))
                 }
             }
             Request::MembershipGet => {
@@ -163,21 +173,17 @@ impl Service for EvsService {
             crate::log_limited!(Warning, Serv, "evs: dropped a malformed ordered message from node {sender}");
             return;
         };
-        let mut targets: Vec<ConnId> = self
-            .conns
-            .iter()
-            .filter(|(_, c)| c.groups.iter().any(|g| groups.contains(g)))
-            .map(|(id, _)| *id)
-            .collect();
-        if targets.is_empty() {
-            return;
-        }
-        targets.sort();
+        let mut targets = self.conns.iter().filter(|(_, c)| addressed(&c.groups, groups)).map(|(id, _)| *id);
+        let Some(mut conn) = targets.next() else { return };
         let body = Callback::Deliver { node: sender, data }.encode();
-        for conn in targets {
+        // Copies for all but the last target, which gets the original.
+        for next in targets {
             self.stats.delivered += 1;
             ctx.dispatch(conn, wire::DELIVER, body.clone());
+            conn = next;
         }
+        self.stats.delivered += 1;
+        ctx.dispatch(conn, wire::DELIVER, body);
     }
 
     fn config_change(&mut self, ctx: &mut Ctx<'_>, change: &ConfigChange) {
@@ -191,10 +197,8 @@ impl Service for EvsService {
             joined: change.joined.clone(),
         }
         .encode();
-        let mut conns: Vec<ConnId> = self.conns.keys().copied().collect();
-        conns.sort();
-        for conn in conns {
-            ctx.dispatch(conn, wire::CONFCHG, body.clone());
+        for conn in self.conns.keys() {
+            ctx.dispatch(*conn, wire::CONFCHG, body.clone());
         }
     }
 
@@ -299,6 +303,24 @@ mod tests {
             vec![(ConnId(1), 1, b"one".to_vec()), (ConnId(2), 2, b"two".to_vec())]
         );
         assert_eq!(b.delivered(), vec![(ConnId(7), 1, b"one".to_vec()), (ConnId(7), 2, b"two".to_vec())]);
+    }
+
+    #[test]
+    fn a_delivery_reaches_each_addressed_connection_once_in_connection_order() {
+        let mut a = Node::new(1);
+        for conn in [9, 2, 5, 7] {
+            a.open(conn);
+        }
+        assert_eq!(a.request(9, Request::Join { groups: vec![key(1), key(2)] }), error::OK);
+        assert_eq!(a.request(2, Request::Join { groups: vec![key(2)] }), error::OK);
+        assert_eq!(a.request(5, Request::Join { groups: vec![key(3), key(1)] }), error::OK);
+        assert_eq!(a.request(7, Request::Join { groups: vec![key(4)] }), error::OK);
+        a.deliver(3, &encode_cluster(&[key(2), key(1)], b"m"));
+        let want: Vec<_> = [2, 5, 9].into_iter().map(|c| (ConnId(c), 3, b"m".to_vec())).collect();
+        assert_eq!(a.delivered(), want);
+        assert_eq!(a.svc.stats.delivered, 3);
+        a.deliver(3, &encode_cluster(&[key(8)], b"nobody"));
+        assert!(a.delivered().is_empty());
     }
 
     #[test]

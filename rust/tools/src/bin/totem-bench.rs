@@ -8,8 +8,13 @@
 //! executives that are already running; the first socket's node sends.
 //!
 //! Usage: totem-bench [--nodes 1,3] [--secauth off,on] [--sizes 1,100,...]
-//!        [--seconds 2] [--all-send] [--aisexec PATH] [--socket PATH]...
-//!        [--keep-logs] [--totem key=value]... [--transport udp|udpu]
+//!        [--seconds 2] [--all-send] [--window N] [--aisexec PATH]
+//!        [--socket PATH]... [--keep-logs] [--totem key=value]...
+//!        [--transport udp|udpu] [--realtime]
+//!
+//! Senders wait for each answer before sending again (what a
+//! single-threaded libevs application does); `--window N` keeps N requests
+//! in flight instead, to measure what the executive and protocol sustain.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
@@ -29,6 +34,8 @@ struct Options {
     sizes: Vec<usize>,
     seconds: f64,
     all_send: bool,
+    /// Requests in flight per sender; `None`: one at a time.
+    window: Option<usize>,
     aisexec: PathBuf,
     sockets: Vec<PathBuf>,
     keep_logs: bool,
@@ -36,6 +43,8 @@ struct Options {
     totem: Vec<String>,
     /// `udp` (multicast) or `udpu` (unicast to the member list).
     transport: String,
+    /// Started executives run with `realtime_priority: yes`.
+    realtime: bool,
 }
 
 fn list<T>(v: &str, f: impl Fn(&str) -> Option<T>) -> Result<Vec<T>, String> {
@@ -50,11 +59,13 @@ fn parse_args() -> Result<Options, String> {
         sizes: DEFAULT_SIZES.to_vec(),
         seconds: 2.0,
         all_send: false,
+        window: None,
         aisexec: exe_dir.join("aisexec"),
         sockets: Vec::new(),
         keep_logs: false,
         totem: Vec::new(),
         transport: "udp".into(),
+        realtime: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -71,9 +82,14 @@ fn parse_args() -> Result<Options, String> {
             "--sizes" => o.sizes = list(&val()?, |x| x.parse().ok().filter(|n| (1..=ais_ipc::evs::MAX_DATA).contains(n)))?,
             "--seconds" => o.seconds = val()?.parse().map_err(|_| "bad --seconds")?,
             "--all-send" => o.all_send = true,
+            "--window" => {
+                let n = val()?.parse().ok().filter(|n| (1..=bench::MAX_WINDOW).contains(n));
+                o.window = Some(n.ok_or(format!("--window takes 1..={}", bench::MAX_WINDOW))?);
+            }
             "--aisexec" => o.aisexec = val()?.into(),
             "--socket" => o.sockets.push(val()?.into()),
             "--keep-logs" => o.keep_logs = true,
+            "--realtime" => o.realtime = true,
             "--transport" => {
                 o.transport = val()?;
                 if o.transport != "udp" && o.transport != "udpu" {
@@ -96,7 +112,7 @@ fn parse_args() -> Result<Options, String> {
 }
 
 const USAGE: &str = "usage: totem-bench [--nodes 1,3] [--secauth off,on] [--sizes 1,100,1024,...] [--seconds 2] \
-                     [--all-send] [--aisexec PATH] [--keep-logs] [--totem key=value]... [--transport udp|udpu] | [--socket PATH]...";
+                     [--all-send] [--window N] [--aisexec PATH] [--keep-logs] [--totem key=value]... [--transport udp|udpu] [--realtime] | [--socket PATH]...";
 
 /// Member count reported by the CFG service at `socket`, if reachable.
 fn member_count(socket: &Path) -> Option<usize> {
@@ -149,11 +165,12 @@ impl Cluster {
                 format!(
                     "totem {{\n  version: 2\n  secauth: {}\n  token: 1000\n  transport: {}\n{}  interface {{\n    \
                      ringnumber: 0\n    bindnetaddr: 10.0.0.0\n    mcastport: 5405\n{}  }}\n}}\n\
-                     logging {{\n  to_syslog: no\n  to_stderr: yes\n}}\n",
+                     logging {{\n  to_syslog: no\n  to_stderr: yes\n}}\n{}",
                     if secauth { "on" } else { "off" },
                     o.transport,
                     o.totem.concat(),
-                    iface_lines
+                    iface_lines,
+                    if o.realtime { "aisexec {\n  realtime_priority: yes\n}\n" } else { "" }
                 ),
             )
             .map_err(|e| e.to_string())?;
@@ -233,7 +250,7 @@ fn measure(o: &Options, sockets: &[PathBuf], label: &str) -> Result<Vec<RoundRes
     let mut results = Vec::new();
     let duration = Duration::from_secs_f64(o.seconds);
     for &size in &o.sizes {
-        let r = bench::round(&mut senders, &receivers, size, duration, Duration::from_secs(30));
+        let r = bench::round_with_window(&mut senders, &receivers, size, duration, Duration::from_secs(30), o.window);
         println!(
             "{label:<16} {size:>7} {:>10.0} {:>9.2} {:>9} {:>9} {}",
             r.msgs_per_s,
@@ -265,8 +282,15 @@ fn main() {
             std::process::exit(2);
         }
     };
-    println!("# totem-bench: {} s per size, sender{}; MB = 10^6 bytes; rates at the slowest receiver",
-        o.seconds, if o.all_send { "s on every node" } else { " on node 1" });
+    let mode = match o.window {
+        Some(n) => format!("window of {n} requests in flight"),
+        None => "one request at a time".to_string(),
+    };
+    println!(
+        "# totem-bench: {} s per size, sender{}, {mode}; MB = 10^6 bytes; rates at the slowest receiver",
+        o.seconds,
+        if o.all_send { "s on every node" } else { " on node 1" }
+    );
     header();
     let mut failed = false;
     if !o.sockets.is_empty() {

@@ -76,6 +76,18 @@ impl Groups {
         self.of_member.get(&key).map(|s| s.iter().cloned().collect()).unwrap_or_default()
     }
 
+    /// The groups `key` is a member of, sorted, borrowed (this runs for
+    /// every delivered message: no copies).
+    pub fn groups_of_iter(&self, key: MemberKey) -> impl Iterator<Item = &Name> + '_ {
+        self.of_member.get(&key).into_iter().flatten()
+    }
+
+    /// Connection ids of the members of `name` living on `node`, in order.
+    pub fn node_members_of(&self, name: &[u8], node: NodeId) -> impl Iterator<Item = u64> + '_ {
+        let range = MemberKey { node, conn: 0 }..=MemberKey { node, conn: u64::MAX };
+        self.groups.get(name).into_iter().flat_map(move |g| g.range(range.clone()).map(|(k, _)| k.conn))
+    }
+
     /// Every membership of processes on `node`: `(group, conn, pid)`, sorted.
     pub fn node_members(&self, node: NodeId) -> Vec<(Name, u64, u32)> {
         let mut out = Vec::new();
@@ -191,6 +203,15 @@ mod tests {
         g.join(b"b", k(1, 1), 100).unwrap();
         g.join(b"a", k(2, 5), 200).unwrap();
         assert_eq!(g.groups_of(k(1, 1)), vec![b"a".to_vec(), b"b".to_vec()]);
+        assert!(g.groups_of_iter(k(1, 1)).eq(g.groups_of(k(1, 1)).iter()));
+        assert_eq!(g.groups_of_iter(k(9, 9)).count(), 0);
+        g.join(b"a", k(2, 3), 201).unwrap();
+        g.join(b"a", k(3, 1), 300).unwrap();
+        assert_eq!(g.node_members_of(b"a", 2).collect::<Vec<_>>(), vec![3, 5]);
+        assert_eq!(g.node_members_of(b"a", 1).collect::<Vec<_>>(), vec![1]);
+        assert_eq!(g.node_members_of(b"zz", 1).count(), 0);
+        g.leave(b"a", k(2, 3), reason::LEAVE).unwrap();
+        g.leave(b"a", k(3, 1), reason::LEAVE).unwrap();
         let c = g.leave(b"a", k(1, 1), reason::LEAVE).unwrap();
         assert_eq!((c.members, c.left[0].pid), (vec![(k(2, 5), 200)], 100));
         assert!(g.leave(b"a", k(1, 1), reason::LEAVE).is_none());

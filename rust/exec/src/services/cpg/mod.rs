@@ -441,23 +441,20 @@ impl CpgService {
                 let local = ctx.local_node();
                 // The sender's first copy is marked, for its library's count.
                 let mut own_copy = own.then_some(ConnId(conn));
-                for name in self.groups.groups_of(key) {
-                    let targets: Vec<ConnId> = self
-                        .groups
-                        .members(&name)
-                        .iter()
-                        .filter(|(k, _)| k.node == local && self.conns.contains_key(&ConnId(k.conn)))
-                        .map(|(k, _)| ConnId(k.conn))
-                        .collect();
-                    if targets.is_empty() {
+                // Borrowed walk of the group table: no per-message copies
+                // of group names or member lists.
+                for name in self.groups.groups_of_iter(key) {
+                    let mut targets =
+                        self.groups.node_members_of(name, local).map(ConnId).filter(|c| self.conns.contains_key(c)).peekable();
+                    if targets.peek().is_none() {
                         continue;
                     }
-                    let body = Callback::Deliver { name: &name, node: sender, pid, own: false, data }.encode();
+                    let body = Callback::Deliver { name, node: sender, pid, own: false, data }.encode();
                     for target in targets {
                         self.stats.delivered += 1;
                         if own_copy == Some(target) {
                             own_copy = None;
-                            let mine = Callback::Deliver { name: &name, node: sender, pid, own: true, data }.encode();
+                            let mine = Callback::Deliver { name, node: sender, pid, own: true, data }.encode();
                             ctx.dispatch(target, wire::DELIVER, mine);
                         } else {
                             ctx.dispatch(target, wire::DELIVER, body.clone());
