@@ -109,6 +109,11 @@ pub trait Ordering {
     fn handle_readable(&mut self, fd: RawFd, now: Instant);
     /// The current view, for status reports.
     fn status(&self) -> ClusterStatus;
+    /// Whether messages are flowing through the ring now, so more packets
+    /// are due within a rotation (the loop polls longer after packets).
+    fn busy(&self) -> bool {
+        false
+    }
     /// Re-enables this node's FAULTY redundant rings; how many were
     /// FAULTY. Without redundant rings there is nothing to do.
     fn reenable_rings(&mut self) -> usize {

@@ -512,6 +512,10 @@ impl Ordering for TotemRing {
         }
     }
 
+    fn busy(&self) -> bool {
+        self.totem.ring_busy()
+    }
+
     fn reenable_rings(&mut self) -> usize {
         let n = match &mut self.net {
             Wire::Redundant(r) => r.reenable(),

@@ -243,6 +243,13 @@ impl Totem {
     pub fn max_members(&self) -> usize {
         self.max_members
     }
+    /// Whether the ring is carrying messages: the last token visit saw new
+    /// messages or retransmission requests, or a message was submitted
+    /// here since. (The executive polls its sockets longer after packets
+    /// while this holds: the next packet is due within a rotation.)
+    pub fn ring_busy(&self) -> bool {
+        self.state == State::Operational && !self.ring_looked_idle
+    }
     /// Messages waiting in the send queue.
     pub fn send_queue_len(&self) -> usize {
         self.sendq.len()

@@ -284,6 +284,27 @@ fn a_submit_on_an_idle_ring_does_not_wait_for_the_hold() {
     assert_eq!(net.nodes[2].stats().wakes_sent, 5);
 }
 
+#[test]
+fn ring_busy_while_messages_flow_and_not_when_idle() {
+    let mut net = Net::new(3);
+    net.run_until(Micros::from_millis(3000));
+    assert!(net.nodes.iter().all(|n| !n.ring_busy()), "an idle ring is not busy");
+    net.nodes[1].submit(&[7; 100], Guarantee::Agreed).unwrap();
+    assert!(net.nodes[1].ring_busy(), "a submit makes the ring busy at once");
+    net.collect();
+    // Within a rotation or two every node has seen a visit carrying it.
+    let mut seen = [false; 3];
+    for _ in 0..200 {
+        net.run_until(Micros(net.now.0 + 50));
+        for (i, n) in net.nodes.iter().enumerate() {
+            seen[i] |= n.ring_busy();
+        }
+    }
+    assert_eq!(seen, [true; 3]);
+    net.run_until(Micros(net.now.0 + 3_000_000));
+    assert!(net.nodes.iter().all(|n| !n.ring_busy()), "idle again once the message is through");
+}
+
 /// Well-formed packets with arbitrary (often absurd) field values, thrown at a
 /// running cluster: nothing panics (debug build: overflow checks on), and the
 /// cluster still agrees afterwards.
