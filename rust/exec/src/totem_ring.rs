@@ -444,7 +444,7 @@ impl Ordering for TotemRing {
             Guarantee::Safe => totem::Guarantee::Safe,
         };
         // TooLarge cannot be told apart by callers today; both mean "not now".
-        let r = self.totem.submit(&payload, g).map_err(|_| QueueFull);
+        let r = self.totem.submit_owned(payload, g).map_err(|_| QueueFull);
         self.flush();
         r
     }

@@ -264,6 +264,11 @@ impl Totem {
 
     /// Queues a message for ordered delivery to every member (including this node).
     pub fn submit(&mut self, msg: &[u8], guarantee: Guarantee) -> Result<(), SubmitError> {
+        self.submit_owned(msg.to_vec(), guarantee)
+    }
+
+    /// [`Totem::submit`] for a message the caller no longer needs (no copy).
+    pub fn submit_owned(&mut self, msg: Vec<u8>, guarantee: Guarantee) -> Result<(), SubmitError> {
         if msg.len() > MAX_MESSAGE_SIZE {
             return Err(SubmitError::TooLarge);
         }
@@ -271,7 +276,7 @@ impl Totem {
             return Err(SubmitError::QueueFull);
         }
         let was_empty = self.sendq.is_empty();
-        self.sendq.push(msg.to_vec(), guarantee == Guarantee::Safe);
+        self.sendq.push(msg, guarantee == Guarantee::Safe);
         self.stats.messages_submitted += 1;
         if was_empty && self.ring_looked_idle && self.state == State::Operational {
             // Once per idle spell: ask the representative not to sit on the token for `hold`.

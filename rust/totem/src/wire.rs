@@ -225,24 +225,27 @@ impl Writer {
     }
 }
 
+/// Encodes a multicast from borrowed parts, so sending a stored message
+/// does not first copy its chunks into a [`Mcast`].
+pub fn encode_mcast(sender: u32, ring: RingId, seq: u64, flags: u8, encap: Option<&Encap>, chunks: &[u8]) -> Vec<u8> {
+    let mut w = Writer::new(T_MCAST, sender, MCAST_HEADER_LEN + ENCAP_LEN + chunks.len());
+    w.ring(ring);
+    w.u64(seq);
+    w.u8(if encap.is_some() { flags | MF_ENCAP } else { flags & !MF_ENCAP });
+    if let Some(e) = encap {
+        w.ring(e.old_ring);
+        w.u64(e.old_seq);
+        w.u32(e.orig_sender);
+        w.u8(e.orig_flags);
+    }
+    w.0.extend_from_slice(chunks);
+    w.0
+}
+
 /// Encodes a packet. Counts are assumed within limits (the protocol builds them so).
 pub fn encode(sender: u32, p: &Packet) -> Vec<u8> {
     match p {
-        Packet::Mcast(m) => {
-            let mut w = Writer::new(T_MCAST, sender, MCAST_HEADER_LEN + ENCAP_LEN + m.chunks.len());
-            w.ring(m.ring);
-            w.u64(m.seq);
-            let flags = if m.encap.is_some() { m.flags | MF_ENCAP } else { m.flags & !MF_ENCAP };
-            w.u8(flags);
-            if let Some(e) = &m.encap {
-                w.ring(e.old_ring);
-                w.u64(e.old_seq);
-                w.u32(e.orig_sender);
-                w.u8(e.orig_flags);
-            }
-            w.0.extend_from_slice(&m.chunks);
-            w.0
-        }
+        Packet::Mcast(m) => encode_mcast(sender, m.ring, m.seq, m.flags, m.encap.as_ref(), &m.chunks),
         Packet::Token(t) => {
             let mut w = Writer::new(T_TOKEN, sender, TOKEN_FIXED_LEN + 8 * (t.acks.len() + t.rtr.len()));
             w.ring(t.ring);

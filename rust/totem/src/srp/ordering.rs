@@ -224,8 +224,8 @@ impl Totem {
     }
 
     pub(super) fn send_mcast(&mut self, ring: RingId, seq: u64, m: &Stored) {
-        let p = Packet::Mcast(Mcast { ring, seq, flags: m.flags, encap: m.encap.clone(), chunks: m.chunks.clone() });
         // Sent under the original sender's id, also when retransmitting for it.
-        self.multicast(m.sender, &p);
+        let bytes = wire::encode_mcast(m.sender, ring, seq, m.flags, m.encap.as_ref(), &m.chunks);
+        self.out.push_back(Transmit { dest: Dest::Multicast, bytes });
     }
 }
