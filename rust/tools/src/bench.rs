@@ -17,7 +17,7 @@
 //! accept exactly the skipped numbers as gaps.
 
 use std::collections::{HashMap, VecDeque};
-use std::io::{self, BufReader, Write};
+use std::io::{self, BufReader, Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -99,9 +99,22 @@ impl EvsConn {
     /// Returns how many TRY_AGAIN answers it took.
     pub fn mcast(&mut self, data: &[u8]) -> io::Result<u64> {
         let body = evs::encode_mcast(AGREED, None, &[data]);
+        self.send_request(&frame::encode(service::EVS, evs::MCAST_JOINED, &body))
+    }
+
+    /// Sends a prepared `MCAST_JOINED` request (see [`McastFrame`]) and
+    /// waits for its answer, retrying while the executive answers
+    /// TRY_AGAIN. Returns how many TRY_AGAIN answers it took.
+    pub fn send_request(&mut self, request: &[u8]) -> io::Result<u64> {
         let mut retries = 0;
+        let mut answer = Vec::new();
         loop {
-            match self.try_call(evs::MCAST_JOINED, &body)?.0 {
+            self.request.write_all(request)?;
+            read_into(&mut self.request, &mut answer)?;
+            let Some(code) = answer.first_chunk::<4>() else {
+                return Err(io::Error::other("short answer"));
+            };
+            match u32::from_le_bytes(*code) {
                 error::OK => return Ok(retries),
                 error::TRY_AGAIN => {
                     retries += 1;
@@ -126,7 +139,7 @@ impl EvsConn {
         duration: Duration,
     ) -> (Pipeline, Option<String>) {
         let mut p = Pipeline::new(window);
-        let (mut buf, mut frames) = (Vec::with_capacity(size), Vec::new());
+        let (mut request, mut frames) = (McastFrame::new(size), Vec::new());
         let mut reader = BufReader::with_capacity(64 * 1024, &self.request);
         let mut writer = &self.request;
         let mut limit = 0;
@@ -140,9 +153,7 @@ impl EvsConn {
                 limit = own_delivered(own, self.local_node) + ahead;
             }
             while sending && p.can_send() && p.next_seq() < limit {
-                payload(p.next_seq(), size, &mut buf);
-                let body = evs::encode_mcast(AGREED, None, &[&buf]);
-                frames.extend_from_slice(&frame::encode(service::EVS, evs::MCAST_JOINED, &body));
+                frames.extend_from_slice(request.with_seq(p.next_seq()));
                 p.sent();
             }
             if !frames.is_empty()
@@ -273,6 +284,43 @@ pub fn payload(seq: u64, size: usize, buf: &mut Vec<u8>) {
     buf[..n].copy_from_slice(&seq.to_le_bytes()[..n]);
 }
 
+/// A complete `MCAST_JOINED` request for `size`-byte payloads, built once
+/// per round: only the sequence bytes change between messages, so sending
+/// costs the bench no copies of the payload (it shares the CPUs with the
+/// executives it measures).
+pub struct McastFrame {
+    bytes: Vec<u8>,
+    size: usize,
+}
+
+impl McastFrame {
+    pub fn new(size: usize) -> McastFrame {
+        let mut buf = Vec::new();
+        payload(0, size, &mut buf);
+        let body = evs::encode_mcast(AGREED, None, &[&buf]);
+        McastFrame { bytes: frame::encode(service::EVS, evs::MCAST_JOINED, &body), size }
+    }
+
+    /// The request carrying message `seq`.
+    pub fn with_seq(&mut self, seq: u64) -> &[u8] {
+        let n = self.size.min(8);
+        // The payload is the last `size` bytes of the request.
+        let at = self.bytes.len() - self.size;
+        self.bytes[at..at + n].copy_from_slice(&seq.to_le_bytes()[..n]);
+        &self.bytes
+    }
+}
+
+/// Reads one message into `body` (reusing its allocation).
+fn read_into<R: Read>(r: &mut R, body: &mut Vec<u8>) -> io::Result<frame::Header> {
+    let mut head = [0u8; frame::HEADER_SIZE];
+    r.read_exact(&mut head)?;
+    let header = frame::Header::decode(&head).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+    body.resize(header.body_len(), 0);
+    r.read_exact(body)?;
+    Ok(header)
+}
+
 /// What one receiver saw in the current round.
 #[derive(Debug, Default)]
 pub struct RoundState {
@@ -373,7 +421,8 @@ impl RoundState {
 /// Reads `dispatch` until it closes, recording into `state`.
 pub fn receive(dispatch: UnixStream, state: Arc<Mutex<RoundState>>) {
     let mut r = BufReader::with_capacity(256 * 1024, dispatch);
-    while let Ok((h, body)) = read_message(&mut r) {
+    let mut body = Vec::new();
+    while let Ok(h) = read_into(&mut r, &mut body) {
         let now = Instant::now();
         let mut st = state.lock().unwrap_or_else(|e| e.into_inner());
         match Callback::decode(h.id, &body) {
@@ -456,7 +505,7 @@ pub fn round_with_window(
                         let (p, err) = c.mcast_pipelined(own, size, w.min(MAX_WINDOW), ahead, start, duration);
                         return (p.accepted, p.try_again, (node, p.skipped), err);
                     }
-                    let (mut sent, mut retries, mut buf) = (0u64, 0u64, Vec::with_capacity(size));
+                    let (mut sent, mut retries, mut request) = (0u64, 0u64, McastFrame::new(size));
                     // Looked up only when reached: the receiver thread
                     // holds this lock for every delivery.
                     let mut limit = 0;
@@ -467,8 +516,7 @@ pub fn round_with_window(
                                 std::thread::sleep(Duration::from_micros(50));
                             }
                         }
-                        payload(sent, size, &mut buf);
-                        match c.mcast(&buf) {
+                        match c.send_request(request.with_seq(sent)) {
                             Ok(r) => retries += r,
                             Err(e) => return (sent, retries, (node, Vec::new()), Some(format!("send: {e}"))),
                         }
@@ -519,6 +567,20 @@ pub fn round_with_window(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_prepared_request_equals_one_encoded_afresh() {
+        let mut buf = Vec::new();
+        for size in [1usize, 7, 8, 9, 100, 4096] {
+            let mut request = McastFrame::new(size);
+            for seq in [0u64, 1, 255, 256, 0x0102_0304_0506_0708, u64::MAX] {
+                payload(seq, size, &mut buf);
+                let body = evs::encode_mcast(AGREED, None, &[&buf]);
+                let fresh = frame::encode(service::EVS, evs::MCAST_JOINED, &body);
+                assert_eq!(request.with_seq(seq), &fresh[..], "size {size} seq {seq}");
+            }
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -17,6 +17,11 @@ use crate::sys::{self, PeerCred};
 
 /// Bytes read per readable event, for fairness between sockets.
 pub const READ_CHUNK: usize = 64 * 1024;
+/// Buffer capacity kept once a buffer empties; larger buffers are given
+/// back. Big enough that a stream of 100 KB messages does not reallocate
+/// (and remap) its buffers for every message, small enough that a few
+/// hundred connections stay cheap.
+pub const RETAINED_CAPACITY: usize = 256 * 1024;
 
 pub struct Channel {
     pub stream: UnixStream,
@@ -81,8 +86,8 @@ impl Channel {
         if self.consumed == self.input.len() {
             self.input.clear();
             self.consumed = 0;
-            if self.input.capacity() > 2 * READ_CHUNK {
-                self.input.shrink_to(READ_CHUNK);
+            if self.input.capacity() > RETAINED_CAPACITY {
+                self.input.shrink_to(RETAINED_CAPACITY);
             }
         }
         Ok(Some((header, body)))
@@ -117,8 +122,8 @@ impl Channel {
         if self.sent == self.output.len() {
             self.output.clear();
             self.sent = 0;
-            if self.output.capacity() > READ_CHUNK {
-                self.output.shrink_to(READ_CHUNK);
+            if self.output.capacity() > RETAINED_CAPACITY {
+                self.output.shrink_to(RETAINED_CAPACITY);
             }
         } else if self.sent > self.output.len() / 2 {
             self.output.drain(..self.sent);
