@@ -149,6 +149,12 @@ impl Reassembly {
             self.partial.remove(&sender);
             return Assembled::Dropped;
         }
+        if p.buf.capacity() - p.buf.len() < c.data.len() {
+            // Grow fourfold rather than double: a large message arrives
+            // in many fragments, and every regrowth copies what came so far.
+            let want = (p.buf.len() * 4).max(p.buf.len() + c.data.len()).min(MAX_MESSAGE_SIZE);
+            p.buf.reserve_exact(want.saturating_sub(p.buf.len()));
+        }
         p.buf.extend_from_slice(c.data);
         p.next_frag = p.next_frag.wrapping_add(1);
         if c.last {

@@ -122,23 +122,7 @@ impl Totem {
     }
 
     pub(super) fn deliver_stored(&mut self, m: &Stored) {
-        if m.encap.is_some() {
-            return;
-        }
-        let mut out = Vec::new();
-        let mut dropped = 0;
-        let sender = m.sender;
-        let reasm = &mut self.reasm;
-        let _ = wire::for_each_chunk(&m.chunks, |c| match reasm.push(sender, &c) {
-            Assembled::Message(msg) => out.push(msg),
-            Assembled::Dropped => dropped += 1,
-            Assembled::Nothing => {}
-        });
-        self.stats.fragments_dropped += dropped;
-        for msg in out {
-            self.stats.messages_delivered += 1;
-            self.events.push_back(Event::Deliver { sender, msg });
-        }
+        deliver_chunks(&mut self.reasm, &mut self.events, &mut self.stats, m);
     }
 
     /// Delivers what total order (and, for safe messages, the acks) allows.
@@ -149,9 +133,29 @@ impl Totem {
             if m.flags & MF_SAFE != 0 && s > self.safe_point {
                 break;
             }
-            let m = m.clone();
-            self.deliver_stored(&m);
+            // Fields borrowed apart: the stored message stays in `rx` for
+            // retransmission, so it is read in place, not cloned.
+            deliver_chunks(&mut self.reasm, &mut self.events, &mut self.stats, m);
             self.rx.delivered = s;
         }
     }
+}
+
+/// Feeds a stored message's chunks to reassembly and queues every message
+/// they complete.
+fn deliver_chunks(reasm: &mut Reassembly, events: &mut VecDeque<Event>, stats: &mut Stats, m: &Stored) {
+    if m.encap.is_some() {
+        return;
+    }
+    let sender = m.sender;
+    let mut dropped = 0;
+    let _ = wire::for_each_chunk(&m.chunks, |c| match reasm.push(sender, &c) {
+        Assembled::Message(msg) => {
+            stats.messages_delivered += 1;
+            events.push_back(Event::Deliver { sender, msg });
+        }
+        Assembled::Dropped => dropped += 1,
+        Assembled::Nothing => {}
+    });
+    stats.fragments_dropped += dropped;
 }
