@@ -156,9 +156,7 @@ impl Executive {
         self.route_server_events(now);
         self.server.flush_pending(&self.epoll);
         for &(key, _) in ready.iter() {
-            if (ORDERING_KEY_BASE..FIRST_KEY).contains(&key)
-                && let Some(&fd) = self.ordering_fds.get((key - ORDERING_KEY_BASE) as usize)
-            {
+            if let Some(fd) = self.ordering_fd(key) {
                 self.ordering.handle_readable(fd, now);
                 let window = if self.ordering.busy() { BUSY_POLL_LOADED } else { BUSY_POLL };
                 self.poll_until = Some(now + window);
@@ -173,6 +171,14 @@ impl Executive {
         // Everything queued this turn goes out now: batched, never delayed.
         self.server.flush_pending(&self.epoll);
         Ok(stop)
+    }
+
+    /// The ordering fd registered under epoll `key`, if it is one.
+    fn ordering_fd(&self, key: u64) -> Option<i32> {
+        if !(ORDERING_KEY_BASE..FIRST_KEY).contains(&key) {
+            return None;
+        }
+        self.ordering_fds.get((key - ORDERING_KEY_BASE) as usize).copied()
     }
 
     fn with_service<F>(&mut self, id: u32, now: Instant, f: F)

@@ -8,7 +8,7 @@
 
 #![forbid(unsafe_code)]
 
-use crate::transport::Dest;
+use crate::transport::{Dest, SendError};
 
 /// Most frames in one batch; a longer flush is sent in several batches,
 /// in order.
@@ -85,6 +85,45 @@ impl SealedBatch {
         let e = &self.frames[i];
         &self.bytes[e.start..e.start + e.len]
     }
+}
+
+/// A transport that seals frames into a [`SealedBatch`] and sends it: a
+/// single ring or a redundant pair.
+pub(crate) trait BatchSender {
+    /// Seals `payload` for `dest` and appends it to `batch`.
+    fn seal_into(&mut self, batch: &mut SealedBatch, dest: Dest, payload: &[u8]) -> Result<(), SendError>;
+    /// Sends every frame of `batch`, in order.
+    fn send_sealed_batch(&mut self, batch: &SealedBatch) -> Result<(), SendError>;
+}
+
+/// Seals `packets` in order into `batch` and sends it whenever it is full,
+/// and at the end. The first error, after every packet was tried.
+pub(crate) fn seal_and_send<T, I, B>(t: &mut T, batch: &mut SealedBatch, packets: I) -> Result<(), SendError>
+where
+    T: BatchSender,
+    I: IntoIterator<Item = (Dest, B)>,
+    B: AsRef<[u8]>,
+{
+    let mut first_err = None;
+    batch.clear();
+    for (dest, payload) in packets {
+        if let Err(e) = t.seal_into(batch, dest, payload.as_ref()) {
+            first_err.get_or_insert(e);
+        }
+        if batch.is_full() {
+            if let Err(e) = t.send_sealed_batch(batch) {
+                first_err.get_or_insert(e);
+            }
+            batch.clear();
+        }
+    }
+    if !batch.is_empty()
+        && let Err(e) = t.send_sealed_batch(batch)
+    {
+        first_err.get_or_insert(e);
+    }
+    batch.clear();
+    first_err.map_or(Ok(()), Err)
 }
 
 /// How many of the frames whose lengths `lens` yields (in order) go into

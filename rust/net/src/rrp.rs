@@ -56,7 +56,7 @@
 
 #![forbid(unsafe_code)]
 
-use crate::batch::SealedBatch;
+use crate::batch::{self, SealedBatch};
 use crate::config::NetConfig;
 use crate::crypto::{NodeId, random_boot_id};
 use crate::transport::{Dest, NetError, NetEvent, Packet, SendError, Transport};
@@ -421,6 +421,18 @@ impl fmt::Debug for RedundantTransport {
     }
 }
 
+impl batch::BatchSender for RedundantTransport {
+    fn seal_into(&mut self, batch: &mut SealedBatch, dest: Dest, payload: &[u8]) -> Result<(), SendError> {
+        let rings = self.seal_for_rings(dest, payload)?;
+        batch.push(dest, rings, &self.frame);
+        Ok(())
+    }
+
+    fn send_sealed_batch(&mut self, batch: &SealedBatch) -> Result<(), SendError> {
+        self.send_sealed(batch)
+    }
+}
+
 impl RedundantTransport {
     /// Opens ring 0 and ring 1. Ring 1 takes ring 0's node id (derived
     /// from ring 0's address when not configured) and both share one boot
@@ -554,30 +566,9 @@ impl RedundantTransport {
         B: AsRef<[u8]>,
     {
         let mut batch = std::mem::take(&mut self.batch);
-        let mut first_err = None;
-        batch.clear();
-        for (dest, payload) in packets {
-            match self.seal_for_rings(dest, payload.as_ref()) {
-                Ok(rings) => batch.push(dest, rings, &self.frame),
-                Err(e) => {
-                    first_err.get_or_insert(e);
-                }
-            }
-            if batch.is_full() {
-                if let Err(e) = self.send_sealed(&batch) {
-                    first_err.get_or_insert(e);
-                }
-                batch.clear();
-            }
-        }
-        if !batch.is_empty()
-            && let Err(e) = self.send_sealed(&batch)
-        {
-            first_err.get_or_insert(e);
-        }
-        batch.clear();
+        let r = batch::seal_and_send(self, &mut batch, packets);
         self.batch = batch;
-        first_err.map_or(Ok(()), Err)
+        r
     }
 
     /// Seals `payload` with its RRP byte into `self.frame`; returns the

@@ -315,6 +315,22 @@ struct Pending {
     segment: usize,
 }
 
+impl batch::BatchSender for Transport {
+    fn seal_into(&mut self, batch: &mut SealedBatch, dest: Dest, payload: &[u8]) -> Result<(), SendError> {
+        let mut frame = std::mem::take(&mut self.txbuf);
+        let r = self.seal_frame(payload, &mut frame);
+        if r.is_ok() {
+            batch.push(dest, ONLY_RING, &frame);
+        }
+        self.txbuf = frame;
+        r
+    }
+
+    fn send_sealed_batch(&mut self, batch: &SealedBatch) -> Result<(), SendError> {
+        self.send_sealed(batch, ONLY_RING)
+    }
+}
+
 /// Errors by which a kernel says it cannot do UDP GSO on this socket or
 /// route (old kernel, no checksum offload, IPsec, path MTU below the
 /// segment size).
@@ -591,9 +607,10 @@ impl Transport {
     pub fn send_frame(&mut self, dest: Dest, frame: &[u8]) -> Result<(), SendError> {
         let mut targets = std::mem::take(&mut self.run_targets);
         targets.clear();
+        // On error (an unknown node) there is no target.
         let r = self.targets(dest, &mut targets);
         let mut first_err = None;
-        for &addr in r.is_ok().then_some(&targets).into_iter().flatten() {
+        for &addr in &targets {
             match self.sockets[0].send_to(frame, addr) {
                 Ok(_) => self.stats.sent += 1,
                 Err(e) => {
@@ -627,32 +644,9 @@ impl Transport {
         B: AsRef<[u8]>,
     {
         let mut batch = std::mem::take(&mut self.batch);
-        let mut frame = std::mem::take(&mut self.txbuf);
-        let mut first_err = None;
-        batch.clear();
-        for (dest, payload) in packets {
-            match self.seal_frame(payload.as_ref(), &mut frame) {
-                Ok(()) => batch.push(dest, ONLY_RING, &frame),
-                Err(e) => {
-                    first_err.get_or_insert(e);
-                }
-            }
-            if batch.is_full() {
-                if let Err(e) = self.send_sealed(&batch, ONLY_RING) {
-                    first_err.get_or_insert(e);
-                }
-                batch.clear();
-            }
-        }
-        if !batch.is_empty()
-            && let Err(e) = self.send_sealed(&batch, ONLY_RING)
-        {
-            first_err.get_or_insert(e);
-        }
-        batch.clear();
+        let r = batch::seal_and_send(self, &mut batch, packets);
         self.batch = batch;
-        self.txbuf = frame;
-        first_err.map_or(Ok(()), Err)
+        r
     }
 
     /// Sends the frames of `batch` marked for a ring of `ring_mask`, as

@@ -95,13 +95,6 @@ impl EvsConn {
         Ok((code, answer[4..].to_vec()))
     }
 
-    /// Multicasts `data`, retrying while the executive answers TRY_AGAIN.
-    /// Returns how many TRY_AGAIN answers it took.
-    pub fn mcast(&mut self, data: &[u8]) -> io::Result<u64> {
-        let body = evs::encode_mcast(AGREED, None, &[data]);
-        self.send_request(&frame::encode(service::EVS, evs::MCAST_JOINED, &body))
-    }
-
     /// Sends a prepared `MCAST_JOINED` request (see [`McastFrame`]) and
     /// waits for its answer, retrying while the executive answers
     /// TRY_AGAIN. Returns how many TRY_AGAIN answers it took.
@@ -110,11 +103,7 @@ impl EvsConn {
         let mut answer = Vec::new();
         loop {
             self.request.write_all(request)?;
-            read_into(&mut self.request, &mut answer)?;
-            let Some(code) = answer.first_chunk::<4>() else {
-                return Err(io::Error::other("short answer"));
-            };
-            match u32::from_le_bytes(*code) {
+            match read_code(&mut self.request, &mut answer)? {
                 error::OK => return Ok(retries),
                 error::TRY_AGAIN => {
                     retries += 1;
@@ -139,7 +128,7 @@ impl EvsConn {
         duration: Duration,
     ) -> (Pipeline, Option<String>) {
         let mut p = Pipeline::new(window);
-        let (mut request, mut frames) = (McastFrame::new(size), Vec::new());
+        let (mut request, mut frames, mut answer) = (McastFrame::new(size), Vec::new(), Vec::new());
         let mut reader = BufReader::with_capacity(64 * 1024, &self.request);
         let mut writer = &self.request;
         let mut limit = 0;
@@ -166,9 +155,8 @@ impl EvsConn {
                 std::thread::sleep(Duration::from_micros(50));
                 continue;
             }
-            let code = match read_message(&mut reader) {
-                Ok((_, a)) if a.len() >= 4 => u32::from_le_bytes([a[0], a[1], a[2], a[3]]),
-                Ok(_) => return (p, Some("send: short answer".into())),
+            let code = match read_code(&mut reader, &mut answer) {
+                Ok(code) => code,
                 Err(e) => return (p, Some(format!("send: {e}"))),
             };
             match p.answer(code) {
@@ -319,6 +307,12 @@ fn read_into<R: Read>(r: &mut R, body: &mut Vec<u8>) -> io::Result<frame::Header
     body.resize(header.body_len(), 0);
     r.read_exact(body)?;
     Ok(header)
+}
+
+/// Reads an answer into `buf` and returns its SaAisErrorT word.
+fn read_code<R: Read>(r: &mut R, buf: &mut Vec<u8>) -> io::Result<u32> {
+    read_into(r, buf)?;
+    buf.first_chunk::<4>().map(|c| u32::from_le_bytes(*c)).ok_or_else(|| io::Error::other("short answer"))
 }
 
 /// What one receiver saw in the current round.

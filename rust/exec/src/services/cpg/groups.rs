@@ -73,7 +73,7 @@ impl Groups {
 
     /// The groups `key` is a member of, sorted.
     pub fn groups_of(&self, key: MemberKey) -> Vec<Name> {
-        self.of_member.get(&key).map(|s| s.iter().cloned().collect()).unwrap_or_default()
+        self.groups_of_iter(key).cloned().collect()
     }
 
     /// The groups `key` is a member of, sorted, borrowed (this runs for
