@@ -55,6 +55,14 @@ impl Wire {
         self.ring0().node_id()
     }
 
+    /// The smallest receive buffer (SO_RCVBUF) any ring's socket got.
+    fn recv_buffer(&self) -> usize {
+        match self {
+            Wire::Single(t) => t.buffer_sizes().1,
+            Wire::Redundant(r) => (0..2).filter_map(|i| r.ring(i)).map(|t| t.buffer_sizes().1).min().unwrap_or(0),
+        }
+    }
+
     fn max_payload(&self) -> usize {
         match self {
             Wire::Single(t) => t.max_payload(),
@@ -289,7 +297,17 @@ impl TotemRing {
         Self::start_on(ring.totem, Wire::Redundant(rrp), run_dir)
     }
 
-    fn start_on(totem_cfg: TotemConfig, net: Wire, run_dir: &Path) -> Result<TotemRing, String> {
+    fn start_on(mut totem_cfg: TotemConfig, net: Wire, run_dir: &Path) -> Result<TotemRing, String> {
+        if let Some(window) = totem_cfg.fit_to_receive_buffer(net.recv_buffer()) {
+            crate::log_notice!(
+                Totem,
+                "receive buffer {} bytes: window_size {} (max_messages {}) instead of the default {}; set window_size to override",
+                net.recv_buffer(),
+                window,
+                totem_cfg.max_messages(),
+                totem::config::DEFAULT_WINDOW_SIZE
+            );
+        }
         let seq_file = run_dir.join(RING_SEQ_FILE);
         let persisted = read_ring_seq(&seq_file)?;
         let epoch = Instant::now();
@@ -297,11 +315,13 @@ impl TotemRing {
             .map_err(|e| format!("cannot start totem: {e}"))?;
         crate::log_notice!(
             Totem,
-            "node {} on {} ({}), frame {} bytes",
+            "node {} on {} ({}), frame {} bytes, window_size {}, max_messages {}",
             net.node_id(),
             net.ring0().local_addr(),
             net.ring0().interface_name(),
-            net.max_payload()
+            net.max_payload(),
+            totem.config().window_size(),
+            totem.config().max_messages()
         );
         let mut ring = TotemRing {
             totem,

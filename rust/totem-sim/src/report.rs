@@ -146,8 +146,8 @@ pub fn report() -> String {
         cfg.join,
         cfg.consensus(),
         cfg.merge,
-        cfg.window_size,
-        cfg.max_messages
+        cfg.window_size(),
+        cfg.max_messages()
     );
     per_rotation(&mut out);
     formation(&mut out);

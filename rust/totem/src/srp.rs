@@ -177,7 +177,7 @@ impl Totem {
             frame_size,
             max_members,
             mcast_capacity: frame_size - MCAST_HEADER_LEN - ENCAP_LEN,
-            backlog: 4 * cfg.window_size as u64,
+            backlog: 4 * cfg.window_size() as u64,
             cfg,
             now,
             state: State::Gather,

@@ -140,8 +140,8 @@ impl Totem {
         // New messages, within flow control.
         let min_ack = t.acks.iter().copied().min().unwrap_or(0);
         let outstanding = t.seq.saturating_sub(min_ack);
-        let quota = (self.cfg.max_messages as u64)
-            .min((self.cfg.window_size as u64).saturating_sub(t.fcc as u64))
+        let quota = (self.cfg.max_messages() as u64)
+            .min((self.cfg.window_size() as u64).saturating_sub(t.fcc as u64))
             .min(self.backlog.saturating_sub(outstanding));
         let mut new_sent = 0u64;
         while new_sent < quota {
