@@ -103,6 +103,7 @@ impl EvsConn {
         let mut answer = Vec::new();
         loop {
             self.request.write_all(request)?;
+            wait_readable(&self.request)?;
             match read_code(&mut self.request, &mut answer)? {
                 error::OK => return Ok(retries),
                 error::TRY_AGAIN => {
@@ -154,6 +155,11 @@ impl EvsConn {
                 // Too far ahead of our own receiver: let it catch up.
                 std::thread::sleep(Duration::from_micros(50));
                 continue;
+            }
+            if reader.buffer().is_empty()
+                && let Err(e) = wait_readable(reader.get_ref())
+            {
+                return (p, Some(format!("send: {e}")));
             }
             let code = match read_code(&mut reader, &mut answer) {
                 Ok(code) => code,
@@ -296,6 +302,27 @@ impl McastFrame {
         let at = self.bytes.len() - self.size;
         self.bytes[at..at + n].copy_from_slice(&seq.to_le_bytes()[..n]);
         &self.bytes
+    }
+}
+
+/// Waits until `s` has bytes to read, as the client libraries do
+/// (`poll` for POLLIN, then read). A thread blocked in `read` on a Unix
+/// stream socket is also woken each time the peer consumes what the
+/// thread wrote (the kernel's write-space wakeup does not filter by
+/// event), so a blocking read costs a synchronous sender a second wakeup
+/// per request: with 3 nodes on 2 cores, 1-byte messages went from about
+/// 24k to 32k msg/s (median of five interleaved runs) with this wait.
+fn wait_readable(s: &UnixStream) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let mut pfd = libc::pollfd { fd: s.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+    loop {
+        // SAFETY: one valid pollfd for the duration of the call.
+        match unsafe { libc::poll(&mut pfd, 1, -1) } {
+            -1 if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted => continue,
+            -1 => return Err(io::Error::last_os_error()),
+            // Readable, or hung up / in error: the read that follows reports it.
+            _ => return Ok(()),
+        }
     }
 }
 
