@@ -59,6 +59,20 @@ fn wait_members(dirs: &[&TempDir], want: &[u32], limit: Duration, execs: &[&Exec
     }
 }
 
+/// The start line names the flow control in use: the defaults (window 300,
+/// max_messages a third of it), unless the receive buffer was too small
+/// for that window, which the executive then logs.
+fn assert_default_flow_control(log: &str) {
+    let line = log.lines().find(|l| l.contains("window_size ")).unwrap_or_else(|| panic!("no start line in: {log}"));
+    let value = |key: &str| -> u32 {
+        let rest = &line[line.find(key).unwrap_or_else(|| panic!("no {key} in {line}")) + key.len()..];
+        rest.split(|c: char| !c.is_ascii_digit()).next().and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("{line}"))
+    };
+    let (window, max) = (value("window_size "), value("max_messages "));
+    assert_eq!(max, window.div_ceil(3), "{line}");
+    assert!(window == 300 || log.contains("receive buffer"), "{line}");
+}
+
 #[test]
 fn three_nodes_form_a_ring_survive_kill_and_rejoin() {
     let port = 16405;
@@ -70,6 +84,7 @@ fn three_nodes_form_a_ring_survive_kill_and_rejoin() {
     println!("3-node ring formed {formed:?} after the last start");
     for e in &execs {
         assert!(e.stderr().contains("processor joined"), "membership lines: {}", e.stderr());
+        assert_default_flow_control(&e.stderr());
     }
 
     // kill -9 node 3: the survivors install {1, 2} within token + consensus + margin.
