@@ -257,6 +257,14 @@ fn fuzz_service<S: Service>(
 
 const STEPS: usize = 4000;
 
+/// Fuzzes the service `make` builds with seeds 1 to 3 and checks the
+/// generator got enough requests past the decoders to test anything.
+fn fuzz_three_seeds<S: Service>(make: impl Fn(NodeId) -> S, ids: u32, seeds: &[(u32, Vec<u8>)]) {
+    let accepted: usize = (1..=3).map(|seed| fuzz_service(&make, seed, STEPS, ids, seeds)).sum();
+    eprintln!("{accepted} requests decoded");
+    assert!(accepted > 300, "only {accepted} requests decoded");
+}
+
 /// Checkpoint creations, so there is state for sync to carry (and corrupt).
 fn ckpt_seeds() -> Vec<(u32, Vec<u8>)> {
     use ais_ipc::ckpt::{self as wire, Attrs, Request};
@@ -272,61 +280,34 @@ fn ckpt_seeds() -> Vec<(u32, Vec<u8>)> {
 
 #[test]
 fn ckpt_survives_random_requests_and_deliveries() {
-    let mut accepted = 0;
-    for seed in 1..=3 {
-        accepted += fuzz_service(|_| super::ckpt::CkptService::new(), seed, STEPS, 32, &ckpt_seeds());
-    }
-    eprintln!("{accepted} requests decoded");
-    assert!(accepted > 300, "only {accepted} requests decoded");
+    fuzz_three_seeds(|_| super::ckpt::CkptService::new(), 32, &ckpt_seeds());
 }
 
 #[test]
 fn evt_survives_random_requests_and_deliveries() {
-    let mut accepted = 0;
-    for seed in 1..=3 {
-        accepted += fuzz_service(|_| super::evt::EvtService::new(Default::default()), seed, STEPS, 32, &[]);
-    }
-    eprintln!("{accepted} requests decoded");
-    assert!(accepted > 300, "only {accepted} requests decoded");
+    fuzz_three_seeds(|_| super::evt::EvtService::new(Default::default()), 32, &[]);
 }
 
 #[test]
 fn cpg_survives_random_requests_and_deliveries() {
-    let mut accepted = 0;
-    for seed in 1..=3 {
-        accepted += fuzz_service(|_| super::cpg::CpgService::new(), seed, STEPS, 16, &[]);
-    }
-    eprintln!("{accepted} requests decoded");
-    assert!(accepted > 300, "only {accepted} requests decoded");
+    fuzz_three_seeds(|_| super::cpg::CpgService::new(), 16, &[]);
 }
 
 #[test]
 fn evs_survives_random_requests_and_deliveries() {
-    let mut accepted = 0;
-    for seed in 1..=3 {
-        accepted += fuzz_service(|_| super::evs::EvsService::new(), seed, STEPS, 16, &[]);
-    }
-    eprintln!("{accepted} requests decoded");
-    assert!(accepted > 300, "only {accepted} requests decoded");
+    fuzz_three_seeds(|_| super::evs::EvsService::new(), 16, &[]);
 }
 
 #[test]
 fn clm_survives_random_requests_and_deliveries() {
-    let mut accepted = 0;
-    for seed in 1..=3 {
-        accepted += fuzz_service(
-            |n| {
-                let identity = super::clm::LocalIdentity { name: format!("host{n}").into_bytes(), boot_timestamp: 7 };
-                super::clm::ClmService::new(identity)
-            },
-            seed,
-            STEPS,
-            16,
-            &[],
-        );
-    }
-    eprintln!("{accepted} requests decoded");
-    assert!(accepted > 300, "only {accepted} requests decoded");
+    fuzz_three_seeds(
+        |n| {
+            let identity = super::clm::LocalIdentity { name: format!("host{n}").into_bytes(), boot_timestamp: 7 };
+            super::clm::ClmService::new(identity)
+        },
+        16,
+        &[],
+    );
 }
 
 #[test]
