@@ -130,24 +130,25 @@ impl Executive {
     /// One loop turn, waiting at most `max_wait` (besides the loop's own
     /// deadlines). Returns the stop signal if one arrived.
     pub fn turn(&mut self, ready: &mut Vec<(u64, u32)>, max_wait: Option<Duration>) -> std::io::Result<Option<u32>> {
-        let deadline = self.next_deadline(Instant::now());
+        let start = Instant::now();
+        let deadline = self.next_deadline(start);
         // Round up so we do not wake just before a deadline and spin.
-        let mut wait = deadline.saturating_duration_since(Instant::now()).as_micros().div_ceil(1000) as i32;
+        let mut wait = deadline.saturating_duration_since(start).as_micros().div_ceil(1000) as i32;
         if let Some(m) = max_wait {
             wait = wait.min(m.as_millis() as i32);
         }
-        let polling = self.poll_until.is_some_and(|t| Instant::now() < t);
+        let polling = self.poll_until.is_some_and(|t| start < t);
         if polling {
             wait = 0;
         }
         self.epoll.wait(ready, MAX_EPOLL_EVENTS, wait)?;
-        if polling && ready.is_empty() && Instant::now() < deadline {
+        let now = Instant::now();
+        if polling && ready.is_empty() && now < deadline {
             // Nothing new and nothing due: the rest of the turn has
             // nothing to do.
             std::thread::yield_now();
             return Ok(None);
         }
-        let now = Instant::now();
         let mut stop = None;
         // Clients first: their requests are answered (and their messages
         // queued for the token) before this turn's packets are handled, so

@@ -298,11 +298,11 @@ impl TotemRing {
     }
 
     fn start_on(mut totem_cfg: TotemConfig, net: Wire, run_dir: &Path) -> Result<TotemRing, String> {
-        if let Some(window) = totem_cfg.fit_to_receive_buffer(net.recv_buffer()) {
+        let recv_buffer = net.recv_buffer();
+        if let Some(window) = totem_cfg.fit_to_receive_buffer(recv_buffer) {
             crate::log_notice!(
                 Totem,
-                "receive buffer {} bytes: window_size {} (max_messages {}) instead of the default {}; set window_size to override",
-                net.recv_buffer(),
+                "receive buffer {recv_buffer} bytes: window_size {} (max_messages {}) instead of the default {}; set window_size to override",
                 window,
                 totem_cfg.max_messages(),
                 totem::config::DEFAULT_WINDOW_SIZE
