@@ -317,11 +317,13 @@ fn wait_readable(s: &UnixStream) -> io::Result<()> {
     let mut pfd = libc::pollfd { fd: s.as_raw_fd(), events: libc::POLLIN, revents: 0 };
     loop {
         // SAFETY: one valid pollfd for the duration of the call.
-        match unsafe { libc::poll(&mut pfd, 1, -1) } {
-            -1 if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted => continue,
-            -1 => return Err(io::Error::last_os_error()),
+        if unsafe { libc::poll(&mut pfd, 1, -1) } >= 0 {
             // Readable, or hung up / in error: the read that follows reports it.
-            _ => return Ok(()),
+            return Ok(());
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
         }
     }
 }

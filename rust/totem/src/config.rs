@@ -21,8 +21,8 @@
 //!
 //! Flow control defaults are larger than the classic 50/17: one sender's
 //! throughput is at most `max_messages` frames per token rotation, and
-//! with 3 nodes on 2 cores 100 KB messages went from 90-100 MB/s (17) to
-//! 160-200 MB/s (100). The classic limit on the window came from kernel
+//! with 3 nodes on 2 cores 100 KB messages went from 90-120 MB/s (17) to
+//! 142-197 MB/s (100) in interleaved runs. The classic limit on the window came from kernel
 //! receive buffers (`256000 / netmtu`); the transport asks for 8 MiB, and
 //! when it gets less [`TotemConfig::fit_to_receive_buffer`] shrinks a
 //! window the file did not set.
