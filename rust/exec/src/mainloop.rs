@@ -181,6 +181,11 @@ impl Executive {
         self.route_cluster_events(now);
         self.run_service_timers(now);
         self.drive_sync(now);
+        // Clients held for a full queue: read again once it has room (the
+        // token took messages this turn, or deliveries freed the loopback).
+        if self.ordering.has_room() && self.server.release_held(&self.epoll, now) {
+            self.route_server_events(now);
+        }
         // Everything queued this turn goes out now: batched, never delayed.
         self.server.flush_pending(&self.epoll);
         Ok(stop)
@@ -345,6 +350,7 @@ impl Executive {
                 Output::Reply { conn, id, body } => self.server.send_reply(&self.epoll, conn, id, &body),
                 Output::Dispatch { conn, id, body } => self.server.send_dispatch(&self.epoll, conn, id, &body),
                 Output::Disconnect { conn } => self.server.close_conn(conn),
+                Output::Hold { conn } => self.server.hold(&self.epoll, conn),
             }
         }
         // The server never calls services, so nothing was added meanwhile.

@@ -66,6 +66,9 @@ pub enum Output {
     Dispatch { conn: ConnId, id: u32, body: Vec<u8> },
     /// Close the connection (both channels).
     Disconnect { conn: ConnId },
+    /// Stop reading the connection's requests until the ordering queue has
+    /// room again (see [`Ctx::submit_or_hold`]).
+    Hold { conn: ConnId },
 }
 
 /// What a service may do during one call.
@@ -111,10 +114,30 @@ impl<'a> Ctx<'a> {
     /// Submits `payload` for ordered delivery to this service on every
     /// node (this one included), tagged with the service id.
     pub fn submit(&mut self, payload: &[u8], guarantee: Guarantee) -> Result<(), QueueFull> {
+        self.ordering.submit(self.tagged(payload), guarantee)
+    }
+
+    /// Submits a message of client `conn` that must not be refused for
+    /// flow control (the client libraries pipeline multicasts and have
+    /// already told the application OK): queued even past the queue's
+    /// limit, and then the connection is held (its requests stay unread in
+    /// the socket) until the queue has room. So the overshoot is at most
+    /// what was read from each client in one turn, and a sender that
+    /// outpaces the ring waits instead of getting `TRY_AGAIN`.
+    pub fn submit_or_hold(&mut self, conn: ConnId, payload: &[u8], guarantee: Guarantee) -> Result<(), QueueFull> {
+        self.ordering.submit_past_limit(self.tagged(payload), guarantee)?;
+        if !self.ordering.has_room() {
+            self.outputs.push(Output::Hold { conn });
+        }
+        Ok(())
+    }
+
+    /// `payload` prefixed with the service id (see [`split_routed`]).
+    fn tagged(&self, payload: &[u8]) -> Vec<u8> {
         let mut msg = Vec::with_capacity(4 + payload.len());
         msg.extend_from_slice(&self.service.to_le_bytes());
         msg.extend_from_slice(payload);
-        self.ordering.submit(msg, guarantee)
+        msg
     }
 
     pub fn local_node(&self) -> NodeId {

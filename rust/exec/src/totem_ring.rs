@@ -453,20 +453,35 @@ impl TotemRing {
     }
 }
 
+fn to_totem(g: Guarantee) -> totem::Guarantee {
+    match g {
+        Guarantee::Agreed => totem::Guarantee::Agreed,
+        Guarantee::Safe => totem::Guarantee::Safe,
+    }
+}
+
 impl Ordering for TotemRing {
     fn local_node(&self) -> NodeId {
         self.net.node_id()
     }
 
     fn submit(&mut self, payload: Vec<u8>, guarantee: Guarantee) -> Result<(), QueueFull> {
-        let g = match guarantee {
-            Guarantee::Agreed => totem::Guarantee::Agreed,
-            Guarantee::Safe => totem::Guarantee::Safe,
-        };
+        let g = to_totem(guarantee);
         // TooLarge cannot be told apart by callers today; both mean "not now".
         let r = self.totem.submit_owned(payload, g).map_err(|_| QueueFull);
         self.flush();
         r
+    }
+
+    fn submit_past_limit(&mut self, payload: Vec<u8>, guarantee: Guarantee) -> Result<(), QueueFull> {
+        let g = to_totem(guarantee);
+        let r = self.totem.submit_past_limit(payload, g).map_err(|_| QueueFull);
+        self.flush();
+        r
+    }
+
+    fn has_room(&self) -> bool {
+        self.totem.has_room()
     }
 
     fn poll_event(&mut self) -> Option<ClusterEvent> {

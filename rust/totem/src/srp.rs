@@ -262,6 +262,11 @@ impl Totem {
         self.skip_recovery_retransmit = on;
     }
 
+    /// Whether the send queue is below its limit.
+    pub fn has_room(&self) -> bool {
+        self.sendq.has_room(0)
+    }
+
     /// Queues a message for ordered delivery to every member (including this node).
     pub fn submit(&mut self, msg: &[u8], guarantee: Guarantee) -> Result<(), SubmitError> {
         self.submit_owned(msg.to_vec(), guarantee)
@@ -269,11 +274,18 @@ impl Totem {
 
     /// [`Totem::submit`] for a message the caller no longer needs (no copy).
     pub fn submit_owned(&mut self, msg: Vec<u8>, guarantee: Guarantee) -> Result<(), SubmitError> {
+        if msg.len() <= MAX_MESSAGE_SIZE && !self.sendq.has_room(msg.len()) {
+            return Err(SubmitError::QueueFull);
+        }
+        self.submit_past_limit(msg, guarantee)
+    }
+
+    /// [`Totem::submit_owned`] even when the send queue is at its limit:
+    /// for a caller that bounds the overshoot itself (the executive stops
+    /// reading a client whose message went past the limit).
+    pub fn submit_past_limit(&mut self, msg: Vec<u8>, guarantee: Guarantee) -> Result<(), SubmitError> {
         if msg.len() > MAX_MESSAGE_SIZE {
             return Err(SubmitError::TooLarge);
-        }
-        if !self.sendq.has_room(msg.len()) {
-            return Err(SubmitError::QueueFull);
         }
         let was_empty = self.sendq.is_empty();
         self.sendq.push(msg, guarantee == Guarantee::Safe);

@@ -71,6 +71,11 @@ impl Channel {
         }
     }
 
+    /// Input bytes not yet taken as frames.
+    pub fn buffered(&self) -> usize {
+        self.input.len() - self.consumed
+    }
+
     /// Takes the next complete frame off the input, if any. A bad header
     /// is an error; the connection must then be closed.
     pub fn next_frame(&mut self) -> Result<Option<(Header, Vec<u8>)>, FrameError> {

@@ -134,6 +134,9 @@ struct Sock {
     role: Role,
     /// Not reading requests until responses drain.
     paused: bool,
+    /// Not reading requests until the ordering queue has room
+    /// ([`Server::hold`]).
+    held: bool,
     interest: u32,
     /// Listed in `Server::pending` (output queued since the last flush).
     pending: bool,
@@ -162,6 +165,8 @@ pub struct Server {
     events: Vec<ServerEvent>,
     /// Sockets with output queued this turn, in the order first queued.
     pending: Vec<u64>,
+    /// Request sockets held by [`Server::hold`].
+    held: Vec<u64>,
     scratch: Vec<u8>,
     accept_paused_until: Option<Instant>,
     pub stats: Stats,
@@ -191,7 +196,7 @@ fn set_interest(epoll: &Epoll, key: u64, sock: &mut Sock) {
 
 fn interest(sock: &Sock) -> u32 {
     let mut ev = sys::RDHUP;
-    if !sock.paused {
+    if !sock.paused && !sock.held {
         ev |= sys::IN;
     }
     if sock.ch.queued() > 0 {
@@ -222,6 +227,7 @@ impl Server {
             next_conn: 1,
             events: Vec::new(),
             pending: Vec::new(),
+            held: Vec::new(),
             scratch: vec![0; READ_CHUNK],
             accept_paused_until: None,
             stats: Stats::default(),
@@ -302,7 +308,7 @@ impl Server {
             let key = self.next_key;
             self.next_key += 1;
             let deadline = now + HANDSHAKE_TIMEOUT;
-            let sock = Sock { ch, role: Role::Hello { deadline }, paused: false, interest: sys::IN | sys::RDHUP, pending: false };
+            let sock = Sock { ch, role: Role::Hello { deadline }, paused: false, held: false, interest: sys::IN | sys::RDHUP, pending: false };
             if let Err(e) = epoll.add(sock.ch.fd(), key, sock.interest) {
                 crate::log_error!(Ipc, "cannot watch a client socket: {e}");
                 continue;
@@ -345,10 +351,13 @@ impl Server {
 
     fn read_key(&mut self, epoll: &Epoll, key: u64, events: u32, now: Instant) {
         let Some(sock) = self.socks.get_mut(&key) else { return };
-        if sock.paused {
+        if sock.paused || sock.held {
             // Not reading, but a hangup must not spin the loop: the peer
             // is gone or stopped talking while we wait on it.
             if events & (sys::HUP | sys::ERR | sys::RDHUP) != 0 {
+                if !sock.paused {
+                    self.drain_held(epoll, key, now);
+                }
                 self.close_key(key);
             }
             return;
@@ -358,6 +367,13 @@ impl Server {
         // sending them (a client may send its last request and exit).
         self.process_frames(epoll, key, now);
         if outcome == ReadOutcome::Closed {
+            // The dispatch channel may close first: a held request channel
+            // still hands over what it holds.
+            if let Some(other) = self.partner(key)
+                && self.socks.get(&other).is_some_and(|s| s.held && !s.paused)
+            {
+                self.drain_held(epoll, other, now);
+            }
             self.close_key(key);
         }
     }
@@ -365,7 +381,7 @@ impl Server {
     fn process_frames(&mut self, epoll: &Epoll, key: u64, now: Instant) {
         loop {
             let Some(sock) = self.socks.get_mut(&key) else { return };
-            if sock.paused {
+            if sock.paused || sock.held {
                 return;
             }
             let role = sock.role;
@@ -471,6 +487,54 @@ impl Server {
                     set_interest(epoll, request_key, req);
                 }
                 self.process_frames(epoll, request_key, now);
+            }
+        }
+    }
+
+    /// Stops reading `conn`'s requests (those already read are handled)
+    /// until [`Server::release_held`]: the ordering queue went past its
+    /// limit with one of them.
+    pub fn hold(&mut self, epoll: &Epoll, conn: ConnId) {
+        let Some(key) = self.conns.get(&conn).map(|c| c.request) else { return };
+        let Some(sock) = self.socks.get_mut(&key) else { return };
+        if !sock.held {
+            sock.held = true;
+            set_interest(epoll, key, sock);
+            self.held.push(key);
+        }
+    }
+
+    /// Reads held connections again (the ordering queue has room) and
+    /// handles what they already sent; true if any was held.
+    pub fn release_held(&mut self, epoll: &Epoll, now: Instant) -> bool {
+        if self.held.is_empty() {
+            return false;
+        }
+        for key in std::mem::take(&mut self.held) {
+            let Some(sock) = self.socks.get_mut(&key) else { continue };
+            sock.held = false;
+            set_interest(epoll, key, sock);
+            self.process_frames(epoll, key, now);
+        }
+        true
+    }
+
+    /// A held client hung up: its unread requests are still handed over
+    /// (it may have been told its messages were sent; see
+    /// [`crate::service::Ctx::submit_or_hold`]). Bounded by its socket
+    /// buffer: the peer cannot write more.
+    fn drain_held(&mut self, epoll: &Epoll, key: u64, now: Instant) {
+        let Some(sock) = self.socks.get_mut(&key) else { return };
+        sock.held = false;
+        self.held.retain(|&k| k != key);
+        loop {
+            let Some(sock) = self.socks.get_mut(&key) else { return };
+            let before = sock.ch.buffered();
+            let outcome = sock.ch.read_some(&mut self.scratch);
+            let grew = sock.ch.buffered() > before;
+            self.process_frames(epoll, key, now);
+            if outcome == ReadOutcome::Closed || !grew {
+                return;
             }
         }
     }

@@ -193,3 +193,57 @@ fn queued_output_is_sent_before_a_connection_is_closed() {
         assert!(read_message(s).is_err(), "then end of file");
     }
 }
+
+/// Request ids the server handed over since the last call.
+fn request_ids(rig: &mut Rig) -> Vec<u32> {
+    rig.server.take_events().into_iter().filter_map(|e| match e {
+        ServerEvent::Request { id, .. } => Some(id),
+        _ => None,
+    }).collect()
+}
+
+#[test]
+fn a_held_connection_is_not_read_until_released_and_a_hangup_still_hands_over_its_requests() {
+    let mut rig = Rig::new("hold");
+    let (mut req, _disp, conn) = rig.connect();
+    write_message(&mut req, ais_ipc::service::CFG, 1, b"a").unwrap();
+    rig.turn();
+    assert_eq!(request_ids(&mut rig), vec![1]);
+    rig.server.hold(&rig.epoll, conn);
+    write_message(&mut req, ais_ipc::service::CFG, 2, b"b").unwrap();
+    write_message(&mut req, ais_ipc::service::CFG, 3, b"c").unwrap();
+    for _ in 0..3 {
+        rig.turn();
+    }
+    assert_eq!(request_ids(&mut rig), Vec::<u32>::new(), "held: not read");
+    assert!(rig.server.release_held(&rig.epoll, Instant::now()));
+    assert!(!rig.server.release_held(&rig.epoll, Instant::now()), "released once");
+    rig.turn();
+    assert_eq!(request_ids(&mut rig), vec![2, 3]);
+    // Held again; the client sends more and exits: its requests are
+    // handed over, then the connection closes.
+    rig.server.hold(&rig.epoll, conn);
+    let mut burst = Vec::new();
+    for id in 4..100u32 {
+        write_message(&mut burst, ais_ipc::service::CFG, id, &[0; 512]).unwrap();
+    }
+    std::io::Write::write_all(&mut req, &burst).unwrap();
+    // The dispatch channel goes first: what was sent is still handed over.
+    drop(_disp);
+    rig.turn();
+    drop(req);
+    let mut ids = Vec::new();
+    let mut closed = false;
+    for _ in 0..10 {
+        rig.turn();
+        for e in rig.server.take_events() {
+            match e {
+                ServerEvent::Request { id, .. } => ids.push(id),
+                ServerEvent::Closed { conn: c, .. } if c == conn => closed = true,
+                _ => {}
+            }
+        }
+    }
+    assert_eq!(ids, (4..100).collect::<Vec<_>>());
+    assert!(closed);
+}

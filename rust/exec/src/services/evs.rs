@@ -13,7 +13,10 @@
 //!
 //! Limits: at most [`MAX_GROUPS`] groups per connection
 //! (`EVS_ERR_TOO_MANY_GROUPS`), messages up to [`MAX_DATA`] bytes (the
-//! decoder refuses more). A full ordering queue answers `TRY_AGAIN`.
+//! decoder refuses more). Multicasts are never refused for flow control:
+//! `libevs` pipelines them, so a full ordering queue holds the connection
+//! instead ([`Ctx::submit_or_hold`]). A message with its groups too large
+//! for one ordered message is `INVALID_PARAM`.
 //! Guarantee `SAFE` is submitted as [`Guarantee::Safe`]; the others as
 //! `Agreed` (total order is stronger than FIFO and unordered).
 
@@ -37,7 +40,8 @@ struct EvsConn {
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct EvsStats {
     pub delivered: u64,
-    pub queue_full: u64,
+    /// Multicasts whose group list and body did not fit one ordered message.
+    pub too_large: u64,
     /// Ordered messages that did not decode (a bug or a foreign node).
     pub bad_cluster_messages: u64,
 }
@@ -85,12 +89,12 @@ impl EvsService {
         EvsService::default()
     }
 
-    fn mcast(&mut self, ctx: &mut Ctx<'_>, g: u32, msg: &[u8]) -> u32 {
-        match ctx.submit(msg, guarantee(g)) {
+    fn mcast(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, g: u32, msg: &[u8]) -> u32 {
+        match ctx.submit_or_hold(conn, msg, guarantee(g)) {
             Ok(()) => error::OK,
             Err(_) => {
-                self.stats.queue_full += 1;
-                error::TRY_AGAIN
+                self.stats.too_large += 1;
+                error::INVALID_PARAM
             }
         }
     }
@@ -125,14 +129,14 @@ impl EvsService {
                     error::NOT_EXIST
                 } else {
                     let msg = encode_cluster(&state.groups, data);
-                    self.mcast(ctx, guarantee, &msg)
+                    self.mcast(ctx, conn, guarantee, &msg)
                 }
             }
             Request::McastGroups { guarantee, groups, data } => {
                 if groups.is_empty() {
                     error::INVALID_PARAM
                 } else {
-                    self.mcast(ctx, guarantee, &encode_cluster(&groups, data))
+                    self.mcast(ctx, conn, guarantee, &encode_cluster(&groups, data))
                 }
             }
             Request::MembershipGet => {
@@ -348,14 +352,28 @@ mod tests {
         assert_eq!(a.svc.stats.bad_cluster_messages, 1);
     }
 
-    /// An ordering whose queue is always full.
-    struct Full;
+    /// An ordering whose queue is always full; counts what is queued
+    /// past its limit, and takes nothing over `limit` bytes.
+    struct Full {
+        past_limit: usize,
+        limit: usize,
+    }
     impl Ordering for Full {
         fn local_node(&self) -> NodeId {
             1
         }
         fn submit(&mut self, _: Vec<u8>, _: Guarantee) -> Result<(), QueueFull> {
             Err(QueueFull)
+        }
+        fn submit_past_limit(&mut self, msg: Vec<u8>, _: Guarantee) -> Result<(), QueueFull> {
+            if msg.len() > self.limit {
+                return Err(QueueFull);
+            }
+            self.past_limit += 1;
+            Ok(())
+        }
+        fn has_room(&self) -> bool {
+            false
         }
         fn poll_event(&mut self) -> Option<ClusterEvent> {
             None
@@ -374,16 +392,25 @@ mod tests {
     }
 
     #[test]
-    fn full_queue_is_try_again() {
+    fn a_full_queue_takes_the_message_and_holds_the_sender() {
         let mut svc = EvsService::new();
         let mut out = Vec::new();
-        let mut full = Full;
+        let mut full = Full { past_limit: 0, limit: 1000 };
         let mut ctx = Ctx::new(Instant::now(), service::EVS, &mut full, &mut out);
         let req = Request::McastGroups { guarantee: 0, groups: vec![key(1)], data: b"x" };
         svc.lib_request(&mut ctx, ConnId(1), req.id(), &req.encode()).unwrap();
-        let [Output::Reply { body, .. }] = out.as_slice() else { panic!() };
-        assert_eq!(body[..4], error::TRY_AGAIN.to_le_bytes());
-        assert_eq!(svc.stats.queue_full, 1);
+        let [Output::Hold { conn: ConnId(1) }, Output::Reply { body, .. }] = out.as_slice() else { panic!("{out:?}") };
+        assert_eq!(body[..4], error::OK.to_le_bytes());
+        assert_eq!(full.past_limit, 1);
+        // What no ordered message can carry is refused, not held.
+        out.clear();
+        let data = vec![0; 2000];
+        let req = Request::McastGroups { guarantee: 0, groups: vec![key(1)], data: &data };
+        let mut ctx = Ctx::new(Instant::now(), service::EVS, &mut full, &mut out);
+        svc.lib_request(&mut ctx, ConnId(1), req.id(), &req.encode()).unwrap();
+        let [Output::Reply { body, .. }] = out.as_slice() else { panic!("{out:?}") };
+        assert_eq!(body[..4], error::INVALID_PARAM.to_le_bytes());
+        assert_eq!((full.past_limit, svc.stats.too_large), (1, 1));
     }
 
     #[test]

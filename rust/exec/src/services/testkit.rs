@@ -46,6 +46,13 @@ impl Ordering for FakeNet {
         self.submitted.push(payload);
         Ok(())
     }
+    fn submit_past_limit(&mut self, payload: Vec<u8>, _g: Guarantee) -> Result<(), QueueFull> {
+        self.submitted.push(payload);
+        Ok(())
+    }
+    fn has_room(&self) -> bool {
+        self.refuse == 0
+    }
     fn poll_event(&mut self) -> Option<ClusterEvent> {
         None
     }

@@ -49,10 +49,12 @@
 //! [`CPG_MEMBERS_MAX`] members per group and [`MAX_GROUPS`] groups in the
 //! cluster, [`MAX_NODE_MEMBERSHIPS`] memberships per node
 //! (`CPG_ERR_NO_MEMORY`); messages up to `ais_ipc::cpg::MAX_DATA` bytes.
-//! Each handle may have [`INFLIGHT_HARD_MSGS`] messages /
-//! [`INFLIGHT_HARD_BYTES`] bytes submitted and not yet delivered; beyond,
-//! or when the ordering queue is full, `TRY_AGAIN`. Flow control reads
-//! `ENABLED` from [`INFLIGHT_SOFT_MSGS`] / [`INFLIGHT_SOFT_BYTES`] on.
+//! Multicasts are never refused for flow control: `libcpg` pipelines
+//! them, so a full ordering queue holds the connection (its requests stay
+//! unread) instead ([`Ctx::submit_or_hold`]); the queue's limit bounds
+//! what a handle has submitted and not yet delivered. Flow control reads
+//! `ENABLED` from [`INFLIGHT_SOFT_MSGS`] / [`INFLIGHT_SOFT_BYTES`] of
+//! them on. Joins and leaves still answer `TRY_AGAIN` to a full queue.
 
 pub mod cluster;
 pub mod groups;
@@ -80,8 +82,6 @@ const HARD_GROUP_MEMBERS: usize = wire::MAX_LIST;
 const HARD_GROUPS: usize = 2 * MAX_GROUPS;
 pub const INFLIGHT_SOFT_MSGS: usize = 256;
 pub const INFLIGHT_SOFT_BYTES: usize = 2 * 1024 * 1024;
-pub const INFLIGHT_HARD_MSGS: usize = 1024;
-pub const INFLIGHT_HARD_BYTES: usize = 8 * 1024 * 1024;
 /// Answers a connection may have waiting (an honest library has one).
 const MAX_QUEUED_REPLIES: usize = 16;
 
@@ -140,6 +140,8 @@ impl LocalConn {
 pub struct CpgStats {
     pub delivered: u64,
     pub queue_full: u64,
+    /// Multicasts that did not fit one ordered message (none should).
+    pub too_large: u64,
     pub bad_cluster_messages: u64,
     /// Joins dropped on delivery by a hard cap.
     pub capped_joins: u64,
@@ -318,13 +320,12 @@ impl CpgService {
             Request::Mcast { guarantee: g, data } => {
                 let status = if c.groups.is_empty() {
                     error::NOT_EXIST
-                } else if c.inflight_msgs >= INFLIGHT_HARD_MSGS || c.inflight_bytes + data.len() > INFLIGHT_HARD_BYTES {
-                    error::TRY_AGAIN
                 } else {
                     let msg = ClusterMsg::Mcast { conn: conn.0, pid: c.pid, data };
-                    if ctx.submit(&msg.encode(), guarantee(g)).is_err() {
-                        self.stats.queue_full += 1;
-                        error::TRY_AGAIN
+                    if ctx.submit_or_hold(conn, &msg.encode(), guarantee(g)).is_err() {
+                        // The decoder's size limit leaves room for the header.
+                        self.stats.too_large += 1;
+                        error::INVALID_PARAM
                     } else {
                         c.inflight_msgs += 1;
                         c.inflight_bytes += data.len();
