@@ -188,7 +188,9 @@ pub fn mcast_joined(handle: u64, guarantee: u32, parts: &[&[u8]]) -> AisResult<(
     // Counted before sending: its delivery may be dispatched by another
     // thread before the answer reaches us.
     state.add_unread(len);
-    let result = instance.conn.request(wire::MCAST, &wire::encode_mcast(guarantee, parts)).map(drop);
+    // Pipelined: the executive takes every multicast of a joined handle
+    // (see `Connection::request_pipelined`).
+    let result = instance.conn.request_pipelined(wire::MCAST, &wire::encode_mcast(guarantee, parts));
     if result.is_err() {
         state.sub_unread(len);
     }

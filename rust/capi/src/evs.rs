@@ -108,7 +108,9 @@ pub fn leave(handle: u64, groups: Vec<GroupKey>) -> AisResult<()> {
 /// `evs_mcast_joined` (`groups` None) or `evs_mcast_groups`.
 pub fn mcast(handle: u64, guarantee: u32, groups: Option<&[GroupKey]>, parts: &[&[u8]]) -> AisResult<()> {
     let id = if groups.is_some() { wire::MCAST_GROUPS } else { wire::MCAST_JOINED };
-    request(handle, id, &wire::encode_mcast(guarantee, groups, parts)).map(drop)
+    // Pipelined: the executive takes every multicast of a handle it took
+    // one from (see `Connection::request_pipelined`).
+    EVS.get(handle)?.conn.request_pipelined(id, &wire::encode_mcast(guarantee, groups, parts))
 }
 
 /// Writes the local node id (if `local` is given), and at most `*entries`

@@ -788,3 +788,110 @@ fn library_initialize_dispatch_finalize() {
         assert!(LIB.handles().is_empty());
     });
 }
+
+/// A mock that records the bodies of requests `id` in arrival order and
+/// answers each with OK after `delay_at(n)` (n: its position).
+fn recording_mock(id: u32, delay_at: fn(usize) -> Duration, status_of: fn(&[u8]) -> u32) -> (MockExec, Arc<Mutex<Vec<Vec<u8>>>>) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let mock = MockExec::start(
+        OK,
+        Arc::new(move |got, body| {
+            if got != id {
+                return Reply::Answer(OK, b"sync".to_vec());
+            }
+            let n = {
+                let mut l = log.lock().unwrap();
+                l.push(body.to_vec());
+                l.len() - 1
+            };
+            Reply::Delayed(delay_at(n), status_of(body), vec![])
+        }),
+    );
+    (mock, seen)
+}
+
+#[test]
+fn pipelined_requests_do_not_wait_for_answers_and_keep_their_order() {
+    use ais_capi::runtime::connection::PIPELINE_MSGS;
+    bounded(LIMIT, || {
+        // Every answer takes 2 ms: waiting for each would take 2 ms a call.
+        let (mock, seen) = recording_mock(5, |_| Duration::from_millis(2), |_| OK);
+        let conn = connect(&mock);
+        // The first waits for its answer (is the handle able to send?).
+        conn.request_pipelined(5, &0u32.to_le_bytes()).unwrap();
+        assert_eq!(seen.lock().unwrap().len(), 1);
+        let start = Instant::now();
+        for i in 1..PIPELINE_MSGS as u32 {
+            conn.request_pipelined(5, &i.to_le_bytes()).unwrap();
+        }
+        let took = start.elapsed();
+        assert!(took < Duration::from_millis(2 * (PIPELINE_MSGS as u64 - 1) / 2), "waited for answers: {took:?}");
+        // More than a window: the library reads answers as it goes.
+        for i in PIPELINE_MSGS as u32..200 {
+            conn.request_pipelined(5, &i.to_le_bytes()).unwrap();
+        }
+        // A request that waits reads the pipelined answers before its own.
+        assert_eq!(conn.request(1, b""), Ok(b"sync".to_vec()));
+        let got: Vec<u32> = seen.lock().unwrap().iter().map(|b| u32::from_le_bytes(b[..4].try_into().unwrap())).collect();
+        assert_eq!(got, (0..200).collect::<Vec<_>>());
+        // Larger requests wait for their answer.
+        let big = vec![1u8; ais_capi::runtime::connection::PIPELINE_MAX_REQUEST + 1];
+        conn.request_pipelined(5, &big).unwrap();
+        assert_eq!(seen.lock().unwrap().len(), 201);
+        assert!(!conn.is_broken());
+    });
+}
+
+#[test]
+fn a_full_window_is_try_again_without_sending_and_nothing_is_lost() {
+    use ais_capi::runtime::connection::{PIPELINE_MSGS, PIPELINE_WAIT};
+    bounded(LIMIT, || {
+        // The answer to the third stalls 300 ms (an executive holding a
+        // sender while its queue is full); the rest come at once.
+        let (mock, seen) = recording_mock(5, |n| Duration::from_millis(if n == 2 { 300 } else { 0 }), |_| OK);
+        let conn = connect(&mock);
+        let (mut accepted, mut again) = (Vec::new(), 0);
+        let start = Instant::now();
+        let mut next = 0u32;
+        while start.elapsed() < Duration::from_secs(5) && accepted.len() < 3 * PIPELINE_MSGS {
+            let t = Instant::now();
+            match conn.request_pipelined(5, &next.to_le_bytes()) {
+                Ok(()) => {
+                    accepted.push(next);
+                    next += 1;
+                }
+                Err(e) => {
+                    assert_eq!(e, AisError::TRY_AGAIN);
+                    assert!(t.elapsed() >= PIPELINE_WAIT, "gave up early: {:?}", t.elapsed());
+                    again += 1;
+                }
+            }
+        }
+        assert!(again > 0, "the stall never filled the window");
+        assert_eq!(conn.request(1, b""), Ok(b"sync".to_vec()));
+        let got: Vec<u32> = seen.lock().unwrap().iter().map(|b| u32::from_le_bytes(b[..4].try_into().unwrap())).collect();
+        assert_eq!(got, accepted, "what was accepted arrived once, in order; nothing refused was sent");
+    });
+}
+
+#[test]
+fn an_error_answer_to_a_pipelined_request_is_returned_by_a_later_call() {
+    bounded(LIMIT, || {
+        let (mock, seen) = recording_mock(5, |_| Duration::ZERO, |b| if b == b"bad" { AisError::NOT_EXIST.0 } else { OK });
+        let conn = connect(&mock);
+        // Not pipelined until one was accepted.
+        assert_eq!(conn.request_pipelined(5, b"bad"), Err(AisError::NOT_EXIST));
+        conn.request_pipelined(5, b"good").unwrap();
+        conn.request_pipelined(5, b"bad").unwrap();
+        // Read by a request that waits; kept for the next pipelined call,
+        // which sends nothing.
+        assert_eq!(conn.request(1, b""), Ok(b"sync".to_vec()));
+        assert_eq!(conn.request_pipelined(5, b"after"), Err(AisError::NOT_EXIST));
+        assert_eq!(seen.lock().unwrap().len(), 3);
+        // Then waits for its answer again.
+        conn.request_pipelined(5, b"after").unwrap();
+        assert_eq!(seen.lock().unwrap().last().unwrap(), b"after");
+        assert!(!conn.is_broken());
+    });
+}

@@ -47,6 +47,20 @@ pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Outstanding answers to timed-out requests before the connection is
 /// declared broken.
 pub const MAX_LATE_RESPONSES: usize = 64;
+/// Pipelined requests (see [`Connection::request_pipelined`]) whose
+/// answers may be outstanding, and their bytes. A few dozen small
+/// messages hide the round trip to the executive; the byte bound keeps
+/// them within the socket buffer, so sending never blocks on a held
+/// connection.
+pub const PIPELINE_MSGS: usize = 32;
+pub const PIPELINE_BYTES: usize = 128 * 1024;
+/// Larger requests are not pipelined (the round trip is small next to
+/// their cost).
+pub const PIPELINE_MAX_REQUEST: usize = 64 * 1024;
+/// How long a pipelined call waits for an answer when the window is full
+/// (the executive holds a sender while its queue is full) before
+/// `TRY_AGAIN` without sending.
+pub const PIPELINE_WAIT: Duration = Duration::from_millis(10);
 
 const OPEN: u8 = 0;
 const BROKEN: u8 = 1;
@@ -63,8 +77,52 @@ pub struct Connection {
 
 struct RequestChannel {
     reader: FrameReader,
-    /// Ids of requests whose answers have not been read, oldest first.
-    late: VecDeque<u32>,
+    /// Requests whose answers have not been read, oldest first.
+    late: VecDeque<Unanswered>,
+    /// The id of the last request if it was a pipelinable one answered OK
+    /// (or pipelined after one): the next of that id may be pipelined (the
+    /// executive would take it too).
+    pipeline_ready: Option<u32>,
+    /// Pipelined requests in `late`, and their bytes.
+    pipelined: usize,
+    pipelined_bytes: usize,
+    /// An error answer to a pipelined request, for the next pipelined call.
+    deferred: Option<AisError>,
+}
+
+/// A request whose answer has not been read.
+#[derive(Debug, Clone, Copy)]
+struct Unanswered {
+    id: u32,
+    /// Pipelined: its size, and nobody waits for the answer.
+    pipelined: Option<usize>,
+}
+
+impl RequestChannel {
+    fn new() -> RequestChannel {
+        RequestChannel {
+            reader: FrameReader::new(),
+            late: VecDeque::new(),
+            pipeline_ready: None,
+            pipelined: 0,
+            pipelined_bytes: 0,
+            deferred: None,
+        }
+    }
+
+    fn window_full(&self, len: usize) -> bool {
+        self.pipelined >= PIPELINE_MSGS || self.pipelined_bytes + len > PIPELINE_BYTES
+    }
+}
+
+/// What reading one answer gave.
+enum Answer {
+    /// The deadline passed first.
+    NotYet,
+    /// An answer to a pipelined request (checked and recorded).
+    Pipelined,
+    /// An answer to a request someone waits for: its result.
+    Awaited(AisResult<Vec<u8>>),
 }
 
 impl std::fmt::Debug for Connection {
@@ -149,10 +207,7 @@ impl Connection {
             state: AtomicU8::new(OPEN),
             request_fd,
             dispatch_fd,
-            request: Mutex::new(RequestChannel {
-                reader: FrameReader::new(),
-                late: VecDeque::new(),
-            }),
+            request: Mutex::new(RequestChannel::new()),
             dispatch: Mutex::new(FrameReader::new()),
         })
     }
@@ -239,12 +294,102 @@ impl Connection {
     }
 
     fn request_inner(&self, id: u32, body: &[u8], deadline: Option<Instant>) -> AisResult<Vec<u8>> {
+        let mut channel = self.lock_checked(body, deadline)?;
+        channel.pipeline_ready = None;
+        self.call_locked(&mut channel, id, body, deadline)
+    }
+
+    /// Sends a request the executive never refuses while the previous one
+    /// of its kind was accepted (a multicast of a joined handle: the
+    /// executive holds a sender rather than refuse it) and returns
+    /// without waiting for the answer, keeping up to [`PIPELINE_MSGS`] /
+    /// [`PIPELINE_BYTES`] unanswered. The first request of an id after any
+    /// request of another, or one larger than [`PIPELINE_MAX_REQUEST`], waits
+    /// for its answer as [`request`](Self::request) does. With the window
+    /// full, waits up to [`PIPELINE_WAIT`] for answers, then `TRY_AGAIN`
+    /// (nothing sent). Answers are read when the window is full and by
+    /// the next request that waits for its own; an error answer to a
+    /// pipelined request (none is expected) is returned by the first call
+    /// of this function after it was read, which then sends nothing.
+    pub fn request_pipelined(&self, id: u32, body: &[u8]) -> AisResult<()> {
+        let mut channel = self.lock_checked(body, None)?;
+        if let Some(e) = channel.deferred.take() {
+            return Err(e);
+        }
+        if channel.pipeline_ready != Some(id) || body.len() > PIPELINE_MAX_REQUEST {
+            channel.pipeline_ready = None;
+            self.call_locked(&mut channel, id, body, None)?;
+            channel.pipeline_ready = Some(id);
+            return Ok(());
+        }
+        if channel.window_full(body.len()) {
+            // Take every answer that is there; wait only for the first.
+            let deadline = Instant::now() + PIPELINE_WAIT;
+            while channel.window_full(body.len()) {
+                if let Answer::NotYet = self.read_answer(&mut channel, Some(deadline))? {
+                    return Err(AisError::TRY_AGAIN);
+                }
+            }
+            while channel.pipelined > 0 {
+                if let Answer::NotYet = self.read_answer(&mut channel, Some(Instant::now()))? {
+                    break;
+                }
+            }
+            if let Some(e) = channel.deferred.take() {
+                return Err(e);
+            }
+        }
+        // The window keeps it within the socket buffer: no deadline needed.
+        self.send_locked(&mut channel, id, body, None, Some(body.len()))?;
+        channel.pipelined += 1;
+        channel.pipelined_bytes += body.len();
+        Ok(())
+    }
+
+    /// The request channel of a usable connection, for a body that fits.
+    fn lock_checked(&self, body: &[u8], deadline: Option<Instant>) -> AisResult<MutexGuard<'_, RequestChannel>> {
         if HEADER_SIZE + body.len() > MAX_MESSAGE_SIZE {
             return Err(AisError::TOO_BIG);
         }
         self.usable()?;
-        let mut channel = self.lock_request(deadline)?;
+        let channel = self.lock_request(deadline)?;
         self.usable()?;
+        Ok(channel)
+    }
+
+    /// Sends a request and reads answers, in order, up to its own.
+    fn call_locked(
+        &self,
+        channel: &mut RequestChannel,
+        id: u32,
+        body: &[u8],
+        deadline: Option<Instant>,
+    ) -> AisResult<Vec<u8>> {
+        self.send_locked(channel, id, body, deadline, None)?;
+        loop {
+            match self.read_answer(channel, deadline)? {
+                Answer::NotYet => {
+                    if channel.late.len() > MAX_LATE_RESPONSES + PIPELINE_MSGS {
+                        self.fault();
+                    }
+                    return Err(AisError::TIMEOUT);
+                }
+                // Ours is the last one.
+                Answer::Awaited(result) if channel.late.is_empty() => return result,
+                Answer::Awaited(_) | Answer::Pipelined => {}
+            }
+        }
+    }
+
+    /// Sends one request and records it as unanswered.
+    fn send_locked(
+        &self,
+        channel: &mut RequestChannel,
+        id: u32,
+        body: &[u8],
+        deadline: Option<Instant>,
+        pipelined: Option<usize>,
+    ) -> AisResult<()> {
         let message = frame::encode(self.service, id, body);
         let mut sent = 0;
         match sys::send_all(self.request_fd.as_raw_fd(), &message, deadline, &mut sent) {
@@ -260,40 +405,37 @@ impl Connection {
             }
             Err(_) => return Err(self.fault()),
         }
-        channel.late.push_back(id);
-        // Answers come in order: first those of earlier timed-out requests.
-        while let Some(&expected) = channel.late.front() {
-            let (header, answer) = match channel
-                .reader
-                .read_until(self.request_fd.as_raw_fd(), deadline)
-            {
-                Ok(Some(frame)) => frame,
-                Ok(None) => {
-                    if channel.late.len() > MAX_LATE_RESPONSES {
-                        self.fault();
-                    }
-                    return Err(AisError::TIMEOUT);
+        channel.late.push_back(Unanswered { id, pipelined });
+        Ok(())
+    }
+
+    /// Reads the oldest unanswered request's answer, waiting until
+    /// `deadline`. Answers come in request order.
+    fn read_answer(&self, channel: &mut RequestChannel, deadline: Option<Instant>) -> AisResult<Answer> {
+        let Some(&expected) = channel.late.front() else { return Err(self.fault()) };
+        let (header, answer) = match channel.reader.read_until(self.request_fd.as_raw_fd(), deadline) {
+            Ok(Some(frame)) => frame,
+            Ok(None) => return Ok(Answer::NotYet),
+            Err(_) => return Err(self.fault()),
+        };
+        if header.service != self.service || header.id != expected.id {
+            return Err(self.fault());
+        }
+        channel.late.pop_front();
+        let Some(status) = answer.first_chunk::<4>() else { return Err(self.fault()) };
+        let result = AisError::check(u32::from_le_bytes(*status)).map(|()| answer[4..].to_vec());
+        match expected.pipelined {
+            None => Ok(Answer::Awaited(result)),
+            Some(len) => {
+                channel.pipelined -= 1;
+                channel.pipelined_bytes -= len;
+                if let Err(e) = result {
+                    channel.pipeline_ready = None;
+                    channel.deferred.get_or_insert(e);
                 }
-                Err(_) => return Err(self.fault()),
-            };
-            if header.service != self.service || header.id != expected {
-                return Err(self.fault());
-            }
-            channel.late.pop_front();
-            if channel.late.is_empty() {
-                // Ours.
-                return match answer.get(..4) {
-                    Some(status) => {
-                        let status =
-                            u32::from_le_bytes([status[0], status[1], status[2], status[3]]);
-                        AisError::check(status)?;
-                        Ok(answer[4..].to_vec())
-                    }
-                    None => Err(self.fault()),
-                };
+                Ok(Answer::Pipelined)
             }
         }
-        Err(self.fault())
     }
 
     /// The request channel; waiting for it counts against the deadline.
