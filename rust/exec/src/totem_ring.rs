@@ -387,9 +387,11 @@ impl TotemRing {
             };
             (dest, tx.bytes)
         });
-        // A lost packet is Totem's business (it retransmits).
+        // A lost packet is Totem's business (it retransmits), but one no
+        // ring could send (all networks down, or a packet too large: a bug)
+        // is worth a line.
         if let Err(e) = self.net.send_batch(packets) {
-            crate::log_debug!(Totem, "send failed: {e}");
+            crate::log_limited!(Warning, Totem, "send failed: {e}");
         }
         match &mut self.net {
             Wire::Single(t) => {

@@ -87,7 +87,12 @@ impl Totem {
         }
         let operational = self.state == State::Operational;
         let ring = t.ring;
-        let max_rtr = MAX_RTR_WIRE.min(256);
+        // The token must fit one frame: its fixed part, the acks, then
+        // 8 bytes per retransmission request. (With 256 requests a token
+        // outgrew a 1431-byte frame, could not be sent, and the ring
+        // reformed after a token loss whenever a node missed that many.)
+        let room = (self.frame_size - wire::TOKEN_FIXED_LEN) / 8;
+        let max_rtr = MAX_RTR_WIRE.min(256).min(room.saturating_sub(t.acks.len()));
 
         // Answer retransmission requests.
         let mut sent: u32 = 0;
@@ -108,6 +113,7 @@ impl Totem {
             }
         }
         t.rtr = still_missing;
+        t.rtr.truncate(max_rtr);
 
         // Ask for what we miss.
         let (aru, have) = {

@@ -13,6 +13,10 @@ struct Net {
     window_seen: usize,
     /// Stopped nodes (like SIGSTOP): they receive nothing and no timer fires.
     stopped: Vec<bool>,
+    /// Multicast data to this node (index) is lost until this time.
+    lose_data: Option<(usize, Micros)>,
+    /// Largest packet any node sent.
+    largest_packet: usize,
 }
 
 impl Net {
@@ -29,6 +33,8 @@ impl Net {
             rings: vec![Vec::new(); n as usize],
             window_seen: 0,
             stopped: vec![false; n as usize],
+            lose_data: None,
+            largest_packet: 0,
         };
         net.collect();
         net
@@ -50,6 +56,7 @@ impl Net {
             }
             let mut burst = 0;
             while let Some(t) = self.nodes[i].poll_transmit() {
+                self.largest_packet = self.largest_packet.max(t.bytes.len());
                 match t.dest {
                     Dest::Multicast if t.bytes.get(3) == Some(&1) => burst += 1,
                     Dest::Node(_) => {
@@ -88,8 +95,9 @@ impl Net {
                     if self.stopped.get(i) == Some(&true) {
                         continue;
                     }
+                    let lost = self.lose_data.is_some_and(|(to, until)| to == i && next < until && bytes.get(3) == Some(&1));
                     let to_me = match dest {
-                        Dest::Multicast => n.node_id() != from,
+                        Dest::Multicast => n.node_id() != from && !lost,
                         Dest::Node(d) => d == n.node_id(),
                     };
                     if to_me {
@@ -460,4 +468,29 @@ fn flow_control_bounds_each_token_visit() {
     net.run_until(Micros::from_millis(6000));
     assert!(net.delivered.iter().all(|d| d.len() == 200));
     assert!(net.window_seen >= 1 && net.window_seen <= 4, "{} packets in one visit", net.window_seen);
+}
+
+#[test]
+fn a_node_missing_hundreds_of_messages_asks_within_one_frame_and_catches_up() {
+    // Frame size 1200: a token fits about 140 retransmission requests.
+    let mut net = Net::new(3);
+    net.run_until(Micros::from_millis(2000));
+    let rings_before = net.rings.clone();
+    net.largest_packet = 0;
+    net.lose_data = Some((2, Micros::from_millis(2300)));
+    // One frame each.
+    for k in 0..600u32 {
+        let mut m = vec![0u8; 1000];
+        m[..4].copy_from_slice(&k.to_le_bytes());
+        net.nodes[0].submit(&m, Guarantee::Agreed).unwrap();
+    }
+    net.collect();
+    net.run_until(Micros::from_millis(5000));
+    assert!(net.largest_packet <= 1200, "a {}-byte packet does not fit the 1200-byte frame", net.largest_packet);
+    assert!(net.nodes[0].stats().mcast_retransmitted >= 300, "{:?}", net.nodes[0].stats());
+    assert_eq!(net.rings, rings_before, "the ring changed");
+    for d in &net.delivered {
+        let got: Vec<u32> = d.iter().map(|(_, m)| u32::from_le_bytes(m[..4].try_into().unwrap())).collect();
+        assert_eq!(got, (0..600).collect::<Vec<_>>());
+    }
 }
