@@ -118,7 +118,11 @@ enum evs_error_t evs_leave(evs_handle_t handle, struct evs_group *groups, int gr
 
 /**
  * Multicasts the concatenation of `iov_len` buffers to the groups the
- * handle joined. `EVS_ERR_TRY_AGAIN` when the executive's queue is full.
+ * handle joined. `EVS_OK` once the executive will multicast it: the
+ * library does not wait for each answer (up to 32 messages of at most
+ * 64 KiB unanswered; the executive never refuses them). `EVS_ERR_TRY_AGAIN`
+ * (nothing sent) when that many are unanswered and no answer comes
+ * within 10 ms (the executive holds a sender while its queue is full).
  */
 enum evs_error_t evs_mcast_joined(evs_handle_t handle,
                                   enum evs_guarantee_t guarantee,
@@ -126,7 +130,8 @@ enum evs_error_t evs_mcast_joined(evs_handle_t handle,
                                   int iov_len);
 
 /**
- * Multicasts to the `group_cnt` groups given, joined or not.
+ * Multicasts to the `group_cnt` groups given, joined or not; answers
+ * as `evs_mcast_joined` does.
  */
 enum evs_error_t evs_mcast_groups(evs_handle_t handle,
                                   enum evs_guarantee_t guarantee,

@@ -9,9 +9,12 @@
 //! context pointer, and turning callbacks into C calls. Errors are
 //! `AisError`s here; the wrappers map them with `group_api::result_code`.
 //!
-//! Flow control has two sources: the executive (messages of this handle
-//! queued for ordering, or a full ordering queue) and this library: the
-//! handle's own messages sent but not yet dispatched back to it (each
+//! `cpg_mcast_joined` is pipelined (`Connection::request_pipelined`): it
+//! returns once the message is written, and answers are read later; the
+//! executive never refuses a multicast of a joined handle (it stops
+//! reading the handle while its queue is full), so `TRY_AGAIN` comes from
+//! the library: when the pipeline window stays full for 10 ms, or from
+//! the handle's own messages sent but not yet dispatched back to it (each
 //! comes back once, marked `own`). Past [`UNREAD_SOFT_MSGS`] /
 //! [`UNREAD_SOFT_BYTES`] the state reads `ENABLED`; past the hard limits
 //! `cpg_mcast_joined` answers `CPG_ERR_TRY_AGAIN` without sending. This

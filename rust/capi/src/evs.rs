@@ -7,7 +7,8 @@
 //! iovecs), more than `ais_ipc::evs::MAX_GROUPS` groups in one call
 //! (`EVS_ERR_TOO_MANY_GROUPS`), the message size limit
 //! (`ais_ipc::evs::MAX_DATA`; more is `EVS_ERR_INVALID_PARAM`), and
-//! turning callbacks into C calls.
+//! turning callbacks into C calls. Multicasts are pipelined (see
+//! `Connection::request_pipelined`).
 
 use core::ffi::{c_int, c_uint};
 

@@ -6,7 +6,8 @@
 //! listener / client fds -> route server events to services and send the
 //! replies -> handle ordering fds and timers -> drain at most
 //! [`MAX_CLUSTER_EVENTS_PER_TURN`] ordering events to services -> apply
-//! service outputs -> write what the IPC server queued (once per socket
+//! service outputs -> read clients held for a full ordering queue again
+//! if it has room -> write what the IPC server queued (once per socket
 //! per turn). After network packets ([`BUSY_POLL`], [`BUSY_POLL_LOADED`])
 //! and client requests ([`BUSY_POLL_CLIENT`]) the loop polls a while
 //! before it sleeps again.

@@ -10,11 +10,13 @@
 //! by waiting until every receiver has everything, so a 1-byte message's
 //! sequence modulo 256 together with the final count is enough.
 //!
-//! Senders wait for each answer before the next request (as a
-//! single-threaded application does) or, with a window, keep up to N
-//! requests in flight ([`Pipeline`]); a sequence number refused with
-//! TRY_AGAIN after a later one was accepted is skipped, and receivers
-//! accept exactly the skipped numbers as gaps.
+//! Senders call the client library's connection code one message at a
+//! time (as a single-threaded libevs application calling
+//! `evs_mcast_groups` does; the library pipelines multicasts, see
+//! `ais_capi::runtime::Connection::request_pipelined`) or, with a window,
+//! keep up to N raw requests in flight ([`Pipeline`]); a sequence number
+//! refused with TRY_AGAIN after a later one was accepted is skipped, and
+//! receivers accept exactly the skipped numbers as gaps.
 
 use std::collections::{HashMap, VecDeque};
 use std::io::{self, BufReader, Read, Write};
@@ -26,6 +28,8 @@ use std::time::{Duration, Instant};
 use ais_ipc::evs::{self, Callback, GroupKey};
 use ais_ipc::frame::{self, read_message, write_message};
 use ais_ipc::handshake::{HANDSHAKE_SERVICE, HELLO_ID, Hello, HelloReply, PROTOCOL_VERSION, Role};
+use ais_capi::error::AisError;
+use ais_capi::runtime::Connection;
 use ais_ipc::{error, service};
 
 /// The group every bench connection joins.
@@ -54,6 +58,10 @@ fn refused(what: &str, code: u32) -> io::Error {
 pub struct EvsConn {
     request: UnixStream,
     dispatch: Option<UnixStream>,
+    /// A second connection, through the client library's code, for
+    /// sending (not joined, so it gets no deliveries).
+    lib: Connection,
+    payload: Vec<u8>,
     pub local_node: u32,
 }
 
@@ -66,7 +74,8 @@ impl EvsConn {
             return Err(refused("hello", reply.error));
         }
         let (dispatch, _) = hello(socket, Role::Dispatch, reply.token)?;
-        let mut c = EvsConn { request, dispatch: Some(dispatch), local_node: 0 };
+        let lib = Connection::open_at(socket, service::EVS).map_err(|e| io::Error::other(format!("library connection: {e:?}")))?;
+        let mut c = EvsConn { request, dispatch: Some(dispatch), lib, payload: Vec::new(), local_node: 0 };
         let body = c.call(evs::JOIN, &evs::Request::Join { groups: vec![GROUP] }.encode())?;
         if !body.is_empty() {
             return Err(io::Error::other("unexpected JOIN answer"));
@@ -95,22 +104,18 @@ impl EvsConn {
         Ok((code, answer[4..].to_vec()))
     }
 
-    /// Sends a prepared `MCAST_JOINED` request (see [`McastFrame`]) and
-    /// waits for its answer, retrying while the executive answers
+    /// Multicasts message `seq` of `size` bytes to [`GROUP`] as
+    /// `evs_mcast_groups` does, retrying while the library answers
     /// TRY_AGAIN. Returns how many TRY_AGAIN answers it took.
-    pub fn send_request(&mut self, request: &[u8]) -> io::Result<u64> {
+    pub fn send_through_library(&mut self, seq: u64, size: usize) -> io::Result<u64> {
+        payload(seq, size, &mut self.payload);
+        let body = evs::encode_mcast(AGREED, Some(&[GROUP]), &[&self.payload]);
         let mut retries = 0;
-        let mut answer = Vec::new();
         loop {
-            self.request.write_all(request)?;
-            wait_readable(&self.request)?;
-            match read_code(&mut self.request, &mut answer)? {
-                error::OK => return Ok(retries),
-                error::TRY_AGAIN => {
-                    retries += 1;
-                    std::thread::sleep(Duration::from_micros(200));
-                }
-                code => return Err(refused("mcast", code)),
+            match self.lib.request_pipelined(evs::MCAST_GROUPS, &body) {
+                Ok(()) => return Ok(retries),
+                Err(e) if e == AisError::TRY_AGAIN => retries += 1,
+                Err(e) => return Err(refused("mcast", e.0)),
             }
         }
     }
@@ -528,7 +533,7 @@ pub fn round_with_window(
                         let (p, err) = c.mcast_pipelined(own, size, w.min(MAX_WINDOW), ahead, start, duration);
                         return (p.accepted, p.try_again, (node, p.skipped), err);
                     }
-                    let (mut sent, mut retries, mut request) = (0u64, 0u64, McastFrame::new(size));
+                    let (mut sent, mut retries) = (0u64, 0u64);
                     // Looked up only when reached: the receiver thread
                     // holds this lock for every delivery.
                     let mut limit = 0;
@@ -539,7 +544,7 @@ pub fn round_with_window(
                                 std::thread::sleep(Duration::from_micros(50));
                             }
                         }
-                        match c.send_request(request.with_seq(sent)) {
+                        match c.send_through_library(sent, size) {
                             Ok(r) => retries += r,
                             Err(e) => return (sent, retries, (node, Vec::new()), Some(format!("send: {e}"))),
                         }

@@ -295,7 +295,12 @@ pub unsafe extern "C" fn cpg_leave(handle: cpg_handle_t, group: *mut cpg_name) -
 }
 
 /// Multicasts the concatenation of `iov_len` buffers to every group the
-/// handle joined. `CPG_ERR_TRY_AGAIN` when the executive's queue is full.
+/// handle joined. `CPG_OK` once the executive will multicast it: the
+/// library does not wait for each answer (up to 32 messages of at most
+/// 64 KiB unanswered; the executive never refuses them). `CPG_ERR_TRY_AGAIN`
+/// (nothing sent) when that many are unanswered and no answer comes
+/// within 10 ms (the executive holds a sender while its queue is full), or when the handle's own messages
+/// sent and not yet dispatched back pass the library's limit.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cpg_mcast_joined(
     handle: cpg_handle_t,

@@ -217,7 +217,11 @@ pub unsafe extern "C" fn evs_leave(handle: evs_handle_t, groups: *mut evs_group,
 }
 
 /// Multicasts the concatenation of `iov_len` buffers to the groups the
-/// handle joined. `EVS_ERR_TRY_AGAIN` when the executive's queue is full.
+/// handle joined. `EVS_OK` once the executive will multicast it: the
+/// library does not wait for each answer (up to 32 messages of at most
+/// 64 KiB unanswered; the executive never refuses them). `EVS_ERR_TRY_AGAIN`
+/// (nothing sent) when that many are unanswered and no answer comes
+/// within 10 ms (the executive holds a sender while its queue is full).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn evs_mcast_joined(
     handle: evs_handle_t,
@@ -234,7 +238,8 @@ pub unsafe extern "C" fn evs_mcast_joined(
     })
 }
 
-/// Multicasts to the `group_cnt` groups given, joined or not.
+/// Multicasts to the `group_cnt` groups given, joined or not; answers
+/// as `evs_mcast_joined` does.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn evs_mcast_groups(
     handle: evs_handle_t,

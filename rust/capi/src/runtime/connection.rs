@@ -15,6 +15,11 @@
 //! `Arc<Connection>` drops it, so no thread ever polls a closed or reused
 //! descriptor through us.
 //!
+//! Pipelining: multicasts ([`Connection::request_pipelined`]) do not wait
+//! for their answers, which is what lets a single-threaded application
+//! send faster than one round trip to the executive per message. The
+//! answers are read, in order, by later calls.
+//!
 //! Timeouts: a request given a deadline that passes returns
 //! `SA_AIS_ERR_TIMEOUT` and the connection stays usable. The executive
 //! answers every request, in order; the late answer's id is remembered and

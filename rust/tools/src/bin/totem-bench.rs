@@ -12,9 +12,10 @@
 //!        [--socket PATH]... [--keep-logs] [--totem key=value]...
 //!        [--transport udp|udpu] [--realtime]
 //!
-//! Senders wait for each answer before sending again (what a
-//! single-threaded libevs application does); `--window N` keeps N requests
-//! in flight instead, to measure what the executive and protocol sustain.
+//! Senders send one message per call through the client library's
+//! connection code (what a single-threaded libevs application gets: the
+//! library pipelines multicasts); `--window N` keeps N raw requests in
+//! flight instead, to measure what the executive and protocol sustain.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
@@ -284,7 +285,7 @@ fn main() {
     };
     let mode = match o.window {
         Some(n) => format!("window of {n} requests in flight"),
-        None => "one request at a time".to_string(),
+        None => "one library call at a time".to_string(),
     };
     println!(
         "# totem-bench: {} s per size, sender{}, {mode}; MB = 10^6 bytes; rates at the slowest receiver",

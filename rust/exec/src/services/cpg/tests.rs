@@ -334,7 +334,7 @@ fn request_errors_limits_and_flow_control() {
     let before = sim.nodes[0].net.submitted.len();
     assert_eq!(sim.ask(0, 1, Request::Mcast { guarantee: 2, data: b"x" }), Some(error::OK));
     assert_eq!(sim.nodes[0].net.submitted.len(), before + 1);
-    assert!(sim.nodes[0].out.iter().any(|o| *o == Output::Hold { conn: ConnId(1) }), "{:?}", sim.nodes[0].out);
+    assert!(sim.nodes[0].out.contains(&Output::Hold { conn: ConnId(1) }), "{:?}", sim.nodes[0].out);
     assert_eq!(sim.ask(0, 1, Request::Leave { name: b"g" }), Some(error::TRY_AGAIN));
     assert!(sim.nodes[0].svc.conns[&ConnId(1)].groups.contains(b"g".as_slice()));
     // A process exiting while the queue is full is removed once it drains.
