@@ -132,7 +132,7 @@ fn serve(loaded: &Loaded, ring: Option<RingConfig>, rundir: &mut RunDir, ready: 
     crate::log_notice!(Main, "signal {sig} received: shutting down");
     exec.shutdown();
     let s = &exec.server().stats;
-    crate::log_info!(Ipc, "accepted {} refused {} malformed {} slow-dropped {}", s.accepted, s.refused, s.malformed, s.slow_dropped);
+    crate::log_info!(Ipc, "accepted {} refused {} malformed {} slow-dropped {} held {}", s.accepted, s.refused, s.malformed, s.slow_dropped, s.held);
     crate::log_notice!(Main, "stopped");
     Ok(())
 }

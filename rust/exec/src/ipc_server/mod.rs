@@ -95,6 +95,8 @@ pub struct Stats {
     pub malformed: u64,
     pub handshake_timeouts: u64,
     pub slow_dropped: u64,
+    /// Times a connection was held for a full ordering queue.
+    pub held: u64,
 }
 
 /// Hashes socket keys and connection ids: counters we assign, never
@@ -498,6 +500,7 @@ impl Server {
         let Some(key) = self.conns.get(&conn).map(|c| c.request) else { return };
         let Some(sock) = self.socks.get_mut(&key) else { return };
         if !sock.held {
+            self.stats.held += 1;
             sock.held = true;
             set_interest(epoll, key, sock);
             self.held.push(key);

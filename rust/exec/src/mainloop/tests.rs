@@ -182,3 +182,80 @@ fn sync_round_runs_to_activation_and_service_timers_fire() {
     exec.shutdown();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A client that multicasts faster than the ordering layer delivers (as
+/// the pipelining libraries do): the executive holds it instead of
+/// refusing, and every message is answered OK and delivered once, in order.
+#[test]
+fn a_sender_outpacing_the_queue_is_held_and_loses_nothing() {
+    use ais_ipc::evs;
+    let dir = std::env::temp_dir().join(format!("aisexec-loop-hold-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("s.sock");
+    let epoll = Epoll::new().unwrap();
+    let server = Server::bind(&path, AccessPolicy::default(), vec![svc::EVS], &epoll).unwrap();
+    let signals = sys::signalfd(&[libc::SIGUSR2]).unwrap();
+    let evs_service = Box::new(crate::services::evs::EvsService::new());
+    let mut exec =
+        Executive::new(epoll, signals, server, Box::new(Loopback::new(9, "127.0.0.1".into())), vec![evs_service]).unwrap();
+    let mut ready = Vec::new();
+    let mut turns = |exec: &mut Executive, n: usize| {
+        for _ in 0..n {
+            assert_eq!(exec.turn(&mut ready, Some(Duration::from_millis(5))).unwrap(), None);
+        }
+    };
+
+    let mut req = UnixStream::connect(&path).unwrap();
+    req.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let hello = Hello { protocol: PROTOCOL_VERSION, role: Role::Request, service: svc::EVS, token: 0 };
+    write_message(&mut req, HANDSHAKE_SERVICE, HELLO_ID, &hello.encode()).unwrap();
+    turns(&mut exec, 3);
+    let token = HelloReply::decode(&read_message(&mut req).unwrap().1).unwrap().token;
+    let mut disp = UnixStream::connect(&path).unwrap();
+    disp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    write_message(&mut disp, HANDSHAKE_SERVICE, HELLO_ID, &Hello { role: Role::Dispatch, token, ..hello }.encode()).unwrap();
+    let join = evs::Request::Join { groups: vec![[7; evs::GROUP_KEY]] };
+    write_message(&mut req, svc::EVS, join.id(), &join.encode()).unwrap();
+    turns(&mut exec, 5);
+    let (_, body) = read_message(&mut req).unwrap();
+    assert_eq!(body[..4], ais_ipc::error::OK.to_le_bytes());
+
+    // Three times the loopback's queue, written without waiting.
+    const N: u32 = 3 * crate::ordering::LOOPBACK_QUEUE_MESSAGES as u32;
+    let mut burst = Vec::new();
+    for k in 0..N {
+        write_message(&mut burst, svc::EVS, evs::MCAST_JOINED, &evs::encode_mcast(1, None, &[&k.to_le_bytes()])).unwrap();
+    }
+    let mut writer = req.try_clone().unwrap();
+    let write = std::thread::spawn(move || std::io::Write::write_all(&mut writer, &burst));
+    // Keeps the request channel open until the end: a client that hangs
+    // up is closed, deliveries not yet sent included.
+    let answers = std::thread::spawn(move || {
+        let oks = (0..N).map(|_| read_message(&mut req).map(|(_, b)| b[..4] == ais_ipc::error::OK.to_le_bytes()));
+        (oks.collect::<Result<Vec<bool>, _>>(), req)
+    });
+    let deliveries = std::thread::spawn(move || {
+        let mut got = Vec::new();
+        while got.len() < N as usize {
+            let Ok((h, body)) = read_message(&mut disp) else { break };
+            if let Ok(evs::Callback::Deliver { data, .. }) = evs::Callback::decode(h.id, &body) {
+                got.push(u32::from_le_bytes(data.try_into().unwrap()));
+            }
+        }
+        got
+    });
+    let start = std::time::Instant::now();
+    while !deliveries.is_finished() && start.elapsed() < Duration::from_secs(20) {
+        turns(&mut exec, 1);
+    }
+    write.join().unwrap().unwrap();
+    let (oks, _req) = answers.join().unwrap();
+    assert!(oks.unwrap().iter().all(|ok| *ok), "every multicast answered OK");
+    let got = deliveries.join().unwrap();
+    let first_wrong = got.iter().enumerate().find(|(i, k)| **k != *i as u32);
+    assert!(got.len() == N as usize && first_wrong.is_none(), "{} of {N} delivered; first out of order: {first_wrong:?}", got.len());
+    assert!(exec.server().stats.held > 0, "the sender was never held");
+    exec.shutdown();
+    let _ = std::fs::remove_dir_all(&dir);
+}
