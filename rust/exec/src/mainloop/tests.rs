@@ -58,38 +58,66 @@ impl Service for Echo {
     }
 }
 
+/// A temporary run directory and an executive over a loopback ordering
+/// with `services`, listening in it.
+struct Rig {
+    dir: std::path::PathBuf,
+    path: std::path::PathBuf,
+    exec: Executive,
+    ready: Vec<(u64, u32)>,
+}
+
+impl Rig {
+    fn start(tag: &str, node: NodeId, service: u32, services: Vec<Box<dyn Service>>) -> Rig {
+        let dir = std::env::temp_dir().join(format!("aisexec-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("s.sock");
+        let epoll = Epoll::new().unwrap();
+        let server = Server::bind(&path, AccessPolicy::default(), vec![service], &epoll).unwrap();
+        // SIGUSR2 only: blocking it in this thread is harmless to the harness.
+        let signals = sys::signalfd(&[libc::SIGUSR2]).unwrap();
+        let exec =
+            Executive::new(epoll, signals, server, Box::new(Loopback::new(node, "127.0.0.1".into())), services).unwrap();
+        Rig { dir, path, exec, ready: Vec::new() }
+    }
+
+    /// Runs `n` loop turns of at most `wait` each.
+    fn turns(&mut self, n: usize, wait: Duration) {
+        for _ in 0..n {
+            assert_eq!(self.exec.turn(&mut self.ready, Some(wait)).unwrap(), None);
+        }
+    }
+
+    /// A client connection of `service`: (request, dispatch) sockets.
+    fn connect(&mut self, service: u32) -> (UnixStream, UnixStream) {
+        let mut req = UnixStream::connect(&self.path).unwrap();
+        req.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let hello = Hello { protocol: PROTOCOL_VERSION, role: Role::Request, service, token: 0 };
+        write_message(&mut req, HANDSHAKE_SERVICE, HELLO_ID, &hello.encode()).unwrap();
+        self.turns(3, Duration::from_millis(20));
+        let token = HelloReply::decode(&read_message(&mut req).unwrap().1).unwrap().token;
+        let mut disp = UnixStream::connect(&self.path).unwrap();
+        disp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        write_message(&mut disp, HANDSHAKE_SERVICE, HELLO_ID, &Hello { role: Role::Dispatch, token, ..hello }.encode()).unwrap();
+        (req, disp)
+    }
+
+    fn stop(mut self) {
+        self.exec.shutdown();
+        assert!(!self.path.exists());
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 #[test]
 fn request_is_ordered_delivered_and_answered() {
-    let dir = std::env::temp_dir().join(format!("aisexec-loop-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("s.sock");
-    let epoll = Epoll::new().unwrap();
-    let server = Server::bind(&path, AccessPolicy::default(), vec![svc::EVS], &epoll).unwrap();
-    // SIGUSR2 only: blocking it in this thread is harmless to the harness.
-    let signals = sys::signalfd(&[libc::SIGUSR2]).unwrap();
     let seen = Rc::new(RefCell::new(Seen::default()));
     let echo = Box::new(Echo { seen: seen.clone(), waiting: VecDeque::new() });
-    let mut exec =
-        Executive::new(epoll, signals, server, Box::new(Loopback::new(9, "127.0.0.1".into())), vec![echo]).unwrap();
-    let mut ready = Vec::new();
-    let mut turns = |exec: &mut Executive, n: usize| {
-        for _ in 0..n {
-            assert_eq!(exec.turn(&mut ready, Some(Duration::from_millis(20))).unwrap(), None);
-        }
-    };
-
-    let mut req = UnixStream::connect(&path).unwrap();
-    req.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    let hello = Hello { protocol: PROTOCOL_VERSION, role: Role::Request, service: svc::EVS, token: 0 };
-    write_message(&mut req, HANDSHAKE_SERVICE, HELLO_ID, &hello.encode()).unwrap();
-    turns(&mut exec, 3);
-    let token = HelloReply::decode(&read_message(&mut req).unwrap().1).unwrap().token;
-    let mut disp = UnixStream::connect(&path).unwrap();
-    disp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    write_message(&mut disp, HANDSHAKE_SERVICE, HELLO_ID, &Hello { role: Role::Dispatch, token, ..hello }.encode()).unwrap();
+    let mut rig = Rig::start("loop", 9, svc::EVS, vec![echo]);
+    let (mut req, mut disp) = rig.connect(svc::EVS);
     write_message(&mut req, svc::EVS, 5, b"ping").unwrap();
-    turns(&mut exec, 5);
+    rig.turns(5, Duration::from_millis(20));
 
     let (h, body) = read_message(&mut req).unwrap();
     assert_eq!((h.service, h.id), (svc::EVS, 5));
@@ -102,11 +130,9 @@ fn request_is_ordered_delivered_and_answered() {
         assert_eq!(s.delivered, vec![(9, b"ping".to_vec())]);
     }
     drop((req, disp));
-    turns(&mut exec, 3);
+    rig.turns(3, Duration::from_millis(20));
     assert_eq!(seen.borrow().closed.len(), 1, "conn_closed runs when the client goes");
-    exec.shutdown();
-    assert!(!path.exists());
-    let _ = std::fs::remove_dir_all(&dir);
+    rig.stop();
 }
 
 /// Records sync hook calls and timer firings; sends two sync messages,
@@ -157,30 +183,20 @@ impl Service for SyncProbe {
 
 #[test]
 fn sync_round_runs_to_activation_and_service_timers_fire() {
-    let dir = std::env::temp_dir().join(format!("aisexec-sync-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("s.sock");
-    let epoll = Epoll::new().unwrap();
-    let server = Server::bind(&path, AccessPolicy::default(), vec![svc::CPG], &epoll).unwrap();
-    let signals = sys::signalfd(&[libc::SIGUSR2]).unwrap();
     let log = Rc::new(RefCell::new(Vec::new()));
     let timer = Some(std::time::Instant::now() + Duration::from_millis(30));
     let probe = Box::new(SyncProbe { log: log.clone(), to_send: 0, timer });
-    let mut exec =
-        Executive::new(epoll, signals, server, Box::new(Loopback::new(3, "127.0.0.1".into())), vec![probe]).unwrap();
-    let mut ready = Vec::new();
+    let mut rig = Rig::start("sync", 3, svc::CPG, vec![probe]);
     let start = std::time::Instant::now();
-    while exec.sync.rounds_done == 0 || log.borrow().iter().all(|l| l != "timer") {
+    while rig.exec.sync.rounds_done == 0 || log.borrow().iter().all(|l| l != "timer") {
         assert!(start.elapsed() < Duration::from_secs(5), "stuck: {:?}", log.borrow());
-        exec.turn(&mut ready, Some(Duration::from_millis(10))).unwrap();
+        rig.turns(1, Duration::from_millis(10));
     }
     let log = log.borrow();
     let sync: Vec<&str> = log.iter().map(String::as_str).filter(|l| *l != "timer").collect();
     assert_eq!(sync, ["init", "deliver state2", "deliver state1", "activate"]);
     assert!(start.elapsed() >= Duration::from_millis(25), "timer fired early");
-    exec.shutdown();
-    let _ = std::fs::remove_dir_all(&dir);
+    rig.stop();
 }
 
 /// A client that multicasts faster than the ordering layer delivers (as
@@ -189,35 +205,11 @@ fn sync_round_runs_to_activation_and_service_timers_fire() {
 #[test]
 fn a_sender_outpacing_the_queue_is_held_and_loses_nothing() {
     use ais_ipc::evs;
-    let dir = std::env::temp_dir().join(format!("aisexec-loop-hold-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("s.sock");
-    let epoll = Epoll::new().unwrap();
-    let server = Server::bind(&path, AccessPolicy::default(), vec![svc::EVS], &epoll).unwrap();
-    let signals = sys::signalfd(&[libc::SIGUSR2]).unwrap();
-    let evs_service = Box::new(crate::services::evs::EvsService::new());
-    let mut exec =
-        Executive::new(epoll, signals, server, Box::new(Loopback::new(9, "127.0.0.1".into())), vec![evs_service]).unwrap();
-    let mut ready = Vec::new();
-    let mut turns = |exec: &mut Executive, n: usize| {
-        for _ in 0..n {
-            assert_eq!(exec.turn(&mut ready, Some(Duration::from_millis(5))).unwrap(), None);
-        }
-    };
-
-    let mut req = UnixStream::connect(&path).unwrap();
-    req.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    let hello = Hello { protocol: PROTOCOL_VERSION, role: Role::Request, service: svc::EVS, token: 0 };
-    write_message(&mut req, HANDSHAKE_SERVICE, HELLO_ID, &hello.encode()).unwrap();
-    turns(&mut exec, 3);
-    let token = HelloReply::decode(&read_message(&mut req).unwrap().1).unwrap().token;
-    let mut disp = UnixStream::connect(&path).unwrap();
-    disp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    write_message(&mut disp, HANDSHAKE_SERVICE, HELLO_ID, &Hello { role: Role::Dispatch, token, ..hello }.encode()).unwrap();
+    let mut rig = Rig::start("hold", 9, svc::EVS, vec![Box::new(crate::services::evs::EvsService::new())]);
+    let (mut req, mut disp) = rig.connect(svc::EVS);
     let join = evs::Request::Join { groups: vec![[7; evs::GROUP_KEY]] };
     write_message(&mut req, svc::EVS, join.id(), &join.encode()).unwrap();
-    turns(&mut exec, 5);
+    rig.turns(5, Duration::from_millis(5));
     let (_, body) = read_message(&mut req).unwrap();
     assert_eq!(body[..4], ais_ipc::error::OK.to_le_bytes());
 
@@ -247,7 +239,7 @@ fn a_sender_outpacing_the_queue_is_held_and_loses_nothing() {
     });
     let start = std::time::Instant::now();
     while !deliveries.is_finished() && start.elapsed() < Duration::from_secs(20) {
-        turns(&mut exec, 1);
+        rig.turns(1, Duration::from_millis(5));
     }
     write.join().unwrap().unwrap();
     let (oks, _req) = answers.join().unwrap();
@@ -255,7 +247,6 @@ fn a_sender_outpacing_the_queue_is_held_and_loses_nothing() {
     let got = deliveries.join().unwrap();
     let first_wrong = got.iter().enumerate().find(|(i, k)| **k != *i as u32);
     assert!(got.len() == N as usize && first_wrong.is_none(), "{} of {N} delivered; first out of order: {first_wrong:?}", got.len());
-    assert!(exec.server().stats.held > 0, "the sender was never held");
-    exec.shutdown();
-    let _ = std::fs::remove_dir_all(&dir);
+    assert!(rig.exec.server().stats.held > 0, "the sender was never held");
+    rig.stop();
 }
