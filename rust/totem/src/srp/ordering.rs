@@ -230,6 +230,12 @@ impl Totem {
     }
 
     pub(super) fn send_mcast(&mut self, ring: RingId, seq: u64, m: &Stored) {
+        if self.state == State::Operational && self.members.len() == 1 {
+            // A ring of one: nobody needs the frame (a node that joins
+            // later never gets this ring's messages), and sending it cost
+            // a syscall per token rotation, one per message when idle.
+            return;
+        }
         // Sent under the original sender's id, also when retransmitting for it.
         let bytes = wire::encode_mcast(m.sender, ring, seq, m.flags, m.encap.as_ref(), &m.chunks);
         self.out.push_back(Transmit { dest: Dest::Multicast, bytes });

@@ -142,9 +142,12 @@ fn single_node_delivers_its_own_messages_at_once() {
         }
     }
     assert_eq!(got, vec![b"hello".to_vec(), vec![7u8; 5000]]);
-    // No network traffic needed for a ring of one except merge detection.
+    // No network traffic needed for a ring of one except membership
+    // (joins, merge detection): no token, no data frame.
     while let Some(tx) = t.poll_transmit() {
         assert_eq!(tx.dest, Dest::Multicast);
+        let p = wire::decode(&tx.bytes).map(|(_, p)| p);
+        assert!(matches!(p, Ok(Packet::Join(_) | Packet::Merge(_))), "{p:?}");
     }
 }
 
