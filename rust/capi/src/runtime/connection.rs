@@ -41,6 +41,7 @@ use ais_ipc::handshake::{
     HANDSHAKE_SERVICE, HELLO_ID, HELLO_REPLY_ID, Hello, HelloReply, PROTOCOL_VERSION, Role,
 };
 
+use super::answer_reader::AnswerReader;
 use super::frame_reader::{FrameReader, ReadFault};
 use super::sys;
 use crate::abi::sa_ais::{SA_TIME_END, SaTimeT};
@@ -81,7 +82,7 @@ pub struct Connection {
 }
 
 struct RequestChannel {
-    reader: FrameReader,
+    reader: AnswerReader,
     /// Requests whose answers have not been read, oldest first.
     late: VecDeque<Unanswered>,
     /// The id of the last request if it was a pipelinable one answered OK
@@ -106,7 +107,7 @@ struct Unanswered {
 impl RequestChannel {
     fn new() -> RequestChannel {
         RequestChannel {
-            reader: FrameReader::new(),
+            reader: AnswerReader::new(),
             late: VecDeque::new(),
             pipeline_ready: None,
             pipelined: 0,

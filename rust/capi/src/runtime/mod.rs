@@ -56,6 +56,7 @@
 //! and the library's finalize runs `CHECKPOINTS.remove_children(lib)`
 //! after `CKPT.finalize(lib)`.
 
+mod answer_reader;
 pub mod connection;
 pub mod dispatch;
 mod frame_reader;
