@@ -131,16 +131,6 @@ mod tests {
 
     #[test]
     fn bad_sizes_and_eof_are_faults() {
-        for size in [0u32, 11, (ais_ipc::MAX_MESSAGE_SIZE + 1) as u32, u32::MAX] {
-            let (mut tx, rx) = UnixStream::pair().unwrap();
-            let mut head = ais_ipc::frame::encode(3, 1, b"");
-            head[0..4].copy_from_slice(&size.to_le_bytes());
-            tx.write_all(&head).unwrap();
-            let r = AnswerReader::new().read_until(rx.as_raw_fd(), None);
-            assert!(matches!(r, Err(ReadFault::Malformed(_))), "{size}: {r:?}");
-        }
-        let (tx, rx) = UnixStream::pair().unwrap();
-        drop(tx);
-        assert!(matches!(AnswerReader::new().read_until(rx.as_raw_fd(), None), Err(ReadFault::Eof)));
+        crate::runtime::frame_reader::tests::check_bad_sizes_and_eof(|fd| AnswerReader::new().read_until(fd, None));
     }
 }

@@ -124,7 +124,7 @@ enum Part {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use std::io::Write;
     use std::os::fd::AsRawFd;
@@ -186,21 +186,24 @@ mod tests {
         assert_eq!((h.id, body.as_slice()), (7, &b"payload"[..]));
     }
 
-    #[test]
-    fn bad_sizes_and_eof_are_faults() {
+    /// A reader (`read` on a fresh one) refuses impossible declared sizes
+    /// as malformed and a closed stream as end of file.
+    pub(in crate::runtime) fn check_bad_sizes_and_eof(read: impl Fn(RawFd) -> Result<Option<Frame>, ReadFault>) {
         for size in [0u32, 11, (ais_ipc::MAX_MESSAGE_SIZE + 1) as u32, u32::MAX] {
             let (mut tx, rx) = UnixStream::pair().unwrap();
             let mut head = ais_ipc::frame::encode(3, 1, b"");
             head[0..4].copy_from_slice(&size.to_le_bytes());
             tx.write_all(&head).unwrap();
-            let r = FrameReader::new().read_now(rx.as_raw_fd());
+            let r = read(rx.as_raw_fd());
             assert!(matches!(r, Err(ReadFault::Malformed(_))), "{size}: {r:?}");
         }
         let (tx, rx) = UnixStream::pair().unwrap();
         drop(tx);
-        assert!(matches!(
-            FrameReader::new().read_now(rx.as_raw_fd()),
-            Err(ReadFault::Eof)
-        ));
+        assert!(matches!(read(rx.as_raw_fd()), Err(ReadFault::Eof)));
+    }
+
+    #[test]
+    fn bad_sizes_and_eof_are_faults() {
+        check_bad_sizes_and_eof(|fd| FrameReader::new().read_now(fd));
     }
 }
