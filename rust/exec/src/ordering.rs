@@ -127,6 +127,10 @@ pub trait Ordering {
     fn busy(&self) -> bool {
         false
     }
+    /// Busy near the flow control limit: packets come back to back.
+    fn saturated(&self) -> bool {
+        false
+    }
     /// Re-enables this node's FAULTY redundant rings; how many were
     /// FAULTY. Without redundant rings there is nothing to do.
     fn reenable_rings(&mut self) -> usize {

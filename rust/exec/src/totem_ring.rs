@@ -553,6 +553,10 @@ impl Ordering for TotemRing {
         self.totem.ring_busy()
     }
 
+    fn saturated(&self) -> bool {
+        self.totem.ring_saturated()
+    }
+
     fn reenable_rings(&mut self) -> usize {
         let n = match &mut self.net {
             Wire::Redundant(r) => r.reenable(),

@@ -122,6 +122,8 @@ pub struct Totem {
     last_rotation_seq: u64,
     /// The token's sequence number at our previous visit.
     seq_at_last_visit: u64,
+    /// Frames the ring carried between our last two token visits.
+    frames_last_rotation: u64,
     /// Our last token visit saw a whole rotation without new messages: the
     /// representative may be holding the token, so a submit sends it a wake.
     ring_looked_idle: bool,
@@ -194,6 +196,7 @@ impl Totem {
             idle_rotations: 0,
             last_rotation_seq: 0,
             seq_at_last_visit: 0,
+            frames_last_rotation: 0,
             ring_looked_idle: false,
             held: None,
             sendq: SendQueue::new(),
@@ -249,6 +252,13 @@ impl Totem {
     /// while this holds: the next packet is due within a rotation.)
     pub fn ring_busy(&self) -> bool {
         self.state == State::Operational && !self.ring_looked_idle
+    }
+    /// Busy, and the last rotation carried at least half of
+    /// `max_messages` frames: the ring runs near its flow control limit,
+    /// so packets come back to back (the executive then polls longer
+    /// still; a trickle of messages must not make it spin).
+    pub fn ring_saturated(&self) -> bool {
+        self.ring_busy() && self.frames_last_rotation >= (u64::from(self.cfg.max_messages()) / 2).max(1)
     }
     /// Messages waiting in the send queue.
     pub fn send_queue_len(&self) -> usize {

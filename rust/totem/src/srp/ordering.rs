@@ -202,6 +202,7 @@ impl Totem {
         }
 
         self.ring_looked_idle = operational && t.seq == self.seq_at_last_visit && t.rtr.is_empty();
+        self.frames_last_rotation = t.seq.saturating_sub(self.seq_at_last_visit);
         self.seq_at_last_visit = t.seq;
 
         // Idle ring: the representative holds the token a while.

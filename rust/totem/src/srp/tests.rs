@@ -316,6 +316,41 @@ fn ring_busy_while_messages_flow_and_not_when_idle() {
     assert!(net.nodes.iter().all(|n| !n.ring_busy()), "idle again once the message is through");
 }
 
+#[test]
+fn ring_saturated_under_a_flood_and_not_for_a_trickle() {
+    let mut net = Net::new(3);
+    net.run_until(Micros::from_millis(3000));
+    // Five messages a millisecond: busy, never saturated.
+    let mut busy = false;
+    for _ in 0..100 {
+        for _ in 0..5 {
+            net.nodes[1].submit(&[7; 1000], Guarantee::Agreed).unwrap();
+        }
+        net.collect();
+        for _ in 0..20 {
+            net.run_until(Micros(net.now.0 + 50));
+            busy |= net.nodes.iter().any(|n| n.ring_busy());
+            assert!(net.nodes.iter().all(|n| !n.ring_saturated()));
+        }
+    }
+    assert!(busy);
+    // A flood of one-frame messages: saturated within a few rotations.
+    for _ in 0..1000 {
+        net.nodes[1].submit(&[7; 1000], Guarantee::Agreed).unwrap();
+    }
+    net.collect();
+    let mut seen = [false; 3];
+    for _ in 0..100 {
+        net.run_until(Micros(net.now.0 + 100));
+        for (i, n) in net.nodes.iter().enumerate() {
+            seen[i] |= n.ring_saturated();
+        }
+    }
+    assert_eq!(seen, [true; 3]);
+    net.run_until(Micros(net.now.0 + 3_000_000));
+    assert!(net.nodes.iter().all(|n| !n.ring_saturated()), "not once the flood is through");
+}
+
 /// Well-formed packets with arbitrary (often absurd) field values, thrown at a
 /// running cluster: nothing panics (debug build: overflow checks on), and the
 /// cluster still agrees afterwards.
