@@ -17,6 +17,8 @@
 //!
 //! The checks (`check::check`), each reported with the seed:
 //! - payload integrity (a message is delivered whole and unchanged);
+//! - every packet fits the frame (a larger one is reported and dropped, as
+//!   no transport could send it);
 //! - no duplicates; total order: messages two nodes both deliver are in the
 //!   same relative order;
 //! - self-delivery: a node that does not crash delivers all its own messages;

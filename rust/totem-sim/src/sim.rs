@@ -315,6 +315,12 @@ impl Sim {
             }
         }
         for x in tx {
+            // A real transport cannot send more than a frame: such a packet
+            // is lost every time it is sent.
+            if x.bytes.len() > FRAME_SIZE {
+                self.corrupt.push(format!("node {id} sent a {}-byte packet, over the {FRAME_SIZE}-byte frame", x.bytes.len()));
+                continue;
+            }
             let bytes: Rc<[u8]> = x.bytes.into();
             match x.dest {
                 Dest::Multicast => {
