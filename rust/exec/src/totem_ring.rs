@@ -431,6 +431,20 @@ fn log_net_event(ev: NetEvent) {
 }
 
 impl TotemRing {
+    /// Submits through `submit` (one of Totem's submit functions), then
+    /// sends what that made due.
+    fn submit_with(
+        &mut self,
+        submit: fn(&mut Totem, Vec<u8>, totem::Guarantee) -> Result<(), totem::SubmitError>,
+        payload: Vec<u8>,
+        guarantee: Guarantee,
+    ) -> Result<(), QueueFull> {
+        // TooLarge cannot be told apart by callers today; both mean "not now".
+        let r = submit(&mut self.totem, payload, to_totem(guarantee)).map_err(|_| QueueFull);
+        self.flush();
+        r
+    }
+
     /// The classic membership lines: the ring, then who joined and left.
     fn log_change(&self, c: &ConfigChange) {
         let kind = match c.kind {
@@ -468,18 +482,11 @@ impl Ordering for TotemRing {
     }
 
     fn submit(&mut self, payload: Vec<u8>, guarantee: Guarantee) -> Result<(), QueueFull> {
-        let g = to_totem(guarantee);
-        // TooLarge cannot be told apart by callers today; both mean "not now".
-        let r = self.totem.submit_owned(payload, g).map_err(|_| QueueFull);
-        self.flush();
-        r
+        self.submit_with(Totem::submit_owned, payload, guarantee)
     }
 
     fn submit_past_limit(&mut self, payload: Vec<u8>, guarantee: Guarantee) -> Result<(), QueueFull> {
-        let g = to_totem(guarantee);
-        let r = self.totem.submit_past_limit(payload, g).map_err(|_| QueueFull);
-        self.flush();
-        r
+        self.submit_with(Totem::submit_past_limit, payload, guarantee)
     }
 
     fn has_room(&self) -> bool {

@@ -492,7 +492,7 @@ fn own_delivered(own: &Mutex<RoundState>, node: u32) -> u64 {
 pub const MAX_WINDOW: usize = 128;
 
 /// Runs one round: every sender multicasts `size`-byte messages for
-/// `duration`, one request at a time; then waits (at most `drain`) until
+/// `duration`, one library call at a time; then waits (at most `drain`) until
 /// every receiver has all. Sender `k` is on the node of receiver `k`.
 pub fn round(
     senders: &mut [EvsConn],

@@ -79,16 +79,10 @@ impl AnswerReader {
         };
         self.buf.resize(have + wanted.max(CHUNK), 0);
         let got = sys::recv_now(fd, &mut self.buf[have..]);
-        let n = match got {
-            Ok(Some(n)) => n,
-            Ok(None) => 0,
-            Err(_) => 0,
-        };
-        self.buf.truncate(have + n);
+        self.buf.truncate(have + got.as_ref().map_or(0, |n| n.unwrap_or(0)));
         match got {
             Ok(Some(0)) => Err(ReadFault::Eof),
-            Ok(Some(_)) => Ok(true),
-            Ok(None) => Ok(false),
+            Ok(n) => Ok(n.is_some()),
             Err(e) => Err(ReadFault::Io(e)),
         }
     }

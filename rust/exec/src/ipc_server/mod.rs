@@ -357,9 +357,7 @@ impl Server {
             // Not reading, but a hangup must not spin the loop: the peer
             // is gone or stopped talking while we wait on it.
             if events & (sys::HUP | sys::ERR | sys::RDHUP) != 0 {
-                if !sock.paused {
-                    self.drain_held(epoll, key, now);
-                }
+                self.drain_held(epoll, key, now);
                 self.close_key(key);
             }
             return;
@@ -371,9 +369,7 @@ impl Server {
         if outcome == ReadOutcome::Closed {
             // The dispatch channel may close first: a held request channel
             // still hands over what it holds.
-            if let Some(other) = self.partner(key)
-                && self.socks.get(&other).is_some_and(|s| s.held && !s.paused)
-            {
+            if let Some(other) = self.partner(key) {
                 self.drain_held(epoll, other, now);
             }
             self.close_key(key);
@@ -522,12 +518,16 @@ impl Server {
         true
     }
 
-    /// A held client hung up: its unread requests are still handed over
-    /// (it may have been told its messages were sent; see
+    /// A client hung up: if socket `key` is held (and not paused for its
+    /// output), its unread requests are still handed over (it may have been
+    /// told its messages were sent; see
     /// [`crate::service::Ctx::submit_or_hold`]). Bounded by its socket
     /// buffer: the peer cannot write more.
     fn drain_held(&mut self, epoll: &Epoll, key: u64, now: Instant) {
         let Some(sock) = self.socks.get_mut(&key) else { return };
+        if !sock.held || sock.paused {
+            return;
+        }
         sock.held = false;
         self.held.retain(|&k| k != key);
         loop {

@@ -70,6 +70,19 @@ impl Net {
         }
     }
 
+    /// Runs `steps` steps of `step_us` and says, per node, whether `state`
+    /// held after any of them.
+    fn seen_on_each_node(&mut self, steps: usize, step_us: u64, state: impl Fn(&Totem) -> bool) -> Vec<bool> {
+        let mut seen = vec![false; self.nodes.len()];
+        for _ in 0..steps {
+            self.run_until(Micros(self.now.0 + step_us));
+            for (i, n) in self.nodes.iter().enumerate() {
+                seen[i] |= state(n);
+            }
+        }
+        seen
+    }
+
     fn run_until(&mut self, end: Micros) {
         loop {
             let next_pkt = self.queue.front().map(|p| p.0);
@@ -304,14 +317,7 @@ fn ring_busy_while_messages_flow_and_not_when_idle() {
     assert!(net.nodes[1].ring_busy(), "a submit makes the ring busy at once");
     net.collect();
     // Within a rotation or two every node has seen a visit carrying it.
-    let mut seen = [false; 3];
-    for _ in 0..200 {
-        net.run_until(Micros(net.now.0 + 50));
-        for (i, n) in net.nodes.iter().enumerate() {
-            seen[i] |= n.ring_busy();
-        }
-    }
-    assert_eq!(seen, [true; 3]);
+    assert_eq!(net.seen_on_each_node(200, 50, Totem::ring_busy), [true; 3]);
     net.run_until(Micros(net.now.0 + 3_000_000));
     assert!(net.nodes.iter().all(|n| !n.ring_busy()), "idle again once the message is through");
 }
@@ -339,14 +345,7 @@ fn ring_saturated_under_a_flood_and_not_for_a_trickle() {
         net.nodes[1].submit(&[7; 1000], Guarantee::Agreed).unwrap();
     }
     net.collect();
-    let mut seen = [false; 3];
-    for _ in 0..100 {
-        net.run_until(Micros(net.now.0 + 100));
-        for (i, n) in net.nodes.iter().enumerate() {
-            seen[i] |= n.ring_saturated();
-        }
-    }
-    assert_eq!(seen, [true; 3]);
+    assert_eq!(net.seen_on_each_node(100, 100, Totem::ring_saturated), [true; 3]);
     net.run_until(Micros(net.now.0 + 3_000_000));
     assert!(net.nodes.iter().all(|n| !n.ring_saturated()), "not once the flood is through");
 }
