@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use ais_net::rrp::{RedundantTransport, RrpEvent, RrpMode, RrpParams};
-use ais_net::{NetConfig, NetEvent, Packet, Security, Transport, TransportKind};
+use ais_net::{NetConfig, NetEvent, Outgoing, Packet, Security, Transport, TransportKind};
 use totem::{Micros, Totem, TotemConfig};
 
 use crate::config::{self, Config, ConfigError};
@@ -71,14 +71,15 @@ impl Wire {
     }
 
     /// Sends Totem's packets in their order, batched (UDP GSO where the
-    /// kernel allows it); the first error after every packet was tried.
-    fn send_batch<I>(&mut self, packets: I) -> Result<(), ais_net::SendError>
+    /// kernel allows it), sealing kept frames at once; the first error
+    /// after every packet was tried.
+    fn send_outgoing<I>(&mut self, packets: I) -> Result<(), ais_net::SendError>
     where
-        I: IntoIterator<Item = (ais_net::Dest, Vec<u8>)>,
+        I: IntoIterator<Item = Outgoing<Vec<u8>>>,
     {
         match self {
-            Wire::Single(t) => t.send_batch(packets),
-            Wire::Redundant(r) => r.send_batch(packets),
+            Wire::Single(t) => t.send_outgoing(packets),
+            Wire::Redundant(r) => r.send_outgoing(packets),
         }
     }
 
@@ -311,8 +312,11 @@ impl TotemRing {
         let seq_file = run_dir.join(RING_SEQ_FILE);
         let persisted = read_ring_seq(&seq_file)?;
         let epoch = Instant::now();
-        let totem = Totem::new(net.node_id(), totem_cfg, net.max_payload(), persisted, Micros(0))
+        let mut totem = Totem::new(net.node_id(), totem_cfg, net.max_payload(), persisted, Micros(0))
             .map_err(|e| format!("cannot start totem: {e}"))?;
+        // Seal the frames of our next token visit while the token is away
+        // (see `Totem::set_pack_ahead`).
+        totem.set_pack_ahead(true);
         crate::log_notice!(
             Totem,
             "node {} on {} ({}), frame {} bytes, window_size {}, max_messages {}",
@@ -380,17 +384,18 @@ impl TotemRing {
         }
         // Everything Totem produced goes to the wire in one batch, in order.
         let totem = &mut self.totem;
-        let packets = std::iter::from_fn(|| totem.poll_transmit()).map(|tx| {
-            let dest = match tx.dest {
-                totem::Dest::Multicast => ais_net::Dest::Multicast,
-                totem::Dest::Node(n) => ais_net::Dest::Node(n),
-            };
-            (dest, tx.bytes)
+        let packets = std::iter::from_fn(|| totem.poll_transmit()).map(|tx| match tx {
+            totem::Transmit::Send { dest: totem::Dest::Multicast, bytes } => {
+                Outgoing::Send(ais_net::Dest::Multicast, bytes)
+            }
+            totem::Transmit::Send { dest: totem::Dest::Node(n), bytes } => Outgoing::Send(ais_net::Dest::Node(n), bytes),
+            totem::Transmit::Keep { bytes } => Outgoing::Keep(ais_net::Dest::Multicast, bytes),
+            totem::Transmit::SendKept { count } => Outgoing::SendKept(count),
         });
         // A lost packet is Totem's business (it retransmits), but one no
         // ring could send (all networks down, or a packet too large: a bug)
         // is worth a line.
-        if let Err(e) = self.net.send_batch(packets) {
+        if let Err(e) = self.net.send_outgoing(packets) {
             crate::log_limited!(Warning, Totem, "send failed: {e}");
         }
         match &mut self.net {
@@ -473,6 +478,23 @@ fn to_totem(g: Guarantee) -> totem::Guarantee {
     match g {
         Guarantee::Agreed => totem::Guarantee::Agreed,
         Guarantee::Safe => totem::Guarantee::Safe,
+    }
+}
+
+impl Drop for TotemRing {
+    fn drop(&mut self) {
+        let s = self.totem.stats();
+        crate::log_info!(
+            Totem,
+            "multicast frames sent {} (retransmitted {}, built ahead {}, of which sent as built {}), received {}; token losses {}, rings installed {}",
+            s.mcast_sent,
+            s.mcast_retransmitted,
+            s.mcast_packed_ahead,
+            s.mcast_sent_ahead,
+            s.mcast_received,
+            s.token_losses,
+            s.rings_installed
+        );
     }
 }
 

@@ -2,7 +2,8 @@
 //! cuts a run of them into UDP GSO sends.
 //!
 //! Owns: a bounded store of sealed frames with their destination and the
-//! rings they go on ([`SealedBatch`]), and [`gso_group_len`].
+//! rings they go on ([`SealedBatch`]), the frames sealed ahead of their
+//! send ([`Outgoing::Keep`]), and [`gso_group_len`].
 //!
 //! Must not: touch sockets (the transport does) or reorder frames.
 
@@ -23,6 +24,22 @@ pub const MAX_GSO_BYTES: usize = 65_000;
 
 /// Ring bit of a transport used alone (not in a redundant pair).
 pub const ONLY_RING: u8 = 1;
+
+/// One item of what a caller hands over to be sent, in its order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outgoing<B> {
+    /// Seal `payload` and send it to `dest`.
+    Send(Dest, B),
+    /// Seal `payload` for `dest` now and keep it: a later `SendKept` sends
+    /// it. Sealing takes time; a caller that knows a frame early (Totem's
+    /// next token visit) seals it while it has nothing else to do. The
+    /// caller bounds how many it keeps.
+    Keep(Dest, B),
+    /// Send the first `n` kept frames now (after everything before this
+    /// item, before everything after it), in the order they were kept;
+    /// then forget every kept frame.
+    SendKept(usize),
+}
 
 #[derive(Debug, Clone, Copy)]
 struct Entry {
@@ -70,6 +87,12 @@ impl SealedBatch {
         self.bytes.extend_from_slice(frame);
     }
 
+    /// Keeps the first `n` frames.
+    pub fn truncate(&mut self, n: usize) {
+        self.frames.truncate(n);
+        self.bytes.truncate(self.frames.last().map_or(0, |e| e.start + e.len));
+    }
+
     /// Destination of frame `i`.
     pub fn dest(&self, i: usize) -> Dest {
         self.frames[i].dest
@@ -96,31 +119,53 @@ pub(crate) trait BatchSender {
     fn send_sealed_batch(&mut self, batch: &SealedBatch) -> Result<(), SendError>;
 }
 
-/// Seals `packets` in order into `batch` and sends it whenever it is full,
-/// and at the end. The first error, after every packet was tried.
-pub(crate) fn seal_and_send<T, I, B>(t: &mut T, batch: &mut SealedBatch, packets: I) -> Result<(), SendError>
+/// Seals `items` in order into `batch` (or `kept`, for [`Outgoing::Keep`])
+/// and sends `batch` whenever it is full, before kept frames go out, and at
+/// the end. The first error, after every item was tried. A frame that
+/// failed to seal is missing from what is sent, also from the kept ones.
+pub(crate) fn seal_and_send<T, I, B>(
+    t: &mut T,
+    batch: &mut SealedBatch,
+    kept: &mut SealedBatch,
+    items: I,
+) -> Result<(), SendError>
 where
     T: BatchSender,
-    I: IntoIterator<Item = (Dest, B)>,
+    I: IntoIterator<Item = Outgoing<B>>,
     B: AsRef<[u8]>,
 {
     let mut first_err = None;
-    batch.clear();
-    for (dest, payload) in packets {
-        if let Err(e) = t.seal_into(batch, dest, payload.as_ref()) {
+    let mut note = |r: Result<(), SendError>| {
+        if let Err(e) = r {
             first_err.get_or_insert(e);
         }
-        if batch.is_full() {
-            if let Err(e) = t.send_sealed_batch(batch) {
-                first_err.get_or_insert(e);
+    };
+    batch.clear();
+    for item in items {
+        match item {
+            Outgoing::Send(dest, payload) => {
+                note(t.seal_into(batch, dest, payload.as_ref()));
+                if batch.is_full() {
+                    note(t.send_sealed_batch(batch));
+                    batch.clear();
+                }
             }
-            batch.clear();
+            Outgoing::Keep(dest, payload) => note(t.seal_into(kept, dest, payload.as_ref())),
+            Outgoing::SendKept(n) => {
+                if !batch.is_empty() {
+                    note(t.send_sealed_batch(batch));
+                    batch.clear();
+                }
+                kept.truncate(n);
+                if !kept.is_empty() {
+                    note(t.send_sealed_batch(kept));
+                }
+                kept.clear();
+            }
         }
     }
-    if !batch.is_empty()
-        && let Err(e) = t.send_sealed_batch(batch)
-    {
-        first_err.get_or_insert(e);
+    if !batch.is_empty() {
+        note(t.send_sealed_batch(batch));
     }
     batch.clear();
     first_err.map_or(Ok(()), Err)
@@ -188,6 +233,51 @@ mod tests {
         assert_eq!(group(&[70_000, 70_000]), 1, "too large for GSO: alone");
     }
 
+    /// Seals by copying; records each batch sent.
+    #[derive(Default)]
+    struct Recorder {
+        sealed: usize,
+        sent: Vec<Vec<Vec<u8>>>,
+    }
+
+    impl BatchSender for Recorder {
+        fn seal_into(&mut self, batch: &mut SealedBatch, dest: Dest, payload: &[u8]) -> Result<(), SendError> {
+            self.sealed += 1;
+            batch.push(dest, ONLY_RING, payload);
+            Ok(())
+        }
+        fn send_sealed_batch(&mut self, batch: &SealedBatch) -> Result<(), SendError> {
+            self.sent.push((0..batch.len()).map(|i| batch.frame(i).to_vec()).collect());
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn kept_frames_are_sealed_at_once_and_sent_only_when_told() {
+        use Outgoing::*;
+        let (mut batch, mut kept) = (SealedBatch::default(), SealedBatch::default());
+        let mut r = Recorder::default();
+        let m = Dest::Multicast;
+        let first: Vec<Outgoing<&[u8]>> = vec![Send(Dest::Node(2), b"token"), Keep(m, b"k1"), Keep(m, b"k2"), Keep(m, b"k3")];
+        seal_and_send(&mut r, &mut batch, &mut kept, first).unwrap();
+        assert_eq!(r.sealed, 4, "kept frames are sealed right away");
+        assert_eq!(r.sent, vec![vec![b"token".to_vec()]], "but not sent");
+        r.sent.clear();
+        let visit: Vec<Outgoing<&[u8]>> = vec![Send(m, b"rtr"), SendKept(2), Send(m, b"new"), Send(Dest::Node(2), b"token")];
+        seal_and_send(&mut r, &mut batch, &mut kept, visit).unwrap();
+        assert_eq!(r.sealed, 7, "kept frames are not sealed again");
+        let expected: Vec<Vec<Vec<u8>>> = vec![
+            vec![b"rtr".to_vec()],
+            vec![b"k1".to_vec(), b"k2".to_vec()],
+            vec![b"new".to_vec(), b"token".to_vec()],
+        ];
+        assert_eq!(r.sent, expected, "in order; the third kept frame is dropped");
+        assert!(kept.is_empty());
+        r.sent.clear();
+        seal_and_send(&mut r, &mut batch, &mut kept, [SendKept(5)].into_iter().map(|o: Outgoing<&[u8]>| o)).unwrap();
+        assert!(r.sent.is_empty(), "nothing kept, nothing sent");
+    }
+
     #[test]
     fn batch_keeps_order_destinations_and_bounds() {
         let mut b = SealedBatch::default();
@@ -206,5 +296,11 @@ mod tests {
         assert!(b.is_empty() && !b.is_full());
         b.push(Dest::Multicast, 1, &vec![0; BATCH_BYTES]);
         assert!(b.is_full(), "the byte bound counts too");
+        b.clear();
+        b.push(Dest::Multicast, 1, b"abc");
+        b.push(Dest::Multicast, 1, b"de");
+        b.truncate(1);
+        b.push(Dest::Multicast, 1, b"f");
+        assert_eq!((b.len(), b.frame(0), b.frame(1)), (2, &b"abc"[..], &b"f"[..]));
     }
 }

@@ -32,6 +32,7 @@ pub mod rrp;
 mod sys;
 pub mod transport;
 
+pub use batch::Outgoing;
 pub use config::{ConfigError, NetConfig, Security, TransportKind};
 pub use crypto::{Mode, NodeId, OpenError, PacketCodec};
 pub use sys::IfAddr;

@@ -56,7 +56,7 @@
 
 #![forbid(unsafe_code)]
 
-use crate::batch::{self, SealedBatch};
+use crate::batch::{self, Outgoing, SealedBatch};
 use crate::config::NetConfig;
 use crate::crypto::{NodeId, random_boot_id};
 use crate::transport::{Dest, NetError, NetEvent, Packet, SendError, Transport};
@@ -409,6 +409,8 @@ pub struct RedundantTransport {
     payload: Vec<u8>,
     frame: Vec<u8>,
     batch: SealedBatch,
+    /// Frames sealed by [`Outgoing::Keep`], waiting for their `SendKept`.
+    kept: SealedBatch,
     bad_rrp_byte: u64,
 }
 
@@ -474,6 +476,7 @@ impl RedundantTransport {
             payload: Vec::new(),
             frame: Vec::new(),
             batch: SealedBatch::default(),
+            kept: SealedBatch::default(),
             bad_rrp_byte: 0,
         })
     }
@@ -565,9 +568,21 @@ impl RedundantTransport {
         I: IntoIterator<Item = (Dest, B)>,
         B: AsRef<[u8]>,
     {
+        self.send_outgoing(packets.into_iter().map(|(dest, payload)| Outgoing::Send(dest, payload)))
+    }
+
+    /// [`send_batch`](Self::send_batch) with frames sealed ahead: see
+    /// [`Outgoing`].
+    pub fn send_outgoing<I, B>(&mut self, items: I) -> Result<(), SendError>
+    where
+        I: IntoIterator<Item = Outgoing<B>>,
+        B: AsRef<[u8]>,
+    {
         let mut batch = std::mem::take(&mut self.batch);
-        let r = batch::seal_and_send(self, &mut batch, packets);
+        let mut kept = std::mem::take(&mut self.kept);
+        let r = batch::seal_and_send(self, &mut batch, &mut kept, items);
         self.batch = batch;
+        self.kept = kept;
         r
     }
 

@@ -64,7 +64,7 @@
 
 #![forbid(unsafe_code)]
 
-use crate::batch::{self, ONLY_RING, SealedBatch};
+use crate::batch::{self, ONLY_RING, Outgoing, SealedBatch};
 use crate::config::{
     BoundInterface, ConfigError, NetConfig, Security, TransportKind, max_payload_for,
     nodeid_from_ipv4, resolve_bind,
@@ -301,6 +301,8 @@ pub struct Transport {
     pending: Option<Pending>,
     /// Scratch of [`send_batch`](Transport::send_batch), kept for its capacity.
     batch: SealedBatch,
+    /// Frames sealed by [`Outgoing::Keep`], waiting for their `SendKept`.
+    kept: SealedBatch,
     run_frames: Vec<usize>,
     run_targets: Vec<SocketAddr>,
 }
@@ -520,6 +522,7 @@ impl Transport {
             gro,
             pending: None,
             batch: SealedBatch::default(),
+            kept: SealedBatch::default(),
             run_frames: Vec::new(),
             run_targets: Vec::new(),
         })
@@ -643,9 +646,21 @@ impl Transport {
         I: IntoIterator<Item = (Dest, B)>,
         B: AsRef<[u8]>,
     {
+        self.send_outgoing(packets.into_iter().map(|(dest, payload)| Outgoing::Send(dest, payload)))
+    }
+
+    /// [`send_batch`](Self::send_batch) with frames sealed ahead: see
+    /// [`Outgoing`].
+    pub fn send_outgoing<I, B>(&mut self, items: I) -> Result<(), SendError>
+    where
+        I: IntoIterator<Item = Outgoing<B>>,
+        B: AsRef<[u8]>,
+    {
         let mut batch = std::mem::take(&mut self.batch);
-        let r = batch::seal_and_send(self, &mut batch, packets);
+        let mut kept = std::mem::take(&mut self.kept);
+        let r = batch::seal_and_send(self, &mut batch, &mut kept, items);
         self.batch = batch;
+        self.kept = kept;
         r
     }
 

@@ -81,7 +81,7 @@ pub fn run_many(jobs: &[(u64, Scenario)], threads: usize) -> Vec<(u64, Scenario,
         .collect()
 }
 
-/// The fixed CI sample: every node count from 1 to 8 under six fault mixes, 8 seeds each (384 runs).
+/// The fixed CI sample: every node count from 1 to 8 under seven fault mixes, 8 seeds each (448 runs).
 pub fn sample_jobs() -> Vec<(u64, Scenario)> {
     let mut jobs = Vec::new();
     for nodes in 1..=8u32 {
@@ -92,6 +92,17 @@ pub fn sample_jobs() -> Vec<(u64, Scenario)> {
             Scenario { nodes, crashes: true, ..Default::default() },
             Scenario { nodes, loss: 0.02, dup: 0.02, spikes: 0.01, partitions: true, crashes: true, ..Default::default() },
             Scenario { nodes, gap_ms: 3, loss: 0.02, dup: 0.02, crashes: true, ..Default::default() },
+            Scenario {
+                nodes,
+                gap_ms: 10,
+                one_sender: true,
+                loss: 0.02,
+                dup: 0.02,
+                spikes: 0.01,
+                partitions: true,
+                crashes: true,
+                ..Default::default()
+            },
         ];
         for (m, sc) in mixes.iter().enumerate() {
             for k in 0..8u64 {

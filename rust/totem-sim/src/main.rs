@@ -6,12 +6,13 @@ use std::process::ExitCode;
 use totem_sim::{Scenario, run_many, sample_jobs};
 
 const USAGE: &str = "usage: totem-sim --seeds A..B --nodes N [--loss P] [--dup P] [--partitions] [--crashes]
-                 [--spikes P] [--gap MS] [--broken-recovery] [--verbose] [--dump SENDER]
+                 [--spikes P] [--gap MS] [--one-sender] [--broken-recovery] [--verbose] [--dump SENDER]
        totem-sim --sample
        totem-sim --report
 A..B is half-open (A included, B not); P is a probability between 0 and 1;
 --spikes P holds a packet up 20-400 ms with probability P (during the fault phase);
 --gap is the mean time between one node's messages (default 100 ms);
+--one-sender: only node 2 (1 when alone) sends, 20 messages at a time;
 --broken-recovery skips recovery retransmission (to see the checker catch it).";
 
 fn parse_prob(flag: &str, v: Option<&String>) -> Result<f64, String> {
@@ -72,6 +73,7 @@ fn parse(args: &[String]) -> Result<Option<Vec<(u64, Scenario)>>, String> {
                 i += 1;
             }
             "--crashes" => sc.crashes = true,
+            "--one-sender" => sc.one_sender = true,
             "--broken-recovery" => sc.broken_recovery = true,
             "--verbose" => sc.verbose = true,
             "--dump" => {

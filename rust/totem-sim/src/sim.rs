@@ -6,12 +6,15 @@ use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 use std::rc::Rc;
 
-use totem::{ConfigKind, Dest, Event, Guarantee, Micros, RingId, State, Totem, TotemConfig};
+use totem::{ConfigKind, Dest, Event, Guarantee, Micros, RingId, State, Totem, TotemConfig, Transmit};
 
 use crate::check::{Incarnation, MsgId, Rec, Trace};
 use crate::rng::Rng;
 
 /// What faults a run injects.
+/// Messages submitted at once by the sender of a `one_sender` scenario.
+pub const BURST: usize = 20;
+
 #[derive(Clone, Debug, Default)]
 pub struct Scenario {
     pub nodes: u32,
@@ -25,6 +28,10 @@ pub struct Scenario {
     pub broken_recovery: bool,
     /// Mean gap between a node's submissions in ms (0: the default, 100 ms).
     pub gap_ms: u64,
+    /// Only node 2 (node 1 when alone) submits, [`BURST`] messages at a
+    /// time: one sender with a backlog, as in a bulk transfer. (Its frames
+    /// are built ahead of its token visits.)
+    pub one_sender: bool,
     /// Print a summary line per seed.
     pub verbose: bool,
     /// Print the log of every node, with the deliveries from this sender (0: none).
@@ -51,6 +58,9 @@ impl Scenario {
         }
         if self.gap_ms > 0 {
             s += &format!(" gap {}ms", self.gap_ms);
+        }
+        if self.one_sender {
+            s += " one-sender";
         }
         if self.broken_recovery {
             s += " broken-recovery";
@@ -115,6 +125,9 @@ struct Node {
     persisted: u64,
     next_submit: u64,
     counter: u64,
+    /// Frames kept for a later `Transmit::SendKept`, as a transport keeps
+    /// them sealed.
+    kept: Vec<Vec<u8>>,
 }
 
 /// Per-run figures, for `--report`.
@@ -124,6 +137,8 @@ pub struct Figures {
     pub rotations: u64,
     pub delivered_at_rep: u64,
     pub mcast_sent: u64,
+    /// Of those, frames built and sealed before their token visit.
+    pub mcast_sent_ahead: u64,
 }
 
 pub struct Sim {
@@ -221,9 +236,10 @@ impl Sim {
             config_changed: false,
             corrupt: Vec::new(),
         };
+        let sender = n.min(2);
         for id in 1..=n {
-            let first = sim.rng.range(0, 300) * MS;
-            sim.nodes.push(Node { totem: None, inc: 0, incarnations: 0, persisted: 0, next_submit: first, counter: 0 });
+            let first = if sc.one_sender && id != sender { u64::MAX } else { sim.rng.range(0, 300) * MS };
+            sim.nodes.push(Node { totem: None, inc: 0, incarnations: 0, persisted: 0, next_submit: first, counter: 0, kept: Vec::new() });
             sim.start_node(id);
         }
         sim
@@ -267,8 +283,12 @@ impl Sim {
             Err(e) => panic!("simulator configuration rejected: {e}"),
         };
         t.set_skip_recovery_retransmit(self.sc.broken_recovery);
+        // Half the nodes build frames ahead: it must not change what any
+        // node sees (odd ones build every frame at the visit).
+        t.set_pack_ahead(id % 2 == 0);
         node.totem = Some(t);
         node.counter = 0;
+        node.kept.clear();
         self.incs.push(Incarnation {
             node: id,
             inc: node.incarnations,
@@ -284,14 +304,22 @@ impl Sim {
     fn drain(&mut self, id: u32) {
         let i = (id - 1) as usize;
         let inc_idx = self.nodes[i].inc;
-        let Some(t) = self.nodes[i].totem.as_mut() else { return };
+        let node = &mut self.nodes[i];
+        let Some(t) = node.totem.as_mut() else { return };
         let mut events = Vec::new();
         while let Some(e) = t.poll_event() {
             events.push(e);
         }
         let mut tx = Vec::new();
         while let Some(x) = t.poll_transmit() {
-            tx.push(x);
+            match x {
+                Transmit::Send { dest, bytes } => tx.push((dest, bytes)),
+                Transmit::Keep { bytes } => node.kept.push(bytes),
+                Transmit::SendKept { count } => {
+                    let kept = std::mem::take(&mut node.kept);
+                    tx.extend(kept.into_iter().take(count).map(|b| (Dest::Multicast, b)));
+                }
+            }
         }
         for e in events {
             match e {
@@ -314,15 +342,15 @@ impl Sim {
                 }
             }
         }
-        for x in tx {
+        for (dest, bytes) in tx {
             // A real transport cannot send more than a frame: such a packet
             // is lost every time it is sent.
-            if x.bytes.len() > FRAME_SIZE {
-                self.corrupt.push(format!("node {id} sent a {}-byte packet, over the {FRAME_SIZE}-byte frame", x.bytes.len()));
+            if bytes.len() > FRAME_SIZE {
+                self.corrupt.push(format!("node {id} sent a {}-byte packet, over the {FRAME_SIZE}-byte frame", bytes.len()));
                 continue;
             }
-            let bytes: Rc<[u8]> = x.bytes.into();
-            match x.dest {
+            let bytes: Rc<[u8]> = bytes.into();
+            match dest {
                 Dest::Multicast => {
                     for to in 1..=self.nodes.len() as u32 {
                         if to != id {
@@ -379,6 +407,13 @@ impl Sim {
     }
 
     fn submit(&mut self, id: u32) {
+        for _ in 0..if self.sc.one_sender { BURST } else { 1 } {
+            self.submit_one(id);
+        }
+        self.drain(id);
+    }
+
+    fn submit_one(&mut self, id: u32) {
         let i = (id - 1) as usize;
         let r = self.rng.below(100);
         let len = if r < 70 {
@@ -401,7 +436,6 @@ impl Sim {
             inc.submitted.push((node.counter, self.now, safe));
             node.counter += 1;
         }
-        self.drain(id);
     }
 
     fn live_ring_formed(&self) -> bool {
@@ -541,6 +575,8 @@ impl Sim {
             fig.delivered_at_rep = t.stats().messages_delivered;
         }
         fig.mcast_sent = self.nodes.iter().filter_map(|n| n.totem.as_ref()).map(|t| t.stats().mcast_sent).sum();
+        fig.mcast_sent_ahead =
+            self.nodes.iter().filter_map(|n| n.totem.as_ref()).map(|t| t.stats().mcast_sent_ahead).sum();
         let trace = Trace {
             incs: self.incs,
             settle_start,
@@ -571,13 +607,14 @@ pub fn summarize(seed: u64, sc: &Scenario) -> String {
         trace.incs.iter().map(|i| i.log.iter().filter(|r| matches!(r.1, Rec::Config { .. })).count()).sum();
     let submitted: usize = trace.incs.iter().map(|i| i.submitted.len()).sum();
     format!(
-        "seed {seed} [{}]: {} incarnations, {submitted} submitted, {delivered} deliveries, {configs} config events, final ring at {:?} ms, end {} ms, rotations {}, mcast {}",
+        "seed {seed} [{}]: {} incarnations, {submitted} submitted, {delivered} deliveries, {configs} config events, final ring at {:?} ms, end {} ms, rotations {}, mcast {} ({} built ahead)",
         sc.label(),
         trace.incs.len(),
         fig.formed_at_ms,
         trace.end / MS,
         fig.rotations,
-        fig.mcast_sent
+        fig.mcast_sent,
+        fig.mcast_sent_ahead
     )
 }
 

@@ -60,13 +60,51 @@ impl SendQueue {
     }
 
     /// Builds the chunk area of the next packet, at most `capacity` bytes,
-    /// holding messages of one guarantee. Returns `(area, safe)`.
+    /// holding messages of one guarantee, and takes it out of the queue.
+    /// Returns `(area, safe)`.
     pub fn next_packet(&mut self, capacity: usize) -> Option<(Vec<u8>, bool)> {
-        let first = self.queue.front()?;
+        let mut at = self.front();
+        let packet = self.pack(&mut at, capacity)?;
+        self.advance_to(at);
+        Some(packet)
+    }
+
+    /// Where [`next_packet`](Self::next_packet) would start.
+    pub fn front(&self) -> Cursor {
+        Cursor { index: 0, offset: self.offset, frag: self.frag, consumed: self.offset }
+    }
+
+    /// The packet `next_packet` would build at `at`, if it is full (the
+    /// queue holds at least `capacity` bytes from `at` on), without taking
+    /// it out of the queue; moves `at` past it. A packet built this way
+    /// ahead of its send is the same as the one built at the send: only
+    /// messages pushed later could have changed a packet that is not full.
+    pub fn peek_full_packet(&self, at: &mut Cursor, capacity: usize) -> Option<(Vec<u8>, bool)> {
+        if self.bytes.saturating_sub(at.consumed) < capacity {
+            return None;
+        }
+        self.pack(at, capacity)
+    }
+
+    /// Takes out of the queue what lies before `at` (a cursor of this
+    /// queue's current front or after, from [`front`](Self::front) and
+    /// [`peek_full_packet`](Self::peek_full_packet); pushes in between do
+    /// not move it).
+    pub fn advance_to(&mut self, at: Cursor) {
+        for p in self.queue.drain(..at.index.min(self.queue.len())) {
+            self.bytes -= p.data.len();
+        }
+        self.offset = at.offset;
+        self.frag = at.frag;
+    }
+
+    /// Builds the packet that starts at `at`; moves `at` past it.
+    fn pack(&self, at: &mut Cursor, capacity: usize) -> Option<(Vec<u8>, bool)> {
+        let first = self.queue.get(at.index)?;
         let safe = first.safe;
         let mut area = Vec::with_capacity(capacity.min(4096));
         area.extend_from_slice(&0u16.to_le_bytes());
-        while let Some(p) = self.queue.front() {
+        while let Some(p) = self.queue.get(at.index) {
             if p.safe != safe {
                 break;
             }
@@ -74,7 +112,7 @@ impl SendQueue {
                 break;
             }
             let room = capacity - (area.len() + CHUNK_HEADER_LEN);
-            let left = p.data.len() - self.offset;
+            let left = p.data.len() - at.offset;
             let started_packet = area.len() > 2;
             if left > room && (room < MIN_FRAGMENT && started_packet || room == 0) {
                 break;
@@ -83,21 +121,32 @@ impl SendQueue {
             let last = take == left;
             wire::push_chunk(
                 &mut area,
-                &Chunk { msg_no: p.msg_no, frag: self.frag, last, data: &p.data[self.offset..self.offset + take] },
+                &Chunk { msg_no: p.msg_no, frag: at.frag, last, data: &p.data[at.offset..at.offset + take] },
             );
+            at.consumed += take;
             if last {
-                self.bytes -= p.data.len();
-                self.queue.pop_front();
-                self.offset = 0;
-                self.frag = 0;
+                at.index += 1;
+                at.offset = 0;
+                at.frag = 0;
             } else {
-                self.offset += take;
-                self.frag = self.frag.wrapping_add(1);
+                at.offset += take;
+                at.frag = at.frag.wrapping_add(1);
                 break;
             }
         }
         Some((area, safe))
     }
+}
+
+/// A position in a [`SendQueue`]: message `index` from the front, `offset`
+/// bytes into it, whose next fragment is `frag`; `consumed` counts the
+/// message bytes before it, from the front.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cursor {
+    index: usize,
+    offset: usize,
+    frag: u16,
+    consumed: usize,
 }
 
 struct Partial {
@@ -191,6 +240,47 @@ mod tests {
             .unwrap();
         }
         out
+    }
+
+    #[test]
+    fn packets_peeked_ahead_are_the_packets_built_later() {
+        let cap = 1000;
+        let mut q = SendQueue::new();
+        for i in 0..40u8 {
+            q.push(vec![i; 50 + 97 * i as usize % 2500], i % 9 == 4);
+        }
+        let mut at = q.front();
+        let mut peeked = Vec::new();
+        while let Some(p) = q.peek_full_packet(&mut at, cap) {
+            peeked.push((p, at));
+        }
+        assert!(peeked.len() > 10);
+        // The queue is unchanged; later messages do not change a full packet.
+        q.push(vec![200; 30], false);
+        let mut other = SendQueue::new();
+        for i in 0..40u8 {
+            other.push(vec![i; 50 + 97 * i as usize % 2500], i % 9 == 4);
+        }
+        other.push(vec![200; 30], false);
+        for (p, _) in &peeked[..5] {
+            assert_eq!(other.next_packet(cap).as_ref(), Some(p));
+        }
+        q.advance_to(peeked[4].1);
+        assert_eq!(drain(&mut q, cap), drain(&mut other, cap), "advancing equals building");
+    }
+
+    #[test]
+    fn a_packet_that_is_not_full_is_not_peeked() {
+        let mut q = SendQueue::new();
+        q.push(vec![1; 600], false);
+        q.push(vec![2; 300], false);
+        let mut at = q.front();
+        assert_eq!(q.peek_full_packet(&mut at, 1000), None, "900 bytes: more may join them");
+        assert_eq!(at, q.front());
+        q.push(vec![3; 300], false);
+        let p = q.peek_full_packet(&mut at, 1000).unwrap();
+        assert_eq!(reassemble(&[p.clone()]), vec![vec![1; 600], vec![2; 300]]);
+        assert_eq!(q.next_packet(1000), Some(p));
     }
 
     #[test]

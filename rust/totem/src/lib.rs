@@ -7,7 +7,7 @@
 //! let mut t = Totem::new(node_id, cfg, frame_size, persisted_ring_seq, now)?;
 //! loop {
 //!     while let Some(ev) = t.poll_event() { /* PersistRingSeq first: write it, then go on */ }
-//!     while let Some(tx) = t.poll_transmit() { /* send tx.bytes to tx.dest */ }
+//!     while let Some(tx) = t.poll_transmit() { /* Transmit::Send: send bytes to dest */ }
 //!     wait for a packet or until t.poll_timeout();
 //!     t.handle_packet(from, &bytes, now)  or  t.handle_timeout(now);
 //! }
@@ -108,10 +108,19 @@ pub enum Dest {
     Node(u32),
 }
 
+/// A packet for the network, in the order Totem produced them.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Transmit {
-    pub dest: Dest,
-    pub bytes: Vec<u8>,
+pub enum Transmit {
+    /// Send `bytes` to `dest` now.
+    Send { dest: Dest, bytes: Vec<u8> },
+    /// A multicast frame built before the token visit that will send it
+    /// (only with [`Totem::set_pack_ahead`]): seal it now, keep it, and
+    /// send it when a later [`Transmit::SendKept`] says so. Lets the
+    /// sealing happen while the token is elsewhere instead of on its path.
+    Keep { bytes: Vec<u8> },
+    /// Send the first `count` kept frames now (before anything after this
+    /// item), in the order they were kept, then forget every kept frame.
+    SendKept { count: usize },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -158,6 +167,12 @@ pub struct Stats {
     pub packets_ignored: u64,
     pub mcast_sent: u64,
     pub mcast_retransmitted: u64,
+    /// Frames handed out to be sealed before their token visit
+    /// ([`Transmit::Keep`]).
+    pub mcast_packed_ahead: u64,
+    /// Of those, frames sent as they were (the token came back as
+    /// predicted); the others were built again at the visit.
+    pub mcast_sent_ahead: u64,
     pub mcast_received: u64,
     pub tokens_received: u64,
     pub tokens_sent: u64,

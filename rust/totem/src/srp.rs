@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use crate::frag::{Assembled, MAX_MESSAGE_SIZE, Reassembly, SendQueue};
+use crate::frag::{Assembled, Cursor, MAX_MESSAGE_SIZE, Reassembly, SendQueue};
 use crate::wire::{
     self, COMMIT_ENTRY_LEN, COMMIT_FIXED_LEN, Commit, CommitEntry, DecodeError, ENCAP_LEN, Encap, Join,
     MAX_MEMBERS_WIRE, MAX_RTR_WIRE, MCAST_HEADER_LEN, MF_SAFE, Mcast, Packet, TF_INSTALL, TF_PENDING,
@@ -146,6 +146,20 @@ pub struct Totem {
     events: VecDeque<Event>,
     stats: Stats,
     skip_recovery_retransmit: bool,
+    /// Build frames ahead (see [`Totem::set_pack_ahead`]).
+    pack_ahead: bool,
+    /// Frames built ahead and handed out as [`Transmit::Keep`], in order.
+    ahead: Vec<Ahead>,
+    /// The ring, and the token's sequence number, for which `ahead` was
+    /// built: its first frame has the next sequence number.
+    ahead_for: Option<(RingId, u64)>,
+}
+
+/// A frame built ahead of its token visit, and where the send queue stands
+/// after it.
+struct Ahead {
+    stored: Stored,
+    after: Cursor,
 }
 
 impl Totem {
@@ -216,6 +230,9 @@ impl Totem {
             events: VecDeque::new(),
             stats: Stats::default(),
             skip_recovery_retransmit: false,
+            pack_ahead: false,
+            ahead: Vec::new(),
+            ahead_for: None,
         };
         t.enter_gather(BTreeSet::new());
         t.run_local();
@@ -272,6 +289,20 @@ impl Totem {
         self.skip_recovery_retransmit = on;
     }
 
+    /// Lets this node build the frames of its next token visit as soon as
+    /// it passes the token on, while only its own messages moved the ring
+    /// in the last rotation (so the token should come back with the same
+    /// sequence number). They are handed out as [`Transmit::Keep`] to be
+    /// sealed in the meantime, and sent by a [`Transmit::SendKept`] at the
+    /// visit if the token came back as predicted; otherwise they are built
+    /// again. The frames on the wire are the same either way: only full
+    /// frames are built ahead. Off by default; a caller that turns it on
+    /// must handle both kinds of transmit.
+    pub fn set_pack_ahead(&mut self, on: bool) {
+        self.pack_ahead = on;
+        self.abandon_ahead();
+    }
+
     /// Whether the send queue is below its limit.
     pub fn has_room(&self) -> bool {
         self.sendq.has_room(0)
@@ -308,7 +339,7 @@ impl Totem {
             {
                 self.stats.wakes_sent += 1;
                 let bytes = wire::encode(self.me, &Packet::Wake(self.ring));
-                self.out.push_back(Transmit { dest: Dest::Node(rep), bytes });
+                self.out.push_back(Transmit::Send { dest: Dest::Node(rep), bytes });
             }
         }
         if self.state == State::Operational
@@ -361,7 +392,7 @@ impl Totem {
         }
         if due(self.tm_retrans) {
             if let Some((dest, bytes, _)) = &self.last_sent_token {
-                self.out.push_back(Transmit { dest: Dest::Node(*dest), bytes: bytes.clone() });
+                self.out.push_back(Transmit::Send { dest: Dest::Node(*dest), bytes: bytes.clone() });
                 self.stats.token_retransmits += 1;
                 self.tm_retrans = Some(now.plus_ms(self.cfg.token_retransmit()));
             } else {
@@ -445,7 +476,7 @@ impl Totem {
     }
 
     fn multicast(&mut self, sender: u32, p: &Packet) {
-        self.out.push_back(Transmit { dest: Dest::Multicast, bytes: wire::encode(sender, p) });
+        self.out.push_back(Transmit::Send { dest: Dest::Multicast, bytes: wire::encode(sender, p) });
     }
 
     fn send_token_like(&mut self, next: u32, local: Local, bytes: Vec<u8>, seq: u64) {
@@ -454,7 +485,7 @@ impl Totem {
             return;
         }
         self.stats.tokens_sent += 1;
-        self.out.push_back(Transmit { dest: Dest::Node(next), bytes: bytes.clone() });
+        self.out.push_back(Transmit::Send { dest: Dest::Node(next), bytes: bytes.clone() });
         self.last_sent_token = Some((next, bytes, seq));
         self.tm_retrans = Some(self.now.plus_ms(self.cfg.token_retransmit()));
     }

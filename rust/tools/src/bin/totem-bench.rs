@@ -219,7 +219,17 @@ impl Cluster {
 
 impl Drop for Cluster {
     fn drop(&mut self) {
+        // SIGTERM first, so each executive logs its counters as it stops
+        // (kept with --keep-logs); SIGKILL what has not exited in 2 s.
+        for ch in &self.children {
+            // SAFETY: kill(2) on the pid of a child not yet waited for.
+            unsafe { libc::kill(ch.id() as libc::pid_t, libc::SIGTERM) };
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
         for ch in &mut self.children {
+            while matches!(ch.try_wait(), Ok(None)) && std::time::Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
             let _ = ch.kill();
             let _ = ch.wait();
         }

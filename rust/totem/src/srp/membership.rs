@@ -8,6 +8,8 @@ impl Totem {
     // ---- gather ----
 
     pub(super) fn enter_gather(&mut self, proc_init: BTreeSet<u32>) {
+        // Frames built for the old ring are of no use (and free memory now).
+        self.abandon_ahead();
         if self.state == State::Operational {
             // Fragments of a half-sent message are discarded by everyone at the change; resend it whole.
             self.sendq.restart_partial();

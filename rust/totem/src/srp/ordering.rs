@@ -149,7 +149,7 @@ impl Totem {
         let quota = (self.cfg.max_messages() as u64)
             .min((self.cfg.window_size() as u64).saturating_sub(t.fcc as u64))
             .min(self.backlog.saturating_sub(outstanding));
-        let mut new_sent = 0u64;
+        let mut new_sent = self.send_ahead(&mut t, quota);
         while new_sent < quota {
             let stored = if operational {
                 match self.sendq.next_packet(self.mcast_capacity) {
@@ -228,6 +228,73 @@ impl Totem {
         let bytes = if next == self.me { Vec::new() } else { wire::encode(self.me, &Packet::Token(t.clone())) };
         let seq = t.seq;
         self.send_token_like(next, Local::Token(t), bytes, seq);
+        if self.frames_last_rotation == new_sent {
+            // Only our own messages moved the ring this rotation.
+            self.build_ahead(ring, seq, quota);
+        }
+    }
+
+    /// At a token visit: sends the frames built ahead (at most `quota`) if
+    /// the token came back on the ring and with the sequence number they
+    /// were built for, and forgets the others (their messages are still
+    /// queued). Returns how many were sent.
+    fn send_ahead(&mut self, t: &mut Token, quota: u64) -> u64 {
+        let built_for = self.ahead_for.take();
+        if self.ahead.is_empty() {
+            return 0;
+        }
+        let ahead = std::mem::take(&mut self.ahead);
+        let usable = self.state == State::Operational && built_for == Some((t.ring, t.seq));
+        let count = if usable { ahead.len().min(quota as usize) } else { 0 };
+        self.out.push_back(Transmit::SendKept { count });
+        let mut after = None;
+        for a in ahead.into_iter().take(count) {
+            // No overflow: `build_ahead` numbered these frames.
+            t.seq += 1;
+            self.rx.insert(t.seq, a.stored);
+            after = Some(a.after);
+            self.stats.mcast_sent += 1;
+            self.stats.mcast_sent_ahead += 1;
+        }
+        if let Some(at) = after {
+            self.sendq.advance_to(at);
+        }
+        count as u64
+    }
+
+    /// Right after passing the token on with sequence number `seq`: builds
+    /// up to `limit` full frames of our next visit, numbered as if the
+    /// token comes back unchanged, and hands them out to be sealed (see
+    /// [`Totem::set_pack_ahead`]).
+    fn build_ahead(&mut self, ring: RingId, seq: u64, limit: u64) {
+        if !self.pack_ahead || self.state != State::Operational || self.members.len() < 2 || !self.ahead.is_empty() {
+            return;
+        }
+        let mut at = self.sendq.front();
+        let mut last = seq;
+        while (self.ahead.len() as u64) < limit {
+            let Some(s) = last.checked_add(1) else { break };
+            let Some((chunks, safe)) = self.sendq.peek_full_packet(&mut at, self.mcast_capacity) else { break };
+            last = s;
+            let stored = Stored { sender: self.me, flags: if safe { MF_SAFE } else { 0 }, encap: None, chunks };
+            let bytes = wire::encode_mcast(self.me, ring, s, stored.flags, None, &stored.chunks);
+            self.out.push_back(Transmit::Keep { bytes });
+            self.ahead.push(Ahead { stored, after: at });
+            self.stats.mcast_packed_ahead += 1;
+        }
+        if !self.ahead.is_empty() {
+            self.ahead_for = Some((ring, seq));
+        }
+    }
+
+    /// Forgets the frames built ahead (their messages are still queued)
+    /// and tells the caller to drop their sealed copies.
+    pub(super) fn abandon_ahead(&mut self) {
+        self.ahead_for = None;
+        if !self.ahead.is_empty() {
+            self.ahead.clear();
+            self.out.push_back(Transmit::SendKept { count: 0 });
+        }
     }
 
     pub(super) fn send_mcast(&mut self, ring: RingId, seq: u64, m: &Stored) {
@@ -239,6 +306,6 @@ impl Totem {
         }
         // Sent under the original sender's id, also when retransmitting for it.
         let bytes = wire::encode_mcast(m.sender, ring, seq, m.flags, m.encap.as_ref(), &m.chunks);
-        self.out.push_back(Transmit { dest: Dest::Multicast, bytes });
+        self.out.push_back(Transmit::Send { dest: Dest::Multicast, bytes });
     }
 }

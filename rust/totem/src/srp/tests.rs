@@ -17,6 +17,11 @@ struct Net {
     lose_data: Option<(usize, Micros)>,
     /// Largest packet any node sent.
     largest_packet: usize,
+    /// Frames each node keeps for a `Transmit::SendKept` (as a transport
+    /// keeps them sealed).
+    kept: Vec<Vec<Vec<u8>>>,
+    /// Every multicast data frame sent, in order: (sender index, bytes).
+    data_sent: Vec<(usize, Vec<u8>)>,
 }
 
 impl Net {
@@ -35,6 +40,8 @@ impl Net {
             stopped: vec![false; n as usize],
             lose_data: None,
             largest_packet: 0,
+            kept: vec![Vec::new(); n as usize],
+            data_sent: Vec::new(),
         };
         net.collect();
         net
@@ -55,17 +62,31 @@ impl Net {
                 }
             }
             let mut burst = 0;
+            let mut sends = Vec::new();
             while let Some(t) = self.nodes[i].poll_transmit() {
-                self.largest_packet = self.largest_packet.max(t.bytes.len());
-                match t.dest {
-                    Dest::Multicast if t.bytes.get(3) == Some(&1) => burst += 1,
+                match t {
+                    Transmit::Send { dest, bytes } => sends.push((dest, bytes)),
+                    Transmit::Keep { bytes } => self.kept[i].push(bytes),
+                    Transmit::SendKept { count } => {
+                        let kept = std::mem::take(&mut self.kept[i]);
+                        sends.extend(kept.into_iter().take(count).map(|b| (Dest::Multicast, b)));
+                    }
+                }
+            }
+            for (dest, bytes) in sends {
+                self.largest_packet = self.largest_packet.max(bytes.len());
+                match dest {
+                    Dest::Multicast if bytes.get(3) == Some(&1) => {
+                        burst += 1;
+                        self.data_sent.push((i, bytes.clone()));
+                    }
                     Dest::Node(_) => {
                         self.window_seen = self.window_seen.max(burst);
                         burst = 0;
                     }
                     _ => {}
                 }
-                self.queue.push_back((Micros(self.now.0 + 100), self.nodes[i].node_id(), t.dest, t.bytes));
+                self.queue.push_back((Micros(self.now.0 + 100), self.nodes[i].node_id(), dest, bytes));
             }
         }
     }
@@ -158,8 +179,9 @@ fn single_node_delivers_its_own_messages_at_once() {
     // No network traffic needed for a ring of one except membership
     // (joins, merge detection): no token, no data frame.
     while let Some(tx) = t.poll_transmit() {
-        assert_eq!(tx.dest, Dest::Multicast);
-        let p = wire::decode(&tx.bytes).map(|(_, p)| p);
+        let Transmit::Send { dest, bytes } = tx else { panic!("{tx:?}") };
+        assert_eq!(dest, Dest::Multicast);
+        let p = wire::decode(&bytes).map(|(_, p)| p);
         assert!(matches!(p, Ok(Packet::Join(_) | Packet::Merge(_))), "{p:?}");
     }
 }
@@ -530,4 +552,80 @@ fn a_node_missing_hundreds_of_messages_asks_within_one_frame_and_catches_up() {
         let got: Vec<u32> = d.iter().map(|(_, m)| u32::from_le_bytes(m[..4].try_into().unwrap())).collect();
         assert_eq!(got, (0..600).collect::<Vec<_>>());
     }
+}
+
+/// Runs 3 nodes (pack-ahead on or off) while `senders` submit a mix of
+/// sizes and guarantees, 80 messages (about 600 KB, several token visits'
+/// worth) every millisecond; returns the net.
+fn flood_with_pack_ahead(on: bool, senders: &[usize]) -> Net {
+    let mut net = Net::new(3);
+    for n in net.nodes.iter_mut() {
+        n.set_pack_ahead(on);
+    }
+    net.run_until(Micros::from_millis(2000));
+    for k in 0..400u32 {
+        for &i in senders {
+            let len = [1, 700, 1500, 5000, 30_000][(k as usize + i) % 5];
+            let mut m = vec![i as u8; len.max(5)];
+            m[..4].copy_from_slice(&k.to_le_bytes());
+            let g = if k % 7 == 3 { Guarantee::Safe } else { Guarantee::Agreed };
+            net.nodes[i].submit(&m, g).unwrap();
+        }
+        if k % 80 == 79 {
+            net.collect();
+            let t = Micros(net.now.0 + 1000);
+            net.run_until(t);
+        }
+    }
+    net.run_until(Micros(net.now.0 + 3_000_000));
+    net
+}
+
+#[test]
+fn frames_built_ahead_are_the_frames_sent_without() {
+    for senders in [&[0usize][..], &[1, 2]] {
+        let plain = flood_with_pack_ahead(false, senders);
+        let ahead = flood_with_pack_ahead(true, senders);
+        assert_eq!(plain.delivered[0].len(), 400 * senders.len());
+        assert!(plain.delivered.iter().all(|d| d == &plain.delivered[0]));
+        assert_eq!(ahead.delivered, plain.delivered, "senders {senders:?}");
+        assert_eq!(ahead.data_sent.len(), plain.data_sent.len());
+        assert!(ahead.data_sent == plain.data_sent, "the wire differs, senders {senders:?}");
+        let stats: Vec<_> = ahead.nodes.iter().map(|n| n.stats().clone()).collect();
+        let sent_ahead: u64 = stats.iter().map(|s| s.mcast_sent_ahead).sum();
+        let packed_ahead: u64 = stats.iter().map(|s| s.mcast_packed_ahead).sum();
+        let sent: u64 = stats.iter().map(|s| s.mcast_sent).sum();
+        assert!(sent_ahead <= packed_ahead);
+        if senders.len() == 1 {
+            // One sender: most of its frames were sealed before its visit.
+            assert!(sent_ahead * 2 > sent, "{sent_ahead} of {sent} sent as built ahead, {packed_ahead} built");
+        }
+        assert!(plain.nodes.iter().all(|n| n.stats().mcast_packed_ahead == 0));
+    }
+}
+
+#[test]
+fn frames_built_ahead_are_dropped_when_the_ring_changes() {
+    let mut net = Net::new(3);
+    for n in net.nodes.iter_mut() {
+        n.set_pack_ahead(true);
+    }
+    net.run_until(Micros::from_millis(2000));
+    for k in 0..300u32 {
+        let mut m = vec![0u8; 3000];
+        m[..4].copy_from_slice(&k.to_le_bytes());
+        net.nodes[0].submit(&m, Guarantee::Agreed).unwrap();
+    }
+    net.collect();
+    // Stop node 3 while the flood runs: the ring re-forms without it.
+    net.run_until(Micros(net.now.0 + 2_000));
+    assert!(net.nodes[0].stats().mcast_packed_ahead > 0);
+    net.stopped[2] = true;
+    net.run_until(Micros(net.now.0 + 10_000_000));
+    assert_eq!(net.nodes[0].members(), &[1, 2]);
+    for d in &net.delivered[..2] {
+        let got: Vec<u32> = d.iter().map(|(_, m)| u32::from_le_bytes(m[..4].try_into().unwrap())).collect();
+        assert_eq!(got, (0..300).collect::<Vec<_>>(), "every message once, in order");
+    }
+    assert!(net.kept.iter().take(2).all(|k| k.is_empty()), "kept frames of the old ring were dropped");
 }
