@@ -25,7 +25,10 @@
 //!   the token for `hold`; a member that gets a message to send then unicasts
 //!   it a wake packet (once per idle spell), so it passes the token at once. Agreed messages are delivered in sequence
 //!   order once all earlier ones are there; safe ones once every member's
-//!   `aru` in the token covers them.
+//!   `aru` in the token covers them. With [`Totem::set_pack_ahead`], a node
+//!   whose messages alone moved the ring builds the full frames of its next
+//!   visit as it passes the token on, so the caller can seal them while the
+//!   token is away; they are sent only if the token comes back unchanged.
 //! - Gather: on token loss, a join from a new node or a merge-detect message
 //!   from another ring, nodes exchange join messages (proc and fail sets)
 //!   until all live nodes sent identical sets (consensus); nodes that sent
