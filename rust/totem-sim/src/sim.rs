@@ -285,7 +285,7 @@ impl Sim {
         t.set_skip_recovery_retransmit(self.sc.broken_recovery);
         // Half the nodes build frames ahead: it must not change what any
         // node sees (odd ones build every frame at the visit).
-        t.set_pack_ahead(id % 2 == 0);
+        t.set_pack_ahead(id.is_multiple_of(2));
         node.totem = Some(t);
         node.counter = 0;
         node.kept.clear();

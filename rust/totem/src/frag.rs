@@ -279,7 +279,7 @@ mod tests {
         assert_eq!(at, q.front());
         q.push(vec![3; 300], false);
         let p = q.peek_full_packet(&mut at, 1000).unwrap();
-        assert_eq!(reassemble(&[p.clone()]), vec![vec![1; 600], vec![2; 300]]);
+        assert_eq!(reassemble(std::slice::from_ref(&p)), vec![vec![1; 600], vec![2; 300]]);
         assert_eq!(q.next_packet(1000), Some(p));
     }
 
