@@ -385,10 +385,7 @@ impl TotemRing {
         // Everything Totem produced goes to the wire in one batch, in order.
         let totem = &mut self.totem;
         let packets = std::iter::from_fn(|| totem.poll_transmit()).map(|tx| match tx {
-            totem::Transmit::Send { dest: totem::Dest::Multicast, bytes } => {
-                Outgoing::Send(ais_net::Dest::Multicast, bytes)
-            }
-            totem::Transmit::Send { dest: totem::Dest::Node(n), bytes } => Outgoing::Send(ais_net::Dest::Node(n), bytes),
+            totem::Transmit::Send { dest, bytes } => Outgoing::Send(to_net(dest), bytes),
             totem::Transmit::Keep { bytes } => Outgoing::Keep(ais_net::Dest::Multicast, bytes),
             totem::Transmit::SendKept { count } => Outgoing::SendKept(count),
         });
@@ -478,6 +475,13 @@ fn to_totem(g: Guarantee) -> totem::Guarantee {
     match g {
         Guarantee::Agreed => totem::Guarantee::Agreed,
         Guarantee::Safe => totem::Guarantee::Safe,
+    }
+}
+
+fn to_net(d: totem::Dest) -> ais_net::Dest {
+    match d {
+        totem::Dest::Multicast => ais_net::Dest::Multicast,
+        totem::Dest::Node(n) => ais_net::Dest::Node(n),
     }
 }
 

@@ -64,11 +64,7 @@ fn wait_members(dirs: &[&TempDir], want: &[u32], limit: Duration, execs: &[&Exec
 /// for that window, which the executive then logs.
 fn assert_default_flow_control(log: &str) {
     let line = log.lines().find(|l| l.contains("window_size ")).unwrap_or_else(|| panic!("no start line in: {log}"));
-    let value = |key: &str| -> u32 {
-        let rest = &line[line.find(key).unwrap_or_else(|| panic!("no {key} in {line}")) + key.len()..];
-        rest.split(|c: char| !c.is_ascii_digit()).next().and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("{line}"))
-    };
-    let (window, max) = (value("window_size "), value("max_messages "));
+    let (window, max) = (number_after(line, "window_size "), number_after(line, "max_messages "));
     assert_eq!(max, window.div_ceil(3), "{line}");
     assert!(window == 300 || log.contains("receive buffer"), "{line}");
 }

@@ -110,6 +110,15 @@ impl SealedBatch {
     }
 }
 
+/// A transport's frames on their way out: the batch being sealed and sent
+/// (kept for its capacity), and the frames sealed by [`Outgoing::Keep`]
+/// that wait for their `SendKept`.
+#[derive(Debug, Default)]
+pub(crate) struct Outbox {
+    batch: SealedBatch,
+    kept: SealedBatch,
+}
+
 /// A transport that seals frames into a [`SealedBatch`] and sends it: a
 /// single ring or a redundant pair.
 pub(crate) trait BatchSender {
@@ -119,21 +128,18 @@ pub(crate) trait BatchSender {
     fn send_sealed_batch(&mut self, batch: &SealedBatch) -> Result<(), SendError>;
 }
 
-/// Seals `items` in order into `batch` (or `kept`, for [`Outgoing::Keep`])
-/// and sends `batch` whenever it is full, before kept frames go out, and at
-/// the end. The first error, after every item was tried. A frame that
-/// failed to seal is missing from what is sent, also from the kept ones.
-pub(crate) fn seal_and_send<T, I, B>(
-    t: &mut T,
-    batch: &mut SealedBatch,
-    kept: &mut SealedBatch,
-    items: I,
-) -> Result<(), SendError>
+/// Seals `items` in order into the outbox's batch (or its kept frames, for
+/// [`Outgoing::Keep`]) and sends the batch whenever it is full, before kept
+/// frames go out, and at the end. The first error, after every item was
+/// tried. A frame that failed to seal is missing from what is sent, also
+/// from the kept ones.
+pub(crate) fn seal_and_send<T, I, B>(t: &mut T, outbox: &mut Outbox, items: I) -> Result<(), SendError>
 where
     T: BatchSender,
     I: IntoIterator<Item = Outgoing<B>>,
     B: AsRef<[u8]>,
 {
+    let Outbox { batch, kept } = outbox;
     let mut first_err = None;
     let mut note = |r: Result<(), SendError>| {
         if let Err(e) = r {
@@ -255,16 +261,16 @@ mod tests {
     #[test]
     fn kept_frames_are_sealed_at_once_and_sent_only_when_told() {
         use Outgoing::*;
-        let (mut batch, mut kept) = (SealedBatch::default(), SealedBatch::default());
+        let mut outbox = Outbox::default();
         let mut r = Recorder::default();
         let m = Dest::Multicast;
         let first: Vec<Outgoing<&[u8]>> = vec![Send(Dest::Node(2), b"token"), Keep(m, b"k1"), Keep(m, b"k2"), Keep(m, b"k3")];
-        seal_and_send(&mut r, &mut batch, &mut kept, first).unwrap();
+        seal_and_send(&mut r, &mut outbox, first).unwrap();
         assert_eq!(r.sealed, 4, "kept frames are sealed right away");
         assert_eq!(r.sent, vec![vec![b"token".to_vec()]], "but not sent");
         r.sent.clear();
         let visit: Vec<Outgoing<&[u8]>> = vec![Send(m, b"rtr"), SendKept(2), Send(m, b"new"), Send(Dest::Node(2), b"token")];
-        seal_and_send(&mut r, &mut batch, &mut kept, visit).unwrap();
+        seal_and_send(&mut r, &mut outbox, visit).unwrap();
         assert_eq!(r.sealed, 7, "kept frames are not sealed again");
         let expected: Vec<Vec<Vec<u8>>> = vec![
             vec![b"rtr".to_vec()],
@@ -272,9 +278,9 @@ mod tests {
             vec![b"new".to_vec(), b"token".to_vec()],
         ];
         assert_eq!(r.sent, expected, "in order; the third kept frame is dropped");
-        assert!(kept.is_empty());
+        assert!(outbox.kept.is_empty());
         r.sent.clear();
-        seal_and_send(&mut r, &mut batch, &mut kept, [SendKept(5)].into_iter().map(|o: Outgoing<&[u8]>| o)).unwrap();
+        seal_and_send(&mut r, &mut outbox, [SendKept(5)].into_iter().map(|o: Outgoing<&[u8]>| o)).unwrap();
         assert!(r.sent.is_empty(), "nothing kept, nothing sent");
     }
 

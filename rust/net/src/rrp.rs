@@ -56,7 +56,7 @@
 
 #![forbid(unsafe_code)]
 
-use crate::batch::{self, Outgoing, SealedBatch};
+use crate::batch::{self, Outbox, Outgoing, SealedBatch};
 use crate::config::NetConfig;
 use crate::crypto::{NodeId, random_boot_id};
 use crate::transport::{Dest, NetError, NetEvent, Packet, SendError, Transport};
@@ -408,9 +408,8 @@ pub struct RedundantTransport {
     events: VecDeque<RrpEvent>,
     payload: Vec<u8>,
     frame: Vec<u8>,
-    batch: SealedBatch,
-    /// Frames sealed by [`Outgoing::Keep`], waiting for their `SendKept`.
-    kept: SealedBatch,
+    /// What [`send_outgoing`](Self::send_outgoing) seals and sends.
+    outbox: Outbox,
     bad_rrp_byte: u64,
 }
 
@@ -475,8 +474,7 @@ impl RedundantTransport {
             events: VecDeque::new(),
             payload: Vec::new(),
             frame: Vec::new(),
-            batch: SealedBatch::default(),
-            kept: SealedBatch::default(),
+            outbox: Outbox::default(),
             bad_rrp_byte: 0,
         })
     }
@@ -578,11 +576,9 @@ impl RedundantTransport {
         I: IntoIterator<Item = Outgoing<B>>,
         B: AsRef<[u8]>,
     {
-        let mut batch = std::mem::take(&mut self.batch);
-        let mut kept = std::mem::take(&mut self.kept);
-        let r = batch::seal_and_send(self, &mut batch, &mut kept, items);
-        self.batch = batch;
-        self.kept = kept;
+        let mut outbox = std::mem::take(&mut self.outbox);
+        let r = batch::seal_and_send(self, &mut outbox, items);
+        self.outbox = outbox;
         r
     }
 

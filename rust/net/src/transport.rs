@@ -64,7 +64,7 @@
 
 #![forbid(unsafe_code)]
 
-use crate::batch::{self, ONLY_RING, Outgoing, SealedBatch};
+use crate::batch::{self, ONLY_RING, Outbox, Outgoing, SealedBatch};
 use crate::config::{
     BoundInterface, ConfigError, NetConfig, Security, TransportKind, max_payload_for,
     nodeid_from_ipv4, resolve_bind,
@@ -299,10 +299,8 @@ pub struct Transport {
     gro: bool,
     /// Datagrams of the last GRO buffer in `rxbuf` not yet returned.
     pending: Option<Pending>,
-    /// Scratch of [`send_batch`](Transport::send_batch), kept for its capacity.
-    batch: SealedBatch,
-    /// Frames sealed by [`Outgoing::Keep`], waiting for their `SendKept`.
-    kept: SealedBatch,
+    /// What [`send_outgoing`](Self::send_outgoing) seals and sends.
+    outbox: Outbox,
     run_frames: Vec<usize>,
     run_targets: Vec<SocketAddr>,
 }
@@ -521,8 +519,7 @@ impl Transport {
             gso: true,
             gro,
             pending: None,
-            batch: SealedBatch::default(),
-            kept: SealedBatch::default(),
+            outbox: Outbox::default(),
             run_frames: Vec::new(),
             run_targets: Vec::new(),
         })
@@ -656,11 +653,9 @@ impl Transport {
         I: IntoIterator<Item = Outgoing<B>>,
         B: AsRef<[u8]>,
     {
-        let mut batch = std::mem::take(&mut self.batch);
-        let mut kept = std::mem::take(&mut self.kept);
-        let r = batch::seal_and_send(self, &mut batch, &mut kept, items);
-        self.batch = batch;
-        self.kept = kept;
+        let mut outbox = std::mem::take(&mut self.outbox);
+        let r = batch::seal_and_send(self, &mut outbox, items);
+        self.outbox = outbox;
         r
     }
 

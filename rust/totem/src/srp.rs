@@ -26,6 +26,19 @@ struct Stored {
     chunks: Vec<u8>,
 }
 
+impl Stored {
+    /// A frame of this node's own messages.
+    fn own(me: u32, chunks: Vec<u8>, safe: bool) -> Stored {
+        Stored { sender: me, flags: if safe { MF_SAFE } else { 0 }, encap: None, chunks }
+    }
+
+    /// The frame as multicast with sequence number `seq` on `ring`, under
+    /// the original sender's id (also when retransmitted for it).
+    fn encode(&self, ring: RingId, seq: u64) -> Vec<u8> {
+        wire::encode_mcast(self.sender, ring, seq, self.flags, self.encap.as_ref(), &self.chunks)
+    }
+}
+
 /// Received messages of one ring.
 #[derive(Default)]
 struct RxBuf {
@@ -148,18 +161,18 @@ pub struct Totem {
     skip_recovery_retransmit: bool,
     /// Build frames ahead (see [`Totem::set_pack_ahead`]).
     pack_ahead: bool,
-    /// Frames built ahead and handed out as [`Transmit::Keep`], in order.
-    ahead: Vec<Ahead>,
-    /// The ring, and the token's sequence number, for which `ahead` was
-    /// built: its first frame has the next sequence number.
-    ahead_for: Option<(RingId, u64)>,
+    /// Frames built ahead and handed out as [`Transmit::Keep`], if any.
+    ahead: Option<Ahead>,
 }
 
-/// A frame built ahead of its token visit, and where the send queue stands
-/// after it.
+/// Frames built ahead of a token visit, in order.
 struct Ahead {
-    stored: Stored,
-    after: Cursor,
+    /// The ring and the token's sequence number they were built for: the
+    /// first frame has the next sequence number.
+    ring: RingId,
+    seq: u64,
+    /// Each frame, and where the send queue stands after it.
+    frames: Vec<(Stored, Cursor)>,
 }
 
 impl Totem {
@@ -231,8 +244,7 @@ impl Totem {
             stats: Stats::default(),
             skip_recovery_retransmit: false,
             pack_ahead: false,
-            ahead: Vec::new(),
-            ahead_for: None,
+            ahead: None,
         };
         t.enter_gather(BTreeSet::new());
         t.run_local();

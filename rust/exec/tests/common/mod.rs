@@ -231,6 +231,13 @@ pub fn sees_eof(s: &mut UnixStream) -> bool {
     }
 }
 
+/// The number right after `key` in a log `line` ("window_size 300");
+/// panics, naming the line, if there is none.
+pub fn number_after(line: &str, key: &str) -> u64 {
+    let rest = &line[line.find(key).unwrap_or_else(|| panic!("no {key} in {line}")) + key.len()..];
+    rest.split(|c: char| !c.is_ascii_digit()).next().and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("{line}"))
+}
+
 /// Writes raw bytes, ignoring errors (the peer may close first).
 pub fn send_raw(s: &mut UnixStream, bytes: &[u8]) {
     let _ = s.write_all(bytes);

@@ -153,9 +153,7 @@ impl Totem {
         while new_sent < quota {
             let stored = if operational {
                 match self.sendq.next_packet(self.mcast_capacity) {
-                    Some((chunks, safe)) => {
-                        Stored { sender: self.me, flags: if safe { MF_SAFE } else { 0 }, encap: None, chunks }
-                    }
+                    Some((chunks, safe)) => Stored::own(self.me, chunks, safe),
                     None => break,
                 }
             } else {
@@ -239,20 +237,16 @@ impl Totem {
     /// were built for, and forgets the others (their messages are still
     /// queued). Returns how many were sent.
     fn send_ahead(&mut self, t: &mut Token, quota: u64) -> u64 {
-        let built_for = self.ahead_for.take();
-        if self.ahead.is_empty() {
-            return 0;
-        }
-        let ahead = std::mem::take(&mut self.ahead);
-        let usable = self.state == State::Operational && built_for == Some((t.ring, t.seq));
-        let count = if usable { ahead.len().min(quota as usize) } else { 0 };
+        let Some(ahead) = self.ahead.take() else { return 0 };
+        let usable = self.state == State::Operational && (ahead.ring, ahead.seq) == (t.ring, t.seq);
+        let count = if usable { ahead.frames.len().min(quota as usize) } else { 0 };
         self.out.push_back(Transmit::SendKept { count });
         let mut after = None;
-        for a in ahead.into_iter().take(count) {
+        for (stored, at) in ahead.frames.into_iter().take(count) {
             // No overflow: `build_ahead` numbered these frames.
             t.seq += 1;
-            self.rx.insert(t.seq, a.stored);
-            after = Some(a.after);
+            self.rx.insert(t.seq, stored);
+            after = Some(at);
             self.stats.mcast_sent += 1;
             self.stats.mcast_sent_ahead += 1;
         }
@@ -267,32 +261,30 @@ impl Totem {
     /// token comes back unchanged, and hands them out to be sealed (see
     /// [`Totem::set_pack_ahead`]).
     fn build_ahead(&mut self, ring: RingId, seq: u64, limit: u64) {
-        if !self.pack_ahead || self.state != State::Operational || self.members.len() < 2 || !self.ahead.is_empty() {
+        if !self.pack_ahead || self.state != State::Operational || self.members.len() < 2 || self.ahead.is_some() {
             return;
         }
         let mut at = self.sendq.front();
+        let mut frames = Vec::new();
         let mut last = seq;
-        while (self.ahead.len() as u64) < limit {
+        while (frames.len() as u64) < limit {
             let Some(s) = last.checked_add(1) else { break };
             let Some((chunks, safe)) = self.sendq.peek_full_packet(&mut at, self.mcast_capacity) else { break };
             last = s;
-            let stored = Stored { sender: self.me, flags: if safe { MF_SAFE } else { 0 }, encap: None, chunks };
-            let bytes = wire::encode_mcast(self.me, ring, s, stored.flags, None, &stored.chunks);
-            self.out.push_back(Transmit::Keep { bytes });
-            self.ahead.push(Ahead { stored, after: at });
+            let stored = Stored::own(self.me, chunks, safe);
+            self.out.push_back(Transmit::Keep { bytes: stored.encode(ring, s) });
+            frames.push((stored, at));
             self.stats.mcast_packed_ahead += 1;
         }
-        if !self.ahead.is_empty() {
-            self.ahead_for = Some((ring, seq));
+        if !frames.is_empty() {
+            self.ahead = Some(Ahead { ring, seq, frames });
         }
     }
 
     /// Forgets the frames built ahead (their messages are still queued)
     /// and tells the caller to drop their sealed copies.
     pub(super) fn abandon_ahead(&mut self) {
-        self.ahead_for = None;
-        if !self.ahead.is_empty() {
-            self.ahead.clear();
+        if self.ahead.take().is_some() {
             self.out.push_back(Transmit::SendKept { count: 0 });
         }
     }
@@ -304,8 +296,6 @@ impl Totem {
             // a syscall per token rotation, one per message when idle.
             return;
         }
-        // Sent under the original sender's id, also when retransmitting for it.
-        let bytes = wire::encode_mcast(m.sender, ring, seq, m.flags, m.encap.as_ref(), &m.chunks);
-        self.out.push_back(Transmit::Send { dest: Dest::Multicast, bytes });
+        self.out.push_back(Transmit::Send { dest: Dest::Multicast, bytes: m.encode(ring, seq) });
     }
 }
