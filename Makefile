@@ -38,6 +38,9 @@ build-release build-debug: build-%:
 # of each service run against live executives: one node, then three on
 # 127.0.0.1-3 (and the Rust tests start clusters in network namespaces).
 check:
+	@echo "==> [0/12] cargo fmt --check and cargo clippy -D warnings"
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	@echo "==> [1/12] build (debug profile) and link the C libraries"
 	$(MAKE) --no-print-directory build-debug
 	@echo "==> [2/12] cargo test --workspace (unit, executive, multi-node)"

@@ -149,12 +149,7 @@ fn panic_report() -> PanicReport {
                 _ => PanicReport::Line,
             };
             // A concurrent `set_panic_report` wins.
-            let _ = REPORT.compare_exchange(
-                REPORT_UNSET,
-                report as u8,
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-            );
+            let _ = REPORT.compare_exchange(REPORT_UNSET, report as u8, Ordering::Relaxed, Ordering::Relaxed);
             report
         }
     }
@@ -219,11 +214,7 @@ fn report_line(info: &PanicHookInfo<'_>) -> String {
         .copied()
         .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
         .unwrap_or("(no message)");
-    let mut message: String = message
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .take(300)
-        .collect();
+    let mut message: String = message.chars().map(|c| if c.is_control() { ' ' } else { c }).take(300).collect();
     if let Some(at) = info.location() {
         message = format!("{message} at {}:{}", at.file(), at.line());
     }
@@ -325,10 +316,7 @@ impl<T> Out<'_, T> {
 /// If not NULL, `p` must be valid for writing a `T` for `'a`.
 pub unsafe fn out<'a, T>(p: *mut T) -> AisResult<Out<'a, T>> {
     match NonNull::new(p) {
-        Some(ptr) if p.is_aligned() => Ok(Out {
-            ptr,
-            _lifetime: PhantomData,
-        }),
+        Some(ptr) if p.is_aligned() => Ok(Out { ptr, _lifetime: PhantomData }),
         _ => Err(AisError::INVALID_PARAM),
     }
 }
@@ -387,10 +375,7 @@ pub fn name_from_bytes(bytes: &[u8]) -> AisResult<SaNameT> {
     if bytes.len() > SA_MAX_NAME_LENGTH {
         return Err(AisError::NAME_TOO_LONG);
     }
-    let mut name = SaNameT {
-        length: bytes.len() as u16,
-        value: [0; SA_MAX_NAME_LENGTH],
-    };
+    let mut name = SaNameT { length: bytes.len() as u16, value: [0; SA_MAX_NAME_LENGTH] };
     name.value[..bytes.len()].copy_from_slice(bytes);
     Ok(name)
 }
@@ -458,10 +443,7 @@ mod tests {
         LAST_REPORT.with(|r| r.borrow_mut().take());
         assert_eq!(panicking_body(true), SA_AIS_ERR_LIBRARY);
         let line = LAST_REPORT.with(|r| r.borrow_mut().take()).unwrap();
-        assert!(
-            line.starts_with("libais: internal error: a bug at "),
-            "{line}"
-        );
+        assert!(line.starts_with("libais: internal error: a bug at "), "{line}");
         assert!(line.contains("boundary.rs:"), "{line}");
         assert_eq!(line.matches('\n').count(), 1);
         assert!(line.ends_with('\n'));
@@ -476,11 +458,7 @@ mod tests {
     #[test]
     fn errors_outside_the_spec_become_library() {
         for bad in [0, 1, 28, 99, u32::MAX] {
-            assert_eq!(
-                SaAisErrorT::from(AisError(bad)),
-                SA_AIS_ERR_LIBRARY,
-                "{bad}"
-            );
+            assert_eq!(SaAisErrorT::from(AisError(bad)), SA_AIS_ERR_LIBRARY, "{bad}");
         }
         for good in 2..=27 {
             assert_eq!(SaAisErrorT::from(AisError(good)), good);
@@ -490,14 +468,8 @@ mod tests {
     #[test]
     fn null_and_misaligned_pointers_are_invalid_param() {
         unsafe {
-            assert_eq!(
-                try_ref::<u32>(ptr::null()).err(),
-                Some(AisError::INVALID_PARAM)
-            );
-            assert_eq!(
-                try_mut::<u32>(ptr::null_mut()).err(),
-                Some(AisError::INVALID_PARAM)
-            );
+            assert_eq!(try_ref::<u32>(ptr::null()).err(), Some(AisError::INVALID_PARAM));
+            assert_eq!(try_mut::<u32>(ptr::null_mut()).err(), Some(AisError::INVALID_PARAM));
             assert!(out::<u32>(ptr::null_mut()).is_err());
             assert!(opt_out::<u32>(ptr::null_mut()).unwrap().is_none());
             let words = [0u32; 2];
@@ -512,16 +484,10 @@ mod tests {
     fn slices() {
         unsafe {
             assert_eq!(try_slice::<u8>(ptr::null(), 0).unwrap(), &[] as &[u8]);
-            assert_eq!(
-                try_slice::<u8>(ptr::null(), 1).err(),
-                Some(AisError::INVALID_PARAM)
-            );
+            assert_eq!(try_slice::<u8>(ptr::null(), 1).err(), Some(AisError::INVALID_PARAM));
             let v = [1u64, 2, 3];
             assert_eq!(try_slice(v.as_ptr(), 3).unwrap(), &v);
-            assert_eq!(
-                try_slice(v.as_ptr(), usize::MAX / 4).err(),
-                Some(AisError::INVALID_PARAM)
-            );
+            assert_eq!(try_slice(v.as_ptr(), usize::MAX / 4).err(), Some(AisError::INVALID_PARAM));
         }
     }
 
@@ -532,44 +498,27 @@ mod tests {
             // Only length and the significant bytes are initialized.
             let p = name.as_mut_ptr();
             ptr::addr_of_mut!((*p).length).write(3);
-            ptr::addr_of_mut!((*p).value)
-                .cast::<u8>()
-                .copy_from(b"abc".as_ptr(), 3);
+            ptr::addr_of_mut!((*p).value).cast::<u8>().copy_from(b"abc".as_ptr(), 3);
             assert_eq!(name_bytes(p).unwrap(), b"abc");
             ptr::addr_of_mut!((*p).length).write(256);
-            ptr::addr_of_mut!((*p).value)
-                .cast::<u8>()
-                .write_bytes(b'x', 256);
+            ptr::addr_of_mut!((*p).value).cast::<u8>().write_bytes(b'x', 256);
             assert_eq!(name_bytes(p).unwrap().len(), 256);
             ptr::addr_of_mut!((*p).length).write(257);
             assert_eq!(name_bytes(p).err(), Some(AisError::INVALID_PARAM));
-            assert_eq!(
-                name_bytes_or(p, AisError::NAME_TOO_LONG).err(),
-                Some(AisError::NAME_TOO_LONG)
-            );
+            assert_eq!(name_bytes_or(p, AisError::NAME_TOO_LONG).err(), Some(AisError::NAME_TOO_LONG));
             assert_eq!(name_bytes(ptr::null()).err(), Some(AisError::INVALID_PARAM));
         }
         let n = name_from_bytes(b"node1").unwrap();
         assert_eq!((n.length, &n.value[..5], n.value[5]), (5, &b"node1"[..], 0));
         assert!(name_from_bytes(&[b'a'; 256]).is_ok());
-        assert_eq!(
-            name_from_bytes(&[b'a'; 257]).err(),
-            Some(AisError::NAME_TOO_LONG)
-        );
+        assert_eq!(name_from_bytes(&[b'a'; 257]).err(), Some(AisError::NAME_TOO_LONG));
     }
 
     #[test]
     fn versions() {
-        let v = SaVersionT {
-            releaseCode: b'B' as _,
-            majorVersion: 1,
-            minorVersion: 1,
-        };
+        let v = SaVersionT { releaseCode: b'B' as _, majorVersion: 1, minorVersion: 1 };
         assert_eq!(unsafe { read_version(&v) }, Ok(v));
-        assert_eq!(
-            unsafe { read_version(ptr::null()) },
-            Err(AisError::INVALID_PARAM)
-        );
+        assert_eq!(unsafe { read_version(ptr::null()) }, Err(AisError::INVALID_PARAM));
     }
 
     /// The shape every exported function has: outputs are written only when

@@ -24,8 +24,15 @@ const ERR_TOO_MANY_GROUPS: u32 = 30;
 /// outside those enums).
 pub fn error_code(e: AisError) -> u32 {
     match e.0 {
-        sa::LIBRARY | sa::TIMEOUT | sa::TRY_AGAIN | sa::INVALID_PARAM | sa::NO_MEMORY | sa::BAD_HANDLE
-        | sa::ACCESS | sa::NOT_EXIST | sa::EXIST => e.0,
+        sa::LIBRARY
+        | sa::TIMEOUT
+        | sa::TRY_AGAIN
+        | sa::INVALID_PARAM
+        | sa::NO_MEMORY
+        | sa::BAD_HANDLE
+        | sa::ACCESS
+        | sa::NOT_EXIST
+        | sa::EXIST => e.0,
         // What the services send for "too many groups" (ais_ipc::cpg/evs).
         sa::NO_RESOURCES => ERR_TOO_MANY_GROUPS,
         sa::NOT_SUPPORTED => ERR_NOT_SUPPORTED,

@@ -13,10 +13,10 @@
 pub mod abi;
 pub mod boundary;
 pub mod ckpt;
+pub mod clm;
 pub mod cpg;
+pub mod error;
 pub mod evs;
 pub mod evt;
 pub mod group_api;
-pub mod clm;
-pub mod error;
 pub mod runtime;

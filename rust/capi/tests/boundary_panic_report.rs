@@ -28,17 +28,12 @@ fn child_makes_a_panicking_call() {
 /// The child's stderr, run with `AIS_LIB_PANIC` set to `mode` (or unset).
 fn child_stderr(mode: Option<&str>) -> String {
     let mut cmd = Command::new(std::env::current_exe().unwrap());
-    cmd.args([
-        "child_makes_a_panicking_call",
-        "--exact",
-        "--nocapture",
-        "--test-threads=1",
-    ])
-    .env(CHILD, "1")
-    .env_remove("AIS_LIB_PANIC")
-    .env_remove("RUST_BACKTRACE")
-    .stdout(Stdio::null())
-    .stderr(Stdio::piped());
+    cmd.args(["child_makes_a_panicking_call", "--exact", "--nocapture", "--test-threads=1"])
+        .env(CHILD, "1")
+        .env_remove("AIS_LIB_PANIC")
+        .env_remove("RUST_BACKTRACE")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
     if let Some(mode) = mode {
         cmd.env("AIS_LIB_PANIC", mode);
     }
@@ -56,12 +51,7 @@ fn child_stderr(mode: Option<&str>) -> String {
         std::thread::sleep(Duration::from_millis(10));
     };
     let mut err = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
+    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
     assert!(status.success(), "child failed: {err}");
     err
 }
@@ -71,10 +61,7 @@ fn caught_panic_is_one_line_by_default() {
     let err = child_stderr(None);
     let ours: Vec<&str> = err.lines().filter(|l| l.starts_with("libais:")).collect();
     assert_eq!(ours.len(), 1, "{err}");
-    assert!(
-        ours[0].starts_with("libais: internal error: deliberate second line at "),
-        "{err}"
-    );
+    assert!(ours[0].starts_with("libais: internal error: deliberate second line at "), "{err}");
     assert!(ours[0].contains("boundary_panic_report.rs:"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
     assert_eq!(child_stderr(Some("line")), err);
@@ -83,14 +70,8 @@ fn caught_panic_is_one_line_by_default() {
 #[test]
 fn caught_panic_can_be_silent_or_full() {
     let off = child_stderr(Some("off"));
-    assert!(
-        !off.contains("libais:") && !off.contains("panicked"),
-        "{off}"
-    );
+    assert!(!off.contains("libais:") && !off.contains("panicked"), "{off}");
     let full = child_stderr(Some("full"));
-    assert!(
-        full.contains("panicked") && full.contains("deliberate"),
-        "{full}"
-    );
+    assert!(full.contains("panicked") && full.contains("deliberate"), "{full}");
     assert!(!full.contains("libais:"), "{full}");
 }

@@ -27,11 +27,7 @@ fn rust_files(dir: &Path, files: &mut Vec<PathBuf>) {
 fn listed_nodes() -> Vec<String> {
     let text = fs::read_to_string(capi_dir().join("libraries.list")).unwrap();
     let mut nodes = Vec::new();
-    for line in text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-    {
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
         let fields: Vec<&str> = line.split_whitespace().collect();
         assert_eq!(fields.len(), 4, "libraries.list: bad line: {line}");
         for node in fields[3].split(',') {
@@ -50,19 +46,14 @@ fn listed_symbols() -> BTreeMap<String, String> {
     for entry in fs::read_dir(capi_dir().join("symbols")).unwrap() {
         let path = entry.unwrap().path();
         let node = path.file_name().unwrap().to_str().unwrap().to_string();
-        assert!(
-            nodes.contains(&node),
-            "symbols/{node} is not a node of any library in libraries.list"
-        );
+        assert!(nodes.contains(&node), "symbols/{node} is not a node of any library in libraries.list");
         for line in fs::read_to_string(&path).unwrap().lines() {
             let symbol = line.split('#').next().unwrap().trim();
             if symbol.is_empty() {
                 continue;
             }
             assert!(
-                symbol
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_'),
+                symbol.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
                 "symbols/{node}: not a C identifier: {symbol:?}"
             );
             if let Some(other) = symbols.insert(symbol.to_string(), node.clone()) {
@@ -71,10 +62,7 @@ fn listed_symbols() -> BTreeMap<String, String> {
         }
     }
     for node in &nodes {
-        assert!(
-            capi_dir().join("symbols").join(node).is_file(),
-            "symbols/{node} is missing"
-        );
+        assert!(capi_dir().join("symbols").join(node).is_file(), "symbols/{node} is missing");
     }
     symbols
 }
@@ -118,14 +106,9 @@ fn exports_in(file: &Path, src: &str) -> Vec<Export> {
     let mut found = Vec::new();
     for (at, _) in src.match_indices("#[unsafe(no_mangle)]") {
         let after = &src[at..];
-        let fn_at = after
-            .find("fn ")
-            .unwrap_or_else(|| panic!("{}: no_mangle without fn", file.display()));
+        let fn_at = after.find("fn ").unwrap_or_else(|| panic!("{}: no_mangle without fn", file.display()));
         let item = &after[fn_at + 3..];
-        let name: String = item
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-            .collect();
+        let name: String = item.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
         assert!(
             !after[..fn_at].contains(';') && !after[..fn_at].contains('{'),
             "{}: #[unsafe(no_mangle)] on something other than a function, near {name}",
@@ -135,19 +118,10 @@ fn exports_in(file: &Path, src: &str) -> Vec<Export> {
         // types of C functions hold no braces.
         let body_at = item.find('{').unwrap();
         let body = item[body_at + 1..].trim_start();
-        let through_boundary = [
-            "boundary!",
-            "crate::boundary!",
-            "$crate::boundary!",
-            "ais_capi::boundary!",
-        ]
-        .iter()
-        .any(|m| body.starts_with(m) && body[m.len()..].trim_start().starts_with(['(', '{', '[']));
-        found.push(Export {
-            file: file.to_path_buf(),
-            name,
-            through_boundary,
-        });
+        let through_boundary = ["boundary!", "crate::boundary!", "$crate::boundary!", "ais_capi::boundary!"]
+            .iter()
+            .any(|m| body.starts_with(m) && body[m.len()..].trim_start().starts_with(['(', '{', '[']));
+        found.push(Export { file: file.to_path_buf(), name, through_boundary });
     }
     found
 }
@@ -164,26 +138,15 @@ fn every_exported_function_goes_through_the_boundary() {
     let mut defined = BTreeMap::new();
     for e in &exports {
         if !e.through_boundary {
-            problems.push(format!(
-                "{}: {} does not start its body with boundary!",
-                e.file.display(),
-                e.name
-            ));
+            problems.push(format!("{}: {} does not start its body with boundary!", e.file.display(), e.name));
         }
         if let Some(other) = defined.insert(e.name.clone(), e.file.clone()) {
-            problems.push(format!(
-                "{} is defined in {} and {}",
-                e.name,
-                other.display(),
-                e.file.display()
-            ));
+            problems.push(format!("{} is defined in {} and {}", e.name, other.display(), e.file.display()));
         }
     }
     for (symbol, node) in listed_symbols() {
         if !defined.contains_key(&symbol) {
-            problems.push(format!(
-                "symbols/{node} lists {symbol}, which no #[unsafe(no_mangle)] fn defines"
-            ));
+            problems.push(format!("symbols/{node} lists {symbol}, which no #[unsafe(no_mangle)] fn defines"));
         }
     }
     assert!(problems.is_empty(), "\n{}", problems.join("\n"));
@@ -194,10 +157,7 @@ fn the_scanner_sees_a_missing_boundary() {
     let good = "#[unsafe(no_mangle)]\npub unsafe extern \"C\" fn saGood(a: *mut u8) -> SaAisErrorT {\n    // note\n    boundary!({ Ok(()) })\n}\n";
     let bad = "#[unsafe(no_mangle)]\npub extern \"C\" fn saBad(f: Option<extern \"C\" fn(u32)>) -> u32 {\n    let x = 1;\n    boundary!({ Ok(()) })\n}\n";
     let found = exports_in(Path::new("x.rs"), &format!("{good}{bad}"));
-    let summary: Vec<(&str, bool)> = found
-        .iter()
-        .map(|e| (e.name.as_str(), e.through_boundary))
-        .collect();
+    let summary: Vec<(&str, bool)> = found.iter().map(|e| (e.name.as_str(), e.through_boundary)).collect();
     assert_eq!(summary, [("saGood", true), ("saBad", false)]);
 }
 

@@ -33,10 +33,7 @@ fn readable(conn: &Connection) -> bool {
 fn wait_readable(conn: &Connection) {
     let until = Instant::now() + Duration::from_secs(5);
     while !readable(conn) {
-        assert!(
-            Instant::now() < until,
-            "selection object never became readable"
-        );
+        assert!(Instant::now() < until, "selection object never became readable");
         std::thread::sleep(Duration::from_millis(1));
     }
 }
@@ -59,23 +56,14 @@ fn no_executive_is_try_again() {
         let dir = temp_dir();
         // No socket file at all.
         let missing = dir.join("nothing.sock");
-        assert_eq!(
-            Connection::open_at(&missing, SERVICE).err(),
-            Some(AisError::TRY_AGAIN)
-        );
+        assert_eq!(Connection::open_at(&missing, SERVICE).err(), Some(AisError::TRY_AGAIN));
         // A socket file nobody listens on any more.
         let stale = dir.join("stale.sock");
         drop(UnixListener::bind(&stale).unwrap());
-        assert_eq!(
-            Connection::open_at(&stale, SERVICE).err(),
-            Some(AisError::TRY_AGAIN)
-        );
+        assert_eq!(Connection::open_at(&stale, SERVICE).err(), Some(AisError::TRY_AGAIN));
         // No run directory.
         let gone = dir.join("no-such-dir").join("aisexec.sock");
-        assert_eq!(
-            Connection::open_at(&gone, SERVICE).err(),
-            Some(AisError::TRY_AGAIN)
-        );
+        assert_eq!(Connection::open_at(&gone, SERVICE).err(), Some(AisError::TRY_AGAIN));
         let _ = std::fs::remove_dir_all(dir);
     });
 }
@@ -83,12 +71,7 @@ fn no_executive_is_try_again() {
 #[test]
 fn hello_reply_errors_pass_through() {
     bounded(LIMIT, || {
-        for err in [
-            AisError::ACCESS,
-            AisError::VERSION,
-            AisError::TRY_AGAIN,
-            AisError::NO_RESOURCES,
-        ] {
+        for err in [AisError::ACCESS, AisError::VERSION, AisError::TRY_AGAIN, AisError::NO_RESOURCES] {
             let mock = MockExec::start(err.0, echo());
             assert_eq!(Connection::open_at(&mock.path, SERVICE).err(), Some(err));
         }
@@ -103,10 +86,7 @@ fn silent_executive_bounds_the_handshake() {
         let r = Connection::open_with_timeout(&path, SERVICE, Duration::from_millis(300));
         assert_eq!(r.err(), Some(AisError::TRY_AGAIN));
         let took = start.elapsed();
-        assert!(
-            took >= Duration::from_millis(300) && took < Duration::from_secs(3),
-            "{took:?}"
-        );
+        assert!(took >= Duration::from_millis(300) && took < Duration::from_secs(3), "{took:?}");
         let _ = std::fs::remove_dir_all(dir);
     });
 }
@@ -149,8 +129,7 @@ fn requests_from_eight_threads_share_one_connection() {
                 let conn = conn.clone();
                 std::thread::spawn(move || {
                     for i in 0..300u32 {
-                        let body: Vec<u8> =
-                            format!("{t}:{i}:{}", "x".repeat((i % 50) as usize)).into_bytes();
+                        let body: Vec<u8> = format!("{t}:{i}:{}", "x".repeat((i % 50) as usize)).into_bytes();
                         assert_eq!(conn.request(100 + t, &body), Ok(body.clone()));
                     }
                 })
@@ -167,13 +146,7 @@ fn executive_closing_mid_request_is_library_from_then_on() {
     bounded(LIMIT, || {
         let mock = MockExec::start(
             OK,
-            Arc::new(|id, body| {
-                if id == 666 {
-                    Reply::Close
-                } else {
-                    Reply::Answer(OK, body.to_vec())
-                }
-            }),
+            Arc::new(|id, body| if id == 666 { Reply::Close } else { Reply::Answer(OK, body.to_vec()) }),
         );
         let conn = connect(&mock);
         assert_eq!(conn.request(1, b"a"), Ok(b"a".to_vec()));
@@ -230,16 +203,10 @@ fn malformed_answers_are_library_not_panic() {
             }),
         );
         let conn = connect(&mock);
-        assert_eq!(
-            conn.request_until(1, b"", Instant::now() + Duration::from_millis(100)),
-            Err(AisError::TIMEOUT)
-        );
+        assert_eq!(conn.request_until(1, b"", Instant::now() + Duration::from_millis(100)), Err(AisError::TIMEOUT));
         // Request 2's "answer" is the tail of 1's; 1's is skipped as late,
         // and 2 then waits for its own, which never comes.
-        assert_eq!(
-            conn.request_until(2, b"", Instant::now() + Duration::from_millis(100)),
-            Err(AisError::TIMEOUT)
-        );
+        assert_eq!(conn.request_until(2, b"", Instant::now() + Duration::from_millis(100)), Err(AisError::TIMEOUT));
         assert!(!conn.is_broken());
     });
 }
@@ -276,21 +243,12 @@ fn deadline_gives_timeout_and_the_late_answer_is_skipped() {
         );
         let conn = connect(&mock);
         let start = Instant::now();
-        assert_eq!(
-            conn.request_until(7, b"", start + Duration::from_millis(50)),
-            Err(AisError::TIMEOUT)
-        );
+        assert_eq!(conn.request_until(7, b"", start + Duration::from_millis(50)), Err(AisError::TIMEOUT));
         let took = start.elapsed();
-        assert!(
-            took >= Duration::from_millis(50) && took < Duration::from_millis(390),
-            "{took:?}"
-        );
+        assert!(took >= Duration::from_millis(50) && took < Duration::from_millis(390), "{took:?}");
         // The next answer read is the late one, skipped; then ours.
         assert_eq!(conn.request(8, b"mine"), Ok(b"mine".to_vec()));
-        assert_eq!(
-            conn.request_until(9, b"quick", Instant::now() + Duration::from_secs(5)),
-            Ok(b"quick".to_vec())
-        );
+        assert_eq!(conn.request_until(9, b"quick", Instant::now() + Duration::from_secs(5)), Ok(b"quick".to_vec()));
         assert!(!conn.is_broken());
     });
 }
@@ -318,11 +276,7 @@ fn invalid_dispatch_flags() {
         let mock = MockExec::start(OK, echo());
         let conn = connect(&mock);
         for flags in [0, 4, 0x100, u32::MAX] {
-            assert_eq!(
-                collect(&conn, flags).0,
-                Err(AisError::INVALID_PARAM),
-                "{flags}"
-            );
+            assert_eq!(collect(&conn, flags).0, Err(AisError::INVALID_PARAM), "{flags}");
         }
     });
 }
@@ -360,11 +314,7 @@ fn selection_object_is_readable_exactly_while_a_callback_is_pending() {
         let mut end = mock.dispatch_end(0);
         let fd = conn.selection_object() as i32;
         let poll = |timeout_ms: i32| {
-            let mut p = libc::pollfd {
-                fd,
-                events: libc::POLLIN,
-                revents: 0,
-            };
+            let mut p = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
             unsafe { libc::poll(&mut p, 1, timeout_ms) > 0 }
         };
         // Requests do not make it readable.
@@ -372,10 +322,7 @@ fn selection_object_is_readable_exactly_while_a_callback_is_pending() {
         assert!(!poll(50));
         for round in 0..20u32 {
             end.write_all(&callback(round, b"cb")).unwrap();
-            assert!(
-                poll(5000),
-                "round {round}: not readable after the executive wrote"
-            );
+            assert!(poll(5000), "round {round}: not readable after the executive wrote");
             let (r, got) = collect(&conn, ONE);
             assert_eq!((r, got.len()), (Ok(()), 1));
             assert!(!poll(0), "round {round}: still readable after dispatch");
@@ -396,18 +343,12 @@ fn a_partial_callback_does_not_block_one_or_all() {
             let start = Instant::now();
             assert_eq!(collect(&conn, flags), (Ok(()), vec![]));
             let took = start.elapsed();
-            assert!(
-                took < PARTIAL_FRAME_WAIT + Duration::from_secs(1),
-                "{took:?}"
-            );
+            assert!(took < PARTIAL_FRAME_WAIT + Duration::from_secs(1), "{took:?}");
         }
         end.write_all(&cb[5..15]).unwrap();
         end.write_all(&cb[15..]).unwrap();
         wait_readable(&conn);
-        assert_eq!(
-            collect(&conn, ONE),
-            (Ok(()), vec![(5, b"split callback".to_vec())])
-        );
+        assert_eq!(collect(&conn, ONE), (Ok(()), vec![(5, b"split callback".to_vec())]));
         // A frame finished within the wait is delivered by the same call.
         end.write_all(&cb[..3]).unwrap();
         wait_readable(&conn);
@@ -450,11 +391,7 @@ fn blocking_dispatch_runs_until_finalize() {
         let start = Instant::now();
         conn.close();
         assert_eq!(dispatcher.join().unwrap(), Ok(()));
-        assert!(
-            start.elapsed() < Duration::from_secs(1),
-            "{:?}",
-            start.elapsed()
-        );
+        assert!(start.elapsed() < Duration::from_secs(1), "{:?}", start.elapsed());
         assert_eq!(*got.lock().unwrap(), [1, 2, 3]);
     });
 }
@@ -520,10 +457,7 @@ fn callback_error_stops_dispatch() {
         end.write_all(&callback(1, b"")).unwrap();
         end.write_all(&callback(2, b"")).unwrap();
         wait_readable(&conn);
-        assert_eq!(
-            conn.dispatch(ALL, |_, _| Err(AisError::LIBRARY)),
-            Err(AisError::LIBRARY)
-        );
+        assert_eq!(conn.dispatch(ALL, |_, _| Err(AisError::LIBRARY)), Err(AisError::LIBRARY));
         assert_eq!(collect(&conn, ALL).1.len(), 1);
     });
 }
@@ -536,11 +470,7 @@ fn malformed_callbacks_are_library() {
         let mut undersize = callback(1, b"");
         undersize[0..4].copy_from_slice(&3u32.to_le_bytes());
         let other_service = ais_ipc::frame::encode(SERVICE + 1, 1, b"");
-        for (what, bytes) in [
-            ("oversize", oversize),
-            ("undersize", undersize),
-            ("service", other_service),
-        ] {
+        for (what, bytes) in [("oversize", oversize), ("undersize", undersize), ("service", other_service)] {
             for flags in [ONE, BLOCKING] {
                 let mock = MockExec::start(OK, echo());
                 let conn = connect(&mock);
@@ -548,11 +478,7 @@ fn malformed_callbacks_are_library() {
                 end.write_all(&bytes).unwrap();
                 wait_readable(&conn);
                 let (r, got) = collect(&conn, flags);
-                assert_eq!(
-                    (r, got.len()),
-                    (Err(AisError::LIBRARY), 0),
-                    "{what} {flags}"
-                );
+                assert_eq!((r, got.len()), (Err(AisError::LIBRARY), 0), "{what} {flags}");
                 assert_eq!(conn.request(1, b""), Err(AisError::LIBRARY), "{what}");
             }
         }
@@ -652,11 +578,7 @@ fn callbacks_from_many_dispatching_threads_arrive_exactly_once() {
         }
         let until = Instant::now() + Duration::from_secs(10);
         while done.load(Ordering::SeqCst) < CALLBACKS as usize {
-            assert!(
-                Instant::now() < until,
-                "only {} callbacks",
-                done.load(Ordering::SeqCst)
-            );
+            assert!(Instant::now() < until, "only {} callbacks", done.load(Ordering::SeqCst));
             std::thread::sleep(Duration::from_millis(2));
         }
         conn.close();
@@ -672,9 +594,7 @@ fn largest_callback_arrives_whole() {
     bounded(LIMIT, || {
         let mock = MockExec::start(OK, echo());
         let conn = Arc::new(connect(&mock));
-        let body: Vec<u8> = (0..ais_ipc::MAX_MESSAGE_SIZE - ais_ipc::HEADER_SIZE)
-            .map(|i| (i % 251) as u8)
-            .collect();
+        let body: Vec<u8> = (0..ais_ipc::MAX_MESSAGE_SIZE - ais_ipc::HEADER_SIZE).map(|i| (i % 251) as u8).collect();
         let frame = callback(77, &body);
         for flags in [ONE, ALL, BLOCKING] {
             let mut end = mock.dispatch_end(0);
@@ -714,22 +634,10 @@ fn request_within_an_ais_timeout() {
             }),
         );
         let conn = connect(&mock);
-        assert_eq!(
-            conn.request_within(1, b"slow", 20_000_000),
-            Err(AisError::TIMEOUT)
-        );
-        assert_eq!(
-            conn.request_within(2, b"ok", SA_TIME_END),
-            Ok(b"ok".to_vec())
-        );
-        assert_eq!(
-            conn.request_within(1, b"slow", SA_TIME_END),
-            Ok(b"slow".to_vec())
-        );
-        assert_eq!(
-            conn.request_within(2, b"", -5),
-            Err(AisError::INVALID_PARAM)
-        );
+        assert_eq!(conn.request_within(1, b"slow", 20_000_000), Err(AisError::TIMEOUT));
+        assert_eq!(conn.request_within(2, b"ok", SA_TIME_END), Ok(b"ok".to_vec()));
+        assert_eq!(conn.request_within(1, b"slow", SA_TIME_END), Ok(b"slow".to_vec()));
+        assert_eq!(conn.request_within(2, b"", -5), Err(AisError::INVALID_PARAM));
     });
 }
 
@@ -742,10 +650,7 @@ fn library_initialize_dispatch_finalize() {
         let a = LIB.initialize_with(connect(&mock), "a").unwrap();
         let b = LIB.initialize_with(connect(&mock), "b").unwrap();
         assert_ne!(a, b);
-        let (sa, sb) = (
-            LIB.selection_object(a).unwrap(),
-            LIB.selection_object(b).unwrap(),
-        );
+        let (sa, sb) = (LIB.selection_object(a).unwrap(), LIB.selection_object(b).unwrap());
         assert_ne!(sa, sb);
         let mut end_b = mock.dispatch_end(1);
         end_b.write_all(&callback(3, b"to b")).unwrap();
@@ -758,10 +663,7 @@ fn library_initialize_dispatch_finalize() {
         })
         .unwrap();
         assert_eq!(got, [(b, "b", 3, b"to b".to_vec())]);
-        assert_eq!(
-            LIB.dispatch(a, 9, |_, _, _| Ok(())),
-            Err(AisError::INVALID_PARAM)
-        );
+        assert_eq!(LIB.dispatch(a, 9, |_, _, _| Ok(())), Err(AisError::INVALID_PARAM));
         // Finalize b while a thread blocks in its dispatch.
         let (inside_tx, inside) = std::sync::mpsc::channel();
         let blocked = std::thread::spawn(move || {
@@ -775,11 +677,8 @@ fn library_initialize_dispatch_finalize() {
         std::thread::sleep(Duration::from_millis(10));
         assert_eq!(LIB.finalize(b).unwrap().state, "b");
         assert_eq!(blocked.join().unwrap(), Ok(()));
-        for r in [
-            LIB.selection_object(b).map(drop),
-            LIB.dispatch(b, ONE, |_, _, _| Ok(())),
-            LIB.finalize(b).map(drop),
-        ] {
+        for r in [LIB.selection_object(b).map(drop), LIB.dispatch(b, ONE, |_, _, _| Ok(())), LIB.finalize(b).map(drop)]
+        {
             assert_eq!(r, Err(AisError::BAD_HANDLE));
         }
         // `a` is unaffected.
@@ -791,7 +690,11 @@ fn library_initialize_dispatch_finalize() {
 
 /// A mock that records the bodies of requests `id` in arrival order and
 /// answers each with OK after `delay_at(n)` (n: its position).
-fn recording_mock(id: u32, delay_at: fn(usize) -> Duration, status_of: fn(&[u8]) -> u32) -> (MockExec, Arc<Mutex<Vec<Vec<u8>>>>) {
+fn recording_mock(
+    id: u32,
+    delay_at: fn(usize) -> Duration,
+    status_of: fn(&[u8]) -> u32,
+) -> (MockExec, Arc<Mutex<Vec<Vec<u8>>>>) {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let log = seen.clone();
     let mock = MockExec::start(
@@ -840,7 +743,8 @@ fn pipelined_requests_do_not_wait_for_answers_and_keep_their_order() {
         }
         // A request that waits reads the pipelined answers before its own.
         assert_eq!(conn.request(1, b""), Ok(b"sync".to_vec()));
-        let got: Vec<u32> = seen.lock().unwrap().iter().map(|b| u32::from_le_bytes(b[..4].try_into().unwrap())).collect();
+        let got: Vec<u32> =
+            seen.lock().unwrap().iter().map(|b| u32::from_le_bytes(b[..4].try_into().unwrap())).collect();
         assert_eq!(got, (0..200).collect::<Vec<_>>());
         // Larger requests wait for their answer.
         let big = vec![1u8; ais_capi::runtime::connection::PIPELINE_MAX_REQUEST + 1];
@@ -877,7 +781,8 @@ fn a_full_window_is_try_again_without_sending_and_nothing_is_lost() {
         }
         assert!(again > 0, "the stall never filled the window");
         assert_eq!(conn.request(1, b""), Ok(b"sync".to_vec()));
-        let got: Vec<u32> = seen.lock().unwrap().iter().map(|b| u32::from_le_bytes(b[..4].try_into().unwrap())).collect();
+        let got: Vec<u32> =
+            seen.lock().unwrap().iter().map(|b| u32::from_le_bytes(b[..4].try_into().unwrap())).collect();
         assert_eq!(got, accepted, "what was accepted arrived once, in order; nothing refused was sent");
     });
 }
@@ -885,7 +790,8 @@ fn a_full_window_is_try_again_without_sending_and_nothing_is_lost() {
 #[test]
 fn an_error_answer_to_a_pipelined_request_is_returned_by_a_later_call() {
     bounded(LIMIT, || {
-        let (mock, seen) = recording_mock(5, |_| Duration::ZERO, |b| if b == b"bad" { AisError::NOT_EXIST.0 } else { OK });
+        let (mock, seen) =
+            recording_mock(5, |_| Duration::ZERO, |b| if b == b"bad" { AisError::NOT_EXIST.0 } else { OK });
         let conn = connect(&mock);
         // Not pipelined until one was accepted.
         assert_eq!(conn.request_pipelined(5, b"bad"), Err(AisError::NOT_EXIST));

@@ -37,10 +37,7 @@ fn open_honours_the_run_dir_variable() {
         unsafe { std::env::set_var(ais_ipc::RUN_DIR_ENV, &dir) };
         let mut v = version(b'B', 1, 0);
         let h = LIB.initialize(&mut v, ()).unwrap();
-        assert_eq!(
-            LIB.get(h).unwrap().conn.request(2, b"lib"),
-            Ok(b"lib".to_vec())
-        );
+        assert_eq!(LIB.get(h).unwrap().conn.request(2, b"lib"), Ok(b"lib".to_vec()));
         LIB.finalize(h).unwrap();
     });
 }

@@ -26,17 +26,8 @@ fn send_to_a_closed_executive_is_library_not_sigpipe() {
     let exec = std::thread::spawn(move || {
         let (mut request, _) = listener.accept().unwrap();
         frame::read_message(&mut request).unwrap();
-        let reply = HelloReply {
-            error: OK,
-            token: 1,
-        };
-        frame::write_message(
-            &mut request,
-            HANDSHAKE_SERVICE,
-            HELLO_REPLY_ID,
-            &reply.encode(),
-        )
-        .unwrap();
+        let reply = HelloReply { error: OK, token: 1 };
+        frame::write_message(&mut request, HANDSHAKE_SERVICE, HELLO_REPLY_ID, &reply.encode()).unwrap();
         let (mut dispatch, _) = listener.accept().unwrap();
         frame::read_message(&mut dispatch).unwrap();
     });

@@ -13,16 +13,16 @@
 //! trait every service implements; [`services::cfg`] is the first).
 
 pub mod accounts;
+pub mod cli;
 pub mod config;
+pub mod daemon;
+pub mod ipc_server;
 pub mod log;
+pub mod mainloop;
 pub mod ordering;
 pub mod service;
 pub mod services;
-pub mod sys;
-pub mod ipc_server;
-pub mod mainloop;
-pub mod daemon;
-pub mod cli;
 pub mod startup;
 pub mod sync;
+pub mod sys;
 pub mod totem_ring;

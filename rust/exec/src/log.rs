@@ -142,10 +142,11 @@ pub fn write(level: Level, subsys: Subsys, file: &str, line: u32, msg: fmt::Argu
         let _ = f.write_all(full.as_bytes());
     }
     if sinks.syslog
-        && let Ok(c) = std::ffi::CString::new(body.replace('\0', "")) {
-            // SAFETY: "%s" with one NUL-terminated string argument.
-            unsafe { libc::syslog(level.syslog_priority(), c"%s".as_ptr(), c.as_ptr()) };
-        }
+        && let Ok(c) = std::ffi::CString::new(body.replace('\0', ""))
+    {
+        // SAFETY: "%s" with one NUL-terminated string argument.
+        unsafe { libc::syslog(level.syslog_priority(), c"%s".as_ptr(), c.as_ptr()) };
+    }
 }
 
 #[macro_export]
@@ -258,10 +259,7 @@ mod tests {
     #[test]
     fn line_format() {
         assert_eq!(format_line(Subsys::Ipc, None, format_args!("x {}", 1)), "[IPC   ] x 1");
-        assert_eq!(
-            format_line(Subsys::Main, Some(("src/a/main.rs", 7)), format_args!("hi")),
-            "[MAIN  ] main.rs:7 hi"
-        );
+        assert_eq!(format_line(Subsys::Main, Some(("src/a/main.rs", 7)), format_args!("hi")), "[MAIN  ] main.rs:7 hi");
     }
 
     #[test]

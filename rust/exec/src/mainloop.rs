@@ -106,7 +106,18 @@ impl Executive {
                 table[id] = Some(s);
             }
         }
-        Ok(Executive { epoll, signals, server, ordering, ordering_fds, services: table, outputs: Vec::new(), unroutable: 0, sync: SyncState::default(), poll_until: None })
+        Ok(Executive {
+            epoll,
+            signals,
+            server,
+            ordering,
+            ordering_fds,
+            services: table,
+            outputs: Vec::new(),
+            unroutable: 0,
+            sync: SyncState::default(),
+            poll_until: None,
+        })
     }
 
     /// Service ids present, for the IPC server's hello check.
@@ -268,13 +279,23 @@ impl Executive {
                     }
                     _ => {
                         self.unroutable += 1;
-                        crate::log_limited!(Warning, Main, "dropped an ordered message from node {sender} for no known service");
+                        crate::log_limited!(
+                            Warning,
+                            Main,
+                            "dropped an ordered message from node {sender} for no known service"
+                        );
                     }
                 },
                 ClusterEvent::ConfigChange(change) => {
                     if change.kind == ConfigKind::Regular {
                         let members: Vec<String> = change.members.iter().map(|m| m.to_string()).collect();
-                        crate::log_notice!(Totem, "ring {}.{}: members {}", change.ring_id.rep, change.ring_id.seq, members.join(" "));
+                        crate::log_notice!(
+                            Totem,
+                            "ring {}.{}: members {}",
+                            change.ring_id.rep,
+                            change.ring_id.seq,
+                            members.join(" ")
+                        );
                     }
                     for id in 0..svc::COUNT {
                         self.with_service(id, now, |s, ctx| s.config_change(ctx, &change));

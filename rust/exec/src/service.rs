@@ -80,12 +80,7 @@ pub struct Ctx<'a> {
 }
 
 impl<'a> Ctx<'a> {
-    pub fn new(
-        now: Instant,
-        service: u32,
-        ordering: &'a mut dyn Ordering,
-        outputs: &'a mut Vec<Output>,
-    ) -> Ctx<'a> {
+    pub fn new(now: Instant, service: u32, ordering: &'a mut dyn Ordering, outputs: &'a mut Vec<Output>) -> Ctx<'a> {
         Ctx { now, service, ordering, outputs }
     }
 
@@ -172,13 +167,7 @@ pub trait Service {
 
     /// A request arrived on `conn`'s request channel. Answer with
     /// `ctx.reply*` now or after the submitted message is delivered.
-    fn lib_request(
-        &mut self,
-        ctx: &mut Ctx<'_>,
-        conn: ConnId,
-        msg_id: u32,
-        body: &[u8],
-    ) -> Result<(), RequestError>;
+    fn lib_request(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, msg_id: u32, body: &[u8]) -> Result<(), RequestError>;
 
     /// An ordered message this service submitted (here or on another
     /// node) is delivered; `payload` has the service prefix removed.

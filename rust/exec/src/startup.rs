@@ -5,10 +5,10 @@ use crate::daemon::{self, Ready, RunDir};
 use crate::ipc_server::{AccessPolicy, Server};
 use crate::mainloop::Executive;
 use crate::ordering::{Loopback, Ordering};
-use crate::totem_ring::{RingConfig, TotemRing};
 use crate::service::Service;
 use crate::services::cfg::CfgService;
 use crate::sys::{self, Epoll};
+use crate::totem_ring::{RingConfig, TotemRing};
 
 /// Default node id of a single node without `totem { nodeid }`.
 pub const DEFAULT_NODE_ID: u32 = 1;
@@ -103,7 +103,10 @@ fn serve(loaded: &Loaded, ring: Option<RingConfig>, rundir: &mut RunDir, ready: 
     for w in warnings {
         crate::log_notice!(Ipc, "{w}");
     }
-    let services: Vec<Box<dyn Service>> = vec![Box::new(CfgService), Box::new(crate::services::clm::ClmService::new(crate::services::clm::LocalIdentity::of_this_host()))];
+    let services: Vec<Box<dyn Service>> = vec![
+        Box::new(CfgService),
+        Box::new(crate::services::clm::ClmService::new(crate::services::clm::LocalIdentity::of_this_host())),
+    ];
     // Group messaging (EVS, CPG).
     let mut services = services;
     services.push(Box::new(crate::services::evs::EvsService::new()));
@@ -111,7 +114,10 @@ fn serve(loaded: &Loaded, ring: Option<RingConfig>, rundir: &mut RunDir, ready: 
     // Checkpoints.
     services.push(Box::new(crate::services::ckpt::CkptService::new()));
     // Events, with the `event {}` queue settings.
-    services.push(Box::new(crate::services::evt::EvtService::new(crate::services::evt::EvtConfig { delivery_queue_size: config.event.delivery_queue_size, delivery_queue_resume: config.event.delivery_queue_resume })));
+    services.push(Box::new(crate::services::evt::EvtService::new(crate::services::evt::EvtConfig {
+        delivery_queue_size: config.event.delivery_queue_size,
+        delivery_queue_resume: config.event.delivery_queue_resume,
+    })));
     // The pid file exists before the socket accepts: whoever sees the
     // socket can read the pid.
     rundir.write_pid_file().map_err(|e| format!("cannot write pid file in {}: {e}", rundir.dir.display()))?;
@@ -132,7 +138,15 @@ fn serve(loaded: &Loaded, ring: Option<RingConfig>, rundir: &mut RunDir, ready: 
     crate::log_notice!(Main, "signal {sig} received: shutting down");
     exec.shutdown();
     let s = &exec.server().stats;
-    crate::log_info!(Ipc, "accepted {} refused {} malformed {} slow-dropped {} held {}", s.accepted, s.refused, s.malformed, s.slow_dropped, s.held);
+    crate::log_info!(
+        Ipc,
+        "accepted {} refused {} malformed {} slow-dropped {} held {}",
+        s.accepted,
+        s.refused,
+        s.malformed,
+        s.slow_dropped,
+        s.held
+    );
     crate::log_notice!(Main, "stopped");
     Ok(())
 }
@@ -140,11 +154,7 @@ fn serve(loaded: &Loaded, ring: Option<RingConfig>, rundir: &mut RunDir, ready: 
 /// Node id and address the single-node ring reports.
 fn local_identity(config: &config::Config) -> (u32, String) {
     let node = config.totem.nodeid.unwrap_or(DEFAULT_NODE_ID);
-    let address = config
-        .totem
-        .interfaces
-        .first()
-        .map(|i| i.bindnetaddr.to_string())
-        .unwrap_or_else(|| "127.0.0.1".to_string());
+    let address =
+        config.totem.interfaces.first().map(|i| i.bindnetaddr.to_string()).unwrap_or_else(|| "127.0.0.1".to_string());
     (node, address)
 }

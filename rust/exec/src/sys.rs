@@ -52,9 +52,7 @@ impl Epoll {
     pub fn wait(&self, out: &mut Vec<(u64, u32)>, max: usize, timeout_ms: i32) -> io::Result<()> {
         let mut evs = vec![libc::epoll_event { events: 0, u64: 0 }; max.max(1)];
         // SAFETY: the buffer holds `evs.len()` events.
-        let n = unsafe {
-            libc::epoll_wait(self.fd.as_raw_fd(), evs.as_mut_ptr(), evs.len() as i32, timeout_ms)
-        };
+        let n = unsafe { libc::epoll_wait(self.fd.as_raw_fd(), evs.as_mut_ptr(), evs.len() as i32, timeout_ms) };
         out.clear();
         if n < 0 {
             let e = io::Error::last_os_error();

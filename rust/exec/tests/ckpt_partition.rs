@@ -74,8 +74,13 @@ impl Ckpt {
     }
 
     fn exists(&mut self, name: &str) -> bool {
-        let req =
-            Request::Open { token: 0, is_async: false, name: name.as_bytes().to_vec(), attrs: None, flags: wire::OPEN_READ };
+        let req = Request::Open {
+            token: 0,
+            is_async: false,
+            name: name.as_bytes().to_vec(),
+            attrs: None,
+            flags: wire::OPEN_READ,
+        };
         self.call(&req).0 == ais_ipc::error::OK
     }
 }

@@ -132,7 +132,8 @@ fn load_from_every_node_is_delivered_in_the_same_order_everywhere() {
     assert!(e.wait_exit(Duration::from_secs(5)).is_some(), "node 1 did not stop");
     let log = e.stderr();
     let line = log.lines().find(|l| l.contains("built ahead")).unwrap_or_else(|| panic!("no frame counters: {log}"));
-    let (sent_ahead, retransmitted) = (common::number_after(line, "sent as built "), common::number_after(line, "retransmitted "));
+    let (sent_ahead, retransmitted) =
+        (common::number_after(line, "sent as built "), common::number_after(line, "retransmitted "));
     println!("load: node 1 {line}");
     // Kept frames that never left would all be asked for again.
     assert!(sent_ahead > 0 && retransmitted * 2 < sent_ahead, "{line}");

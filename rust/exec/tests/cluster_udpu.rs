@@ -14,8 +14,7 @@ use common::*;
 /// Writes node `i`'s config (and authkey, if given) into its own directory.
 fn node_dir(tag: &str, i: u32, port: u16, secauth: bool, key: Option<&[u8]>) -> TempDir {
     let dir = TempDir::new(&format!("{tag}-n{i}"));
-    let members: String =
-        (1..=3).map(|m| format!("    member {{\n      memberaddr: 127.0.0.{m}\n    }}\n")).collect();
+    let members: String = (1..=3).map(|m| format!("    member {{\n      memberaddr: 127.0.0.{m}\n    }}\n")).collect();
     dir.config(&format!(
         "totem {{\n  version: 2\n  secauth: {}\n  transport: udpu\n  token: 1000\n  \
          interface {{\n    ringnumber: 0\n    bindnetaddr: 127.0.0.{i}\n    mcastport: {port}\n{members}  }}\n}}\n{QUIET}",
@@ -104,9 +103,8 @@ fn a_node_with_another_key_never_joins() {
     let port = 16415;
     let good = [7u8; 128];
     let bad = [9u8; 128];
-    let dirs: Vec<TempDir> = (1..=3)
-        .map(|i| node_dir("wrongkey", i, port, true, Some(if i == 3 { &bad } else { &good })))
-        .collect();
+    let dirs: Vec<TempDir> =
+        (1..=3).map(|i| node_dir("wrongkey", i, port, true, Some(if i == 3 { &bad } else { &good }))).collect();
     let execs: Vec<Exec> = dirs.iter().map(Exec::start).collect();
     let refs: Vec<&TempDir> = dirs.iter().collect();
     let er: Vec<&Exec> = execs.iter().collect();

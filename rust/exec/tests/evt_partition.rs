@@ -45,13 +45,18 @@ impl Evt {
     }
 
     fn publish(&mut self, open: u64, data: &str, retention: i64) -> u64 {
-        let event = Event { patterns: vec![b"p".to_vec()], priority: 1, retention, data: data.into(), ..Event::default() };
+        let event =
+            Event { patterns: vec![b"p".to_vec()], priority: 1, retention, data: data.into(), ..Event::default() };
         let p = self.ok(&Request::Publish { open, event });
         u64::from_le_bytes(p[..8].try_into().unwrap())
     }
 
     fn subscribe(&mut self, open: u64, sub: u32) {
-        self.ok(&Request::Subscribe { open, sub, filters: vec![Filter { kind: wire::PASS_ALL_FILTER, pattern: vec![] }] });
+        self.ok(&Request::Subscribe {
+            open,
+            sub,
+            filters: vec![Filter { kind: wire::PASS_ALL_FILTER, pattern: vec![] }],
+        });
     }
 
     /// Pulls until `want` events arrived (or 10 s), then once more.

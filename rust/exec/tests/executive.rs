@@ -403,7 +403,10 @@ fn config_file_and_authkey_paths_come_from_the_environment() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains(&format!("{}:2: mode: expected one of enabled|disabled, got 'maybe'", other.display())), "{err}");
+    assert!(
+        err.contains(&format!("{}:2: mode: expected one of enabled|disabled, got 'maybe'", other.display())),
+        "{err}"
+    );
     // secauth on: the authkey named by COROSYNC_TOTEM_AUTHKEY_FILE must exist.
     dir.config(&format!("{QUIET}totem {{\n secauth: on\n}}\n"));
     let out = command(&dir, &["-f"]).output().unwrap();

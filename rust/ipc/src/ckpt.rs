@@ -311,11 +311,7 @@ impl Request {
                 let open = r.u64("open")?;
                 let chosen = r.u32("chosen")?;
                 let expiration = r.i64("expiration")?;
-                let after = if r.bool("has_after")? {
-                    Some(r.bytes(MAX_SECTION_ID, "after")?.to_vec())
-                } else {
-                    None
-                };
+                let after = if r.bool("has_after")? { Some(r.bytes(MAX_SECTION_ID, "after")?.to_vec()) } else { None };
                 Request::IterNext { open, chosen, expiration, after }
             }
             WRITE => {

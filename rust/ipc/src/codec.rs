@@ -52,11 +52,7 @@ impl<'a> Reader<'a> {
 
     /// Fails unless every byte was consumed.
     pub fn finish(&self) -> Result<(), DecodeError> {
-        if self.buf.is_empty() {
-            Ok(())
-        } else {
-            Err(DecodeError::Trailing { extra: self.buf.len() })
-        }
+        if self.buf.is_empty() { Ok(()) } else { Err(DecodeError::Trailing { extra: self.buf.len() }) }
     }
 
     pub fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], DecodeError> {
@@ -115,12 +111,7 @@ impl<'a> Reader<'a> {
 
     /// A count of following items, at most `max` and at most what the
     /// remaining bytes could hold at `min_item_size` bytes per item.
-    pub fn count(
-        &mut self,
-        max: usize,
-        min_item_size: usize,
-        what: &'static str,
-    ) -> Result<usize, DecodeError> {
+    pub fn count(&mut self, max: usize, min_item_size: usize, what: &'static str) -> Result<usize, DecodeError> {
         let n = self.u32(what)? as usize;
         let fits = self.buf.len() / min_item_size.max(1);
         if n > max {

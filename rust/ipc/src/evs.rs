@@ -112,9 +112,7 @@ impl<'a> Request<'a> {
         let req = match id {
             JOIN => Request::Join { groups: get_groups(&mut r)? },
             LEAVE => Request::Leave { groups: get_groups(&mut r)? },
-            MCAST_JOINED => {
-                Request::McastJoined { guarantee: guarantee(&mut r)?, data: r.bytes(MAX_DATA, "message")? }
-            }
+            MCAST_JOINED => Request::McastJoined { guarantee: guarantee(&mut r)?, data: r.bytes(MAX_DATA, "message")? },
             MCAST_GROUPS => Request::McastGroups {
                 guarantee: guarantee(&mut r)?,
                 groups: get_groups(&mut r)?,

@@ -324,7 +324,10 @@ mod tests {
             Request::Subscribe {
                 open: 1,
                 sub: 4,
-                filters: vec![Filter { kind: PREFIX_FILTER, pattern: b"a".to_vec() }, Filter { kind: PASS_ALL_FILTER, pattern: vec![] }],
+                filters: vec![
+                    Filter { kind: PREFIX_FILTER, pattern: b"a".to_vec() },
+                    Filter { kind: PASS_ALL_FILTER, pattern: vec![] },
+                ],
             },
             Request::Unsubscribe { open: 1, sub: 4 },
             Request::Clear { open: 1, event_id: 5000 },

@@ -96,8 +96,7 @@ pub fn write_message<W: Write>(w: &mut W, service: u32, id: u32, body: &[u8]) ->
 pub fn read_message<R: Read>(r: &mut R) -> io::Result<(Header, Vec<u8>)> {
     let mut head = [0u8; HEADER_SIZE];
     r.read_exact(&mut head)?;
-    let header =
-        Header::decode(&head).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+    let header = Header::decode(&head).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
     let mut body = vec![0u8; header.body_len()];
     r.read_exact(&mut body)?;
     Ok((header, body))

@@ -24,7 +24,7 @@ pub mod frame;
 pub mod handshake;
 
 pub use codec::{DecodeError, Reader, Writer};
-pub use frame::{Header, HEADER_SIZE, MAX_MESSAGE_SIZE};
+pub use frame::{HEADER_SIZE, Header, MAX_MESSAGE_SIZE};
 
 use std::path::PathBuf;
 

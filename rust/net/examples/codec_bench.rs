@@ -16,18 +16,11 @@ const BATCH: usize = 1024;
 const KEY: [u8; 128] = [0x5A; 128];
 
 fn arg(n: usize, default: u64) -> u64 {
-    std::env::args()
-        .nth(n)
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(default)
+    std::env::args().nth(n).and_then(|a| a.parse().ok()).unwrap_or(default)
 }
 
 fn codec(sealed: bool, node: u32, boot: u64) -> PacketCodec {
-    if sealed {
-        PacketCodec::sealed(&KEY, node, boot).expect("valid key")
-    } else {
-        PacketCodec::plain(node, boot)
-    }
+    if sealed { PacketCodec::sealed(&KEY, node, boot).expect("valid key") } else { PacketCodec::plain(node, boot) }
 }
 
 fn report(what: &str, frames: u64, size: usize, elapsed: Duration) {
@@ -49,20 +42,13 @@ fn bench_seal(sealed: bool, size: usize, budget: Duration) {
         }
         frames += BATCH as u64;
     }
-    report(
-        if sealed { "seal sealed" } else { "seal plain" },
-        frames,
-        size,
-        start.elapsed(),
-    );
+    report(if sealed { "seal sealed" } else { "seal plain" }, frames, size, start.elapsed());
 }
 
 fn bench_open(sealed: bool, size: usize, budget: Duration) {
     let payload: Vec<u8> = (0..size).map(|i| (i * 7) as u8).collect();
     let mut tx = codec(sealed, 1, 1);
-    let originals: Vec<Vec<u8>> = (0..BATCH)
-        .map(|_| tx.seal(&payload).expect("seal"))
-        .collect();
+    let originals: Vec<Vec<u8>> = (0..BATCH).map(|_| tx.seal(&payload).expect("seal")).collect();
     let mut work = originals.clone();
     let mut frames = 0u64;
     let mut timed = Duration::ZERO;
@@ -86,21 +72,13 @@ fn bench_open(sealed: bool, size: usize, budget: Duration) {
         timed += t.elapsed();
         frames += BATCH as u64 - 1;
     }
-    report(
-        if sealed { "open sealed" } else { "open plain" },
-        frames,
-        size,
-        timed,
-    );
+    report(if sealed { "open sealed" } else { "open plain" }, frames, size, timed);
 }
 
 fn main() {
     let size = arg(1, 1400) as usize;
     let budget = Duration::from_millis(arg(2, 1500));
-    println!(
-        "payload {size} bytes, frame {} bytes",
-        size + ais_net::crypto::OVERHEAD
-    );
+    println!("payload {size} bytes, frame {} bytes", size + ais_net::crypto::OVERHEAD);
     for sealed in [false, true] {
         bench_seal(sealed, size, budget);
         bench_open(sealed, size, budget);

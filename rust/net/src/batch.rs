@@ -78,12 +78,7 @@ impl SealedBatch {
     /// Appends a sealed `frame` for `dest`, sent on the rings whose bit is
     /// set in `rings` (bit `r` = ring `r`).
     pub fn push(&mut self, dest: Dest, rings: u8, frame: &[u8]) {
-        self.frames.push(Entry {
-            dest,
-            start: self.bytes.len(),
-            len: frame.len(),
-            rings,
-        });
+        self.frames.push(Entry { dest, start: self.bytes.len(), len: frame.len(), rings });
         self.bytes.extend_from_slice(frame);
     }
 
@@ -217,11 +212,7 @@ mod tests {
         assert_eq!(group(&[100]), 1);
         assert_eq!(group(&[100, 100, 100]), 3);
         assert_eq!(group(&[100, 100, 40, 100]), 3, "a shorter frame ends it");
-        assert_eq!(
-            group(&[100, 100, 140, 100]),
-            2,
-            "a longer one starts the next"
-        );
+        assert_eq!(group(&[100, 100, 140, 100]), 2, "a longer one starts the next");
         assert_eq!(group(&[40, 100]), 1);
     }
 
@@ -264,19 +255,18 @@ mod tests {
         let mut outbox = Outbox::default();
         let mut r = Recorder::default();
         let m = Dest::Multicast;
-        let first: Vec<Outgoing<&[u8]>> = vec![Send(Dest::Node(2), b"token"), Keep(m, b"k1"), Keep(m, b"k2"), Keep(m, b"k3")];
+        let first: Vec<Outgoing<&[u8]>> =
+            vec![Send(Dest::Node(2), b"token"), Keep(m, b"k1"), Keep(m, b"k2"), Keep(m, b"k3")];
         seal_and_send(&mut r, &mut outbox, first).unwrap();
         assert_eq!(r.sealed, 4, "kept frames are sealed right away");
         assert_eq!(r.sent, vec![vec![b"token".to_vec()]], "but not sent");
         r.sent.clear();
-        let visit: Vec<Outgoing<&[u8]>> = vec![Send(m, b"rtr"), SendKept(2), Send(m, b"new"), Send(Dest::Node(2), b"token")];
+        let visit: Vec<Outgoing<&[u8]>> =
+            vec![Send(m, b"rtr"), SendKept(2), Send(m, b"new"), Send(Dest::Node(2), b"token")];
         seal_and_send(&mut r, &mut outbox, visit).unwrap();
         assert_eq!(r.sealed, 7, "kept frames are not sealed again");
-        let expected: Vec<Vec<Vec<u8>>> = vec![
-            vec![b"rtr".to_vec()],
-            vec![b"k1".to_vec(), b"k2".to_vec()],
-            vec![b"new".to_vec(), b"token".to_vec()],
-        ];
+        let expected: Vec<Vec<Vec<u8>>> =
+            vec![vec![b"rtr".to_vec()], vec![b"k1".to_vec(), b"k2".to_vec()], vec![b"new".to_vec(), b"token".to_vec()]];
         assert_eq!(r.sent, expected, "in order; the third kept frame is dropped");
         assert!(outbox.kept.is_empty());
         r.sent.clear();

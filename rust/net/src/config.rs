@@ -125,10 +125,7 @@ impl NetConfig {
                 if let Some(m) = members.iter().find(|m| m.is_ipv6() != v6) {
                     return Err(ConfigError::FamilyMismatch(*m));
                 }
-                if let Some(m) = members
-                    .iter()
-                    .find(|m| m.is_multicast() || m.is_unspecified())
-                {
+                if let Some(m) = members.iter().find(|m| m.is_multicast() || m.is_unspecified()) {
                     return Err(ConfigError::BadMember(*m));
                 }
             }
@@ -182,15 +179,11 @@ impl fmt::Display for ConfigError {
             ConfigError::FamilyMismatch(a) => {
                 write!(f, "{a} is not of the same address family as bindnetaddr")
             }
-            ConfigError::NoMembers => {
-                f.write_str("transport udpu needs at least one member { memberaddr }")
-            }
+            ConfigError::NoMembers => f.write_str("transport udpu needs at least one member { memberaddr }"),
             ConfigError::BadMember(a) => write!(f, "memberaddr {a} is not a unicast address"),
             ConfigError::BadPort(p) => write!(f, "mcastport {p} is invalid"),
             ConfigError::ZeroNodeId => f.write_str("nodeid 0 is reserved"),
-            ConfigError::NodeIdRequiredForIpv6 => {
-                f.write_str("nodeid is required with an IPv6 bindnetaddr")
-            }
+            ConfigError::NodeIdRequiredForIpv6 => f.write_str("nodeid is required with an IPv6 bindnetaddr"),
             ConfigError::MtuTooSmall(m) => write!(f, "netmtu {m} is too small"),
             ConfigError::BadTtl(t) => write!(f, "ttl {t} is out of range 1..=255"),
             ConfigError::AuthkeyTooShort(n) => {
@@ -235,30 +228,17 @@ fn masked(a: IpAddr, m: IpAddr) -> Option<IpAddr> {
 ///      is how several executives share one machine).
 pub fn resolve_bind(bindnetaddr: IpAddr, ifs: &[IfAddr]) -> Result<BoundInterface, ConfigError> {
     if let Some(i) = ifs.iter().find(|i| i.addr == bindnetaddr) {
-        return Ok(BoundInterface {
-            addr: i.addr,
-            name: i.name.clone(),
-            index: i.index,
-        });
+        return Ok(BoundInterface { addr: i.addr, name: i.name.clone(), index: i.index });
     }
     for i in ifs.iter().filter(|i| i.up) {
-        let (Some(net), Some(want)) = (masked(i.addr, i.netmask), masked(bindnetaddr, i.netmask))
-        else {
+        let (Some(net), Some(want)) = (masked(i.addr, i.netmask), masked(bindnetaddr, i.netmask)) else {
             continue;
         };
         if net != want {
             continue;
         }
-        let addr = if want == bindnetaddr {
-            i.addr
-        } else {
-            bindnetaddr
-        };
-        return Ok(BoundInterface {
-            addr,
-            name: i.name.clone(),
-            index: i.index,
-        });
+        let addr = if want == bindnetaddr { i.addr } else { bindnetaddr };
+        return Ok(BoundInterface { addr, name: i.name.clone(), index: i.index });
     }
     Err(ConfigError::NoInterface(bindnetaddr))
 }
@@ -309,14 +289,7 @@ mod tests {
     #[test]
     fn bindnetaddr_network_picks_interface_address() {
         let b = resolve_bind("192.168.7.0".parse().unwrap(), &ifs()).unwrap();
-        assert_eq!(
-            b,
-            BoundInterface {
-                addr: "192.168.7.23".parse().unwrap(),
-                name: "eth0".into(),
-                index: 2
-            }
-        );
+        assert_eq!(b, BoundInterface { addr: "192.168.7.23".parse().unwrap(), name: "eth0".into(), index: 2 });
         let b = resolve_bind("10.1.0.0".parse().unwrap(), &ifs()).unwrap();
         assert_eq!(b.addr, "10.1.2.3".parse::<IpAddr>().unwrap());
         let b = resolve_bind("127.0.0.0".parse().unwrap(), &ifs()).unwrap();
@@ -332,14 +305,7 @@ mod tests {
         assert_eq!(b.name, "eth0");
         // 127.0.0.2 is local through lo's /8 without being listed
         let b = resolve_bind("127.0.0.2".parse().unwrap(), &ifs()).unwrap();
-        assert_eq!(
-            b,
-            BoundInterface {
-                addr: "127.0.0.2".parse().unwrap(),
-                name: "lo".into(),
-                index: 1
-            }
-        );
+        assert_eq!(b, BoundInterface { addr: "127.0.0.2".parse().unwrap(), name: "lo".into(), index: 1 });
         let b = resolve_bind(IpAddr::V6(Ipv6Addr::LOCALHOST), &ifs()).unwrap();
         assert_eq!(b.name, "lo");
     }
@@ -358,10 +324,7 @@ mod tests {
     #[test]
     fn nodeid_like_classic() {
         assert_eq!(nodeid_from_ipv4(Ipv4Addr::new(127, 0, 0, 1)), 16777343);
-        assert_eq!(
-            nodeid_from_ipv4(Ipv4Addr::new(192, 168, 1, 10)),
-            0x0A01_A8C0
-        );
+        assert_eq!(nodeid_from_ipv4(Ipv4Addr::new(192, 168, 1, 10)), 0x0A01_A8C0);
     }
 
     #[test]
@@ -373,29 +336,19 @@ mod tests {
 
     #[test]
     fn validation() {
-        let key = Security::On {
-            authkey: vec![7; 128],
-        };
-        let mc = TransportKind::Multicast {
-            mcastaddr: "239.192.1.1".parse().unwrap(),
-        };
+        let key = Security::On { authkey: vec![7; 128] };
+        let mc = TransportKind::Multicast { mcastaddr: "239.192.1.1".parse().unwrap() };
         let ok = NetConfig::new(mc.clone(), "127.0.0.0".parse().unwrap(), key.clone());
         assert_eq!(ok.validate(), Ok(()));
         let mut c = ok.clone();
-        c.transport = TransportKind::Multicast {
-            mcastaddr: "10.0.0.1".parse().unwrap(),
-        };
+        c.transport = TransportKind::Multicast { mcastaddr: "10.0.0.1".parse().unwrap() };
         assert!(matches!(c.validate(), Err(ConfigError::NotMulticast(_))));
         let mut c = ok.clone();
-        c.transport = TransportKind::Multicast {
-            mcastaddr: "ff15::1".parse().unwrap(),
-        };
+        c.transport = TransportKind::Multicast { mcastaddr: "ff15::1".parse().unwrap() };
         assert!(matches!(c.validate(), Err(ConfigError::FamilyMismatch(_))));
         let mut c = ok.clone();
         c.bindnetaddr = "::1".parse().unwrap();
-        c.transport = TransportKind::Multicast {
-            mcastaddr: "ff15::1".parse().unwrap(),
-        };
+        c.transport = TransportKind::Multicast { mcastaddr: "ff15::1".parse().unwrap() };
         assert_eq!(c.validate(), Err(ConfigError::NodeIdRequiredForIpv6));
         c.nodeid = Some(3);
         assert_eq!(c.validate(), Ok(()));
@@ -403,9 +356,7 @@ mod tests {
         c.transport = TransportKind::Udpu { members: vec![] };
         assert_eq!(c.validate(), Err(ConfigError::NoMembers));
         let mut c = ok.clone();
-        c.security = Security::On {
-            authkey: vec![1; 3],
-        };
+        c.security = Security::On { authkey: vec![1; 3] };
         assert_eq!(c.validate(), Err(ConfigError::AuthkeyTooShort(3)));
         let mut c = ok.clone();
         c.netmtu = 100;

@@ -117,11 +117,7 @@ mod tests {
         for &b in data {
             crc ^= u32::from(b);
             for _ in 0..8 {
-                crc = if crc & 1 != 0 {
-                    (crc >> 1) ^ POLY
-                } else {
-                    crc >> 1
-                };
+                crc = if crc & 1 != 0 { (crc >> 1) ^ POLY } else { crc >> 1 };
             }
         }
         !crc
@@ -227,10 +223,7 @@ mod tests {
             if i + 4 <= t.len() {
                 let burst = random_bytes(&mut seed, 4);
                 if burst != [0; 4] {
-                    t[i..i + 4]
-                        .iter_mut()
-                        .zip(&burst)
-                        .for_each(|(x, b)| *x ^= b);
+                    t[i..i + 4].iter_mut().zip(&burst).for_each(|(x, b)| *x ^= b);
                     assert_ne!(crc32c(&t), good, "burst at {i}");
                     t[i..i + 4].copy_from_slice(&data[i..i + 4]);
                 }

@@ -173,9 +173,9 @@ impl fmt::Display for OpenError {
             OpenError::ModeMismatch { ours, theirs } => {
                 write!(f, "secauth mismatch: we are {ours:?}, packet is {theirs:?}")
             }
-            OpenError::UnknownFormat(TAG_PLAIN_BLAKE3) => f.write_str(
-                "plain frame of an older aisexec (BLAKE3 checksum, tag 0x50): upgrade every node",
-            ),
+            OpenError::UnknownFormat(TAG_PLAIN_BLAKE3) => {
+                f.write_str("plain frame of an older aisexec (BLAKE3 checksum, tag 0x50): upgrade every node")
+            }
             OpenError::UnknownFormat(t) => write!(f, "unknown frame format tag {t:#04x}"),
             OpenError::InvalidDigest => f.write_str("Invalid digest"),
             OpenError::Replay => f.write_str("replayed packet"),
@@ -213,10 +213,7 @@ impl fmt::Display for KeyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             KeyError::TooShort { len } => {
-                write!(
-                    f,
-                    "authkey is {len} bytes, at least {MIN_AUTHKEY_LEN} required"
-                )
+                write!(f, "authkey is {len} bytes, at least {MIN_AUTHKEY_LEN} required")
             }
             KeyError::Refused => f.write_str("the ChaCha20-Poly1305 key was refused"),
         }
@@ -265,16 +262,9 @@ impl Header {
         if theirs != ours {
             return Err(OpenError::ModeMismatch { ours, theirs });
         }
-        let be32 =
-            |r: std::ops::Range<usize>| u32::from_be_bytes(frame[r].try_into().unwrap_or([0; 4]));
-        let be64 =
-            |r: std::ops::Range<usize>| u64::from_be_bytes(frame[r].try_into().unwrap_or([0; 8]));
-        Ok(Header {
-            mode: theirs,
-            node_id: be32(4..8),
-            boot_id: be64(8..16),
-            counter: be64(16..24),
-        })
+        let be32 = |r: std::ops::Range<usize>| u32::from_be_bytes(frame[r].try_into().unwrap_or([0; 4]));
+        let be64 = |r: std::ops::Range<usize>| u64::from_be_bytes(frame[r].try_into().unwrap_or([0; 8]));
+        Ok(Header { mode: theirs, node_id: be32(4..8), boot_id: be64(8..16), counter: be64(16..24) })
     }
 }
 
@@ -315,9 +305,7 @@ pub fn nonce_bytes(counter: u64) -> [u8; 12] {
 
 /// The ChaCha20-Poly1305 key for a derived 32-byte key.
 fn aead_key(key: &[u8; 32]) -> Option<LessSafeKey> {
-    UnboundKey::new(&CHACHA20_POLY1305, key)
-        .ok()
-        .map(LessSafeKey::new)
+    UnboundKey::new(&CHACHA20_POLY1305, key).ok().map(LessSafeKey::new)
 }
 
 /// The plain trailer for `covered` (header and payload).
@@ -339,10 +327,7 @@ impl ReplayWindow {
     const WORDS: usize = (REPLAY_WINDOW / 64) as usize;
 
     fn new(first: u64) -> Self {
-        let mut w = ReplayWindow {
-            top: first,
-            bits: vec![0u64; Self::WORDS].into_boxed_slice(),
-        };
+        let mut w = ReplayWindow { top: first, bits: vec![0u64; Self::WORDS].into_boxed_slice() };
         w.set(first);
         w
     }
@@ -401,12 +386,7 @@ struct Peer {
 
 enum Keys {
     Plain,
-    Sealed {
-        master: [u8; 32],
-        own: Box<LessSafeKey>,
-        peers: Vec<Peer>,
-        tick: u64,
-    },
+    Sealed { master: [u8; 32], own: Box<LessSafeKey>, peers: Vec<Peer>, tick: u64 },
 }
 
 /// Seals outgoing payloads of one process and opens incoming frames.
@@ -431,12 +411,7 @@ impl fmt::Debug for PacketCodec {
 impl PacketCodec {
     /// `secauth: off`.
     pub fn plain(node_id: NodeId, boot_id: u64) -> Self {
-        PacketCodec {
-            node_id,
-            boot_id,
-            counter: 0,
-            keys: Keys::Plain,
-        }
+        PacketCodec { node_id, boot_id, counter: 0, keys: Keys::Plain }
     }
 
     /// `secauth: on` with the authkey file content. `boot_id` must be fresh
@@ -446,19 +421,8 @@ impl PacketCodec {
             return Err(KeyError::TooShort { len: authkey.len() });
         }
         let master = master_key(authkey);
-        let own =
-            Box::new(aead_key(&sender_key(&master, node_id, boot_id)).ok_or(KeyError::Refused)?);
-        Ok(PacketCodec {
-            node_id,
-            boot_id,
-            counter: 0,
-            keys: Keys::Sealed {
-                master,
-                own,
-                peers: Vec::new(),
-                tick: 0,
-            },
-        })
+        let own = Box::new(aead_key(&sender_key(&master, node_id, boot_id)).ok_or(KeyError::Refused)?);
+        Ok(PacketCodec { node_id, boot_id, counter: 0, keys: Keys::Sealed { master, own, peers: Vec::new(), tick: 0 } })
     }
 
     /// The mode of this codec.
@@ -484,13 +448,7 @@ impl PacketCodec {
     pub fn seal_into(&mut self, payload: &[u8], out: &mut Vec<u8>) -> Result<(), SealError> {
         let counter = self.counter;
         self.counter = counter.checked_add(1).ok_or(SealError::CounterExhausted)?;
-        let header = Header {
-            mode: self.mode(),
-            node_id: self.node_id,
-            boot_id: self.boot_id,
-            counter,
-        }
-        .encode();
+        let header = Header { mode: self.mode(), node_id: self.node_id, boot_id: self.boot_id, counter }.encode();
         out.clear();
         out.reserve(payload.len() + OVERHEAD);
         out.extend_from_slice(&header);
@@ -536,16 +494,9 @@ impl PacketCodec {
                 }
                 Ok(header)
             }
-            Keys::Sealed {
-                master,
-                peers,
-                tick,
-                ..
-            } => {
+            Keys::Sealed { master, peers, tick, .. } => {
                 *tick += 1;
-                let idx = peers
-                    .iter()
-                    .position(|p| p.node_id == header.node_id && p.boot_id == header.boot_id);
+                let idx = peers.iter().position(|p| p.node_id == header.node_id && p.boot_id == header.boot_id);
                 if let Some(i) = idx
                     && !peers[i].window.fresh(header.counter)
                 {
@@ -597,10 +548,7 @@ impl PacketCodec {
         let header = self.open_in_place(&mut buf)?;
         buf.truncate(buf.len() - TRAILER_LEN);
         buf.drain(..HEADER_LEN);
-        Ok(Opened {
-            header,
-            payload: buf,
-        })
+        Ok(Opened { header, payload: buf })
     }
 }
 
@@ -652,22 +600,11 @@ mod tests {
             let f = a.seal(payload).unwrap();
             assert_eq!(f.len(), payload.len() + OVERHEAD);
             if !payload.is_empty() && payload.len() > 8 {
-                assert!(
-                    f.windows(payload.len()).all(|w| w != payload),
-                    "payload visible in clear"
-                );
+                assert!(f.windows(payload.len()).all(|w| w != payload), "payload visible in clear");
             }
             let o = b.open(&f).unwrap();
             assert_eq!(o.payload, payload);
-            assert_eq!(
-                o.header,
-                Header {
-                    mode: Mode::Sealed,
-                    node_id: 1,
-                    boot_id: 100,
-                    counter: 0
-                }
-            );
+            assert_eq!(o.header, Header { mode: Mode::Sealed, node_id: 1, boot_id: 100, counter: 0 });
 
             let mut p = PacketCodec::plain(3, 300);
             let mut q = PacketCodec::plain(4, 400);
@@ -701,10 +638,7 @@ mod tests {
 
     #[test]
     fn short_authkey_rejected() {
-        assert_eq!(
-            PacketCodec::sealed(&[1; 15], 1, 1).unwrap_err(),
-            KeyError::TooShort { len: 15 }
-        );
+        assert_eq!(PacketCodec::sealed(&[1; 15], 1, 1).unwrap_err(), KeyError::TooShort { len: 15 });
         assert!(PacketCodec::sealed(&[1; 16], 1, 1).is_ok());
     }
 
@@ -726,11 +660,7 @@ mod tests {
                     let mut t = f.clone();
                     t[i] ^= flip;
                     let e = b.open(&t).unwrap_err();
-                    assert_ne!(
-                        e,
-                        OpenError::Replay,
-                        "byte {i}: failed attempt must not be a replay hit"
-                    );
+                    assert_ne!(e, OpenError::Replay, "byte {i}: failed attempt must not be a replay hit");
                 }
             }
             // failed attempts did not poison the replay window
@@ -763,20 +693,8 @@ mod tests {
         let mut p = PacketCodec::plain(2, 2);
         let fs = s.seal(b"abc").unwrap();
         let fp = p.seal(b"abc").unwrap();
-        assert_eq!(
-            p.open(&fs),
-            Err(OpenError::ModeMismatch {
-                ours: Mode::Plain,
-                theirs: Mode::Sealed
-            })
-        );
-        assert_eq!(
-            s.open(&fp),
-            Err(OpenError::ModeMismatch {
-                ours: Mode::Sealed,
-                theirs: Mode::Plain
-            })
-        );
+        assert_eq!(p.open(&fs), Err(OpenError::ModeMismatch { ours: Mode::Plain, theirs: Mode::Sealed }));
+        assert_eq!(s.open(&fp), Err(OpenError::ModeMismatch { ours: Mode::Sealed, theirs: Mode::Plain }));
         // forcing the tag does not help either way
         let mut fs2 = fs.clone();
         fs2[3] = TAG_PLAIN;
@@ -806,20 +724,13 @@ mod tests {
     fn nonces_unique_over_many_seals_and_restarts() {
         let mut seen = HashSet::new();
         // Two "processes" of the same node id (a restart) plus another node.
-        for (node, boot) in [
-            (1u32, random_boot_id().unwrap()),
-            (1, random_boot_id().unwrap()),
-            (2, 9),
-        ] {
+        for (node, boot) in [(1u32, random_boot_id().unwrap()), (1, random_boot_id().unwrap()), (2, 9)] {
             let mut c = sealed(node, boot);
             let key = sender_key(&master_key(&KEY), node, boot);
             for _ in 0..20_000 {
                 let f = c.seal(b"n").unwrap();
                 let h = Header::parse(&f, Mode::Sealed).unwrap();
-                assert!(
-                    seen.insert((key, nonce_bytes(h.counter))),
-                    "(key, nonce) reused"
-                );
+                assert!(seen.insert((key, nonce_bytes(h.counter))), "(key, nonce) reused");
             }
         }
         assert_eq!(seen.len(), 60_000);
@@ -855,21 +766,14 @@ mod tests {
         let tag = Tag::clone_from_slice(&f[f.len() - TRAILER_LEN..]);
         assert!(
             wrong
-                .decrypt_in_place_detached(
-                    Nonce::from_slice(&nonce_bytes(0)),
-                    &f[..HEADER_LEN],
-                    &mut body,
-                    &tag
-                )
+                .decrypt_in_place_detached(Nonce::from_slice(&nonce_bytes(0)), &f[..HEADER_LEN], &mut body, &tag)
                 .is_err()
         );
     }
 
     fn hex(s: &str) -> Vec<u8> {
         let s: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-        s.chunks(2)
-            .map(|p| u8::from_str_radix(std::str::from_utf8(p).unwrap(), 16).unwrap())
-            .collect()
+        s.chunks(2).map(|p| u8::from_str_radix(std::str::from_utf8(p).unwrap(), 16).unwrap()).collect()
     }
 
     #[test]
@@ -881,17 +785,13 @@ mod tests {
         let mut text = b"Ladies and Gentlemen of the class of '99: If I could offer you \
             only one tip for the future, sunscreen would be it."
             .to_vec();
-        let want = hex(
-            "d31a8d34648e60db7b86afbc53ef7ec2a4aded51296e08fea9e2b5a736ee62d6
+        let want = hex("d31a8d34648e60db7b86afbc53ef7ec2a4aded51296e08fea9e2b5a736ee62d6
              3dbea45e8ca9671282fafb69da92728b1a71de0a9e060b2905d6a5b67ecd3b36
              92ddbd7f2d778b8c9803aee328091b58fab324e4fad675945585808b4831d7bc
-             3ff4def08e4b7a9de576d26586cec64b6116",
-        );
+             3ff4def08e4b7a9de576d26586cec64b6116");
         let k = aead_key(&key).unwrap();
         let n = ring::aead::Nonce::try_assume_unique_for_key(&nonce).unwrap();
-        let tag = k
-            .seal_in_place_separate_tag(n, Aad::from(&aad), &mut text)
-            .unwrap();
+        let tag = k.seal_in_place_separate_tag(n, Aad::from(&aad), &mut text).unwrap();
         assert_eq!(text, want);
         assert_eq!(tag.as_ref(), &hex("1ae10b594f09e26a7e902ecbd0600691")[..]);
     }
@@ -907,20 +807,14 @@ mod tests {
         let mut a = sealed(9, 0xB007);
         let mut rx = sealed(3, 3);
         let mut rx_ref = sealed(4, 4);
-        for n in [
-            0usize, 1, 15, 16, 17, 63, 64, 65, 255, 256, 1024, 1400, 1452, 9000,
-        ] {
+        for n in [0usize, 1, 15, 16, 17, 63, 64, 65, 255, 256, 1024, 1400, 1452, 9000] {
             let payload = rng.bytes(n);
             let f = a.seal(&payload).unwrap();
             let h = Header::parse(&f, Mode::Sealed).unwrap();
             let mut want = f[..HEADER_LEN].to_vec();
             let mut body = payload.clone();
             let tag = reference
-                .encrypt_in_place_detached(
-                    Nonce::from_slice(&nonce_bytes(h.counter)),
-                    &f[..HEADER_LEN],
-                    &mut body,
-                )
+                .encrypt_in_place_detached(Nonce::from_slice(&nonce_bytes(h.counter)), &f[..HEADER_LEN], &mut body)
                 .unwrap();
             want.extend_from_slice(&body);
             want.extend_from_slice(&tag);
@@ -928,20 +822,10 @@ mod tests {
             // and the other way round: a frame the reference seals (for a
             // counter the codec has not used) opens
             let counter = h.counter + 1_000_000;
-            let header = Header {
-                mode: Mode::Sealed,
-                node_id: 9,
-                boot_id: 0xB007,
-                counter,
-            }
-            .encode();
+            let header = Header { mode: Mode::Sealed, node_id: 9, boot_id: 0xB007, counter }.encode();
             let mut body = payload.clone();
             let tag = reference
-                .encrypt_in_place_detached(
-                    Nonce::from_slice(&nonce_bytes(counter)),
-                    &header,
-                    &mut body,
-                )
+                .encrypt_in_place_detached(Nonce::from_slice(&nonce_bytes(counter)), &header, &mut body)
                 .unwrap();
             let mut g = header.to_vec();
             g.extend_from_slice(&body);
@@ -960,10 +844,7 @@ mod tests {
             let f = p.seal(&payload).unwrap();
             assert_eq!(f[3], b'C');
             let end = f.len() - TRAILER_LEN;
-            assert_eq!(
-                f[end..end + 4],
-                crate::crc32c::crc32c(&f[..end]).to_be_bytes()
-            );
+            assert_eq!(f[end..end + 4], crate::crc32c::crc32c(&f[..end]).to_be_bytes());
             assert_eq!(f[end + 4..], [0u8; TRAILER_LEN - 4]);
             assert_eq!(&f[HEADER_LEN..end], &payload[..], "payload in clear");
             assert_eq!(q.open(&f).unwrap().payload, payload);
@@ -1004,9 +885,7 @@ mod tests {
     fn replay_rejected_reorder_accepted() {
         let mut a = sealed(1, 1);
         let mut b = sealed(2, 2);
-        let frames: Vec<Vec<u8>> = (0..100u32)
-            .map(|i| a.seal(&i.to_be_bytes()).unwrap())
-            .collect();
+        let frames: Vec<Vec<u8>> = (0..100u32).map(|i| a.seal(&i.to_be_bytes()).unwrap()).collect();
         // out of order delivery within the window is fine
         for i in (0..100).rev() {
             assert!(b.open(&frames[i]).is_ok(), "frame {i}");
@@ -1075,10 +954,7 @@ mod tests {
     /// for a longer run.
     #[test]
     fn open_never_panics_on_random_or_mutated_input() {
-        let iters: usize = std::env::var("AIS_NET_FUZZ_ITERS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(6_000);
+        let iters: usize = std::env::var("AIS_NET_FUZZ_ITERS").ok().and_then(|v| v.parse().ok()).unwrap_or(6_000);
         let mut rng = Rng(0xA15E_F022);
         let mut tx = [sealed(1, 1), PacketCodec::plain(1, 1)];
         let mut rx = [sealed(2, 2), PacketCodec::plain(2, 2)];
@@ -1121,11 +997,7 @@ mod tests {
                 }
             };
             if rx[m].open(&input).is_ok() {
-                assert_eq!(
-                    orig.as_ref(),
-                    Some(&input),
-                    "iteration {it}: a modified frame opened"
-                );
+                assert_eq!(orig.as_ref(), Some(&input), "iteration {it}: a modified frame opened");
             }
             assert!(rx[1 - m].open(&input).is_err());
         }

@@ -32,12 +32,7 @@ pub struct RateLimiter<K> {
 impl<K: Eq + Hash + Clone> RateLimiter<K> {
     /// `capacity` bounds the number of keys remembered (at least 1).
     pub fn new(interval: Duration, capacity: usize) -> Self {
-        RateLimiter {
-            interval,
-            capacity: capacity.max(1),
-            slots: HashMap::new(),
-            overflow_suppressed: 0,
-        }
+        RateLimiter { interval, capacity: capacity.max(1), slots: HashMap::new(), overflow_suppressed: 0 }
     }
 
     /// Records one event for `key` at `now`. Returns `Some(n)` when the
@@ -47,10 +42,7 @@ impl<K: Eq + Hash + Clone> RateLimiter<K> {
         if let Some(slot) = self.slots.get_mut(key) {
             if now.saturating_duration_since(slot.last) >= self.interval {
                 let n = slot.suppressed;
-                *slot = Slot {
-                    last: now,
-                    suppressed: 0,
-                };
+                *slot = Slot { last: now, suppressed: 0 };
                 return Some(n);
             }
             slot.suppressed += 1;
@@ -58,20 +50,13 @@ impl<K: Eq + Hash + Clone> RateLimiter<K> {
         }
         if self.slots.len() >= self.capacity {
             let interval = self.interval;
-            self.slots
-                .retain(|_, s| now.saturating_duration_since(s.last) < interval);
+            self.slots.retain(|_, s| now.saturating_duration_since(s.last) < interval);
             if self.slots.len() >= self.capacity {
                 self.overflow_suppressed += 1;
                 return None;
             }
         }
-        self.slots.insert(
-            key.clone(),
-            Slot {
-                last: now,
-                suppressed: 0,
-            },
-        );
+        self.slots.insert(key.clone(), Slot { last: now, suppressed: 0 });
         Some(0)
     }
 

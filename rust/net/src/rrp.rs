@@ -128,10 +128,7 @@ impl DupWindow {
     const WORDS: usize = (DUP_WINDOW / 64) as usize;
 
     pub fn new() -> DupWindow {
-        DupWindow {
-            top: None,
-            bits: vec![0; Self::WORDS],
-        }
+        DupWindow { top: None, bits: vec![0; Self::WORDS] }
     }
 
     fn slot(c: u64) -> (usize, u64) {
@@ -188,12 +185,7 @@ struct Peer {
 
 impl Peer {
     fn new(boot_id: u64) -> Peer {
-        Peer {
-            boot_id,
-            seen: [None; RINGS],
-            deadline: [None; RINGS],
-            dup: DupWindow::new(),
-        }
+        Peer { boot_id, seen: [None; RINGS], deadline: [None; RINGS], dup: DupWindow::new() }
     }
 }
 
@@ -209,13 +201,7 @@ pub struct RingMonitor {
 
 impl RingMonitor {
     pub fn new(params: RrpParams) -> RingMonitor {
-        RingMonitor {
-            params,
-            faulty: [false; RINGS],
-            problems: [0; RINGS],
-            next_decay: None,
-            peers: BTreeMap::new(),
-        }
+        RingMonitor { params, faulty: [false; RINGS], problems: [0; RINGS], next_decay: None, peers: BTreeMap::new() }
     }
 
     pub fn params(&self) -> &RrpParams {
@@ -266,10 +252,7 @@ impl RingMonitor {
                 {
                     peer.deadline[r] = None;
                 }
-                let ahead = (0..RINGS)
-                    .filter(|o| *o != r)
-                    .filter_map(|o| peer.seen[o])
-                    .max();
+                let ahead = (0..RINGS).filter(|o| *o != r).filter_map(|o| peer.seen[o]).max();
                 if !self.faulty[r]
                     && peer.deadline[r].is_none()
                     && let Some(ahead) = ahead
@@ -284,10 +267,7 @@ impl RingMonitor {
 
     /// When [`handle_timeout`](Self::handle_timeout) must next run.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let deadlines = self
-            .peers
-            .values()
-            .flat_map(|p| p.deadline.iter().flatten().map(|(t, _)| *t));
+        let deadlines = self.peers.values().flat_map(|p| p.deadline.iter().flatten().map(|(t, _)| *t));
         deadlines.chain(self.next_decay).min()
     }
 
@@ -321,10 +301,7 @@ impl RingMonitor {
         let mut newly = Vec::new();
         for r in 0..RINGS {
             let others_usable = (0..RINGS).any(|o| o != r && !self.faulty[o]);
-            if !self.faulty[r]
-                && others_usable
-                && self.problems[r] >= self.params.problem_count_threshold
-            {
+            if !self.faulty[r] && others_usable && self.problems[r] >= self.params.problem_count_threshold {
                 self.faulty[r] = true;
                 for peer in self.peers.values_mut() {
                     peer.deadline[r] = None;
@@ -371,18 +348,10 @@ impl fmt::Display for RrpEvent {
         match self {
             RrpEvent::Net { ring, event } => write!(f, "ring {ring}: {event}"),
             RrpEvent::Faulty { ring, interface } => {
-                write!(
-                    f,
-                    "Marking ringid {ring} interface {} FAULTY",
-                    interface.ip()
-                )
+                write!(f, "Marking ringid {ring} interface {} FAULTY", interface.ip())
             }
             RrpEvent::Reenabled { ring, interface } => {
-                write!(
-                    f,
-                    "ringid {ring} interface {} re-enabled, active with no faults",
-                    interface.ip()
-                )
+                write!(f, "ringid {ring} interface {} re-enabled, active with no faults", interface.ip())
             }
             RrpEvent::BadRrpByte { ring, from } => {
                 write!(
@@ -415,10 +384,7 @@ pub struct RedundantTransport {
 
 impl fmt::Debug for RedundantTransport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RedundantTransport")
-            .field("rings", &self.rings)
-            .field("monitor", &self.monitor)
-            .finish()
+        f.debug_struct("RedundantTransport").field("rings", &self.rings).field("monitor", &self.monitor).finish()
     }
 }
 
@@ -438,19 +404,9 @@ impl RedundantTransport {
     /// Opens ring 0 and ring 1. Ring 1 takes ring 0's node id (derived
     /// from ring 0's address when not configured) and both share one boot
     /// id, so either ring opens the other's frames.
-    pub fn new(
-        ring0: &NetConfig,
-        ring1: &NetConfig,
-        params: RrpParams,
-    ) -> Result<RedundantTransport, NetError> {
-        let ifs = crate::local_interfaces().map_err(|err| NetError::Io {
-            what: "getifaddrs",
-            err,
-        })?;
-        let boot_id = random_boot_id().map_err(|err| NetError::Io {
-            what: "getrandom",
-            err,
-        })?;
+    pub fn new(ring0: &NetConfig, ring1: &NetConfig, params: RrpParams) -> Result<RedundantTransport, NetError> {
+        let ifs = crate::local_interfaces().map_err(|err| NetError::Io { what: "getifaddrs", err })?;
+        let boot_id = random_boot_id().map_err(|err| NetError::Io { what: "getrandom", err })?;
         Self::with_interfaces(ring0, ring1, params, &ifs, boot_id)
     }
 
@@ -504,28 +460,13 @@ impl RedundantTransport {
 
     /// Largest Totem payload: the smaller ring's, minus the RRP byte.
     pub fn max_payload(&self) -> usize {
-        self.rings
-            .iter()
-            .map(|t| t.max_payload())
-            .min()
-            .unwrap_or(0)
-            .saturating_sub(RRP_OVERHEAD)
+        self.rings.iter().map(|t| t.max_payload()).min().unwrap_or(0).saturating_sub(RRP_OVERHEAD)
     }
 
     /// `(ring number, status text)` per ring.
     pub fn status(&self) -> Vec<(u32, String)> {
         (0..self.rings.len())
-            .map(|r| {
-                (
-                    r as u32,
-                    if self.monitor.is_faulty(r) {
-                        STATUS_FAULTY
-                    } else {
-                        STATUS_OK
-                    }
-                    .to_string(),
-                )
-            })
+            .map(|r| (r as u32, if self.monitor.is_faulty(r) { STATUS_FAULTY } else { STATUS_OK }.to_string()))
             .collect()
     }
 
@@ -535,9 +476,7 @@ impl RedundantTransport {
     }
 
     fn usable(&self) -> Vec<usize> {
-        (0..self.rings.len())
-            .filter(|r| !self.monitor.is_faulty(*r))
-            .collect()
+        (0..self.rings.len()).filter(|r| !self.monitor.is_faulty(*r)).collect()
     }
 
     /// Sends `payload` per the mode (see the module doc). Ok when at least
@@ -587,10 +526,7 @@ impl RedundantTransport {
     fn seal_for_rings(&mut self, dest: Dest, payload: &[u8]) -> Result<u8, SendError> {
         let max = self.max_payload();
         if payload.len() > max {
-            return Err(SendError::TooLarge {
-                len: payload.len(),
-                max,
-            });
+            return Err(SendError::TooLarge { len: payload.len(), max });
         }
         let usable = self.usable();
         let (marker, rings) = match (self.monitor.params().mode, dest) {
@@ -693,17 +629,11 @@ impl RedundantTransport {
             Some(&COPY_THIS_RING) => false,
             _ => {
                 self.bad_rrp_byte += 1;
-                self.push_event(RrpEvent::BadRrpByte {
-                    ring: r as u32,
-                    from: p.addr,
-                });
+                self.push_event(RrpEvent::BadRrpByte { ring: r as u32, from: p.addr });
                 return None;
             }
         };
-        if !self
-            .monitor
-            .on_receive(r, p.from, p.boot_id, p.counter, every, now)
-        {
+        if !self.monitor.on_receive(r, p.from, p.boot_id, p.counter, every, now) {
             return None;
         }
         p.data.remove(0);
@@ -719,10 +649,7 @@ impl RedundantTransport {
     pub fn handle_timeout(&mut self, now: Instant) {
         for r in self.monitor.handle_timeout(now) {
             let interface = self.rings[r].local_addr();
-            self.push_event(RrpEvent::Faulty {
-                ring: r as u32,
-                interface,
-            });
+            self.push_event(RrpEvent::Faulty { ring: r as u32, interface });
         }
     }
 
@@ -731,10 +658,7 @@ impl RedundantTransport {
         let was = self.monitor.reenable();
         for r in &was {
             let interface = self.rings[*r].local_addr();
-            self.push_event(RrpEvent::Reenabled {
-                ring: *r as u32,
-                interface,
-            });
+            self.push_event(RrpEvent::Reenabled { ring: *r as u32, interface });
         }
         was.len()
     }
@@ -743,10 +667,7 @@ impl RedundantTransport {
     pub fn poll_event(&mut self) -> Option<RrpEvent> {
         for (r, t) in self.rings.iter_mut().enumerate() {
             if let Some(event) = t.poll_event() {
-                return Some(RrpEvent::Net {
-                    ring: r as u32,
-                    event,
-                });
+                return Some(RrpEvent::Net { ring: r as u32, event });
             }
         }
         self.events.pop_front()
@@ -760,10 +681,7 @@ mod tests {
     const MS: Duration = Duration::from_millis(1);
 
     fn monitor() -> (RingMonitor, Instant) {
-        (
-            RingMonitor::new(RrpParams::new(RrpMode::Active)),
-            Instant::now(),
-        )
+        (RingMonitor::new(RrpParams::new(RrpMode::Active)), Instant::now())
     }
 
     #[test]
@@ -778,10 +696,7 @@ mod tests {
         assert!(w.first(5 + DUP_WINDOW));
         assert!(!w.first(5), "older than the window counts as seen");
         assert!(w.first(6 + DUP_WINDOW));
-        assert!(
-            w.first(4 + DUP_WINDOW),
-            "slot reused after the window moved"
-        );
+        assert!(w.first(4 + DUP_WINDOW), "slot reused after the window moved");
         assert!(w.first(u64::MAX));
         assert!(!w.first(u64::MAX));
     }
@@ -814,19 +729,12 @@ mod tests {
                 break;
             }
             // the problem count only grows once per token_expired_timeout
-            assert!(
-                m.problems(1)
-                    <= (now - t0).as_millis() as u32 / p.token_expired_timeout.as_millis() as u32
-            );
+            assert!(m.problems(1) <= (now - t0).as_millis() as u32 / p.token_expired_timeout.as_millis() as u32);
         }
         let at = faulty_at.expect("ring 1 never became faulty");
         assert!(m.is_faulty(1) && !m.is_faulty(0));
         let expect = p.token_expired_timeout * p.problem_count_threshold;
-        assert!(
-            at - t0 >= expect && at - t0 <= expect + 30 * MS * p.problem_count_threshold,
-            "{:?}",
-            at - t0
-        );
+        assert!(at - t0 >= expect && at - t0 <= expect + 30 * MS * p.problem_count_threshold, "{:?}", at - t0);
         // Ring 0 alone never becomes faulty, whatever happens.
         for c in 200..400u64 {
             now += 10 * MS;
@@ -853,11 +761,7 @@ mod tests {
             if c % 250 != 0 {
                 m.on_receive(1, 9, 1, c, true, now + MS);
             }
-            assert!(
-                m.handle_timeout(now + 2 * MS).is_empty(),
-                "faulty after {:?}",
-                now - t0
-            );
+            assert!(m.handle_timeout(now + 2 * MS).is_empty(), "faulty after {:?}", now - t0);
             let _ = m.handle_timeout(now + 5 * MS);
         }
         assert!(!m.is_faulty(1));
@@ -905,15 +809,9 @@ mod tests {
     fn deadline_is_met_by_a_later_copy() {
         let (mut m, t0) = monitor();
         m.on_receive(0, 4, 1, 10, true, t0);
-        assert_eq!(
-            m.poll_timeout(),
-            Some(t0 + m.params().token_expired_timeout)
-        );
+        assert_eq!(m.poll_timeout(), Some(t0 + m.params().token_expired_timeout));
         m.on_receive(1, 4, 1, 11, true, t0 + 20 * MS); // newer frame: catches up
-        assert_eq!(
-            m.poll_timeout(),
-            Some(t0 + 20 * MS + m.params().token_expired_timeout)
-        );
+        assert_eq!(m.poll_timeout(), Some(t0 + 20 * MS + m.params().token_expired_timeout));
         m.on_receive(0, 4, 1, 11, true, t0 + 21 * MS);
         assert_eq!(m.poll_timeout(), None);
         assert!(m.handle_timeout(t0 + 500 * MS).is_empty());

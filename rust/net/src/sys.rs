@@ -46,9 +46,7 @@ fn sockaddr_to_ip(sa: *const libc::sockaddr) -> Option<IpAddr> {
         match i32::from((*sa).sa_family) {
             libc::AF_INET => {
                 let sin = &*(sa as *const libc::sockaddr_in);
-                Some(IpAddr::V4(Ipv4Addr::from(u32::from_be(
-                    sin.sin_addr.s_addr,
-                ))))
+                Some(IpAddr::V4(Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr))))
             }
             libc::AF_INET6 => {
                 let sin6 = &*(sa as *const libc::sockaddr_in6);
@@ -73,10 +71,7 @@ pub fn interfaces() -> io::Result<Vec<IfAddr>> {
         // until freeifaddrs; we copy everything we keep.
         let ifa = unsafe { &*cur };
         cur = ifa.ifa_next;
-        let (Some(addr), Some(netmask)) = (
-            sockaddr_to_ip(ifa.ifa_addr),
-            sockaddr_to_ip(ifa.ifa_netmask),
-        ) else {
+        let (Some(addr), Some(netmask)) = (sockaddr_to_ip(ifa.ifa_addr), sockaddr_to_ip(ifa.ifa_netmask)) else {
             continue;
         };
         if addr.is_ipv4() != netmask.is_ipv4() || ifa.ifa_name.is_null() {
@@ -123,12 +118,7 @@ pub fn random_bytes(buf: &mut [u8]) -> io::Result<()> {
 }
 
 /// `setsockopt(fd, level, name, &value, sizeof(int))`.
-pub fn setsockopt_int(
-    fd: RawFd,
-    level: libc::c_int,
-    name: libc::c_int,
-    value: libc::c_int,
-) -> io::Result<()> {
+pub fn setsockopt_int(fd: RawFd, level: libc::c_int, name: libc::c_int, value: libc::c_int) -> io::Result<()> {
     // SAFETY: passes a pointer to a live c_int and its exact size.
     let rc = unsafe {
         libc::setsockopt(
@@ -139,11 +129,7 @@ pub fn setsockopt_int(
             std::mem::size_of::<libc::c_int>() as libc::socklen_t,
         )
     };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+    if rc == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
 }
 
 /// `IP_MULTICAST_IF` with an `ip_mreqn` naming the interface by index and
@@ -152,9 +138,7 @@ pub fn setsockopt_int(
 pub fn set_multicast_if_v4_index(fd: RawFd, ifindex: u32, source: Ipv4Addr) -> io::Result<()> {
     let mreqn = libc::ip_mreqn {
         imr_multiaddr: libc::in_addr { s_addr: 0 },
-        imr_address: libc::in_addr {
-            s_addr: u32::from(source).to_be(),
-        },
+        imr_address: libc::in_addr { s_addr: u32::from(source).to_be() },
         imr_ifindex: ifindex as libc::c_int,
     };
     // SAFETY: passes a pointer to a live ip_mreqn and its exact size.
@@ -167,11 +151,7 @@ pub fn set_multicast_if_v4_index(fd: RawFd, ifindex: u32, source: Ipv4Addr) -> i
             std::mem::size_of::<libc::ip_mreqn>() as libc::socklen_t,
         )
     };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+    if rc == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
 }
 
 /// `SO_SNDBUFFORCE` / `SO_RCVBUFFORCE`: exceed `net.core.*mem_max`; needs
@@ -200,17 +180,10 @@ impl Epoll {
     }
 
     pub fn add(&self, fd: RawFd, token: u64) -> io::Result<()> {
-        let mut ev = libc::epoll_event {
-            events: libc::EPOLLIN as u32,
-            u64: token,
-        };
+        let mut ev = libc::epoll_event { events: libc::EPOLLIN as u32, u64: token };
         // SAFETY: `ev` is a valid epoll_event for the duration of the call.
         let rc = unsafe { libc::epoll_ctl(self.0.as_raw_fd(), libc::EPOLL_CTL_ADD, fd, &mut ev) };
-        if rc == 0 {
-            Ok(())
-        } else {
-            Err(io::Error::last_os_error())
-        }
+        if rc == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
     }
 }
 
@@ -229,11 +202,7 @@ impl AsRawFd for Epoll {
 /// Waits until `fd` is readable or `timeout_ms` passes; true if readable.
 /// Used by tests and simple drivers; the executive polls the fd itself.
 pub fn wait_readable(fd: RawFd, timeout_ms: i32) -> io::Result<bool> {
-    let mut p = libc::pollfd {
-        fd,
-        events: libc::POLLIN,
-        revents: 0,
-    };
+    let mut p = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
     loop {
         // SAFETY: one valid pollfd.
         let rc = unsafe { libc::poll(&mut p, 1, timeout_ms) };
@@ -255,11 +224,7 @@ mod tests {
     #[test]
     fn loopback_is_listed() {
         let ifs = interfaces().unwrap();
-        assert!(
-            ifs.iter()
-                .any(|i| i.loopback && i.addr == IpAddr::V4(Ipv4Addr::LOCALHOST)),
-            "{ifs:?}"
-        );
+        assert!(ifs.iter().any(|i| i.loopback && i.addr == IpAddr::V4(Ipv4Addr::LOCALHOST)), "{ifs:?}");
     }
 
     #[test]

@@ -66,8 +66,7 @@
 
 use crate::batch::{self, ONLY_RING, Outbox, Outgoing, SealedBatch};
 use crate::config::{
-    BoundInterface, ConfigError, NetConfig, Security, TransportKind, max_payload_for,
-    nodeid_from_ipv4, resolve_bind,
+    BoundInterface, ConfigError, NetConfig, Security, TransportKind, max_payload_for, nodeid_from_ipv4, resolve_bind,
 };
 use crate::crypto::{Header, NodeId, OpenError, PacketCodec, SealError, random_boot_id};
 use crate::ratelimit::RateLimiter;
@@ -115,49 +114,30 @@ pub enum NetEvent {
     InvalidDigest { from: SocketAddr, suppressed: u64 },
     /// Frames that are not ours or use the other `secauth` mode. Same rate
     /// limit as above, separately.
-    BadFrame {
-        from: SocketAddr,
-        error: OpenError,
-        suppressed: u64,
-    },
+    BadFrame { from: SocketAddr, error: OpenError, suppressed: u64 },
     /// Another process (at `from`) uses our node id. Rate-limited like
     /// `BadFrame`. Its packets are dropped.
     DuplicateNodeId { from: SocketAddr, suppressed: u64 },
     /// An authenticated packet of `node` came from a new address.
-    AddressChanged {
-        node: NodeId,
-        old: SocketAddr,
-        new: SocketAddr,
-    },
+    AddressChanged { node: NodeId, old: SocketAddr, new: SocketAddr },
 }
 
 impl fmt::Display for NetEvent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let more = |f: &mut fmt::Formatter<'_>, n: u64| {
-            if n > 0 {
-                write!(f, " ({n} more suppressed)")
-            } else {
-                Ok(())
-            }
+            if n > 0 { write!(f, " ({n} more suppressed)") } else { Ok(()) }
         };
         match self {
             NetEvent::InvalidDigest { from, suppressed } => {
                 write!(f, "Invalid digest from {from}")?;
                 more(f, *suppressed)
             }
-            NetEvent::BadFrame {
-                from,
-                error,
-                suppressed,
-            } => {
+            NetEvent::BadFrame { from, error, suppressed } => {
                 write!(f, "Dropped packet from {from}: {error}")?;
                 more(f, *suppressed)
             }
             NetEvent::DuplicateNodeId { from, suppressed } => {
-                write!(
-                    f,
-                    "Another node at {from} uses our node id; its packets are dropped"
-                )?;
+                write!(f, "Another node at {from} uses our node id; its packets are dropped")?;
                 more(f, *suppressed)
             }
             NetEvent::AddressChanged { node, old, new } => {
@@ -335,10 +315,7 @@ impl batch::BatchSender for Transport {
 /// route (old kernel, no checksum offload, IPsec, path MTU below the
 /// segment size).
 fn gso_refused(e: &io::Error) -> bool {
-    matches!(
-        e.raw_os_error(),
-        Some(libc::EINVAL | libc::EIO | libc::ENOPROTOOPT | libc::EOPNOTSUPP | libc::EMSGSIZE)
-    )
+    matches!(e.raw_os_error(), Some(libc::EINVAL | libc::EIO | libc::ENOPROTOOPT | libc::EOPNOTSUPP | libc::EMSGSIZE))
 }
 
 impl fmt::Debug for Transport {
@@ -358,23 +335,15 @@ fn size_buffers(sock: &Socket, bytes: usize) -> (usize, usize) {
         let _ = sock.set_send_buffer_size(bytes);
         let _ = sock.set_recv_buffer_size(bytes);
     }
-    (
-        sock.send_buffer_size().unwrap_or(0),
-        sock.recv_buffer_size().unwrap_or(0),
-    )
+    (sock.send_buffer_size().unwrap_or(0), sock.recv_buffer_size().unwrap_or(0))
 }
 
 fn scoped(addr: IpAddr, port: u16, index: u32) -> SocketAddr {
     match addr {
         IpAddr::V6(a) => {
-            let link_local = (a.segments()[0] & 0xffc0) == 0xfe80
-                || (a.is_multicast() && (a.segments()[0] & 0x000f) <= 2);
-            SocketAddr::V6(SocketAddrV6::new(
-                a,
-                port,
-                0,
-                if link_local { index } else { 0 },
-            ))
+            let link_local =
+                (a.segments()[0] & 0xffc0) == 0xfe80 || (a.is_multicast() && (a.segments()[0] & 0x000f) <= 2);
+            SocketAddr::V6(SocketAddrV6::new(a, port, 0, if link_local { index } else { 0 }))
         }
         v4 => SocketAddr::new(v4, port),
     }
@@ -390,11 +359,7 @@ impl Transport {
 
     /// Creates the transport from an explicit interface list and boot id
     /// (tests; the boot id must be fresh per process start).
-    pub fn with_interfaces(
-        cfg: &NetConfig,
-        ifs: &[sys::IfAddr],
-        boot_id: u64,
-    ) -> Result<Transport, NetError> {
+    pub fn with_interfaces(cfg: &NetConfig, ifs: &[sys::IfAddr], boot_id: u64) -> Result<Transport, NetError> {
         cfg.validate()?;
         let iface = resolve_bind(cfg.bindnetaddr, ifs)?;
         let node_id = match (cfg.nodeid, iface.addr) {
@@ -406,14 +371,11 @@ impl Transport {
         let domain = if v6 { Domain::IPV6 } else { Domain::IPV4 };
         let local = scoped(iface.addr, cfg.mcastport, iface.index);
 
-        let ucast = Socket::new(domain, Type::DGRAM.cloexec(), Some(Protocol::UDP))
-            .map_err(io_err("socket"))?;
+        let ucast = Socket::new(domain, Type::DGRAM.cloexec(), Some(Protocol::UDP)).map_err(io_err("socket"))?;
         if v6 {
             ucast.set_only_v6(true).map_err(io_err("IPV6_V6ONLY"))?;
         }
-        ucast
-            .bind(&SockAddr::from(local))
-            .map_err(io_err("bind unicast socket"))?;
+        ucast.bind(&SockAddr::from(local)).map_err(io_err("bind unicast socket"))?;
         ucast.set_nonblocking(true).map_err(io_err("O_NONBLOCK"))?;
         let buffer_sizes = size_buffers(&ucast, cfg.buffer_bytes);
 
@@ -421,46 +383,28 @@ impl Transport {
         let kind = match &cfg.transport {
             TransportKind::Multicast { mcastaddr } => {
                 let group = scoped(*mcastaddr, cfg.mcastport, iface.index);
-                let msock = Socket::new(domain, Type::DGRAM.cloexec(), Some(Protocol::UDP))
-                    .map_err(io_err("socket"))?;
-                msock
-                    .set_reuse_address(true)
-                    .map_err(io_err("SO_REUSEADDR"))?;
+                let msock =
+                    Socket::new(domain, Type::DGRAM.cloexec(), Some(Protocol::UDP)).map_err(io_err("socket"))?;
+                msock.set_reuse_address(true).map_err(io_err("SO_REUSEADDR"))?;
                 match (mcastaddr, iface.addr) {
                     (IpAddr::V4(g), IpAddr::V4(a)) => {
                         sys::set_multicast_if_v4_index(ucast.as_raw_fd(), iface.index, a)
                             .map_err(io_err("IP_MULTICAST_IF"))?;
-                        ucast
-                            .set_multicast_loop_v4(cfg.multicast_loop)
-                            .map_err(io_err("IP_MULTICAST_LOOP"))?;
-                        ucast
-                            .set_multicast_ttl_v4(cfg.ttl)
-                            .map_err(io_err("IP_MULTICAST_TTL"))?;
-                        msock
-                            .bind(&SockAddr::from(group))
-                            .map_err(io_err("bind group socket"))?;
+                        ucast.set_multicast_loop_v4(cfg.multicast_loop).map_err(io_err("IP_MULTICAST_LOOP"))?;
+                        ucast.set_multicast_ttl_v4(cfg.ttl).map_err(io_err("IP_MULTICAST_TTL"))?;
+                        msock.bind(&SockAddr::from(group)).map_err(io_err("bind group socket"))?;
                         msock
                             .join_multicast_v4_n(g, &InterfaceIndexOrAddress::Index(iface.index))
                             .map_err(io_err("IP_ADD_MEMBERSHIP"))?;
                         let _ = msock.set_multicast_all_v4(false);
                     }
                     (IpAddr::V6(g), IpAddr::V6(_)) => {
-                        ucast
-                            .set_multicast_if_v6(iface.index)
-                            .map_err(io_err("IPV6_MULTICAST_IF"))?;
-                        ucast
-                            .set_multicast_loop_v6(cfg.multicast_loop)
-                            .map_err(io_err("IPV6_MULTICAST_LOOP"))?;
-                        ucast
-                            .set_multicast_hops_v6(cfg.ttl)
-                            .map_err(io_err("IPV6_MULTICAST_HOPS"))?;
+                        ucast.set_multicast_if_v6(iface.index).map_err(io_err("IPV6_MULTICAST_IF"))?;
+                        ucast.set_multicast_loop_v6(cfg.multicast_loop).map_err(io_err("IPV6_MULTICAST_LOOP"))?;
+                        ucast.set_multicast_hops_v6(cfg.ttl).map_err(io_err("IPV6_MULTICAST_HOPS"))?;
                         msock.set_only_v6(true).map_err(io_err("IPV6_V6ONLY"))?;
-                        msock
-                            .bind(&SockAddr::from(group))
-                            .map_err(io_err("bind group socket"))?;
-                        msock
-                            .join_multicast_v6(g, iface.index)
-                            .map_err(io_err("IPV6_JOIN_GROUP"))?;
+                        msock.bind(&SockAddr::from(group)).map_err(io_err("bind group socket"))?;
+                        msock.join_multicast_v6(g, iface.index).map_err(io_err("IPV6_JOIN_GROUP"))?;
                     }
                     _ => return Err(ConfigError::FamilyMismatch(*mcastaddr).into()),
                 }
@@ -472,10 +416,8 @@ impl Transport {
             }
             TransportKind::Udpu { members } => {
                 sockets.push(UdpSocket::from(ucast));
-                let mut members: Vec<SocketAddr> = members
-                    .iter()
-                    .map(|m| scoped(*m, cfg.mcastport, iface.index))
-                    .collect();
+                let mut members: Vec<SocketAddr> =
+                    members.iter().map(|m| scoped(*m, cfg.mcastport, iface.index)).collect();
                 members.dedup();
                 Kind::Udpu { members }
             }
@@ -483,14 +425,10 @@ impl Transport {
 
         let epoll = sys::Epoll::new().map_err(io_err("epoll_create1"))?;
         for (i, s) in sockets.iter().enumerate() {
-            epoll
-                .add(s.as_raw_fd(), i as u64)
-                .map_err(io_err("epoll_ctl"))?;
+            epoll.add(s.as_raw_fd(), i as u64).map_err(io_err("epoll_ctl"))?;
         }
         // Best effort: without GRO every datagram is read on its own.
-        let gro = sockets
-            .iter()
-            .all(|s| sys::udp::set_gro(s.as_raw_fd(), true).is_ok());
+        let gro = sockets.iter().all(|s| sys::udp::set_gro(s.as_raw_fd(), true).is_ok());
         let codec = match &cfg.security {
             Security::Off => PacketCodec::plain(node_id, boot_id),
             Security::On { authkey } => PacketCodec::sealed(authkey, node_id, boot_id)
@@ -582,9 +520,7 @@ impl Transport {
     /// a lost packet (`SendError::Io` with `WouldBlock`).
     pub fn send_to(&mut self, dest: Dest, payload: &[u8]) -> Result<(), SendError> {
         let mut frame = std::mem::take(&mut self.txbuf);
-        let r = self
-            .seal_frame(payload, &mut frame)
-            .and_then(|()| self.send_frame(dest, &frame));
+        let r = self.seal_frame(payload, &mut frame).and_then(|()| self.send_frame(dest, &frame));
         self.txbuf = frame;
         r
     }
@@ -594,10 +530,7 @@ impl Transport {
     /// redundant ring layer send one sealed frame on several rings.
     pub fn seal_frame(&mut self, payload: &[u8], out: &mut Vec<u8>) -> Result<(), SendError> {
         if payload.len() > self.max_payload {
-            return Err(SendError::TooLarge {
-                len: payload.len(),
-                max: self.max_payload,
-            });
+            return Err(SendError::TooLarge { len: payload.len(), max: self.max_payload });
         }
         self.codec.seal_into(payload, out).map_err(SendError::Seal)
     }
@@ -662,11 +595,7 @@ impl Transport {
     /// Sends the frames of `batch` marked for a ring of `ring_mask`, as
     /// [`send_batch`](Self::send_batch) does (the redundant ring layer seals
     /// once and calls this per ring).
-    pub(crate) fn send_sealed(
-        &mut self,
-        batch: &SealedBatch,
-        ring_mask: u8,
-    ) -> Result<(), SendError> {
+    pub(crate) fn send_sealed(&mut self, batch: &SealedBatch, ring_mask: u8) -> Result<(), SendError> {
         let mut run = std::mem::take(&mut self.run_frames);
         let mut targets = std::mem::take(&mut self.run_targets);
         let mut first_err = None;
@@ -868,12 +797,7 @@ impl Transport {
                 }
                 _ => r.len.max(1),
             };
-            self.pending = Some(Pending {
-                src,
-                next: 0,
-                end: r.len,
-                segment,
-            });
+            self.pending = Some(Pending { src, next: 0, end: r.len, segment });
         }
     }
 
@@ -917,13 +841,7 @@ impl Transport {
         }
     }
 
-    fn accept(
-        &mut self,
-        start: usize,
-        end: usize,
-        src: SocketAddr,
-        now: Instant,
-    ) -> Option<Packet> {
+    fn accept(&mut self, start: usize, end: usize, src: SocketAddr, now: Instant) -> Option<Packet> {
         if let Kind::Udpu { members } = &self.kind
             && src != self.local
             && !members.contains(&src)
@@ -951,42 +869,27 @@ impl Transport {
                     if src != self.local
                         && let Some(suppressed) = self.frame_log.check(&src, now)
                     {
-                        self.push_event(NetEvent::DuplicateNodeId {
-                            from: src,
-                            suppressed,
-                        });
+                        self.push_event(NetEvent::DuplicateNodeId { from: src, suppressed });
                     }
                     return None;
                 }
-                let data =
-                    frame[crate::crypto::HEADER_LEN..len - crate::crypto::TRAILER_LEN].to_vec();
+                let data = frame[crate::crypto::HEADER_LEN..len - crate::crypto::TRAILER_LEN].to_vec();
                 // Bounded: with secauth off anyone can invent node ids.
                 if self.nodes.len() < MAX_NODES || self.nodes.contains_key(&h.node_id) {
                     match self.nodes.insert(h.node_id, src) {
-                        Some(old) if old != src => self.push_event(NetEvent::AddressChanged {
-                            node: h.node_id,
-                            old,
-                            new: src,
-                        }),
+                        Some(old) if old != src => {
+                            self.push_event(NetEvent::AddressChanged { node: h.node_id, old, new: src })
+                        }
                         _ => {}
                     }
                 }
                 self.stats.received += 1;
-                Some(Packet {
-                    from: h.node_id,
-                    addr: src,
-                    data,
-                    boot_id: h.boot_id,
-                    counter: h.counter,
-                })
+                Some(Packet { from: h.node_id, addr: src, data, boot_id: h.boot_id, counter: h.counter })
             }
             Err(OpenError::InvalidDigest) => {
                 self.stats.invalid_digest += 1;
                 if let Some(suppressed) = self.digest_log.check(&src, now) {
-                    self.push_event(NetEvent::InvalidDigest {
-                        from: src,
-                        suppressed,
-                    });
+                    self.push_event(NetEvent::InvalidDigest { from: src, suppressed });
                 }
                 None
             }
@@ -997,11 +900,7 @@ impl Transport {
             Err(error) => {
                 self.stats.bad_frame += 1;
                 if let Some(suppressed) = self.frame_log.check(&src, now) {
-                    self.push_event(NetEvent::BadFrame {
-                        from: src,
-                        error,
-                        suppressed,
-                    });
+                    self.push_event(NetEvent::BadFrame { from: src, error, suppressed });
                 }
                 None
             }
@@ -1016,10 +915,7 @@ impl Transport {
     /// Waits up to `timeout` for the fd to become readable (tests and
     /// simple drivers; the executive polls [`AsRawFd`] itself).
     pub fn wait_readable(&self, timeout: Duration) -> io::Result<bool> {
-        sys::wait_readable(
-            self.epoll.as_raw_fd(),
-            timeout.as_millis().min(i32::MAX as u128) as i32,
-        )
+        sys::wait_readable(self.epoll.as_raw_fd(), timeout.as_millis().min(i32::MAX as u128) as i32)
     }
 }
 

@@ -65,10 +65,7 @@ fn batch(max: usize) -> Vec<(Dest, Vec<u8>)> {
 
 /// What node `me` must receive of `sent`, in order.
 fn expected(sent: &[(Dest, Vec<u8>)], me: u32) -> Vec<Vec<u8>> {
-    sent.iter()
-        .filter(|(d, _)| *d == Dest::Multicast || *d == Dest::Node(me))
-        .map(|(_, p)| p.clone())
-        .collect()
+    sent.iter().filter(|(d, _)| *d == Dest::Multicast || *d == Dest::Node(me)).map(|(_, p)| p.clone()).collect()
 }
 
 /// Node 1 sends the batch; every node (itself too: loop is on) receives
@@ -86,8 +83,7 @@ fn run(security: Security, gso: bool, gro: bool) -> Vec<Transport> {
     n[0].set_gso(gso);
     let sent = batch(n[0].max_payload());
     assert!(sent.iter().map(|(_, p)| p.len()).sum::<usize>() > 2 * 65536);
-    n[0].send_batch(sent.iter().map(|(d, p)| (*d, p.as_slice())))
-        .unwrap();
+    n[0].send_batch(sent.iter().map(|(d, p)| (*d, p.as_slice()))).unwrap();
     for t in n.iter_mut() {
         let me = t.node_id();
         let got: Vec<Packet> = drain(t, QUIET);
@@ -98,11 +94,7 @@ fn run(security: Security, gso: bool, gro: bool) -> Vec<Transport> {
             assert!(g.data == *w, "node {me}: packet {k} differs");
         }
         let s = t.stats();
-        assert_eq!(
-            s.invalid_digest + s.bad_frame + s.replayed + s.recv_errors,
-            0,
-            "{s:?}"
-        );
+        assert_eq!(s.invalid_digest + s.bad_frame + s.replayed + s.recv_errors, 0, "{s:?}");
         if gro && gso {
             assert!(s.gro_buffers > 0, "node {me}: no coalesced buffer: {s:?}");
         }
@@ -161,13 +153,9 @@ fn a_bad_packet_in_a_batch_costs_only_itself() {
     // (the oversized frame is found when sealing, before any send)
     assert!(matches!(r, Err(SendError::TooLarge { .. })), "{r:?}");
     assert_eq!(n[0].stats().sent, 2 * 3, "two frames to three members");
-    let got: Vec<Vec<u8>> = drain(&mut n[1], QUIET)
-        .into_iter()
-        .map(|p| p.data)
-        .collect();
+    let got: Vec<Vec<u8>> = drain(&mut n[1], QUIET).into_iter().map(|p| p.data).collect();
     assert_eq!(got, vec![payload(0, 10), payload(3, 10)]);
     // an empty batch sends nothing
-    n[0].send_batch(std::iter::empty::<(Dest, Vec<u8>)>())
-        .unwrap();
+    n[0].send_batch(std::iter::empty::<(Dest, Vec<u8>)>()).unwrap();
     assert!(drain(&mut n[1], QUIET).is_empty());
 }

@@ -12,9 +12,7 @@
 //! unless AIS_NET_REQUIRE_NETNS=1 is set (then it fails).
 
 mod common;
-use ais_net::{
-    ConfigError, Dest, NetConfig, NetError, NetEvent, OpenError, Security, Transport, TransportKind,
-};
+use ais_net::{ConfigError, Dest, NetConfig, NetError, NetEvent, OpenError, Security, Transport, TransportKind};
 use common::*;
 use std::net::{IpAddr, SocketAddr};
 use std::process::Command;
@@ -29,10 +27,7 @@ struct Netns(String);
 impl Netns {
     fn create() -> Result<Netns, String> {
         let name = format!("aisnet-test-{}", std::process::id());
-        let out = Command::new("ip")
-            .args(["netns", "add", &name])
-            .output()
-            .map_err(|e| format!("ip: {e}"))?;
+        let out = Command::new("ip").args(["netns", "add", &name]).output().map_err(|e| format!("ip: {e}"))?;
         if !out.status.success() {
             return Err(String::from_utf8_lossy(&out.stderr).into_owned());
         }
@@ -44,14 +39,7 @@ impl Netns {
             .args(["netns", "exec", &self.0, "sh", "-ec", script])
             .output()
             .map_err(|e| e.to_string())?;
-        if out.status.success() {
-            Ok(())
-        } else {
-            Err(format!(
-                "{script}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            ))
-        }
+        if out.status.success() { Ok(()) } else { Err(format!("{script}: {}", String::from_utf8_lossy(&out.stderr))) }
     }
 }
 
@@ -84,9 +72,7 @@ fn multicast_in_network_namespace() {
     let ns = match Netns::create() {
         Ok(ns) => ns,
         Err(e) if !required => {
-            eprintln!(
-                "SKIPPED multicast_in_network_namespace: cannot create a network namespace: {e}"
-            );
+            eprintln!("SKIPPED multicast_in_network_namespace: cannot create a network namespace: {e}");
             return;
         }
         Err(e) => panic!("cannot create a network namespace: {e}"),
@@ -96,12 +82,7 @@ fn multicast_in_network_namespace() {
     let out = Command::new("ip")
         .args(["netns", "exec", &ns.0, "timeout", "120"])
         .arg(&exe)
-        .args([
-            "inner_",
-            "--include-ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+        .args(["inner_", "--include-ignored", "--nocapture", "--test-threads=1"])
         .env(INNER, "1")
         .output()
         .expect("run inner tests");
@@ -117,13 +98,8 @@ fn inside() -> bool {
 }
 
 fn mcast(bind: &str, group: &str, port: u16, nodeid: Option<u32>, security: Security) -> NetConfig {
-    let mut c = NetConfig::new(
-        TransportKind::Multicast {
-            mcastaddr: group.parse().unwrap(),
-        },
-        bind.parse().unwrap(),
-        security,
-    );
+    let mut c =
+        NetConfig::new(TransportKind::Multicast { mcastaddr: group.parse().unwrap() }, bind.parse().unwrap(), security);
     c.mcastport = port;
     c.nodeid = nodeid;
     c
@@ -140,10 +116,7 @@ fn exercise(nodes: &mut [Transport]) {
         for (r, t) in nodes.iter_mut().enumerate() {
             let got = drain(t, QUIET);
             assert_eq!(got.len(), 1, "node {r} got {got:?} for {msg}");
-            assert_eq!(
-                (got[0].from, got[0].addr, got[0].data.as_slice()),
-                (from, from_addr, msg.as_bytes())
-            );
+            assert_eq!((got[0].from, got[0].addr, got[0].data.as_slice()), (from, from_addr, msg.as_bytes()));
         }
     }
     // the token goes unicast, by node id, to the learned address
@@ -170,10 +143,7 @@ fn inner_multicast_ipv4() {
         .map(|b| Transport::new(&mcast(b, g, 5405, None, sealed(&KEY_A))).unwrap())
         .collect();
     // bindnetaddr as a network picks lo's address; node id derived from it
-    assert_eq!(
-        nodes[0].local_addr(),
-        "127.0.0.1:5405".parse::<SocketAddr>().unwrap()
-    );
+    assert_eq!(nodes[0].local_addr(), "127.0.0.1:5405".parse::<SocketAddr>().unwrap());
     assert_eq!(nodes[0].node_id(), 16777343);
     assert_eq!(nodes[0].interface_name(), "lo");
     exercise(&mut nodes);
@@ -192,25 +162,12 @@ fn inner_multicast_ipv4() {
         let ev: Vec<NetEvent> = std::iter::from_fn(|| t.poll_event()).collect();
         assert!(ev.iter().any(|e| matches!(e, NetEvent::InvalidDigest { from, .. } if from.ip() == "127.0.0.4".parse::<IpAddr>().unwrap())), "{ev:?}");
         assert!(
-            ev.iter().any(|e| matches!(
-                e,
-                NetEvent::BadFrame {
-                    error: OpenError::ModeMismatch { .. },
-                    ..
-                }
-            )),
+            ev.iter().any(|e| matches!(e, NetEvent::BadFrame { error: OpenError::ModeMismatch { .. }, .. })),
             "{ev:?}"
         );
     }
-    let own: Vec<_> = drain(&mut intruder, QUIET)
-        .into_iter()
-        .map(|p| p.data)
-        .collect();
-    assert_eq!(
-        own,
-        vec![b"let me in".to_vec()],
-        "intruder opens only its own packet"
-    );
+    let own: Vec<_> = drain(&mut intruder, QUIET).into_iter().map(|p| p.data).collect();
+    assert_eq!(own, vec![b"let me in".to_vec()], "intruder opens only its own packet");
     assert!(intruder.stats().invalid_digest >= 1);
 
     // loop off: the sender does not hear itself, the others do
@@ -219,11 +176,7 @@ fn inner_multicast_ipv4() {
     let mut quiet = Transport::new(&quiet_cfg).unwrap();
     send(&mut quiet, Dest::Multicast, b"no echo");
     assert!(drain(&mut quiet, QUIET).is_empty());
-    assert_eq!(
-        quiet.stats().own_dropped,
-        1,
-        "on lo the kernel loops it anyway; the transport filters it"
-    );
+    assert_eq!(quiet.stats().own_dropped, 1, "on lo the kernel loops it anyway; the transport filters it");
     for t in nodes.iter_mut() {
         assert_eq!(recv_wait(t, T).map(|p| p.data), Some(b"no echo".to_vec()));
     }
@@ -237,16 +190,9 @@ fn inner_multicast_ipv4() {
     }
     send(&mut nodes[1], Dest::Node(to), b"token");
     std::thread::sleep(Duration::from_millis(100));
-    let got: Vec<Vec<u8>> = drain(&mut nodes[0], QUIET)
-        .into_iter()
-        .map(|p| p.data)
-        .collect();
+    let got: Vec<Vec<u8>> = drain(&mut nodes[0], QUIET).into_iter().map(|p| p.data).collect();
     assert_eq!(got.len(), 11, "{got:?}");
-    assert_eq!(
-        got.last().map(Vec::as_slice),
-        Some(&b"token"[..]),
-        "{got:?}"
-    );
+    assert_eq!(got.last().map(Vec::as_slice), Some(&b"token"[..]), "{got:?}");
 }
 
 #[test]
@@ -266,10 +212,7 @@ fn inner_multicast_ipv6() {
         .zip(1u32..)
         .map(|(b, id)| Transport::new(&mcast(b, g, 5407, Some(id), sealed(&KEY_A))).unwrap())
         .collect();
-    assert_eq!(
-        nodes[0].local_addr().ip(),
-        "fd00:a15::1".parse::<IpAddr>().unwrap()
-    );
+    assert_eq!(nodes[0].local_addr().ip(), "fd00:a15::1".parse::<IpAddr>().unwrap());
     assert_eq!(nodes[0].interface_name(), "aisv0");
     assert_eq!(nodes[0].max_payload(), 1500 - 48 - 40);
     exercise(&mut nodes);
@@ -335,15 +278,8 @@ fn batch_to_the_group(nodes: &mut [Transport]) {
             .collect();
         batch.push((Dest::Node(token_to), b"token".to_vec()));
         let before = nodes[0].stats().gso_sends;
-        nodes[0]
-            .send_batch(batch.iter().map(|(d, p)| (*d, p.as_slice())))
-            .unwrap();
-        assert_eq!(
-            nodes[0].stats().gso_sends > before,
-            gso,
-            "{:?}",
-            nodes[0].stats()
-        );
+        nodes[0].send_batch(batch.iter().map(|(d, p)| (*d, p.as_slice()))).unwrap();
+        assert_eq!(nodes[0].stats().gso_sends > before, gso, "{:?}", nodes[0].stats());
         for t in nodes.iter_mut() {
             let me = t.node_id();
             let got: Vec<Vec<u8>> = drain(t, QUIET).into_iter().map(|p| p.data).collect();
@@ -373,24 +309,13 @@ fn inner_multicast_batch() {
     };
     let mut v4: Vec<Transport> = ["127.0.0.1", "127.0.0.2", "127.0.0.3"]
         .iter()
-        .map(|b| {
-            Transport::new(&big(mcast(b, "239.192.21.3", 5413, None, sealed(&KEY_A)))).unwrap()
-        })
+        .map(|b| Transport::new(&big(mcast(b, "239.192.21.3", 5413, None, sealed(&KEY_A)))).unwrap())
         .collect();
     batch_to_the_group(&mut v4);
     let mut v6: Vec<Transport> = ["fd00:a15::1", "fd00:a15::2", "fd00:a15::3"]
         .iter()
         .zip(1u32..)
-        .map(|(b, id)| {
-            Transport::new(&big(mcast(
-                b,
-                "ff15::a15:2",
-                5415,
-                Some(id),
-                sealed(&KEY_A),
-            )))
-            .unwrap()
-        })
+        .map(|(b, id)| Transport::new(&big(mcast(b, "ff15::a15:2", 5415, Some(id), sealed(&KEY_A)))).unwrap())
         .collect();
     batch_to_the_group(&mut v6);
 }

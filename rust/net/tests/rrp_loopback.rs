@@ -21,14 +21,7 @@ fn node(
     ports: (u16, u16),
     mode: RrpMode,
 ) -> RedundantTransport {
-    node_sec(
-        bind,
-        ring0_members,
-        ring1_members,
-        ports,
-        mode,
-        Security::Off,
-    )
+    node_sec(bind, ring0_members, ring1_members, ports, mode, Security::Off)
 }
 
 fn node_sec(
@@ -56,30 +49,15 @@ fn pair(mode: RrpMode, ring1_of_a: &[&str]) -> (RedundantTransport, RedundantTra
     pair_sec(mode, ring1_of_a, Security::Off)
 }
 
-fn pair_sec(
-    mode: RrpMode,
-    ring1_of_a: &[&str],
-    security: Security,
-) -> (RedundantTransport, RedundantTransport) {
+fn pair_sec(mode: RrpMode, ring1_of_a: &[&str], security: Security) -> (RedundantTransport, RedundantTransport) {
     const M: [&str; 2] = ["127.0.0.1", "127.0.0.2"];
     for _ in 0..20 {
         let (p0, p1) = (free_port(), free_port());
         if p0 == p1 {
             continue;
         }
-        let a = std::panic::catch_unwind(|| {
-            node_sec(
-                "127.0.0.1",
-                &M,
-                ring1_of_a,
-                (p0, p1),
-                mode,
-                security.clone(),
-            )
-        });
-        let b = std::panic::catch_unwind(|| {
-            node_sec("127.0.0.2", &M, &M, (p0, p1), mode, security.clone())
-        });
+        let a = std::panic::catch_unwind(|| node_sec("127.0.0.1", &M, ring1_of_a, (p0, p1), mode, security.clone()));
+        let b = std::panic::catch_unwind(|| node_sec("127.0.0.2", &M, &M, (p0, p1), mode, security.clone()));
         if let (Ok(a), Ok(b)) = (a, b) {
             return (a, b);
         }
@@ -125,27 +103,15 @@ fn active_sealed_frames_open_on_both_rings() {
 
 fn active_once(security: Security) {
     let (mut a, mut b) = pair_sec(RrpMode::Active, &["127.0.0.1", "127.0.0.2"], security);
-    assert_eq!(
-        b.ring(1).unwrap().node_id(),
-        b.node_id(),
-        "ring 1 takes ring 0's node id"
-    );
+    assert_eq!(b.ring(1).unwrap().node_id(), b.node_id(), "ring 1 takes ring 0's node id");
     for i in 0..20u8 {
         a.send_to(Dest::Multicast, &[i; 100]).unwrap();
     }
     let got = pump(&mut b, Duration::from_millis(200));
     let data: Vec<Vec<u8>> = got.iter().map(|p| p.data.clone()).collect();
-    assert_eq!(
-        data,
-        (0..20u8).map(|i| vec![i; 100]).collect::<Vec<_>>(),
-        "each packet once, RRP byte removed"
-    );
+    assert_eq!(data, (0..20u8).map(|i| vec![i; 100]).collect::<Vec<_>>(), "each packet once, RRP byte removed");
     assert!(got.iter().all(|p| p.from == a.node_id()));
-    assert_eq!(
-        (received(&b, 0), received(&b, 1)),
-        (20, 20),
-        "both copies arrived"
-    );
+    assert_eq!((received(&b, 0), received(&b, 1)), (20, 20), "both copies arrived");
     // The token learned addresses on both rings and goes back on both.
     a.send_to(Dest::Multicast, b"x").unwrap();
     pump(&mut b, Duration::from_millis(50));
@@ -154,10 +120,7 @@ fn active_once(security: Security) {
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].data, b"token");
     assert_eq!((received(&a, 0), received(&a, 1)), (1, 1));
-    assert_eq!(
-        b.status(),
-        vec![(0, STATUS_OK.to_string()), (1, STATUS_OK.to_string())]
-    );
+    assert_eq!(b.status(), vec![(0, STATUS_OK.to_string()), (1, STATUS_OK.to_string())]);
     assert_eq!(b.max_payload(), b.ring(0).unwrap().max_payload() - 1);
 }
 
@@ -167,25 +130,14 @@ fn passive_alternates_data_and_duplicates_the_token() {
     for i in 0..10u8 {
         a.send_to(Dest::Multicast, &[i]).unwrap();
     }
-    let mut got: Vec<u8> = pump(&mut b, Duration::from_millis(200))
-        .iter()
-        .map(|p| p.data[0])
-        .collect();
+    let mut got: Vec<u8> = pump(&mut b, Duration::from_millis(200)).iter().map(|p| p.data[0]).collect();
     got.sort();
     assert_eq!(got, (0..10u8).collect::<Vec<_>>());
-    assert_eq!(
-        (received(&b, 0), received(&b, 1)),
-        (5, 5),
-        "data round-robin"
-    );
+    assert_eq!((received(&b, 0), received(&b, 1)), (5, 5), "data round-robin");
     b.send_to(Dest::Node(a.node_id()), b"token").unwrap();
     let got = pump(&mut a, Duration::from_millis(200));
     assert_eq!(got.len(), 1, "token delivered once");
-    assert_eq!(
-        (received(&a, 0), received(&a, 1)),
-        (1, 1),
-        "token on both rings"
-    );
+    assert_eq!((received(&a, 0), received(&a, 1)), (1, 1), "token on both rings");
 }
 
 #[test]
@@ -205,24 +157,15 @@ fn a_ring_that_loses_every_copy_becomes_faulty_and_is_reenabled() {
     }
     let after = faulty_after.expect("ring 1 never became FAULTY");
     let p = RrpParams::new(RrpMode::Active);
-    assert!(
-        after >= p.token_expired_timeout * p.problem_count_threshold,
-        "{after:?}"
-    );
+    assert!(after >= p.token_expired_timeout * p.problem_count_threshold, "{after:?}");
     assert_eq!(b.status()[0].1, STATUS_OK);
     let mut events = Vec::new();
     while let Some(e) = b.poll_event() {
         events.push(e);
     }
-    let faulty: Vec<&RrpEvent> = events
-        .iter()
-        .filter(|e| matches!(e, RrpEvent::Faulty { ring: 1, .. }))
-        .collect();
+    let faulty: Vec<&RrpEvent> = events.iter().filter(|e| matches!(e, RrpEvent::Faulty { ring: 1, .. })).collect();
     assert_eq!(faulty.len(), 1, "{events:?}");
-    assert_eq!(
-        faulty[0].to_string(),
-        "Marking ringid 1 interface 127.0.0.2 FAULTY"
-    );
+    assert_eq!(faulty[0].to_string(), "Marking ringid 1 interface 127.0.0.2 FAULTY");
     // A FAULTY ring is no longer sent on.
     let before = b.ring(1).unwrap().stats().sent;
     b.send_to(Dest::Multicast, b"after").unwrap();
@@ -236,18 +179,11 @@ fn a_ring_that_loses_every_copy_becomes_faulty_and_is_reenabled() {
     assert_eq!(b.status()[0].1, STATUS_OK);
     assert_eq!(b.reenable(), 1);
     assert_eq!(b.status()[1].1, STATUS_OK);
-    assert!(matches!(
-        b.poll_event(),
-        Some(RrpEvent::Reenabled { ring: 1, .. })
-    ));
+    assert!(matches!(b.poll_event(), Some(RrpEvent::Reenabled { ring: 1, .. })));
     assert_eq!(b.reenable(), 0);
     let before = b.ring(1).unwrap().stats().sent;
     b.send_to(Dest::Multicast, b"again").unwrap();
-    assert_eq!(
-        b.ring(1).unwrap().stats().sent,
-        before + 1,
-        "ring 1 used again (to the other member)"
-    );
+    assert_eq!(b.ring(1).unwrap().stats().sent, before + 1, "ring 1 used again (to the other member)");
 }
 
 #[test]
@@ -263,10 +199,7 @@ fn frames_without_the_rrp_byte_are_rejected() {
     plain.send_to(Dest::Multicast, &[]).unwrap();
     assert!(pump(&mut b, Duration::from_millis(100)).is_empty());
     assert_eq!(b.bad_rrp_bytes(), 2);
-    assert!(matches!(
-        b.poll_event(),
-        Some(RrpEvent::BadRrpByte { ring: 0, .. })
-    ));
+    assert!(matches!(b.poll_event(), Some(RrpEvent::BadRrpByte { ring: 0, .. })));
 }
 
 /// A batch (more than one GSO send per ring) arrives once per packet:
@@ -274,11 +207,9 @@ fn frames_without_the_rrp_byte_are_rejected() {
 /// and the token on both; sealed once, opened on either ring.
 #[test]
 fn batches_go_on_the_rings_like_single_sends() {
-    for (mode, security) in [
-        (RrpMode::Active, sealed(&KEY_A)),
-        (RrpMode::Active, Security::Off),
-        (RrpMode::Passive, sealed(&KEY_A)),
-    ] {
+    for (mode, security) in
+        [(RrpMode::Active, sealed(&KEY_A)), (RrpMode::Active, Security::Off), (RrpMode::Passive, sealed(&KEY_A))]
+    {
         let (mut a, mut b) = pair_sec(mode, &["127.0.0.1", "127.0.0.2"], security);
         // b's address must be known on both rings for the token: b speaks
         // first (twice: passive data alternates rings)
@@ -286,36 +217,18 @@ fn batches_go_on_the_rings_like_single_sends() {
         b.send_to(Dest::Multicast, b"hi").unwrap();
         assert_eq!(pump(&mut a, Duration::from_millis(100)).len(), 2);
         let max = a.max_payload();
-        let mut batch: Vec<(Dest, Vec<u8>)> = (0..100u8)
-            .map(|i| {
-                (
-                    Dest::Multicast,
-                    vec![i; if i % 33 == 32 { 10 } else { max }],
-                )
-            })
-            .collect();
+        let mut batch: Vec<(Dest, Vec<u8>)> =
+            (0..100u8).map(|i| (Dest::Multicast, vec![i; if i % 33 == 32 { 10 } else { max }])).collect();
         batch.push((Dest::Node(b.node_id()), b"token".to_vec()));
-        a.send_batch(batch.iter().map(|(d, p)| (*d, p.as_slice())))
-            .unwrap();
-        let mut got: Vec<Vec<u8>> = pump(&mut b, Duration::from_millis(300))
-            .into_iter()
-            .map(|p| p.data)
-            .collect();
+        a.send_batch(batch.iter().map(|(d, p)| (*d, p.as_slice()))).unwrap();
+        let mut got: Vec<Vec<u8>> = pump(&mut b, Duration::from_millis(300)).into_iter().map(|p| p.data).collect();
         let mut want: Vec<Vec<u8>> = batch.iter().map(|(_, p)| p.clone()).collect();
         if mode == RrpMode::Passive {
             got.sort();
             want.sort();
-            assert_eq!(
-                (received(&b, 0), received(&b, 1)),
-                (51, 51),
-                "data split, token on both"
-            );
+            assert_eq!((received(&b, 0), received(&b, 1)), (51, 51), "data split, token on both");
         } else {
-            assert_eq!(
-                (received(&b, 0), received(&b, 1)),
-                (101, 101),
-                "all on both rings"
-            );
+            assert_eq!((received(&b, 0), received(&b, 1)), (101, 101), "all on both rings");
         }
         assert_eq!(got.len(), want.len(), "{mode:?}");
         assert!(got == want, "{mode:?}: order or content differs");

@@ -14,13 +14,7 @@ const QUIET: Duration = Duration::from_millis(150);
 const MEMBERS: [&str; 3] = ["127.0.0.1", "127.0.0.2", "127.0.0.3"];
 
 fn three(security: Security) -> Vec<Transport> {
-    cluster(|port| {
-        MEMBERS
-            .iter()
-            .map(|b| udpu(b, &MEMBERS, port, security.clone()))
-            .collect()
-    })
-    .1
+    cluster(|port| MEMBERS.iter().map(|b| udpu(b, &MEMBERS, port, security.clone())).collect()).1
 }
 
 fn id(a: &str) -> u32 {
@@ -38,16 +32,10 @@ fn three_nodes_multicast_and_unicast_sealed_and_plain() {
         send(&mut n[0], Dest::Multicast, b"hello ring");
         for t in n.iter_mut() {
             let p = recv_wait(t, T).expect("multicast not received");
-            assert_eq!(
-                (p.from, p.data.as_slice()),
-                (id("127.0.0.1"), &b"hello ring"[..])
-            );
+            assert_eq!((p.from, p.data.as_slice()), (id("127.0.0.1"), &b"hello ring"[..]));
             assert_eq!(
                 p.addr,
-                "127.0.0.1:0"
-                    .parse::<SocketAddr>()
-                    .map(|a| SocketAddr::new(a.ip(), t.local_addr().port()))
-                    .unwrap()
+                "127.0.0.1:0".parse::<SocketAddr>().map(|a| SocketAddr::new(a.ip(), t.local_addr().port())).unwrap()
             );
             assert!(drain(t, QUIET).is_empty(), "duplicate delivery");
         }
@@ -56,31 +44,17 @@ fn three_nodes_multicast_and_unicast_sealed_and_plain() {
         assert_eq!(n[1].node_addr(id("127.0.0.1")), Some(n[0].local_addr()));
         send(&mut n[1], Dest::Node(id("127.0.0.1")), b"token");
         let p = recv_wait(&mut n[0], T).unwrap();
-        assert_eq!(
-            (p.from, p.data.as_slice()),
-            (id("127.0.0.2"), &b"token"[..])
-        );
-        assert!(
-            drain(&mut n[2], QUIET).is_empty(),
-            "unicast leaked to node 3"
-        );
+        assert_eq!((p.from, p.data.as_slice()), (id("127.0.0.2"), &b"token"[..]));
+        assert!(drain(&mut n[2], QUIET).is_empty(), "unicast leaked to node 3");
 
         // unknown node id
-        assert!(matches!(
-            n[2].send_to(Dest::Node(42), b"x"),
-            Err(SendError::UnknownNode(42))
-        ));
+        assert!(matches!(n[2].send_to(Dest::Node(42), b"x"), Err(SendError::UnknownNode(42))));
         // to itself by node id
         let me = n[2].node_id();
         send(&mut n[2], Dest::Node(me), b"me");
         assert_eq!(recv_wait(&mut n[2], T).unwrap().data, b"me");
         for t in &n {
-            assert_eq!(
-                t.stats().invalid_digest + t.stats().bad_frame + t.stats().replayed,
-                0,
-                "{:?}",
-                t.stats()
-            );
+            assert_eq!(t.stats().invalid_digest + t.stats().bad_frame + t.stats().replayed, 0, "{:?}", t.stats());
         }
     }
 }
@@ -118,32 +92,15 @@ fn wrong_key_never_opens_and_is_logged_once_per_second() {
     for t in n[..2].iter_mut() {
         let deadline = Instant::now() + T;
         while t.stats().invalid_digest < 10 && Instant::now() < deadline {
-            assert!(
-                t.recv(t0).is_none(),
-                "a packet sealed with another key opened"
-            );
+            assert!(t.recv(t0).is_none(), "a packet sealed with another key opened");
             let _ = t.wait_readable(Duration::from_millis(20));
         }
         assert_eq!(t.stats().invalid_digest, 10);
         let ev: Vec<NetEvent> = std::iter::from_fn(|| t.poll_event()).collect();
         let from: SocketAddr = SocketAddr::new("127.0.0.4".parse().unwrap(), t.local_addr().port());
-        assert_eq!(
-            ev,
-            vec![NetEvent::InvalidDigest {
-                from,
-                suppressed: 0
-            }]
-        );
-        assert!(
-            ev[0]
-                .to_string()
-                .starts_with("Invalid digest from 127.0.0.4:")
-        );
-        assert_eq!(
-            t.node_addr(id("127.0.0.4")),
-            None,
-            "unauthenticated sender learned"
-        );
+        assert_eq!(ev, vec![NetEvent::InvalidDigest { from, suppressed: 0 }]);
+        assert!(ev[0].to_string().starts_with("Invalid digest from 127.0.0.4:"));
+        assert_eq!(t.node_addr(id("127.0.0.4")), None, "unauthenticated sender learned");
     }
     // a second later the next failure is logged again, with the count
     send(&mut n[2], Dest::Multicast, b"again");
@@ -169,37 +126,16 @@ fn wrong_key_never_opens_and_is_logged_once_per_second() {
 fn secauth_on_and_off_never_interoperate() {
     let members = ["127.0.0.1", "127.0.0.5"];
     let (_, mut n) = cluster(|port| {
-        vec![
-            udpu("127.0.0.1", &members, port, sealed(&KEY_A)),
-            udpu("127.0.0.5", &members, port, Security::Off),
-        ]
+        vec![udpu("127.0.0.1", &members, port, sealed(&KEY_A)), udpu("127.0.0.5", &members, port, Security::Off)]
     });
     send(&mut n[0], Dest::Multicast, b"sealed");
     send(&mut n[1], Dest::Multicast, b"plain");
     // each hears only itself
-    assert_eq!(
-        drain(&mut n[0], QUIET)
-            .iter()
-            .map(|p| p.data.clone())
-            .collect::<Vec<_>>(),
-        vec![b"sealed".to_vec()]
-    );
-    assert_eq!(
-        drain(&mut n[1], QUIET)
-            .iter()
-            .map(|p| p.data.clone())
-            .collect::<Vec<_>>(),
-        vec![b"plain".to_vec()]
-    );
+    assert_eq!(drain(&mut n[0], QUIET).iter().map(|p| p.data.clone()).collect::<Vec<_>>(), vec![b"sealed".to_vec()]);
+    assert_eq!(drain(&mut n[1], QUIET).iter().map(|p| p.data.clone()).collect::<Vec<_>>(), vec![b"plain".to_vec()]);
     for t in n.iter_mut() {
         assert_eq!(t.stats().bad_frame, 1);
-        assert!(matches!(
-            t.poll_event(),
-            Some(NetEvent::BadFrame {
-                error: OpenError::ModeMismatch { .. },
-                ..
-            })
-        ));
+        assert!(matches!(t.poll_event(), Some(NetEvent::BadFrame { error: OpenError::ModeMismatch { .. }, .. })));
     }
 }
 
@@ -207,20 +143,14 @@ fn secauth_on_and_off_never_interoperate() {
 fn non_members_and_garbage_are_dropped() {
     let (port, mut n) = cluster(|port| vec![udpu("127.0.0.1", &MEMBERS, port, sealed(&KEY_A))]);
     let stranger = UdpSocket::bind("127.0.0.9:0").unwrap();
-    stranger
-        .send_to(b"garbage from outside", ("127.0.0.1", port))
-        .unwrap();
+    stranger.send_to(b"garbage from outside", ("127.0.0.1", port)).unwrap();
     // a member address (right port) with garbage
     let member = UdpSocket::bind(("127.0.0.3", port)).unwrap();
     member.send_to(b"garbage", ("127.0.0.1", port)).unwrap();
     member.send_to(&[0u8; 10], ("127.0.0.1", port)).unwrap();
     assert!(drain(&mut n[0], QUIET).is_empty());
     let s = n[0].stats();
-    assert_eq!(
-        (s.unknown_source, s.bad_frame, s.received),
-        (1, 2, 0),
-        "{s:?}"
-    );
+    assert_eq!((s.unknown_source, s.bad_frame, s.received), (1, 2, 0), "{s:?}");
 }
 
 #[test]
@@ -255,12 +185,7 @@ fn fd_is_readable_exactly_when_data_is_queued() {
 #[test]
 fn restarted_sender_is_accepted_and_replays_are_not() {
     let members = &MEMBERS[..];
-    let (port, mut n) = cluster(|port| {
-        members[..2]
-            .iter()
-            .map(|b| udpu(b, members, port, sealed(&KEY_A)))
-            .collect()
-    });
+    let (port, mut n) = cluster(|port| members[..2].iter().map(|b| udpu(b, members, port, sealed(&KEY_A))).collect());
     send(&mut n[0], Dest::Multicast, b"first life");
     assert_eq!(recv_wait(&mut n[1], T).unwrap().data, b"first life");
     // restart node 1: same address and node id, new boot id, counter at 0
@@ -282,10 +207,7 @@ fn restarted_sender_is_accepted_and_replays_are_not() {
     spy.send_to(&buf[..len], dst).unwrap();
     let got = drain(&mut n[0], QUIET);
     assert_eq!(got.len(), 1);
-    assert_eq!(
-        (got[0].from, got[0].data.as_slice()),
-        (id("127.0.0.1"), &b"recorded"[..])
-    );
+    assert_eq!((got[0].from, got[0].data.as_slice()), (id("127.0.0.1"), &b"recorded"[..]));
     assert_eq!(n[0].stats().replayed, 1);
     // the authenticated packet came from a new address: reported
     assert_eq!(
@@ -305,23 +227,14 @@ fn restarted_sender_is_accepted_and_replays_are_not() {
 #[test]
 fn burst_does_not_drop_locally() {
     let members = &MEMBERS[..2];
-    let (_, mut n) = cluster(|port| {
-        members
-            .iter()
-            .map(|b| udpu(b, members, port, sealed(&KEY_A)))
-            .collect()
-    });
+    let (_, mut n) = cluster(|port| members.iter().map(|b| udpu(b, members, port, sealed(&KEY_A))).collect());
     let (snd, rcv) = n[1].buffer_sizes();
     eprintln!("socket buffers: SO_SNDBUF {snd} SO_RCVBUF {rcv}");
     let to = n[1].node_id();
     // learn the address first
     send(&mut n[1], Dest::Multicast, b"hi");
     assert!(recv_wait(&mut n[0], T).is_some());
-    assert_eq!(
-        recv_wait(&mut n[1], T).unwrap().data,
-        b"hi",
-        "own multicast"
-    );
+    assert_eq!(recv_wait(&mut n[1], T).unwrap().data, b"hi", "own multicast");
     assert_eq!(n[0].node_addr(to), Some(n[1].local_addr()));
     const COUNT: u32 = 3000;
     let payload = vec![0x77u8; 1000];
@@ -334,17 +247,10 @@ fn burst_does_not_drop_locally() {
     if rcv >= 4 << 20 {
         assert_eq!(got.len() as u32, COUNT, "dropped with SO_RCVBUF {rcv}");
         for (i, p) in got.iter().enumerate() {
-            assert_eq!(
-                &p.data[..4],
-                &(i as u32).to_be_bytes(),
-                "reordered on loopback"
-            );
+            assert_eq!(&p.data[..4], &(i as u32).to_be_bytes(), "reordered on loopback");
         }
     } else {
-        eprintln!(
-            "SO_RCVBUF only {rcv} (unprivileged): received {}/{COUNT}",
-            got.len()
-        );
+        eprintln!("SO_RCVBUF only {rcv} (unprivileged): received {}/{COUNT}", got.len());
     }
 }
 
@@ -365,14 +271,8 @@ fn duplicate_node_id_is_refused() {
     send(&mut n[2], Dest::Multicast, b"i am 1 too");
     assert!(drain(&mut n[0], QUIET).is_empty());
     assert_eq!(n[0].stats().foreign_self, 1);
-    assert!(
-        matches!(n[0].poll_event(), Some(NetEvent::DuplicateNodeId { from, .. }) if from == n[2].local_addr())
-    );
-    assert_eq!(
-        n[0].node_addr(1),
-        Some(n[0].local_addr()),
-        "own mapping kept"
-    );
+    assert!(matches!(n[0].poll_event(), Some(NetEvent::DuplicateNodeId { from, .. }) if from == n[2].local_addr()));
+    assert_eq!(n[0].node_addr(1), Some(n[0].local_addr()), "own mapping kept");
     // node 2 cannot tell them apart by id: it follows the last sender
     assert_eq!(recv_wait(&mut n[1], T).unwrap().from, 1);
 }

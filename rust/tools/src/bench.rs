@@ -25,11 +25,11 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use ais_capi::error::AisError;
+use ais_capi::runtime::Connection;
 use ais_ipc::evs::{self, Callback, GroupKey};
 use ais_ipc::frame::{self, read_message, write_message};
 use ais_ipc::handshake::{HANDSHAKE_SERVICE, HELLO_ID, Hello, HelloReply, PROTOCOL_VERSION, Role};
-use ais_capi::error::AisError;
-use ais_capi::runtime::Connection;
 use ais_ipc::{error, service};
 
 /// The group every bench connection joins.
@@ -74,7 +74,8 @@ impl EvsConn {
             return Err(refused("hello", reply.error));
         }
         let (dispatch, _) = hello(socket, Role::Dispatch, reply.token)?;
-        let lib = Connection::open_at(socket, service::EVS).map_err(|e| io::Error::other(format!("library connection: {e:?}")))?;
+        let lib = Connection::open_at(socket, service::EVS)
+            .map_err(|e| io::Error::other(format!("library connection: {e:?}")))?;
         let mut c = EvsConn { request, dispatch: Some(dispatch), lib, payload: Vec::new(), local_node: 0 };
         let body = c.call(evs::JOIN, &evs::Request::Join { groups: vec![GROUP] }.encode())?;
         if !body.is_empty() {
@@ -554,7 +555,10 @@ pub fn round_with_window(
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or((0, 0, (0, Vec::new()), Some("sender panicked".into())))).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or((0, 0, (0, Vec::new()), Some("sender panicked".into()))))
+            .collect()
     });
     let sent: u64 = results.iter().map(|r| r.0).sum();
     let try_again: u64 = results.iter().map(|r| r.1).sum();
@@ -686,11 +690,13 @@ mod tests {
                 }
                 let accepted = refusing == 0;
                 refusing = refusing.saturating_sub(1);
-                let inject = !faulted && p.accepted > 1000 && match fault {
-                    Fault::None => false,
-                    Fault::LoseAccepted => accepted,
-                    Fault::DeliverRefused => !accepted,
-                };
+                let inject = !faulted
+                    && p.accepted > 1000
+                    && match fault {
+                        Fault::None => false,
+                        Fault::LoseAccepted => accepted,
+                        Fault::DeliverRefused => !accepted,
+                    };
                 faulted |= inject;
                 if accepted != inject {
                     payload(p.next_seq(), size, &mut buf);

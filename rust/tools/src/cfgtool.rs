@@ -115,7 +115,11 @@ pub fn run(args: &[&str], socket: &Path, out: &mut impl Write, err: &mut impl Wr
     match args {
         ["-s"] => match status(socket) {
             Ok(s) => {
-                if print_status(&s, out).is_ok() { 0 } else { 1 }
+                if print_status(&s, out).is_ok() {
+                    0
+                } else {
+                    1
+                }
             }
             Err(e) => {
                 let _ = writeln!(err, "ais-cfgtool: {e}");
@@ -155,7 +159,10 @@ mod tests {
             ring_rep: 1,
             ring_seq: 8,
             rings: vec![RingStatus { number: 0, status: "active, no faults".into() }],
-            members: vec![Member { node_id: 1, address: "10.0.0.1".into() }, Member { node_id: 2, address: "10.0.0.2".into() }],
+            members: vec![
+                Member { node_id: 1, address: "10.0.0.1".into() },
+                Member { node_id: 2, address: "10.0.0.2".into() },
+            ],
         };
         let mut out = Vec::new();
         print_status(&s, &mut out).unwrap();

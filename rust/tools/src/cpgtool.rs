@@ -17,7 +17,8 @@ use ais_ipc::frame::{read_message, write_message};
 use ais_ipc::handshake::{HANDSHAKE_SERVICE, HELLO_ID, HELLO_REPLY_ID, Hello, HelloReply, PROTOCOL_VERSION, Role};
 use ais_ipc::{error, service};
 
-pub const USAGE: &str = "usage: ais-cpgtool [-l]\n  -l  list the groups and their members (the default)\n  -h  print this help\n";
+pub const USAGE: &str =
+    "usage: ais-cpgtool [-l]\n  -l  list the groups and their members (the default)\n  -h  print this help\n";
 const TIMEOUT: Duration = Duration::from_secs(10);
 
 /// One channel of a CPG connection, hello done; returns the token.
@@ -27,7 +28,8 @@ fn open_channel(path: &Path, role: Role, token: u64) -> Result<(UnixStream, u64)
     s.set_read_timeout(Some(TIMEOUT)).map_err(|e| e.to_string())?;
     s.set_write_timeout(Some(TIMEOUT)).map_err(|e| e.to_string())?;
     let hello = Hello { protocol: PROTOCOL_VERSION, role, service: service::CPG, token };
-    write_message(&mut s, HANDSHAKE_SERVICE, HELLO_ID, &hello.encode()).map_err(|e| format!("cannot say hello: {e}"))?;
+    write_message(&mut s, HANDSHAKE_SERVICE, HELLO_ID, &hello.encode())
+        .map_err(|e| format!("cannot say hello: {e}"))?;
     if role == Role::Dispatch {
         return Ok((s, token));
     }
@@ -91,7 +93,11 @@ pub fn run(args: &[&str], socket: &Path, out: &mut impl Write, err: &mut impl Wr
     match args {
         [] | ["-l"] => match list(socket) {
             Ok((truncated, groups)) => {
-                if print_groups(truncated, &groups, out).is_ok() { 0 } else { 1 }
+                if print_groups(truncated, &groups, out).is_ok() {
+                    0
+                } else {
+                    1
+                }
             }
             Err(e) => {
                 let _ = writeln!(err, "ais-cpgtool: {e}");

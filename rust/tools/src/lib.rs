@@ -1,6 +1,6 @@
 //! Administration tools' logic, shared by the binaries and tests.
 
+pub mod bench;
 pub mod cfgtool;
 pub mod cpgtool;
 pub mod netns;
-pub mod bench;

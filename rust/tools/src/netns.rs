@@ -111,7 +111,10 @@ impl Lab {
             Lab { base: format!("{PREFIX}{}-{tag}", std::process::id()), nodes, networks, created: Vec::new() };
         let sw = lab.switch_ns();
         lab.add_namespace(&sw)?;
-        ip(&["-n", &sw], Some("link set lo up\nlink add br0 type bridge mcast_snooping 0 stp_state 0\nlink set br0 up\n"))?;
+        ip(
+            &["-n", &sw],
+            Some("link set lo up\nlink add br0 type bridge mcast_snooping 0 stp_state 0\nlink set br0 up\n"),
+        )?;
         if networks == 2 {
             ip(&["-n", &sw], Some("link add br1 type bridge mcast_snooping 0 stp_state 0\nlink set br1 up\n"))?;
         }
@@ -136,7 +139,10 @@ impl Lab {
                 ip(&["-n", &sw, "link", "add", &port, "type", "veth", "peer", "name", "eth1", "netns", &ns], None)?;
                 ip(&["-n", &sw], Some(&format!("link set {port} master br1\nlink set {port} up\n")))?;
                 let v4 = Lab::ipv4_on(1, i);
-                ip(&["-n", &ns], Some(&format!("link set eth1 multicast on\nlink set eth1 up\naddr add {v4}/24 dev eth1\n")))?;
+                ip(
+                    &["-n", &ns],
+                    Some(&format!("link set eth1 multicast on\nlink set eth1 up\naddr add {v4}/24 dev eth1\n")),
+                )?;
             }
         }
         Ok(lab)

@@ -96,16 +96,17 @@ pub fn check(t: &Trace) -> Vec<String> {
             for (id, _, _) in &va.deliveries {
                 if let Some(&pb) = pos_b.get(id) {
                     if let Some((lp, lid)) = last
-                        && pb < lp {
-                            out.push(format!(
-                                "total order: {} delivered {:?} before {:?}, {} the other way",
-                                name(&t.incs[a]),
-                                lid,
-                                id,
-                                name(&t.incs[b])
-                            ));
-                            break 'pairs;
-                        }
+                        && pb < lp
+                    {
+                        out.push(format!(
+                            "total order: {} delivered {:?} before {:?}, {} the other way",
+                            name(&t.incs[a]),
+                            lid,
+                            id,
+                            name(&t.incs[b])
+                        ));
+                        break 'pairs;
+                    }
                     last = Some((pb, *id));
                 }
             }
@@ -231,8 +232,7 @@ pub fn check(t: &Trace) -> Vec<String> {
             if s.kind != ConfigKind::Transitional || k == 0 {
                 continue;
             }
-            let in_old: BTreeSet<MsgId> =
-                v.deliveries.iter().filter(|d| d.2 == Some(k - 1)).map(|d| d.0).collect();
+            let in_old: BTreeSet<MsgId> = v.deliveries.iter().filter(|d| d.2 == Some(k - 1)).map(|d| d.0).collect();
             let in_trans: BTreeSet<MsgId> = v.deliveries.iter().filter(|d| d.2 == Some(k)).map(|d| d.0).collect();
             groups.entry((v.segs[k - 1].ring, s.ring, s.members.clone())).or_default().push((i, in_old, in_trans));
         }
@@ -264,16 +264,18 @@ pub fn check(t: &Trace) -> Vec<String> {
             }
             for q in &s.members {
                 if let Some(&qi) = reg_inc.get(&(s.ring, *q))
-                    && !t.incs[qi].crashed && !pos[qi].contains_key(id) {
-                        out.push(format!(
-                            "safe delivery: {} delivered safe {:?} in {:?} but member {} never did",
-                            name(&t.incs[i]),
-                            id,
-                            s.ring,
-                            name(&t.incs[qi])
-                        ));
-                        safe_reported = true;
-                    }
+                    && !t.incs[qi].crashed
+                    && !pos[qi].contains_key(id)
+                {
+                    out.push(format!(
+                        "safe delivery: {} delivered safe {:?} in {:?} but member {} never did",
+                        name(&t.incs[i]),
+                        id,
+                        s.ring,
+                        name(&t.incs[qi])
+                    ));
+                    safe_reported = true;
+                }
             }
         }
     }

@@ -90,7 +90,15 @@ pub fn sample_jobs() -> Vec<(u64, Scenario)> {
             Scenario { nodes, loss: 0.05, dup: 0.05, ..Default::default() },
             Scenario { nodes, partitions: true, ..Default::default() },
             Scenario { nodes, crashes: true, ..Default::default() },
-            Scenario { nodes, loss: 0.02, dup: 0.02, spikes: 0.01, partitions: true, crashes: true, ..Default::default() },
+            Scenario {
+                nodes,
+                loss: 0.02,
+                dup: 0.02,
+                spikes: 0.01,
+                partitions: true,
+                crashes: true,
+                ..Default::default()
+            },
             Scenario { nodes, gap_ms: 3, loss: 0.02, dup: 0.02, crashes: true, ..Default::default() },
             Scenario {
                 nodes,

@@ -239,7 +239,15 @@ impl Sim {
         let sender = n.min(2);
         for id in 1..=n {
             let first = if sc.one_sender && id != sender { u64::MAX } else { sim.rng.range(0, 300) * MS };
-            sim.nodes.push(Node { totem: None, inc: 0, incarnations: 0, persisted: 0, next_submit: first, counter: 0, kept: Vec::new() });
+            sim.nodes.push(Node {
+                totem: None,
+                inc: 0,
+                incarnations: 0,
+                persisted: 0,
+                next_submit: first,
+                counter: 0,
+                kept: Vec::new(),
+            });
             sim.start_node(id);
         }
         sim
@@ -346,7 +354,8 @@ impl Sim {
             // A real transport cannot send more than a frame: such a packet
             // is lost every time it is sent.
             if bytes.len() > FRAME_SIZE {
-                self.corrupt.push(format!("node {id} sent a {}-byte packet, over the {FRAME_SIZE}-byte frame", bytes.len()));
+                self.corrupt
+                    .push(format!("node {id} sent a {}-byte packet, over the {FRAME_SIZE}-byte frame", bytes.len()));
                 continue;
             }
             let bytes: Rc<[u8]> = bytes.into();
@@ -494,7 +503,13 @@ impl Sim {
             if next_us <= self.now {
                 same_time += 1;
                 if same_time > 1_000_000 {
-                    let what = if t_pkt == Some(next_us) { "packets" } else if t_tmo == Some(next_us) { "timers" } else { "other" };
+                    let what = if t_pkt == Some(next_us) {
+                        "packets"
+                    } else if t_tmo == Some(next_us) {
+                        "timers"
+                    } else {
+                        "other"
+                    };
                     self.corrupt.push(format!("simulation stuck at {} us: endless {what}", self.now));
                     break;
                 }
@@ -595,7 +610,6 @@ pub fn run_seed(seed: u64, sc: &Scenario) -> Vec<String> {
     let (trace, _) = sim.run();
     crate::check::check(&trace)
 }
-
 
 /// One line describing a run: for `--verbose` and debugging.
 pub fn summarize(seed: u64, sc: &Scenario) -> String {

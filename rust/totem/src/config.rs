@@ -111,27 +111,17 @@ impl TotemConfig {
     /// Sets one key from its text value. The error says why the value is refused.
     pub fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
         let positive = || -> Result<u32, String> {
-            let v: u32 = value
-                .trim()
-                .parse()
-                .map_err(|_| format!("{key}: '{value}' must be a positive integer"))?;
+            let v: u32 = value.trim().parse().map_err(|_| format!("{key}: '{value}' must be a positive integer"))?;
             if v == 0 {
                 return Err(format!("{key}: '{value}' must be a positive integer"));
             }
             Ok(v)
         };
         let non_negative = || -> Result<u32, String> {
-            value
-                .trim()
-                .parse()
-                .map_err(|_| format!("{key}: '{value}' must be a non-negative integer"))
+            value.trim().parse().map_err(|_| format!("{key}: '{value}' must be a non-negative integer"))
         };
         let time = |v: u32| -> Result<u32, String> {
-            if v > MAX_MS {
-                Err(format!("{key}: {v} ms is too large (at most {MAX_MS})"))
-            } else {
-                Ok(v)
-            }
+            if v > MAX_MS { Err(format!("{key}: {v} ms is too large (at most {MAX_MS})")) } else { Ok(v) }
         };
         match key {
             "token" => self.token = time(positive()?)?,
@@ -222,8 +212,7 @@ impl TotemConfig {
 
     /// `hold`, explicit or derived from `token_retransmit`.
     pub fn hold(&self) -> u32 {
-        self.hold
-            .unwrap_or_else(|| (self.token_retransmit() as u64 * 8 / 10).saturating_sub(10) as u32)
+        self.hold.unwrap_or_else(|| (self.token_retransmit() as u64 * 8 / 10).saturating_sub(10) as u32)
     }
 
     /// `consensus`, explicit or 1.2 * `token`.
@@ -245,8 +234,8 @@ impl TotemConfig {
         if self.heartbeat_failures_allowed == 0 {
             self.token
         } else {
-            let hb = self.heartbeat_failures_allowed as u64 * self.token_retransmit() as u64
-                + self.max_network_delay as u64;
+            let hb =
+                self.heartbeat_failures_allowed as u64 * self.token_retransmit() as u64 + self.max_network_delay as u64;
             (hb.min(self.token as u64)).max(1) as u32
         }
     }
@@ -276,11 +265,7 @@ impl TotemConfig {
             ));
         }
         if self.join >= self.consensus() {
-            return Err(format!(
-                "join ({} ms) must be less than consensus ({} ms)",
-                self.join,
-                self.consensus()
-            ));
+            return Err(format!("join ({} ms) must be less than consensus ({} ms)", self.join, self.consensus()));
         }
         if self.send_join >= self.consensus() {
             return Err(format!(

@@ -5,12 +5,10 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use crate::frag::{Assembled, Cursor, MAX_MESSAGE_SIZE, Reassembly, SendQueue};
 use crate::wire::{
     self, COMMIT_ENTRY_LEN, COMMIT_FIXED_LEN, Commit, CommitEntry, DecodeError, ENCAP_LEN, Encap, Join,
-    MAX_MEMBERS_WIRE, MAX_RTR_WIRE, MCAST_HEADER_LEN, MF_SAFE, Mcast, Packet, TF_INSTALL, TF_PENDING,
-    TOKEN_FIXED_LEN, Token,
+    MAX_MEMBERS_WIRE, MAX_RTR_WIRE, MCAST_HEADER_LEN, MF_SAFE, Mcast, Packet, TF_INSTALL, TF_PENDING, TOKEN_FIXED_LEN,
+    Token,
 };
-use crate::{
-    ConfigKind, Dest, Event, Guarantee, Micros, RingId, State, Stats, SubmitError, TotemConfig, Transmit,
-};
+use crate::{ConfigKind, Dest, Event, Guarantee, Micros, RingId, State, Stats, SubmitError, TotemConfig, Transmit};
 
 /// Smallest frame (max packet payload) the protocol accepts.
 pub const MIN_FRAME_SIZE: usize = 512;
@@ -355,10 +353,11 @@ impl Totem {
             }
         }
         if self.state == State::Operational
-            && let Some(t) = self.held.take() {
-                self.tm_hold = None;
-                self.release_held(t, true);
-            }
+            && let Some(t) = self.held.take()
+        {
+            self.tm_hold = None;
+            self.release_held(t, true);
+        }
         self.run_local();
         Ok(())
     }
@@ -385,9 +384,9 @@ impl Totem {
             self.tm_silent,
             self.tm_merge,
         ]
-            .into_iter()
-            .flatten()
-            .min()
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     pub fn handle_timeout(&mut self, now: Micros) {

@@ -523,7 +523,10 @@ mod tests {
             for n in 0..b.len() {
                 let e = decode(&b[..n]).unwrap_err();
                 assert!(
-                    matches!(e, DecodeError::Short | DecodeError::AbsurdCount | DecodeError::BadLength | DecodeError::BadValue),
+                    matches!(
+                        e,
+                        DecodeError::Short | DecodeError::AbsurdCount | DecodeError::BadLength | DecodeError::BadValue
+                    ),
                     "{p:?} cut at {n}: {e:?}"
                 );
             }
@@ -565,7 +568,16 @@ mod tests {
         // A token claiming 60000 acks in a short packet.
         let mut b = encode(
             1,
-            &Packet::Token(Token { ring: ring(), token_seq: 1, seq: 0, rotation_seq: 0, fcc: 0, flags: 0, acks: vec![0], rtr: vec![] }),
+            &Packet::Token(Token {
+                ring: ring(),
+                token_seq: 1,
+                seq: 0,
+                rotation_seq: 0,
+                fcc: 0,
+                flags: 0,
+                acks: vec![0],
+                rtr: vec![],
+            }),
         );
         let off = TOKEN_FIXED_LEN - 4;
         b[off..off + 2].copy_from_slice(&60000u16.to_le_bytes());

@@ -167,21 +167,9 @@ pub mod enums {
     }
 }
 
-crate::c_enum!(cpg_dispatch_t {
-    CPG_DISPATCH_ONE,
-    CPG_DISPATCH_ALL,
-    CPG_DISPATCH_BLOCKING
-});
-crate::c_enum!(cpg_guarantee_t {
-    CPG_TYPE_UNORDERED,
-    CPG_TYPE_FIFO,
-    CPG_TYPE_AGREED,
-    CPG_TYPE_SAFE
-});
-crate::c_enum!(cpg_flow_control_state_t {
-    CPG_FLOW_CONTROL_DISABLED,
-    CPG_FLOW_CONTROL_ENABLED
-});
+crate::c_enum!(cpg_dispatch_t { CPG_DISPATCH_ONE, CPG_DISPATCH_ALL, CPG_DISPATCH_BLOCKING });
+crate::c_enum!(cpg_guarantee_t { CPG_TYPE_UNORDERED, CPG_TYPE_FIFO, CPG_TYPE_AGREED, CPG_TYPE_SAFE });
+crate::c_enum!(cpg_flow_control_state_t { CPG_FLOW_CONTROL_DISABLED, CPG_FLOW_CONTROL_ENABLED });
 crate::c_enum!(cpg_error_t {
     CPG_OK,
     CPG_ERR_LIBRARY,

@@ -52,8 +52,7 @@ pub struct evs_group {
 }
 
 /// A message delivered to a joined group: sender's node id, body, length.
-pub type evs_deliver_fn_t =
-    Option<unsafe extern "C" fn(nodeid: c_uint, msg: *mut c_void, msg_len: c_int)>;
+pub type evs_deliver_fn_t = Option<unsafe extern "C" fn(nodeid: c_uint, msg: *mut c_void, msg_len: c_int)>;
 
 /// A configuration change: the new members, those who left, those who
 /// joined, as node ids.
@@ -116,17 +115,8 @@ pub mod enums {
     }
 }
 
-crate::c_enum!(evs_dispatch_t {
-    EVS_DISPATCH_ONE,
-    EVS_DISPATCH_ALL,
-    EVS_DISPATCH_BLOCKING
-});
-crate::c_enum!(evs_guarantee_t {
-    EVS_TYPE_UNORDERED,
-    EVS_TYPE_FIFO,
-    EVS_TYPE_AGREED,
-    EVS_TYPE_SAFE
-});
+crate::c_enum!(evs_dispatch_t { EVS_DISPATCH_ONE, EVS_DISPATCH_ALL, EVS_DISPATCH_BLOCKING });
+crate::c_enum!(evs_guarantee_t { EVS_TYPE_UNORDERED, EVS_TYPE_FIFO, EVS_TYPE_AGREED, EVS_TYPE_SAFE });
 crate::c_enum!(evs_error_t {
     EVS_OK,
     EVS_ERR_LIBRARY,

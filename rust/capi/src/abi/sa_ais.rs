@@ -141,11 +141,7 @@ pub mod enums {
 }
 
 crate::c_enum!(SaBoolT { SA_FALSE, SA_TRUE });
-crate::c_enum!(SaDispatchFlagsT {
-    SA_DISPATCH_ONE,
-    SA_DISPATCH_ALL,
-    SA_DISPATCH_BLOCKING
-});
+crate::c_enum!(SaDispatchFlagsT { SA_DISPATCH_ONE, SA_DISPATCH_ALL, SA_DISPATCH_BLOCKING });
 crate::c_enum!(SaAisErrorT {
     SA_AIS_OK,
     SA_AIS_ERR_LIBRARY,

@@ -113,11 +113,7 @@ pub struct SaCkptCheckpointDescriptorT {
 }
 
 pub type SaCkptCheckpointOpenCallbackT = Option<
-    unsafe extern "C" fn(
-        invocation: SaInvocationT,
-        checkpointHandle: SaCkptCheckpointHandleT,
-        error: SaAisErrorT,
-    ),
+    unsafe extern "C" fn(invocation: SaInvocationT, checkpointHandle: SaCkptCheckpointHandleT, error: SaAisErrorT),
 >;
 
 pub type SaCkptCheckpointSynchronizeCallbackT =
@@ -151,10 +147,7 @@ pub mod enums {
     }
 }
 
-crate::c_enum!(SaCkptSectionStateT {
-    SA_CKPT_SECTION_VALID,
-    SA_CKPT_SECTION_CORRUPTED
-});
+crate::c_enum!(SaCkptSectionStateT { SA_CKPT_SECTION_VALID, SA_CKPT_SECTION_CORRUPTED });
 crate::c_enum!(SaCkptSectionsChosenT {
     SA_CKPT_SECTIONS_FOREVER,
     SA_CKPT_SECTIONS_LEQ_EXPIRATION_TIME,

@@ -77,13 +77,8 @@ pub struct SaClmClusterNotificationBufferT {
     pub notification: *mut SaClmClusterNotificationT,
 }
 
-pub type SaClmClusterNodeGetCallbackT = Option<
-    unsafe extern "C" fn(
-        invocation: SaInvocationT,
-        clusterNode: *const SaClmClusterNodeT,
-        error: SaAisErrorT,
-    ),
->;
+pub type SaClmClusterNodeGetCallbackT =
+    Option<unsafe extern "C" fn(invocation: SaInvocationT, clusterNode: *const SaClmClusterNodeT, error: SaAisErrorT)>;
 
 pub type SaClmClusterTrackCallbackT = Option<
     unsafe extern "C" fn(
@@ -120,10 +115,7 @@ pub mod enums {
     }
 }
 
-crate::c_enum!(SaClmNodeAddressFamilyT {
-    SA_CLM_AF_INET,
-    SA_CLM_AF_INET6
-});
+crate::c_enum!(SaClmNodeAddressFamilyT { SA_CLM_AF_INET, SA_CLM_AF_INET6 });
 crate::c_enum!(SaClmClusterChangesT {
     SA_CLM_NODE_NO_CHANGE,
     SA_CLM_NODE_JOINED,
@@ -141,11 +133,7 @@ pub unsafe extern "C" fn saClmInitialize(
     crate::boundary!({
         let handle = unsafe { boundary::out(clmHandle) }?;
         let version = unsafe { boundary::try_mut(version) }?;
-        let callbacks = if clmCallbacks.is_null() {
-            None
-        } else {
-            Some(unsafe { boundary::try_ref(clmCallbacks) }?)
-        };
+        let callbacks = if clmCallbacks.is_null() { None } else { Some(unsafe { boundary::try_ref(clmCallbacks) }?) };
         crate::clm::initialize(handle, callbacks, version)
     })
 }
@@ -162,10 +150,7 @@ pub unsafe extern "C" fn saClmSelectionObjectGet(
 }
 
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn saClmDispatch(
-    clmHandle: SaClmHandleT,
-    dispatchFlags: SaDispatchFlagsT,
-) -> SaAisErrorT {
+pub unsafe extern "C" fn saClmDispatch(clmHandle: SaClmHandleT, dispatchFlags: SaDispatchFlagsT) -> SaAisErrorT {
     crate::boundary!({ crate::clm::dispatch(clmHandle, dispatchFlags) })
 }
 
@@ -184,11 +169,8 @@ pub unsafe extern "C" fn saClmClusterTrack(
     notificationBuffer: *mut SaClmClusterNotificationBufferT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let buffer = if notificationBuffer.is_null() {
-            None
-        } else {
-            Some(unsafe { boundary::try_mut(notificationBuffer) }?)
-        };
+        let buffer =
+            if notificationBuffer.is_null() { None } else { Some(unsafe { boundary::try_mut(notificationBuffer) }?) };
         crate::clm::cluster_track(clmHandle, trackFlags, buffer)
     })
 }

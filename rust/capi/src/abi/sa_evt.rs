@@ -37,20 +37,11 @@ pub type SaEvtSubscriptionIdT = SaUint32T;
 /// (The classic header declares the last two parameters `const`; a
 /// top-level `const` does not change the function type.)
 pub type SaEvtEventDeliverCallbackT = Option<
-    unsafe extern "C" fn(
-        subscriptionId: SaEvtSubscriptionIdT,
-        eventHandle: SaEvtEventHandleT,
-        eventDataSize: SaSizeT,
-    ),
+    unsafe extern "C" fn(subscriptionId: SaEvtSubscriptionIdT, eventHandle: SaEvtEventHandleT, eventDataSize: SaSizeT),
 >;
 
-pub type SaEvtChannelOpenCallbackT = Option<
-    unsafe extern "C" fn(
-        invocation: SaInvocationT,
-        channelHandle: SaEvtChannelHandleT,
-        error: SaAisErrorT,
-    ),
->;
+pub type SaEvtChannelOpenCallbackT =
+    Option<unsafe extern "C" fn(invocation: SaInvocationT, channelHandle: SaEvtChannelHandleT, error: SaAisErrorT)>;
 
 /// The callbacks an application hands to `saEvtInitialize`; either may be NULL.
 #[repr(C)]

@@ -55,22 +55,13 @@ pub type SaLckOptionsT = SaUint32T;
 pub type SaLckWaiterSignalT = SaUint64T;
 
 pub type SaLckResourceOpenCallbackT = Option<
-    unsafe extern "C" fn(
-        invocation: SaInvocationT,
-        lockResourceHandle: SaLckResourceHandleT,
-        error: SaAisErrorT,
-    ),
+    unsafe extern "C" fn(invocation: SaInvocationT, lockResourceHandle: SaLckResourceHandleT, error: SaAisErrorT),
 >;
 
 /// The classic header's spelling (lower-case `c`); see
 /// `SaLckLockGrantCallbackT` for the spec's.
-pub type SaLckLockGrantcallbackT = Option<
-    unsafe extern "C" fn(
-        invocation: SaInvocationT,
-        lockStatus: SaLckLockStatusT,
-        error: SaAisErrorT,
-    ),
->;
+pub type SaLckLockGrantcallbackT =
+    Option<unsafe extern "C" fn(invocation: SaInvocationT, lockStatus: SaLckLockStatusT, error: SaAisErrorT)>;
 
 /// The spec's spelling of `SaLckLockGrantcallbackT`: the same type.
 pub type SaLckLockGrantCallbackT = SaLckLockGrantcallbackT;
@@ -85,8 +76,7 @@ pub type SaLckLockWaiterCallbackT = Option<
     ),
 >;
 
-pub type SaLckResourceUnlockCallbackT =
-    Option<unsafe extern "C" fn(invocation: SaInvocationT, error: SaAisErrorT)>;
+pub type SaLckResourceUnlockCallbackT = Option<unsafe extern "C" fn(invocation: SaInvocationT, error: SaAisErrorT)>;
 
 /// The callbacks an application hands to `saLckInitialize`; any may be NULL.
 #[repr(C)]
@@ -127,7 +117,4 @@ crate::c_enum!(SaLckLockStatusT {
     SA_LCK_LOCK_NO_MORE,
     SA_LCK_LOCK_DUPLICATE_EX,
 });
-crate::c_enum!(SaLckLockModeT {
-    SA_LCK_PR_LOCK_MODE,
-    SA_LCK_EX_LOCK_MODE
-});
+crate::c_enum!(SaLckLockModeT { SA_LCK_PR_LOCK_MODE, SA_LCK_EX_LOCK_MODE });

@@ -98,8 +98,7 @@ const _: () = {
     use core::mem::{offset_of, size_of};
     assert!(PRIORITY_AREAS == SA_MSG_MESSAGE_LOWEST_PRIORITY as usize + 1);
     assert!(
-        offset_of!(SaMsgQueueCreationAttributesT, retentionTime)
-            - offset_of!(SaMsgQueueCreationAttributesT, size)
+        offset_of!(SaMsgQueueCreationAttributesT, retentionTime) - offset_of!(SaMsgQueueCreationAttributesT, size)
             == size_of::<[SaSizeT; PRIORITY_AREAS]>()
     );
     assert!(
@@ -147,13 +146,8 @@ pub struct SaMsgMessageT {
     pub priority: SaUint8T,
 }
 
-pub type SaMsgQueueOpenCallbackT = Option<
-    unsafe extern "C" fn(
-        invocation: SaInvocationT,
-        queueHandle: SaMsgQueueHandleT,
-        error: SaAisErrorT,
-    ),
->;
+pub type SaMsgQueueOpenCallbackT =
+    Option<unsafe extern "C" fn(invocation: SaInvocationT, queueHandle: SaMsgQueueHandleT, error: SaAisErrorT)>;
 
 pub type SaMsgQueueGroupTrackCallbackT = Option<
     unsafe extern "C" fn(
@@ -164,11 +158,9 @@ pub type SaMsgQueueGroupTrackCallbackT = Option<
     ),
 >;
 
-pub type SaMsgMessageDeliveredCallbackT =
-    Option<unsafe extern "C" fn(invocation: SaInvocationT, error: SaAisErrorT)>;
+pub type SaMsgMessageDeliveredCallbackT = Option<unsafe extern "C" fn(invocation: SaInvocationT, error: SaAisErrorT)>;
 
-pub type SaMsgMessageReceivedCallbackT =
-    Option<unsafe extern "C" fn(queueHandle: SaMsgQueueHandleT)>;
+pub type SaMsgMessageReceivedCallbackT = Option<unsafe extern "C" fn(queueHandle: SaMsgQueueHandleT)>;
 
 /// The callbacks an application hands to `saMsgInitialize`; any may be NULL.
 #[repr(C)]

@@ -46,14 +46,8 @@ fn error_codes_match_the_wire() {
             assert_eq!(SaAisErrorT::from(AisError(*wire)), *wire, "{code:?}");
         }
     }
-    assert_eq!(
-        enums::SaAisErrorT::try_from(0),
-        Err(AisError::INVALID_PARAM)
-    );
-    assert_eq!(
-        enums::SaAisErrorT::try_from(28),
-        Err(AisError::INVALID_PARAM)
-    );
+    assert_eq!(enums::SaAisErrorT::try_from(0), Err(AisError::INVALID_PARAM));
+    assert_eq!(enums::SaAisErrorT::try_from(28), Err(AisError::INVALID_PARAM));
 }
 
 #[test]
@@ -99,15 +93,9 @@ fn clm_layouts_and_enums() {
     assert_eq!(offset_of!(clm::SaClmClusterNodeT, bootTimestamp), 344);
     assert_eq!(offset_of!(clm::SaClmClusterNodeT, initialViewNumber), 352);
     assert_eq!(size_of::<clm::SaClmClusterNotificationT>(), 368);
-    assert_eq!(
-        offset_of!(clm::SaClmClusterNotificationT, clusterChange),
-        360
-    );
+    assert_eq!(offset_of!(clm::SaClmClusterNotificationT, clusterChange), 360);
     assert_eq!(size_of::<clm::SaClmClusterNotificationBufferT>(), 24);
-    assert_eq!(
-        offset_of!(clm::SaClmClusterNotificationBufferT, notification),
-        16
-    );
+    assert_eq!(offset_of!(clm::SaClmClusterNotificationBufferT, notification), 16);
     // A NULL callback is None: the fields are nullable function pointers.
     assert_eq!(size_of::<clm::SaClmCallbacksT>(), 16);
     assert_eq!(clm::SA_CLM_LOCAL_NODE_ID, u32::MAX);
@@ -119,15 +107,9 @@ fn clm_layouts_and_enums() {
         assert_eq!(af(bad), Err(AisError::INVALID_PARAM), "{bad}");
     }
     let change = e::SaClmClusterChangesT::try_from;
-    assert_eq!(
-        change(4),
-        Ok(e::SaClmClusterChangesT::SA_CLM_NODE_RECONFIGURED)
-    );
+    assert_eq!(change(4), Ok(e::SaClmClusterChangesT::SA_CLM_NODE_RECONFIGURED));
     assert_eq!(change(5), Err(AisError::INVALID_PARAM));
-    assert_eq!(
-        clm::SaClmClusterChangesT::from(e::SaClmClusterChangesT::SA_CLM_NODE_LEFT),
-        3
-    );
+    assert_eq!(clm::SaClmClusterChangesT::from(e::SaClmClusterChangesT::SA_CLM_NODE_LEFT), 3);
 }
 
 /// saCkpt.h: layouts (x86_64 / LP64) and enums.
@@ -136,14 +118,8 @@ fn ckpt_layouts_and_enums() {
     use super::sa_ckpt::{self as ckpt, enums as e};
     use core::mem::{offset_of, size_of};
     assert_eq!(size_of::<ckpt::SaCkptCheckpointCreationAttributesT>(), 48);
-    assert_eq!(
-        offset_of!(ckpt::SaCkptCheckpointCreationAttributesT, maxSections),
-        24
-    );
-    assert_eq!(
-        offset_of!(ckpt::SaCkptCheckpointCreationAttributesT, maxSectionIdSize),
-        40
-    );
+    assert_eq!(offset_of!(ckpt::SaCkptCheckpointCreationAttributesT, maxSections), 24);
+    assert_eq!(offset_of!(ckpt::SaCkptCheckpointCreationAttributesT, maxSectionIdSize), 40);
     assert_eq!(size_of::<ckpt::SaCkptSectionIdT>(), 16);
     assert_eq!(offset_of!(ckpt::SaCkptSectionIdT, id), 8);
     assert_eq!(size_of::<ckpt::SaCkptSectionCreationAttributesT>(), 16);
@@ -154,29 +130,17 @@ fn ckpt_layouts_and_enums() {
     assert_eq!(offset_of!(ckpt::SaCkptIOVectorElementT, dataOffset), 32);
     assert_eq!(size_of::<ckpt::SaOffsetT>(), 8);
     assert_eq!(size_of::<ckpt::SaCkptCheckpointDescriptorT>(), 56);
-    assert_eq!(
-        offset_of!(ckpt::SaCkptCheckpointDescriptorT, memoryUsed),
-        52
-    );
+    assert_eq!(offset_of!(ckpt::SaCkptCheckpointDescriptorT, memoryUsed), 52);
     assert_eq!(size_of::<ckpt::SaCkptCallbacksT>(), 16);
 
     let chosen = e::SaCkptSectionsChosenT::try_from;
-    assert_eq!(
-        chosen(1),
-        Ok(e::SaCkptSectionsChosenT::SA_CKPT_SECTIONS_FOREVER)
-    );
-    assert_eq!(
-        chosen(5),
-        Ok(e::SaCkptSectionsChosenT::SA_CKPT_SECTIONS_ANY)
-    );
+    assert_eq!(chosen(1), Ok(e::SaCkptSectionsChosenT::SA_CKPT_SECTIONS_FOREVER));
+    assert_eq!(chosen(5), Ok(e::SaCkptSectionsChosenT::SA_CKPT_SECTIONS_ANY));
     for bad in [0, 6, u32::MAX] {
         assert_eq!(chosen(bad), Err(AisError::INVALID_PARAM), "{bad}");
     }
     let state = e::SaCkptSectionStateT::try_from;
-    assert_eq!(
-        state(2),
-        Ok(e::SaCkptSectionStateT::SA_CKPT_SECTION_CORRUPTED)
-    );
+    assert_eq!(state(2), Ok(e::SaCkptSectionStateT::SA_CKPT_SECTION_CORRUPTED));
     assert_eq!(state(3), Err(AisError::INVALID_PARAM));
 }
 
@@ -214,42 +178,14 @@ fn evs_cpg_layouts_enums_and_errors() {
     use evs::enums::evs_error_t as E;
     let shared = [
         (E::EVS_OK, C::CPG_OK, S::SA_AIS_OK),
-        (
-            E::EVS_ERR_LIBRARY,
-            C::CPG_ERR_LIBRARY,
-            S::SA_AIS_ERR_LIBRARY,
-        ),
-        (
-            E::EVS_ERR_TIMEOUT,
-            C::CPG_ERR_TIMEOUT,
-            S::SA_AIS_ERR_TIMEOUT,
-        ),
-        (
-            E::EVS_ERR_TRY_AGAIN,
-            C::CPG_ERR_TRY_AGAIN,
-            S::SA_AIS_ERR_TRY_AGAIN,
-        ),
-        (
-            E::EVS_ERR_INVALID_PARAM,
-            C::CPG_ERR_INVALID_PARAM,
-            S::SA_AIS_ERR_INVALID_PARAM,
-        ),
-        (
-            E::EVS_ERR_NO_MEMORY,
-            C::CPG_ERR_NO_MEMORY,
-            S::SA_AIS_ERR_NO_MEMORY,
-        ),
-        (
-            E::EVS_ERR_BAD_HANDLE,
-            C::CPG_ERR_BAD_HANDLE,
-            S::SA_AIS_ERR_BAD_HANDLE,
-        ),
+        (E::EVS_ERR_LIBRARY, C::CPG_ERR_LIBRARY, S::SA_AIS_ERR_LIBRARY),
+        (E::EVS_ERR_TIMEOUT, C::CPG_ERR_TIMEOUT, S::SA_AIS_ERR_TIMEOUT),
+        (E::EVS_ERR_TRY_AGAIN, C::CPG_ERR_TRY_AGAIN, S::SA_AIS_ERR_TRY_AGAIN),
+        (E::EVS_ERR_INVALID_PARAM, C::CPG_ERR_INVALID_PARAM, S::SA_AIS_ERR_INVALID_PARAM),
+        (E::EVS_ERR_NO_MEMORY, C::CPG_ERR_NO_MEMORY, S::SA_AIS_ERR_NO_MEMORY),
+        (E::EVS_ERR_BAD_HANDLE, C::CPG_ERR_BAD_HANDLE, S::SA_AIS_ERR_BAD_HANDLE),
         (E::EVS_ERR_ACCESS, C::CPG_ERR_ACCESS, S::SA_AIS_ERR_ACCESS),
-        (
-            E::EVS_ERR_NOT_EXIST,
-            C::CPG_ERR_NOT_EXIST,
-            S::SA_AIS_ERR_NOT_EXIST,
-        ),
+        (E::EVS_ERR_NOT_EXIST, C::CPG_ERR_NOT_EXIST, S::SA_AIS_ERR_NOT_EXIST),
         (E::EVS_ERR_EXIST, C::CPG_ERR_EXIST, S::SA_AIS_ERR_EXIST),
     ];
     for (evs_code, cpg_code, sa_code) in shared {
@@ -260,10 +196,7 @@ fn evs_cpg_layouts_enums_and_errors() {
     assert_eq!(E::EVS_ERR_NOT_SUPPORTED as u32, 20);
     assert_eq!(C::CPG_ERR_NOT_SUPPORTED as u32, 20);
     assert_eq!(S::SA_AIS_ERR_NOT_SUPPORTED as u32, 19);
-    assert_eq!(
-        evs::enums::evs_error_t::try_from(19),
-        Err(AisError::INVALID_PARAM)
-    );
+    assert_eq!(evs::enums::evs_error_t::try_from(19), Err(AisError::INVALID_PARAM));
     assert_eq!(evs::evs_error_t::from(E::EVS_ERR_TOO_MANY_GROUPS), 30);
     assert_eq!(cpg::cpg_error_t::from(C::CPG_ERR_SECURITY), 29);
 }
@@ -285,15 +218,11 @@ fn evt_layouts_constants_and_enums() {
     assert_eq!(offset_of!(evt::SaEvtEventFilterT, filter), 8);
     assert_eq!(size_of::<evt::SaEvtEventFilterArrayT>(), 16);
     assert_eq!(size_of::<evt::SaEvtCallbacksT>(), 16);
-    assert_eq!(
-        offset_of!(evt::SaEvtCallbacksT, saEvtEventDeliverCallback),
-        8
-    );
+    assert_eq!(offset_of!(evt::SaEvtCallbacksT, saEvtEventDeliverCallback), 8);
     assert_eq!(evt::SA_EVT_DATA_MAX_LEN, 65536);
     assert_eq!(evt::SA_EVT_LOST_EVENT, "SA_EVT_LOST_EVENT_PATTERN");
     // Every open flag fits the one-byte flag type.
-    let all =
-        evt::SA_EVT_CHANNEL_PUBLISHER | evt::SA_EVT_CHANNEL_SUBSCRIBER | evt::SA_EVT_CHANNEL_CREATE;
+    let all = evt::SA_EVT_CHANNEL_PUBLISHER | evt::SA_EVT_CHANNEL_SUBSCRIBER | evt::SA_EVT_CHANNEL_CREATE;
     assert_eq!(evt::SaEvtChannelOpenFlagsT::try_from(all), Ok(7));
 
     let f = e::SaEvtEventFilterTypeT::try_from;
@@ -302,10 +231,7 @@ fn evt_layouts_constants_and_enums() {
     for bad in [0, 5, u32::MAX] {
         assert_eq!(f(bad), Err(AisError::INVALID_PARAM), "{bad}");
     }
-    assert_eq!(
-        evt::SaEvtEventFilterTypeT::from(e::SaEvtEventFilterTypeT::SA_EVT_EXACT_FILTER),
-        3
-    );
+    assert_eq!(evt::SaEvtEventFilterTypeT::from(e::SaEvtEventFilterTypeT::SA_EVT_EXACT_FILTER), 3);
 }
 
 /// saLck.h: layouts, the two spellings of the grant callback, and enums.
@@ -316,14 +242,8 @@ fn lck_layouts_and_enums() {
     assert_eq!(size_of::<lck::SaLckWaiterSignalT>(), 8);
     assert_eq!(size_of::<lck::SaLckCallbacksT>(), 32);
     assert_eq!(offset_of!(lck::SaLckCallbacksT, saLckLockGrantCallback), 8);
-    assert_eq!(
-        offset_of!(lck::SaLckCallbacksT, saLckLockWaiterCallback),
-        16
-    );
-    assert_eq!(
-        offset_of!(lck::SaLckCallbacksT, saLckResourceUnlockCallback),
-        24
-    );
+    assert_eq!(offset_of!(lck::SaLckCallbacksT, saLckLockWaiterCallback), 16);
+    assert_eq!(offset_of!(lck::SaLckCallbacksT, saLckResourceUnlockCallback), 24);
     // The spec's spelling is the classic one, not a look-alike.
     let grant: lck::SaLckLockGrantCallbackT = None;
     let _: lck::SaLckLockGrantcallbackT = grant;
@@ -340,10 +260,7 @@ fn lck_layouts_and_enums() {
     for bad in [0, 3, u32::MAX] {
         assert_eq!(mode(bad), Err(AisError::INVALID_PARAM), "{bad}");
     }
-    assert_eq!(
-        lck::SaLckLockStatusT::from(e::SaLckLockStatusT::SA_LCK_LOCK_NOT_QUEUED),
-        3
-    );
+    assert_eq!(lck::SaLckLockStatusT::from(e::SaLckLockStatusT::SA_LCK_LOCK_NOT_QUEUED), 3);
 }
 
 /// saMsg.h: layouts (per-priority arrays of LOWEST_PRIORITY + 1), enums.
@@ -354,10 +271,7 @@ fn msg_layouts_and_enums() {
     assert_eq!(msg::PRIORITY_AREAS, 4);
     assert_eq!(size_of::<msg::SaMsgQueueCreationAttributesT>(), 48);
     assert_eq!(offset_of!(msg::SaMsgQueueCreationAttributesT, size), 8);
-    assert_eq!(
-        offset_of!(msg::SaMsgQueueCreationAttributesT, retentionTime),
-        40
-    );
+    assert_eq!(offset_of!(msg::SaMsgQueueCreationAttributesT, retentionTime), 40);
     assert_eq!(size_of::<msg::SaMsgQueueUsageT>(), 24);
     assert_eq!(size_of::<msg::SaMsgQueueStatusT>(), 120);
     assert_eq!(offset_of!(msg::SaMsgQueueStatusT, saMsgQueueUsage), 24);
@@ -366,40 +280,22 @@ fn msg_layouts_and_enums() {
     assert_eq!(align_of::<msg::SaMsgQueueGroupNotificationT>(), 4);
     assert_eq!(offset_of!(msg::SaMsgQueueGroupNotificationT, change), 260);
     assert_eq!(size_of::<msg::SaMsgQueueGroupNotificationBufferT>(), 24);
-    assert_eq!(
-        offset_of!(msg::SaMsgQueueGroupNotificationBufferT, queueGroupPolicy),
-        16
-    );
+    assert_eq!(offset_of!(msg::SaMsgQueueGroupNotificationBufferT, queueGroupPolicy), 16);
     assert_eq!(size_of::<msg::SaMsgMessageT>(), 40);
     assert_eq!(offset_of!(msg::SaMsgMessageT, version), 4);
     assert_eq!(offset_of!(msg::SaMsgMessageT, senderName), 16);
     assert_eq!(offset_of!(msg::SaMsgMessageT, priority), 32);
     assert_eq!(size_of::<msg::SaMsgCallbacksT>(), 32);
-    assert_eq!(
-        offset_of!(msg::SaMsgCallbacksT, saMsgMessageReceivedCallback),
-        24
-    );
+    assert_eq!(offset_of!(msg::SaMsgCallbacksT, saMsgMessageReceivedCallback), 24);
 
     let policy = e::SaMsgQueueGroupPolicyT::try_from;
-    assert_eq!(
-        policy(1),
-        Ok(e::SaMsgQueueGroupPolicyT::SA_MSG_QUEUE_GROUP_ROUND_ROBIN)
-    );
-    assert_eq!(
-        policy(4),
-        Ok(e::SaMsgQueueGroupPolicyT::SA_MSG_QUEUE_GROUP_BROADCAST)
-    );
+    assert_eq!(policy(1), Ok(e::SaMsgQueueGroupPolicyT::SA_MSG_QUEUE_GROUP_ROUND_ROBIN));
+    assert_eq!(policy(4), Ok(e::SaMsgQueueGroupPolicyT::SA_MSG_QUEUE_GROUP_BROADCAST));
     for bad in [0, 5, u32::MAX] {
         assert_eq!(policy(bad), Err(AisError::INVALID_PARAM), "{bad}");
     }
     let change = e::SaMsgQueueGroupChangesT::try_from;
-    assert_eq!(
-        change(4),
-        Ok(e::SaMsgQueueGroupChangesT::SA_MSG_QUEUE_GROUP_STATE_CHANGED)
-    );
+    assert_eq!(change(4), Ok(e::SaMsgQueueGroupChangesT::SA_MSG_QUEUE_GROUP_STATE_CHANGED));
     assert_eq!(change(0), Err(AisError::INVALID_PARAM));
-    assert_eq!(
-        msg::SaMsgQueueGroupChangesT::from(e::SaMsgQueueGroupChangesT::SA_MSG_QUEUE_GROUP_ADDED),
-        2
-    );
+    assert_eq!(msg::SaMsgQueueGroupChangesT::from(e::SaMsgQueueGroupChangesT::SA_MSG_QUEUE_GROUP_ADDED), 2);
 }

@@ -84,11 +84,14 @@ fn checkpoint(handle: u64) -> AisResult<(Arc<Instance<CkptState>>, Arc<Checkpoin
 }
 
 /// `saCkptInitialize`; `callbacks` NULL means none.
-pub fn initialize(handle: Out<'_, u64>, callbacks: Option<&SaCkptCallbacksT>, version: &mut SaVersionT) -> AisResult<()> {
-    let callbacks = callbacks.copied().unwrap_or(SaCkptCallbacksT {
-        saCkptCheckpointOpenCallback: None,
-        saCkptCheckpointSynchronizeCallback: None,
-    });
+pub fn initialize(
+    handle: Out<'_, u64>,
+    callbacks: Option<&SaCkptCallbacksT>,
+    version: &mut SaVersionT,
+) -> AisResult<()> {
+    let callbacks = callbacks
+        .copied()
+        .unwrap_or(SaCkptCallbacksT { saCkptCheckpointOpenCallback: None, saCkptCheckpointSynchronizeCallback: None });
     let state = CkptState { callbacks, async_opens: Pending::default(), async_syncs: Pending::default() };
     handle.write(CKPT.initialize(version, state)?);
     Ok(())
@@ -126,7 +129,9 @@ fn deliver(instance: &Instance<CkptState>, id: u32, body: &[u8]) -> AisResult<()
             };
             let mut handle = 0;
             if err == error::OK {
-                match CHECKPOINTS.insert_child(CKPT.handles(), instance.handle, |_| Checkpoint { lib: instance.handle, open }) {
+                match CHECKPOINTS
+                    .insert_child(CKPT.handles(), instance.handle, |_| Checkpoint { lib: instance.handle, open })
+                {
                     Ok(h) => handle = h,
                     Err(e) => err = e.0,
                 }
@@ -370,12 +375,8 @@ pub fn iteration_next(iteration: u64, out: Out<'_, SaCkptSectionDescriptorT>) ->
     let it = ITERATIONS.get(iteration)?;
     let mut state = lock(&it.state);
     let after = state.after.clone();
-    let answer = simple(it.checkpoint, |open| Request::IterNext {
-        open,
-        chosen: it.chosen,
-        expiration: it.expiration,
-        after,
-    })?;
+    let answer =
+        simple(it.checkpoint, |open| Request::IterNext { open, chosen: it.chosen, expiration: it.expiration, after })?;
     let mut r = Reader::new(&answer);
     if !r.bool("found").map_err(|_| AisError::LIBRARY)? {
         return Err(AisError::NO_SECTIONS);
@@ -519,7 +520,11 @@ fn read_in_pieces(handle: u64, id: &[u8], offset: u64, want: Option<u64>) -> Ais
 /// # Safety
 /// Each element's `sectionId.id` must point to `idLen` bytes and a
 /// non-NULL `dataBuffer` to `dataSize` writable bytes.
-pub unsafe fn read(handle: u64, vector: &mut [SaCkptIOVectorElementT], erroneous: Option<Out<'_, u32>>) -> AisResult<()> {
+pub unsafe fn read(
+    handle: u64,
+    vector: &mut [SaCkptIOVectorElementT],
+    erroneous: Option<Out<'_, u32>>,
+) -> AisResult<()> {
     if vector.len() > wire::MAX_VECTOR {
         return Err(AisError::TOO_BIG);
     }

@@ -35,10 +35,9 @@ pub fn initialize(
     callbacks: Option<&SaClmCallbacksT>,
     version: &mut SaVersionT,
 ) -> AisResult<()> {
-    let callbacks = callbacks.copied().unwrap_or(SaClmCallbacksT {
-        saClmClusterNodeGetCallback: None,
-        saClmClusterTrackCallback: None,
-    });
+    let callbacks = callbacks
+        .copied()
+        .unwrap_or(SaClmCallbacksT { saClmClusterNodeGetCallback: None, saClmClusterTrackCallback: None });
     handle.write(CLM.initialize(version, ClmState { callbacks })?);
     Ok(())
 }
@@ -95,11 +94,7 @@ fn deliver(instance: &Instance<ClmState>, id: u32, body: &[u8]) -> AisResult<()>
 }
 
 /// `saClmClusterTrack`.
-pub fn cluster_track(
-    handle: u64,
-    flags: u8,
-    buffer: Option<&mut SaClmClusterNotificationBufferT>,
-) -> AisResult<()> {
+pub fn cluster_track(handle: u64, flags: u8, buffer: Option<&mut SaClmClusterNotificationBufferT>) -> AisResult<()> {
     let instance = CLM.get(handle)?;
     if !wire::track_flags_valid(flags) {
         return Err(AisError::BAD_FLAGS);
@@ -116,14 +111,8 @@ pub fn cluster_track(
         Some(b) if !b.notification.is_null() => b.numberOfItems,
         _ => u32::MAX,
     };
-    let request = TrackStart {
-        flags,
-        current_in_reply: buffer.is_some(),
-        capacity,
-    };
-    let answer = instance
-        .conn
-        .request(wire::TRACK_START, &request.encode())?;
+    let request = TrackStart { flags, current_in_reply: buffer.is_some(), capacity };
+    let answer = instance.conn.request(wire::TRACK_START, &request.encode())?;
     let reply = TrackReply::decode(&answer).map_err(|_| AisError::LIBRARY)?;
     match (buffer, reply) {
         (None, TrackReply::Nothing) => Ok(()),
@@ -131,9 +120,7 @@ pub fn cluster_track(
             b.numberOfItems = needed;
             Err(AisError::NO_SPACE)
         }
-        (Some(b), TrackReply::View(view)) => {
-            fill(b, &convert::notifications(&view), view.view_number)
-        }
+        (Some(b), TrackReply::View(view)) => fill(b, &convert::notifications(&view), view.view_number),
         _ => Err(AisError::LIBRARY),
     }
 }
@@ -168,24 +155,13 @@ fn fill(
 
 /// `saClmClusterTrackStop`.
 pub fn cluster_track_stop(handle: u64) -> AisResult<()> {
-    CLM.get(handle)?
-        .conn
-        .request(wire::TRACK_STOP, &[])
-        .map(drop)
+    CLM.get(handle)?.conn.request(wire::TRACK_STOP, &[]).map(drop)
 }
 
 /// `saClmClusterNodeGet`.
-pub fn cluster_node_get(
-    handle: u64,
-    node_id: u32,
-    timeout: SaTimeT,
-    out: Out<'_, SaClmClusterNodeT>,
-) -> AisResult<()> {
+pub fn cluster_node_get(handle: u64, node_id: u32, timeout: SaTimeT, out: Out<'_, SaClmClusterNodeT>) -> AisResult<()> {
     let instance = CLM.get(handle)?;
-    let answer =
-        instance
-            .conn
-            .request_within(wire::NODE_GET, &wire::encode_node_get(node_id), timeout)?;
+    let answer = instance.conn.request_within(wire::NODE_GET, &wire::encode_node_get(node_id), timeout)?;
     let node = wire::decode_node(&answer).map_err(|_| AisError::LIBRARY)?;
     out.write(convert::node(&node));
     Ok(())
@@ -194,21 +170,10 @@ pub fn cluster_node_get(
 /// `saClmClusterNodeGetAsync`.
 pub fn cluster_node_get_async(handle: u64, invocation: u64, node_id: u32) -> AisResult<()> {
     let instance = CLM.get(handle)?;
-    if instance
-        .state
-        .callbacks
-        .saClmClusterNodeGetCallback
-        .is_none()
-    {
+    if instance.state.callbacks.saClmClusterNodeGetCallback.is_none() {
         return Err(AisError::INIT);
     }
-    instance
-        .conn
-        .request(
-            wire::NODE_GET_ASYNC,
-            &wire::encode_node_get_async(invocation, node_id),
-        )
-        .map(drop)
+    instance.conn.request(wire::NODE_GET_ASYNC, &wire::encode_node_get_async(invocation, node_id)).map(drop)
 }
 
 #[cfg(test)]
@@ -236,15 +201,8 @@ mod tests {
         }
     }
 
-    fn empty_buffer(
-        notification: *mut SaClmClusterNotificationT,
-        items: u32,
-    ) -> SaClmClusterNotificationBufferT {
-        SaClmClusterNotificationBufferT {
-            viewNumber: 0,
-            numberOfItems: items,
-            notification,
-        }
+    fn empty_buffer(notification: *mut SaClmClusterNotificationT, items: u32) -> SaClmClusterNotificationBufferT {
+        SaClmClusterNotificationBufferT { viewNumber: 0, numberOfItems: items, notification }
     }
 
     #[test]
@@ -256,10 +214,7 @@ mod tests {
         assert!(!b.notification.is_null());
         // SAFETY: fill allocated 3 entries there.
         let got = unsafe { std::slice::from_raw_parts(b.notification, 3) };
-        assert_eq!(
-            got.iter().map(|n| n.clusterNode.nodeId).collect::<Vec<_>>(),
-            [1, 2, 3]
-        );
+        assert_eq!(got.iter().map(|n| n.clusterNode.nodeId).collect::<Vec<_>>(), [1, 2, 3]);
         // SAFETY: allocated with malloc, as the application frees it.
         unsafe { libc::free(b.notification.cast()) };
     }

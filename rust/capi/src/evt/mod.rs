@@ -72,7 +72,11 @@ fn channel(handle: u64) -> AisResult<(Arc<Instance<EvtState>>, Arc<Channel>)> {
 }
 
 /// `saEvtInitialize`; `callbacks` NULL means none.
-pub fn initialize(handle: Out<'_, u64>, callbacks: Option<&SaEvtCallbacksT>, version: &mut SaVersionT) -> AisResult<()> {
+pub fn initialize(
+    handle: Out<'_, u64>,
+    callbacks: Option<&SaEvtCallbacksT>,
+    version: &mut SaVersionT,
+) -> AisResult<()> {
     let callbacks = callbacks
         .copied()
         .unwrap_or(SaEvtCallbacksT { saEvtChannelOpenCallback: None, saEvtEventDeliverCallback: None });
@@ -111,7 +115,8 @@ fn deliver(instance: &Instance<EvtState>, id: u32, body: &[u8]) -> AisResult<()>
             let Some(invocation) = instance.state.async_opens.take(token) else { return Ok(()) };
             let mut handle = 0;
             if err == error::OK {
-                match CHANNELS.insert_child(EVT.handles(), instance.handle, |_| Channel { lib: instance.handle, open }) {
+                match CHANNELS.insert_child(EVT.handles(), instance.handle, |_| Channel { lib: instance.handle, open })
+                {
                     Ok(h) => handle = h,
                     Err(e) => {
                         err = e.0;
@@ -144,7 +149,11 @@ fn deliver_event(instance: &Instance<EvtState>, p: Pulled) -> AisResult<()> {
         return Ok(());
     };
     let size = p.event.data.len() as u64;
-    let handle = EVENTS.insert_child(&CHANNELS, ch, |_| EventHandle { channel: ch, allocated: false, event: Mutex::new(p.event) })?;
+    let handle = EVENTS.insert_child(&CHANNELS, ch, |_| EventHandle {
+        channel: ch,
+        allocated: false,
+        event: Mutex::new(p.event),
+    })?;
     // SAFETY: the application's callback of the spec's type.
     unsafe { callback(p.sub, handle, size) };
     Ok(())
@@ -213,7 +222,11 @@ pub fn unlink(lib: u64, name: &[u8]) -> AisResult<()> {
 pub fn allocate(ch: u64, out: Out<'_, u64>) -> AisResult<()> {
     channel(ch)?;
     let event = Event { priority: wire::LOWEST_PRIORITY, ..Event::default() };
-    let h = EVENTS.insert_child(&CHANNELS, ch, |_| EventHandle { channel: ch, allocated: true, event: Mutex::new(event) })?;
+    let h = EVENTS.insert_child(&CHANNELS, ch, |_| EventHandle {
+        channel: ch,
+        allocated: true,
+        event: Mutex::new(event),
+    })?;
     out.write(h);
     Ok(())
 }

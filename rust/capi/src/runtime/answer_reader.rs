@@ -107,8 +107,9 @@ mod tests {
         // Together: one `recv` takes several.
         tx.write_all(&bytes).unwrap();
         let mut r = AnswerReader::new();
-        let ids: Vec<(u32, usize)> =
-            (0..4).map(|_| r.read_until(rx.as_raw_fd(), None).unwrap().map(|(h, b)| (h.id, b.len())).unwrap()).collect();
+        let ids: Vec<(u32, usize)> = (0..4)
+            .map(|_| r.read_until(rx.as_raw_fd(), None).unwrap().map(|(h, b)| (h.id, b.len())).unwrap())
+            .collect();
         assert_eq!(ids, [(1, 5), (2, 0), (3, big.len()), (4, 4)]);
         // Byte by byte, with a deadline that passes in between.
         let mut got = Vec::new();

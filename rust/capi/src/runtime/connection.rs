@@ -37,9 +37,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use ais_ipc::frame::{self, HEADER_SIZE, MAX_MESSAGE_SIZE};
-use ais_ipc::handshake::{
-    HANDSHAKE_SERVICE, HELLO_ID, HELLO_REPLY_ID, Hello, HelloReply, PROTOCOL_VERSION, Role,
-};
+use ais_ipc::handshake::{HANDSHAKE_SERVICE, HELLO_ID, HELLO_REPLY_ID, Hello, HelloReply, PROTOCOL_VERSION, Role};
 
 use super::answer_reader::AnswerReader;
 use super::frame_reader::{FrameReader, ReadFault};
@@ -159,27 +157,12 @@ impl Connection {
     /// `TRY_AGAIN`; socket not accessible → `ACCESS`; the executive's
     /// refusal (its `HelloReply` error, e.g. `ACCESS`, `VERSION`, or
     /// `TRY_AGAIN` while it syncs) as is; a malformed answer → `LIBRARY`.
-    pub fn open_with_timeout(
-        path: &Path,
-        service: u32,
-        timeout: Duration,
-    ) -> AisResult<Connection> {
+    pub fn open_with_timeout(path: &Path, service: u32, timeout: Duration) -> AisResult<Connection> {
         // A timeout too large to add is no limit (not a panic).
         let deadline = Instant::now().checked_add(timeout);
         let request_fd = sys::connect_unix(path).map_err(connect_error)?;
-        let hello = Hello {
-            protocol: PROTOCOL_VERSION,
-            role: Role::Request,
-            service,
-            token: 0,
-        };
-        send_frame(
-            &request_fd,
-            HANDSHAKE_SERVICE,
-            HELLO_ID,
-            &hello.encode(),
-            deadline,
-        )?;
+        let hello = Hello { protocol: PROTOCOL_VERSION, role: Role::Request, service, token: 0 };
+        send_frame(&request_fd, HANDSHAKE_SERVICE, HELLO_ID, &hello.encode(), deadline)?;
         let (header, body) = match FrameReader::new().read_until(request_fd.as_raw_fd(), deadline) {
             Ok(Some(frame)) => frame,
             Ok(None) => return Err(AisError::TRY_AGAIN),
@@ -196,18 +179,8 @@ impl Connection {
         AisError::check(reply.error)?;
 
         let dispatch_fd = sys::connect_unix(path).map_err(connect_error)?;
-        let hello = Hello {
-            role: Role::Dispatch,
-            token: reply.token,
-            ..hello
-        };
-        send_frame(
-            &dispatch_fd,
-            HANDSHAKE_SERVICE,
-            HELLO_ID,
-            &hello.encode(),
-            deadline,
-        )?;
+        let hello = Hello { role: Role::Dispatch, token: reply.token, ..hello };
+        send_frame(&dispatch_fd, HANDSHAKE_SERVICE, HELLO_ID, &hello.encode(), deadline)?;
         Ok(Connection {
             service,
             state: AtomicU8::new(OPEN),
@@ -285,10 +258,7 @@ impl Connection {
     /// Something went wrong with the stream: broken (`LIBRARY`) unless it
     /// was closed by finalize meanwhile (`BAD_HANDLE`).
     pub(super) fn fault(&self) -> AisError {
-        match self
-            .state
-            .compare_exchange(OPEN, BROKEN, Ordering::SeqCst, Ordering::SeqCst)
-        {
+        match self.state.compare_exchange(OPEN, BROKEN, Ordering::SeqCst, Ordering::SeqCst) {
             Ok(_) => {
                 sys::shutdown(&self.request_fd);
                 sys::shutdown(&self.dispatch_fd);
@@ -482,35 +452,22 @@ fn connect_error(e: io::Error) -> AisError {
     match e.raw_os_error() {
         // Not running (no socket, or nobody listening), or too busy to
         // take another connection right now.
-        Some(
-            libc::ENOENT | libc::ECONNREFUSED | libc::EAGAIN | libc::ENOTDIR | libc::ECONNRESET,
-        ) => AisError::TRY_AGAIN,
+        Some(libc::ENOENT | libc::ECONNREFUSED | libc::EAGAIN | libc::ENOTDIR | libc::ECONNRESET) => {
+            AisError::TRY_AGAIN
+        }
         Some(libc::EACCES | libc::EPERM) => AisError::ACCESS,
         _ => AisError::LIBRARY,
     }
 }
 
 /// Sends one handshake message before `deadline`.
-fn send_frame(
-    fd: &OwnedFd,
-    service: u32,
-    id: u32,
-    body: &[u8],
-    deadline: Option<Instant>,
-) -> AisResult<()> {
+fn send_frame(fd: &OwnedFd, service: u32, id: u32, body: &[u8], deadline: Option<Instant>) -> AisResult<()> {
     let mut sent = 0;
-    match sys::send_all(
-        fd.as_raw_fd(),
-        &frame::encode(service, id, body),
-        deadline,
-        &mut sent,
-    ) {
+    match sys::send_all(fd.as_raw_fd(), &frame::encode(service, id, body), deadline, &mut sent) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == io::ErrorKind::TimedOut => Err(AisError::TRY_AGAIN),
         // The executive closed on us: it is going away.
-        Err(e) if matches!(e.raw_os_error(), Some(libc::EPIPE | libc::ECONNRESET)) => {
-            Err(AisError::TRY_AGAIN)
-        }
+        Err(e) if matches!(e.raw_os_error(), Some(libc::EPIPE | libc::ECONNRESET)) => Err(AisError::TRY_AGAIN),
         Err(_) => Err(AisError::LIBRARY),
     }
 }

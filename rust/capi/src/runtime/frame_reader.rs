@@ -89,11 +89,7 @@ impl FrameReader {
 
     /// Reads one whole frame, waiting until `deadline` (`None`: no limit).
     /// `Ok(None)`: the deadline passed first; what arrived is kept.
-    pub fn read_until(
-        &mut self,
-        fd: RawFd,
-        deadline: Option<Instant>,
-    ) -> Result<Option<Frame>, ReadFault> {
+    pub fn read_until(&mut self, fd: RawFd, deadline: Option<Instant>) -> Result<Option<Frame>, ReadFault> {
         loop {
             if let Some(frame) = self.read_now(fd)? {
                 return Ok(Some(frame));
@@ -146,10 +142,7 @@ pub(super) mod tests {
             }
         }
         assert_eq!(frames.len(), 2);
-        assert_eq!(
-            (frames[0].0.id, frames[0].1.as_slice()),
-            (10, &b"first"[..])
-        );
+        assert_eq!((frames[0].0.id, frames[0].1.as_slice()), (10, &b"first"[..]));
         assert_eq!((frames[1].0.id, frames[1].1.len()), (11, 0));
         assert!(!reader.is_partial());
     }
@@ -174,12 +167,7 @@ pub(super) mod tests {
         tx.write_all(&bytes[..5]).unwrap();
         let mut reader = FrameReader::new();
         let deadline = Instant::now() + Duration::from_millis(50);
-        assert!(
-            reader
-                .read_until(rx.as_raw_fd(), Some(deadline))
-                .unwrap()
-                .is_none()
-        );
+        assert!(reader.read_until(rx.as_raw_fd(), Some(deadline)).unwrap().is_none());
         assert!(reader.is_partial());
         tx.write_all(&bytes[5..]).unwrap();
         let (h, body) = reader.read_until(rx.as_raw_fd(), None).unwrap().unwrap();

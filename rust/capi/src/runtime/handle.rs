@@ -80,11 +80,7 @@ impl<T> Default for HandleTable<T> {
 impl<T> HandleTable<T> {
     pub const fn new() -> Self {
         HandleTable {
-            slots: Mutex::new(Slots {
-                entries: Vec::new(),
-                free: Vec::new(),
-                live: 0,
-            }),
+            slots: Mutex::new(Slots { entries: Vec::new(), free: Vec::new(), live: 0 }),
             tag: AtomicU32::new(0),
         }
     }
@@ -128,20 +124,14 @@ impl<T> HandleTable<T> {
         let index = match slots.free.pop() {
             Some(index) => index,
             None if slots.entries.len() < MAX_HANDLES => {
-                slots.entries.push(Slot {
-                    generation: 0,
-                    entry: None,
-                });
+                slots.entries.push(Slot { generation: 0, entry: None });
                 (slots.entries.len() - 1) as u32
             }
             None => return Err(AisError::NO_RESOURCES),
         };
         let slot = &mut slots.entries[index as usize];
         let handle = encode(tag, slot.generation, index);
-        slot.entry = Some(Entry {
-            value: Arc::new(make(handle)),
-            parent,
-        });
+        slot.entry = Some(Entry { value: Arc::new(make(handle)), parent });
         slots.live += 1;
         Ok(handle)
     }
@@ -183,10 +173,7 @@ impl<T> HandleTable<T> {
     /// Removes every handle whose parent is `parent`; returns them.
     pub fn remove_children(&self, parent: u64) -> Vec<(u64, Arc<T>)> {
         let doomed: Vec<u64> = self.children(parent).into_iter().map(|(h, _)| h).collect();
-        doomed
-            .into_iter()
-            .filter_map(|h| self.remove(h).ok().map(|v| (h, v)))
-            .collect()
+        doomed.into_iter().filter_map(|h| self.remove(h).ok().map(|v| (h, v))).collect()
     }
 
     /// The live handles whose parent is `parent`, with their values.
@@ -202,12 +189,7 @@ impl<T> HandleTable<T> {
             .enumerate()
             .filter_map(|(index, slot)| {
                 let entry = slot.entry.as_ref()?;
-                (entry.parent == parent).then(|| {
-                    (
-                        encode(tag, slot.generation, index as u32),
-                        Arc::clone(&entry.value),
-                    )
-                })
+                (entry.parent == parent).then(|| (encode(tag, slot.generation, index as u32), Arc::clone(&entry.value)))
             })
             .collect()
     }
@@ -222,10 +204,7 @@ impl<T> HandleTable<T> {
             .enumerate()
             .filter_map(|(index, slot)| {
                 let entry = slot.entry.as_ref()?;
-                Some((
-                    encode(tag, slot.generation, index as u32),
-                    Arc::clone(&entry.value),
-                ))
+                Some((encode(tag, slot.generation, index as u32), Arc::clone(&entry.value)))
             })
             .collect()
     }
@@ -266,10 +245,7 @@ impl<T> HandleTable<T> {
             return tag;
         }
         let fresh = next_table_tag();
-        match self
-            .tag
-            .compare_exchange(0, fresh, Ordering::AcqRel, Ordering::Acquire)
-        {
+        match self.tag.compare_exchange(0, fresh, Ordering::AcqRel, Ordering::Acquire) {
             Ok(_) => fresh,
             Err(chosen) => chosen,
         }
@@ -349,19 +325,8 @@ mod tests {
         assert_eq!(h & !(TAG_MASK << TAG_SHIFT), f & !(TAG_MASK << TAG_SHIFT));
         assert_eq!(ours.get(f).err(), Some(AisError::BAD_HANDLE));
         assert_eq!(theirs.get(h).err(), Some(AisError::BAD_HANDLE));
-        for garbage in [
-            0,
-            1,
-            u64::MAX,
-            h ^ 1,
-            h + (1 << GENERATION_SHIFT),
-            h | INDEX_MASK,
-        ] {
-            assert_eq!(
-                ours.get(garbage).err(),
-                Some(AisError::BAD_HANDLE),
-                "{garbage:#x}"
-            );
+        for garbage in [0, 1, u64::MAX, h ^ 1, h + (1 << GENERATION_SHIFT), h | INDEX_MASK] {
+            assert_eq!(ours.get(garbage).err(), Some(AisError::BAD_HANDLE), "{garbage:#x}");
         }
         // A cheap pseudo-random sweep: nothing but `h` is accepted.
         let mut x = 0x1234_5678_9abc_def0u64;
@@ -378,8 +343,7 @@ mod tests {
 
     #[test]
     fn tags_of_many_tables_are_distinct_and_nonzero() {
-        let tags: std::collections::HashSet<u32> =
-            (0..1000).map(|_| HandleTable::<()>::new().tag()).collect();
+        let tags: std::collections::HashSet<u32> = (0..1000).map(|_| HandleTable::<()>::new().tag()).collect();
         assert_eq!(tags.len(), 1000);
         assert!(!tags.contains(&0));
     }
@@ -404,24 +368,14 @@ mod tests {
         assert_eq!(checkpoints.children(lib).len(), 2);
         // Finalize of `lib`: parent first, then its children.
         libraries.remove(lib).unwrap();
-        let mut gone: Vec<i32> = checkpoints
-            .remove_children(lib)
-            .into_iter()
-            .map(|(_, v)| *v)
-            .collect();
+        let mut gone: Vec<i32> = checkpoints.remove_children(lib).into_iter().map(|(_, v)| *v).collect();
         gone.sort();
         assert_eq!(gone, [1, 2]);
         assert!(checkpoints.get(c1).is_err() && checkpoints.get(c2).is_err());
         assert_eq!(*checkpoints.get(c3).unwrap(), 3);
         // A child of a finalized or garbage parent is refused.
-        assert_eq!(
-            checkpoints.insert_child(&libraries, lib, |_| 4).err(),
-            Some(AisError::BAD_HANDLE)
-        );
-        assert_eq!(
-            checkpoints.insert_child(&libraries, 12345, |_| 4).err(),
-            Some(AisError::BAD_HANDLE)
-        );
+        assert_eq!(checkpoints.insert_child(&libraries, lib, |_| 4).err(), Some(AisError::BAD_HANDLE));
+        assert_eq!(checkpoints.insert_child(&libraries, 12345, |_| 4).err(), Some(AisError::BAD_HANDLE));
         assert_eq!(checkpoints.len(), 1);
     }
 

@@ -34,11 +34,7 @@ impl<S> Library<S> {
     /// A library talking to `service` (an `ais_ipc::service` id),
     /// supporting `versions`.
     pub const fn new(service: u32, versions: &'static [SaVersionT]) -> Self {
-        Library {
-            service,
-            versions,
-            handles: HandleTable::new(),
-        }
+        Library { service, versions, handles: HandleTable::new() }
     }
 
     /// `saXxxInitialize`: the version check (`VERSION`, with `version`
@@ -53,11 +49,7 @@ impl<S> Library<S> {
     /// a connection made by the caller (tests, or a library that must
     /// pick the socket itself).
     pub fn initialize_with(&self, conn: Connection, state: S) -> AisResult<u64> {
-        self.handles.insert_with(|handle| Instance {
-            handle,
-            conn,
-            state,
-        })
+        self.handles.insert_with(|handle| Instance { handle, conn, state })
     }
 
     /// The instance of a live handle; `BAD_HANDLE` otherwise.
@@ -79,9 +71,7 @@ impl<S> Library<S> {
         mut deliver: impl FnMut(&Instance<S>, u32, &[u8]) -> AisResult<()>,
     ) -> AisResult<()> {
         let instance = self.get(handle)?;
-        instance
-            .conn
-            .dispatch(flags, |id, body| deliver(&instance, id, body))
+        instance.conn.dispatch(flags, |id, body| deliver(&instance, id, body))
     }
 
     /// `saXxxFinalize`: the handle is invalid from now on, its connection

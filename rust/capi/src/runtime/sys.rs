@@ -28,13 +28,7 @@ pub fn connect_unix(path: &Path) -> io::Result<OwnedFd> {
         *dst = *src as libc::c_char;
     }
     // SAFETY: plain syscall; the result is checked.
-    let fd = unsafe {
-        libc::socket(
-            libc::AF_UNIX,
-            libc::SOCK_STREAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
-            0,
-        )
-    };
+    let fd = unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK, 0) };
     if fd < 0 {
         return Err(io::Error::last_os_error());
     }
@@ -56,24 +50,12 @@ pub fn connect_unix(path: &Path) -> io::Result<OwnedFd> {
 
 /// Sends all of `buf`, waiting for room until `deadline`. A timeout is
 /// `ErrorKind::TimedOut` with the number of bytes already sent in `sent`.
-pub fn send_all(
-    fd: RawFd,
-    buf: &[u8],
-    deadline: Option<Instant>,
-    sent: &mut usize,
-) -> io::Result<()> {
+pub fn send_all(fd: RawFd, buf: &[u8], deadline: Option<Instant>, sent: &mut usize) -> io::Result<()> {
     *sent = 0;
     while *sent < buf.len() {
         let rest = &buf[*sent..];
         // SAFETY: `rest` is a valid buffer of `rest.len()` bytes.
-        let n = unsafe {
-            libc::send(
-                fd,
-                rest.as_ptr().cast(),
-                rest.len(),
-                libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT,
-            )
-        };
+        let n = unsafe { libc::send(fd, rest.as_ptr().cast(), rest.len(), libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT) };
         if n >= 0 {
             *sent += n as usize;
             continue;
@@ -143,11 +125,7 @@ fn wait(fd: RawFd, events: libc::c_short, deadline: Option<Instant>) -> io::Resu
 }
 
 fn poll_once(fd: RawFd, events: libc::c_short, timeout_ms: i32) -> io::Result<bool> {
-    let mut pfd = libc::pollfd {
-        fd,
-        events,
-        revents: 0,
-    };
+    let mut pfd = libc::pollfd { fd, events, revents: 0 };
     // SAFETY: one valid pollfd.
     let rc = unsafe { libc::poll(&mut pfd, 1, timeout_ms) };
     if rc < 0 {

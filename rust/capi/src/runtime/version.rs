@@ -21,11 +21,7 @@ use crate::error::{AisError, AisResult};
 /// An `SaVersionT` from a release letter and two numbers:
 /// `version(b'B', 1, 1)` is B.01.01.
 pub const fn version(release: u8, major: u8, minor: u8) -> SaVersionT {
-    SaVersionT {
-        releaseCode: release as _,
-        majorVersion: major,
-        minorVersion: minor,
-    }
+    SaVersionT { releaseCode: release as _, majorVersion: major, minorVersion: minor }
 }
 
 /// Checks `requested` against `supported` as described in the module doc,
@@ -46,16 +42,8 @@ pub fn check_version(supported: &[SaVersionT], requested: &mut SaVersionT) -> Ai
         *requested = best;
         return if ok { Ok(()) } else { Err(AisError::VERSION) };
     }
-    let above = supported
-        .iter()
-        .map(|v| v.releaseCode as u8)
-        .filter(|&r| r > release)
-        .min();
-    let below = supported
-        .iter()
-        .map(|v| v.releaseCode as u8)
-        .filter(|&r| r < release)
-        .max();
+    let above = supported.iter().map(|v| v.releaseCode as u8).filter(|&r| r > release).min();
+    let below = supported.iter().map(|v| v.releaseCode as u8).filter(|&r| r < release).max();
     if let Some(best) = above.or(below).and_then(highest_for) {
         *requested = best;
     }
@@ -89,78 +77,37 @@ mod tests {
     #[test]
     fn lower_major_is_ok_and_reports_our_major() {
         let supported = [version(b'B', 2, 3)];
-        assert_eq!(
-            check(&supported, version(b'B', 1, 1)),
-            (Ok(()), supported[0])
-        );
+        assert_eq!(check(&supported, version(b'B', 1, 1)), (Ok(()), supported[0]));
         assert_eq!(check(&[B0101], version(b'B', 0, 9)), (Ok(()), B0101));
     }
 
     #[test]
     fn higher_major_is_version_error_with_our_highest() {
-        assert_eq!(
-            check(&[B0101], version(b'B', 2, 1)),
-            (Err(AisError::VERSION), B0101)
-        );
-        assert_eq!(
-            check(&[B0101], version(b'B', 0xff, 0)),
-            (Err(AisError::VERSION), B0101)
-        );
+        assert_eq!(check(&[B0101], version(b'B', 2, 1)), (Err(AisError::VERSION), B0101));
+        assert_eq!(check(&[B0101], version(b'B', 0xff, 0)), (Err(AisError::VERSION), B0101));
     }
 
     #[test]
     fn wrong_release_code_is_version_error_with_nearest_release() {
         // Below every supported release: the lowest one above.
-        assert_eq!(
-            check(&[B0101], version(b'A', 1, 1)),
-            (Err(AisError::VERSION), B0101)
-        );
+        assert_eq!(check(&[B0101], version(b'A', 1, 1)), (Err(AisError::VERSION), B0101));
         // Above every supported release: the highest one below.
-        assert_eq!(
-            check(&[B0101], version(b'C', 1, 1)),
-            (Err(AisError::VERSION), B0101)
-        );
-        assert_eq!(
-            check(&[B0101], version(0, 0, 0)),
-            (Err(AisError::VERSION), B0101)
-        );
-        assert_eq!(
-            check(&[B0101], version(b'b', 1, 1)),
-            (Err(AisError::VERSION), B0101)
-        );
+        assert_eq!(check(&[B0101], version(b'C', 1, 1)), (Err(AisError::VERSION), B0101));
+        assert_eq!(check(&[B0101], version(0, 0, 0)), (Err(AisError::VERSION), B0101));
+        assert_eq!(check(&[B0101], version(b'b', 1, 1)), (Err(AisError::VERSION), B0101));
     }
 
     #[test]
     fn several_releases_and_majors() {
         // As AMF: A.01.01 and B.01.01; plus a made-up B.02.04 and D.01.02.
-        let supported = [
-            version(b'A', 1, 1),
-            version(b'B', 1, 1),
-            version(b'B', 2, 4),
-            version(b'B', 2, 2),
-            version(b'D', 1, 2),
-        ];
-        assert_eq!(
-            check(&supported, version(b'A', 1, 0)),
-            (Ok(()), version(b'A', 1, 1))
-        );
-        assert_eq!(
-            check(&supported, version(b'B', 1, 1)),
-            (Ok(()), version(b'B', 2, 4))
-        );
-        assert_eq!(
-            check(&supported, version(b'A', 2, 0)),
-            (Err(AisError::VERSION), version(b'A', 1, 1))
-        );
+        let supported =
+            [version(b'A', 1, 1), version(b'B', 1, 1), version(b'B', 2, 4), version(b'B', 2, 2), version(b'D', 1, 2)];
+        assert_eq!(check(&supported, version(b'A', 1, 0)), (Ok(()), version(b'A', 1, 1)));
+        assert_eq!(check(&supported, version(b'B', 1, 1)), (Ok(()), version(b'B', 2, 4)));
+        assert_eq!(check(&supported, version(b'A', 2, 0)), (Err(AisError::VERSION), version(b'A', 1, 1)));
         // C is between B and D: the lowest release above wins.
-        assert_eq!(
-            check(&supported, version(b'C', 1, 1)),
-            (Err(AisError::VERSION), version(b'D', 1, 2))
-        );
-        assert_eq!(
-            check(&supported, version(b'E', 1, 1)),
-            (Err(AisError::VERSION), version(b'D', 1, 2))
-        );
+        assert_eq!(check(&supported, version(b'C', 1, 1)), (Err(AisError::VERSION), version(b'D', 1, 2)));
+        assert_eq!(check(&supported, version(b'E', 1, 1)), (Err(AisError::VERSION), version(b'D', 1, 2)));
     }
 
     #[test]

@@ -87,13 +87,7 @@ impl MockExec {
                 }
             })
         };
-        MockExec {
-            dir,
-            path,
-            stop,
-            dispatch,
-            thread: Some(thread),
-        }
+        MockExec { dir, path, stop, dispatch, thread: Some(thread) }
     }
 
     /// The server end of the `n`-th dispatch channel, waiting for it.
@@ -126,9 +120,7 @@ fn serve(
     tokens: &AtomicU64,
     dispatch: &Mutex<Vec<UnixStream>>,
 ) {
-    stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     let Ok((header, body)) = frame::read_message(&mut stream) else {
         return;
     };
@@ -140,16 +132,8 @@ fn serve(
         Role::Request => {
             assert_eq!(hello.token, 0);
             let token = tokens.fetch_add(1, Ordering::Relaxed);
-            let reply = HelloReply {
-                error: hello_error,
-                token,
-            };
-            let _ = frame::write_message(
-                &mut stream,
-                HANDSHAKE_SERVICE,
-                HELLO_REPLY_ID,
-                &reply.encode(),
-            );
+            let reply = HelloReply { error: hello_error, token };
+            let _ = frame::write_message(&mut stream, HANDSHAKE_SERVICE, HELLO_REPLY_ID, &reply.encode());
             if hello_error != OK {
                 return;
             }

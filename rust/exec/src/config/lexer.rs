@@ -75,14 +75,8 @@ mod tests {
         let toks = tokenize("f", text).unwrap();
         assert_eq!(toks.len(), 4);
         assert_eq!(toks[0], Located { line: 2, token: Token::Open { name: "totem".into() } });
-        assert_eq!(
-            toks[1].token,
-            Token::KeyValue { key: "token".into(), value: "1000".into() }
-        );
-        assert_eq!(
-            toks[2].token,
-            Token::KeyValue { key: "logfile".into(), value: "/a b/c".into() }
-        );
+        assert_eq!(toks[1].token, Token::KeyValue { key: "token".into(), value: "1000".into() });
+        assert_eq!(toks[2].token, Token::KeyValue { key: "logfile".into(), value: "/a b/c".into() });
         assert_eq!(toks[3], Located { line: 6, token: Token::Close });
     }
 

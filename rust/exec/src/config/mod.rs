@@ -278,8 +278,8 @@ pub fn load_from(paths: ConfigPaths) -> Result<Loaded, ConfigError> {
             return Err(ConfigError::new(&file, 0, "file", why));
         }
         Ok(Some(bytes)) => {
-            let text = String::from_utf8(bytes)
-                .map_err(|_| ConfigError::new(&file, 0, "file", "not valid UTF-8".into()))?;
+            let text =
+                String::from_utf8(bytes).map_err(|_| ConfigError::new(&file, 0, "file", "not valid UTF-8".into()))?;
             let mut c = parse_str(&file, &text)?;
             c.source = Some(paths.main.clone());
             c

@@ -44,9 +44,10 @@ pub fn parse(file: &str, tokens: Vec<Located>) -> Result<Section, ConfigError> {
                     return Err(ConfigError::new(file, line, "}", "closing brace without open section".into()));
                 }
                 if let Some(done) = stack.pop()
-                    && let Some(parent) = stack.last_mut() {
-                        parent.items.push(Item::Section(done));
-                    }
+                    && let Some(parent) = stack.last_mut()
+                {
+                    parent.items.push(Item::Section(done));
+                }
             }
             Token::KeyValue { key, value } => {
                 if let Some(current) = stack.last_mut() {
@@ -92,10 +93,7 @@ mod tests {
             tree("totem {\n interface {\n").unwrap_err().to_string(),
             "f:2: interface: section not closed before end of file"
         );
-        assert_eq!(
-            tree("totem {\n}\n}\n").unwrap_err().to_string(),
-            "f:3: }: closing brace without open section"
-        );
+        assert_eq!(tree("totem {\n}\n}\n").unwrap_err().to_string(), "f:3: }: closing brace without open section");
     }
 
     #[test]

@@ -10,10 +10,8 @@ use super::parser::{Entry, Item, Section};
 use super::*;
 
 /// Subsystem names `logger_subsys { subsys: }` accepts.
-pub const SUBSYSTEMS: &[&str] = &[
-    "MAIN", "TOTEM", "IPC", "CFG", "SERV", "SYNC", "CLM", "AMF", "CKPT", "EVT", "LCK", "MSG", "EVS",
-    "CPG",
-];
+pub const SUBSYSTEMS: &[&str] =
+    &["MAIN", "TOTEM", "IPC", "CFG", "SERV", "SYNC", "CLM", "AMF", "CKPT", "EVT", "LCK", "MSG", "EVS", "CPG"];
 
 const TOTEM_DURATIONS_MS: &[&str] = &[
     "token",
@@ -98,10 +96,8 @@ impl Ctx<'_> {
     }
 
     fn number(&self, e: &Entry, min: u64, max: u64) -> Result<u64, ConfigError> {
-        let n: u64 = e
-            .value
-            .parse()
-            .map_err(|_| self.err(e.line, &e.key, format!("expected a number, got '{}'", e.value)))?;
+        let n: u64 =
+            e.value.parse().map_err(|_| self.err(e.line, &e.key, format!("expected a number, got '{}'", e.value)))?;
         if n < min || n > max {
             return Err(self.err(e.line, &e.key, format!("{n} out of range {min}..{max}")));
         }
@@ -123,24 +119,22 @@ impl Ctx<'_> {
     }
 
     fn address(&self, e: &Entry) -> Result<IpAddr, ConfigError> {
-        e.value
-            .parse()
-            .map_err(|_| self.err(e.line, &e.key, format!("not an IP address: '{}'", e.value)))
+        e.value.parse().map_err(|_| self.err(e.line, &e.key, format!("not an IP address: '{}'", e.value)))
     }
 }
 
 /// Validates the top-level section.
 pub fn validate(file: &str, top: &Section) -> Result<Config, ConfigError> {
     let cx = Ctx { file };
-    let (_, sections) =
-        cx.entries(top, &|_| false, &["totem", "logging", "event", "amf", "aisexec", "uidgid"])?;
+    let (_, sections) = cx.entries(top, &|_| false, &["totem", "logging", "event", "amf", "aisexec", "uidgid"])?;
     let mut config = Config::default();
     let mut seen: HashMap<&str, u32> = HashMap::new();
     for s in sections {
         if s.name != "uidgid"
-            && let Some(first) = seen.insert(&s.name, s.line) {
-                return Err(cx.err(s.line, &s.name, format!("duplicate section (first at line {first})")));
-            }
+            && let Some(first) = seen.insert(&s.name, s.line)
+        {
+            return Err(cx.err(s.line, &s.name, format!("duplicate section (first at line {first})")));
+        }
         match s.name.as_str() {
             "totem" => config.totem = totem(&cx, s)?,
             "logging" => config.logging = logging(&cx, s)?,
@@ -154,16 +148,15 @@ pub fn validate(file: &str, top: &Section) -> Result<Config, ConfigError> {
 }
 
 fn totem(cx: &Ctx, s: &Section) -> Result<Totem, ConfigError> {
-    let known = |k: &str| {
-        TOTEM_DURATIONS_MS.contains(&k) || TOTEM_COUNTS.contains(&k) || TOTEM_OTHER.contains(&k)
-    };
+    let known = |k: &str| TOTEM_DURATIONS_MS.contains(&k) || TOTEM_COUNTS.contains(&k) || TOTEM_OTHER.contains(&k);
     let (entries, subs) = cx.entries(s, &known, &["interface"])?;
     let mut t = Totem::default();
     for e in entries {
         let k = e.key.as_str();
         match k {
             "version" => {
-                cx.number(e, 2, 2).map_err(|_| cx.err(e.line, k, format!("only version 2 is supported, got '{}'", e.value)))?;
+                cx.number(e, 2, 2)
+                    .map_err(|_| cx.err(e.line, k, format!("only version 2 is supported, got '{}'", e.value)))?;
             }
             "nodeid" => t.nodeid = Some(cx.number(e, 1, u32::MAX as u64)? as u32),
             "secauth" => t.secauth = Some(cx.boolean(e)?),
@@ -203,7 +196,11 @@ fn totem(cx: &Ctx, s: &Section) -> Result<Totem, ConfigError> {
     for sub in subs {
         let iface = interface(cx, sub)?;
         if let Some(other) = t.interfaces.iter().find(|i| i.ringnumber == iface.ringnumber) {
-            return Err(cx.err(sub.line, "ringnumber", format!("ring {} already defined at line {}", iface.ringnumber, other.line)));
+            return Err(cx.err(
+                sub.line,
+                "ringnumber",
+                format!("ring {} already defined at line {}", iface.ringnumber, other.line),
+            ));
         }
         if t.interfaces.len() == MAX_INTERFACES {
             return Err(cx.err(sub.line, "interface", format!("at most {MAX_INTERFACES} interfaces are supported")));
@@ -363,8 +360,7 @@ fn logging(cx: &Ctx, s: &Section) -> Result<Logging, ConfigError> {
 }
 
 fn event(cx: &Ctx, s: &Section) -> Result<Event, ConfigError> {
-    let (entries, _) =
-        cx.entries(s, &|k| matches!(k, "delivery_queue_size" | "delivery_queue_resume"), &[])?;
+    let (entries, _) = cx.entries(s, &|k| matches!(k, "delivery_queue_size" | "delivery_queue_resume"), &[])?;
     let mut ev = Event::default();
     let mut resume_line = s.line;
     for e in entries {
@@ -396,9 +392,7 @@ fn amf(cx: &Ctx, s: &Section) -> Result<bool, ConfigError> {
 }
 
 fn is_account_name(v: &str) -> bool {
-    !v.is_empty()
-        && v.len() <= 64
-        && v.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    !v.is_empty() && v.len() <= 64 && v.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
 fn aisexec(cx: &Ctx, s: &Section) -> Result<Aisexec, ConfigError> {

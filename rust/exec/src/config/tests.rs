@@ -103,10 +103,13 @@ fn good_file_parses_fully() {
     assert!(l.to_stderr && l.to_file && !l.to_syslog && l.timestamp && !l.debug);
     assert_eq!(l.logfile.as_deref(), Some(Path::new("/var/log/ais/aisexec log.txt")));
     assert_eq!(l.syslog_facility, libc::LOG_LOCAL3);
-    assert_eq!(l.subsys, vec![
-        SubsysLogging { subsys: "IPC".into(), debug: true },
-        SubsysLogging { subsys: "TOTEM".into(), debug: false },
-    ]);
+    assert_eq!(
+        l.subsys,
+        vec![
+            SubsysLogging { subsys: "IPC".into(), debug: true },
+            SubsysLogging { subsys: "TOTEM".into(), debug: false },
+        ]
+    );
     assert_eq!(c.event, Event { delivery_queue_size: 2000, delivery_queue_resume: 100 });
     assert!(c.amf_enabled);
     assert_eq!(c.aisexec, Aisexec { user: "root".into(), group: "root".into(), ..Aisexec::default() });
@@ -145,14 +148,23 @@ fn unknown_key() {
 fn bad_value() {
     assert_eq!(err("totem {\n secauth: maybe\n}\n"), "t.conf:2: secauth: expected on/off or yes/no, got 'maybe'");
     assert_eq!(err("totem {\n transport: tcp\n}\n"), "t.conf:2: transport: expected one of udp|udpu, got 'tcp'");
-    assert_eq!(err("amf {\n mode: sometimes\n}\n"), "t.conf:2: mode: expected one of enabled|disabled, got 'sometimes'");
+    assert_eq!(
+        err("amf {\n mode: sometimes\n}\n"),
+        "t.conf:2: mode: expected one of enabled|disabled, got 'sometimes'"
+    );
     assert_eq!(err("totem {\n version: 1\n}\n"), "t.conf:2: version: only version 2 is supported, got '1'");
-    assert_eq!(err("logging {\n syslog_facility: kern\n}\n"), "t.conf:2: syslog_facility: expected daemon, user or local0..local7, got 'kern'");
+    assert_eq!(
+        err("logging {\n syslog_facility: kern\n}\n"),
+        "t.conf:2: syslog_facility: expected daemon, user or local0..local7, got 'kern'"
+    );
     assert_eq!(err("logging {\n logger_subsys {\n  subsys: FOO\n }\n}\n"), "t.conf:3: subsys: unknown subsystem 'FOO'");
     assert_eq!(err("logging {\n to_file: yes\n}\n"), "t.conf:1: logfile: required with to_file: yes");
     assert_eq!(err("aisexec {\n user: a b\n}\n"), "t.conf:2: user: not a valid name: 'a b'");
     assert_eq!(err("uidgid {\n uid: no-such-user-xyz\n}\n"), "t.conf:2: uid: no such user 'no-such-user-xyz'");
-    assert_eq!(err("event {\n delivery_queue_size: 10\n delivery_queue_resume: 20\n}\n"), "t.conf:3: delivery_queue_resume: 20 exceeds delivery_queue_size 10");
+    assert_eq!(
+        err("event {\n delivery_queue_size: 10\n delivery_queue_resume: 20\n}\n"),
+        "t.conf:3: delivery_queue_resume: 20 exceeds delivery_queue_size 10"
+    );
 }
 
 #[test]
@@ -161,18 +173,33 @@ fn bad_number() {
     assert_eq!(err("totem {\n token: -5\n}\n"), "t.conf:2: token: expected a number, got '-5'");
     assert_eq!(err("totem {\n netmtu: 100\n}\n"), "t.conf:2: netmtu: 100 out of range 576..65000");
     assert_eq!(err("totem {\n nodeid: 0\n}\n"), "t.conf:2: nodeid: 0 out of range 1..4294967295");
-    assert_eq!(err("totem {\n interface {\n  mcastport: 70000\n }\n}\n"), "t.conf:3: mcastport: 70000 out of range 1..65535");
+    assert_eq!(
+        err("totem {\n interface {\n  mcastport: 70000\n }\n}\n"),
+        "t.conf:3: mcastport: 70000 out of range 1..65535"
+    );
 }
 
 #[test]
 fn bad_address() {
     let iface = |body: &str| format!("totem {{\n interface {{\n  ringnumber: 0\n{body} }}\n}}\n");
     assert_eq!(err(&iface("  bindnetaddr: 10.0.0.300\n")), "t.conf:4: bindnetaddr: not an IP address: '10.0.0.300'");
-    assert_eq!(err(&iface("  bindnetaddr: 10.0.0.1\n  mcastaddr: 10.0.0.2\n")), "t.conf:5: mcastaddr: not a multicast address: '10.0.0.2'");
+    assert_eq!(
+        err(&iface("  bindnetaddr: 10.0.0.1\n  mcastaddr: 10.0.0.2\n")),
+        "t.conf:5: mcastaddr: not a multicast address: '10.0.0.2'"
+    );
     assert_eq!(err(&iface("  bindnetaddr: 10.0.0.1\n")), "t.conf:2: mcastaddr: required with transport udp");
-    assert_eq!(err(&iface("  bindnetaddr: 10.0.0.1\n  mcastaddr: ff02::1\n")), "t.conf:2: mcastaddr: address family differs from bindnetaddr");
-    assert_eq!(err(&iface("  bindnetaddr: fe80::1\n  mcastaddr: ff02::1\n")), "t.conf:2: nodeid: required in totem with an IPv6 bindnetaddr");
-    assert_eq!(err(&iface("  bindnetaddr: 10.0.0.1\n  member {\n   memberaddr: x\n  }\n")), "t.conf:6: memberaddr: not an IP address: 'x'");
+    assert_eq!(
+        err(&iface("  bindnetaddr: 10.0.0.1\n  mcastaddr: ff02::1\n")),
+        "t.conf:2: mcastaddr: address family differs from bindnetaddr"
+    );
+    assert_eq!(
+        err(&iface("  bindnetaddr: fe80::1\n  mcastaddr: ff02::1\n")),
+        "t.conf:2: nodeid: required in totem with an IPv6 bindnetaddr"
+    );
+    assert_eq!(
+        err(&iface("  bindnetaddr: 10.0.0.1\n  member {\n   memberaddr: x\n  }\n")),
+        "t.conf:6: memberaddr: not an IP address: 'x'"
+    );
 }
 
 #[test]
@@ -188,7 +215,10 @@ fn duplicates_where_they_matter() {
     assert_eq!(err("totem {\n}\ntotem {\n}\n"), "t.conf:3: totem: duplicate section (first at line 1)");
     let two = "totem {\n rrp_mode: active\n interface {\n  ringnumber: 0\n  bindnetaddr: 10.0.0.1\n  mcastaddr: 239.1.1.1\n }\n interface {\n  ringnumber: 0\n  bindnetaddr: 10.0.1.1\n  mcastaddr: 239.1.1.2\n }\n}\n";
     assert_eq!(err(two), "t.conf:8: ringnumber: ring 0 already defined at line 3");
-    assert_eq!(err("logging {\n logger_subsys {\n  subsys: IPC\n }\n logger_subsys {\n  subsys: IPC\n }\n}\n"), "t.conf:6: subsys: 'IPC' configured twice");
+    assert_eq!(
+        err("logging {\n logger_subsys {\n  subsys: IPC\n }\n logger_subsys {\n  subsys: IPC\n }\n}\n"),
+        "t.conf:6: subsys: 'IPC' configured twice"
+    );
     // uidgid sections may repeat.
     assert_eq!(parse_str("t", "uidgid {\n uid: 1\n}\nuidgid {\n uid: 2\n}\n").unwrap().uidgid.len(), 2);
 }
@@ -265,7 +295,12 @@ fn realtime_priority_and_mlockall_are_off_unless_asked() {
 #[test]
 fn an_endless_or_huge_config_file_is_an_error_not_an_endless_read() {
     // Before the bound, /dev/zero as the config file read until memory ran out.
-    let p = ConfigPaths { main: PathBuf::from("/dev/zero"), main_from_env: true, amf: PathBuf::new(), authkey: PathBuf::new() };
+    let p = ConfigPaths {
+        main: PathBuf::from("/dev/zero"),
+        main_from_env: true,
+        amf: PathBuf::new(),
+        authkey: PathBuf::new(),
+    };
     let e = load_from(p).unwrap_err().to_string();
     assert!(e.contains(&format!("larger than {CONFIG_MAX} bytes")), "{e}");
     // Just over the limit: refused; a comment-only file at the limit: fine.

@@ -44,7 +44,11 @@ mod tests {
     #[test]
     fn root_configured_account_and_uidgid_only() {
         let mut c = Config {
-            aisexec: Aisexec { user: "no-such-user-xyz".into(), group: "no-such-group-xyz".into(), ..Aisexec::default() },
+            aisexec: Aisexec {
+                user: "no-such-user-xyz".into(),
+                group: "no-such-group-xyz".into(),
+                ..Aisexec::default()
+            },
             ..Config::default()
         };
         c.uidgid.push(UidGid { uid: Some(1234), gid: None });

@@ -10,8 +10,8 @@ use std::io::{self, Read};
 use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::net::UnixStream;
 
-use ais_ipc::frame::{FrameError, Header};
 use ais_ipc::HEADER_SIZE;
+use ais_ipc::frame::{FrameError, Header};
 
 use crate::sys::{self, PeerCred};
 
@@ -64,9 +64,7 @@ impl Channel {
                 self.input.extend_from_slice(&scratch[..n]);
                 ReadOutcome::Open
             }
-            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted) => {
-                ReadOutcome::Open
-            }
+            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted) => ReadOutcome::Open,
             Err(_) => ReadOutcome::Closed,
         }
     }

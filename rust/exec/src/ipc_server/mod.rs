@@ -51,7 +51,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use ais_ipc::error;
-use ais_ipc::handshake::{HANDSHAKE_SERVICE, HELLO_ID, HELLO_REPLY_ID, Hello, HelloReply, PROTOCOL_VERSION, Role as HelloRole};
+use ais_ipc::handshake::{
+    HANDSHAKE_SERVICE, HELLO_ID, HELLO_REPLY_ID, Hello, HelloReply, PROTOCOL_VERSION, Role as HelloRole,
+};
 
 use crate::service::{ConnId, ConnInfo};
 use crate::sys::{self, Epoll, PeerCred};
@@ -178,10 +180,9 @@ pub struct Server {
 fn clear_stale_socket(path: &Path) -> io::Result<()> {
     match std::fs::symlink_metadata(path) {
         Ok(m) if m.file_type().is_socket() => std::fs::remove_file(path),
-        Ok(_) => Err(io::Error::new(
-            io::ErrorKind::AlreadyExists,
-            format!("{} exists and is not a socket", path.display()),
-        )),
+        Ok(_) => {
+            Err(io::Error::new(io::ErrorKind::AlreadyExists, format!("{} exists and is not a socket", path.display())))
+        }
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(e),
     }
@@ -296,7 +297,13 @@ impl Server {
             let mut ch = Channel::new(stream, cred);
             if !self.policy.allows(&cred) {
                 self.stats.refused += 1;
-                crate::log_notice!(Ipc, "refused connection from pid {} uid {} gid {}: not allowed", cred.pid, cred.uid, cred.gid);
+                crate::log_notice!(
+                    Ipc,
+                    "refused connection from pid {} uid {} gid {}: not allowed",
+                    cred.pid,
+                    cred.uid,
+                    cred.gid
+                );
                 refuse(&mut ch, error::ACCESS);
                 continue;
             }
@@ -310,7 +317,14 @@ impl Server {
             let key = self.next_key;
             self.next_key += 1;
             let deadline = now + HANDSHAKE_TIMEOUT;
-            let sock = Sock { ch, role: Role::Hello { deadline }, paused: false, held: false, interest: sys::IN | sys::RDHUP, pending: false };
+            let sock = Sock {
+                ch,
+                role: Role::Hello { deadline },
+                paused: false,
+                held: false,
+                interest: sys::IN | sys::RDHUP,
+                pending: false,
+            };
             if let Err(e) = epoll.add(sock.ch.fd(), key, sock.interest) {
                 crate::log_error!(Ipc, "cannot watch a client socket: {e}");
                 continue;
@@ -339,7 +353,8 @@ impl Server {
                     self.socks.remove(&key);
                 }
                 Role::Request(conn) => {
-                    let unpaired = self.conns.get(&conn).is_some_and(|c| c.dispatch.is_none() && c.pair_deadline == deadline);
+                    let unpaired =
+                        self.conns.get(&conn).is_some_and(|c| c.dispatch.is_none() && c.pair_deadline == deadline);
                     if unpaired {
                         self.stats.handshake_timeouts += 1;
                         crate::log_notice!(Ipc, "pid {}: dispatch channel never connected; closing", sock.ch.cred.pid);
@@ -437,7 +452,12 @@ impl Server {
         let Some(sock) = self.socks.get(&key) else { return };
         let cred = sock.ch.cred;
         if hello.protocol != PROTOCOL_VERSION {
-            crate::log_notice!(Ipc, "pid {}: protocol version {} unsupported (want {PROTOCOL_VERSION})", cred.pid, hello.protocol);
+            crate::log_notice!(
+                Ipc,
+                "pid {}: protocol version {} unsupported (want {PROTOCOL_VERSION})",
+                cred.pid,
+                hello.protocol
+            );
             return self.reject(key, error::VERSION);
         }
         if !self.services.contains(&hello.service) {
@@ -460,12 +480,20 @@ impl Server {
                 if let Some(sock) = self.socks.get_mut(&key) {
                     sock.role = Role::Request(conn);
                 }
-                self.send_on(epoll, key, HANDSHAKE_SERVICE, HELLO_REPLY_ID, &HelloReply { error: error::OK, token }.encode());
+                self.send_on(
+                    epoll,
+                    key,
+                    HANDSHAKE_SERVICE,
+                    HELLO_REPLY_ID,
+                    &HelloReply { error: error::OK, token }.encode(),
+                );
             }
             HelloRole::Dispatch => {
-                let pair = self.tokens.get(&hello.token).and_then(|c| self.conns.get(c)).filter(|c| {
-                    c.dispatch.is_none() && c.info.service == hello.service && c.info.uid == cred.uid
-                });
+                let pair = self
+                    .tokens
+                    .get(&hello.token)
+                    .and_then(|c| self.conns.get(c))
+                    .filter(|c| c.dispatch.is_none() && c.info.service == hello.service && c.info.uid == cred.uid);
                 let Some(conn) = pair.map(|c| c.info.id) else {
                     crate::log_notice!(Ipc, "pid {}: dispatch hello with an unknown token", cred.pid);
                     return self.reject(key, error::BAD_HANDLE);
@@ -477,7 +505,14 @@ impl Server {
                 if let Some(sock) = self.socks.get_mut(&key) {
                     sock.role = Role::Dispatch(conn);
                 }
-                crate::log_debug!(Ipc, "connection {} opened: service {} pid {} uid {}", conn.0, ais_ipc::service::name(info.service), info.pid, info.uid);
+                crate::log_debug!(
+                    Ipc,
+                    "connection {} opened: service {} pid {} uid {}",
+                    conn.0,
+                    ais_ipc::service::name(info.service),
+                    info.pid,
+                    info.uid
+                );
                 self.events.push(ServerEvent::Opened(info));
                 // Serve requests that arrived before the pairing.
                 if let Some(req) = self.socks.get_mut(&request_key) {
@@ -652,7 +687,11 @@ impl Server {
             Role::Request(_) => sock.paused = queued > QUEUE_LIMIT,
             Role::Dispatch(conn) if queued > QUEUE_LIMIT => {
                 self.stats.slow_dropped += 1;
-                crate::log_warn!(Ipc, "pid {}: {queued} bytes of callbacks unread; dropping its connection", sock.ch.cred.pid);
+                crate::log_warn!(
+                    Ipc,
+                    "pid {}: {queued} bytes of callbacks unread; dropping its connection",
+                    sock.ch.cred.pid
+                );
                 self.close_conn(conn);
                 return;
             }
@@ -676,10 +715,11 @@ impl Server {
     /// Sends a callback on `conn`'s dispatch channel (ignored if gone).
     pub fn send_dispatch(&mut self, epoll: &Epoll, conn: ConnId, id: u32, body: &[u8]) {
         if let Some(c) = self.conns.get(&conn)
-            && let Some(key) = c.dispatch {
-                let service = c.info.service;
-                self.send_on(epoll, key, service, id, body);
-            }
+            && let Some(key) = c.dispatch
+        {
+            let service = c.info.service;
+            self.send_on(epoll, key, service, id, body);
+        }
     }
 
     /// Closes every client (they see end of file) and removes the socket

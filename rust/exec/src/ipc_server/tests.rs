@@ -17,7 +17,8 @@ impl Rig {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let epoll = Epoll::new().unwrap();
-        let server = Server::bind(&dir.join("s.sock"), AccessPolicy::default(), vec![ais_ipc::service::CFG], &epoll).unwrap();
+        let server =
+            Server::bind(&dir.join("s.sock"), AccessPolicy::default(), vec![ais_ipc::service::CFG], &epoll).unwrap();
         Rig { dir, epoll, server }
     }
 
@@ -34,7 +35,8 @@ impl Rig {
     fn connect(&mut self) -> (UnixStream, UnixStream, ConnId) {
         let path = self.dir.join("s.sock");
         let mut req = UnixStream::connect(&path).unwrap();
-        let hello = Hello { protocol: PROTOCOL_VERSION, role: HelloRole::Request, service: ais_ipc::service::CFG, token: 0 };
+        let hello =
+            Hello { protocol: PROTOCOL_VERSION, role: HelloRole::Request, service: ais_ipc::service::CFG, token: 0 };
         write_message(&mut req, HANDSHAKE_SERVICE, HELLO_ID, &hello.encode()).unwrap();
         self.turn();
         self.turn();
@@ -125,7 +127,8 @@ fn handshakes_that_stall_are_closed_after_the_timeout() {
     // dispatch channel.
     let mut silent = UnixStream::connect(&path).unwrap();
     let mut req = UnixStream::connect(&path).unwrap();
-    let hello = Hello { protocol: PROTOCOL_VERSION, role: HelloRole::Request, service: ais_ipc::service::CFG, token: 0 };
+    let hello =
+        Hello { protocol: PROTOCOL_VERSION, role: HelloRole::Request, service: ais_ipc::service::CFG, token: 0 };
     write_message(&mut req, HANDSHAKE_SERVICE, HELLO_ID, &hello.encode()).unwrap();
     rig.turn();
     rig.turn();
@@ -196,10 +199,14 @@ fn queued_output_is_sent_before_a_connection_is_closed() {
 
 /// Request ids the server handed over since the last call.
 fn request_ids(rig: &mut Rig) -> Vec<u32> {
-    rig.server.take_events().into_iter().filter_map(|e| match e {
-        ServerEvent::Request { id, .. } => Some(id),
-        _ => None,
-    }).collect()
+    rig.server
+        .take_events()
+        .into_iter()
+        .filter_map(|e| match e {
+            ServerEvent::Request { id, .. } => Some(id),
+            _ => None,
+        })
+        .collect()
 }
 
 #[test]

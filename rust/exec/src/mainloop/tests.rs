@@ -77,8 +77,8 @@ impl Rig {
         let server = Server::bind(&path, AccessPolicy::default(), vec![service], &epoll).unwrap();
         // SIGUSR2 only: blocking it in this thread is harmless to the harness.
         let signals = sys::signalfd(&[libc::SIGUSR2]).unwrap();
-        let exec =
-            Executive::new(epoll, signals, server, Box::new(Loopback::new(node, "127.0.0.1".into())), services).unwrap();
+        let exec = Executive::new(epoll, signals, server, Box::new(Loopback::new(node, "127.0.0.1".into())), services)
+            .unwrap();
         Rig { dir, path, exec, ready: Vec::new() }
     }
 
@@ -99,7 +99,8 @@ impl Rig {
         let token = HelloReply::decode(&read_message(&mut req).unwrap().1).unwrap().token;
         let mut disp = UnixStream::connect(&self.path).unwrap();
         disp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        write_message(&mut disp, HANDSHAKE_SERVICE, HELLO_ID, &Hello { role: Role::Dispatch, token, ..hello }.encode()).unwrap();
+        write_message(&mut disp, HANDSHAKE_SERVICE, HELLO_ID, &Hello { role: Role::Dispatch, token, ..hello }.encode())
+            .unwrap();
         (req, disp)
     }
 
@@ -217,7 +218,8 @@ fn a_sender_outpacing_the_queue_is_held_and_loses_nothing() {
     const N: u32 = 3 * crate::ordering::LOOPBACK_QUEUE_MESSAGES as u32;
     let mut burst = Vec::new();
     for k in 0..N {
-        write_message(&mut burst, svc::EVS, evs::MCAST_JOINED, &evs::encode_mcast(1, None, &[&k.to_le_bytes()])).unwrap();
+        write_message(&mut burst, svc::EVS, evs::MCAST_JOINED, &evs::encode_mcast(1, None, &[&k.to_le_bytes()]))
+            .unwrap();
     }
     let mut writer = req.try_clone().unwrap();
     let write = std::thread::spawn(move || std::io::Write::write_all(&mut writer, &burst));
@@ -246,7 +248,11 @@ fn a_sender_outpacing_the_queue_is_held_and_loses_nothing() {
     assert!(oks.unwrap().iter().all(|ok| *ok), "every multicast answered OK");
     let got = deliveries.join().unwrap();
     let first_wrong = got.iter().enumerate().find(|(i, k)| **k != *i as u32);
-    assert!(got.len() == N as usize && first_wrong.is_none(), "{} of {N} delivered; first out of order: {first_wrong:?}", got.len());
+    assert!(
+        got.len() == N as usize && first_wrong.is_none(),
+        "{} of {N} delivered; first out of order: {first_wrong:?}",
+        got.len()
+    );
     assert!(rig.exec.server().stats.held > 0, "the sender was never held");
     rig.stop();
 }

@@ -27,13 +27,7 @@ impl Service for CfgService {
         "cfg"
     }
 
-    fn lib_request(
-        &mut self,
-        ctx: &mut Ctx<'_>,
-        conn: ConnId,
-        msg_id: u32,
-        body: &[u8],
-    ) -> Result<(), RequestError> {
+    fn lib_request(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, msg_id: u32, body: &[u8]) -> Result<(), RequestError> {
         match msg_id {
             STATUS => {
                 if !body.is_empty() {
@@ -45,11 +39,7 @@ impl Service for CfgService {
                     ring_rep: s.ring_id.rep,
                     ring_seq: s.ring_id.seq,
                     rings: s.rings.into_iter().map(|(number, status)| RingStatus { number, status }).collect(),
-                    members: s
-                        .members
-                        .into_iter()
-                        .map(|m| Member { node_id: m.node, address: m.address })
-                        .collect(),
+                    members: s.members.into_iter().map(|m| Member { node_id: m.node, address: m.address }).collect(),
                 };
                 ctx.reply_body(conn, msg_id, status.encode_response());
                 Ok(())
@@ -61,7 +51,10 @@ impl Service for CfgService {
                 let answer = match ctx.submit(&[MSG_REENABLE], Guarantee::Agreed) {
                     Ok(()) => {
                         let n = ctx.reenable_rings();
-                        crate::log_notice!(Cfg, "re-enable of redundant rings requested: {n} FAULTY here, asking every node");
+                        crate::log_notice!(
+                            Cfg,
+                            "re-enable of redundant rings requested: {n} FAULTY here, asking every node"
+                        );
                         error::OK
                     }
                     Err(_) => error::TRY_AGAIN,
@@ -82,7 +75,12 @@ impl Service for CfgService {
                 }
             }
             [MSG_REENABLE] => {} // ours: already done when asked
-            _ => crate::log_limited!(Warning, Cfg, "ignoring a malformed CFG message of {} bytes from node {sender}", payload.len()),
+            _ => crate::log_limited!(
+                Warning,
+                Cfg,
+                "ignoring a malformed CFG message of {} bytes from node {sender}",
+                payload.len()
+            ),
         }
     }
 

@@ -125,12 +125,8 @@ impl ClmService {
     /// This node's address as the ordering layer reports it.
     fn local_address(ctx: &Ctx<'_>) -> (u32, Vec<u8>) {
         let status = ctx.cluster_status();
-        let text = status
-            .members
-            .iter()
-            .find(|m| m.node == status.local_node)
-            .map(|m| m.address.clone())
-            .unwrap_or_default();
+        let text =
+            status.members.iter().find(|m| m.node == status.local_node).map(|m| m.address.clone()).unwrap_or_default();
         let family = match text.parse::<IpAddr>() {
             Ok(IpAddr::V6(_)) => wire::AF_INET6,
             _ => wire::AF_INET,
@@ -230,18 +226,10 @@ impl ClmService {
             return;
         }
         let number_of_members = self.members.len() as u32;
-        let for_changes = TrackCallback {
-            error: error::OK,
-            number_of_members,
-            view: View { view_number, items: all },
-        }
-        .encode();
-        let for_changes_only = TrackCallback {
-            error: error::OK,
-            number_of_members,
-            view: View { view_number, items: changes },
-        }
-        .encode();
+        let for_changes =
+            TrackCallback { error: error::OK, number_of_members, view: View { view_number, items: all } }.encode();
+        let for_changes_only =
+            TrackCallback { error: error::OK, number_of_members, view: View { view_number, items: changes } }.encode();
         for (&conn, &mode) in &self.tracks {
             let body = if mode == wire::TRACK_CHANGES_ONLY { &for_changes_only } else { &for_changes };
             ctx.dispatch(conn, wire::TRACK_CALLBACK, body.clone());

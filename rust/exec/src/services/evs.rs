@@ -23,7 +23,7 @@
 use std::collections::BTreeMap;
 
 use ais_ipc::evs::{
-    self as wire, Callback, GroupKey, Request, ERR_TOO_MANY_GROUPS, GROUP_KEY, GUARANTEE_SAFE, MAX_DATA, MAX_GROUPS,
+    self as wire, Callback, ERR_TOO_MANY_GROUPS, GROUP_KEY, GUARANTEE_SAFE, GroupKey, MAX_DATA, MAX_GROUPS, Request,
 };
 use ais_ipc::{Reader, Writer, error, service};
 
@@ -292,20 +292,13 @@ mod tests {
         assert_eq!(a.request(1, Request::McastJoined { guarantee: 2, data: b"one" }), error::OK);
         assert_eq!(b.request(7, Request::McastGroups { guarantee: 3, groups: vec![key(2)], data: b"two" }), error::OK);
         // Total order: a's message, then b's, fed to both nodes.
-        let order: Vec<(NodeId, Vec<u8>)> = a
-            .submitted()
-            .into_iter()
-            .map(|m| (1, m))
-            .chain(b.submitted().into_iter().map(|m| (2, m)))
-            .collect();
+        let order: Vec<(NodeId, Vec<u8>)> =
+            a.submitted().into_iter().map(|m| (1, m)).chain(b.submitted().into_iter().map(|m| (2, m))).collect();
         for (sender, m) in &order {
             a.deliver(*sender, m);
             b.deliver(*sender, m);
         }
-        assert_eq!(
-            a.delivered(),
-            vec![(ConnId(1), 1, b"one".to_vec()), (ConnId(2), 2, b"two".to_vec())]
-        );
+        assert_eq!(a.delivered(), vec![(ConnId(1), 1, b"one".to_vec()), (ConnId(2), 2, b"two".to_vec())]);
         assert_eq!(b.delivered(), vec![(ConnId(7), 1, b"one".to_vec()), (ConnId(7), 2, b"two".to_vec())]);
     }
 
@@ -332,7 +325,10 @@ mod tests {
         let mut a = Node::new(1);
         a.open(1);
         assert_eq!(a.request(1, Request::McastJoined { guarantee: 2, data: b"x" }), error::NOT_EXIST);
-        assert_eq!(a.request(1, Request::McastGroups { guarantee: 2, groups: vec![], data: b"x" }), error::INVALID_PARAM);
+        assert_eq!(
+            a.request(1, Request::McastGroups { guarantee: 2, groups: vec![], data: b"x" }),
+            error::INVALID_PARAM
+        );
         let many: Vec<GroupKey> = (0..MAX_GROUPS as u8).map(key).collect();
         assert_eq!(a.request(1, Request::Join { groups: many.clone() }), error::OK);
         assert_eq!(a.request(1, Request::Join { groups: many.clone() }), error::OK, "rejoining is harmless");

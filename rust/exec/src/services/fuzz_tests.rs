@@ -268,7 +268,14 @@ fn fuzz_three_seeds<S: Service>(make: impl Fn(NodeId) -> S, ids: u32, seeds: &[(
 /// Checkpoint creations, so there is state for sync to carry (and corrupt).
 fn ckpt_seeds() -> Vec<(u32, Vec<u8>)> {
     use ais_ipc::ckpt::{self as wire, Attrs, Request};
-    let attrs = Attrs { creation_flags: 1, checkpoint_size: 100, retention: 1_000_000, max_sections: 4, max_section_size: 50, max_section_id_size: 8 };
+    let attrs = Attrs {
+        creation_flags: 1,
+        checkpoint_size: 100,
+        retention: 1_000_000,
+        max_sections: 4,
+        max_section_size: 50,
+        max_section_id_size: 8,
+    };
     (0..4u8)
         .map(|i| {
             let flags = wire::OPEN_CREATE | wire::OPEN_READ | wire::OPEN_WRITE;

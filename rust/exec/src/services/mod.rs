@@ -3,11 +3,11 @@
 pub mod cfg;
 pub mod ckpt;
 pub mod clm;
+pub mod cpg;
 pub mod evs;
 pub mod evt;
-pub mod cpg;
 
 #[cfg(test)]
-pub(crate) mod testkit;
-#[cfg(test)]
 mod fuzz_tests;
+#[cfg(test)]
+pub(crate) mod testkit;

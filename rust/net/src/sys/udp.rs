@@ -47,12 +47,7 @@ fn retry_eintr(mut call: impl FnMut() -> isize) -> io::Result<usize> {
 /// `segment`, the kernel sends it as datagrams of `segment` bytes each
 /// (the last one may be shorter); without, as one datagram. At most
 /// [`MAX_SEGMENTS`] parts.
-pub fn send_segments(
-    fd: RawFd,
-    dest: &SockAddr,
-    parts: &[&[u8]],
-    segment: Option<u16>,
-) -> io::Result<usize> {
+pub fn send_segments(fd: RawFd, dest: &SockAddr, parts: &[&[u8]], segment: Option<u16>) -> io::Result<usize> {
     if parts.len() > MAX_SEGMENTS {
         return Err(io::Error::from(io::ErrorKind::InvalidInput));
     }
@@ -122,8 +117,7 @@ pub fn send_each(fd: RawFd, dest: &SockAddr, frames: &[&[u8]]) -> SendEach {
             m.msg_hdr.msg_iovlen = 1;
         }
         // SAFETY: `msgs[..n]` point to live iovecs and the address.
-        match retry_eintr(|| unsafe { libc::sendmmsg(fd, msgs.as_mut_ptr(), n as u32, 0) as isize })
-        {
+        match retry_eintr(|| unsafe { libc::sendmmsg(fd, msgs.as_mut_ptr(), n as u32, 0) as isize }) {
             Ok(k) if k > 0 => {
                 out.sent += k;
                 rest = &rest[k.min(n)..];
@@ -131,8 +125,7 @@ pub fn send_each(fd: RawFd, dest: &SockAddr, frames: &[&[u8]]) -> SendEach {
             // The first datagram of this call failed: drop it, go on.
             Ok(_) => {
                 out.failed += 1;
-                out.first_error
-                    .get_or_insert(io::Error::from(io::ErrorKind::WriteZero));
+                out.first_error.get_or_insert(io::Error::from(io::ErrorKind::WriteZero));
                 rest = &rest[1..];
             }
             Err(e) => {
@@ -161,10 +154,7 @@ pub struct Received {
 
 /// One `recvmsg` into `buf`, with the `UDP_GRO` segment size if any.
 pub fn recv_segments(fd: RawFd, buf: &mut [u8]) -> io::Result<Received> {
-    let mut iov = libc::iovec {
-        iov_base: buf.as_mut_ptr().cast(),
-        iov_len: buf.len(),
-    };
+    let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
     let mut cbuf = CmsgBuf([0; 64]);
     // SAFETY: `try_init` hands us zeroed address storage and its length;
     // recvmsg writes at most that many bytes of address, `buf.len()` bytes
@@ -186,9 +176,7 @@ pub fn recv_segments(fd: RawFd, buf: &mut [u8]) -> io::Result<Received> {
                 if (*c).cmsg_level == libc::SOL_UDP && (*c).cmsg_type == UDP_GRO {
                     // The kernel writes an int; read what it says it wrote.
                     let data = libc::CMSG_DATA(c);
-                    let v = if (*c).cmsg_len as usize
-                        >= libc::CMSG_LEN(size_of::<libc::c_int>() as u32) as usize
-                    {
+                    let v = if (*c).cmsg_len as usize >= libc::CMSG_LEN(size_of::<libc::c_int>() as u32) as usize {
                         std::ptr::read_unaligned(data.cast::<libc::c_int>()) as i64
                     } else {
                         i64::from(std::ptr::read_unaligned(data.cast::<u16>()))
@@ -200,10 +188,5 @@ pub fn recv_segments(fd: RawFd, buf: &mut [u8]) -> io::Result<Received> {
             Ok((n, msg.msg_flags, segment))
         })?
     };
-    Ok(Received {
-        len: n.min(buf.len()),
-        src: src.as_socket(),
-        segment,
-        truncated: flags & libc::MSG_TRUNC != 0,
-    })
+    Ok(Received { len: n.min(buf.len()), src: src.as_socket(), segment, truncated: flags & libc::MSG_TRUNC != 0 })
 }

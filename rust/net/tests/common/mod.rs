@@ -10,9 +10,7 @@ pub const KEY_A: [u8; 128] = [0x5A; 128];
 pub const KEY_B: [u8; 128] = [0xA5; 128];
 
 pub fn sealed(key: &[u8]) -> Security {
-    Security::On {
-        authkey: key.to_vec(),
-    }
+    Security::On { authkey: key.to_vec() }
 }
 
 /// Waits up to `timeout` for the next packet that opens.
@@ -41,21 +39,12 @@ pub fn drain(t: &mut Transport, quiet: Duration) -> Vec<Packet> {
 
 /// A UDP port currently free on 127.0.0.1 (best effort; callers retry).
 pub fn free_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 pub fn udpu(bind: &str, members: &[&str], port: u16, security: Security) -> NetConfig {
     let mut c = NetConfig::new(
-        TransportKind::Udpu {
-            members: members
-                .iter()
-                .map(|m| m.parse::<IpAddr>().unwrap())
-                .collect(),
-        },
+        TransportKind::Udpu { members: members.iter().map(|m| m.parse::<IpAddr>().unwrap()).collect() },
         bind.parse().unwrap(),
         security,
     );
@@ -68,11 +57,7 @@ pub fn cluster(cfgs: impl Fn(u16) -> Vec<NetConfig>) -> (u16, Vec<Transport>) {
     let mut last = None;
     for _ in 0..20 {
         let port = free_port();
-        match cfgs(port)
-            .iter()
-            .map(Transport::new)
-            .collect::<Result<Vec<_>, _>>()
-        {
+        match cfgs(port).iter().map(Transport::new).collect::<Result<Vec<_>, _>>() {
             Ok(v) => return (port, v),
             Err(e) => last = Some(e),
         }
@@ -81,6 +66,5 @@ pub fn cluster(cfgs: impl Fn(u16) -> Vec<NetConfig>) -> (u16, Vec<Transport>) {
 }
 
 pub fn send(t: &mut Transport, d: Dest, b: &[u8]) {
-    t.send_to(d, b)
-        .unwrap_or_else(|e| panic!("send from {}: {e}", t.local_addr()));
+    t.send_to(d, b).unwrap_or_else(|e| panic!("send from {}: {e}", t.local_addr()));
 }

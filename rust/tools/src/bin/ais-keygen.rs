@@ -75,9 +75,7 @@ fn write_key(path: &Path, key: &[u8]) -> io::Result<()> {
         _ => Path::new("."),
     };
     DirBuilder::new().recursive(true).mode(0o755).create(dir)?;
-    let name = path
-        .file_name()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path names no file"))?;
+    let name = path.file_name().ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path names no file"))?;
 
     let (tmp, mut file) = create_temp(dir, &name.to_string_lossy())?;
     let result = (|| {

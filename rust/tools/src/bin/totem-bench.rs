@@ -80,7 +80,9 @@ fn parse_args() -> Result<Options, String> {
                     _ => None,
                 })?
             }
-            "--sizes" => o.sizes = list(&val()?, |x| x.parse().ok().filter(|n| (1..=ais_ipc::evs::MAX_DATA).contains(n)))?,
+            "--sizes" => {
+                o.sizes = list(&val()?, |x| x.parse().ok().filter(|n| (1..=ais_ipc::evs::MAX_DATA).contains(n)))?
+            }
             "--seconds" => o.seconds = val()?.parse().map_err(|_| "bad --seconds")?,
             "--all-send" => o.all_send = true,
             "--window" => {
@@ -146,7 +148,8 @@ struct Cluster {
 
 impl Cluster {
     fn start(o: &Options, nodes: usize, secauth: bool) -> Result<Cluster, String> {
-        let tag = format!("b{nodes}{}{}", if secauth { "s" } else { "p" }, if o.transport == "udpu" { "u" } else { "" });
+        let tag =
+            format!("b{nodes}{}{}", if secauth { "s" } else { "p" }, if o.transport == "udpu" { "u" } else { "" });
         let lab = Lab::create(&tag, nodes)?;
         let root = std::env::temp_dir().join(format!("totem-bench-{}-{tag}", std::process::id()));
         let mut c = Cluster { children: Vec::new(), dirs: Vec::new(), keep_logs: o.keep_logs, _lab: lab };
@@ -315,7 +318,11 @@ fn main() {
     } else {
         for &nodes in &o.nodes {
             for &secauth in &o.secauth {
-                let label = format!("{nodes} node{} {}", if nodes > 1 { "s" } else { "" }, if secauth { "sec" } else { "plain" });
+                let label = format!(
+                    "{nodes} node{} {}",
+                    if nodes > 1 { "s" } else { "" },
+                    if secauth { "sec" } else { "plain" }
+                );
                 let cluster = match Cluster::start(&o, nodes, secauth) {
                     Ok(c) => c,
                     Err(e) => {

@@ -170,8 +170,7 @@ impl Totem {
 
     pub(super) fn consensus_timeout(&mut self) {
         let g = &mut self.gather;
-        let missing: Vec<u32> =
-            g.live().into_iter().filter(|n| *n != self.me && !g.agreed.contains(n)).collect();
+        let missing: Vec<u32> = g.live().into_iter().filter(|n| *n != self.me && !g.agreed.contains(n)).collect();
         g.fail_set.extend(missing);
         // Require fresh joins next round, so a representative that died after consensus is noticed
         // (it stays silent, so it is failed after `silent_fail`, not after another consensus timeout).

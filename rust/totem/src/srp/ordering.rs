@@ -19,9 +19,11 @@ impl Totem {
                 if self.state == State::Operational {
                     self.deliver();
                     if let Some((next, _, seq)) = &self.last_sent_token
-                        && *next == sender && m.seq > *seq {
-                            self.tm_retrans = None;
-                        }
+                        && *next == sender
+                        && m.seq > *seq
+                    {
+                        self.tm_retrans = None;
+                    }
                 }
             }
             State::Recovery => {
@@ -72,11 +74,7 @@ impl Totem {
         if is_rep {
             self.stats.token_rotations += 1;
             let min_ack = t.acks.iter().copied().min().unwrap_or(0);
-            if self.state == State::Recovery
-                && t.rotation_seq > 0
-                && t.flags & TF_PENDING == 0
-                && min_ack == t.seq
-            {
+            if self.state == State::Recovery && t.rotation_seq > 0 && t.flags & TF_PENDING == 0 && min_ack == t.seq {
                 t.flags |= TF_INSTALL;
             }
             t.flags &= !TF_PENDING;
@@ -119,8 +117,7 @@ impl Totem {
         let (aru, have) = {
             let buf = if operational { &self.rx } else { self.new.as_ref().map(|n| &n.rx).unwrap_or(&self.rx) };
             let upto = t.seq.min(buf.aru + self.backlog);
-            let have: Vec<u64> =
-                (buf.aru + 1..=upto).filter(|s| !buf.msgs.contains_key(s)).take(max_rtr).collect();
+            let have: Vec<u64> = (buf.aru + 1..=upto).filter(|s| !buf.msgs.contains_key(s)).take(max_rtr).collect();
             (buf.aru, have)
         };
         for s in have {

@@ -56,13 +56,8 @@ impl Totem {
     pub(super) fn install(&mut self) {
         self.process_recovered();
         let Some(n) = self.new.take() else { return };
-        let trans: Vec<u32> = n
-            .members
-            .iter()
-            .zip(&n.entries)
-            .filter(|(_, e)| e.old_ring == self.ring)
-            .map(|(m, _)| *m)
-            .collect();
+        let trans: Vec<u32> =
+            n.members.iter().zip(&n.entries).filter(|(_, e)| e.old_ring == self.ring).map(|(m, _)| *m).collect();
         if self.installed_once {
             // What someone of our group delivered in the old configuration, everyone of it delivers there.
             // (Iterates over held messages only: the bound comes from the network.)

@@ -129,7 +129,8 @@ impl Net {
                     if self.stopped.get(i) == Some(&true) {
                         continue;
                     }
-                    let lost = self.lose_data.is_some_and(|(to, until)| to == i && next < until && bytes.get(3) == Some(&1));
+                    let lost =
+                        self.lose_data.is_some_and(|(to, until)| to == i && next < until && bytes.get(3) == Some(&1));
                     let to_me = match dest {
                         Dest::Multicast => n.node_id() != from && !lost,
                         Dest::Node(d) => d == n.node_id(),

@@ -406,7 +406,8 @@ impl Service for CkptService {
                     self.tick_in_flight = false;
                 }
                 if self.sync.is_some() || !self.held.is_empty() {
-                    let q = OrderedRequest { origin: sender, conn: 0, seq: 0, new_id: 0, ts, req_id: 0, body: Vec::new() };
+                    let q =
+                        OrderedRequest { origin: sender, conn: 0, seq: 0, new_id: 0, ts, req_id: 0, body: Vec::new() };
                     self.held.push((sender, q));
                 } else {
                     self.store.advance(ts);

@@ -79,13 +79,21 @@ pub struct SyncSection {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Msg {
     Request(OrderedRequest),
-    Tick { ts: i64 },
+    Tick {
+        ts: i64,
+    },
     SyncCkpt(SyncCkpt),
     SyncSection(SyncSection),
-    SyncEnd { ring: RingId, time: i64 },
+    SyncEnd {
+        ring: RingId,
+        time: i64,
+    },
     /// A member's last synced ring (None: it never synced), which decides
     /// the sync groups.
-    SyncHello { ring: RingId, last: Option<RingId> },
+    SyncHello {
+        ring: RingId,
+        last: Option<RingId>,
+    },
 }
 
 fn ring(w: &mut Writer, r: RingId) {
@@ -339,9 +347,24 @@ mod tests {
     #[test]
     fn messages_round_trip_and_reject_truncation() {
         let ring = RingId { rep: 1, seq: 8 };
-        let attrs = Attrs { creation_flags: 1, checkpoint_size: 10, retention: 1, max_sections: 2, max_section_size: 5, max_section_id_size: 4 };
+        let attrs = Attrs {
+            creation_flags: 1,
+            checkpoint_size: 10,
+            retention: 1,
+            max_sections: 2,
+            max_section_size: 5,
+            max_section_id_size: 4,
+        };
         let msgs = vec![
-            Msg::Request(OrderedRequest { origin: 1, conn: 2, seq: 3, new_id: 4, ts: 5, req_id: 6, body: b"xy".to_vec() }),
+            Msg::Request(OrderedRequest {
+                origin: 1,
+                conn: 2,
+                seq: 3,
+                new_id: 4,
+                ts: 5,
+                req_id: 6,
+                body: b"xy".to_vec(),
+            }),
             Msg::Tick { ts: 9 },
             Msg::SyncCkpt(SyncCkpt {
                 ring,

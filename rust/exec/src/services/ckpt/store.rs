@@ -144,7 +144,8 @@ pub struct Store {
 /// Checks creation attributes (the part that does not depend on state).
 pub fn validate_attrs(a: &Attrs) -> u32 {
     let wr = a.creation_flags & (wire::WR_ALL_REPLICAS | wire::WR_ACTIVE_REPLICA | wire::WR_ACTIVE_REPLICA_WEAK);
-    let known = wire::WR_ALL_REPLICAS | wire::WR_ACTIVE_REPLICA | wire::WR_ACTIVE_REPLICA_WEAK | wire::CHECKPOINT_COLLOCATED;
+    let known =
+        wire::WR_ALL_REPLICAS | wire::WR_ACTIVE_REPLICA | wire::WR_ACTIVE_REPLICA_WEAK | wire::CHECKPOINT_COLLOCATED;
     if a.creation_flags & !known != 0 || wr.count_ones() != 1 {
         return error::INVALID_PARAM;
     }
@@ -188,8 +189,12 @@ impl Store {
                 doomed.push(*id);
                 continue;
             }
-            let expired: Vec<Vec<u8>> =
-                c.sections.iter().filter(|(k, s)| !k.is_empty() && s.expiration <= now).map(|(k, _)| k.clone()).collect();
+            let expired: Vec<Vec<u8>> = c
+                .sections
+                .iter()
+                .filter(|(k, s)| !k.is_empty() && s.expiration <= now)
+                .map(|(k, _)| k.clone())
+                .collect();
             for k in expired {
                 if let Some(s) = c.sections.remove(&k) {
                     c.used -= s.data.len() as u64;
@@ -302,9 +307,7 @@ impl Store {
                 self.section_create(key(open), origin.conn, id, *expiration, data)
             }
             R::SectionDelete { open, id } => self.section_delete(key(open), origin.conn, id),
-            R::ExpirationSet { open, id, expiration } => {
-                self.expiration_set(key(open), origin.conn, id, *expiration)
-            }
+            R::ExpirationSet { open, id, expiration } => self.expiration_set(key(open), origin.conn, id, *expiration),
             R::Write { open, elements } => Ok(self.write(key(open), origin.conn, elements)),
             R::Overwrite { open, id, data } => self.overwrite(key(open), origin.conn, id, data),
             R::Read { open, elements } => Ok(self.read(key(open), origin.conn, elements)),
@@ -333,9 +336,7 @@ impl Store {
             (Some(id), None) => *id,
             (None, None) => return Err(error::NOT_EXIST),
             (None, Some(a)) => {
-                if self.ckpts.len() >= MAX_CHECKPOINTS
-                    || self.total_declared + a.checkpoint_size > MAX_TOTAL_DECLARED
-                {
+                if self.ckpts.len() >= MAX_CHECKPOINTS || self.total_declared + a.checkpoint_size > MAX_TOTAL_DECLARED {
                     return Err(error::NO_RESOURCES);
                 }
                 let id = (origin.node, origin.new_id);
@@ -603,9 +604,9 @@ impl Store {
             _ => true,
         };
         let range: Box<dyn Iterator<Item = (&Vec<u8>, &Section)>> = match after {
-            Some(a) => Box::new(
-                c.sections.range::<[u8], _>((std::ops::Bound::Excluded(a), std::ops::Bound::Unbounded)),
-            ),
+            Some(a) => {
+                Box::new(c.sections.range::<[u8], _>((std::ops::Bound::Excluded(a), std::ops::Bound::Unbounded)))
+            }
             None => Box::new(c.sections.iter()),
         };
         let mut w = ais_ipc::Writer::new();
@@ -659,7 +660,14 @@ mod tests {
     #[test]
     fn a_generated_id_counter_at_its_end_wraps_instead_of_overflowing() {
         // The counter arrives by sync from another node, so it can be anything.
-        let created = Attrs { creation_flags: 1, checkpoint_size: 10, retention: 1, max_sections: 4, max_section_size: 5, max_section_id_size: 8 };
+        let created = Attrs {
+            creation_flags: 1,
+            checkpoint_size: 10,
+            retention: 1,
+            max_sections: 4,
+            max_section_size: 5,
+            max_section_id_size: 8,
+        };
         let mut c = Checkpoint {
             name: b"c".to_vec(),
             unlinked: false,

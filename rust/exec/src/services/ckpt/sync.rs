@@ -89,7 +89,10 @@ impl Staged {
             if m.offset != 0 || c.sections.len() as u64 >= u64::from(c.created.max_sections) {
                 return Err(Rejected("unexpected section"));
             }
-            c.sections.insert(m.id.clone(), Section { data: Vec::new(), expiration: m.expiration, last_update: m.last_update });
+            c.sections.insert(
+                m.id.clone(),
+                Section { data: Vec::new(), expiration: m.expiration, last_update: m.last_update },
+            );
         }
         let s = c.sections.get_mut(&m.id).ok_or(Rejected("section"))?;
         // `offset` comes from the network: checked before any arithmetic.
@@ -162,12 +165,19 @@ pub fn merge(staged: BTreeMap<NodeId, Staged>, members: &[NodeId]) -> Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ordering::RingId;
     use crate::services::ckpt::msg::SyncSection;
     use ais_ipc::ckpt::Attrs;
-    use crate::ordering::RingId;
 
     fn ckpt(ring: RingId) -> SyncCkpt {
-        let created = Attrs { creation_flags: 1, checkpoint_size: 10, retention: 1, max_sections: 2, max_section_size: 5, max_section_id_size: 4 };
+        let created = Attrs {
+            creation_flags: 1,
+            checkpoint_size: 10,
+            retention: 1,
+            max_sections: 2,
+            max_section_size: 5,
+            max_section_id_size: 4,
+        };
         SyncCkpt {
             ring,
             id: (1, 2),

@@ -73,7 +73,8 @@ fn replicas_fed_the_same_order_end_identical() {
     let a = open_ok(&mut nodes, &all, 0, 10, open("ck", Some(attrs(1000, 10, 100)), RWC));
     let b = open_ok(&mut nodes, &all, 1, 20, open("ck", Some(attrs(1000, 10, 100)), RWC));
     for (i, id) in [b"s1", b"s2"].iter().enumerate() {
-        let req = Request::SectionCreate { open: a, id: id.to_vec(), expiration: store::TIME_END, data: vec![i as u8; 5] };
+        let req =
+            Request::SectionCreate { open: a, id: id.to_vec(), expiration: store::TIME_END, data: vec![i as u8; 5] };
         nodes[0].request(10, &req);
     }
     // Interleaved writes from two nodes, ordered once.
@@ -120,7 +121,8 @@ fn error_paths() {
     assert!(nodes[1].net.submitted.is_empty());
     // Read-only open: writes are ACCESS.
     let r = open_ok(&mut nodes, &all, 1, 2, open("e", None, wire::OPEN_READ));
-    nodes[1].request(2, &Request::SectionCreate { open: r, id: b"z".to_vec(), expiration: store::TIME_END, data: vec![] });
+    nodes[1]
+        .request(2, &Request::SectionCreate { open: r, id: b"z".to_vec(), expiration: store::TIME_END, data: vec![] });
     run(&mut nodes, &all);
     assert_eq!(nodes[1].last_reply().0, error::ACCESS);
     // Someone else's open id (other connection or node): BAD_HANDLE.
@@ -132,9 +134,13 @@ fn error_paths() {
     assert_eq!(nodes[1].last_reply().0, error::BAD_HANDLE);
     // Sections: NO_SPACE by count and by size, TOO_BIG past maxSectionSize.
     for id in [b"a", b"b"] {
-        nodes[0].request(1, &Request::SectionCreate { open: a, id: id.to_vec(), expiration: store::TIME_END, data: vec![1; 50] });
+        nodes[0].request(
+            1,
+            &Request::SectionCreate { open: a, id: id.to_vec(), expiration: store::TIME_END, data: vec![1; 50] },
+        );
     }
-    nodes[0].request(1, &Request::SectionCreate { open: a, id: b"c".to_vec(), expiration: store::TIME_END, data: vec![] });
+    nodes[0]
+        .request(1, &Request::SectionCreate { open: a, id: b"c".to_vec(), expiration: store::TIME_END, data: vec![] });
     run(&mut nodes, &all);
     let errs: Vec<u32> = nodes[0].replies().iter().map(|r| r.2).collect();
     assert_eq!(errs, [error::OK, error::OK, error::NO_SPACE]);
@@ -293,7 +299,8 @@ fn a_joining_node_receives_every_checkpoint_in_full() {
     sync_round(&mut nodes, &old, RingId { rep: 1, seq: 4 });
     let a = open_ok(&mut nodes, &old, 0, 1, open("big", Some(attrs(3 << 20, 4, 1 << 20)), RWC));
     // A section larger than one sync chunk, and a second checkpoint.
-    nodes[0].request(1, &Request::SectionCreate { open: a, id: b"s".to_vec(), expiration: store::TIME_END, data: vec![] });
+    nodes[0]
+        .request(1, &Request::SectionCreate { open: a, id: b"s".to_vec(), expiration: store::TIME_END, data: vec![] });
     let data: Vec<u8> = (0..(700 * 1024)).map(|i| (i % 251) as u8).collect();
     nodes[0].request(1, &write(a, b"s", 0, &data));
     run(&mut nodes, &old);
@@ -485,12 +492,16 @@ fn a_full_send_queue_during_sync_only_delays_it() {
     sync_round(&mut nodes, &[0], RingId { rep: 1, seq: 4 });
     let a = open_ok(&mut nodes, &[0], 0, 1, open("q", Some(attrs(3 << 20, 4, 1 << 20)), RWC));
     for id in [b"x", b"y"] {
-        nodes[0].request(1, &Request::SectionCreate { open: a, id: id.to_vec(), expiration: store::TIME_END, data: vec![] });
+        nodes[0].request(
+            1,
+            &Request::SectionCreate { open: a, id: id.to_vec(), expiration: store::TIME_END, data: vec![] },
+        );
         nodes[0].request(1, &write(a, id, 0, &vec![id[0]; 600 * 1024]));
     }
     run(&mut nodes, &[0]);
     let ring = RingId { rep: 1, seq: 8 };
-    let change = ConfigChange { kind: ConfigKind::Regular, ring_id: ring, members: vec![1, 2], left: vec![], joined: vec![2] };
+    let change =
+        ConfigChange { kind: ConfigKind::Regular, ring_id: ring, members: vec![1, 2], left: vec![], joined: vec![2] };
     for n in nodes.iter_mut() {
         n.with(|s, c| {
             s.config_change(c, &change);

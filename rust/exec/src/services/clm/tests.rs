@@ -69,11 +69,7 @@ fn settle(nodes: &mut [SimNode], members: &[NodeId], seq: u64) {
 }
 
 fn cluster() -> Vec<SimNode> {
-    vec![
-        sim_node(1, "10.0.0.1", 100),
-        sim_node(2, "10.0.0.2", 200),
-        sim_node(3, "fe80::3", 300),
-    ]
+    vec![sim_node(1, "10.0.0.1", 100), sim_node(2, "10.0.0.2", 200), sim_node(3, "fe80::3", 300)]
 }
 
 fn assert_agree(nodes: &[SimNode], members: &[NodeId]) -> u64 {
@@ -150,8 +146,20 @@ fn view_waits_for_every_member_and_stale_rings_are_ignored() {
 fn leave_and_rejoin_give_the_right_callbacks_and_the_same_view_everywhere() {
     let mut nodes = cluster();
     settle(&mut nodes, &[1, 2, 3], 4);
-    nodes[0].request(10, wire::TRACK_START, &TrackStart { flags: wire::TRACK_CHANGES, current_in_reply: false, capacity: 0 }.encode()).unwrap();
-    nodes[1].request(20, wire::TRACK_START, &TrackStart { flags: wire::TRACK_CHANGES_ONLY, current_in_reply: false, capacity: 0 }.encode()).unwrap();
+    nodes[0]
+        .request(
+            10,
+            wire::TRACK_START,
+            &TrackStart { flags: wire::TRACK_CHANGES, current_in_reply: false, capacity: 0 }.encode(),
+        )
+        .unwrap();
+    nodes[1]
+        .request(
+            20,
+            wire::TRACK_START,
+            &TrackStart { flags: wire::TRACK_CHANGES_ONLY, current_in_reply: false, capacity: 0 }.encode(),
+        )
+        .unwrap();
     assert_eq!(reply(&nodes[0].take_out(), 10).0, error::OK);
     assert_eq!(reply(&nodes[1].take_out(), 20).0, error::OK);
 
@@ -196,7 +204,13 @@ fn leave_and_rejoin_give_the_right_callbacks_and_the_same_view_everywhere() {
 fn a_new_ring_with_the_same_members_bumps_the_view_without_callbacks() {
     let mut nodes = cluster();
     settle(&mut nodes, &[1, 2, 3], 4);
-    nodes[0].request(1, wire::TRACK_START, &TrackStart { flags: wire::TRACK_CHANGES, current_in_reply: false, capacity: 0 }.encode()).unwrap();
+    nodes[0]
+        .request(
+            1,
+            wire::TRACK_START,
+            &TrackStart { flags: wire::TRACK_CHANGES, current_in_reply: false, capacity: 0 }.encode(),
+        )
+        .unwrap();
     nodes[0].take_out();
     settle(&mut nodes, &[1, 2, 3], 8);
     assert_eq!(assert_agree(&nodes, &[1, 2, 3]), 2);

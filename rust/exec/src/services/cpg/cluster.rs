@@ -26,12 +26,31 @@ const ANNOUNCE: u8 = 5;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClusterMsg<'a> {
-    Join { seq: u64, conn: u64, pid: u32, name: &'a [u8] },
-    Leave { seq: u64, conn: u64, pid: u32, name: &'a [u8] },
-    Mcast { conn: u64, pid: u32, data: &'a [u8] },
-    ProcDown { seq: u64, conn: u64 },
+    Join {
+        seq: u64,
+        conn: u64,
+        pid: u32,
+        name: &'a [u8],
+    },
+    Leave {
+        seq: u64,
+        conn: u64,
+        pid: u32,
+        name: &'a [u8],
+    },
+    Mcast {
+        conn: u64,
+        pid: u32,
+        data: &'a [u8],
+    },
+    ProcDown {
+        seq: u64,
+        conn: u64,
+    },
     /// The sender's own memberships: `(group, conn, pid)`.
-    Announce { members: Vec<(&'a [u8], u64, u32)> },
+    Announce {
+        members: Vec<(&'a [u8], u64, u32)>,
+    },
 }
 
 impl<'a> ClusterMsg<'a> {
@@ -76,7 +95,9 @@ impl<'a> ClusterMsg<'a> {
                 pid: r.u32("pid")?,
                 name: r.bytes(NAME_MAX, "group name")?,
             },
-            MCAST => ClusterMsg::Mcast { conn: r.u64("conn")?, pid: r.u32("pid")?, data: r.bytes(MAX_DATA, "message")? },
+            MCAST => {
+                ClusterMsg::Mcast { conn: r.u64("conn")?, pid: r.u32("pid")?, data: r.bytes(MAX_DATA, "message")? }
+            }
             PROCDOWN => ClusterMsg::ProcDown { seq: r.u64("seq")?, conn: r.u64("conn")? },
             ANNOUNCE => {
                 // Smallest entry: empty name (4) + conn (8) + pid (4).

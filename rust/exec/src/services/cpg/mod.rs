@@ -335,7 +335,8 @@ impl CpgService {
                 Self::ready(msg_id, status, Vec::new())
             }
             Request::MembershipGet { name } => {
-                let members: Vec<(u32, u32)> = self.groups.members(name).iter().map(|(k, pid)| (k.node, *pid)).collect();
+                let members: Vec<(u32, u32)> =
+                    self.groups.members(name).iter().map(|(k, pid)| (k.node, *pid)).collect();
                 Self::ready(msg_id, error::OK, wire::encode_members(&members))
             }
             Request::LocalGet => Self::ready(msg_id, error::OK, local.to_le_bytes().to_vec()),
@@ -360,12 +361,8 @@ impl CpgService {
     /// when it left on its own) what changed.
     fn notify(&mut self, ctx: &mut Ctx<'_>, change: &GroupChange) {
         let local = ctx.local_node();
-        let mut targets: Vec<ConnId> = change
-            .members
-            .iter()
-            .filter(|(k, _)| k.node == local)
-            .map(|(k, _)| ConnId(k.conn))
-            .collect();
+        let mut targets: Vec<ConnId> =
+            change.members.iter().filter(|(k, _)| k.node == local).map(|(k, _)| ConnId(k.conn)).collect();
         for m in &change.left {
             if m.key.node == local && m.reason == reason::LEAVE {
                 targets.push(ConnId(m.key.conn));
@@ -445,8 +442,12 @@ impl CpgService {
                 // Borrowed walk of the group table: no per-message copies
                 // of group names or member lists.
                 for name in self.groups.groups_of_iter(key) {
-                    let mut targets =
-                        self.groups.node_members_of(name, local).map(ConnId).filter(|c| self.conns.contains_key(c)).peekable();
+                    let mut targets = self
+                        .groups
+                        .node_members_of(name, local)
+                        .map(ConnId)
+                        .filter(|c| self.conns.contains_key(c))
+                        .peekable();
                     if targets.peek().is_none() {
                         continue;
                     }

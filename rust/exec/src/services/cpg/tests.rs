@@ -30,10 +30,16 @@ fn describe(id: u32, body: &[u8]) -> String {
     match Callback::decode(id, body).unwrap() {
         Callback::Deliver { name, node, pid, own, data } => {
             let own = if own { " (own)" } else { "" };
-            format!("deliver {} from {node}/{pid}{own}: {}", String::from_utf8_lossy(name), String::from_utf8_lossy(data))
+            format!(
+                "deliver {} from {node}/{pid}{own}: {}",
+                String::from_utf8_lossy(name),
+                String::from_utf8_lossy(data)
+            )
         }
         Callback::Confchg { name, members, left, joined } => {
-            let list = |l: &[Address]| l.iter().map(|a| format!("{}/{}:{}", a.node, a.pid, a.reason)).collect::<Vec<_>>().join(",");
+            let list = |l: &[Address]| {
+                l.iter().map(|a| format!("{}/{}:{}", a.node, a.pid, a.reason)).collect::<Vec<_>>().join(",")
+            };
             format!(
                 "confchg {} members [{}] left [{}] joined [{}]",
                 String::from_utf8_lossy(name),
@@ -55,9 +61,7 @@ struct Sim {
 impl Sim {
     /// Nodes with ids 1..=n, all in one configuration.
     fn new(n: usize) -> Sim {
-        let nodes = (1..=n as NodeId)
-            .map(|node| SimNode::new(node, CpgService::new()))
-            .collect();
+        let nodes = (1..=n as NodeId).map(|node| SimNode::new(node, CpgService::new())).collect();
         Sim { nodes, partitions: vec![(0..n).collect()] }
     }
 
@@ -101,7 +105,8 @@ impl Sim {
         for part in &parts {
             let members: Vec<NodeId> = part.iter().map(|&i| Self::id(i)).collect();
             for &i in part {
-                let before: Vec<NodeId> = old.iter().find(|p| p.contains(&i)).unwrap().iter().map(|&j| Self::id(j)).collect();
+                let before: Vec<NodeId> =
+                    old.iter().find(|p| p.contains(&i)).unwrap().iter().map(|&j| Self::id(j)).collect();
                 let survivors: Vec<NodeId> = before.iter().copied().filter(|n| members.contains(n)).collect();
                 let trans = ConfigChange {
                     kind: ConfigKind::Transitional,
@@ -128,7 +133,13 @@ impl Sim {
 
     fn assert_same_state(&self, nodes: &[usize]) {
         for w in nodes.windows(2) {
-            assert_eq!(self.nodes[w[0]].svc.groups(), self.nodes[w[1]].svc.groups(), "nodes {} and {} differ", w[0], w[1]);
+            assert_eq!(
+                self.nodes[w[0]].svc.groups(),
+                self.nodes[w[1]].svc.groups(),
+                "nodes {} and {} differ",
+                w[0],
+                w[1]
+            );
         }
     }
 }
@@ -156,9 +167,8 @@ fn members_on_every_node_see_the_same_messages_in_the_same_order() {
     sim.ask(1, 20, Request::Mcast { guarantee: 3, data: b"b" });
     sim.ask(0, 10, Request::Mcast { guarantee: 0, data: b"c" });
     sim.run();
-    let views: Vec<Vec<String>> = (0..3)
-        .map(|i| sim.nodes[i].callbacks().into_iter().map(|(_, s)| s.replace(" (own)", "")).collect())
-        .collect();
+    let views: Vec<Vec<String>> =
+        (0..3).map(|i| sim.nodes[i].callbacks().into_iter().map(|(_, s)| s.replace(" (own)", "")).collect()).collect();
     assert_eq!(views[0], vec!["deliver grp from 1/100: a", "deliver grp from 1/100: c", "deliver grp from 2/200: b"]);
     assert_eq!(views[0], views[1]);
     assert_eq!(views[1], views[2]);
@@ -185,7 +195,10 @@ fn join_and_leave_confchgs_and_process_exit() {
     sim.open(1, 2, 22);
     sim.ask(0, 1, Request::Join { name: b"g" });
     sim.run();
-    assert_eq!(sim.nodes[0].callbacks(), vec![(ConnId(1), "confchg g members [1/11:0] left [] joined [1/11:1]".into())]);
+    assert_eq!(
+        sim.nodes[0].callbacks(),
+        vec![(ConnId(1), "confchg g members [1/11:0] left [] joined [1/11:1]".into())]
+    );
     sim.ask(1, 2, Request::Join { name: b"g" });
     sim.run();
     let expect = "confchg g members [1/11:0,2/22:0] left [] joined [2/22:1]".to_string();
@@ -205,7 +218,10 @@ fn join_and_leave_confchgs_and_process_exit() {
     sim.close(0, 1);
     assert!(sim.nodes[0].svc.groups().contains(b"g", MemberKey { node: 1, conn: 1 }), "removal waits for delivery");
     sim.run();
-    assert_eq!(sim.nodes[1].callbacks(), vec![(ConnId(2), "confchg g members [2/22:0] left [1/11:5] joined []".into())]);
+    assert_eq!(
+        sim.nodes[1].callbacks(),
+        vec![(ConnId(2), "confchg g members [2/22:0] left [1/11:5] joined []".into())]
+    );
     assert!(sim.nodes[0].callbacks().is_empty(), "nothing to a closed connection");
     sim.assert_same_state(&[0, 1]);
     assert_eq!(sim.nodes[0].svc.groups().members(b"g").len(), 1);

@@ -162,7 +162,8 @@ impl Msg {
             // The tables are bounded as in normal operation (a sync sender
             // could be anyone with secauth off); over the limit a message is
             // skipped, in delivery order, so the same on every node.
-            Msg::SyncChannel { id, .. } if staged.channels.len() >= MAX_OPENS && !staged.channels.contains_key(&id) => {}
+            Msg::SyncChannel { id, .. } if staged.channels.len() >= MAX_OPENS && !staged.channels.contains_key(&id) => {
+            }
             Msg::SyncOpen { id, .. } if staged.opens.len() >= MAX_OPENS && !staged.opens.contains_key(&id) => {}
             Msg::SyncEvent { .. } if staged.retained_full() => {}
             Msg::SyncChannel { id, name, unlinked, .. } => {

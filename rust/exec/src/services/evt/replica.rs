@@ -390,7 +390,13 @@ mod tests {
         let mut r = Replica::default();
         r.open((1, 1), b"a", CREATE).unwrap();
         for id in 0..100u64 {
-            let e = Event { id: 2000 + id, publish_time: 1, retention: 1000 + id as i64, data: vec![0; 1024], ..Event::default() };
+            let e = Event {
+                id: 2000 + id,
+                publish_time: 1,
+                retention: 1000 + id as i64,
+                data: vec![0; 1024],
+                ..Event::default()
+            };
             r.publish((1, 1), &Arc::new(e));
         }
         let sum = |r: &Replica| r.retained.values().map(|x| event_bytes(&x.event)).sum::<usize>();

@@ -109,7 +109,10 @@ fn events_reach_matching_subscribers_on_every_node_once_in_order() {
     let s2 = open_ok(&mut n, &all, 2, 3, "ch", wire::SUBSCRIBER);
     assert_eq!(subscribe(&mut n[1], 2, s1, 10, vec![filter(wire::PREFIX_FILTER, "al")]), error::OK);
     assert_eq!(subscribe(&mut n[1], 2, s1, 11, vec![filter(wire::SUFFIX_FILTER, "rm")]), error::OK);
-    assert_eq!(subscribe(&mut n[2], 3, s2, 20, vec![filter(wire::EXACT_FILTER, "alarm"), filter(wire::PASS_ALL_FILTER, "")]), error::OK);
+    assert_eq!(
+        subscribe(&mut n[2], 3, s2, 20, vec![filter(wire::EXACT_FILTER, "alarm"), filter(wire::PASS_ALL_FILTER, "")]),
+        error::OK
+    );
     assert_eq!(subscribe(&mut n[2], 3, s2, 20, vec![]), error::EXIST);
     let mut ids = Vec::new();
     for (pat, data) in [("alarm", "a"), ("alert", "b"), ("storm", "c"), ("x", "d")] {
@@ -117,7 +120,8 @@ fn events_reach_matching_subscribers_on_every_node_once_in_order() {
     }
     assert!(ids.windows(2).all(|w| w[0] < w[1]) && ids[0] > wire::EVENTID_RESERVED);
     assert_eq!(ids[0] >> 32, 1, "node id in the high bits");
-    let got1: Vec<(u32, String)> = n[1].drain(2).into_iter().map(|(s, e)| (s, String::from_utf8(e.data).unwrap())).collect();
+    let got1: Vec<(u32, String)> =
+        n[1].drain(2).into_iter().map(|(s, e)| (s, String::from_utf8(e.data).unwrap())).collect();
     assert_eq!(got1, vec![(10, "a".into()), (11, "a".into()), (10, "b".into()), (11, "c".into())]);
     let got2: Vec<(u32, u64)> = n[2].drain(3).into_iter().map(|(s, e)| (s, e.id)).collect();
     assert_eq!(got2, vec![(20, ids[0])]);
@@ -156,7 +160,11 @@ fn access_flags_and_bad_handles() {
     let pub_only = open_ok(&mut n, &all, 1, 2, "c", wire::PUBLISHER);
     assert_eq!(publish(&mut n, &all, 0, 1, sub_only, event(&[], 0, 0, "")), Err(error::ACCESS));
     assert_eq!(subscribe(&mut n[1], 2, pub_only, 1, vec![]), error::ACCESS);
-    assert_eq!(publish(&mut n, &all, 0, 9, sub_only, event(&[], 0, 0, "")), Err(error::BAD_HANDLE), "another conn's open");
+    assert_eq!(
+        publish(&mut n, &all, 0, 9, sub_only, event(&[], 0, 0, "")),
+        Err(error::BAD_HANDLE),
+        "another conn's open"
+    );
     n[1].request(2, &Request::Unsubscribe { open: pub_only, sub: 1 });
     assert_eq!(n[1].last_reply().0, error::NOT_EXIST);
     n[1].request(2, &Request::Clear { open: pub_only, event_id: 1 });
@@ -300,7 +308,11 @@ fn partitions_merge_into_identical_replicas() {
     sync_round(&mut n, &[0, 1, 2], RingId { rep: 1, seq: 12 });
     let r0 = n[0].svc.replica().clone();
     assert!(n.iter().all(|x| *x.svc.replica() == r0), "replicas identical after the merge");
-    assert_eq!(r0.retained.keys().copied().collect::<Vec<_>>(), { let mut v = vec![a, b]; v.sort(); v });
+    assert_eq!(r0.retained.keys().copied().collect::<Vec<_>>(), {
+        let mut v = vec![a, b];
+        v.sort();
+        v
+    });
     assert_eq!(r0.channels.values().filter(|c| c.name == b"new").count(), 1, "one channel per name");
     // Both opens of "new" now reach each other's subscribers.
     assert_eq!(subscribe(&mut n[2], 3, q1, 1, vec![]), error::OK);
