@@ -159,10 +159,17 @@ impl Filter {
     }
 }
 
-/// Whether an event with `patterns` matches every filter: filter `i`
-/// applies to pattern `i`; a missing pattern counts as empty.
+/// Whether an event with `patterns` matches a subscription's `filters`:
+/// filter `i` applies to pattern `i`, for the patterns the event has.
+/// Patterns past the last filter pass, and so do filters past the last
+/// pattern: an event with no patterns reaches every subscription of its
+/// channel. This is what the classic openais 0.80 stack did, and its
+/// programs rely on it (its `testevt` subscribes with four filters and
+/// expects an event published with no patterns). The B.01.01 text leaves
+/// the case of fewer patterns than filters open; another reading would
+/// match the extra filters against an empty pattern.
 pub fn filters_match(filters: &[Filter], patterns: &[Vec<u8>]) -> bool {
-    filters.iter().enumerate().all(|(i, f)| f.matches(patterns.get(i).map_or(&[][..], |p| p.as_slice())))
+    filters.iter().zip(patterns).all(|(f, p)| f.matches(p))
 }
 
 /// A decoded request.
@@ -385,8 +392,22 @@ mod tests {
         let pats = vec![b"one".to_vec(), b"two".to_vec()];
         assert!(filters_match(&[f(EXACT_FILTER, b"one"), f(PREFIX_FILTER, b"tw")], &pats));
         assert!(!filters_match(&[f(EXACT_FILTER, b"one"), f(PREFIX_FILTER, b"x")], &pats), "all must match");
-        assert!(filters_match(&[f(PASS_ALL_FILTER, b""), f(PASS_ALL_FILTER, b""), f(PREFIX_FILTER, b"")], &pats));
-        assert!(!filters_match(&[f(PASS_ALL_FILTER, b""), f(PASS_ALL_FILTER, b""), f(EXACT_FILTER, b"x")], &pats));
         assert!(filters_match(&[], &pats));
+    }
+
+    #[test]
+    fn filters_apply_only_to_the_patterns_an_event_has() {
+        let f = |kind, p: &[u8]| Filter { kind, pattern: p.to_vec() };
+        // The four filters of the classic testevt.
+        let four =
+            [f(PREFIX_FILTER, b"Pre"), f(SUFFIX_FILTER, b"fix"), f(EXACT_FILTER, b"Exact"), f(PASS_ALL_FILTER, b"")];
+        assert!(filters_match(&four, &[]), "no patterns: delivered");
+        assert!(filters_match(&four, &[b"Prefixed".to_vec()]), "fewer patterns: those given must pass");
+        assert!(!filters_match(&four, &[b"Other".to_vec()]));
+        assert!(!filters_match(&four, &[b"Prefixed".to_vec(), b"Suffix".to_vec(), b"Exactly".to_vec()]));
+        let five = [&b"Prefixed"[..], b"Suffix", b"Exact", b"any", b"extra"].map(|p| p.to_vec());
+        assert!(filters_match(&four, &five), "patterns past the last filter pass");
+        // Before: a missing pattern counted as empty, so an exact filter failed.
+        assert!(filters_match(&[f(PASS_ALL_FILTER, b""), f(EXACT_FILTER, b"x")], &[b"a".to_vec()]));
     }
 }

@@ -62,6 +62,9 @@ pub struct Checkpoint {
     pub idle_since: Option<i64>,
     /// Next candidate for a generated section id.
     pub next_generated: u64,
+    /// The node of the active replica, once `saCkptActiveReplicaSet` named
+    /// one (collocated checkpoints with an asynchronous update option only);
+    /// cleared when that node leaves the cluster.
     pub active_replica: Option<NodeId>,
 }
 
@@ -83,6 +86,23 @@ impl Checkpoint {
             next_generated: 1,
             active_replica: None,
         }
+    }
+
+    /// Whether the replicas are managed by the application: a collocated
+    /// checkpoint with an asynchronous update option (B.01.01), which has
+    /// an active replica only once `saCkptActiveReplicaSet` named one.
+    pub fn app_managed(&self) -> bool {
+        let flags = self.created.creation_flags;
+        flags & wire::CHECKPOINT_COLLOCATED != 0 && flags & wire::WR_ALL_REPLICAS == 0
+    }
+
+    /// `NOT_EXIST` while an application-managed checkpoint has no active
+    /// replica: there is no replica to read or change (what write,
+    /// overwrite, read, section create/delete/expiration, synchronize,
+    /// status and iteration answer then, as the classic stack did for all
+    /// but section create).
+    fn active(&self) -> Result<(), u32> {
+        if self.app_managed() && self.active_replica.is_none() { Err(error::NOT_EXIST) } else { Ok(()) }
     }
 
     pub fn descriptor(&self, id: &[u8], s: &Section) -> Descriptor {
@@ -258,6 +278,12 @@ impl Store {
     /// Every open made on a node not in `members` is closed (the node left
     /// or failed); returns how many.
     pub fn remove_nodes(&mut self, members: &[NodeId]) -> usize {
+        // An active replica on a departed node is gone with it.
+        for c in self.ckpts.values_mut() {
+            if c.active_replica.is_some_and(|n| !members.contains(&n)) {
+                c.active_replica = None;
+            }
+        }
         let gone: Vec<OpenKey> = self.openers.keys().filter(|(n, _)| !members.contains(n)).copied().collect();
         let mut touched = BTreeSet::new();
         for k in &gone {
@@ -282,11 +308,13 @@ impl Store {
         }
     }
 
+    /// The checkpoint of write open `key`, if it has a replica to change.
     fn writable(&self, key: OpenKey, conn: u64) -> Result<CkptId, u32> {
-        let (o, _) = self.opener(key, conn)?;
+        let (o, c) = self.opener(key, conn)?;
         if o.flags & wire::OPEN_WRITE == 0 {
             return Err(error::ACCESS);
         }
+        c.active()?;
         Ok(o.ckpt)
     }
 
@@ -328,7 +356,11 @@ impl Store {
         let id = match (self.by_name.get(name), attrs) {
             (Some(id), Some(a)) => {
                 let c = self.ckpts.get(id).ok_or(error::LIBRARY)?;
-                if c.created != *a {
+                // The retention duration is not compared (as the classic
+                // stack did): it can change after creation
+                // (`saCkptCheckpointRetentionDurationSet`), and a process
+                // reopening with its original attributes must not fail.
+                if (Attrs { retention: c.created.retention, ..*a }) != c.created {
                     return Err(error::EXIST);
                 }
                 *id
@@ -392,9 +424,13 @@ impl Store {
         Ok(Outcome::ok(Vec::new()))
     }
 
+    /// `saCkptActiveReplicaSet`: the replica on the caller's node becomes
+    /// the active one. Only for application-managed checkpoints
+    /// ([`Checkpoint::app_managed`]); on others the service manages the
+    /// replicas (`BAD_OPERATION`).
     fn active_set(&mut self, key: OpenKey, origin: Origin) -> Result<Outcome, u32> {
         let (o, c) = self.opener(key, origin.conn)?;
-        if c.created.creation_flags & wire::WR_ALL_REPLICAS != 0 {
+        if !c.app_managed() {
             return Err(error::BAD_OPERATION);
         }
         if o.flags & wire::OPEN_WRITE == 0 {
@@ -483,7 +519,9 @@ impl Store {
             let Some(s) = c.sections.get(&e.id) else { return vector(error::NOT_EXIST, i) };
             let end = match e.offset.checked_add(e.data.len() as u64) {
                 Some(end) if end <= c.created.max_section_size => end,
-                _ => return vector(error::TOO_BIG, i),
+                // Past maxSectionSize: a parameter error (B.01.01 lists no
+                // TOO_BIG for a write; the classic stack answered so too).
+                _ => return vector(error::INVALID_PARAM, i),
             };
             let size = sizes.entry(&e.id).or_insert(s.data.len() as u64);
             if end > *size {
@@ -514,7 +552,7 @@ impl Store {
         let now = self.time;
         let c = self.ckpts.get_mut(&ck).ok_or(error::BAD_HANDLE)?;
         if data.len() as u64 > c.created.max_section_size {
-            return Err(error::TOO_BIG);
+            return Err(error::INVALID_PARAM); // as for a write
         }
         let s = c.sections.get_mut(id).ok_or(error::NOT_EXIST)?;
         let used = c.used - s.data.len() as u64 + data.len() as u64;
@@ -536,6 +574,9 @@ impl Store {
         };
         if o.flags & wire::OPEN_READ == 0 {
             return Outcome::err(error::ACCESS);
+        }
+        if let Err(e) = c.active() {
+            return Outcome::err(e);
         }
         let fail = |error, i: usize| {
             Outcome::ok(wire::VectorResult { error, erroneous_index: i as u32, data: Vec::new() }.encode())
@@ -570,12 +611,14 @@ impl Store {
         if o.flags & wire::OPEN_WRITE == 0 {
             return Err(error::ACCESS);
         }
+        c.active()?;
         Ok(Outcome::ok(Vec::new()))
     }
 
     /// STATUS_GET answer.
     pub fn status(&self, key: OpenKey, conn: u64) -> Result<Outcome, u32> {
         let (_, c) = self.opener(key, conn)?;
+        c.active()?;
         let mut w = ais_ipc::Writer::new();
         let attrs = Attrs { retention: c.retention, ..c.created };
         attrs.encode(&mut w);
@@ -595,6 +638,7 @@ impl Store {
         now: i64,
     ) -> Result<Outcome, u32> {
         let (_, c) = self.opener(key, conn)?;
+        c.active()?;
         let live = |id: &[u8], s: &Section| id.is_empty() || s.expiration > now.max(self.time);
         let pick = |s: &Section| match chosen {
             wire::SECTIONS_FOREVER => s.expiration == TIME_END,
@@ -656,6 +700,128 @@ fn id_payload(id: &[u8]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use wire::Request as R;
+
+    const RW: u32 = wire::OPEN_READ | wire::OPEN_WRITE;
+
+    fn attrs(flags: u32) -> Attrs {
+        Attrs {
+            creation_flags: flags,
+            checkpoint_size: 200,
+            retention: 1_000,
+            max_sections: 1,
+            max_section_size: 200,
+            max_section_id_size: 8,
+        }
+    }
+
+    /// Opens `name` from node `node` (connection 1, open id `id`).
+    fn open(st: &mut Store, node: NodeId, id: u64, name: &str, a: Option<Attrs>, flags: u32) -> Outcome {
+        let origin = Origin { node, conn: 1, new_id: id };
+        st.apply(origin, 1, &R::Open { token: 0, is_async: false, name: name.into(), attrs: a, flags })
+    }
+
+    /// `req` from open `id` of node `node`: the error, or a vector's error.
+    fn call(st: &mut Store, node: NodeId, req: &wire::Request) -> u32 {
+        let o = st.apply(Origin { node, conn: 1, new_id: 0 }, 1, req);
+        match req {
+            R::Write { .. } | R::Read { .. } if o.error == error::OK => {
+                wire::VectorResult::decode(&o.payload).unwrap().error
+            }
+            _ => o.error,
+        }
+    }
+
+    fn data_calls(open: u64) -> Vec<wire::Request> {
+        let id = Vec::new();
+        vec![
+            R::Write { open, elements: vec![WriteElement { id: id.clone(), offset: 0, data: b"abc".to_vec() }] },
+            R::Overwrite { open, id: id.clone(), data: b"de".to_vec() },
+            R::Read { open, elements: vec![ReadElement { id, offset: 0, size: 0 }] },
+            R::StatusGet { open },
+            R::IterNext { open, chosen: wire::SECTIONS_ANY, expiration: 0, after: None },
+            R::Synchronize { open, is_async: false, token: 0 },
+        ]
+    }
+
+    #[test]
+    fn a_collocated_checkpoint_has_no_replica_to_use_until_an_active_one_is_set() {
+        let mut st = Store::default();
+        let a = attrs(wire::WR_ACTIVE_REPLICA | wire::CHECKPOINT_COLLOCATED);
+        assert_eq!(open(&mut st, 1, 10, "c", Some(a), RW | wire::OPEN_CREATE).error, error::OK);
+        assert_eq!(open(&mut st, 2, 20, "c", None, RW).error, error::OK);
+        assert_eq!(open(&mut st, 2, 21, "c", None, wire::OPEN_READ).error, error::OK);
+        // Before: all of these answered OK.
+        for req in data_calls(10) {
+            assert_eq!(call(&mut st, 1, &req), error::NOT_EXIST, "{req:?}");
+        }
+        let create = R::SectionCreate { open: 10, id: b"s".to_vec(), expiration: TIME_END, data: vec![] };
+        assert_eq!(call(&mut st, 1, &create), error::NOT_EXIST);
+        assert_eq!(call(&mut st, 2, &R::ActiveSet { open: 21 }), error::ACCESS);
+        // Set by node 2: every open, on every node, has a replica to use.
+        assert_eq!(call(&mut st, 2, &R::ActiveSet { open: 20 }), error::OK);
+        assert_eq!(st.ckpts.values().next().unwrap().active_replica, Some(2));
+        for req in data_calls(10) {
+            assert_eq!(call(&mut st, 1, &req), error::OK, "{req:?}");
+        }
+        assert_eq!(
+            call(&mut st, 2, &R::Read { open: 21, elements: vec![ReadElement { id: vec![], offset: 0, size: 0 }] }),
+            error::OK
+        );
+        // Node 2 leaves: its replica is gone with it.
+        st.remove_nodes(&[1]);
+        assert_eq!(st.ckpts.values().next().unwrap().active_replica, None);
+        assert_eq!(call(&mut st, 1, &data_calls(10)[0]), error::NOT_EXIST);
+        assert_eq!(call(&mut st, 1, &R::ActiveSet { open: 10 }), error::OK);
+        assert_eq!(call(&mut st, 1, &data_calls(10)[0]), error::OK);
+    }
+
+    #[test]
+    fn active_replica_set_is_only_for_collocated_asynchronous_checkpoints() {
+        let mut st = Store::default();
+        let flags = [
+            (wire::WR_ALL_REPLICAS, error::BAD_OPERATION),
+            (wire::WR_ACTIVE_REPLICA, error::BAD_OPERATION), // before: OK
+            (wire::WR_ACTIVE_REPLICA_WEAK, error::BAD_OPERATION),
+            (wire::WR_ALL_REPLICAS | wire::CHECKPOINT_COLLOCATED, error::BAD_OPERATION),
+            (wire::WR_ACTIVE_REPLICA | wire::CHECKPOINT_COLLOCATED, error::OK),
+            (wire::WR_ACTIVE_REPLICA_WEAK | wire::CHECKPOINT_COLLOCATED, error::OK),
+        ];
+        for (i, (f, want)) in flags.into_iter().enumerate() {
+            let (id, name) = (i as u64 + 1, format!("c{i}"));
+            assert_eq!(open(&mut st, 1, id, &name, Some(attrs(f)), RW | wire::OPEN_CREATE).error, error::OK);
+            assert_eq!(call(&mut st, 1, &R::ActiveSet { open: id }), want, "flags {f:#x}");
+            // Checkpoints whose replicas the service manages need none.
+            if want != error::OK {
+                assert_eq!(call(&mut st, 1, &data_calls(id)[0]), error::OK, "flags {f:#x}");
+            }
+        }
+    }
+
+    #[test]
+    fn past_max_section_size_is_invalid_param_and_reopen_ignores_retention() {
+        let mut st = Store::default();
+        let a = attrs(wire::WR_ALL_REPLICAS);
+        assert_eq!(open(&mut st, 1, 1, "c", Some(a), RW | wire::OPEN_CREATE).error, error::OK);
+        let long =
+            |offset| R::Write { open: 1, elements: vec![WriteElement { id: vec![], offset, data: vec![7; 150] }] };
+        // Before: TOO_BIG, which B.01.01 does not list for these calls.
+        assert_eq!(call(&mut st, 1, &long(51)), error::INVALID_PARAM);
+        assert_eq!(call(&mut st, 1, &long(50)), error::OK);
+        assert_eq!(call(&mut st, 1, &R::Overwrite { open: 1, id: vec![], data: vec![1; 201] }), error::INVALID_PARAM);
+        assert_eq!(call(&mut st, 1, &R::Overwrite { open: 1, id: vec![], data: vec![1; 200] }), error::OK);
+        // Reopen with CREATE: the retention duration is not compared
+        // (before: EXIST), every other attribute is.
+        assert_eq!(call(&mut st, 1, &R::RetentionSet { open: 1, duration: 5 }), error::OK);
+        assert_eq!(open(&mut st, 1, 2, "c", Some(a), RW | wire::OPEN_CREATE).error, error::OK);
+        let other = Attrs { retention: 77, ..a };
+        assert_eq!(open(&mut st, 1, 3, "c", Some(other), RW | wire::OPEN_CREATE).error, error::OK);
+        assert_eq!(st.ckpts.values().next().unwrap().retention, 5, "reopening changes no retention");
+        let bigger = Attrs { checkpoint_size: 199, ..a };
+        assert_eq!(open(&mut st, 1, 4, "c", Some(bigger), RW | wire::OPEN_CREATE).error, error::EXIST);
+        let flags = Attrs { creation_flags: wire::WR_ACTIVE_REPLICA, ..a };
+        assert_eq!(open(&mut st, 1, 5, "c", Some(flags), RW | wire::OPEN_CREATE).error, error::EXIST);
+    }
 
     #[test]
     fn a_generated_id_counter_at_its_end_wraps_instead_of_overflowing() {

@@ -132,7 +132,7 @@ fn error_paths() {
     nodes[1].request(2, &Request::Close { open: a });
     run(&mut nodes, &all);
     assert_eq!(nodes[1].last_reply().0, error::BAD_HANDLE);
-    // Sections: NO_SPACE by count and by size, TOO_BIG past maxSectionSize.
+    // Sections: NO_SPACE by count and by size, INVALID_PARAM past maxSectionSize.
     for id in [b"a", b"b"] {
         nodes[0].request(
             1,
@@ -147,7 +147,7 @@ fn error_paths() {
     nodes[0].request(1, &write(a, b"a", 55, &[1; 10]));
     run(&mut nodes, &all);
     let v = VectorResult::decode(&nodes[0].last_reply().1).unwrap();
-    assert_eq!((v.error, v.erroneous_index), (error::TOO_BIG, 0));
+    assert_eq!((v.error, v.erroneous_index), (error::INVALID_PARAM, 0));
     // Total over checkpointSize (100): NO_SPACE at element 1; nothing applied.
     let req = Request::Write {
         open: a,
