@@ -356,10 +356,13 @@ pub unsafe fn section_expiration_time_set(handle: u64, id: &SaCkptSectionIdT, ex
     simple(handle, |open| Request::ExpirationSet { open, id, expiration }).map(drop)
 }
 
-/// `saCkptSectionIterationInitialize`.
+/// `saCkptSectionIterationInitialize`. Asks the executive for the
+/// checkpoint's status first, so that a checkpoint with nothing to iterate
+/// answers here: a closed open is `BAD_HANDLE`, a collocated checkpoint
+/// without an active replica `NOT_EXIST` (as the classic library did).
 pub fn iteration_initialize(handle: u64, chosen: u32, expiration: SaTimeT, out: Out<'_, u64>) -> AisResult<()> {
     let chosen = enums::SaCkptSectionsChosenT::try_from(chosen)? as u32;
-    checkpoint(handle)?;
+    simple(handle, |open| Request::StatusGet { open })?;
     let it = ITERATIONS.insert_child(&CHECKPOINTS, handle, |_| Iteration {
         checkpoint: handle,
         chosen,

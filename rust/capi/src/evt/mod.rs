@@ -21,14 +21,19 @@
 //! with `malloc` (as the classic library did: the application frees each
 //! `patterns[i].pattern`, then `patterns`, with `free`); with an array
 //! given, too small a one (or too small a pattern buffer) is
-//! `SA_AIS_ERR_NO_SPACE` with the needed numbers written back.
+//! `SA_AIS_ERR_NO_SPACE` with the needed numbers written back, the
+//! patterns that fit copied and every other output written (as the classic
+//! library did). `saEvtEventDataGet` answers as the classic library did: a
+//! NULL buffer is `SA_AIS_ERR_NO_SPACE` with the size; an allocated (not
+//! delivered) event is `SA_AIS_ERR_BAD_HANDLE`. An event not published yet
+//! has the publish time `SA_TIME_UNKNOWN`.
 
 use std::sync::{Arc, Mutex};
 
 use ais_ipc::evt::{self as wire, Event, Filter, Pulled, Request};
 use ais_ipc::{Reader, error};
 
-use crate::abi::sa_ais::{SaDispatchFlagsT, SaInvocationT, SaNameT, SaTimeT, SaVersionT};
+use crate::abi::sa_ais::{SA_TIME_UNKNOWN, SaDispatchFlagsT, SaInvocationT, SaNameT, SaTimeT, SaVersionT};
 use crate::abi::sa_evt::{SaEvtCallbacksT, SaEvtEventFilterArrayT, SaEvtEventPatternArrayT, SaEvtEventPatternT, enums};
 use crate::boundary::{self, Out};
 use crate::error::{AisError, AisResult};
@@ -217,11 +222,15 @@ pub fn unlink(lib: u64, name: &[u8]) -> AisResult<()> {
     Ok(())
 }
 
+/// `SA_TIME_UNKNOWN`: the publish time of an event not published yet.
+const TIME_UNKNOWN: SaTimeT = SA_TIME_UNKNOWN as SaTimeT;
+
 /// `saEvtEventAllocate`: default attributes (no patterns, lowest
-/// priority, no retention, empty publisher name, no id).
+/// priority, no retention, empty publisher name, no id, publish time
+/// unknown).
 pub fn allocate(ch: u64, out: Out<'_, u64>) -> AisResult<()> {
     channel(ch)?;
-    let event = Event { priority: wire::LOWEST_PRIORITY, ..Event::default() };
+    let event = Event { priority: wire::LOWEST_PRIORITY, publish_time: TIME_UNKNOWN, ..Event::default() };
     let h = EVENTS.insert_child(&CHANNELS, ch, |_| EventHandle {
         channel: ch,
         allocated: true,
@@ -298,7 +307,9 @@ pub struct AttributeOuts<'a> {
     pub id: Option<Out<'a, u64>>,
 }
 
-/// `saEvtEventAttributesGet`.
+/// `saEvtEventAttributesGet`. Too small a pattern array is `NO_SPACE`,
+/// with every other output written all the same (as the classic library
+/// did).
 ///
 /// # Safety
 /// A given pattern array's `patterns` (if not NULL) points to
@@ -306,10 +317,11 @@ pub struct AttributeOuts<'a> {
 pub unsafe fn attributes_get(handle: u64, outs: AttributeOuts<'_>) -> AisResult<()> {
     let ev = EVENTS.get(handle)?;
     let e = lock(&ev.event).clone();
-    if let Some(a) = outs.patterns {
-        unsafe { write_patterns(a, &e.patterns) }?;
-    }
     let publisher = boundary::name_from_bytes(&e.publisher)?;
+    let patterns = match outs.patterns {
+        Some(a) => unsafe { write_patterns(a, &e.patterns) },
+        None => Ok(()),
+    };
     if let Some(o) = outs.priority {
         o.write(e.priority);
     }
@@ -325,7 +337,7 @@ pub unsafe fn attributes_get(handle: u64, outs: AttributeOuts<'_>) -> AisResult<
     if let Some(o) = outs.id {
         o.write(e.id);
     }
-    Ok(())
+    patterns
 }
 
 /// Fills a C pattern array (see the module doc for who allocates).
@@ -380,7 +392,10 @@ unsafe fn write_patterns(a: &mut SaEvtEventPatternArrayT, pats: &[Vec<u8>]) -> A
     if short { Err(AisError::NO_SPACE) } else { Ok(()) }
 }
 
-/// `saEvtEventDataGet`: too small a buffer → `NO_SPACE` with the size.
+/// `saEvtEventDataGet`, as the classic library answered it: a NULL buffer
+/// asks for the size (`NO_SPACE` with `*size` written); an event allocated
+/// here has no data to get (`BAD_HANDLE`: data belongs to delivered
+/// events); too small a buffer is `NO_SPACE` with the size.
 ///
 /// # Safety
 /// `data` points to `*size` writable bytes.
@@ -389,17 +404,19 @@ pub unsafe fn data_get(handle: u64, data: *mut u8, size: &mut u64) -> AisResult<
     let e = lock(&ev.event);
     let need = e.data.len();
     let room = usize::try_from(*size).unwrap_or(usize::MAX);
+    if data.is_null() {
+        *size = need as u64;
+        return Err(AisError::NO_SPACE);
+    }
+    if ev.allocated {
+        return Err(AisError::BAD_HANDLE);
+    }
     *size = need as u64;
     if room < need {
         return Err(AisError::NO_SPACE);
     }
-    if need > 0 {
-        if data.is_null() {
-            return Err(AisError::INVALID_PARAM);
-        }
-        // SAFETY: `room >= need` writable bytes, per the caller.
-        unsafe { std::ptr::copy_nonoverlapping(e.data.as_ptr(), data, need) };
-    }
+    // SAFETY: `room >= need` writable bytes, per the caller.
+    unsafe { std::ptr::copy_nonoverlapping(e.data.as_ptr(), data, need) };
     Ok(())
 }
 
