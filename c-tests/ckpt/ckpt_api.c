@@ -342,7 +342,10 @@ static void test_sections_and_io(SaCkptHandleT lib)
     CHECK_RC(saCkptCheckpointWrite(h, v, 2, &bad), SA_AIS_ERR_NOT_EXIST);
     CHECK(bad == 1);
     bad = 99;
-    CHECK_RC(write_one(h, "gamma", 90, big, 20, &bad), SA_AIS_ERR_TOO_BIG);
+    /* Past maxSectionSize (offset 90 + 20 > 100): INVALID_PARAM, as the
+     * classic stack answered for a dataSize over it (it let an offset take
+     * a section past the limit; we do not). */
+    CHECK_RC(write_one(h, "gamma", 90, big, 20, &bad), SA_AIS_ERR_INVALID_PARAM);
     CHECK(bad == 0);
     /* 300 bytes in all: alpha 5 + beta 15 + gen 3 = 23 used. */
     CHECK_RC(write_one(h, "gamma", 0, big, 100, &bad), SA_AIS_OK);
@@ -360,7 +363,7 @@ static void test_sections_and_io(SaCkptHandleT lib)
         CHECK_RC(saCkptSectionOverwrite(h, &alpha, "short", 5), SA_AIS_OK);
         CHECK_RC(read_one(ro, "alpha", buf, sizeof buf, &got), SA_AIS_OK);
         CHECK(got == 5 && memcmp(buf, "short", 5) == 0);
-        CHECK_RC(saCkptSectionOverwrite(h, &alpha, big, 101), SA_AIS_ERR_TOO_BIG);
+        CHECK_RC(saCkptSectionOverwrite(h, &alpha, big, 101), SA_AIS_ERR_INVALID_PARAM);
         CHECK_RC(saCkptSectionOverwrite(h, &nosuch, "x", 1), SA_AIS_ERR_NOT_EXIST);
         CHECK_RC(saCkptSectionOverwrite(ro, &alpha, "x", 1), SA_AIS_ERR_ACCESS);
         CHECK_RC(saCkptSectionOverwrite(h, NULL, "x", 1), SA_AIS_ERR_INVALID_PARAM);
@@ -526,9 +529,13 @@ static void test_default_section_unlink_retention(SaCkptHandleT lib)
 static void test_replica_and_sync(SaCkptHandleT lib)
 {
     SaNameT all_name = name_of("sync-all"), act_name = name_of("sync-active");
+    SaNameT coll_name = name_of("sync-collocated");
     SaCkptCheckpointCreationAttributesT all = attrs(SA_CKPT_WR_ALL_REPLICAS, 64, 2, 32);
     SaCkptCheckpointCreationAttributesT act = attrs(SA_CKPT_WR_ACTIVE_REPLICA, 64, 2, 32);
-    SaCkptCheckpointHandleT ha, hb, hr;
+    SaCkptCheckpointCreationAttributesT coll =
+        attrs(SA_CKPT_WR_ACTIVE_REPLICA | SA_CKPT_CHECKPOINT_COLLOCATED, 64, 2, 32);
+    SaCkptCheckpointHandleT ha, hb, hr, hc, hcr;
+    SaCkptCheckpointDescriptorT st;
     const SaCkptCheckpointOpenFlagsT rwc =
         SA_CKPT_CHECKPOINT_READ | SA_CKPT_CHECKPOINT_WRITE | SA_CKPT_CHECKPOINT_CREATE;
 
@@ -536,10 +543,29 @@ static void test_replica_and_sync(SaCkptHandleT lib)
     CHECK_RC(saCkptCheckpointOpen(lib, &act_name, &act, rwc, SECOND, &hb), SA_AIS_OK);
     CHECK_RC(saCkptCheckpointOpen(lib, &act_name, NULL, SA_CKPT_CHECKPOINT_READ, SECOND, &hr),
              SA_AIS_OK);
+    /* Active replicas are set by the application only for collocated
+     * checkpoints with an asynchronous update option. */
     CHECK_RC(saCkptActiveReplicaSet(ha), SA_AIS_ERR_BAD_OPERATION);
-    CHECK_RC(saCkptActiveReplicaSet(hb), SA_AIS_OK);
-    CHECK_RC(saCkptActiveReplicaSet(hr), SA_AIS_ERR_ACCESS);
+    CHECK_RC(saCkptActiveReplicaSet(hb), SA_AIS_ERR_BAD_OPERATION);
+    CHECK_RC(saCkptActiveReplicaSet(hr), SA_AIS_ERR_BAD_OPERATION);
     CHECK_RC(saCkptActiveReplicaSet(0x99), SA_AIS_ERR_BAD_HANDLE);
+    CHECK_RC(saCkptCheckpointOpen(lib, &coll_name, &coll, rwc, SECOND, &hc), SA_AIS_OK);
+    CHECK_RC(saCkptCheckpointOpen(lib, &coll_name, NULL, SA_CKPT_CHECKPOINT_READ, SECOND, &hcr),
+             SA_AIS_OK);
+    /* No active replica yet: nothing to read, change or synchronize. */
+    CHECK_RC(saCkptCheckpointSynchronize(hc, SECOND), SA_AIS_ERR_NOT_EXIST);
+    CHECK_RC(saCkptCheckpointStatusGet(hcr, &st), SA_AIS_ERR_NOT_EXIST);
+    CHECK_RC(create_section(hc, "s", "x", SA_TIME_END), SA_AIS_ERR_NOT_EXIST);
+    CHECK_RC(saCkptActiveReplicaSet(hcr), SA_AIS_ERR_ACCESS);
+    CHECK_RC(saCkptActiveReplicaSet(hc), SA_AIS_OK);
+    CHECK_RC(saCkptActiveReplicaSet(hc), SA_AIS_OK);
+    CHECK_RC(create_section(hc, "s", "x", SA_TIME_END), SA_AIS_OK);
+    CHECK_RC(saCkptCheckpointStatusGet(hcr, &st), SA_AIS_OK);
+    CHECK(st.numberOfSections == 1);
+    CHECK_RC(saCkptCheckpointSynchronize(hc, SECOND), SA_AIS_OK);
+    CHECK_RC(saCkptCheckpointUnlink(lib, &coll_name), SA_AIS_OK);
+    CHECK_RC(saCkptCheckpointClose(hc), SA_AIS_OK);
+    CHECK_RC(saCkptCheckpointClose(hcr), SA_AIS_OK);
     CHECK_RC(saCkptCheckpointSynchronize(ha, SECOND), SA_AIS_ERR_BAD_OPERATION);
     CHECK_RC(saCkptCheckpointSynchronize(hb, SECOND), SA_AIS_OK);
     CHECK_RC(saCkptCheckpointSynchronize(hr, SECOND), SA_AIS_ERR_ACCESS);

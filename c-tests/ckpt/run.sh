@@ -1,5 +1,6 @@
 #!/bin/sh
-# The checkpoint C tests: the API test against a live single-node executive,
+# The checkpoint C tests: the API test and the classic conformance test
+# (c-tests/conformance/ckpt_classic.c) against a live single-node executive,
 # then the three-node and failover test (cluster.sh).
 #
 #   c-tests/ckpt/run.sh [target-dir]    (default: <repo>/target; debug profile,
@@ -22,8 +23,13 @@ ctest_link
 step "build ckpt_api" ctest_build ckpt_api ckpt_api SaCkpt -Wall -Wextra -Werror
 step "build ckpt_api with -lais" ctest_build ckpt_api-ais ckpt_api ais -Wall -Wextra -Werror
 step "build ckpt_node" ctest_build ckpt_node ckpt_node SaCkpt -Wall -Wextra -Werror
+# Classic conformance (c-tests/conformance/ckpt_classic.c), built as a classic
+# program is: only -I.../include/corosync and -lSaCkpt.
+step "build ckpt_classic" \
+    $CC -std=gnu99 -Wall -Wextra -Werror -I"$root/include/corosync" -o "$tmp/ckpt_classic" \
+    "$root/c-tests/conformance/ckpt_classic.c" -L"$lib" -Wl,-rpath,"$lib" -lSaCkpt
 
-for prog in ckpt_api ckpt_api-ais; do
+for prog in ckpt_api ckpt_api-ais ckpt_classic; do
     [ -x "$tmp/$prog" ] || continue
     step "run $prog" ctest_with_exec "$LIMIT" "$tmp/$prog"
 done
