@@ -77,6 +77,11 @@ typedef enum {
 
 typedef int64_t SaInt64T;
 
+/**
+ * Nanoseconds. As the `timeout` of a call, 0 means no limit, as in openais
+ * 0.80 (whose programs pass 0); so does `SA_TIME_END`. A positive timeout
+ * is honoured: `SA_AIS_ERR_TIMEOUT` once it passes.
+ */
 typedef SaInt64T SaTimeT;
 
 typedef int8_t SaInt8T;

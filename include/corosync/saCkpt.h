@@ -134,6 +134,10 @@ SaAisErrorT saCkptDispatch(SaCkptHandleT ckptHandle, SaDispatchFlagsT dispatchFl
 
 SaAisErrorT saCkptFinalize(SaCkptHandleT ckptHandle);
 
+/**
+ * `timeout`: 0 or `SA_TIME_END` is no limit (as in openais 0.80); else
+ * `SA_AIS_ERR_TIMEOUT` once that many nanoseconds pass.
+ */
 SaAisErrorT saCkptCheckpointOpen(SaCkptHandleT ckptHandle,
                                  const SaNameT *checkpointName,
                                  const SaCkptCheckpointCreationAttributesT *checkpointCreationAttributes,
@@ -196,6 +200,10 @@ SaAisErrorT saCkptCheckpointRead(SaCkptCheckpointHandleT checkpointHandle,
                                  SaUint32T numberOfElements,
                                  SaUint32T *erroneousVectorIndex);
 
+/**
+ * `timeout`: 0 or `SA_TIME_END` is no limit (as in openais 0.80); else
+ * `SA_AIS_ERR_TIMEOUT` once that many nanoseconds pass.
+ */
 SaAisErrorT saCkptCheckpointSynchronize(SaCkptCheckpointHandleT checkpointHandle, SaTimeT timeout);
 
 SaAisErrorT saCkptCheckpointSynchronizeAsync(SaCkptHandleT ckptHandle,

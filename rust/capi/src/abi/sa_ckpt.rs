@@ -197,6 +197,8 @@ pub unsafe extern "C" fn saCkptFinalize(ckptHandle: SaCkptHandleT) -> SaAisError
     crate::boundary!({ crate::ckpt::finalize(ckptHandle) })
 }
 
+/// `timeout`: 0 or `SA_TIME_END` is no limit (as in openais 0.80); else
+/// `SA_AIS_ERR_TIMEOUT` once that many nanoseconds pass.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn saCkptCheckpointOpen(
     ckptHandle: SaCkptHandleT,
@@ -389,6 +391,8 @@ pub unsafe extern "C" fn saCkptCheckpointRead(
     })
 }
 
+/// `timeout`: 0 or `SA_TIME_END` is no limit (as in openais 0.80); else
+/// `SA_AIS_ERR_TIMEOUT` once that many nanoseconds pass.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn saCkptCheckpointSynchronize(
     checkpointHandle: SaCkptCheckpointHandleT,
