@@ -81,6 +81,16 @@ typedef struct evs_group {
     char key[32];
 } evs_group;
 
+/**
+ * A node address, as the classic header declares it (no function takes
+ * one: node ids identify members).
+ */
+typedef struct evs_address {
+    unsigned int nodeid;
+    unsigned short family;
+    unsigned char addr[TOTEMIP_ADDRLEN];
+} evs_address;
+
 #ifdef __cplusplus
 extern "C" {
 #endif /* __cplusplus */

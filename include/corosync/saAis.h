@@ -72,7 +72,11 @@ typedef enum {
     SA_AIS_ERR_QUEUE_NOT_AVAILABLE = 24,
     SA_AIS_ERR_BAD_FLAGS = 25,
     SA_AIS_ERR_TOO_BIG = 26,
-    SA_AIS_ERR_NO_SECTIONS = 27
+    SA_AIS_ERR_NO_SECTIONS = 27,
+    /**
+     * 28 is unused, as in the classic header.
+     */
+    SA_AIS_ERR_SECURITY = 29
 } SaAisErrorT;
 
 typedef int64_t SaInt64T;

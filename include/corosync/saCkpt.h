@@ -166,7 +166,7 @@ SaAisErrorT saCkptCheckpointStatusGet(SaCkptCheckpointHandleT checkpointHandle,
 SaAisErrorT saCkptSectionCreate(SaCkptCheckpointHandleT checkpointHandle,
                                 SaCkptSectionCreationAttributesT *sectionCreationAttributes,
                                 const void *initialData,
-                                SaUint32T initialDataSize);
+                                SaSizeT initialDataSize);
 
 SaAisErrorT saCkptSectionDelete(SaCkptCheckpointHandleT checkpointHandle,
                                 const SaCkptSectionIdT *sectionId);
@@ -206,8 +206,7 @@ SaAisErrorT saCkptCheckpointRead(SaCkptCheckpointHandleT checkpointHandle,
  */
 SaAisErrorT saCkptCheckpointSynchronize(SaCkptCheckpointHandleT checkpointHandle, SaTimeT timeout);
 
-SaAisErrorT saCkptCheckpointSynchronizeAsync(SaCkptHandleT ckptHandle,
-                                             SaCkptCheckpointHandleT checkpointHandle,
+SaAisErrorT saCkptCheckpointSynchronizeAsync(SaCkptCheckpointHandleT checkpointHandle,
                                              SaInvocationT invocation);
 
 #ifdef __cplusplus

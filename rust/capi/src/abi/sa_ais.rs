@@ -140,6 +140,8 @@ pub mod enums {
         SA_AIS_ERR_BAD_FLAGS = 25,
         SA_AIS_ERR_TOO_BIG = 26,
         SA_AIS_ERR_NO_SECTIONS = 27,
+        /// 28 is unused, as in the classic header.
+        SA_AIS_ERR_SECURITY = 29,
     }
 }
 
@@ -173,4 +175,5 @@ crate::c_enum!(SaAisErrorT {
     SA_AIS_ERR_BAD_FLAGS,
     SA_AIS_ERR_TOO_BIG,
     SA_AIS_ERR_NO_SECTIONS,
+    SA_AIS_ERR_SECURITY,
 });

@@ -284,7 +284,7 @@ pub unsafe extern "C" fn saCkptSectionCreate(
     checkpointHandle: SaCkptCheckpointHandleT,
     sectionCreationAttributes: *mut SaCkptSectionCreationAttributesT,
     initialData: *const c_void,
-    initialDataSize: SaUint32T,
+    initialDataSize: SaSizeT,
 ) -> SaAisErrorT {
     crate::boundary!({
         let attrs = unsafe { try_ref(sectionCreationAttributes) }?;
@@ -403,9 +403,8 @@ pub unsafe extern "C" fn saCkptCheckpointSynchronize(
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn saCkptCheckpointSynchronizeAsync(
-    ckptHandle: SaCkptHandleT,
     checkpointHandle: SaCkptCheckpointHandleT,
     invocation: SaInvocationT,
 ) -> SaAisErrorT {
-    crate::boundary!({ crate::ckpt::synchronize_async(ckptHandle, checkpointHandle, invocation) })
+    crate::boundary!({ crate::ckpt::synchronize_async(checkpointHandle, invocation) })
 }

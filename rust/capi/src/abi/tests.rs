@@ -48,6 +48,9 @@ fn error_codes_match_the_wire() {
     }
     assert_eq!(enums::SaAisErrorT::try_from(0), Err(AisError::INVALID_PARAM));
     assert_eq!(enums::SaAisErrorT::try_from(28), Err(AisError::INVALID_PARAM));
+    assert_eq!(enums::SaAisErrorT::try_from(29), Ok(E::SA_AIS_ERR_SECURITY));
+    assert_eq!(SaAisErrorT::from(AisError(29)), 29);
+    assert_eq!(enums::SaAisErrorT::try_from(30), Err(AisError::INVALID_PARAM));
 }
 
 #[test]
