@@ -10,10 +10,7 @@
 #include <netinet/in.h>
 #include <sys/uio.h>
 
-/**
- * The classic header's `sizeof(struct in6_addr)`: the longest node address.
- */
-#define TOTEMIP_ADDRLEN 16
+#define TOTEMIP_ADDRLEN (sizeof(struct in6_addr))
 
 typedef enum evs_error_t {
     EVS_OK = 1,

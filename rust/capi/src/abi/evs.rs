@@ -42,6 +42,8 @@ pub type evs_guarantee_t = c_uint;
 pub type evs_error_t = c_uint;
 
 /// The classic header's `sizeof(struct in6_addr)`: the longest node address.
+/// Printed by `cbindgen/evs.toml` as the classic expression (a `size_t`).
+/// cbindgen:ignore
 pub const TOTEMIP_ADDRLEN: usize = 16;
 
 /// A node address, as the classic header declares it (no function takes

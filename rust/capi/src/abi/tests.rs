@@ -302,3 +302,9 @@ fn msg_layouts_and_enums() {
     assert_eq!(change(0), Err(AisError::INVALID_PARAM));
     assert_eq!(msg::SaMsgQueueGroupChangesT::from(e::SaMsgQueueGroupChangesT::SA_MSG_QUEUE_GROUP_ADDED), 2);
 }
+
+/// `evs.h` prints `TOTEMIP_ADDRLEN` as the classic `sizeof(struct in6_addr)`.
+#[test]
+fn totemip_addrlen_is_an_in6_addr() {
+    assert_eq!(super::evs::TOTEMIP_ADDRLEN, size_of::<libc::in6_addr>());
+}
