@@ -13,7 +13,18 @@
 #    -pedantic, with -fsanitize=address,undefined, under valgrind when
 #    present, and as C++11 when g++ exists (where enums are checked to be
 #    enums).
-# 3. c-tests/abi/link-selftest.sh (link-libs.sh and check-symbols.sh).
+# 3. c-tests/abi/classic/<stem>.c, one per header: the openais 0.80.6
+#    declarations item by item (generated once by
+#    scripts/abi-from-classic.py; skip.h lists what is left out), built and
+#    run as C99 -pedantic and as C++11 when g++ exists. A function skipped
+#    there must be neither declared by our header nor exported. The
+#    classic libraries' sonames and version nodes (classic/libraries.txt)
+#    are those of rust/capi/libraries.list; each function we export is
+#    defined in the same version node by the classic library (or there
+#    without a version, classic/symbols.txt), and a node we export
+#    anything from has every classic function of that node: a binary
+#    linked against the classic libraries finds each name@node in ours.
+# 4. c-tests/abi/link-selftest.sh (link-libs.sh and check-symbols.sh).
 # Ends with "run-abi: N passed, N failed"; exits non-zero on any failure.
 set -u
 
@@ -101,7 +112,68 @@ for src in "$root"/c-tests/abi/abi_*.c; do
         { failed=$((failed + 1)); echo "run-abi: FAIL: $src tests $stem.h, which headers.list does not list" >&2; }
 done
 
-# 3. The link scripts.
+# 3. Against the classic declarations.
+classic=$root/c-tests/abi/classic
+for h in $headers; do
+    stem=${h%.h}
+    src=$classic/$stem.c
+    if [ ! -f "$src" ]; then
+        failed=$((failed + 1))
+        echo "run-abi: FAIL: $h has no classic check (run scripts/abi-from-classic.py)" >&2
+        continue
+    fi
+    bin=$tmp/classic_$stem
+    # shellcheck disable=SC2086
+    step "build classic/$stem.c (C99)" $CC -std=c99 -pedantic $WARN -I"$root/include" -o "$bin" "$src" &&
+        step "run classic/$stem.c" "$bin"
+    [ -x "$bin" ] && cat "$tmp/step.log"
+    if [ $have_cxx = yes ]; then
+        # shellcheck disable=SC2086
+        step "build classic/$stem.c (C++11)" $CXX -x c++ -std=c++11 -pedantic $WARN -I"$root/include" -o "$bin-cxx" "$src" &&
+            step "run classic/$stem.c (C++11)" "$bin-cxx"
+    fi
+done
+for f in $(sed -n 's/^#define ABI_SKIP_\([A-Za-z0-9_]*\).*/\1/p' "$classic/skip.h"); do
+    if grep -q "[^A-Za-z0-9_]$f(" "$root"/include/corosync/*.h; then
+        failed=$((failed + 1))
+        echo "run-abi: FAIL: $f is declared by our header: remove it from c-tests/abi/classic/skip.h" >&2
+    fi
+    if grep -qx "$f" "$root"/rust/capi/symbols/*; then
+        failed=$((failed + 1))
+        echo "run-abi: FAIL: $f is exported: remove it from c-tests/abi/classic/skip.h" >&2
+    fi
+done
+grep -v '^[[:space:]]*#' "$root/rust/capi/libraries.list" | awk 'NF {
+    n = split($4, nodes, ",")
+    for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
+        if (nodes[j] < nodes[i]) { t = nodes[i]; nodes[i] = nodes[j]; nodes[j] = t }
+    line = "lib" $1 ".so." $2 " " nodes[1]
+    for (i = 2; i <= n; i++) line = line "," nodes[i]
+    print line
+}' | sort > "$tmp/ours.libs"
+grep -v '^#' "$classic/libraries.txt" | sort > "$tmp/classic.libs"
+if ! diff "$tmp/classic.libs" "$tmp/ours.libs" > "$tmp/libs.diff"; then
+    failed=$((failed + 1))
+    echo "run-abi: FAIL: sonames / version nodes differ from the classic libraries (< classic, > ours):" >&2
+    sed 's/^/    /' "$tmp/libs.diff" >&2
+fi
+for file in "$root"/rust/capi/symbols/*; do
+    node=$(basename "$file")
+    grep -v '^[[:space:]]*#' "$file" | awk 'NF { print $1 }' | sort > "$tmp/ours.syms"
+    [ -s "$tmp/ours.syms" ] || continue
+    awk -v n="$node" '$1 == n || $1 == "-" { print $2 }' "$classic/symbols.txt" | sort > "$tmp/classic.syms"
+    awk -v n="$node" '$1 == n { print $2 }' "$classic/symbols.txt" | sort > "$tmp/classic.node"
+    for f in $(comm -23 "$tmp/ours.syms" "$tmp/classic.syms"); do
+        failed=$((failed + 1))
+        echo "run-abi: FAIL: $f is exported in $node; the classic library has it elsewhere or not at all" >&2
+    done
+    for f in $(comm -13 "$tmp/ours.syms" "$tmp/classic.node"); do
+        failed=$((failed + 1))
+        echo "run-abi: FAIL: the classic $node defines $f; ours does not export it" >&2
+    done
+done
+
+# 4. The link scripts.
 step "link-libs.sh / check-symbols.sh self-test" "$root/c-tests/abi/link-selftest.sh"
 tail -n 1 "$tmp/step.log"
 

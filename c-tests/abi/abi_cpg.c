@@ -131,6 +131,7 @@ static void constants(void)
     ABI_EQ(CPG_ERR_INVALID_PARAM, 7);
     ABI_EQ(CPG_ERR_NO_MEMORY, 8);
     ABI_EQ(CPG_ERR_BAD_HANDLE, 9);
+    ABI_EQ(CPG_ERR_BUSY, 10);
     ABI_EQ(CPG_ERR_ACCESS, 11);
     ABI_EQ(CPG_ERR_NOT_EXIST, 12);
     ABI_EQ(CPG_ERR_EXIST, 14);
@@ -154,7 +155,7 @@ static void constants(void)
         switch (e) {
         case CPG_OK: case CPG_ERR_LIBRARY: case CPG_ERR_TIMEOUT: case CPG_ERR_TRY_AGAIN:
         case CPG_ERR_INVALID_PARAM: case CPG_ERR_NO_MEMORY: case CPG_ERR_BAD_HANDLE:
-        case CPG_ERR_ACCESS: case CPG_ERR_NOT_EXIST: case CPG_ERR_EXIST:
+        case CPG_ERR_BUSY: case CPG_ERR_ACCESS: case CPG_ERR_NOT_EXIST: case CPG_ERR_EXIST:
         case CPG_ERR_NOT_SUPPORTED: case CPG_ERR_SECURITY: case CPG_ERR_TOO_MANY_GROUPS:
             n++;
             break;

@@ -62,6 +62,13 @@ static void structs(void)
         ABI_EQ(groups[2].key[31], 0);
     }
 
+    ABI_EQ(TOTEMIP_ADDRLEN, 16);
+    ABI_SIZE(struct evs_address, 24);
+    ABI_ALIGN(struct evs_address, 4);
+    ABI_FIELD(struct evs_address, nodeid, 0, 4);
+    ABI_FIELD(struct evs_address, family, 4, 2);
+    ABI_FIELD(struct evs_address, addr, 6, 16);
+
     ABI_SIZE(evs_callbacks_t, 16);
     ABI_ALIGN(evs_callbacks_t, 8);
     ABI_FIELD(evs_callbacks_t, evs_deliver_fn, 0, 8);

@@ -179,6 +179,7 @@ static void errors(void)
     ABI_EQ(SA_AIS_ERR_BAD_FLAGS, 25);
     ABI_EQ(SA_AIS_ERR_TOO_BIG, 26);
     ABI_EQ(SA_AIS_ERR_NO_SECTIONS, 27);
+    ABI_EQ(SA_AIS_ERR_SECURITY, 29);
     {
         /* The enum's values are all there and distinct: a switch over
          * every name compiles (duplicate case values would not). */
@@ -196,7 +197,7 @@ static void errors(void)
         case SA_AIS_ERR_FAILED_OPERATION: case SA_AIS_ERR_MESSAGE_ERROR:
         case SA_AIS_ERR_QUEUE_FULL: case SA_AIS_ERR_QUEUE_NOT_AVAILABLE:
         case SA_AIS_ERR_BAD_FLAGS: case SA_AIS_ERR_TOO_BIG:
-        case SA_AIS_ERR_NO_SECTIONS:
+        case SA_AIS_ERR_NO_SECTIONS: case SA_AIS_ERR_SECURITY:
             n = 1;
             break;
         }

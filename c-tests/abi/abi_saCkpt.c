@@ -241,7 +241,7 @@ static void prototypes(void)
     SaAisErrorT (*active)(const SaCkptCheckpointHandleT) = 0;
     SaAisErrorT (*status)(SaCkptCheckpointHandleT, SaCkptCheckpointDescriptorT *) = 0;
     SaAisErrorT (*section_create)(SaCkptCheckpointHandleT, SaCkptSectionCreationAttributesT *,
-                                  const void *, SaUint32T) = 0;
+                                  const void *, SaSizeT) = 0;
     SaAisErrorT (*section_delete)(SaCkptCheckpointHandleT, const SaCkptSectionIdT *) = 0;
     SaAisErrorT (*expiration)(SaCkptCheckpointHandleT, const SaCkptSectionIdT *, SaTimeT) = 0;
     SaAisErrorT (*iter_init)(const SaCkptCheckpointHandleT, SaCkptSectionsChosenT, SaTimeT,
@@ -255,7 +255,7 @@ static void prototypes(void)
     SaAisErrorT (*read)(SaCkptCheckpointHandleT, SaCkptIOVectorElementT *, SaUint32T,
                         SaUint32T *) = 0;
     SaAisErrorT (*sync)(SaCkptCheckpointHandleT, SaTimeT) = 0;
-    SaAisErrorT (*sync_async)(SaCkptHandleT, SaCkptCheckpointHandleT, SaInvocationT) = 0;
+    SaAisErrorT (*sync_async)(SaCkptCheckpointHandleT, SaInvocationT) = 0;
 
     ABI_PROTOTYPE(initialize, saCkptInitialize);
     ABI_PROTOTYPE(selection, saCkptSelectionObjectGet);

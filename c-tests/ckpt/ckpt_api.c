@@ -112,7 +112,7 @@ static SaAisErrorT create_section(SaCkptCheckpointHandleT h, const char *id, con
     SaCkptSectionCreationAttributesT ca;
     ca.sectionId = &section;
     ca.expirationTime = expiration;
-    return saCkptSectionCreate(h, &ca, data, (SaUint32T)strlen(data));
+    return saCkptSectionCreate(h, &ca, data, strlen(data));
 }
 
 static SaAisErrorT write_one(SaCkptCheckpointHandleT h, const char *id, SaOffsetT offset,
@@ -572,14 +572,14 @@ static void test_replica_and_sync(SaCkptHandleT lib)
     CHECK_RC(saCkptCheckpointSynchronize(hb, -1), SA_AIS_ERR_INVALID_PARAM);
 
     sync_cb_calls = 0;
-    CHECK_RC(saCkptCheckpointSynchronizeAsync(lib, hb, 4242), SA_AIS_OK);
+    CHECK_RC(saCkptCheckpointSynchronizeAsync(hb, 4242), SA_AIS_OK);
     dispatch_one(lib);
     CHECK(sync_cb_calls == 1 && sync_cb_invocation == 4242 && sync_cb_error == SA_AIS_OK);
-    CHECK_RC(saCkptCheckpointSynchronizeAsync(lib, ha, 4343), SA_AIS_OK);
+    CHECK_RC(saCkptCheckpointSynchronizeAsync(ha, 4343), SA_AIS_OK);
     dispatch_one(lib);
     CHECK(sync_cb_calls == 2 && sync_cb_invocation == 4343 &&
           sync_cb_error == SA_AIS_ERR_BAD_OPERATION);
-    CHECK_RC(saCkptCheckpointSynchronizeAsync(lib, 0x99, 1), SA_AIS_ERR_BAD_HANDLE);
+    CHECK_RC(saCkptCheckpointSynchronizeAsync(0x99, 1), SA_AIS_ERR_BAD_HANDLE);
 
     CHECK_RC(saCkptCheckpointClose(ha), SA_AIS_OK);
     CHECK_RC(saCkptCheckpointClose(hb), SA_AIS_OK);

@@ -25,6 +25,7 @@ typedef enum cpg_error_t {
     CPG_ERR_INVALID_PARAM = 7,
     CPG_ERR_NO_MEMORY = 8,
     CPG_ERR_BAD_HANDLE = 9,
+    CPG_ERR_BUSY = 10,
     CPG_ERR_ACCESS = 11,
     CPG_ERR_NOT_EXIST = 12,
     CPG_ERR_EXIST = 14,

@@ -10,10 +10,7 @@
 #include <netinet/in.h>
 #include <sys/uio.h>
 
-/**
- * The classic header's `sizeof(struct in6_addr)`: the longest node address.
- */
-#define TOTEMIP_ADDRLEN 16
+#define TOTEMIP_ADDRLEN (sizeof(struct in6_addr))
 
 typedef enum evs_error_t {
     EVS_OK = 1,
@@ -80,6 +77,16 @@ typedef struct evs_callbacks_t {
 typedef struct evs_group {
     char key[32];
 } evs_group;
+
+/**
+ * A node address, as the classic header declares it (no function takes
+ * one: node ids identify members).
+ */
+typedef struct evs_address {
+    unsigned int nodeid;
+    unsigned short family;
+    unsigned char addr[TOTEMIP_ADDRLEN];
+} evs_address;
 
 #ifdef __cplusplus
 extern "C" {

@@ -72,11 +72,20 @@ typedef enum {
     SA_AIS_ERR_QUEUE_NOT_AVAILABLE = 24,
     SA_AIS_ERR_BAD_FLAGS = 25,
     SA_AIS_ERR_TOO_BIG = 26,
-    SA_AIS_ERR_NO_SECTIONS = 27
+    SA_AIS_ERR_NO_SECTIONS = 27,
+    /**
+     * 28 is unused, as in the classic header.
+     */
+    SA_AIS_ERR_SECURITY = 29
 } SaAisErrorT;
 
 typedef int64_t SaInt64T;
 
+/**
+ * Nanoseconds. As the `timeout` of a call, 0 means no limit, as in openais
+ * 0.80 (whose programs pass 0); so does `SA_TIME_END`. A positive timeout
+ * is honoured: `SA_AIS_ERR_TIMEOUT` once it passes.
+ */
 typedef SaInt64T SaTimeT;
 
 typedef int8_t SaInt8T;

@@ -134,6 +134,10 @@ SaAisErrorT saCkptDispatch(SaCkptHandleT ckptHandle, SaDispatchFlagsT dispatchFl
 
 SaAisErrorT saCkptFinalize(SaCkptHandleT ckptHandle);
 
+/**
+ * `timeout`: 0 or `SA_TIME_END` is no limit (as in openais 0.80); else
+ * `SA_AIS_ERR_TIMEOUT` once that many nanoseconds pass.
+ */
 SaAisErrorT saCkptCheckpointOpen(SaCkptHandleT ckptHandle,
                                  const SaNameT *checkpointName,
                                  const SaCkptCheckpointCreationAttributesT *checkpointCreationAttributes,
@@ -162,7 +166,7 @@ SaAisErrorT saCkptCheckpointStatusGet(SaCkptCheckpointHandleT checkpointHandle,
 SaAisErrorT saCkptSectionCreate(SaCkptCheckpointHandleT checkpointHandle,
                                 SaCkptSectionCreationAttributesT *sectionCreationAttributes,
                                 const void *initialData,
-                                SaUint32T initialDataSize);
+                                SaSizeT initialDataSize);
 
 SaAisErrorT saCkptSectionDelete(SaCkptCheckpointHandleT checkpointHandle,
                                 const SaCkptSectionIdT *sectionId);
@@ -196,10 +200,13 @@ SaAisErrorT saCkptCheckpointRead(SaCkptCheckpointHandleT checkpointHandle,
                                  SaUint32T numberOfElements,
                                  SaUint32T *erroneousVectorIndex);
 
+/**
+ * `timeout`: 0 or `SA_TIME_END` is no limit (as in openais 0.80); else
+ * `SA_AIS_ERR_TIMEOUT` once that many nanoseconds pass.
+ */
 SaAisErrorT saCkptCheckpointSynchronize(SaCkptCheckpointHandleT checkpointHandle, SaTimeT timeout);
 
-SaAisErrorT saCkptCheckpointSynchronizeAsync(SaCkptHandleT ckptHandle,
-                                             SaCkptCheckpointHandleT checkpointHandle,
+SaAisErrorT saCkptCheckpointSynchronizeAsync(SaCkptCheckpointHandleT checkpointHandle,
                                              SaInvocationT invocation);
 
 #ifdef __cplusplus

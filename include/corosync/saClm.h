@@ -114,6 +114,10 @@ SaAisErrorT saClmClusterTrack(SaClmHandleT clmHandle,
 
 SaAisErrorT saClmClusterTrackStop(SaClmHandleT clmHandle);
 
+/**
+ * `timeout`: 0 or `SA_TIME_END` is no limit (as in openais 0.80); else
+ * `SA_AIS_ERR_TIMEOUT` once that many nanoseconds pass.
+ */
 SaAisErrorT saClmClusterNodeGet(SaClmHandleT clmHandle,
                                 SaClmNodeIdT nodeId,
                                 SaTimeT timeout,

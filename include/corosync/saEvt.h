@@ -128,6 +128,10 @@ SaAisErrorT saEvtDispatch(SaEvtHandleT evtHandle, SaDispatchFlagsT dispatchFlags
 
 SaAisErrorT saEvtFinalize(SaEvtHandleT evtHandle);
 
+/**
+ * `timeout`: 0 or `SA_TIME_END` is no limit (as in openais 0.80); else
+ * `SA_AIS_ERR_TIMEOUT` once that many nanoseconds pass.
+ */
 SaAisErrorT saEvtChannelOpen(SaEvtHandleT evtHandle,
                              const SaNameT *channelName,
                              SaEvtChannelOpenFlagsT channelOpenFlags,

@@ -623,6 +623,8 @@ fn request_within_an_ais_timeout() {
     bounded(LIMIT, || {
         assert_eq!(deadline_after(-1), Err(AisError::INVALID_PARAM));
         assert_eq!(deadline_after(SA_TIME_END), Ok(None));
+        assert_eq!(deadline_after(0), Ok(None));
+        assert!(deadline_after(1).unwrap().is_some(), "the smallest positive timeout is honoured");
         let d = deadline_after(1_000_000_000).unwrap().unwrap();
         let left = d - Instant::now();
         assert!(left > Duration::from_millis(900) && left <= Duration::from_secs(1));
@@ -637,6 +639,8 @@ fn request_within_an_ais_timeout() {
         assert_eq!(conn.request_within(1, b"slow", 20_000_000), Err(AisError::TIMEOUT));
         assert_eq!(conn.request_within(2, b"ok", SA_TIME_END), Ok(b"ok".to_vec()));
         assert_eq!(conn.request_within(1, b"slow", SA_TIME_END), Ok(b"slow".to_vec()));
+        // 0 is no limit (openais 0.80 programs pass it): waits the 300 ms.
+        assert_eq!(conn.request_within(1, b"slow", 0), Ok(b"slow".to_vec()));
         assert_eq!(conn.request_within(2, b"", -5), Err(AisError::INVALID_PARAM));
     });
 }

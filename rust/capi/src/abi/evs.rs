@@ -25,7 +25,7 @@
 // API's, checked at the boundary, and documented in the header.
 #![allow(clippy::missing_safety_doc)]
 
-use core::ffi::{c_char, c_int, c_uint, c_void};
+use core::ffi::{c_char, c_int, c_uchar, c_uint, c_ushort, c_void};
 
 pub type evs_handle_t = u64;
 
@@ -42,7 +42,19 @@ pub type evs_guarantee_t = c_uint;
 pub type evs_error_t = c_uint;
 
 /// The classic header's `sizeof(struct in6_addr)`: the longest node address.
+/// Printed by `cbindgen/evs.toml` as the classic expression (a `size_t`).
+/// cbindgen:ignore
 pub const TOTEMIP_ADDRLEN: usize = 16;
+
+/// A node address, as the classic header declares it (no function takes
+/// one: node ids identify members).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct evs_address {
+    pub nodeid: c_uint,
+    pub family: c_ushort,
+    pub addr: [c_uchar; TOTEMIP_ADDRLEN],
+}
 
 /// A group: all 32 bytes of `key` are its name.
 #[repr(C)]

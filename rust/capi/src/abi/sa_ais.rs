@@ -32,6 +32,9 @@ pub type SaUint64T = u64;
 pub type SaFloatT = f32;
 pub type SaDoubleT = f64;
 pub type SaStringT = *mut c_char;
+/// Nanoseconds. As the `timeout` of a call, 0 means no limit, as in openais
+/// 0.80 (whose programs pass 0); so does `SA_TIME_END`. A positive timeout
+/// is honoured: `SA_AIS_ERR_TIMEOUT` once it passes.
 pub type SaTimeT = SaInt64T;
 
 pub const SA_TIME_END: SaTimeT = 0x7fff_ffff_ffff_ffff_u64 as SaTimeT;
@@ -137,6 +140,8 @@ pub mod enums {
         SA_AIS_ERR_BAD_FLAGS = 25,
         SA_AIS_ERR_TOO_BIG = 26,
         SA_AIS_ERR_NO_SECTIONS = 27,
+        /// 28 is unused, as in the classic header.
+        SA_AIS_ERR_SECURITY = 29,
     }
 }
 
@@ -170,4 +175,5 @@ crate::c_enum!(SaAisErrorT {
     SA_AIS_ERR_BAD_FLAGS,
     SA_AIS_ERR_TOO_BIG,
     SA_AIS_ERR_NO_SECTIONS,
+    SA_AIS_ERR_SECURITY,
 });

@@ -197,6 +197,8 @@ pub unsafe extern "C" fn saCkptFinalize(ckptHandle: SaCkptHandleT) -> SaAisError
     crate::boundary!({ crate::ckpt::finalize(ckptHandle) })
 }
 
+/// `timeout`: 0 or `SA_TIME_END` is no limit (as in openais 0.80); else
+/// `SA_AIS_ERR_TIMEOUT` once that many nanoseconds pass.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn saCkptCheckpointOpen(
     ckptHandle: SaCkptHandleT,
@@ -282,7 +284,7 @@ pub unsafe extern "C" fn saCkptSectionCreate(
     checkpointHandle: SaCkptCheckpointHandleT,
     sectionCreationAttributes: *mut SaCkptSectionCreationAttributesT,
     initialData: *const c_void,
-    initialDataSize: SaUint32T,
+    initialDataSize: SaSizeT,
 ) -> SaAisErrorT {
     crate::boundary!({
         let attrs = unsafe { try_ref(sectionCreationAttributes) }?;
@@ -389,6 +391,8 @@ pub unsafe extern "C" fn saCkptCheckpointRead(
     })
 }
 
+/// `timeout`: 0 or `SA_TIME_END` is no limit (as in openais 0.80); else
+/// `SA_AIS_ERR_TIMEOUT` once that many nanoseconds pass.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn saCkptCheckpointSynchronize(
     checkpointHandle: SaCkptCheckpointHandleT,
@@ -399,9 +403,8 @@ pub unsafe extern "C" fn saCkptCheckpointSynchronize(
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn saCkptCheckpointSynchronizeAsync(
-    ckptHandle: SaCkptHandleT,
     checkpointHandle: SaCkptCheckpointHandleT,
     invocation: SaInvocationT,
 ) -> SaAisErrorT {
-    crate::boundary!({ crate::ckpt::synchronize_async(ckptHandle, checkpointHandle, invocation) })
+    crate::boundary!({ crate::ckpt::synchronize_async(checkpointHandle, invocation) })
 }

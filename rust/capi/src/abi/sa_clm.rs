@@ -180,6 +180,8 @@ pub unsafe extern "C" fn saClmClusterTrackStop(clmHandle: SaClmHandleT) -> SaAis
     crate::boundary!({ crate::clm::cluster_track_stop(clmHandle) })
 }
 
+/// `timeout`: 0 or `SA_TIME_END` is no limit (as in openais 0.80); else
+/// `SA_AIS_ERR_TIMEOUT` once that many nanoseconds pass.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn saClmClusterNodeGet(
     clmHandle: SaClmHandleT,

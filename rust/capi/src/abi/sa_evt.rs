@@ -180,6 +180,8 @@ pub unsafe extern "C" fn saEvtFinalize(evtHandle: SaEvtHandleT) -> SaAisErrorT {
     crate::boundary!({ crate::evt::finalize(evtHandle) })
 }
 
+/// `timeout`: 0 or `SA_TIME_END` is no limit (as in openais 0.80); else
+/// `SA_AIS_ERR_TIMEOUT` once that many nanoseconds pass.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn saEvtChannelOpen(
     evtHandle: SaEvtHandleT,

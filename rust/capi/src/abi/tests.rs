@@ -48,6 +48,9 @@ fn error_codes_match_the_wire() {
     }
     assert_eq!(enums::SaAisErrorT::try_from(0), Err(AisError::INVALID_PARAM));
     assert_eq!(enums::SaAisErrorT::try_from(28), Err(AisError::INVALID_PARAM));
+    assert_eq!(enums::SaAisErrorT::try_from(29), Ok(E::SA_AIS_ERR_SECURITY));
+    assert_eq!(SaAisErrorT::from(AisError(29)), 29);
+    assert_eq!(enums::SaAisErrorT::try_from(30), Err(AisError::INVALID_PARAM));
 }
 
 #[test]
@@ -298,4 +301,10 @@ fn msg_layouts_and_enums() {
     assert_eq!(change(4), Ok(e::SaMsgQueueGroupChangesT::SA_MSG_QUEUE_GROUP_STATE_CHANGED));
     assert_eq!(change(0), Err(AisError::INVALID_PARAM));
     assert_eq!(msg::SaMsgQueueGroupChangesT::from(e::SaMsgQueueGroupChangesT::SA_MSG_QUEUE_GROUP_ADDED), 2);
+}
+
+/// `evs.h` prints `TOTEMIP_ADDRLEN` as the classic `sizeof(struct in6_addr)`.
+#[test]
+fn totemip_addrlen_is_an_in6_addr() {
+    assert_eq!(super::evs::TOTEMIP_ADDRLEN, size_of::<libc::in6_addr>());
 }

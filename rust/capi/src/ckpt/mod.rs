@@ -307,17 +307,18 @@ pub unsafe fn section_create(
     handle: u64,
     attrs: &SaCkptSectionCreationAttributesT,
     data: *const u8,
-    size: u32,
+    size: u64,
 ) -> AisResult<()> {
     // SAFETY: the caller's promise.
     let section = unsafe { crate::boundary::try_mut(attrs.sectionId) }?;
     // SAFETY: as above.
     let id = unsafe { id_bytes(section) }?;
-    // SAFETY: as above.
-    let data = unsafe { crate::boundary::try_slice(data, size as usize) }?;
-    if data.len() > wire::MAX_DATA {
+    let len = usize::try_from(size).map_err(|_| AisError::TOO_BIG)?;
+    if len > wire::MAX_DATA {
         return Err(AisError::TOO_BIG);
     }
+    // SAFETY: as above.
+    let data = unsafe { crate::boundary::try_slice(data, len) }?;
     let generated = id.is_empty();
     let answer = simple(handle, |open| Request::SectionCreate {
         open,
@@ -610,12 +611,8 @@ pub fn synchronize(handle: u64, timeout: SaTimeT) -> AisResult<()> {
 
 /// `saCkptCheckpointSynchronizeAsync`: the result comes by the
 /// synchronize callback.
-pub fn synchronize_async(lib: u64, handle: u64, invocation: SaInvocationT) -> AisResult<()> {
-    let instance = CKPT.get(lib)?;
-    let (_, ck) = checkpoint(handle)?;
-    if ck.lib != lib {
-        return Err(AisError::BAD_HANDLE);
-    }
+pub fn synchronize_async(handle: u64, invocation: SaInvocationT) -> AisResult<()> {
+    let (instance, ck) = checkpoint(handle)?;
     if instance.state.callbacks.saCkptCheckpointSynchronizeCallback.is_none() {
         return Err(AisError::INIT);
     }

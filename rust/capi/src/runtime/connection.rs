@@ -434,14 +434,16 @@ impl Connection {
     }
 }
 
-/// The deadline `timeout` nanoseconds from now: `None` (no limit) for
+/// The deadline `timeout` nanoseconds from now: `None` (no limit) for 0,
 /// `SA_TIME_END` or a time too far to represent; a negative timeout is
-/// `SA_AIS_ERR_INVALID_PARAM`.
+/// `SA_AIS_ERR_INVALID_PARAM`. 0 is no limit because every openais 0.80
+/// program passes 0 and its library ignored the timeout; a deadline of
+/// "now" would fail those calls, or pass them by a race.
 pub fn deadline_after(timeout: SaTimeT) -> AisResult<Option<Instant>> {
     if timeout < 0 {
         return Err(AisError::INVALID_PARAM);
     }
-    if timeout == SA_TIME_END {
+    if timeout == 0 || timeout == SA_TIME_END {
         return Ok(None);
     }
     Ok(Instant::now().checked_add(Duration::from_nanos(timeout as u64)))
