@@ -82,7 +82,7 @@ const SESSION: [u8; 32] = [0xC3; 32];
 
 fn session_codec(node: u32, boot: u64) -> PacketCodec {
     let mut c = codec(true, node, boot);
-    c.set_session_keys(&[(1, SESSION)]).expect("one key");
+    c.set_session_keys(&[(1, &SESSION)]).expect("one key");
     c
 }
 

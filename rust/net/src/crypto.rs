@@ -376,6 +376,13 @@ pub fn random_boot_id() -> std::io::Result<u64> {
     Ok(u64::from_be_bytes(b))
 }
 
+/// 32 bytes from the kernel CSPRNG: the seed of Totem's key exchange.
+pub fn random_key_seed() -> std::io::Result<[u8; 32]> {
+    let mut b = [0u8; 32];
+    crate::sys::random_bytes(&mut b)?;
+    Ok(b)
+}
+
 /// `BLAKE3.derive_key(CONTEXT_MASTER, authkey)`.
 pub fn master_key(authkey: &[u8]) -> [u8; 32] {
     blake3::derive_key(CONTEXT_MASTER, authkey)
@@ -614,9 +621,9 @@ impl PacketCodec {
     /// Replaces the session keys: `(tag, secret)` pairs, at most
     /// [`MAX_SESSION_KEYS`]. A key already held (same secret) keeps its
     /// replay windows; a key not in the list is erased (its AEAD key
-    /// overwritten) and its frames no longer open. The caller should erase
-    /// its copies of the secrets. A plain codec ignores session keys.
-    pub fn set_session_keys(&mut self, keys: &[(u64, [u8; 32])]) -> Result<(), KeyError> {
+    /// overwritten) and its frames no longer open. The secrets are
+    /// borrowed: no copy of them is kept. A plain codec ignores session keys.
+    pub fn set_session_keys(&mut self, keys: &[(u64, &[u8; 32])]) -> Result<(), KeyError> {
         if keys.len() > MAX_SESSION_KEYS {
             return Err(KeyError::TooManySessionKeys);
         }
@@ -1196,7 +1203,7 @@ mod tests {
         let mut c = sealed(3, 3);
         for class in [KeyClass::Auth, KeyClass::Session(7)] {
             for x in [&mut a, &mut b, &mut c] {
-                x.set_session_keys(&[(7, [9; 32])]).unwrap();
+                x.set_session_keys(&[(7, &[9; 32])]).unwrap();
             }
             let mut token = Vec::new();
             a.seal_to(class, 2, b"token for 2", &mut token).unwrap();
@@ -1237,8 +1244,8 @@ mod tests {
         assert_eq!(a.seal(b"x").map(|_| ()), Ok(()));
         let mut f = Vec::new();
         assert_eq!(a.seal_to(KeyClass::Session(5), 0, b"x", &mut f), Err(SealError::NoSessionKey(5)));
-        a.set_session_keys(&[(5, k1)]).unwrap();
-        b.set_session_keys(&[(5, k1)]).unwrap();
+        a.set_session_keys(&[(5, &k1)]).unwrap();
+        b.set_session_keys(&[(5, &k1)]).unwrap();
         let frames: Vec<Vec<u8>> = (0..50u32)
             .map(|i| {
                 let mut f = Vec::new();
@@ -1262,11 +1269,11 @@ mod tests {
             assert_eq!(b.open(f), Err(OpenError::Replay));
         }
         // the same key given again (another tag) keeps its windows
-        b.set_session_keys(&[(6, k1), (7, k2)]).unwrap();
+        b.set_session_keys(&[(6, &k1), (7, &k2)]).unwrap();
         assert_eq!(b.open(&frames[0]), Err(OpenError::Replay));
         assert_eq!(b.class_of(id), Some(KeyClass::Session(6)));
         // retired: refused before any crypto, whatever the window said
-        b.set_session_keys(&[(7, k2)]).unwrap();
+        b.set_session_keys(&[(7, &k2)]).unwrap();
         let mut fresh = Vec::new();
         a.seal_to(KeyClass::Session(5), 0, b"late", &mut fresh).unwrap();
         assert_eq!(b.open(&fresh), Err(OpenError::UnknownKey(id)));
@@ -1281,22 +1288,22 @@ mod tests {
         let mut other = KEY;
         other[0] ^= 1;
         let mut stranger = PacketCodec::sealed(&other, 3, 3).unwrap();
-        stranger.set_session_keys(&[(5, k2)]).unwrap();
+        stranger.set_session_keys(&[(5, &k2)]).unwrap();
         assert_eq!(stranger.open(&fresh), Err(OpenError::UnknownKey(id)));
         assert_eq!(stranger.open(&a.seal(b"join").unwrap()), Err(OpenError::InvalidDigest));
-        assert!(matches!(b.set_session_keys(&[(1, k1); MAX_SESSION_KEYS + 1]), Err(KeyError::TooManySessionKeys)));
+        assert!(matches!(b.set_session_keys(&[(1, &k1); MAX_SESSION_KEYS + 1]), Err(KeyError::TooManySessionKeys)));
     }
 
     #[test]
     fn session_senders_are_bounded_and_never_evicted() {
         let k = [0x33u8; 32];
         let mut rx = sealed(1, 1);
-        rx.set_session_keys(&[(1, k)]).unwrap();
+        rx.set_session_keys(&[(1, &k)]).unwrap();
         let mut first = Vec::new();
         let mut all = Vec::new();
         for n in 0..=SESSION_SENDERS as u32 {
             let mut tx = sealed(100 + n, 5);
-            tx.set_session_keys(&[(1, k)]).unwrap();
+            tx.set_session_keys(&[(1, &k)]).unwrap();
             let mut f = Vec::new();
             tx.seal_to(KeyClass::Session(1), 0, b"hello", &mut f).unwrap();
             if n == 0 {
@@ -1318,7 +1325,7 @@ mod tests {
         let mut seen = HashSet::new();
         for node in 1..=3u32 {
             let mut c = sealed(node, 1);
-            c.set_session_keys(&[(1, k)]).unwrap();
+            c.set_session_keys(&[(1, &k)]).unwrap();
             for _ in 0..5_000 {
                 let mut f = Vec::new();
                 c.seal_to(KeyClass::Session(1), 0, b"n", &mut f).unwrap();

@@ -554,7 +554,7 @@ impl RedundantTransport {
 
     /// [`Transport::set_session_keys`] for both rings (each opens with its
     /// own codec; ring 0's seals).
-    pub fn set_session_keys(&mut self, keys: &[(u64, [u8; 32])]) -> Result<(), crate::crypto::KeyError> {
+    pub fn set_session_keys(&mut self, keys: &[(u64, &[u8; 32])]) -> Result<(), crate::crypto::KeyError> {
         self.rings.iter_mut().try_for_each(|t| t.set_session_keys(keys))
     }
 

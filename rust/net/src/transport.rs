@@ -509,6 +509,11 @@ impl Transport {
         self.node_id
     }
 
+    /// `secauth` mode of this transport's frames.
+    pub fn mode(&self) -> crate::crypto::Mode {
+        self.codec.mode()
+    }
+
     /// This process's boot id (in every header; fresh per start).
     pub fn boot_id(&self) -> u64 {
         self.codec.boot_id()
@@ -562,7 +567,7 @@ impl Transport {
 
     /// Replaces the session keys (see [`PacketCodec::set_session_keys`]):
     /// retired keys are erased and their frames no longer open.
-    pub fn set_session_keys(&mut self, keys: &[(u64, [u8; 32])]) -> Result<(), KeyError> {
+    pub fn set_session_keys(&mut self, keys: &[(u64, &[u8; 32])]) -> Result<(), KeyError> {
         self.codec.set_session_keys(keys)
     }
 

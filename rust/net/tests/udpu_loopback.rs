@@ -309,7 +309,7 @@ fn session_frames_open_only_where_the_key_is() {
     ));
     assert_eq!(n[0].stats().no_session_key, 1);
     for t in n.iter_mut().take(2) {
-        t.set_session_keys(&[(7, [0x5E; 32])]).unwrap();
+        t.set_session_keys(&[(7, &[0x5E; 32])]).unwrap();
     }
     send(&mut n[0], Dest::Multicast, b"R2");
     let p = recv_wait(&mut n[1], T).unwrap();
