@@ -22,6 +22,7 @@ pub mod mainloop;
 pub mod ordering;
 pub mod service;
 pub mod services;
+pub mod session_keys;
 pub mod startup;
 pub mod sync;
 pub mod sys;

@@ -12,8 +12,14 @@
 //! `ais-cfgtool -s`, and re-enabled by [`Ordering::reenable_rings`].
 //!
 //! Order of work after every input: Totem's events first (a ring sequence
-//! to persist must be on disk before any packet of that ring goes out), then
+//! to persist must be on disk before any packet of that ring goes out, a
+//! ring's session key must be in the transport before its packets), then
 //! its transmits.
+//!
+//! With `secauth: on` Totem runs its key exchange (seeded from the kernel
+//! CSPRNG) and the transport seals each ring's tokens and messages with
+//! that ring's key, the membership packets with the authkey
+//! ([`session_keys`]; the protocol is in `rust/net/CRYPTO.md`).
 
 use std::collections::VecDeque;
 use std::io::Write;
@@ -29,6 +35,7 @@ use crate::config::{self, Config, ConfigError};
 use crate::ordering::{
     ClusterEvent, ClusterStatus, ConfigChange, ConfigKind, Guarantee, MemberInfo, NodeId, Ordering, QueueFull, RingId,
 };
+use crate::session_keys;
 
 /// File in the run directory holding the highest ring sequence this node
 /// was told to persist (decimal).
@@ -106,6 +113,20 @@ impl Wire {
         }
     }
 
+    fn set_key_classifier(&mut self, classify: fn(&[u8]) -> ais_net::KeyClass) {
+        match self {
+            Wire::Single(t) => t.set_key_classifier(classify),
+            Wire::Redundant(r) => r.set_key_classifier(classify),
+        }
+    }
+
+    fn set_session_keys(&mut self, keys: &[(u64, &[u8; 32])]) -> Result<(), ais_net::crypto::KeyError> {
+        match self {
+            Wire::Single(t) => t.set_session_keys(keys),
+            Wire::Redundant(r) => r.set_session_keys(keys),
+        }
+    }
+
     /// Node id's address on ring 0 (ring 1's too, for a redundant ring).
     fn address_of(&self, node: NodeId) -> String {
         let one = |t: &Transport| {
@@ -137,6 +158,8 @@ pub struct TotemRing {
     seq_file: PathBuf,
     ring_id: RingId,
     members: Vec<NodeId>,
+    /// Totem runs the key exchange (`secauth: on`).
+    keyed: bool,
 }
 
 /// The Totem parameters of `totem {}`: every key Totem knows, with the
@@ -298,7 +321,7 @@ impl TotemRing {
         Self::start_on(ring.totem, Wire::Redundant(rrp), run_dir)
     }
 
-    fn start_on(mut totem_cfg: TotemConfig, net: Wire, run_dir: &Path) -> Result<TotemRing, String> {
+    fn start_on(mut totem_cfg: TotemConfig, mut net: Wire, run_dir: &Path) -> Result<TotemRing, String> {
         let recv_buffer = net.recv_buffer();
         if let Some(window) = totem_cfg.fit_to_receive_buffer(recv_buffer) {
             crate::log_notice!(
@@ -312,7 +335,15 @@ impl TotemRing {
         let seq_file = run_dir.join(RING_SEQ_FILE);
         let persisted = read_ring_seq(&seq_file)?;
         let epoch = Instant::now();
-        let mut totem = Totem::new(net.node_id(), totem_cfg, net.max_payload(), persisted, Micros(0))
+        let keyed = net.ring0().mode() == ais_net::Mode::Sealed;
+        let seed = match keyed {
+            true => Some(ais_net::crypto::random_key_seed().map_err(|e| format!("cannot seed the key exchange: {e}"))?),
+            false => None,
+        };
+        if keyed {
+            net.set_key_classifier(session_keys::classify);
+        }
+        let mut totem = Totem::new_keyed(net.node_id(), totem_cfg, net.max_payload(), persisted, Micros(0), seed)
             .map_err(|e| format!("cannot start totem: {e}"))?;
         // Seal the frames of our next token visit while the token is away
         // (see `Totem::set_pack_ahead`).
@@ -335,6 +366,7 @@ impl TotemRing {
             seq_file,
             ring_id: RingId { rep: 0, seq: 0 },
             members: Vec::new(),
+            keyed,
         };
         ring.flush();
         Ok(ring)
@@ -361,6 +393,11 @@ impl TotemRing {
                 }
                 totem::Event::Deliver { sender, msg } => {
                     self.events.push_back(ClusterEvent::Deliver { sender, payload: msg });
+                }
+                totem::Event::RingKeys(keys) => {
+                    if let Err(e) = session_keys::install(&keys, |k| self.net.set_session_keys(k)) {
+                        crate::log_error!(Totem, "cannot install the ring keys: {e}");
+                    }
                 }
                 totem::Event::ConfigChange { kind, ring_id, members, left, joined } => {
                     let change = ConfigChange {
@@ -487,6 +524,7 @@ fn to_net(d: totem::Dest) -> ais_net::Dest {
 
 impl Drop for TotemRing {
     fn drop(&mut self) {
+        session_keys::log_rejections(self.net.ring0());
         let s = self.totem.stats();
         crate::log_info!(
             Totem,
@@ -558,12 +596,18 @@ impl Ordering for TotemRing {
                 stopped_early = false;
                 break;
             };
+            if self.keyed && !session_keys::opened_with_its_key(&p) {
+                continue;
+            }
             self.totem.handle_packet(p.from, &p.data, t);
         }
         // The rest of a coalesced buffer already read: the fd does not show
         // it, so it is taken now (at most one buffer per ring).
         if stopped_early {
             while let Some(p) = self.net.recv_buffered(now) {
+                if self.keyed && !session_keys::opened_with_its_key(&p) {
+                    continue;
+                }
                 self.totem.handle_packet(p.from, &p.data, t);
             }
         }

@@ -329,8 +329,8 @@ mod tests {
 
     #[test]
     fn payload_sizes() {
-        assert_eq!(max_payload_for(1500, false), 1500 - 28 - 40);
-        assert_eq!(max_payload_for(1500, true), 1500 - 48 - 40);
+        assert_eq!(max_payload_for(1500, false), 1500 - 28 - 48);
+        assert_eq!(max_payload_for(1500, true), 1500 - 48 - 48);
         assert_eq!(max_payload_for(10, false), 0);
     }
 

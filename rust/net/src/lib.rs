@@ -34,7 +34,7 @@ pub mod transport;
 
 pub use batch::Outgoing;
 pub use config::{ConfigError, NetConfig, Security, TransportKind};
-pub use crypto::{Mode, NodeId, OpenError, PacketCodec};
+pub use crypto::{KeyClass, Mode, NodeId, OpenError, PacketCodec};
 pub use sys::IfAddr;
 pub use transport::{Dest, NetError, NetEvent, Packet, SendError, Stats, Transport};
 

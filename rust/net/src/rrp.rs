@@ -25,7 +25,7 @@
 //! form a ring: the RRP node drops the other's frames (first byte not an
 //! RRP byte: [`RrpEvent::BadRrpByte`], counted), and the other hands Totem
 //! payloads whose magic is shifted by one byte, which Totem rejects. The
-//! crypto frame format is unchanged, so `crypto::VERSION` stays 1.
+//! crypto frame format is the same as for one ring.
 //!
 //! # Modes
 //!
@@ -537,11 +537,25 @@ impl RedundantTransport {
             }
             _ => (COPY_EVERY_RING, usable.iter().fold(0u8, |m, r| m | 1 << r)),
         };
+        // The key is chosen by the payload without its RRP byte.
+        let class = (self.rings[0].key_classifier())(payload);
         self.payload.clear();
         self.payload.push(marker);
         self.payload.extend_from_slice(payload);
-        self.rings[0].seal_frame(&self.payload, &mut self.frame)?;
+        self.rings[0].seal_frame_as(class, dest, &self.payload, &mut self.frame)?;
         Ok(rings)
+    }
+
+    /// [`Transport::set_key_classifier`] for both rings (called with the
+    /// payload before its RRP byte).
+    pub fn set_key_classifier(&mut self, classify: fn(&[u8]) -> crate::crypto::KeyClass) {
+        self.rings.iter_mut().for_each(|t| t.set_key_classifier(classify));
+    }
+
+    /// [`Transport::set_session_keys`] for both rings (each opens with its
+    /// own codec; ring 0's seals).
+    pub fn set_session_keys(&mut self, keys: &[(u64, &[u8; 32])]) -> Result<(), crate::crypto::KeyError> {
+        self.rings.iter_mut().try_for_each(|t| t.set_session_keys(keys))
     }
 
     /// Each ring sends its frames of `batch`; Ok when every frame that had

@@ -68,7 +68,9 @@ use crate::batch::{self, ONLY_RING, Outbox, Outgoing, SealedBatch};
 use crate::config::{
     BoundInterface, ConfigError, NetConfig, Security, TransportKind, max_payload_for, nodeid_from_ipv4, resolve_bind,
 };
-use crate::crypto::{Header, NodeId, OpenError, PacketCodec, SealError, random_boot_id};
+use crate::crypto::{
+    EVERY_MEMBER, Header, KeyClass, KeyError, NodeId, OpenError, PacketCodec, SealError, random_boot_id,
+};
 use crate::ratelimit::RateLimiter;
 use crate::sys;
 use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, Socket, Type};
@@ -103,6 +105,9 @@ pub struct Packet {
     /// names this datagram (the redundant ring layer sends the same sealed
     /// frame on both rings and drops the second copy by it).
     pub counter: u64,
+    /// The key that opened it: the caller checks it is the one this kind
+    /// of payload must be sealed with ([`Transport::set_key_classifier`]).
+    pub key: KeyClass,
 }
 
 /// Something the executive should log.
@@ -162,6 +167,14 @@ pub struct Stats {
     pub bad_frame: u64,
     /// Replays rejected by the window.
     pub replayed: u64,
+    /// Frames addressed to another node (a reflected or redirected token).
+    pub not_for_us: u64,
+    /// Frames under a session key we do not hold (another ring's, a
+    /// retired one): normal while rings merge, not logged.
+    pub unknown_key: u64,
+    /// Frames not sent because the session key their class names is not
+    /// installed (never sealed with the authkey instead).
+    pub no_session_key: u64,
     /// udpu: from an address outside the member list.
     pub unknown_source: u64,
     /// Receive errors other than "would block".
@@ -178,6 +191,26 @@ pub struct Stats {
     pub gso_fallbacks: u64,
     /// Received buffers that held several datagrams coalesced by UDP GRO.
     pub gro_buffers: u64,
+}
+
+/// Frames refused from one source address, by reason (see
+/// [`Transport::rejections`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Rejections {
+    pub invalid_digest: u64,
+    pub replayed: u64,
+    pub not_for_us: u64,
+    pub unknown_key: u64,
+    /// Truncated, foreign, wrong version, other secauth mode, too many
+    /// senders under one key.
+    pub bad_frame: u64,
+}
+
+impl Rejections {
+    /// Sum over the reasons.
+    pub fn total(&self) -> u64 {
+        self.invalid_digest + self.replayed + self.not_for_us + self.unknown_key + self.bad_frame
+    }
 }
 
 /// Why a send failed. Totem treats all of these as a lost packet.
@@ -246,6 +279,9 @@ const LOG_KEYS: usize = 1024;
 const MAX_NODES: usize = 4096;
 /// Bound on queued, undrained events.
 const MAX_EVENTS: usize = 1024;
+/// Source addresses whose rejections are counted one by one; frames from
+/// further sources count in the totals only.
+const MAX_REJECT_SOURCES: usize = 1024;
 
 enum Kind {
     Multicast { group: SocketAddr },
@@ -270,6 +306,9 @@ pub struct Transport {
     frame_log: RateLimiter<SocketAddr>,
     events: VecDeque<NetEvent>,
     stats: Stats,
+    rejections: BTreeMap<SocketAddr, Rejections>,
+    /// The key each outgoing payload is sealed with.
+    key_class: fn(&[u8]) -> KeyClass,
     rxbuf: Vec<u8>,
     txbuf: Vec<u8>,
     buffer_sizes: (usize, usize),
@@ -298,7 +337,7 @@ struct Pending {
 impl batch::BatchSender for Transport {
     fn seal_into(&mut self, batch: &mut SealedBatch, dest: Dest, payload: &[u8]) -> Result<(), SendError> {
         let mut frame = std::mem::take(&mut self.txbuf);
-        let r = self.seal_frame(payload, &mut frame);
+        let r = self.seal_frame(dest, payload, &mut frame);
         if r.is_ok() {
             batch.push(dest, ONLY_RING, &frame);
         }
@@ -451,6 +490,8 @@ impl Transport {
             frame_log: RateLimiter::new(LOG_INTERVAL, LOG_KEYS),
             events: VecDeque::new(),
             stats: Stats::default(),
+            rejections: BTreeMap::new(),
+            key_class: |_| KeyClass::Auth,
             rxbuf: vec![0u8; RECV_BUF],
             txbuf: Vec::with_capacity(RECV_BUF),
             buffer_sizes,
@@ -466,6 +507,11 @@ impl Transport {
     /// This node's id (configured, or derived from its IPv4 address).
     pub fn node_id(&self) -> NodeId {
         self.node_id
+    }
+
+    /// `secauth` mode of this transport's frames.
+    pub fn mode(&self) -> crate::crypto::Mode {
+        self.codec.mode()
     }
 
     /// This process's boot id (in every header; fresh per start).
@@ -500,6 +546,31 @@ impl Transport {
         &self.stats
     }
 
+    /// Frames refused per source address (at most
+    /// 1024 sources; the totals are in [`stats`](Self::stats)).
+    pub fn rejections(&self) -> impl Iterator<Item = (SocketAddr, &Rejections)> + '_ {
+        self.rejections.iter().map(|(a, r)| (*a, r))
+    }
+
+    /// Sets how outgoing payloads choose their key: the caller knows which
+    /// of its messages belong to a session (Totem: a ring's tokens and
+    /// messages) and which go under the authkey (the key exchange). The
+    /// default seals everything with the authkey.
+    pub fn set_key_classifier(&mut self, classify: fn(&[u8]) -> KeyClass) {
+        self.key_class = classify;
+    }
+
+    /// The classifier set by [`set_key_classifier`](Self::set_key_classifier).
+    pub fn key_classifier(&self) -> fn(&[u8]) -> KeyClass {
+        self.key_class
+    }
+
+    /// Replaces the session keys (see [`PacketCodec::set_session_keys`]):
+    /// retired keys are erased and their frames no longer open.
+    pub fn set_session_keys(&mut self, keys: &[(u64, &[u8; 32])]) -> Result<(), KeyError> {
+        self.codec.set_session_keys(keys)
+    }
+
     /// The last address an authenticated packet of `node` came from.
     pub fn node_addr(&self, node: NodeId) -> Option<SocketAddr> {
         self.nodes.get(&node).copied()
@@ -520,19 +591,39 @@ impl Transport {
     /// a lost packet (`SendError::Io` with `WouldBlock`).
     pub fn send_to(&mut self, dest: Dest, payload: &[u8]) -> Result<(), SendError> {
         let mut frame = std::mem::take(&mut self.txbuf);
-        let r = self.seal_frame(payload, &mut frame).and_then(|()| self.send_frame(dest, &frame));
+        let r = self.seal_frame(dest, payload, &mut frame).and_then(|()| self.send_frame(dest, &frame));
         self.txbuf = frame;
         r
     }
 
-    /// Seals `payload` into `out` with this transport's codec (checks the
-    /// size limit). With [`send_frame`](Self::send_frame) this lets the
-    /// redundant ring layer send one sealed frame on several rings.
-    pub fn seal_frame(&mut self, payload: &[u8], out: &mut Vec<u8>) -> Result<(), SendError> {
+    /// Seals `payload` for `dest` into `out` with this transport's codec,
+    /// under the key the classifier picks (checks the size limit). With
+    /// [`send_frame`](Self::send_frame) this lets the redundant ring layer
+    /// send one sealed frame on several rings.
+    pub fn seal_frame(&mut self, dest: Dest, payload: &[u8], out: &mut Vec<u8>) -> Result<(), SendError> {
+        self.seal_frame_as((self.key_class)(payload), dest, payload, out)
+    }
+
+    /// [`seal_frame`](Self::seal_frame) under the key `class`.
+    pub fn seal_frame_as(
+        &mut self,
+        class: KeyClass,
+        dest: Dest,
+        payload: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), SendError> {
         if payload.len() > self.max_payload {
             return Err(SendError::TooLarge { len: payload.len(), max: self.max_payload });
         }
-        self.codec.seal_into(payload, out).map_err(SendError::Seal)
+        let receiver = match dest {
+            Dest::Multicast => EVERY_MEMBER,
+            Dest::Node(n) => n,
+        };
+        let r = self.codec.seal_to(class, receiver, payload, out);
+        if let Err(SealError::NoSessionKey(_)) = r {
+            self.stats.no_session_key += 1;
+        }
+        r.map_err(SendError::Seal)
     }
 
     /// Sends an already sealed `frame` (from [`seal_frame`](Self::seal_frame)
@@ -884,25 +975,50 @@ impl Transport {
                     }
                 }
                 self.stats.received += 1;
-                Some(Packet { from: h.node_id, addr: src, data, boot_id: h.boot_id, counter: h.counter })
+                // Every key that opens a frame is one we hold.
+                let key = self.codec.class_of(h.key_id).unwrap_or(KeyClass::Auth);
+                Some(Packet { from: h.node_id, addr: src, data, boot_id: h.boot_id, counter: h.counter, key })
             }
-            Err(OpenError::InvalidDigest) => {
+            Err(error) => {
+                self.reject(src, error, now);
+                None
+            }
+        }
+    }
+
+    /// Counts a refused frame, in total and for its source, and reports
+    /// it (rate-limited) when it says something about the network.
+    fn reject(&mut self, src: SocketAddr, error: OpenError, now: Instant) {
+        let known = self.rejections.len() < MAX_REJECT_SOURCES || self.rejections.contains_key(&src);
+        let mut scratch = Rejections::default();
+        let by_source = if known { self.rejections.entry(src).or_default() } else { &mut scratch };
+        match error {
+            OpenError::InvalidDigest => {
                 self.stats.invalid_digest += 1;
+                by_source.invalid_digest += 1;
                 if let Some(suppressed) = self.digest_log.check(&src, now) {
                     self.push_event(NetEvent::InvalidDigest { from: src, suppressed });
                 }
-                None
             }
-            Err(OpenError::Replay) => {
+            OpenError::Replay => {
                 self.stats.replayed += 1;
-                None
+                by_source.replayed += 1;
             }
-            Err(error) => {
-                self.stats.bad_frame += 1;
+            OpenError::UnknownKey(_) => {
+                self.stats.unknown_key += 1;
+                by_source.unknown_key += 1;
+            }
+            error => {
+                if matches!(error, OpenError::NotForUs { .. }) {
+                    self.stats.not_for_us += 1;
+                    by_source.not_for_us += 1;
+                } else {
+                    self.stats.bad_frame += 1;
+                    by_source.bad_frame += 1;
+                }
                 if let Some(suppressed) = self.frame_log.check(&src, now) {
                     self.push_event(NetEvent::BadFrame { from: src, error, suppressed });
                 }
-                None
             }
         }
     }

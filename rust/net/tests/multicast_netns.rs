@@ -214,7 +214,7 @@ fn inner_multicast_ipv6() {
         .collect();
     assert_eq!(nodes[0].local_addr().ip(), "fd00:a15::1".parse::<IpAddr>().unwrap());
     assert_eq!(nodes[0].interface_name(), "aisv0");
-    assert_eq!(nodes[0].max_payload(), 1500 - 48 - 40);
+    assert_eq!(nodes[0].max_payload(), 1500 - 48 - ais_net::crypto::OVERHEAD);
     exercise(&mut nodes);
 }
 

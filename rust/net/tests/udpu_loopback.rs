@@ -193,22 +193,32 @@ fn restarted_sender_is_accepted_and_replays_are_not() {
     let mut again = Transport::new(&udpu("127.0.0.1", members, port, sealed(&KEY_A))).unwrap();
     send(&mut again, Dest::Multicast, b"second life");
     assert_eq!(recv_wait(&mut n[0], T).unwrap().data, b"second life");
-    // capture a sealed datagram on the unused member address 127.0.0.3
+    // capture a sealed datagram on the unused member address 127.0.0.3: a
+    // token for node 99
     let spy = UdpSocket::bind(("127.0.0.3", port)).unwrap();
     again.set_node_addr(99, spy.local_addr().unwrap());
-    send(&mut again, Dest::Node(99), b"recorded");
+    send(&mut again, Dest::Node(99), b"token for 99");
     let mut buf = [0u8; 2048];
     spy.set_read_timeout(Some(T)).unwrap();
     let (len, _) = spy.recv_from(&mut buf).unwrap();
-    // and play it to node 2 twice: the first copy opens (node 2 never saw
-    // that counter), the second is rejected by the replay window
     let dst = n[0].local_addr();
+    // handed to node 2, it is refused: it names its receiver
     spy.send_to(&buf[..len], dst).unwrap();
-    spy.send_to(&buf[..len], dst).unwrap();
+    // a frame for node 2 that node 2 never saw, played twice: the first
+    // copy opens, the second is rejected by the replay window
+    let mut frame = Vec::new();
+    again.seal_frame(Dest::Node(n[0].node_id()), b"recorded", &mut frame).unwrap();
+    spy.send_to(&frame, dst).unwrap();
+    spy.send_to(&frame, dst).unwrap();
     let got = drain(&mut n[0], QUIET);
     assert_eq!(got.len(), 1);
     assert_eq!((got[0].from, got[0].data.as_slice()), (id("127.0.0.1"), &b"recorded"[..]));
-    assert_eq!(n[0].stats().replayed, 1);
+    assert_eq!((n[0].stats().replayed, n[0].stats().not_for_us), (1, 1));
+    // counted for the source they came from
+    let by_spy: Vec<_> = n[0].rejections().filter(|(a, _)| *a == spy.local_addr().unwrap()).collect();
+    assert_eq!(by_spy.len(), 1);
+    assert_eq!((by_spy[0].1.replayed, by_spy[0].1.not_for_us, by_spy[0].1.total()), (1, 1, 2));
+    assert!(matches!(n[0].poll_event(), Some(NetEvent::BadFrame { error: OpenError::NotForUs { dest: 99 }, .. })));
     // the authenticated packet came from a new address: reported
     assert_eq!(
         n[0].poll_event(),
@@ -275,4 +285,45 @@ fn duplicate_node_id_is_refused() {
     assert_eq!(n[0].node_addr(1), Some(n[0].local_addr()), "own mapping kept");
     // node 2 cannot tell them apart by id: it follows the last sender
     assert_eq!(recv_wait(&mut n[1], T).unwrap().from, 1);
+}
+
+/// Session keys through the transport: payloads the classifier puts in a
+/// session are sealed with its key, open only where it is installed (a
+/// node without it drops them quietly as an unknown key), are never sent
+/// under the authkey when the key is missing, and stop opening once the
+/// key is retired.
+#[test]
+fn session_frames_open_only_where_the_key_is() {
+    use ais_net::crypto::KeyClass;
+    fn classify(p: &[u8]) -> KeyClass {
+        if p.first() == Some(&b'R') { KeyClass::Session(7) } else { KeyClass::Auth }
+    }
+    let mut n = three(sealed(&KEY_A));
+    for t in n.iter_mut() {
+        t.set_key_classifier(classify);
+    }
+    // no key yet: not sent at all
+    assert!(matches!(
+        n[0].send_to(Dest::Multicast, b"R1"),
+        Err(SendError::Seal(ais_net::crypto::SealError::NoSessionKey(7)))
+    ));
+    assert_eq!(n[0].stats().no_session_key, 1);
+    for t in n.iter_mut().take(2) {
+        t.set_session_keys(&[(7, &[0x5E; 32])]).unwrap();
+    }
+    send(&mut n[0], Dest::Multicast, b"R2");
+    let p = recv_wait(&mut n[1], T).unwrap();
+    assert_eq!((p.data.as_slice(), p.key), (&b"R2"[..], KeyClass::Session(7)));
+    assert!(drain(&mut n[2], QUIET).is_empty());
+    assert_eq!((n[2].stats().unknown_key, n[2].stats().invalid_digest), (1, 0));
+    assert_eq!(n[2].poll_event(), None, "an unknown key is not logged");
+    // authkey traffic still reaches everyone
+    send(&mut n[0], Dest::Multicast, b"J");
+    assert_eq!(recv_wait(&mut n[2], T).unwrap().key, KeyClass::Auth);
+    // retired on node 2: the ring's frames stop opening there
+    n[1].set_session_keys(&[]).unwrap();
+    drain(&mut n[1], QUIET);
+    send(&mut n[0], Dest::Multicast, b"R3");
+    assert!(drain(&mut n[1], QUIET).is_empty());
+    assert_eq!(n[1].stats().unknown_key, 1);
 }

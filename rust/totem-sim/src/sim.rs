@@ -6,7 +6,7 @@ use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 use std::rc::Rc;
 
-use totem::{ConfigKind, Dest, Event, Guarantee, Micros, RingId, State, Totem, TotemConfig, Transmit};
+use totem::{ConfigKind, Dest, Event, Guarantee, Micros, RingId, RingKey, State, Totem, TotemConfig, Transmit};
 
 use crate::check::{Incarnation, MsgId, Rec, Trace};
 use crate::rng::Rng;
@@ -89,6 +89,9 @@ struct Packet {
     order: u64,
     to: u32,
     bytes: Rc<[u8]>,
+    /// The sender's key for the packet's ring ("sealed" with it), if it is
+    /// a ring packet: only a node holding the same key opens it.
+    key: Option<RingKey>,
 }
 
 impl PartialEq for Packet {
@@ -128,6 +131,9 @@ struct Node {
     /// Frames kept for a later `Transmit::SendKept`, as a transport keeps
     /// them sealed.
     kept: Vec<Vec<u8>>,
+    /// The ring keys this incarnation's transport holds (its last
+    /// `RingKeys`).
+    keys: Vec<(RingId, RingKey)>,
 }
 
 /// Per-run figures, for `--report`.
@@ -159,6 +165,8 @@ pub struct Sim {
     formed_at: Option<u64>,
     config_changed: bool,
     corrupt: Vec<String>,
+    /// Packets dropped because the receiver held no key they were sealed with.
+    pub unopened: u64,
 }
 
 /// The simulator clock counts microseconds.
@@ -235,6 +243,7 @@ impl Sim {
             formed_at: None,
             config_changed: false,
             corrupt: Vec::new(),
+            unopened: 0,
         };
         let sender = n.min(2);
         for id in 1..=n {
@@ -247,6 +256,7 @@ impl Sim {
                 next_submit: first,
                 counter: 0,
                 kept: Vec::new(),
+                keys: Vec::new(),
             });
             sim.start_node(id);
         }
@@ -286,10 +296,15 @@ impl Sim {
         let i = (id - 1) as usize;
         let node = &mut self.nodes[i];
         node.incarnations += 1;
-        let mut t = match Totem::new(id, self.cfg.clone(), FRAME_SIZE, node.persisted, Micros(self.now)) {
-            Ok(t) => t,
-            Err(e) => panic!("simulator configuration rejected: {e}"),
-        };
+        // Every incarnation runs the key exchange with its own seed.
+        let seed: [u8; 32] = std::array::from_fn(|_| self.rng.next_u64() as u8);
+        let node = &mut self.nodes[i];
+        node.keys.clear();
+        let mut t =
+            match Totem::new_keyed(id, self.cfg.clone(), FRAME_SIZE, node.persisted, Micros(self.now), Some(seed)) {
+                Ok(t) => t,
+                Err(e) => panic!("simulator configuration rejected: {e}"),
+            };
         t.set_skip_recovery_retransmit(self.sc.broken_recovery);
         // Half the nodes build frames ahead: it must not change what any
         // node sees (odd ones build every frame at the visit).
@@ -344,6 +359,7 @@ impl Sim {
                         msg.len()
                     )),
                 },
+                Event::RingKeys(keys) => self.nodes[i].keys = keys,
                 Event::ConfigChange { kind, ring_id, members, .. } => {
                     self.config_changed = true;
                     self.incs[inc_idx].log.push((self.now, Rec::Config { kind, ring: ring_id, members }));
@@ -358,25 +374,37 @@ impl Sim {
                     .push(format!("node {id} sent a {}-byte packet, over the {FRAME_SIZE}-byte frame", bytes.len()));
                 continue;
             }
+            // A ring's packet goes under that ring's key; a node never
+            // produces one for a ring it holds no key of.
+            let key = match totem::wire::session_ring(&bytes) {
+                None => None,
+                Some(r) => match self.nodes[i].keys.iter().find(|(x, _)| *x == r) {
+                    Some((_, k)) => Some(k.clone()),
+                    None => {
+                        self.corrupt.push(format!("node {id} sent a packet of ring {r:?} without holding its key"));
+                        continue;
+                    }
+                },
+            };
             let bytes: Rc<[u8]> = bytes.into();
             match dest {
                 Dest::Multicast => {
                     for to in 1..=self.nodes.len() as u32 {
                         if to != id {
-                            self.send(id, to, bytes.clone());
+                            self.send(id, to, bytes.clone(), key.clone());
                         }
                     }
                 }
                 Dest::Node(to) => {
                     if to >= 1 && to as usize <= self.nodes.len() {
-                        self.send(id, to, bytes);
+                        self.send(id, to, bytes, key);
                     }
                 }
             }
         }
     }
 
-    fn send(&mut self, from: u32, to: u32, bytes: Rc<[u8]>) {
+    fn send(&mut self, from: u32, to: u32, bytes: Rc<[u8]>, key: Option<RingKey>) {
         if self.groups[(from - 1) as usize] != self.groups[(to - 1) as usize] {
             return;
         }
@@ -392,7 +420,13 @@ impl Sim {
                 delay += self.rng.range(20_000, 400_000);
             }
             self.order += 1;
-            self.heap.push(Packet { at: self.now + delay, order: self.order, to, bytes: bytes.clone() });
+            self.heap.push(Packet {
+                at: self.now + delay,
+                order: self.order,
+                to,
+                bytes: bytes.clone(),
+                key: key.clone(),
+            });
         }
     }
 
@@ -542,7 +576,13 @@ impl Sim {
             } else if t_pkt == Some(next_us) {
                 let Some(p) = self.heap.pop() else { continue };
                 let i = (p.to - 1) as usize;
-                if let Some(t) = self.nodes[i].totem.as_mut() {
+                let node = &mut self.nodes[i];
+                let opens = p.key.as_ref().is_none_or(|k| node.keys.iter().any(|(_, x)| x == k));
+                if !opens {
+                    // Sealed with a key this node does not hold (another
+                    // ring's, or an incarnation's before a restart).
+                    self.unopened += 1;
+                } else if let Some(t) = node.totem.as_mut() {
                     t.handle_packet(0, &p.bytes, now_m);
                     self.drain(p.to);
                 }

@@ -14,7 +14,13 @@
 //! ```
 //!
 //! Events must be drained before transmits are sent: a `PersistRingSeq`
-//! must reach stable storage before this node's packets for that ring go out.
+//! must reach stable storage before this node's packets for that ring go
+//! out, and the keys of a `RingKeys` must be in place before them too.
+//!
+//! With [`Totem::new_keyed`] every ring agrees on its own secret key while
+//! the commit token goes round (`keyx.rs`); the caller seals each ring's
+//! tokens and messages with it and the membership packets with the authkey
+//! ([`wire::session_ring`] tells them apart).
 //!
 //! Protocol summary (see `srp.rs` for the rules):
 //! - Operational: a token circulates the ring (sorted by node id). Its holder
@@ -48,11 +54,13 @@
 
 pub mod config;
 mod frag;
+mod keyx;
 mod srp;
 pub mod wire;
 
 pub use config::TotemConfig;
 pub use frag::{MAX_MESSAGE_SIZE, SEND_QUEUE_MAX_BYTES, SEND_QUEUE_MAX_MESSAGES};
+pub use keyx::RingKey;
 pub use srp::{MIN_FRAME_SIZE, Totem};
 
 /// Time in microseconds from an arbitrary epoch chosen by the caller.
@@ -145,6 +153,12 @@ pub enum Event {
     /// Write this ring sequence number to stable storage before sending any
     /// further packet; pass it back to `Totem::new` after a restart.
     PersistRingSeq(u64),
+    /// With key exchange ([`Totem::new_keyed`]): from now on, seal and open
+    /// the packets of these rings (those [`wire::session_ring`] names) with
+    /// these keys and no others; erase any key not in the list. Comes
+    /// before the first packet of a new ring and when a ring is installed
+    /// or given up.
+    RingKeys(Vec<(RingId, RingKey)>),
 }
 
 /// Protocol state, for status displays and tests.

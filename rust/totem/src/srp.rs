@@ -3,8 +3,9 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use crate::frag::{Assembled, Cursor, MAX_MESSAGE_SIZE, Reassembly, SendQueue};
+use crate::keyx::KeyExchange;
 use crate::wire::{
-    self, COMMIT_ENTRY_LEN, COMMIT_FIXED_LEN, Commit, CommitEntry, DecodeError, ENCAP_LEN, Encap, Join,
+    self, COMMIT_ENTRY_LEN, COMMIT_FIXED_LEN, Commit, CommitEntry, CommitKx, DecodeError, ENCAP_LEN, Encap, Join,
     MAX_MEMBERS_WIRE, MAX_RTR_WIRE, MCAST_HEADER_LEN, MF_SAFE, Mcast, Packet, TF_INSTALL, TF_PENDING, TOKEN_FIXED_LEN,
     Token,
 };
@@ -161,6 +162,8 @@ pub struct Totem {
     pack_ahead: bool,
     /// Frames built ahead and handed out as [`Transmit::Keep`], if any.
     ahead: Option<Ahead>,
+    /// The ring key exchange (see [`Totem::new_keyed`]).
+    kx: Option<KeyExchange>,
 }
 
 /// Frames built ahead of a token visit, in order.
@@ -183,6 +186,23 @@ impl Totem {
         frame_size: usize,
         persisted_ring_seq: u64,
         now: Micros,
+    ) -> Result<Totem, String> {
+        Self::new_keyed(node_id, cfg, frame_size, persisted_ring_seq, now, None)
+    }
+
+    /// [`Totem::new`] with the ring key exchange when `key_seed` is given:
+    /// 32 bytes from a CSPRNG (the simulator's seed in tests), from which
+    /// the node draws its ephemeral keys and ring secrets. Every ring then
+    /// has its own key ([`Event::RingKeys`]); a commit token whose secret
+    /// does not unwrap here is ignored, so no ring forms from a replayed
+    /// one. Every node of a cluster must agree on whether keys are used.
+    pub fn new_keyed(
+        node_id: u32,
+        cfg: TotemConfig,
+        frame_size: usize,
+        persisted_ring_seq: u64,
+        now: Micros,
+        key_seed: Option<[u8; 32]>,
     ) -> Result<Totem, String> {
         if node_id == 0 {
             return Err("node id 0 is reserved".into());
@@ -243,6 +263,7 @@ impl Totem {
             skip_recovery_retransmit: false,
             pack_ahead: false,
             ahead: None,
+            kx: key_seed.map(KeyExchange::new),
         };
         t.enter_gather(BTreeSet::new());
         t.run_local();

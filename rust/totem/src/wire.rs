@@ -1,11 +1,17 @@
 //! Packet formats, all little-endian. Every packet starts with
 //! `magic u16, version u8, type u8, sender u32`. Decoding checks every
 //! length and count against the bytes actually present before allocating.
+//!
+//! Version 2 added the key exchange (see `keyx.rs`): a join carries its
+//! sender's ephemeral X25519 public key after `ring_seq`, a commit token
+//! carries the wrapped ring secret ([`CommitKx`]) after `hop`. Which
+//! packets travel under a ring's session key and which under the authkey:
+//! [`session_ring`].
 
 use crate::RingId;
 
 pub const MAGIC: u16 = 0x70e7;
-pub const VERSION: u8 = 1;
+pub const VERSION: u8 = 2;
 pub const HEADER_LEN: usize = 8;
 
 const T_MCAST: u8 = 1;
@@ -37,7 +43,11 @@ pub const MCAST_HEADER_LEN: usize = HEADER_LEN + 4 + 8 + 8 + 1;
 pub const ENCAP_LEN: usize = 4 + 8 + 8 + 4 + 1;
 pub const TOKEN_FIXED_LEN: usize = HEADER_LEN + 4 + 8 + 8 + 8 + 8 + 4 + 1 + 2 + 2;
 pub const COMMIT_ENTRY_LEN: usize = 4 + 1 + 4 + 8 + 8 + 8 + 8;
-pub const COMMIT_FIXED_LEN: usize = HEADER_LEN + 4 + 8 + 8 + 2;
+pub const COMMIT_FIXED_LEN: usize = HEADER_LEN + 4 + 8 + 8 + COMMIT_KX_LEN + 2;
+/// The key exchange part of a commit token.
+pub const COMMIT_KX_LEN: usize = 32 + 32 + 8;
+/// Fixed part of a join (before its two sets).
+pub const JOIN_FIXED_LEN: usize = HEADER_LEN + 8 + 32 + 2 + 2;
 
 /// Why a packet was refused. Each class has its own counter in `Stats`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -91,6 +101,20 @@ pub struct Join {
     pub proc_set: Vec<u32>,
     pub fail_set: Vec<u32>,
     pub ring_seq: u64,
+    /// The sender's ephemeral X25519 public key for this membership round
+    /// (all zero without key exchange).
+    pub ephemeral: [u8; 32],
+}
+
+/// The ring secret on its way round the commit token: `wrap` is the secret
+/// masked for the next member by the member whose ephemeral public key is
+/// `from`; `check` lets every member check what it unwrapped (see
+/// `keyx.rs`). All zero without key exchange.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct CommitKx {
+    pub from: [u8; 32],
+    pub wrap: [u8; 32],
+    pub check: [u8; 8],
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
@@ -106,6 +130,7 @@ pub struct CommitEntry {
 pub struct Commit {
     pub ring: RingId,
     pub hop: u64,
+    pub kx: CommitKx,
     pub members: Vec<u32>,
     pub entries: Vec<CommitEntry>,
 }
@@ -147,6 +172,12 @@ impl<'a> Reader<'a> {
         let s = &self.buf[self.pos..self.pos + n];
         self.pos += n;
         Ok(s)
+    }
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
+        let b = self.bytes(N)?;
+        let mut a = [0u8; N];
+        a.copy_from_slice(b);
+        Ok(a)
     }
     fn u8(&mut self) -> Result<u8, DecodeError> {
         Ok(self.bytes(1)?[0])
@@ -265,8 +296,9 @@ pub fn encode(sender: u32, p: &Packet) -> Vec<u8> {
             w.0
         }
         Packet::Join(j) => {
-            let mut w = Writer::new(T_JOIN, sender, 32 + 4 * (j.proc_set.len() + j.fail_set.len()));
+            let mut w = Writer::new(T_JOIN, sender, JOIN_FIXED_LEN + 4 * (j.proc_set.len() + j.fail_set.len()));
             w.u64(j.ring_seq);
+            w.0.extend_from_slice(&j.ephemeral);
             w.u16(j.proc_set.len() as u16);
             for n in &j.proc_set {
                 w.u32(*n);
@@ -281,6 +313,9 @@ pub fn encode(sender: u32, p: &Packet) -> Vec<u8> {
             let mut w = Writer::new(T_COMMIT, sender, COMMIT_FIXED_LEN + COMMIT_ENTRY_LEN * c.members.len());
             w.ring(c.ring);
             w.u64(c.hop);
+            w.0.extend_from_slice(&c.kx.from);
+            w.0.extend_from_slice(&c.kx.wrap);
+            w.0.extend_from_slice(&c.kx.check);
             w.u16(c.members.len() as u16);
             for (m, e) in c.members.iter().zip(&c.entries) {
                 w.u32(*m);
@@ -302,6 +337,25 @@ pub fn encode(sender: u32, p: &Packet) -> Vec<u8> {
             w.ring(*r);
             w.0
         }
+    }
+}
+
+/// The ring whose session key seals this encoded packet: the ring of a
+/// multicast, token or wake. `None` for join, merge and commit (they run
+/// the membership protocol and the key exchange between nodes that share
+/// no ring yet: the authkey seals them) and for anything that is not a
+/// packet of ours. Reads the fixed header only.
+pub fn session_ring(buf: &[u8]) -> Option<RingId> {
+    if buf.len() < HEADER_LEN + 12 || buf[0..2] != MAGIC.to_le_bytes() || buf[2] != VERSION {
+        return None;
+    }
+    match buf[3] {
+        T_MCAST | T_TOKEN | T_WAKE => {
+            let rep = u32::from_le_bytes(buf[8..12].try_into().ok()?);
+            let seq = u64::from_le_bytes(buf[12..20].try_into().ok()?);
+            Some(RingId { rep, seq })
+        }
+        _ => None,
     }
 }
 
@@ -403,6 +457,7 @@ pub fn decode(buf: &[u8]) -> Result<(u32, Packet), DecodeError> {
         }
         T_JOIN => {
             let ring_seq = r.ring_seq()?;
+            let ephemeral = r.array()?;
             let n = r.count(4, MAX_MEMBERS_WIRE)?;
             let mut proc_set = Vec::with_capacity(n);
             for _ in 0..n {
@@ -417,11 +472,12 @@ pub fn decode(buf: &[u8]) -> Result<(u32, Packet), DecodeError> {
             if !proc_set.contains(&sender) {
                 return Err(DecodeError::BadValue);
             }
-            Packet::Join(Join { proc_set, fail_set, ring_seq })
+            Packet::Join(Join { proc_set, fail_set, ring_seq, ephemeral })
         }
         T_COMMIT => {
             let ring = r.ring()?;
             let hop = r.u64()?;
+            let kx = CommitKx { from: r.array()?, wrap: r.array()?, check: r.array()? };
             let n = r.count(COMMIT_ENTRY_LEN, MAX_MEMBERS_WIRE)?;
             if n == 0 {
                 return Err(DecodeError::BadValue);
@@ -445,7 +501,7 @@ pub fn decode(buf: &[u8]) -> Result<(u32, Packet), DecodeError> {
             if !members.windows(2).all(|w| w[0] < w[1]) || members[0] != ring.rep {
                 return Err(DecodeError::BadValue);
             }
-            Packet::Commit(Commit { ring, hop, members, entries })
+            Packet::Commit(Commit { ring, hop, kx, members, entries })
         }
         T_MERGE => {
             let ring = r.ring()?;
@@ -493,10 +549,11 @@ mod tests {
                 acks: vec![1, 2, 3],
                 rtr: vec![4, 5],
             }),
-            Packet::Join(Join { proc_set: vec![1, 2, 3], fail_set: vec![4], ring_seq: 8 }),
+            Packet::Join(Join { proc_set: vec![1, 2, 3], fail_set: vec![4], ring_seq: 8, ephemeral: [7; 32] }),
             Packet::Commit(Commit {
                 ring: ring(),
                 hop: 1,
+                kx: CommitKx { from: [1; 32], wrap: [2; 32], check: [3; 8] },
                 members: vec![1, 2],
                 entries: vec![
                     CommitEntry { filled: true, old_ring: ring(), aru: 1, high_delivered: 1, high_seq: 2 },
@@ -514,6 +571,22 @@ mod tests {
             let b = encode(1, &p);
             assert_eq!(decode(&b), Ok((1, p)));
         }
+    }
+
+    #[test]
+    fn session_ring_names_ring_traffic_only() {
+        for p in samples() {
+            let want = match &p {
+                Packet::Mcast(m) => Some(m.ring),
+                Packet::Token(t) => Some(t.ring),
+                Packet::Wake(r) => Some(*r),
+                Packet::Join(_) | Packet::Commit(_) | Packet::Merge(_) => None,
+            };
+            let b = encode(1, &p);
+            assert_eq!(session_ring(&b), want, "{p:?}");
+            assert_eq!(session_ring(&b[..HEADER_LEN + 11]), None);
+        }
+        assert_eq!(session_ring(b"not a totem packet at all"), None);
     }
 
     #[test]
@@ -583,8 +656,9 @@ mod tests {
         b[off..off + 2].copy_from_slice(&60000u16.to_le_bytes());
         assert_eq!(decode(&b), Err(DecodeError::AbsurdCount));
         // A join claiming more members than present.
-        let mut b = encode(1, &Packet::Join(Join { proc_set: vec![1], fail_set: vec![], ring_seq: 0 }));
-        b[HEADER_LEN + 8..HEADER_LEN + 10].copy_from_slice(&200u16.to_le_bytes());
+        let mut b =
+            encode(1, &Packet::Join(Join { proc_set: vec![1], fail_set: vec![], ring_seq: 0, ephemeral: [0; 32] }));
+        b[HEADER_LEN + 40..HEADER_LEN + 42].copy_from_slice(&200u16.to_le_bytes());
         assert_eq!(decode(&b), Err(DecodeError::AbsurdCount));
         // A chunk area claiming 1000 chunks.
         let area = 1000u16.to_le_bytes().to_vec();
@@ -609,7 +683,7 @@ mod tests {
         c.members = vec![2, 1];
         assert_eq!(decode(&encode(1, &Packet::Commit(c))), Err(DecodeError::BadValue));
         // Join whose sender is not in its own proc set.
-        let b = encode(9, &Packet::Join(Join { proc_set: vec![1], fail_set: vec![], ring_seq: 0 }));
+        let b = encode(9, &Packet::Join(Join { proc_set: vec![1], fail_set: vec![], ring_seq: 0, ephemeral: [0; 32] }));
         assert_eq!(decode(&b), Err(DecodeError::BadValue));
     }
 

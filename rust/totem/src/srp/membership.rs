@@ -15,6 +15,9 @@ impl Totem {
             self.sendq.restart_partial();
         }
         self.stats.gathers += 1;
+        if let Some(keys) = self.kx.as_mut().and_then(|k| k.new_round()) {
+            self.events.push_back(Event::RingKeys(keys));
+        }
         self.state = State::Gather;
         self.new = None;
         self.local.clear();
@@ -40,7 +43,7 @@ impl Totem {
 
     /// Largest proc or fail set: both must fit in one join packet.
     pub(super) fn max_set(&self) -> usize {
-        MAX_MEMBERS_WIRE.min((self.frame_size - wire::HEADER_LEN - 12) / 8)
+        MAX_MEMBERS_WIRE.min((self.frame_size - wire::JOIN_FIXED_LEN) / 8)
     }
 
     pub(super) fn send_join(&mut self) {
@@ -51,6 +54,7 @@ impl Totem {
             proc_set: self.gather.proc_set.iter().copied().collect(),
             fail_set: self.gather.fail_set.iter().copied().collect(),
             ring_seq: self.ring_seq_max,
+            ephemeral: self.kx.as_ref().map_or([0; 32], |k| k.ephemeral()),
         };
         self.stats.joins_sent += 1;
         self.multicast(self.me, &Packet::Join(j));
@@ -96,6 +100,9 @@ impl Totem {
         }
         // Alive, even if it disagrees or fails us: only silence fails a node early.
         self.gather.heard.insert(sender);
+        if let Some(k) = &mut self.kx {
+            k.heard(sender, j.ephemeral);
+        }
         self.ring_seq_max = self.ring_seq_max.max(j.ring_seq);
         let max_set = self.max_set();
         let g = &mut self.gather;
@@ -157,7 +164,7 @@ impl Totem {
                 if !g.proc_set.contains(&sender)
                     && !g.fail_set.contains(&sender)
                     && g.proc_set.difference(&g.fail_set).count() < self.max_members
-                    && g.proc_set.len() < MAX_MEMBERS_WIRE.min((self.frame_size - wire::HEADER_LEN - 12) / 8)
+                    && g.proc_set.len() < MAX_MEMBERS_WIRE.min((self.frame_size - wire::JOIN_FIXED_LEN) / 8)
                 {
                     g.proc_set.insert(sender);
                     g.agreed.clear();
@@ -218,11 +225,20 @@ impl Totem {
             return; // wait for the representative's commit token
         }
         let seq = self.ring_seq_max.saturating_add(4);
+        let id = RingId { rep: self.me, seq };
+        let kx = match &mut self.kx {
+            // No usable ephemeral key heard from the next member: no commit
+            // (the consensus timeout starts another round).
+            Some(k) => match k.start(id, live.get(1).copied()) {
+                Some(kx) => kx,
+                None => return,
+            },
+            None => CommitKx::default(),
+        };
         self.ring_seq_max = seq;
         self.events.push_back(Event::PersistRingSeq(seq));
-        let id = RingId { rep: self.me, seq };
         let entries = vec![CommitEntry::default(); live.len()];
-        let c = Commit { ring: id, hop: 0, members: live, entries };
+        let c = Commit { ring: id, hop: 0, kx, members: live, entries };
         self.accept_commit(c);
     }
 
@@ -241,6 +257,20 @@ impl Totem {
     /// First visit of a commit token: record our entry, enter Commit, pass it on.
     pub(super) fn accept_commit(&mut self, mut c: Commit) {
         let Some(idx) = c.members.iter().position(|m| *m == self.me) else { return };
+        if c.ring.rep != self.me
+            && let Some(k) = &mut self.kx
+        {
+            // The ring secret, wrapped again for the next member; a commit
+            // that does not carry it for our ephemeral key is stale or replayed.
+            let next = c.members[(idx + 1) % c.members.len()];
+            match k.accept(c.ring, &c.kx, next) {
+                Some(kx) => c.kx = kx,
+                None => {
+                    self.stats.packets_ignored += 1;
+                    return;
+                }
+            }
+        }
         if c.ring.seq > self.ring_seq_max || c.ring.rep == self.me {
             self.ring_seq_max = self.ring_seq_max.max(c.ring.seq);
             if c.ring.rep != self.me {
@@ -292,6 +322,15 @@ impl Totem {
             State::Commit => {
                 let Some(n) = &self.new else { return };
                 if n.id != c.ring || c.hop <= n.commit_hop || !c.entries.iter().all(|e| e.filled) {
+                    self.stats.packets_ignored += 1;
+                    return;
+                }
+                if idx == 0
+                    && let Some(k) = &self.kx
+                    && !k.confirm(c.ring, &c.kx, c.members.len() == 1)
+                {
+                    // The secret did not come round intact: no recovery on
+                    // keys the members do not share (token loss starts over).
                     self.stats.packets_ignored += 1;
                     return;
                 }

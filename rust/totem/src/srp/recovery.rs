@@ -8,6 +8,11 @@ impl Totem {
 
     pub(super) fn enter_recovery(&mut self) {
         self.state = State::Recovery;
+        // The new ring's key before its first packet.
+        let ring = self.new.as_ref().map(|n| n.id);
+        if let Some(keys) = ring.and_then(|r| self.kx.as_mut().and_then(|k| k.enter_recovery(r))) {
+            self.events.push_back(Event::RingKeys(keys));
+        }
         self.tm_token_loss = Some(self.loss_deadline());
         self.token_seq_seen = 0;
         self.my_last_fcc = 0;
@@ -104,6 +109,9 @@ impl Totem {
         });
         self.installed_once = true;
         self.stats.rings_installed += 1;
+        if let Some(k) = &mut self.kx {
+            self.events.push_back(Event::RingKeys(k.install(n.id)));
+        }
         self.ring = n.id;
         self.members = n.members;
         self.rx = n.rx;

@@ -1,10 +1,22 @@
 use super::*;
 
+/// A packet on its way: due time, sender, destination, bytes, and the key
+/// of its ring it is "sealed" with.
+type InFlight = (Micros, u32, Dest, Vec<u8>, Option<crate::RingKey>);
+
 /// A lossless network delivering packets in order, 100 us after sending.
+/// Nodes run the key exchange; a ring's packets travel "sealed" with the
+/// sender's key for that ring and reach only nodes holding the same key.
 struct Net {
     nodes: Vec<Totem>,
     now: Micros,
-    queue: VecDeque<(Micros, u32, Dest, Vec<u8>)>,
+    queue: VecDeque<InFlight>,
+    /// Ring keys each node's transport holds (its last `RingKeys`).
+    keys: Vec<Vec<(RingId, crate::RingKey)>>,
+    /// Ring packets not sent (no key for their ring) and not opened (the
+    /// receiver holds no such key).
+    unsealable: u64,
+    unopened: u64,
     delivered: Vec<Vec<(u32, Vec<u8>)>>,
     configs: Vec<Vec<(ConfigKind, Vec<u32>)>>,
     persisted: Vec<u64>,
@@ -26,12 +38,14 @@ struct Net {
 
 impl Net {
     fn new(n: u32) -> Net {
-        let nodes: Vec<Totem> =
-            (1..=n).map(|id| Totem::new(id, TotemConfig::default(), 1200, 0, Micros(0)).unwrap()).collect();
+        let nodes: Vec<Totem> = (1..=n).map(|id| keyed(id, TotemConfig::default(), 1200, 0, Micros(0))).collect();
         let mut net = Net {
             nodes,
             now: Micros(0),
             queue: VecDeque::new(),
+            keys: vec![Vec::new(); n as usize],
+            unsealable: 0,
+            unopened: 0,
             delivered: vec![Vec::new(); n as usize],
             configs: vec![Vec::new(); n as usize],
             persisted: vec![0; n as usize],
@@ -59,6 +73,7 @@ impl Net {
                         }
                     }
                     Event::PersistRingSeq(s) => self.persisted[i] = self.persisted[i].max(s),
+                    Event::RingKeys(k) => self.keys[i] = k,
                 }
             }
             let mut burst = 0;
@@ -86,7 +101,17 @@ impl Net {
                     }
                     _ => {}
                 }
-                self.queue.push_back((Micros(self.now.0 + 100), self.nodes[i].node_id(), dest, bytes));
+                let key = match wire::session_ring(&bytes) {
+                    None => None,
+                    Some(r) => match self.keys[i].iter().find(|(x, _)| *x == r) {
+                        Some((_, k)) => Some(k.clone()),
+                        None => {
+                            self.unsealable += 1;
+                            continue;
+                        }
+                    },
+                };
+                self.queue.push_back((Micros(self.now.0 + 100), self.nodes[i].node_id(), dest, bytes, key));
             }
         }
     }
@@ -124,7 +149,7 @@ impl Net {
             }
             self.now = next;
             if next_pkt == Some(next) {
-                let (_, from, dest, bytes) = self.queue.pop_front().unwrap();
+                let (_, from, dest, bytes, key) = self.queue.pop_front().unwrap();
                 for (i, n) in self.nodes.iter_mut().enumerate() {
                     if self.stopped.get(i) == Some(&true) {
                         continue;
@@ -135,7 +160,9 @@ impl Net {
                         Dest::Multicast => n.node_id() != from && !lost,
                         Dest::Node(d) => d == n.node_id(),
                     };
-                    if to_me {
+                    if to_me && key.as_ref().is_some_and(|k| !self.keys[i].iter().any(|(_, x)| x == k)) {
+                        self.unopened += 1;
+                    } else if to_me {
                         n.handle_packet(from, &bytes, next);
                     }
                 }
@@ -152,6 +179,11 @@ impl Net {
             self.collect();
         }
     }
+}
+
+/// A node with the key exchange on, seeded by its id.
+fn keyed(id: u32, cfg: TotemConfig, frame: usize, persisted: u64, now: Micros) -> Totem {
+    Totem::new_keyed(id, cfg, frame, persisted, now, Some([id as u8; 32])).unwrap()
 }
 
 #[test]
@@ -424,6 +456,7 @@ fn hostile_run(seed: u64) {
                 Packet::Commit(Commit {
                     ring: RingId { rep: 1, seq: pick(rnd()) },
                     hop: pick(rnd()),
+                    kx: wire::CommitKx { from: [rnd() as u8; 32], wrap: [rnd() as u8; 32], check: [0; 8] },
                     entries: (0..n)
                         .map(|_| CommitEntry {
                             filled: rnd() % 2 == 0,
@@ -444,6 +477,7 @@ fn hostile_run(seed: u64) {
                     (0..rnd() % 3).map(|_| 1 + (rnd() % 6) as u32).collect()
                 },
                 ring_seq: pick(rnd()),
+                ephemeral: [rnd() as u8; 32],
             }),
             3 => {
                 let mut area = Vec::new();
@@ -495,7 +529,9 @@ fn a_restarted_node_rejoins_with_a_new_ring_id() {
     let persisted = net.persisted[2];
     assert!(persisted > 0);
     let now = net.now;
-    net.nodes[2] = Totem::new(3, TotemConfig::default(), 1200, persisted, now).unwrap();
+    // A new process: another seed, and its transport holds no ring key.
+    net.nodes[2] = Totem::new_keyed(3, TotemConfig::default(), 1200, persisted, now, Some([0x33; 32])).unwrap();
+    net.keys[2].clear();
     let first = net.nodes[2].ring_id();
     assert!(!before.contains(&first), "restarted node reused ring id {first:?}");
     net.collect();
@@ -514,7 +550,7 @@ fn flow_control_bounds_each_token_visit() {
     cfg.set("window_size", "6").unwrap();
     let mut net = Net::new(2);
     for i in 0..2 {
-        net.nodes[i] = Totem::new(i as u32 + 1, cfg.clone(), 1200, 0, Micros(0)).unwrap();
+        net.nodes[i] = keyed(i as u32 + 1, cfg.clone(), 1200, 0, Micros(0));
     }
     net.collect();
     net.run_until(Micros::from_millis(2000));
@@ -629,4 +665,123 @@ fn frames_built_ahead_are_dropped_when_the_ring_changes() {
         assert_eq!(got, (0..300).collect::<Vec<_>>(), "every message once, in order");
     }
     assert!(net.kept.iter().take(2).all(|k| k.is_empty()), "kept frames of the old ring were dropped");
+}
+
+/// The key of each node's installed ring, as its transport holds it.
+fn ring_key(net: &Net, i: usize) -> Option<crate::RingKey> {
+    let ring = net.nodes[i].ring_id();
+    net.keys[i].iter().find(|(r, _)| *r == ring).map(|(_, k)| k.clone())
+}
+
+/// Issue 25, item 8: every ring has its own key, held by exactly its
+/// members; a node that was away with the key of an old ring (its frames
+/// no longer open anywhere) rejoins through the exchange; and the key
+/// changes while messages flow lose nothing.
+#[test]
+fn each_ring_has_its_own_key_and_key_changes_under_load_lose_nothing() {
+    let mut net = Net::new(3);
+    net.run_until(Micros::from_millis(3000));
+    let first = ring_key(&net, 0).expect("installed ring has a key");
+    assert!((0..3).all(|i| ring_key(&net, i).as_ref() == Some(&first)));
+    assert!(net.keys.iter().all(|k| k.len() == 1), "old keys are dropped at installation");
+    let mut sent = 0u32;
+    let mut submit_some = |net: &mut Net, from: usize, n: u32| {
+        for _ in 0..n {
+            net.nodes[from].submit(&sent.to_be_bytes(), Guarantee::Agreed).unwrap();
+            sent += 1;
+        }
+        net.collect();
+    };
+    // Load from nodes 1 and 2 while node 3 goes away (ring of two, new
+    // key) and comes back with the stale key of the first ring.
+    submit_some(&mut net, 0, 50);
+    net.stopped[2] = true;
+    for step in 0..30u64 {
+        submit_some(&mut net, (step % 2) as usize, 10);
+        net.run_until(Micros::from_millis(3000 + 50 * (step + 1)));
+    }
+    assert_eq!(net.nodes[0].members(), &[1, 2]);
+    let second = ring_key(&net, 0).unwrap();
+    assert_ne!(second, first);
+    assert_eq!(ring_key(&net, 1), Some(second.clone()));
+    assert_eq!(ring_key(&net, 2), Some(first.clone()), "node 3 still holds the first ring's key");
+    net.stopped[2] = false;
+    let opened_before = net.unopened;
+    for step in 0..60u64 {
+        submit_some(&mut net, (step % 2) as usize, 5);
+        net.run_until(Micros::from_millis(4500 + 100 * (step + 1)));
+    }
+    net.run_until(Micros::from_millis(12_000));
+    assert!(net.unopened > opened_before, "node 3's stale-key frames did not open");
+    let third = ring_key(&net, 0).unwrap();
+    for i in 0..3 {
+        assert_eq!(net.nodes[i].state(), State::Operational);
+        assert_eq!(net.nodes[i].members(), &[1, 2, 3]);
+        assert_eq!(ring_key(&net, i), Some(third.clone()));
+        assert_eq!(net.keys[i].len(), 1);
+    }
+    assert!(third != first && third != second);
+    // Nodes 1 and 2 stayed in every ring: both delivered every message,
+    // in the same order.
+    let msgs = |i: usize| -> Vec<Vec<u8>> { net.delivered[i].iter().map(|m| m.1.clone()).collect() };
+    assert_eq!(msgs(0).len(), sent as usize);
+    assert_eq!(msgs(0), msgs(1));
+    let mut sorted: Vec<u32> = msgs(0).iter().map(|m| u32::from_be_bytes(m[..4].try_into().unwrap())).collect();
+    sorted.sort();
+    assert_eq!(sorted, (0..sent).collect::<Vec<_>>());
+    assert_eq!(net.unsealable, 0, "a ring packet was produced without its key");
+}
+
+/// Replayed membership traffic cannot make a node form a ring: the
+/// recorded commit tokens carry the ring secret for ephemeral keys the
+/// node no longer has, so it ignores them (issue 25, item 6: "63 recorded
+/// frames replayed to a restarted node installed a new ring on it").
+#[test]
+fn recorded_membership_replayed_to_a_restarted_node_installs_nothing() {
+    // Record everything two nodes send while they form a ring.
+    let mut net = Net::new(2);
+    let mut recorded: Vec<(u32, Vec<u8>)> = Vec::new();
+    let mut seen = BTreeSet::new();
+    // Packets wait 100 us in the queue: a look every 50 us sees each one.
+    while net.now < Micros::from_millis(1000) {
+        for (_, from, _, b, _) in &net.queue {
+            if seen.insert((*from, b.clone())) {
+                recorded.push((*from, b.clone()));
+            }
+        }
+        let t = Micros(net.now.0 + 50);
+        net.run_until(t);
+    }
+    assert_eq!(net.nodes[1].members(), &[1, 2]);
+    let commits = recorded.iter().filter(|(_, b)| matches!(wire::decode(b), Ok((_, Packet::Commit(_))))).count();
+    assert!(commits >= 2, "the recording holds the commit tokens");
+    // Node 2 restarts (new process, new seed) and hears only the replay.
+    // Its run directory was lost (a reboot with it on tmpfs): it starts
+    // from ring sequence 0, below the recorded rings, the worst case.
+    let replay = |seed: Option<[u8; 32]>| -> (usize, Vec<u32>) {
+        let mut victim = Totem::new_keyed(2, TotemConfig::default(), 1200, 0, net.now, seed).unwrap();
+        let mut installs = 0;
+        let mut now = net.now;
+        for _round in 0..3 {
+            for (from, b) in &recorded {
+                if *from != 1 {
+                    continue;
+                }
+                now = now.plus_ms(1);
+                victim.handle_packet(*from, b, now);
+                victim.handle_timeout(now);
+                while let Some(e) = victim.poll_event() {
+                    installs += matches!(e, Event::ConfigChange { kind: ConfigKind::Regular, .. }) as usize;
+                }
+                while victim.poll_transmit().is_some() {}
+            }
+        }
+        (installs, victim.members().to_vec())
+    };
+    // Without the key exchange the replay does install a ring with node 1
+    // (the attack of the issue)...
+    let (installs, members) = replay(None);
+    assert!(installs > 1 && members == [1, 2], "{installs} {members:?}");
+    // ...with it, only the node's own ring of one.
+    assert_eq!(replay(Some([0x99; 32])), (1, vec![2]));
 }
