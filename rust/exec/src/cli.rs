@@ -1,18 +1,22 @@
-//! Command line: `aisexec [-f] [-v] [-h]`.
+//! Command line: `aisexec [-f] [-t] [-v] [-h]`.
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
-    Run { foreground: bool },
+    Run {
+        foreground: bool,
+    },
+    /// `-t`: check the configuration and exit.
+    Check,
     Version,
     Help,
 }
 
-pub const USAGE: &str = "usage: aisexec [-f] [-v] [-h]\n  -f  run in the foreground (do not detach)\n  -v  print the version and exit\n  -h  print this help and exit\n";
+pub const USAGE: &str = "usage: aisexec [-f] [-t] [-v] [-h]\n  -f  run in the foreground (do not detach)\n  -t  check the configuration and exit (0 if usable)\n  -v  print the version and exit\n  -h  print this help and exit\n";
 
 /// Parses the arguments after the program name. Flags may be combined
-/// (`-fv`); `-h` and `-v` win over running.
+/// (`-fv`); `-h`, then `-v`, then `-t` win over running.
 pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Action, String> {
-    let (mut foreground, mut version, mut help) = (false, false, false);
+    let (mut foreground, mut check, mut version, mut help) = (false, false, false, false);
     for arg in args {
         let Some(flags) = arg.strip_prefix('-').filter(|f| !f.is_empty()) else {
             return Err(format!("unexpected argument '{arg}'"));
@@ -20,6 +24,7 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Action, String> 
         for c in flags.chars() {
             match c {
                 'f' => foreground = true,
+                't' => check = true,
                 'v' => version = true,
                 'h' => help = true,
                 _ => return Err(format!("unknown option '-{c}'")),
@@ -30,6 +35,8 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Action, String> 
         Action::Help
     } else if version {
         Action::Version
+    } else if check {
+        Action::Check
     } else {
         Action::Run { foreground }
     })
@@ -49,6 +56,9 @@ mod tests {
         assert_eq!(p(&["-f"]), Ok(Action::Run { foreground: true }));
         assert_eq!(p(&["-f", "-v"]), Ok(Action::Version));
         assert_eq!(p(&["-fh"]), Ok(Action::Help));
+        assert_eq!(p(&["-t"]), Ok(Action::Check));
+        assert_eq!(p(&["-ft"]), Ok(Action::Check));
+        assert_eq!(p(&["-t", "-v"]), Ok(Action::Version));
         assert_eq!(p(&["-x"]), Err("unknown option '-x'".into()));
         assert_eq!(p(&["f"]), Err("unexpected argument 'f'".into()));
         assert_eq!(p(&["-"]), Err("unexpected argument '-'".into()));

@@ -2,13 +2,17 @@
 //! stderr, a file and syslog, as `logging {}` says.
 //!
 //! Owns the log sinks; it must not block the main loop for long (stderr
-//! and files are written unbuffered, one `write` per line).
+//! and files are written unbuffered, one `write` per line). Which lines a
+//! sink takes: `logger_subsys` overrides the `logging` settings per
+//! subsystem; a sink takes a line at or above its priority, or any line
+//! while debug is on. [`reopen_file`] serves SIGHUP (log rotation).
 
 use std::fmt;
 use std::io::Write;
+use std::path::PathBuf;
 use std::sync::Mutex;
 
-use crate::config::Logging;
+use crate::config::{Logging, Priority, SubsysLogging};
 
 /// Subsystems that log; names appear padded in brackets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +48,16 @@ pub enum Level {
 }
 
 impl Level {
+    fn priority(self) -> Priority {
+        match self {
+            Level::Error => Priority::Err,
+            Level::Warning => Priority::Warning,
+            Level::Notice => Priority::Notice,
+            Level::Info => Priority::Info,
+            Level::Debug => Priority::Debug,
+        }
+    }
+
     fn syslog_priority(self) -> libc::c_int {
         match self {
             Level::Error => libc::LOG_ERR,
@@ -57,8 +71,11 @@ impl Level {
 
 struct Sinks {
     settings: Logging,
-    stderr: bool,
+    /// Whether stderr may be used at all (not once detached).
+    allow_stderr: bool,
+    /// Open when `logging` or some subsystem logs to the file.
     file: Option<std::fs::File>,
+    /// `openlog` was called.
     syslog: bool,
 }
 
@@ -67,34 +84,61 @@ static LOGGER: Mutex<Option<Sinks>> = Mutex::new(None);
 /// Identity passed to `openlog`; must live for the whole process.
 static SYSLOG_IDENT: &[u8] = b"aisexec\0";
 
+fn open_log_file(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    std::fs::OpenOptions::new().create(true).append(true).open(path)
+}
+
 /// Before [`init`], lines go to stderr (config errors, early startup).
 pub fn init(settings: &Logging, allow_stderr: bool) -> std::io::Result<()> {
-    let file = if settings.to_file {
-        match &settings.logfile {
-            Some(path) => Some(std::fs::OpenOptions::new().create(true).append(true).open(path)?),
-            None => None,
-        }
-    } else {
-        None
+    let any = |global: bool, f: fn(&SubsysLogging) -> Option<bool>| {
+        global || settings.subsys.iter().any(|x| f(x) == Some(true))
     };
-    if settings.to_syslog {
+    let file = match &settings.logfile {
+        Some(path) if any(settings.to_file, |x| x.to_file) => Some(open_log_file(path)?),
+        _ => None,
+    };
+    let syslog = any(settings.to_syslog, |x| x.to_syslog);
+    if syslog {
         // SAFETY: the ident is a static NUL-terminated string.
         unsafe { libc::openlog(SYSLOG_IDENT.as_ptr().cast(), libc::LOG_PID, settings.syslog_facility) };
     }
-    let sinks = Sinks {
-        settings: settings.clone(),
-        stderr: settings.to_stderr && allow_stderr,
-        file,
-        syslog: settings.to_syslog,
-    };
+    let sinks = Sinks { settings: settings.clone(), allow_stderr, file, syslog };
     if let Ok(mut g) = LOGGER.lock() {
         *g = Some(sinks);
     }
     Ok(())
 }
 
+/// Opens the log file again at its configured path, for log rotation
+/// (SIGHUP): a renamed file gets no more lines. `None` when no file is
+/// written; on an error the old file stays in use.
+pub fn reopen_file() -> Option<(PathBuf, std::io::Result<()>)> {
+    let Ok(mut guard) = LOGGER.lock() else { return None };
+    let sinks = guard.as_mut()?;
+    let path = sinks.settings.logfile.clone().filter(|_| sinks.file.is_some())?;
+    let result = open_log_file(&path).map(|f| sinks.file = Some(f));
+    Some((path, result))
+}
+
+fn subsys_settings(s: &Logging, subsys: Subsys) -> Option<&SubsysLogging> {
+    s.subsys.iter().find(|x| x.subsys == subsys.name())
+}
+
 fn debug_enabled(s: &Logging, subsys: Subsys) -> bool {
-    s.subsys.iter().find(|x| x.subsys == subsys.name()).map_or(s.debug, |x| x.debug)
+    subsys_settings(s, subsys).and_then(|x| x.debug).unwrap_or(s.debug)
+}
+
+/// Which sinks take a line of `level` from `subsys`: (stderr, file, syslog).
+fn route(s: &Logging, subsys: Subsys, level: Level) -> (bool, bool, bool) {
+    let x = subsys_settings(s, subsys);
+    let debug = debug_enabled(s, subsys);
+    let takes = |on: bool, threshold: Priority| on && (debug || level.priority() <= threshold);
+    let pick = |f: fn(&SubsysLogging) -> Option<bool>, global: bool| x.and_then(f).unwrap_or(global);
+    (
+        takes(pick(|x| x.to_stderr, s.to_stderr), Priority::Info),
+        takes(pick(|x| x.to_file, s.to_file), x.and_then(|x| x.logfile_priority).unwrap_or(s.logfile_priority)),
+        takes(pick(|x| x.to_syslog, s.to_syslog), x.and_then(|x| x.syslog_priority).unwrap_or(s.syslog_priority)),
+    )
 }
 
 fn timestamp() -> String {
@@ -128,20 +172,22 @@ pub fn write(level: Level, subsys: Subsys, file: &str, line: u32, msg: fmt::Argu
         let _ = writeln!(std::io::stderr(), "{}", format_line(subsys, None, msg));
         return;
     };
-    if level == Level::Debug && !debug_enabled(&sinks.settings, subsys) {
+    let (to_stderr, to_file, to_syslog) = route(&sinks.settings, subsys, level);
+    if !(to_stderr || to_file || to_syslog) {
         return;
     }
     let loc = sinks.settings.fileline.then_some((file, line));
     let body = format_line(subsys, loc, msg);
     let stamp = if sinks.settings.timestamp { timestamp() } else { String::new() };
     let full = format!("{stamp}{body}\n");
-    if sinks.stderr {
+    if to_stderr && sinks.allow_stderr {
         let _ = std::io::stderr().write_all(full.as_bytes());
     }
-    if let Some(f) = sinks.file.as_mut() {
+    if to_file && let Some(f) = sinks.file.as_mut() {
         let _ = f.write_all(full.as_bytes());
     }
-    if sinks.syslog
+    if to_syslog
+        && sinks.syslog
         && let Ok(c) = std::ffi::CString::new(body.replace('\0', ""))
     {
         // SAFETY: "%s" with one NUL-terminated string argument.
@@ -244,7 +290,6 @@ macro_rules! log_limited {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::SubsysLogging;
 
     #[test]
     fn a_flood_is_limited_per_second_and_the_gap_is_reported() {
@@ -266,12 +311,41 @@ mod tests {
     fn per_subsystem_debug_overrides_global() {
         let mut s = Logging::default();
         assert!(!debug_enabled(&s, Subsys::Ipc));
-        s.subsys.push(SubsysLogging { subsys: "IPC".into(), debug: true });
+        s.subsys.push(SubsysLogging { subsys: "IPC".into(), debug: Some(true), ..Default::default() });
         assert!(debug_enabled(&s, Subsys::Ipc));
         assert!(!debug_enabled(&s, Subsys::Main));
         s.debug = true;
-        s.subsys[0].debug = false;
+        s.subsys[0].debug = Some(false);
         assert!(!debug_enabled(&s, Subsys::Ipc));
         assert!(debug_enabled(&s, Subsys::Main));
+        // Not written for the subsystem: the global value.
+        s.subsys[0].debug = None;
+        assert!(debug_enabled(&s, Subsys::Ipc));
+    }
+
+    #[test]
+    fn priorities_and_subsystem_overrides_pick_the_sinks() {
+        let mut s = Logging { to_file: true, logfile: Some("/x".into()), ..Logging::default() };
+        // Defaults: info and above everywhere, debug nowhere.
+        assert_eq!(route(&s, Subsys::Main, Level::Info), (true, true, true));
+        assert_eq!(route(&s, Subsys::Main, Level::Debug), (false, false, false));
+        s.syslog_priority = Priority::Warning;
+        s.logfile_priority = Priority::Debug;
+        assert_eq!(route(&s, Subsys::Main, Level::Notice), (true, true, false));
+        assert_eq!(route(&s, Subsys::Main, Level::Warning), (true, true, true));
+        assert_eq!(route(&s, Subsys::Main, Level::Debug), (false, true, false));
+        // TOTEM: only syslog, from err; debug on takes every level.
+        s.subsys.push(SubsysLogging {
+            subsys: "TOTEM".into(),
+            to_stderr: Some(false),
+            to_file: Some(false),
+            syslog_priority: Some(Priority::Err),
+            ..Default::default()
+        });
+        assert_eq!(route(&s, Subsys::Totem, Level::Warning), (false, false, false));
+        assert_eq!(route(&s, Subsys::Totem, Level::Error), (false, false, true));
+        s.subsys[0].debug = Some(true);
+        assert_eq!(route(&s, Subsys::Totem, Level::Debug), (false, false, true));
+        assert_eq!(route(&s, Subsys::Main, Level::Notice), (true, true, false), "others unchanged");
     }
 }

@@ -13,6 +13,7 @@ fn main() {
             0
         }
         Ok(Action::Run { foreground }) => aisexec::startup::run(foreground),
+        Ok(Action::Check) => aisexec::startup::check(),
         Err(e) => {
             eprint!("aisexec: {e}\n{}", cli::USAGE);
             1

@@ -140,7 +140,8 @@ impl Executive {
         deadline
     }
 
-    /// Runs until SIGTERM or SIGINT; returns the signal number.
+    /// Runs until SIGTERM or SIGINT; returns the signal number. SIGHUP
+    /// reopens the log file.
     pub fn run(&mut self) -> std::io::Result<u32> {
         let mut ready = Vec::with_capacity(MAX_EPOLL_EVENTS);
         loop {
@@ -181,6 +182,8 @@ impl Executive {
                 while let Some(sig) = sys::read_signal(&self.signals) {
                     if sig == libc::SIGTERM as u32 || sig == libc::SIGINT as u32 {
                         stop = Some(sig);
+                    } else if sig == libc::SIGHUP as u32 {
+                        reopen_log();
                     }
                 }
             } else if !(ORDERING_KEY_BASE..FIRST_KEY).contains(&key) {
@@ -406,6 +409,22 @@ impl Executive {
 
     pub fn server(&self) -> &Server {
         &self.server
+    }
+}
+
+/// SIGHUP: log rotation moved the log file away; write to a new one at
+/// the configured path (the first line there says so).
+fn reopen_log() {
+    match crate::log::reopen_file() {
+        Some((path, Ok(()))) => crate::log_notice!(Main, "SIGHUP: log file {} reopened", path.display()),
+        Some((path, Err(e))) => {
+            crate::log_error!(
+                Main,
+                "SIGHUP: cannot reopen log file {}: {e}; still writing to the old one",
+                path.display()
+            )
+        }
+        None => crate::log_info!(Main, "SIGHUP: no log file to reopen"),
     }
 }
 

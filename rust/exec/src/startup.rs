@@ -30,6 +30,12 @@ pub fn run(foreground: bool) -> i32 {
             return 1;
         }
     };
+    // Before detaching, so that a configuration for another host fails
+    // where it was started, naming the line.
+    if let Some(Err(e)) = ring.as_ref().map(|r| ring_addresses(&loaded, r)) {
+        eprintln!("aisexec: {e}");
+        return 1;
+    }
     let run_dir = ais_ipc::run_dir();
     let mut rundir = match RunDir::acquire(&run_dir) {
         Ok(r) => r,
@@ -68,17 +74,13 @@ pub fn run(foreground: bool) -> i32 {
 fn serve(loaded: &Loaded, ring: Option<RingConfig>, rundir: &mut RunDir, ready: &mut Ready) -> Result<(), String> {
     let config = &loaded.config;
     crate::log_notice!(Main, "AIS executive {} starting", env!("CARGO_PKG_VERSION"));
-    match &config.source {
-        Some(p) => crate::log_info!(Main, "configuration read from {}", p.display()),
-        None => crate::log_notice!(
-            Main,
-            "no configuration file at {}: running a single-node cluster on loopback",
-            loaded.paths.main.display()
-        ),
+    crate::log_notice!(Main, "{}", loaded.describe_source());
+    for line in note_lines(loaded) {
+        crate::log_notice!(Main, "{line}");
     }
     crate::log_info!(Main, "AMF configuration file: {}", loaded.paths.amf.display());
     if loaded.secauth {
-        crate::log_info!(Main, "packets will be sealed with the key from {}", loaded.paths.authkey.display());
+        crate::log_info!(Main, "packets will be sealed with the key from {}", loaded.key_source());
     }
     sys::ignore_sigpipe();
     if config.aisexec.realtime_priority {
@@ -97,7 +99,8 @@ fn serve(loaded: &Loaded, ring: Option<RingConfig>, rundir: &mut RunDir, ready: 
         Ok(n) => crate::log_debug!(Main, "open file limit {n}"),
         Err(e) => crate::log_warn!(Main, "cannot raise the open file limit: {e}"),
     }
-    let signals = sys::signalfd(&[libc::SIGTERM, libc::SIGINT]).map_err(|e| format!("signalfd: {e}"))?;
+    // SIGHUP reopens the log file (see the main loop).
+    let signals = sys::signalfd(&[libc::SIGTERM, libc::SIGINT, libc::SIGHUP]).map_err(|e| format!("signalfd: {e}"))?;
     let epoll = Epoll::new().map_err(|e| format!("epoll: {e}"))?;
     let (policy, warnings) = AccessPolicy::from_config(config);
     for w in warnings {
@@ -125,7 +128,7 @@ fn serve(loaded: &Loaded, ring: Option<RingConfig>, rundir: &mut RunDir, ready: 
     let server = Server::bind(&socket, policy, Executive::service_ids(&services), &epoll)
         .map_err(|e| format!("cannot listen on {}: {e}", socket.display()))?;
     let ordering: Box<dyn Ordering> = match ring {
-        Some(ring) => Box::new(TotemRing::start_ring(ring, &rundir.dir)?),
+        Some(ring) => Box::new(TotemRing::start_ring(ring, &ring_state_dir(loaded, rundir)?)?),
         None => {
             let (node, address) = local_identity(config);
             Box::new(Loopback::new(node, address))
@@ -149,6 +152,99 @@ fn serve(loaded: &Loaded, ring: Option<RingConfig>, rundir: &mut RunDir, ready: 
     );
     crate::log_notice!(Main, "stopped");
     Ok(())
+}
+
+/// Where the ring sequence file is kept: the run directory, or the
+/// directory `OPENAIS_RUN_DIR` names (made, mode 0700, as openais did).
+fn ring_state_dir(loaded: &Loaded, rundir: &RunDir) -> Result<std::path::PathBuf, String> {
+    use std::os::unix::fs::DirBuilderExt;
+    let Some(dir) = &loaded.paths.ring_state_dir else { return Ok(rundir.dir.clone()) };
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| format!("cannot create {} ({}): {e}", dir.display(), config::paths::RING_STATE_ENV))?;
+    crate::log_info!(Main, "ring sequence kept in {} ({})", dir.display(), config::paths::RING_STATE_ENV);
+    Ok(dir.clone())
+}
+
+fn source_name(loaded: &Loaded) -> String {
+    loaded.config.source.as_ref().map(|p| p.display().to_string()).unwrap_or_default()
+}
+
+/// The configuration's notes, one line each, naming the file.
+fn note_lines(loaded: &Loaded) -> Vec<String> {
+    let file = source_name(loaded);
+    loaded.config.notes.iter().map(|n| n.display(&file)).collect()
+}
+
+/// The local address each ring binds and the node id it gets, checked
+/// against this host's interfaces; an `interface` that matches none is an
+/// error naming its line.
+fn ring_addresses(loaded: &Loaded, ring: &RingConfig) -> Result<Vec<(ais_net::config::BoundInterface, u32)>, String> {
+    let ifs = ais_net::local_interfaces().map_err(|e| format!("cannot list the network interfaces: {e}"))?;
+    let file = source_name(loaded);
+    let nets = std::iter::once(&ring.net).chain(ring.redundant.as_ref().map(|(n, _)| n));
+    nets.enumerate()
+        .map(|(i, net)| {
+            let line = loaded.config.totem.interfaces.iter().find(|f| f.ringnumber as usize == i).map_or(0, |f| f.line);
+            let err = |key: &str, e: ais_net::ConfigError| {
+                config::ConfigError::new(&file, line, key, e.to_string()).to_string()
+            };
+            let bound = ais_net::config::resolve_bind(net.bindnetaddr, &ifs).map_err(|e| err("bindnetaddr", e))?;
+            let id = net.node_id_for(bound.addr).map_err(|e| err("nodeid", e))?;
+            Ok((bound, id))
+        })
+        .collect()
+}
+
+/// `aisexec -t`: checks the configuration as a start would, without
+/// starting anything: the file and its keys, the Totem parameters, the
+/// key, the local address and node id of each ring, the log file's
+/// directory. What it found goes to stdout and the exit code is 0; the
+/// first problem goes to stderr and the exit code is 1.
+pub fn check() -> i32 {
+    match check_config() {
+        Ok(lines) => {
+            for line in lines {
+                println!("{line}");
+            }
+            0
+        }
+        Err(e) => {
+            eprintln!("aisexec: {e}");
+            1
+        }
+    }
+}
+
+fn check_config() -> Result<Vec<String>, String> {
+    let loaded = config::load().map_err(|e| e.to_string())?;
+    let mut out = vec![loaded.describe_source()];
+    out.extend(note_lines(&loaded));
+    let file = source_name(&loaded);
+    if let Some(ring) = crate::totem_ring::ring_config(&loaded).map_err(|e| e.to_string())? {
+        for (i, (bound, id)) in ring_addresses(&loaded, &ring)?.iter().enumerate() {
+            let id = if i == 0 { format!("node id {id} ") } else { String::new() };
+            let port =
+                if i == 0 { ring.net.mcastport } else { ring.redundant.as_ref().map_or(0, |(n, _)| n.mcastport) };
+            out.push(format!("ring {i}: {id}on {} ({}) port {port}", bound.addr, bound.name));
+        }
+    }
+    let logging = &loaded.config.logging;
+    if let Some(path) =
+        logging.logfile.as_ref().filter(|_| logging.to_file || logging.subsys.iter().any(|x| x.to_file == Some(true)))
+    {
+        let dir = path.parent().unwrap_or(std::path::Path::new("/"));
+        if !dir.is_dir() {
+            return Err(format!("{file}: logfile: directory {} does not exist", dir.display()));
+        }
+    }
+    if loaded.secauth {
+        out.push(format!("packets will be sealed with the key from {}", loaded.key_source()));
+    }
+    out.push("configuration OK".to_string());
+    Ok(out)
 }
 
 /// Node id and address the single-node ring reports.

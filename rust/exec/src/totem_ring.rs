@@ -233,6 +233,8 @@ pub fn ring_net_config(
     let mut net = NetConfig::new(transport, iface.bindnetaddr, security);
     net.mcastport = iface.mcastport;
     net.nodeid = totem.nodeid;
+    net.clear_node_high_bit = totem.clear_node_high_bit;
+    net.ttl = iface.ttl;
     net.netmtu = totem.netmtu;
     // Totem delivers its own messages itself; our packets must not come back.
     net.multicast_loop = false;

@@ -312,6 +312,104 @@ fn sigterm_shuts_down_cleanly() {
     assert_eq!(again.wait_exit(Duration::from_secs(10)), Some(0));
 }
 
+/// Waits (5 s at most) until the file at `path` contains `text`.
+fn wait_for_text(path: &Path, text: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let got = std::fs::read_to_string(path).unwrap_or_default();
+        if got.contains(text) {
+            return got;
+        }
+        assert!(Instant::now() < deadline, "no '{text}' in {} within 5 s: {got}", path.display());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn sighup_reopens_the_log_file_and_keeps_running() {
+    // Before: SIGHUP's default action killed the executive (exit 129),
+    // leaving its socket and pid file behind.
+    let dir = TempDir::new("sighup");
+    let log = dir.path().join("aisexec.log");
+    let rotated = dir.path().join("aisexec.log.1");
+    dir.config(&format!(
+        "logging {{\n to_syslog: no\n to_stderr: no\n to_logfile: yes\n logfile: {}\n}}\n",
+        log.display()
+    ));
+    let mut exec = Exec::start(&dir);
+    wait_for_text(&log, "ready: listening on");
+    // What logrotate does: rename, then SIGHUP.
+    std::fs::rename(&log, &rotated).unwrap();
+    exec.signal(libc::SIGHUP);
+    let fresh = wait_for_text(&log, &format!("SIGHUP: log file {} reopened", log.display()));
+    assert!(!fresh.contains("starting"), "the new file starts at the reopen: {fresh}");
+    assert_eq!(exec.child.try_wait().unwrap(), None, "SIGHUP ended the executive");
+    // It still serves, and its lines go to the new file only.
+    let mut c = Client::connect(&dir.socket(), service::CFG);
+    c.status().unwrap();
+    drop(c);
+    exec.signal(libc::SIGHUP);
+    exec.signal(libc::SIGTERM);
+    assert_eq!(exec.wait_exit(Duration::from_secs(10)), Some(0));
+    let fresh = std::fs::read_to_string(&log).unwrap();
+    assert!(fresh.contains("[MAIN  ] stopped"), "{fresh}");
+    assert_eq!(fresh.matches("reopened").count(), 2, "{fresh}");
+    let old = std::fs::read_to_string(&rotated).unwrap();
+    assert!(old.contains("ready: listening on") && !old.contains("reopened") && !old.contains("stopped"), "{old}");
+    assert!(!dir.socket().exists(), "socket left behind");
+    assert!(!dir.pid_file().exists(), "pid file left behind");
+    assert!(exec.stderr().is_empty(), "{}", exec.stderr());
+}
+
+#[test]
+fn check_option_reports_a_usable_configuration_and_starts_nothing() {
+    let dir = TempDir::new("check");
+    // Runs beside a live executive on the same run directory: -t takes no
+    // lock and binds nothing.
+    dir.config(QUIET);
+    let _live = Exec::start(&dir);
+    let conf = dir.config(&format!(
+        "compatibility: whitetank\ntotem {{\n version: 2\n nodeid: 3\n threads: 2\n transport: udpu\n interface {{\n  \
+         ringnumber: 0\n  bindnetaddr: 127.0.0.1\n  mcastport: 16715\n  member {{\n   memberaddr: 127.0.0.1\n  }}\n }}\n}}\n{QUIET}"
+    ));
+    let out = command(&dir, &["-t"]).output().unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert_eq!(
+        stdout,
+        format!(
+            "configuration read from {c} (named by COROSYNC_MAIN_CONFIG_FILE)\n\
+             {c}:5: threads: ignored: packets are sealed and sent by the main loop, without threads\n\
+             ring 0: node id 3 on 127.0.0.1 (lo) port 16715\nconfiguration OK\n",
+            c = conf.display()
+        )
+    );
+    // Unusable: the error with file, line and key, exit 1.
+    dir.config("totem {\n interface {\n  ringnumber: 0\n  bindnetaddr: 192.0.2.0\n  mcastaddr: 239.1.2.3\n }\n}\n");
+    let out = command(&dir, &["-t"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!(
+            "aisexec: {}:2: bindnetaddr: no local interface address matches bindnetaddr 192.0.2.0\n",
+            conf.display()
+        )
+    );
+    dir.config("logging {\n to_logfile: yes\n logfile: /nonexistent-dir/ais.log\n}\n");
+    let out = command(&dir, &["-t"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("logfile: directory /nonexistent-dir does not exist"), "{err}");
+    dir.config("totem {\n tokn: 1000\n}\n");
+    let out = command(&dir, &["-t"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(&format!("{}:2: tokn: unknown key in totem", conf.display()))
+    );
+    // The live one was not disturbed.
+    Client::connect(&dir.socket(), service::CFG).status().unwrap();
+}
+
 /// Kills a daemon by pid on drop (it is not our child).
 struct PidGuard(i32);
 
@@ -423,7 +521,7 @@ fn config_file_and_authkey_paths_come_from_the_environment() {
 
 #[test]
 fn no_config_file_runs_a_single_node_on_loopback() {
-    if Path::new("/etc/ais/corosync.conf").exists() {
+    if Path::new("/etc/ais/corosync.conf").exists() || Path::new("/etc/ais/openais.conf").exists() {
         return; // the machine has a real config: the default path is taken
     }
     let dir = TempDir::new("noconf");
@@ -433,7 +531,13 @@ fn no_config_file_runs_a_single_node_on_loopback() {
     });
     let s = Client::connect(&dir.socket(), service::CFG).status().unwrap();
     assert_eq!((s.local_node_id, s.members.len()), (1, 1));
-    assert!(exec.stderr().contains("running a single-node cluster on loopback"), "{}", exec.stderr());
+    assert!(
+        exec.stderr().contains(
+            "no configuration file (/etc/ais/corosync.conf, /etc/ais/openais.conf do not exist): running a single-node cluster on loopback"
+        ),
+        "{}",
+        exec.stderr()
+    );
     exec.signal(libc::SIGTERM);
     assert_eq!(exec.wait_exit(Duration::from_secs(10)), Some(0));
 }

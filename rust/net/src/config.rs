@@ -74,6 +74,9 @@ pub struct NetConfig {
     pub mcastport: u16,
     /// `nodeid`: required for IPv6; derived from the IPv4 address otherwise.
     pub nodeid: Option<NodeId>,
+    /// `clear_node_high_bit`: a node id derived from the address has its top
+    /// bit cleared, so it reads as a positive signed 32-bit number.
+    pub clear_node_high_bit: bool,
     /// `netmtu`: largest IP datagram to send.
     pub netmtu: u32,
     /// Deliver our own multicast back to us (IP_MULTICAST_LOOP; with udpu,
@@ -98,6 +101,7 @@ impl NetConfig {
             bindnetaddr,
             mcastport: DEFAULT_MCASTPORT,
             nodeid: None,
+            clear_node_high_bit: false,
             netmtu: DEFAULT_NETMTU,
             multicast_loop: true,
             ttl: 1,
@@ -152,6 +156,21 @@ impl NetConfig {
             return Err(ConfigError::AuthkeyTooShort(authkey.len()));
         }
         Ok(())
+    }
+
+    /// This node's id when bound to `addr`: `nodeid` if set, else derived
+    /// from the IPv4 address (see [`nodeid_from_ipv4`] and
+    /// [`clear_node_high_bit`](Self::clear_node_high_bit)).
+    pub fn node_id_for(&self, addr: IpAddr) -> Result<NodeId, ConfigError> {
+        match (self.nodeid, addr) {
+            (Some(n), _) => Ok(n),
+            (None, IpAddr::V4(a)) => {
+                let id = nodeid_from_ipv4(a);
+                let id = if self.clear_node_high_bit { id & 0x7FFF_FFFF } else { id };
+                if id == 0 { Err(ConfigError::ZeroNodeId) } else { Ok(id) }
+            }
+            (None, IpAddr::V6(_)) => Err(ConfigError::NodeIdRequiredForIpv6),
+        }
     }
 }
 
@@ -325,6 +344,22 @@ mod tests {
     fn nodeid_like_classic() {
         assert_eq!(nodeid_from_ipv4(Ipv4Addr::new(127, 0, 0, 1)), 16777343);
         assert_eq!(nodeid_from_ipv4(Ipv4Addr::new(192, 168, 1, 10)), 0x0A01_A8C0);
+    }
+
+    #[test]
+    fn node_id_given_or_derived_with_or_without_the_high_bit() {
+        let mc = TransportKind::Multicast { mcastaddr: "239.192.1.1".parse().unwrap() };
+        let mut c = NetConfig::new(mc, "10.0.0.0".parse().unwrap(), Security::Off);
+        let high: IpAddr = "10.1.1.200".parse().unwrap();
+        assert_eq!(c.node_id_for(high), Ok(0xC801_010A));
+        c.clear_node_high_bit = true;
+        assert_eq!(c.node_id_for(high), Ok(0x4801_010A));
+        // Below the high bit nothing changes.
+        assert_eq!(c.node_id_for("192.168.1.10".parse().unwrap()), Ok(0x0A01_A8C0));
+        assert_eq!(c.node_id_for("0.0.0.128".parse().unwrap()), Err(ConfigError::ZeroNodeId));
+        assert_eq!(c.node_id_for("::1".parse().unwrap()), Err(ConfigError::NodeIdRequiredForIpv6));
+        c.nodeid = Some(0x9000_0000);
+        assert_eq!(c.node_id_for(high), Ok(0x9000_0000), "a given id is used as given");
     }
 
     #[test]

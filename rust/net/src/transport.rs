@@ -65,9 +65,7 @@
 #![forbid(unsafe_code)]
 
 use crate::batch::{self, ONLY_RING, Outbox, Outgoing, SealedBatch};
-use crate::config::{
-    BoundInterface, ConfigError, NetConfig, Security, TransportKind, max_payload_for, nodeid_from_ipv4, resolve_bind,
-};
+use crate::config::{BoundInterface, ConfigError, NetConfig, Security, TransportKind, max_payload_for, resolve_bind};
 use crate::crypto::{
     EVERY_MEMBER, Header, KeyClass, KeyError, NodeId, OpenError, PacketCodec, SealError, random_boot_id,
 };
@@ -401,11 +399,7 @@ impl Transport {
     pub fn with_interfaces(cfg: &NetConfig, ifs: &[sys::IfAddr], boot_id: u64) -> Result<Transport, NetError> {
         cfg.validate()?;
         let iface = resolve_bind(cfg.bindnetaddr, ifs)?;
-        let node_id = match (cfg.nodeid, iface.addr) {
-            (Some(n), _) => n,
-            (None, IpAddr::V4(a)) => nodeid_from_ipv4(a),
-            (None, IpAddr::V6(_)) => return Err(ConfigError::NodeIdRequiredForIpv6.into()),
-        };
+        let node_id = cfg.node_id_for(iface.addr)?;
         let v6 = iface.addr.is_ipv6();
         let domain = if v6 { Domain::IPV6 } else { Domain::IPV4 };
         let local = scoped(iface.addr, cfg.mcastport, iface.index);

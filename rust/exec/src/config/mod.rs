@@ -1,9 +1,11 @@
-//! The executive's configuration: where the files are, the corosync.conf
-//! format (lexer -> parser -> schema), and the authkey.
+//! The executive's configuration: where the files are, the
+//! corosync.conf / openais.conf format (lexer -> parser -> schema), and the
+//! authkey.
 //!
 //! Owns turning files into a validated [`Config`]; it must not start
 //! anything. Every rejected input is a [`ConfigError`] that prints as
-//! `file:line: key: why`.
+//! `file:line: key: why`; every key accepted but not acted on leaves a
+//! [`Note`] for the log.
 
 pub mod lexer;
 pub mod parser;
@@ -14,7 +16,7 @@ use std::fmt;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-pub use paths::ConfigPaths;
+pub use paths::{ConfigPaths, MainSource};
 
 /// A configuration problem. Prints as `file:line: key: why` (or
 /// `file: key: why` when it is not about one line).
@@ -44,6 +46,23 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+/// Something about an accepted configuration worth one log line: a key
+/// read but not acted on, or a key set twice. Prints as `line: key: text`
+/// after the file name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Note {
+    pub line: u32,
+    pub key: String,
+    pub text: String,
+}
+
+impl Note {
+    /// The note as one line naming `file`.
+    pub fn display(&self, file: &str) -> String {
+        ConfigError::new(file, self.line, &self.key, self.text.clone()).to_string()
+    }
+}
+
 /// `totem { transport }`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transport {
@@ -69,6 +88,8 @@ pub struct Interface {
     pub bindnetaddr: IpAddr,
     pub mcastaddr: Option<IpAddr>,
     pub mcastport: u16,
+    /// Multicast TTL / hop limit (`ttl`, default 1).
+    pub ttl: u32,
     /// `member { memberaddr }` entries (unicast transport).
     pub members: Vec<IpAddr>,
 }
@@ -81,13 +102,33 @@ pub struct RawKey {
     pub line: u32,
 }
 
-/// The `totem {}` section.
+/// Key bytes written in the configuration (`totem { key }`); never
+/// printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub Vec<u8>);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Secret({} bytes)", self.0.len())
+    }
+}
+
+/// The `totem {}` section (also spelt `network {}`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Totem {
-    /// Every scalar totem key as written, in file order. The Totem crate's
-    /// own parameter table takes these; types were checked here.
+    /// Every scalar totem key this executive acts on, under its canonical
+    /// name (`fail_recv_const` is `fail_to_recv_const`), in file order, one
+    /// per key. The Totem crate's own parameter table takes these; types
+    /// were checked here.
     pub raw: Vec<RawKey>,
     pub nodeid: Option<u32>,
+    /// `clear_node_high_bit: yes`: a node id derived from the IPv4
+    /// address has its top bit cleared (a positive signed 32-bit value).
+    pub clear_node_high_bit: bool,
+    /// `keyfile`: the authkey instead of the environment's or the default.
+    pub keyfile: Option<PathBuf>,
+    /// `key`: the key itself.
+    pub key: Option<Secret>,
     /// `None` when not written: on if an authkey exists.
     pub secauth: Option<bool>,
     pub threads: u32,
@@ -109,6 +150,9 @@ impl Default for Totem {
         Totem {
             raw: Vec::new(),
             nodeid: None,
+            clear_node_high_bit: false,
+            keyfile: None,
+            key: None,
             secauth: None,
             threads: 0,
             transport: Transport::Udp,
@@ -119,17 +163,52 @@ impl Default for Totem {
     }
 }
 
-/// `logging { logger_subsys { } }`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A syslog priority (`syslog_priority`, `logfile_priority`), most
+/// severe first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Priority {
+    Emerg,
+    Alert,
+    Crit,
+    Err,
+    Warning,
+    Notice,
+    Info,
+    Debug,
+}
+
+impl Priority {
+    pub const NAMES: [(&'static str, Priority); 8] = [
+        ("emerg", Priority::Emerg),
+        ("alert", Priority::Alert),
+        ("crit", Priority::Crit),
+        ("err", Priority::Err),
+        ("warning", Priority::Warning),
+        ("notice", Priority::Notice),
+        ("info", Priority::Info),
+        ("debug", Priority::Debug),
+    ];
+}
+
+/// One `logging { logger_subsys { } }` (corosync) or `logger { }`
+/// (openais 0.80) section: settings of one subsystem; `None` takes the
+/// `logging {}` value.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SubsysLogging {
     pub subsys: String,
-    pub debug: bool,
+    pub debug: Option<bool>,
+    pub to_stderr: Option<bool>,
+    pub to_file: Option<bool>,
+    pub to_syslog: Option<bool>,
+    pub syslog_priority: Option<Priority>,
+    pub logfile_priority: Option<Priority>,
 }
 
 /// The `logging {}` section.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Logging {
     pub to_stderr: bool,
+    /// `to_file` (openais) or `to_logfile` (corosync).
     pub to_file: bool,
     pub to_syslog: bool,
     pub logfile: Option<PathBuf>,
@@ -138,6 +217,10 @@ pub struct Logging {
     pub fileline: bool,
     /// A `LOG_*` facility value from libc.
     pub syslog_facility: i32,
+    /// Least severe line sent to syslog (unless debug is on).
+    pub syslog_priority: Priority,
+    /// Least severe line written to the log file (unless debug is on).
+    pub logfile_priority: Priority,
     pub subsys: Vec<SubsysLogging>,
 }
 
@@ -152,6 +235,8 @@ impl Default for Logging {
             debug: false,
             fileline: false,
             syslog_facility: libc::LOG_DAEMON,
+            syslog_priority: Priority::Info,
+            logfile_priority: Priority::Info,
             subsys: Vec::new(),
         }
     }
@@ -195,6 +280,36 @@ pub struct UidGid {
     pub gid: Option<u32>,
 }
 
+/// The `quorum {}` section of corosync files, kept as read. Nothing acts
+/// on it yet (no quorum service); the votequorum keys are typed so that
+/// one can.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Quorum {
+    pub line: u32,
+    /// `provider` (`corosync_votequorum`, ...).
+    pub provider: Option<String>,
+    pub expected_votes: Option<u32>,
+    pub votes: Option<u32>,
+    pub two_node: bool,
+    /// Not written: votequorum's default (on with `two_node`).
+    pub wait_for_all: Option<bool>,
+    pub last_man_standing: bool,
+    /// Milliseconds.
+    pub last_man_standing_window: Option<u32>,
+    pub auto_tie_breaker: bool,
+    /// The other votequorum keys as written (`quorumdev_poll`,
+    /// `leaving_timeout`, `disallowed`).
+    pub other: Vec<RawKey>,
+}
+
+/// One `service {}` section (a corosync plugin to load).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceSection {
+    pub line: u32,
+    pub name: String,
+    pub ver: Option<u32>,
+}
+
 /// A validated configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Config {
@@ -208,18 +323,73 @@ pub struct Config {
     pub amf_enabled: bool,
     pub aisexec: Aisexec,
     pub uidgid: Vec<UidGid>,
+    pub quorum: Option<Quorum>,
+    pub services: Vec<ServiceSection>,
+    /// What to log once at startup about this file (keys accepted but not
+    /// acted on, keys set twice), in file order.
+    pub notes: Vec<Note>,
+}
+
+/// How the main configuration file was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// Named by this environment variable.
+    Env(&'static str),
+    /// The first default place that exists; `missing` were tried before
+    /// it, `unread` exist after it and were not read.
+    Default { missing: Vec<PathBuf>, unread: Vec<PathBuf> },
+    /// No file at any default place.
+    None { tried: Vec<PathBuf> },
 }
 
 /// The configuration plus what was read beside it.
 #[derive(Debug, Clone)]
 pub struct Loaded {
     pub config: Config,
+    /// `authkey` is the key file actually used (`totem { keyfile }` wins).
     pub paths: ConfigPaths,
-    /// Whether packets will be sealed (explicit `secauth`, or an authkey
-    /// exists when it is not written).
+    pub origin: Origin,
+    /// Whether packets will be sealed (explicit `secauth`, or a key exists
+    /// when it is not written).
     pub secauth: bool,
     /// The authkey bytes when `secauth` is on.
     pub authkey: Option<Vec<u8>>,
+}
+
+impl Loaded {
+    /// One line saying which file was read and why that one.
+    pub fn describe_source(&self) -> String {
+        let list = |v: &[PathBuf]| v.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
+        match (&self.config.source, &self.origin) {
+            (Some(p), Origin::Env(var)) => format!("configuration read from {} (named by {var})", p.display()),
+            (Some(p), Origin::Default { missing, unread }) => {
+                let mut s = format!("configuration read from {}", p.display());
+                if !missing.is_empty() {
+                    s += &format!(" ({} does not exist)", list(missing));
+                }
+                if !unread.is_empty() {
+                    s += &format!("; {} exists too and is not read", list(unread));
+                }
+                s
+            }
+            (_, Origin::None { tried }) => {
+                format!(
+                    "no configuration file ({} do not exist): running a single-node cluster on loopback",
+                    list(tried)
+                )
+            }
+            (None, _) => "no configuration file".to_string(),
+        }
+    }
+
+    /// Where the key comes from, for the log.
+    pub fn key_source(&self) -> String {
+        if self.config.totem.key.is_some() && self.config.totem.keyfile.is_none() {
+            "the totem key in the configuration".to_string()
+        } else {
+            self.paths.authkey.display().to_string()
+        }
+    }
 }
 
 /// Parses and validates a config text. `file` names it in errors.
@@ -265,39 +435,62 @@ fn read_bounded(path: &Path, max: usize) -> std::io::Result<Option<Vec<u8>>> {
 
 /// Loads everything from the paths the environment selects.
 pub fn load() -> Result<Loaded, ConfigError> {
-    load_from(ConfigPaths::from_env())
+    load_from(ConfigPaths::from_env()?)
 }
 
-/// Loads the main config (defaults if the default path does not exist),
-/// then the authkey if secauth needs it.
-pub fn load_from(paths: ConfigPaths) -> Result<Loaded, ConfigError> {
-    let file = paths.main.display().to_string();
-    let config = match read_bounded(&paths.main, CONFIG_MAX) {
-        Ok(None) => {
-            let why = format!("larger than {CONFIG_MAX} bytes");
-            return Err(ConfigError::new(&file, 0, "file", why));
-        }
-        Ok(Some(bytes)) => {
-            let text =
-                String::from_utf8(bytes).map_err(|_| ConfigError::new(&file, 0, "file", "not valid UTF-8".into()))?;
-            let mut c = parse_str(&file, &text)?;
-            c.source = Some(paths.main.clone());
-            c
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !paths.main_from_env => Config::default(),
+/// Whether something is at `path` (a dangling symlink counts: it is a
+/// broken configuration, not an absent one).
+fn present(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok()
+}
+
+/// Reads and validates the main file at `path`.
+fn read_main(path: &Path) -> Result<Config, ConfigError> {
+    let file = path.display().to_string();
+    let bytes = match read_bounded(path, CONFIG_MAX) {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => return Err(ConfigError::new(&file, 0, "file", format!("larger than {CONFIG_MAX} bytes"))),
         Err(e) => return Err(ConfigError::new(&file, 0, "file", format!("cannot read: {e}"))),
+    };
+    let text = String::from_utf8(bytes).map_err(|_| ConfigError::new(&file, 0, "file", "not valid UTF-8".into()))?;
+    let mut c = parse_str(&file, &text)?;
+    c.source = Some(path.to_path_buf());
+    Ok(c)
+}
+
+/// Loads the main config (defaults if no default place has a file), then
+/// the authkey if secauth needs it. A file that exists but cannot be read
+/// or used is an error, never a reason to try the next place.
+pub fn load_from(mut paths: ConfigPaths) -> Result<Loaded, ConfigError> {
+    let (config, origin) = match &paths.main {
+        MainSource::Env { var, path } => (read_main(path)?, Origin::Env(var)),
+        MainSource::Defaults(list) => match list.iter().position(|p| present(p)) {
+            Some(i) => {
+                let unread = list[i + 1..].iter().filter(|p| present(p)).cloned().collect();
+                (read_main(&list[i])?, Origin::Default { missing: list[..i].to_vec(), unread })
+            }
+            None => (Config::default(), Origin::None { tried: list.clone() }),
+        },
+    };
+    if let Some(k) = &config.totem.keyfile {
+        paths.authkey = k.clone();
+    }
+    let inline = config.totem.key.as_ref().filter(|_| config.totem.keyfile.is_none()).map(|k| k.0.clone());
+    let key = |paths: &ConfigPaths| match &inline {
+        Some(k) => Ok(k.clone()),
+        None => read_authkey(&paths.authkey),
     };
     let (secauth, authkey) = if config.source.is_none() {
         (false, None) // single node on loopback: nothing goes on a wire
     } else {
         match config.totem.secauth {
-            Some(true) => (true, Some(read_authkey(&paths.authkey)?)),
+            Some(true) => (true, Some(key(&paths)?)),
             Some(false) => (false, None),
-            None if paths.authkey.exists() => (true, Some(read_authkey(&paths.authkey)?)),
+            None if inline.is_some() || paths.authkey.exists() => (true, Some(key(&paths)?)),
             None => (false, None),
         }
     };
-    Ok(Loaded { config, paths, secauth, authkey })
+    Ok(Loaded { config, paths, origin, secauth, authkey })
 }
 
 #[cfg(test)]

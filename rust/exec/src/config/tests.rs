@@ -1,5 +1,7 @@
-//! Whole-file parser tests: good files and every error class with its
-//! exact message.
+//! Whole-file parser tests: good files (ours, the openais 0.80 example,
+//! the corosync 1.x udpu example), every error class with its exact
+//! message, the notes on accepted-but-ignored keys, and where files are
+//! looked for.
 
 use super::*;
 
@@ -106,14 +108,16 @@ fn good_file_parses_fully() {
     assert_eq!(
         l.subsys,
         vec![
-            SubsysLogging { subsys: "IPC".into(), debug: true },
-            SubsysLogging { subsys: "TOTEM".into(), debug: false },
+            SubsysLogging { subsys: "IPC".into(), debug: Some(true), ..Default::default() },
+            SubsysLogging { subsys: "TOTEM".into(), ..Default::default() },
         ]
     );
     assert_eq!(c.event, Event { delivery_queue_size: 2000, delivery_queue_resume: 100 });
     assert!(c.amf_enabled);
     assert_eq!(c.aisexec, Aisexec { user: "root".into(), group: "root".into(), ..Aisexec::default() });
     assert_eq!(c.uidgid, vec![UidGid { uid: Some(65533), gid: None }, UidGid { uid: None, gid: Some(0) }]);
+    // Everything here is acted on: nothing to note.
+    assert_eq!(c.notes, vec![]);
 }
 
 #[test]
@@ -134,7 +138,7 @@ fn unknown_section() {
     assert_eq!(err("totme {\n}\n"), "t.conf:1: totme: unknown section in top level");
     assert_eq!(err("totem {\n ring {\n }\n}\n"), "t.conf:2: ring: unknown section in totem");
     // Sections that came with later formats are not part of this one.
-    assert_eq!(err("\nquorum {\n}\n"), "t.conf:2: quorum: unknown section in top level");
+    assert_eq!(err("\nnodelist {\n}\n"), "t.conf:2: nodelist: unknown section in top level");
 }
 
 #[test]
@@ -142,12 +146,22 @@ fn unknown_key() {
     assert_eq!(err("totem {\n tokn: 1000\n}\n"), "t.conf:2: tokn: unknown key in totem");
     assert_eq!(err("logging {\n logoutput: file\n}\n"), "t.conf:2: logoutput: unknown key in logging");
     assert_eq!(err("version: 2\n"), "t.conf:1: version: unknown key in top level");
+    // Misspelt compatibility keys are errors like any other.
+    assert_eq!(err("logging {\n to_logfle: yes\n}\n"), "t.conf:2: to_logfle: unknown key in logging");
+    assert_eq!(err("totem {\n clear_node_highbit: yes\n}\n"), "t.conf:2: clear_node_highbit: unknown key in totem");
+    assert_eq!(err("quorum {\n expected_vote: 2\n}\n"), "t.conf:2: expected_vote: unknown key in quorum");
+    assert_eq!(err("compatibilty: whitetank\n"), "t.conf:1: compatibilty: unknown key in top level");
+    assert_eq!(
+        err("logging {\n logger {\n  subsys: AMF\n }\n}\n"),
+        "t.conf:3: subsys: unknown key in logger",
+        "openais 0.80's logger section names its subsystem with ident"
+    );
 }
 
 #[test]
 fn bad_value() {
     assert_eq!(err("totem {\n secauth: maybe\n}\n"), "t.conf:2: secauth: expected on/off or yes/no, got 'maybe'");
-    assert_eq!(err("totem {\n transport: tcp\n}\n"), "t.conf:2: transport: expected one of udp|udpu, got 'tcp'");
+    assert_eq!(err("totem {\n transport: tcp\n}\n"), "t.conf:2: transport: expected one of udp|udpu|iba, got 'tcp'");
     assert_eq!(
         err("amf {\n mode: sometimes\n}\n"),
         "t.conf:2: mode: expected one of enabled|disabled, got 'sometimes'"
@@ -158,7 +172,12 @@ fn bad_value() {
         "t.conf:2: syslog_facility: expected daemon, user or local0..local7, got 'kern'"
     );
     assert_eq!(err("logging {\n logger_subsys {\n  subsys: FOO\n }\n}\n"), "t.conf:3: subsys: unknown subsystem 'FOO'");
-    assert_eq!(err("logging {\n to_file: yes\n}\n"), "t.conf:1: logfile: required with to_file: yes");
+    assert_eq!(err("logging {\n to_file: yes\n}\n"), "t.conf:2: logfile: required with to_file: yes");
+    assert_eq!(err("logging {\n to_logfile: yes\n}\n"), "t.conf:2: logfile: required with to_file: yes");
+    assert_eq!(
+        err("logging {\n logger_subsys {\n  subsys: IPC\n  to_logfile: yes\n }\n}\n"),
+        "t.conf:1: logfile: required: subsystem IPC logs to the file"
+    );
     assert_eq!(err("aisexec {\n user: a b\n}\n"), "t.conf:2: user: not a valid name: 'a b'");
     assert_eq!(err("uidgid {\n uid: no-such-user-xyz\n}\n"), "t.conf:2: uid: no such user 'no-such-user-xyz'");
     assert_eq!(
@@ -210,17 +229,49 @@ fn missing_and_unterminated_braces() {
 }
 
 #[test]
-fn duplicates_where_they_matter() {
-    assert_eq!(err("totem {\n token: 1\n token: 2\n}\n"), "t.conf:3: token: duplicate key (first set at line 2)");
-    assert_eq!(err("totem {\n}\ntotem {\n}\n"), "t.conf:3: totem: duplicate section (first at line 1)");
+fn a_key_set_twice_takes_its_last_value_with_a_note() {
+    // Both classic parsers kept the last value (the corosync 1.x udpu
+    // example sets logging debug twice).
+    let c = parse_str("t.conf", "totem {\n token: 1000\n token: 2000\n}\n").unwrap();
+    assert_eq!(c.totem.raw, vec![RawKey { key: "token".into(), value: "2000".into(), line: 3 }]);
+    assert_eq!(
+        c.notes,
+        vec![Note { line: 3, key: "token".into(), text: "also set at line 2 (token): the value here is used".into() }]
+    );
+    // Two spellings of one key count as the same key.
+    let c = parse_str("t.conf", "logging {\n to_file: no\n to_logfile: yes\n logfile: /l\n}\n").unwrap();
+    assert!(c.logging.to_file);
+    assert_eq!(
+        c.notes[0].display("t.conf"),
+        "t.conf:3: to_logfile: also set at line 2 (to_file): the value here is used"
+    );
+    let c = parse_str("t.conf", "totem {\n fail_recv_const: 10\n fail_to_recv_const: 20\n}\n").unwrap();
+    assert_eq!(c.totem.raw_value("fail_to_recv_const"), Some("20"));
+    // A bad value is an error even when a later line sets the key again.
+    assert_eq!(err("totem {\n token: x\n token: 2\n}\n"), "t.conf:2: token: expected a number, got 'x'");
+}
+
+#[test]
+fn duplicate_sections_are_errors() {
+    assert_eq!(err("totem {\n}\ntotem {\n}\n"), "t.conf:3: totem: duplicate section (totem first at line 1)");
+    assert_eq!(err("totem {\n}\nnetwork {\n}\n"), "t.conf:3: network: duplicate section (totem first at line 1)");
+    assert_eq!(err("quorum {\n}\nquorum {\n}\n"), "t.conf:3: quorum: duplicate section (quorum first at line 1)");
     let two = "totem {\n rrp_mode: active\n interface {\n  ringnumber: 0\n  bindnetaddr: 10.0.0.1\n  mcastaddr: 239.1.1.1\n }\n interface {\n  ringnumber: 0\n  bindnetaddr: 10.0.1.1\n  mcastaddr: 239.1.1.2\n }\n}\n";
     assert_eq!(err(two), "t.conf:8: ringnumber: ring 0 already defined at line 3");
     assert_eq!(
         err("logging {\n logger_subsys {\n  subsys: IPC\n }\n logger_subsys {\n  subsys: IPC\n }\n}\n"),
-        "t.conf:6: subsys: 'IPC' configured twice"
+        "t.conf:5: subsys: 'IPC' configured twice"
     );
-    // uidgid sections may repeat.
+    // uidgid and service sections may repeat.
     assert_eq!(parse_str("t", "uidgid {\n uid: 1\n}\nuidgid {\n uid: 2\n}\n").unwrap().uidgid.len(), 2);
+    let c = parse_str("t", "service {\n name: a\n}\nservice {\n name: b\n ver: 1\n}\n").unwrap();
+    assert_eq!(
+        c.services,
+        vec![
+            ServiceSection { line: 1, name: "a".into(), ver: None },
+            ServiceSection { line: 4, name: "b".into(), ver: Some(1) }
+        ]
+    );
 }
 
 #[test]
@@ -238,31 +289,145 @@ fn temp_dir(tag: &str) -> PathBuf {
     d
 }
 
-fn paths(dir: &Path, main_from_env: bool) -> ConfigPaths {
+/// The main file named (as by COROSYNC_MAIN_CONFIG_FILE): `dir/corosync.conf`.
+fn paths(dir: &Path) -> ConfigPaths {
     ConfigPaths {
-        main: dir.join("corosync.conf"),
-        main_from_env,
+        main: MainSource::Env { var: "COROSYNC_MAIN_CONFIG_FILE", path: dir.join("corosync.conf") },
         amf: dir.join("amf.conf"),
         authkey: dir.join("authkey"),
+        ring_state_dir: None,
     }
+}
+
+/// The default places, as under /etc/ais: `dir/corosync.conf`, then `dir/openais.conf`.
+fn default_paths(dir: &Path) -> ConfigPaths {
+    ConfigPaths { main: MainSource::Defaults(vec![dir.join("corosync.conf"), dir.join("openais.conf")]), ..paths(dir) }
+}
+
+/// The main file of [`paths`].
+fn main_file(dir: &Path) -> PathBuf {
+    dir.join("corosync.conf")
 }
 
 #[test]
 fn missing_default_file_means_defaults_but_named_file_must_exist() {
     let d = temp_dir("missing");
-    let l = load_from(paths(&d, false)).unwrap();
+    let l = load_from(default_paths(&d)).unwrap();
     assert_eq!(l.config.source, None);
     assert!(!l.secauth);
-    let e = load_from(paths(&d, true)).unwrap_err().to_string();
-    assert!(e.starts_with(&format!("{}: file: cannot read:", d.join("corosync.conf").display())), "{e}");
+    assert_eq!(
+        l.describe_source(),
+        format!(
+            "no configuration file ({}, {} do not exist): running a single-node cluster on loopback",
+            d.join("corosync.conf").display(),
+            d.join("openais.conf").display()
+        )
+    );
+    let e = load_from(paths(&d)).unwrap_err().to_string();
+    assert!(e.starts_with(&format!("{}: file: cannot read:", main_file(&d).display())), "{e}");
     let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn openais_conf_is_read_when_corosync_conf_is_absent() {
+    let d = temp_dir("fallback");
+    let (corosync, openais) = (d.join("corosync.conf"), d.join("openais.conf"));
+    std::fs::write(&openais, "totem {\n nodeid: 5\n}\n").unwrap();
+    let l = load_from(default_paths(&d)).unwrap();
+    assert_eq!((l.config.source.as_deref(), l.config.totem.nodeid), (Some(openais.as_path()), Some(5)));
+    assert_eq!(
+        l.describe_source(),
+        format!("configuration read from {} ({} does not exist)", openais.display(), corosync.display())
+    );
+    // Both: corosync.conf, and the log says the other is not read.
+    std::fs::write(&corosync, "totem {\n nodeid: 6\n}\n").unwrap();
+    let l = load_from(default_paths(&d)).unwrap();
+    assert_eq!(l.config.totem.nodeid, Some(6));
+    assert_eq!(
+        l.describe_source(),
+        format!("configuration read from {}; {} exists too and is not read", corosync.display(), openais.display())
+    );
+    // A corosync.conf that exists but is unusable is an error, never a
+    // reason to read openais.conf (or to run alone on loopback).
+    std::fs::write(&corosync, "totem {\n nodeid: x\n}\n").unwrap();
+    let e = load_from(default_paths(&d)).unwrap_err().to_string();
+    assert_eq!(e, format!("{}:2: nodeid: expected a number, got 'x'", corosync.display()));
+    std::fs::write(&corosync, [0xffu8, 0xfe]).unwrap();
+    assert_eq!(
+        load_from(default_paths(&d)).unwrap_err().to_string(),
+        format!("{}: file: not valid UTF-8", corosync.display())
+    );
+    std::fs::remove_file(&corosync).unwrap();
+    std::fs::create_dir(&corosync).unwrap();
+    let e = load_from(default_paths(&d)).unwrap_err().to_string();
+    assert!(e.starts_with(&format!("{}: file: cannot read:", corosync.display())), "{e}");
+    std::fs::remove_dir(&corosync).unwrap();
+    std::os::unix::fs::symlink(d.join("gone"), &corosync).unwrap();
+    let e = load_from(default_paths(&d)).unwrap_err().to_string();
+    assert!(e.starts_with(&format!("{}: file: cannot read:", corosync.display())), "dangling symlink: {e}");
+    // Named by the environment: said so.
+    std::fs::remove_file(&corosync).unwrap();
+    let named =
+        ConfigPaths { main: MainSource::Env { var: "OPENAIS_MAIN_CONFIG_FILE", path: openais.clone() }, ..paths(&d) };
+    let l = load_from(named).unwrap();
+    assert_eq!(
+        l.describe_source(),
+        format!("configuration read from {} (named by OPENAIS_MAIN_CONFIG_FILE)", openais.display())
+    );
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn environment_names_of_corosync_and_openais() {
+    let vars = |list: &'static [(&'static str, &'static str)]| {
+        move |name: &str| list.iter().find(|(n, _)| *n == name).map(|(_, v)| PathBuf::from(v))
+    };
+    let p = ConfigPaths::from_vars(vars(&[])).unwrap();
+    assert_eq!(p.main, MainSource::Defaults(vec!["/etc/ais/corosync.conf".into(), "/etc/ais/openais.conf".into()]));
+    assert_eq!((p.amf.as_path(), p.authkey.as_path()), (Path::new("/etc/ais/amf.conf"), Path::new("/etc/ais/authkey")));
+    assert_eq!(p.ring_state_dir, None);
+    // The openais 0.80 names alone.
+    let p = ConfigPaths::from_vars(vars(&[
+        ("OPENAIS_MAIN_CONFIG_FILE", "/o/main"),
+        ("OPENAIS_AMF_CONFIG_FILE", "/o/amf"),
+        ("OPENAIS_TOTEM_AUTHKEY_FILE", "/o/key"),
+        ("OPENAIS_RUN_DIR", "/o/state"),
+        ("OPENAIS_DEFAULT_CONFIG_IFACE", "aisparser"),
+    ]))
+    .unwrap();
+    assert_eq!(p.main, MainSource::Env { var: "OPENAIS_MAIN_CONFIG_FILE", path: "/o/main".into() });
+    assert_eq!((p.amf.to_str(), p.authkey.to_str()), (Some("/o/amf"), Some("/o/key")));
+    assert_eq!(p.ring_state_dir.as_deref(), Some(Path::new("/o/state")));
+    // Both: the corosync names win; empty counts as unset.
+    let p = ConfigPaths::from_vars(vars(&[
+        ("OPENAIS_MAIN_CONFIG_FILE", "/o/main"),
+        ("COROSYNC_MAIN_CONFIG_FILE", "/c/main"),
+        ("OPENAIS_TOTEM_AUTHKEY_FILE", "/o/key"),
+        ("COROSYNC_TOTEM_AUTHKEY_FILE", ""),
+        ("COROSYNC_AMF_CONFIG_FILE", "/c/amf"),
+        ("OPENAIS_AMF_CONFIG_FILE", "/o/amf"),
+        ("COROSYNC_DEFAULT_CONFIG_IFACE", "openaisserviceenable:openaisparser"),
+    ]))
+    .unwrap();
+    assert_eq!(p.main, MainSource::Env { var: "COROSYNC_MAIN_CONFIG_FILE", path: "/c/main".into() });
+    assert_eq!((p.amf.to_str(), p.authkey.to_str()), (Some("/c/amf"), Some("/o/key")));
+    // A parser whose files this executive cannot read: refuse, rather than
+    // start a different cluster from corosync.conf.
+    let e = ConfigPaths::from_vars(vars(&[("COROSYNC_DEFAULT_CONFIG_IFACE", "xmlconfig:cmanpreconfig")])).unwrap_err();
+    assert!(
+        e.to_string().starts_with(
+            "environment: COROSYNC_DEFAULT_CONFIG_IFACE: configuration parser 'xmlconfig' is not available"
+        ),
+        "{e}"
+    );
+    assert!(ConfigPaths::from_vars(vars(&[("OPENAIS_DEFAULT_CONFIG_IFACE", "ldap")])).is_err());
 }
 
 #[test]
 fn authkey_rules() {
     let d = temp_dir("authkey");
-    let p = paths(&d, true);
-    std::fs::write(&p.main, "totem {\n secauth: on\n}\n").unwrap();
+    let p = paths(&d);
+    std::fs::write(main_file(&d), "totem {\n secauth: on\n}\n").unwrap();
     let e = load_from(p.clone()).unwrap_err().to_string();
     assert!(e.starts_with(&format!("{}: authkey: cannot read:", p.authkey.display())), "{e}");
     std::fs::write(&p.authkey, [1u8; 3]).unwrap();
@@ -275,10 +440,31 @@ fn authkey_rules() {
     assert!(l.secauth);
     assert_eq!(l.authkey.as_deref().map(<[u8]>::len), Some(128));
     // Not written: on because the key exists; off without a key.
-    std::fs::write(&p.main, "totem {\n}\n").unwrap();
+    std::fs::write(main_file(&d), "totem {\n}\n").unwrap();
     assert!(load_from(p.clone()).unwrap().secauth);
     std::fs::remove_file(&p.authkey).unwrap();
     assert!(!load_from(p.clone()).unwrap().secauth);
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn totem_keyfile_and_key_come_before_the_environment_and_default() {
+    let d = temp_dir("keyfile");
+    let p = paths(&d);
+    std::fs::write(&p.authkey, [1u8; 128]).unwrap();
+    let other = d.join("other.key");
+    std::fs::write(&other, [2u8; 64]).unwrap();
+    std::fs::write(main_file(&d), format!("totem {{\n secauth: on\n keyfile: {}\n}}\n", other.display())).unwrap();
+    let l = load_from(p.clone()).unwrap();
+    assert_eq!(l.authkey, Some(vec![2u8; 64]));
+    assert_eq!((l.paths.authkey.as_path(), l.key_source()), (other.as_path(), other.display().to_string()));
+    // The key itself, in the file.
+    std::fs::write(main_file(&d), "totem {\n secauth: on\n key: 0123456789abcdefXYZ\n}\n").unwrap();
+    let l = load_from(p.clone()).unwrap();
+    assert_eq!(l.authkey.as_deref(), Some(&b"0123456789abcdefXYZ"[..]));
+    assert_eq!(l.key_source(), "the totem key in the configuration");
+    assert!(!format!("{:?}", l.config).contains("XYZ"), "the key is never printed");
+    assert_eq!(err("totem {\n key: short\n}\n"), "t.conf:2: key: 5 bytes, need 16 to 4096");
     let _ = std::fs::remove_dir_all(&d);
 }
 
@@ -296,23 +482,309 @@ fn realtime_priority_and_mlockall_are_off_unless_asked() {
 fn an_endless_or_huge_config_file_is_an_error_not_an_endless_read() {
     // Before the bound, /dev/zero as the config file read until memory ran out.
     let p = ConfigPaths {
-        main: PathBuf::from("/dev/zero"),
-        main_from_env: true,
+        main: MainSource::Env { var: "COROSYNC_MAIN_CONFIG_FILE", path: PathBuf::from("/dev/zero") },
         amf: PathBuf::new(),
         authkey: PathBuf::new(),
+        ring_state_dir: None,
     };
     let e = load_from(p).unwrap_err().to_string();
     assert!(e.contains(&format!("larger than {CONFIG_MAX} bytes")), "{e}");
     // Just over the limit: refused; a comment-only file at the limit: fine.
     let d = temp_dir("huge");
-    let p = paths(&d, true);
     let line = "# padding padding padding padding padding padding padding padding\n";
     let mut text = line.repeat(CONFIG_MAX / line.len());
     text.push_str(&"#".repeat(CONFIG_MAX - text.len()));
-    std::fs::write(&p.main, &text).unwrap();
-    assert!(load_from(paths(&d, true)).is_ok());
+    std::fs::write(main_file(&d), &text).unwrap();
+    assert!(load_from(paths(&d)).is_ok());
     text.push('\n');
-    std::fs::write(&p.main, &text).unwrap();
-    assert!(load_from(p).is_err());
+    std::fs::write(main_file(&d), &text).unwrap();
+    assert!(load_from(paths(&d)).is_err());
     let _ = std::fs::remove_dir_all(&d);
+}
+
+/// `conf/openais.conf` of openais 0.80.6, as shipped.
+const OPENAIS_080_EXAMPLE: &str = "# Please read the openais.conf.5 manual page
+
+totem {
+\tversion: 2
+\tsecauth: off
+\tthreads: 0
+\tinterface {
+\t\tringnumber: 0
+\t\tbindnetaddr: 192.168.2.0
+\t\tmcastaddr: 226.94.1.1
+\t\tmcastport: 5405
+\t}
+}
+
+logging {
+\tto_stderr: yes
+\tto_file: yes
+\tlogfile: /tmp/ais
+\tdebug: off
+\ttimestamp: on
+}
+
+amf {
+\tmode: disabled
+}
+";
+
+#[test]
+fn the_openais_080_example_is_accepted_as_shipped() {
+    let c = parse_str("openais.conf", OPENAIS_080_EXAMPLE).unwrap();
+    assert_eq!(c.totem.secauth, Some(false));
+    let i = &c.totem.interfaces[0];
+    assert_eq!(
+        (i.bindnetaddr.to_string(), i.mcastaddr.map(|a| a.to_string()), i.mcastport),
+        ("192.168.2.0".into(), Some("226.94.1.1".into()), 5405)
+    );
+    let l = &c.logging;
+    assert!(l.to_stderr && l.to_file && l.timestamp && !l.debug);
+    assert_eq!(l.logfile.as_deref(), Some(Path::new("/tmp/ais")));
+    assert!(!c.amf_enabled);
+    assert_eq!(c.notes, vec![], "everything in it is acted on");
+}
+
+/// `conf/corosync.conf.example.udpu` as shipped in corosync 1.4.0 to
+/// 1.4.2 (only the member list is shorter).
+const COROSYNC_14_UDPU_EXAMPLE: &str = "# Please read the corosync.conf.5 manual page
+compatibility: whitetank
+
+totem {
+\tversion: 2
+\tsecauth: off
+\tinterface {
+\t\tmember {
+\t\t\tmemberaddr: 10.16.35.101
+\t\t}
+\t\tmember {
+\t\t\tmemberaddr: 10.16.35.102
+\t\t}
+\t\tmember {
+\t\t\tmemberaddr: 10.16.35.103
+\t\t}
+\t\tringnumber: 0
+\t\tbindnetaddr: 10.16.35.0
+\t\tmcastport: 5405
+\t\tttl: 1
+\t}
+\ttransport: udpu
+}
+
+logging {
+\tfileline: off
+\tto_logfile: yes
+\tto_syslog: yes
+\tdebug: on
+\tlogfile: /var/log/cluster/corosync.log
+\tdebug: off
+\ttimestamp: on
+\tlogger_subsys {
+\t\tsubsys: AMF
+\t\tdebug: off
+\t}
+}
+";
+
+#[test]
+fn the_corosync_14_udpu_example_is_accepted_as_shipped() {
+    let c = parse_str("corosync.conf", COROSYNC_14_UDPU_EXAMPLE).unwrap();
+    assert_eq!(c.totem.transport, Transport::Udpu);
+    let i = &c.totem.interfaces[0];
+    assert_eq!((i.bindnetaddr.to_string(), i.ttl, i.members.len()), ("10.16.35.0".into(), 1, 3));
+    let l = &c.logging;
+    assert!(l.to_file && l.to_syslog && l.timestamp && !l.fileline);
+    assert!(!l.debug, "the later of its two debug lines wins");
+    assert_eq!(l.subsys, vec![SubsysLogging { subsys: "AMF".into(), debug: Some(false), ..Default::default() }]);
+    // The one note: debug set twice.
+    let notes: Vec<String> = c.notes.iter().map(|n| n.display("corosync.conf")).collect();
+    assert_eq!(notes, vec!["corosync.conf:31: debug: also set at line 29 (debug): the value here is used"]);
+}
+
+#[test]
+fn every_classic_key_is_accepted_and_the_ones_not_acted_on_are_noted_once() {
+    let text = "compatibility: none
+totem {
+ version: 2
+ nodeid: 9
+ clear_node_high_bit: yes
+ threads: 4
+ vsftype: ykd
+ fail_recv_const: 3000
+ miss_count_const: 5
+ rrp_problem_count_mcast_threshold: 100
+ rrp_autorecovery_check_timeout: 1000
+ crypto_type: nss
+ crypto_accept: new
+ interface {
+  ringnumber: 0
+  bindnetaddr: 10.0.0.0
+  broadcast: yes
+  ttl: 4
+  member {
+   memberaddr: 10.0.0.1
+  }
+ }
+ transport: udpu
+}
+logging {
+ to_logfile: yes
+ logfile: /var/log/ais.log
+ to_syslog: no
+ syslog_facility: local0
+ syslog_priority: warning
+ logfile_priority: notice
+ function_name: on
+ tags: enter|leave|trace1
+ debug: trace
+ logger_subsys {
+  subsys: QUORUM
+  debug: on
+ }
+ logger_subsys {
+  subsys: TOTEM
+  to_syslog: yes
+  syslog_level: err
+  logfile: /elsewhere
+  syslog_facility: local1
+ }
+ logger {
+  ident: CKPT
+  debug: off
+  tags: trace2|trace8
+ }
+}
+service {
+ name: pacemaker
+ ver: 0
+ use_mgmtd: yes
+}
+quorum {
+ provider: corosync_votequorum
+ expected_votes: 3
+ two_node: 0
+ wait_for_all: 1
+ leaving_timeout: 500
+}
+aisexec {
+ user: root
+ group: root
+}
+amf {
+ mode: disabled
+}
+event {
+ delivery_queue_size: 2000
+}
+";
+    let c = parse_str("k.conf", text).unwrap();
+    // Acted on.
+    let t = &c.totem;
+    assert!(t.clear_node_high_bit);
+    assert_eq!((t.nodeid, t.raw_value("fail_to_recv_const")), (Some(9), Some("3000")));
+    assert_eq!(
+        t.raw.iter().map(|r| r.key.as_str()).collect::<Vec<_>>(),
+        ["version", "nodeid", "clear_node_high_bit", "threads", "vsftype", "fail_to_recv_const", "transport"]
+    );
+    assert_eq!(t.interfaces[0].ttl, 4);
+    let l = &c.logging;
+    assert!(l.to_file && l.debug && !l.to_syslog);
+    assert_eq!(
+        (l.syslog_facility, l.syslog_priority, l.logfile_priority),
+        (libc::LOG_LOCAL0, Priority::Warning, Priority::Notice)
+    );
+    assert_eq!(
+        l.subsys,
+        vec![
+            SubsysLogging { subsys: "QUORUM".into(), debug: Some(true), ..Default::default() },
+            SubsysLogging {
+                subsys: "TOTEM".into(),
+                to_syslog: Some(true),
+                syslog_priority: Some(Priority::Err),
+                ..Default::default()
+            },
+            SubsysLogging { subsys: "CKPT".into(), debug: Some(false), ..Default::default() },
+        ]
+    );
+    let q = c.quorum.as_ref().unwrap();
+    assert_eq!(
+        (q.provider.as_deref(), q.expected_votes, q.two_node, q.wait_for_all, q.other.len()),
+        (Some("corosync_votequorum"), Some(3), false, Some(true), 1)
+    );
+    assert_eq!(c.event.delivery_queue_size, 2000);
+    // Noted, one line per key not acted on, in file order.
+    let noted: Vec<(u32, &str)> = c.notes.iter().map(|n| (n.line, n.key.as_str())).collect();
+    assert_eq!(
+        noted,
+        [
+            (1, "compatibility"),
+            (6, "threads"),
+            (7, "vsftype"),
+            (9, "miss_count_const"),
+            (10, "rrp_problem_count_mcast_threshold"),
+            (11, "rrp_autorecovery_check_timeout"),
+            (12, "crypto_type"),
+            (13, "crypto_accept"),
+            (17, "broadcast"),
+            (32, "function_name"),
+            (33, "tags"),
+            (36, "subsys"),
+            (43, "logfile"),
+            (44, "syslog_facility"),
+            (49, "tags"),
+            (52, "service"),
+            (57, "quorum"),
+        ]
+    );
+    assert!(c.notes.iter().all(|n| n.text.contains("ignored")), "{:?}", c.notes);
+    assert_eq!(
+        c.notes[15].display("k.conf"),
+        "k.conf:52: service: 'pacemaker' ignored: this executive loads no plugins; its own services are built in and always run"
+    );
+    // Values that ask for what this executive does anyway leave no note.
+    let quiet = parse_str(
+        "q.conf",
+        "compatibility: whitetank\ntotem {\n threads: 0\n vsftype: none\n}\nlogging {\n function_name: off\n}\n",
+    )
+    .unwrap();
+    assert_eq!(quiet.notes, vec![]);
+}
+
+#[test]
+fn compatibility_values_are_still_checked() {
+    assert_eq!(
+        err("totem {\n transport: iba\n}\n"),
+        "t.conf:2: transport: iba (InfiniBand verbs) is not supported: use udp or udpu"
+    );
+    assert_eq!(
+        err("totem {\n interface {\n  ringnumber: 0\n  bindnetaddr: 10.0.0.0\n  broadcast: yes\n }\n}\n"),
+        "t.conf:5: broadcast: not supported: set mcastaddr, or use transport: udpu with members"
+    );
+    assert_eq!(err("totem {\n interface {\n  ttl: 0\n }\n}\n"), "t.conf:3: ttl: 0 out of range 1..255");
+    assert_eq!(err("totem {\n crypto_type: aes\n}\n"), "t.conf:2: crypto_type: expected one of sober|nss, got 'aes'");
+    assert_eq!(err("totem {\n vsftype: other\n}\n"), "t.conf:2: vsftype: expected one of none|ykd, got 'other'");
+    assert_eq!(err("compatibility: kilo\n"), "t.conf:1: compatibility: expected one of whitetank|none, got 'kilo'");
+    assert_eq!(
+        err("logging {\n tags: enter|exit\n}\n"),
+        "t.conf:2: tags: unknown tag 'exit' (tags are enter|leave|trace1|trace2|trace3|trace4|trace5|trace6|trace7|trace8)"
+    );
+    assert_eq!(
+        err("logging {\n syslog_priority: loud\n}\n"),
+        "t.conf:2: syslog_priority: expected one of emerg|alert|crit|err|warning|notice|info|debug, got 'loud'"
+    );
+    assert_eq!(err("logging {\n debug: maybe\n}\n"), "t.conf:2: debug: expected on/off or yes/no, got 'maybe'");
+    assert_eq!(err("logging {\n logger {\n  debug: on\n }\n}\n"), "t.conf:2: ident: missing in logger section");
+    assert_eq!(err("logging {\n logger {\n  ident: NOPE\n }\n}\n"), "t.conf:3: ident: unknown subsystem 'NOPE'");
+    assert_eq!(err("service {\n ver: 0\n}\n"), "t.conf:1: name: missing in service section");
+    assert_eq!(err("quorum {\n two_node: 2\n}\n"), "t.conf:2: two_node: expected 0/1, got '2'");
+    assert_eq!(err("quorum {\n expected_votes: 0\n}\n"), "t.conf:2: expected_votes: 0 out of range 1..4294967295");
+    assert_eq!(err("quorum {\n provider: a b\n}\n"), "t.conf:2: provider: not a provider name: 'a b'");
+}
+
+#[test]
+fn the_older_network_section_is_totem() {
+    let c = parse_str("n.conf", "network {\n nodeid: 4\n token: 3000\n}\n").unwrap();
+    assert_eq!((c.totem.nodeid, c.totem.raw_value("token")), (Some(4), Some("3000")));
+    assert_eq!(err("network {\n tokn: 1\n}\n"), "t.conf:2: tokn: unknown key in network");
 }
