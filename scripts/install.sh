@@ -136,6 +136,7 @@ do_install() {
     put 0644 "$tmp/AisConfigVersion.cmake" "$LIBDIR/cmake/Ais/AisConfigVersion.cmake"
 
     put 0644 "$root/conf/corosync.conf.example" "$SYSCONFDIR/ais/corosync.conf.example"
+    put 0644 "$root/conf/corosync.conf.example.udpu" "$SYSCONFDIR/ais/corosync.conf.example.udpu"
     for page in "$root"/man/*.[1-8]; do
         put 0644 "$page" "$MANDIR/man${page##*.}/${page##*/}"
     done

@@ -788,3 +788,14 @@ fn the_older_network_section_is_totem() {
     assert_eq!((c.totem.nodeid, c.totem.raw_value("token")), (Some(4), Some("3000")));
     assert_eq!(err("network {\n tokn: 1\n}\n"), "t.conf:2: tokn: unknown key in network");
 }
+
+#[test]
+fn the_installed_examples_parse_without_notes() {
+    for (name, text) in [
+        ("corosync.conf.example", include_str!("../../../../conf/corosync.conf.example")),
+        ("corosync.conf.example.udpu", include_str!("../../../../conf/corosync.conf.example.udpu")),
+    ] {
+        let c = parse_str(name, text).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((c.notes.len(), c.totem.interfaces.len()), (0, 1), "{name}");
+    }
+}

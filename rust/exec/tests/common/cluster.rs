@@ -6,7 +6,7 @@
 //! that order).
 
 use std::os::unix::net::UnixStream;
-use std::process::Stdio;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use ais_tools::netns::Lab;
@@ -62,12 +62,19 @@ pub fn node_dir(tag: &str, i: usize, mcastaddr: &str, v6: bool, secauth: bool) -
 /// Starts `aisexec -f` inside node `i`'s namespace and waits (10 s at most)
 /// for its socket.
 pub fn start_in(lab: &Lab, i: usize, dir: &TempDir) -> Exec {
+    start_cmd_in(lab, i, dir, &[AISEXEC, "-f"], |_| {})
+}
+
+/// As [`start_in`], running `argv` (which must exec the executive, so its
+/// pid is the executive's) after `adjust` changed the command.
+pub fn start_cmd_in(lab: &Lab, i: usize, dir: &TempDir, argv: &[&str], adjust: impl FnOnce(&mut Command)) -> Exec {
     let stderr_path = dir.path().join("stderr.log");
     let err = std::fs::File::create(&stderr_path).unwrap();
-    let mut cmd = lab.command(i, AISEXEC);
-    cmd.arg("-f");
+    let mut cmd = lab.command(i, argv[0]);
+    cmd.args(&argv[1..]);
     super::exec_env(&mut cmd, dir);
     cmd.stdout(Stdio::null()).stderr(err);
+    adjust(&mut cmd);
     // A killed node's socket would fool the wait.
     let _ = std::fs::remove_file(dir.socket());
     let mut e = Exec { child: cmd.spawn().unwrap(), stderr_path };
