@@ -131,6 +131,9 @@ fn serve(loaded: &Loaded, ring: Option<RingConfig>, rundir: &mut RunDir, ready: 
         Some(ring) => Box::new(TotemRing::start_ring(ring, &ring_state_dir(loaded, rundir)?)?),
         None => {
             let (node, address) = local_identity(config);
+            if let Some(line) = loopback_line(loaded) {
+                crate::log_notice!(Main, "{line}");
+            }
             Box::new(Loopback::new(node, address))
         }
     };
@@ -170,6 +173,18 @@ fn ring_state_dir(loaded: &Loaded, rundir: &RunDir) -> Result<std::path::PathBuf
 
 fn source_name(loaded: &Loaded) -> String {
     loaded.config.source.as_ref().map(|p| p.display().to_string()).unwrap_or_default()
+}
+
+/// A file was read but has no `totem { interface }`: say that this node
+/// will be alone, so that no one mistakes it for a cluster member.
+fn loopback_line(loaded: &Loaded) -> Option<String> {
+    let file = loaded.config.source.as_ref()?;
+    loaded
+        .config
+        .totem
+        .interfaces
+        .is_empty()
+        .then(|| format!("no totem interface in {}: running a single-node cluster on loopback", file.display()))
 }
 
 /// The configuration's notes, one line each, naming the file.
@@ -223,6 +238,7 @@ fn check_config() -> Result<Vec<String>, String> {
     let mut out = vec![loaded.describe_source()];
     out.extend(note_lines(&loaded));
     let file = source_name(&loaded);
+    out.extend(loopback_line(&loaded));
     if let Some(ring) = crate::totem_ring::ring_config(&loaded).map_err(|e| e.to_string())? {
         for (i, (bound, id)) in ring_addresses(&loaded, &ring)?.iter().enumerate() {
             let id = if i == 0 { format!("node id {id} ") } else { String::new() };

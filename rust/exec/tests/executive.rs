@@ -596,8 +596,11 @@ fn client_not_reading_its_responses_is_throttled_not_buffered() {
 #[test]
 fn cfgtool_status_against_a_live_executive() {
     let dir = TempDir::new("cfgtool");
-    dir.config(&format!("{QUIET}totem {{\n nodeid: 42\n}}\n"));
-    let _exec = Exec::start(&dir);
+    let conf = dir.config(&format!("{QUIET}totem {{\n nodeid: 42\n}}\n"));
+    let exec = Exec::start(&dir);
+    // A file without an interface: the log says this node is alone.
+    let alone = format!("no totem interface in {}: running a single-node cluster on loopback", conf.display());
+    assert!(exec.stderr().contains(&alone), "{}", exec.stderr());
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let code = ais_tools::cfgtool::run(&["-s"], &dir.socket(), &mut out, &mut err);
     assert_eq!(code, 0, "{}", String::from_utf8_lossy(&err));
