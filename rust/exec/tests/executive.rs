@@ -218,7 +218,7 @@ fn help_version_and_bad_options() {
     let dir = TempDir::new("cli");
     let out = command(&dir, &["-h"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&out.stdout).starts_with("usage: aisexec [-f] [-v] [-h]"));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("usage: aisexec [-f] [-t] [-v] [-h]"));
     let out = command(&dir, &["-v"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("aisexec "));
