@@ -20,7 +20,7 @@ use ais_ipc::service as svc;
 
 use crate::ipc_server::{FIRST_KEY, Server, ServerEvent};
 use crate::ordering::{ClusterEvent, ConfigKind, Ordering};
-use crate::service::{Ctx, Output, Service, SyncStep, split_routed};
+use crate::service::{Ctx, Now, Output, Service, SyncStep, split_routed};
 use crate::sync::{self as barrier, Next, SYNC_SERVICE, SyncState};
 use crate::sys::{self, Epoll};
 
@@ -127,15 +127,15 @@ impl Executive {
 
     /// The earliest deadline of the server, the ordering layer, the
     /// services and the sync round (at most [`MAX_WAIT`] away).
-    fn next_deadline(&self, now: Instant) -> Instant {
-        let mut deadline = now + MAX_WAIT;
-        let services = self.services.iter().flatten().filter_map(|s| s.poll_timeout());
+    fn next_deadline(&self, now: Now) -> Instant {
+        let mut deadline = now.mono + MAX_WAIT;
+        let services = self.services.iter().flatten().filter_map(|s| s.poll_timeout(now));
         for d in [self.server.poll_timeout(), self.ordering.poll_timeout()].into_iter().flatten().chain(services) {
             deadline = deadline.min(d);
         }
         if matches!(self.sync.next(), Next::Process | Next::SendBarrier) {
             // A service has more sync state to send once the queue drains.
-            deadline = deadline.min(now + SYNC_RETRY);
+            deadline = deadline.min(now.mono + SYNC_RETRY);
         }
         deadline
     }
@@ -153,19 +153,22 @@ impl Executive {
     /// One loop turn, waiting at most `max_wait` (besides the loop's own
     /// deadlines). Returns the stop signal if one arrived.
     pub fn turn(&mut self, ready: &mut Vec<(u64, u32)>, max_wait: Option<Duration>) -> std::io::Result<Option<u32>> {
-        let start = Instant::now();
+        let start = Now::read();
         let deadline = self.next_deadline(start);
         // Round up so we do not wake just before a deadline and spin.
-        let mut wait = deadline.saturating_duration_since(start).as_micros().div_ceil(1000) as i32;
+        let mut wait = deadline.saturating_duration_since(start.mono).as_micros().div_ceil(1000) as i32;
         if let Some(m) = max_wait {
             wait = wait.min(m.as_millis() as i32);
         }
-        let polling = self.poll_until.is_some_and(|t| start < t);
+        let polling = self.poll_until.is_some_and(|t| start.mono < t);
         if polling {
             wait = 0;
         }
         self.epoll.wait(ready, MAX_EPOLL_EVENTS, wait)?;
-        let now = Instant::now();
+        // The one reading of the clocks for this turn: every service call
+        // of the turn sees the same time.
+        let clock = Now::read();
+        let now = clock.mono;
         if polling && ready.is_empty() && now < deadline {
             // Nothing new and nothing due: the rest of the turn has
             // nothing to do.
@@ -189,7 +192,7 @@ impl Executive {
             }
         }
         self.server.handle_timeout(&self.epoll, now);
-        self.route_server_events(now);
+        self.route_server_events(clock);
         self.server.flush_pending(&self.epoll);
         for &(key, _) in ready.iter() {
             if let Some(fd) = self.ordering_fd(key) {
@@ -207,13 +210,13 @@ impl Executive {
         if self.ordering.poll_timeout().is_some_and(|t| t <= now) {
             self.ordering.handle_timeout(now);
         }
-        self.route_cluster_events(now);
-        self.run_service_timers(now);
-        self.drive_sync(now);
+        self.route_cluster_events(clock);
+        self.run_service_timers(clock);
+        self.drive_sync(clock);
         // Clients held for a full queue: read again once it has room (the
         // token took messages this turn, or deliveries freed the loopback).
         if self.ordering.has_room() && self.server.release_held(&self.epoll, now) {
-            self.route_server_events(now);
+            self.route_server_events(clock);
         }
         // Everything queued this turn goes out now: batched, never delayed.
         self.server.flush_pending(&self.epoll);
@@ -228,7 +231,7 @@ impl Executive {
         self.ordering_fds.get((key - ORDERING_KEY_BASE) as usize).copied()
     }
 
-    fn with_service<F>(&mut self, id: u32, now: Instant, f: F)
+    fn with_service<F>(&mut self, id: u32, now: Now, f: F)
     where
         F: FnOnce(&mut dyn Service, &mut Ctx<'_>),
     {
@@ -237,7 +240,7 @@ impl Executive {
         f(service.as_mut(), &mut ctx);
     }
 
-    fn route_server_events(&mut self, now: Instant) {
+    fn route_server_events(&mut self, now: Now) {
         // Outputs may close connections, producing more events: loop.
         loop {
             let events = self.server.take_events();
@@ -268,7 +271,7 @@ impl Executive {
         }
     }
 
-    fn route_cluster_events(&mut self, now: Instant) {
+    fn route_cluster_events(&mut self, now: Now) {
         for _ in 0..MAX_CLUSTER_EVENTS_PER_TURN {
             let Some(ev) = self.ordering.poll_event() else { break };
             match ev {
@@ -317,11 +320,12 @@ impl Executive {
         }
     }
 
-    fn run_service_timers(&mut self, now: Instant) {
+    fn run_service_timers(&mut self, now: Now) {
         for id in 0..svc::COUNT {
-            let due = self.services[id as usize].as_ref().and_then(|s| s.poll_timeout()).is_some_and(|t| t <= now);
+            let due =
+                self.services[id as usize].as_ref().and_then(|s| s.poll_timeout(now)).is_some_and(|t| t <= now.mono);
             if due {
-                self.with_service(id, now, |s, ctx| s.handle_timeout(ctx, now));
+                self.with_service(id, now, |s, ctx| s.handle_timeout(ctx));
             }
         }
         self.apply_outputs();
@@ -333,7 +337,7 @@ impl Executive {
     }
 
     /// A regular configuration: abort an unfinished round, start a new one.
-    fn start_sync(&mut self, change: &crate::ordering::ConfigChange, now: Instant) {
+    fn start_sync(&mut self, change: &crate::ordering::ConfigChange, now: Now) {
         let ids = self.service_ids_present();
         if self.sync.start(change.ring_id, &change.members, ids.iter().copied()) {
             crate::log_notice!(Sync, "sync interrupted by ring {}.{}", change.ring_id.rep, change.ring_id.seq);
@@ -348,7 +352,7 @@ impl Executive {
     }
 
     /// Lets services send their sync state, then submits the barrier.
-    fn drive_sync(&mut self, now: Instant) {
+    fn drive_sync(&mut self, now: Now) {
         if self.sync.next() == Next::Process {
             for id in self.sync.pending_services() {
                 let mut step = SyncStep::MoreToSend;
@@ -366,7 +370,7 @@ impl Executive {
         }
     }
 
-    fn barrier_delivered(&mut self, sender: u32, body: &[u8], now: Instant) {
+    fn barrier_delivered(&mut self, sender: u32, body: &[u8], now: Now) {
         let Some(ring) = barrier::decode_barrier(body) else {
             self.unroutable += 1;
             crate::log_limited!(Warning, Sync, "malformed sync barrier from node {sender}");
@@ -400,7 +404,7 @@ impl Executive {
     /// Closes every client, runs the services' cleanup, removes the socket.
     pub fn shutdown(&mut self) {
         self.server.shutdown();
-        self.route_server_events(Instant::now());
+        self.route_server_events(Now::read());
         self.server.flush_pending(&self.epoll);
     }
 

@@ -105,14 +105,16 @@ fn serve(loaded: &Loaded, ring: Option<RingConfig>, rundir: &mut RunDir, ready: 
     }
     let services: Vec<Box<dyn Service>> = vec![
         Box::new(CfgService),
-        Box::new(crate::services::clm::ClmService::new(crate::services::clm::LocalIdentity::of_this_host())),
+        Box::new(crate::services::clm::ClmService::new(crate::services::clm::LocalIdentity::of_this_host(
+            crate::service::Now::read().wall,
+        ))),
     ];
     // Group messaging (EVS, CPG).
     let mut services = services;
     services.push(Box::new(crate::services::evs::EvsService::new()));
     services.push(Box::new(crate::services::cpg::CpgService::new()));
     // Checkpoints.
-    services.push(Box::new(crate::services::ckpt::CkptService::new()));
+    services.push(Box::new(crate::services::ckpt::CkptService::default()));
     // Events, with the `event {}` queue settings.
     services.push(Box::new(crate::services::evt::EvtService::new(crate::services::evt::EvtConfig {
         delivery_queue_size: config.event.delivery_queue_size,

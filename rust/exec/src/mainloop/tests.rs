@@ -159,10 +159,10 @@ impl Service for SyncProbe {
     }
     fn config_change(&mut self, _: &mut Ctx<'_>, _: &ConfigChange) {}
     fn conn_closed(&mut self, _: &mut Ctx<'_>, _: ConnId) {}
-    fn poll_timeout(&self) -> Option<std::time::Instant> {
+    fn poll_timeout(&self, _now: crate::service::Now) -> Option<std::time::Instant> {
         self.timer
     }
-    fn handle_timeout(&mut self, _ctx: &mut Ctx<'_>, _now: std::time::Instant) {
+    fn handle_timeout(&mut self, _ctx: &mut Ctx<'_>) {
         self.timer = None;
         self.log.borrow_mut().push("timer".into());
     }

@@ -4,7 +4,7 @@
 //! off anyone on the network can send). Nothing may panic; a run is
 //! deterministic (fixed seeds), so a failure replays exactly.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::ordering::{NodeId, RingId};
 use crate::service::{ConnId, ConnInfo, Service, SyncStep, split_routed};
@@ -227,8 +227,8 @@ fn fuzz_service<S: Service>(
                 open(&mut nodes[i], conn);
             }
             13 => {
-                let later = Instant::now() + Duration::from_secs(rng.below(100_000));
-                nodes[i].with(|s, c| s.handle_timeout(c, later));
+                nodes[i].advance(Duration::from_secs(rng.below(100_000)));
+                nodes[i].with(|s, c| s.handle_timeout(c));
             }
             14 => {
                 // A new ring: all together, or one node split off (so a
@@ -287,7 +287,7 @@ fn ckpt_seeds() -> Vec<(u32, Vec<u8>)> {
 
 #[test]
 fn ckpt_survives_random_requests_and_deliveries() {
-    fuzz_three_seeds(|_| super::ckpt::CkptService::new(), 32, &ckpt_seeds());
+    fuzz_three_seeds(|_| super::ckpt::CkptService::default(), 32, &ckpt_seeds());
 }
 
 #[test]

@@ -6,6 +6,7 @@ pub mod clm;
 pub mod cpg;
 pub mod evs;
 pub mod evt;
+pub mod replicated;
 
 #[cfg(test)]
 mod fuzz_tests;

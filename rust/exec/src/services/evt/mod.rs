@@ -39,14 +39,13 @@ mod tests;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use ais_ipc::evt::{self as wire, Event, Filter, Pulled, Request};
 use ais_ipc::{Writer, error, service};
 
 use crate::ordering::{ConfigChange, Guarantee, NodeId, RingId};
-use crate::service::{ConnId, Ctx, RequestError, Service, SyncStep};
-use crate::services::ckpt::wall_clock;
+use crate::service::{ConnId, Ctx, Now, RequestError, Service, SyncStep};
 use msg::{Msg, OrderedRequest};
 use queue::{Delivery, DeliveryQueue};
 use replica::{ChanId, Replica};
@@ -106,9 +105,9 @@ pub struct EvtService {
     queues: BTreeMap<ConnId, DeliveryQueue>,
     pending: BTreeMap<u64, Pending>,
     next_seq: u64,
-    /// Ids of new opens; start at the boot time in microseconds so a
-    /// restarted node never reuses one.
-    next_open: u64,
+    /// Ids of new opens; start at the wall clock in microseconds when
+    /// first used, so a restarted node never reuses one.
+    next_open: Option<u64>,
     /// The counter part of the next event id.
     next_counter: u32,
     /// Closes still to submit (the queue was full): (conn, open).
@@ -136,7 +135,7 @@ impl EvtService {
             queues: BTreeMap::new(),
             pending: BTreeMap::new(),
             next_seq: 1,
-            next_open: (wall_clock() / 1000).max(1) as u64,
+            next_open: None,
             next_counter: (wire::EVENTID_RESERVED + 1) as u32,
             closing: Vec::new(),
             sync: None,
@@ -168,10 +167,10 @@ impl EvtService {
     /// Submits `body` as an ordered request. With `answer_later` the reply
     /// waits for delivery (or comes by callback for `token`).
     fn order(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, msg_id: u32, body: Vec<u8>, token: Option<u64>) -> bool {
-        let new_id = self.next_open;
-        self.next_open += 1;
+        let new_id = *self.next_open.get_or_insert((ctx.now.wall / 1000).max(1) as u64);
+        self.next_open = Some(new_id + 1);
         let seq = self.next_seq;
-        let m = Msg::Request(OrderedRequest { conn: conn.0, seq, new_id, ts: wall_clock(), req_id: msg_id, body });
+        let m = Msg::Request(OrderedRequest { conn: conn.0, seq, new_id, ts: ctx.now.wall, req_id: msg_id, body });
         let guarantee = if msg_id == wire::PUBLISH { Guarantee::Agreed } else { Guarantee::Safe };
         match ctx.submit(&m.encode(), guarantee) {
             Ok(()) => {
@@ -200,7 +199,7 @@ impl EvtService {
                 conn,
                 seq: 0,
                 new_id: 0,
-                ts: wall_clock(),
+                ts: ctx.now.wall,
                 req_id: wire::CLOSE,
                 body: Request::Close { open }.encode(),
             });
@@ -212,7 +211,7 @@ impl EvtService {
         if !self.tick_in_flight
             && let Some(due) = self.replica.next_deadline()
         {
-            let now = wall_clock();
+            let now = ctx.now.wall;
             if due <= now && ctx.submit(&Msg::Tick { ts: now }.encode(), Guarantee::Agreed).is_ok() {
                 self.tick_in_flight = true;
             }
@@ -223,7 +222,7 @@ impl EvtService {
     fn enqueue(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, d: Delivery) {
         let (size, resume) = (self.config.delivery_queue_size, self.config.delivery_queue_resume);
         let q = self.queues.entry(conn).or_insert_with(|| DeliveryQueue::new(size, resume));
-        q.push(d, wall_clock());
+        q.push(d, ctx.now.wall);
         if !q.notified && !q.is_empty() {
             q.notified = true;
             ctx.dispatch(conn, wire::EVENT_READY, Vec::new());
@@ -339,7 +338,7 @@ impl EvtService {
         let chan = lo.chan;
         let retained: Vec<Arc<Event>> = self
             .replica
-            .retained_of(chan, wall_clock())
+            .retained_of(chan, ctx.now.wall)
             .into_iter()
             .filter(|e| wire::filters_match(&filters, &e.patterns))
             .collect();
@@ -435,7 +434,7 @@ impl Service for EvtService {
                     return Ok(());
                 }
                 event.id = (u64::from(ctx.local_node()) << 32) | u64::from(self.next_counter);
-                event.publish_time = wall_clock();
+                event.publish_time = ctx.now.wall;
                 let (id, time) = (event.id, event.publish_time);
                 if self.order(ctx, conn, msg_id, Request::Publish { open, event }.encode(), None) {
                     self.next_counter += 1;
@@ -511,25 +510,22 @@ impl Service for EvtService {
         self.housekeeping(ctx);
     }
 
-    fn poll_timeout(&self) -> Option<Instant> {
+    fn poll_timeout(&self, now: Now) -> Option<Instant> {
         if self.sync.is_some() {
             return None;
         }
-        let now = Instant::now();
         let due = if !self.closing.is_empty() {
-            Some(now)
+            Some(now.mono)
         } else if self.tick_in_flight {
             None
         } else {
-            let deadline = self.replica.next_deadline()?;
-            let wait = u64::try_from(deadline.saturating_sub(wall_clock())).unwrap_or(0);
-            now.checked_add(Duration::from_nanos(wait))
+            now.mono_at(self.replica.next_deadline()?)
         }?;
-        Some(self.last_timeout.map_or(due, |t| due.max(t + Duration::from_millis(10))))
+        Some(self.last_timeout.map_or(due, |t| due.max(t + crate::services::replicated::TICK_PACE)))
     }
 
-    fn handle_timeout(&mut self, ctx: &mut Ctx<'_>, now: Instant) {
-        self.last_timeout = Some(now);
+    fn handle_timeout(&mut self, ctx: &mut Ctx<'_>) {
+        self.last_timeout = Some(ctx.now.mono);
         self.housekeeping(ctx);
     }
 

@@ -195,11 +195,10 @@ fn retained_events_reach_late_subscribers_until_cleared_or_expired() {
     run(&mut n, &all);
     assert_eq!(n[0].last_reply().0, error::OK);
     // A tick moves cluster time past the short retention on both nodes.
-    n[1].net.submitted.push({
-        let mut m = service::EVT.to_le_bytes().to_vec();
-        m.extend(Msg::Tick { ts: wall_clock() }.encode());
-        m
-    });
+    n[1].advance(std::time::Duration::from_millis(1));
+    let mut tick = service::EVT.to_le_bytes().to_vec();
+    tick.extend(Msg::Tick { ts: n[1].now.wall }.encode());
+    n[1].net.submitted.push(tick);
     run(&mut n, &all);
     assert!(!n[0].svc.replica().retained.contains_key(&short));
     assert_eq!(n[0].svc.replica(), n[1].svc.replica(), "expiry identical");
@@ -243,7 +242,7 @@ fn joining_node_receives_retained_events_and_counters() {
     let got: Vec<u64> = n[2].drain(7).into_iter().map(|(_, e)| e.id).collect();
     assert_eq!(got, vec![id]);
     // Node 1 restarts empty and rejoins: its next id continues after the old one.
-    n[0] = Node::new(1, EvtService::new(EvtConfig::default()));
+    n[0].restart(EvtService::new(EvtConfig::default()));
     sync_round(&mut n, &[0, 1, 2], RingId { rep: 1, seq: 12 });
     let p2 = open_ok(&mut n, &[0, 1, 2], 0, 1, "ch", PS);
     let id2 = publish(&mut n, &[0, 1, 2], 0, 1, p2, event(&[], 0, 0, "")).unwrap();
