@@ -116,10 +116,12 @@ fn serve(loaded: &Loaded, ring: Option<RingConfig>, rundir: &mut RunDir, ready: 
     // Checkpoints.
     services.push(Box::new(crate::services::ckpt::CkptService::default()));
     // Events, with the `event {}` queue settings.
-    services.push(Box::new(crate::services::evt::EvtService::new(crate::services::evt::EvtConfig {
-        delivery_queue_size: config.event.delivery_queue_size,
-        delivery_queue_resume: config.event.delivery_queue_resume,
-    })));
+    services.push(Box::new(crate::services::evt::EvtService::new(crate::services::evt::Evt::new(
+        crate::services::evt::EvtConfig {
+            delivery_queue_size: config.event.delivery_queue_size,
+            delivery_queue_resume: config.event.delivery_queue_resume,
+        },
+    ))));
     // The pid file exists before the socket accepts: whoever sees the
     // socket can read the pid.
     rundir.write_pid_file().map_err(|e| format!("cannot write pid file in {}: {e}", rundir.dir.display()))?;

@@ -292,7 +292,7 @@ fn ckpt_survives_random_requests_and_deliveries() {
 
 #[test]
 fn evt_survives_random_requests_and_deliveries() {
-    fuzz_three_seeds(|_| super::evt::EvtService::new(Default::default()), 32, &[]);
+    fuzz_three_seeds(|_| super::evt::EvtService::default(), 32, &[]);
 }
 
 #[test]
