@@ -66,6 +66,31 @@ const BUSY_POLL_CLIENT: Duration = Duration::from_micros(100);
 /// How soon a sync step that could not finish is tried again.
 const SYNC_RETRY: Duration = Duration::from_millis(5);
 
+/// The services by id. Refused: an id of no service (`svc::COUNT` or
+/// more) or one taken twice; either is a programming error, found at
+/// startup.
+fn service_table(services: Vec<Box<dyn Service>>) -> std::io::Result<Vec<Option<Box<dyn Service>>>> {
+    let refuse = |why: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, why);
+    let mut table: Vec<Option<Box<dyn Service>>> = (0..svc::COUNT).map(|_| None).collect();
+    for s in services {
+        match table.get_mut(s.id() as usize) {
+            None => {
+                return Err(refuse(format!(
+                    "service {} has id {}, past the last ({})",
+                    s.name(),
+                    s.id(),
+                    svc::COUNT - 1
+                )));
+            }
+            Some(Some(other)) => {
+                return Err(refuse(format!("services {} and {} both have id {}", other.name(), s.name(), s.id())));
+            }
+            Some(slot) => *slot = Some(s),
+        }
+    }
+    Ok(table)
+}
+
 /// Everything the loop owns.
 pub struct Executive {
     epoll: Epoll,
@@ -85,6 +110,7 @@ pub struct Executive {
 
 impl Executive {
     /// Assembles the loop. `epoll` must be the one `server` registered on.
+    /// Refuses services whose id is out of range or taken by another.
     pub fn new(
         epoll: Epoll,
         signals: OwnedFd,
@@ -92,19 +118,13 @@ impl Executive {
         ordering: Box<dyn Ordering>,
         services: Vec<Box<dyn Service>>,
     ) -> std::io::Result<Executive> {
+        let table = service_table(services)?;
         epoll.add(signals.as_raw_fd(), SIGNAL_KEY, sys::IN)?;
         let ordering_fds = ordering.fds();
         for (i, fd) in ordering_fds.iter().enumerate() {
             let key = ORDERING_KEY_BASE + i as u64;
             assert!(key < FIRST_KEY, "too many ordering fds");
             epoll.add(*fd, key, sys::IN)?;
-        }
-        let mut table: Vec<Option<Box<dyn Service>>> = (0..svc::COUNT).map(|_| None).collect();
-        for s in services {
-            let id = s.id() as usize;
-            if id < table.len() {
-                table[id] = Some(s);
-            }
         }
         Ok(Executive {
             epoll,
@@ -255,10 +275,12 @@ impl Executive {
                     ServerEvent::Request { conn, id, body } => {
                         let Some(info) = self.server.conn_info(conn) else { continue };
                         let mut result = Ok(());
-                        self.with_service(info.service, now, |s, ctx| result = s.lib_request(ctx, conn, id, &body));
-                        if let Err(e) = result {
+                        self.with_service(info.service, now, |s, ctx| {
+                            result = s.lib_request(ctx, conn, id, &body).map_err(|e| (s.name(), e));
+                        });
+                        if let Err((service, e)) = result {
                             self.server.stats.malformed += 1;
-                            crate::log_warn!(Ipc, "pid {}: {e}; closing its connection", info.pid);
+                            crate::log_warn!(Ipc, "pid {}: {service}: {e}; closing its connection", info.pid);
                             self.server.close_conn(conn);
                         }
                     }

@@ -5,6 +5,8 @@
 //! anything. Every rejected input is a [`ConfigError`] that prints as
 //! `file:line: key: why`.
 
+#![forbid(unsafe_code)]
+
 pub mod lexer;
 pub mod parser;
 pub mod paths;
