@@ -20,7 +20,7 @@ use ais_ipc::service as svc;
 
 use crate::ipc_server::{FIRST_KEY, Server, ServerEvent};
 use crate::ordering::{ClusterEvent, ConfigKind, Ordering};
-use crate::service::{Ctx, Output, Service, SyncStep, split_routed};
+use crate::service::{Ctx, Now, Output, Service, SyncStep, split_routed};
 use crate::sync::{self as barrier, Next, SYNC_SERVICE, SyncState};
 use crate::sys::{self, Epoll};
 
@@ -66,6 +66,31 @@ const BUSY_POLL_CLIENT: Duration = Duration::from_micros(100);
 /// How soon a sync step that could not finish is tried again.
 const SYNC_RETRY: Duration = Duration::from_millis(5);
 
+/// The services by id. Refused: an id of no service (`svc::COUNT` or
+/// more) or one taken twice; either is a programming error, found at
+/// startup.
+fn service_table(services: Vec<Box<dyn Service>>) -> std::io::Result<Vec<Option<Box<dyn Service>>>> {
+    let refuse = |why: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, why);
+    let mut table: Vec<Option<Box<dyn Service>>> = (0..svc::COUNT).map(|_| None).collect();
+    for s in services {
+        match table.get_mut(s.id() as usize) {
+            None => {
+                return Err(refuse(format!(
+                    "service {} has id {}, past the last ({})",
+                    s.name(),
+                    s.id(),
+                    svc::COUNT - 1
+                )));
+            }
+            Some(Some(other)) => {
+                return Err(refuse(format!("services {} and {} both have id {}", other.name(), s.name(), s.id())));
+            }
+            Some(slot) => *slot = Some(s),
+        }
+    }
+    Ok(table)
+}
+
 /// Everything the loop owns.
 pub struct Executive {
     epoll: Epoll,
@@ -85,6 +110,7 @@ pub struct Executive {
 
 impl Executive {
     /// Assembles the loop. `epoll` must be the one `server` registered on.
+    /// Refuses services whose id is out of range or taken by another.
     pub fn new(
         epoll: Epoll,
         signals: OwnedFd,
@@ -92,19 +118,13 @@ impl Executive {
         ordering: Box<dyn Ordering>,
         services: Vec<Box<dyn Service>>,
     ) -> std::io::Result<Executive> {
+        let table = service_table(services)?;
         epoll.add(signals.as_raw_fd(), SIGNAL_KEY, sys::IN)?;
         let ordering_fds = ordering.fds();
         for (i, fd) in ordering_fds.iter().enumerate() {
             let key = ORDERING_KEY_BASE + i as u64;
             assert!(key < FIRST_KEY, "too many ordering fds");
             epoll.add(*fd, key, sys::IN)?;
-        }
-        let mut table: Vec<Option<Box<dyn Service>>> = (0..svc::COUNT).map(|_| None).collect();
-        for s in services {
-            let id = s.id() as usize;
-            if id < table.len() {
-                table[id] = Some(s);
-            }
         }
         Ok(Executive {
             epoll,
@@ -127,15 +147,15 @@ impl Executive {
 
     /// The earliest deadline of the server, the ordering layer, the
     /// services and the sync round (at most [`MAX_WAIT`] away).
-    fn next_deadline(&self, now: Instant) -> Instant {
-        let mut deadline = now + MAX_WAIT;
-        let services = self.services.iter().flatten().filter_map(|s| s.poll_timeout());
+    fn next_deadline(&self, now: Now) -> Instant {
+        let mut deadline = now.mono + MAX_WAIT;
+        let services = self.services.iter().flatten().filter_map(|s| s.poll_timeout(now));
         for d in [self.server.poll_timeout(), self.ordering.poll_timeout()].into_iter().flatten().chain(services) {
             deadline = deadline.min(d);
         }
         if matches!(self.sync.next(), Next::Process | Next::SendBarrier) {
             // A service has more sync state to send once the queue drains.
-            deadline = deadline.min(now + SYNC_RETRY);
+            deadline = deadline.min(now.mono + SYNC_RETRY);
         }
         deadline
     }
@@ -154,19 +174,22 @@ impl Executive {
     /// One loop turn, waiting at most `max_wait` (besides the loop's own
     /// deadlines). Returns the stop signal if one arrived.
     pub fn turn(&mut self, ready: &mut Vec<(u64, u32)>, max_wait: Option<Duration>) -> std::io::Result<Option<u32>> {
-        let start = Instant::now();
+        let start = Now::read();
         let deadline = self.next_deadline(start);
         // Round up so we do not wake just before a deadline and spin.
-        let mut wait = deadline.saturating_duration_since(start).as_micros().div_ceil(1000) as i32;
+        let mut wait = deadline.saturating_duration_since(start.mono).as_micros().div_ceil(1000) as i32;
         if let Some(m) = max_wait {
             wait = wait.min(m.as_millis() as i32);
         }
-        let polling = self.poll_until.is_some_and(|t| start < t);
+        let polling = self.poll_until.is_some_and(|t| start.mono < t);
         if polling {
             wait = 0;
         }
         self.epoll.wait(ready, MAX_EPOLL_EVENTS, wait)?;
-        let now = Instant::now();
+        // The one reading of the clocks for this turn: every service call
+        // of the turn sees the same time.
+        let clock = Now::read();
+        let now = clock.mono;
         if polling && ready.is_empty() && now < deadline {
             // Nothing new and nothing due: the rest of the turn has
             // nothing to do.
@@ -192,7 +215,7 @@ impl Executive {
             }
         }
         self.server.handle_timeout(&self.epoll, now);
-        self.route_server_events(now);
+        self.route_server_events(clock);
         self.server.flush_pending(&self.epoll);
         for &(key, _) in ready.iter() {
             if let Some(fd) = self.ordering_fd(key) {
@@ -210,13 +233,13 @@ impl Executive {
         if self.ordering.poll_timeout().is_some_and(|t| t <= now) {
             self.ordering.handle_timeout(now);
         }
-        self.route_cluster_events(now);
-        self.run_service_timers(now);
-        self.drive_sync(now);
+        self.route_cluster_events(clock);
+        self.run_service_timers(clock);
+        self.drive_sync(clock);
         // Clients held for a full queue: read again once it has room (the
         // token took messages this turn, or deliveries freed the loopback).
         if self.ordering.has_room() && self.server.release_held(&self.epoll, now) {
-            self.route_server_events(now);
+            self.route_server_events(clock);
         }
         // Everything queued this turn goes out now: batched, never delayed.
         self.server.flush_pending(&self.epoll);
@@ -231,7 +254,7 @@ impl Executive {
         self.ordering_fds.get((key - ORDERING_KEY_BASE) as usize).copied()
     }
 
-    fn with_service<F>(&mut self, id: u32, now: Instant, f: F)
+    fn with_service<F>(&mut self, id: u32, now: Now, f: F)
     where
         F: FnOnce(&mut dyn Service, &mut Ctx<'_>),
     {
@@ -240,7 +263,7 @@ impl Executive {
         f(service.as_mut(), &mut ctx);
     }
 
-    fn route_server_events(&mut self, now: Instant) {
+    fn route_server_events(&mut self, now: Now) {
         // Outputs may close connections, producing more events: loop.
         loop {
             let events = self.server.take_events();
@@ -255,10 +278,12 @@ impl Executive {
                     ServerEvent::Request { conn, id, body } => {
                         let Some(info) = self.server.conn_info(conn) else { continue };
                         let mut result = Ok(());
-                        self.with_service(info.service, now, |s, ctx| result = s.lib_request(ctx, conn, id, &body));
-                        if let Err(e) = result {
+                        self.with_service(info.service, now, |s, ctx| {
+                            result = s.lib_request(ctx, conn, id, &body).map_err(|e| (s.name(), e));
+                        });
+                        if let Err((service, e)) = result {
                             self.server.stats.malformed += 1;
-                            crate::log_warn!(Ipc, "pid {}: {e}; closing its connection", info.pid);
+                            crate::log_warn!(Ipc, "pid {}: {service}: {e}; closing its connection", info.pid);
                             self.server.close_conn(conn);
                         }
                     }
@@ -271,7 +296,7 @@ impl Executive {
         }
     }
 
-    fn route_cluster_events(&mut self, now: Instant) {
+    fn route_cluster_events(&mut self, now: Now) {
         for _ in 0..MAX_CLUSTER_EVENTS_PER_TURN {
             let Some(ev) = self.ordering.poll_event() else { break };
             match ev {
@@ -320,11 +345,12 @@ impl Executive {
         }
     }
 
-    fn run_service_timers(&mut self, now: Instant) {
+    fn run_service_timers(&mut self, now: Now) {
         for id in 0..svc::COUNT {
-            let due = self.services[id as usize].as_ref().and_then(|s| s.poll_timeout()).is_some_and(|t| t <= now);
+            let due =
+                self.services[id as usize].as_ref().and_then(|s| s.poll_timeout(now)).is_some_and(|t| t <= now.mono);
             if due {
-                self.with_service(id, now, |s, ctx| s.handle_timeout(ctx, now));
+                self.with_service(id, now, |s, ctx| s.handle_timeout(ctx));
             }
         }
         self.apply_outputs();
@@ -336,7 +362,7 @@ impl Executive {
     }
 
     /// A regular configuration: abort an unfinished round, start a new one.
-    fn start_sync(&mut self, change: &crate::ordering::ConfigChange, now: Instant) {
+    fn start_sync(&mut self, change: &crate::ordering::ConfigChange, now: Now) {
         let ids = self.service_ids_present();
         if self.sync.start(change.ring_id, &change.members, ids.iter().copied()) {
             crate::log_notice!(Sync, "sync interrupted by ring {}.{}", change.ring_id.rep, change.ring_id.seq);
@@ -351,7 +377,7 @@ impl Executive {
     }
 
     /// Lets services send their sync state, then submits the barrier.
-    fn drive_sync(&mut self, now: Instant) {
+    fn drive_sync(&mut self, now: Now) {
         if self.sync.next() == Next::Process {
             for id in self.sync.pending_services() {
                 let mut step = SyncStep::MoreToSend;
@@ -369,7 +395,7 @@ impl Executive {
         }
     }
 
-    fn barrier_delivered(&mut self, sender: u32, body: &[u8], now: Instant) {
+    fn barrier_delivered(&mut self, sender: u32, body: &[u8], now: Now) {
         let Some(ring) = barrier::decode_barrier(body) else {
             self.unroutable += 1;
             crate::log_limited!(Warning, Sync, "malformed sync barrier from node {sender}");
@@ -403,7 +429,7 @@ impl Executive {
     /// Closes every client, runs the services' cleanup, removes the socket.
     pub fn shutdown(&mut self) {
         self.server.shutdown();
-        self.route_server_events(Instant::now());
+        self.route_server_events(Now::read());
         self.server.flush_pending(&self.epoll);
     }
 

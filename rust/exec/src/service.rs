@@ -9,7 +9,7 @@
 //! for ordering and answers when that message is delivered back. A service
 //! never does I/O itself; it records outputs in [`Ctx`].
 
-use std::time::Instant;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::ordering::{ClusterStatus, ConfigChange, Guarantee, NodeId, Ordering, QueueFull};
 
@@ -71,16 +71,52 @@ pub enum Output {
     Hold { conn: ConnId },
 }
 
+/// The time of a call: both clocks, read by the main loop once per turn
+/// ([`Now::read`]). Services never read a clock themselves, so the test kit
+/// hands them virtual time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Now {
+    /// Monotonic: local deadlines ([`Service::poll_timeout`]).
+    pub mono: Instant,
+    /// Wall clock, nanoseconds since the Unix epoch (`SaTimeT`): what goes
+    /// into ordered messages as a node's idea of the time.
+    pub wall: i64,
+}
+
+impl Now {
+    pub fn read() -> Now {
+        let wall = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+            .unwrap_or(0);
+        Now { mono: Instant::now(), wall }
+    }
+
+    /// This time `d` later on both clocks.
+    pub fn after(self, d: Duration) -> Now {
+        let ns = i64::try_from(d.as_nanos()).unwrap_or(i64::MAX);
+        Now { mono: self.mono + d, wall: self.wall.saturating_add(ns) }
+    }
+
+    /// The monotonic instant at which the wall clock reads `wall` (now if
+    /// that is past; None if beyond what an `Instant` holds), assuming both
+    /// clocks run at the same pace.
+    pub fn mono_at(self, wall: i64) -> Option<Instant> {
+        let wait = u64::try_from(wall.saturating_sub(self.wall)).unwrap_or(0);
+        self.mono.checked_add(Duration::from_nanos(wait))
+    }
+}
+
 /// What a service may do during one call.
 pub struct Ctx<'a> {
-    pub now: Instant,
+    pub now: Now,
     service: u32,
     ordering: &'a mut dyn Ordering,
     outputs: &'a mut Vec<Output>,
 }
 
 impl<'a> Ctx<'a> {
-    pub fn new(now: Instant, service: u32, ordering: &'a mut dyn Ordering, outputs: &'a mut Vec<Output>) -> Ctx<'a> {
+    pub fn new(now: Now, service: u32, ordering: &'a mut dyn Ordering, outputs: &'a mut Vec<Output>) -> Ctx<'a> {
         Ctx { now, service, ordering, outputs }
     }
 
@@ -181,15 +217,16 @@ pub trait Service {
     fn conn_closed(&mut self, ctx: &mut Ctx<'_>, conn: ConnId);
 
     /// When this service next needs [`Service::handle_timeout`] (section
-    /// expiration, retention, request deadlines). Local time: anything that
-    /// must happen at the same point on every node is done by submitting an
-    /// ordered message from the timeout, not by changing state here.
-    fn poll_timeout(&self) -> Option<Instant> {
+    /// expiration, retention, request deadlines), seen at `now`. Local
+    /// time: anything that must happen at the same point on every node is
+    /// done by submitting an ordered message from the timeout, not by
+    /// changing state here.
+    fn poll_timeout(&self, _now: Now) -> Option<Instant> {
         None
     }
 
-    /// `now` has reached the deadline of [`Service::poll_timeout`].
-    fn handle_timeout(&mut self, _ctx: &mut Ctx<'_>, _now: Instant) {}
+    /// `ctx.now` has reached the deadline of [`Service::poll_timeout`].
+    fn handle_timeout(&mut self, _ctx: &mut Ctx<'_>) {}
 
     /// Sync, step 1: a regular configuration was installed; prepare to
     /// bring joining nodes up to date. Until `sync_activate`, the service
@@ -210,6 +247,50 @@ pub trait Service {
     fn sync_abort(&mut self, _ctx: &mut Ctx<'_>) {}
 }
 
+/// A boxed service is a service (the registry hands out boxes; the test
+/// kit drives any service).
+impl<T: Service + ?Sized> Service for Box<T> {
+    fn id(&self) -> u32 {
+        (**self).id()
+    }
+    fn name(&self) -> &'static str {
+        (**self).name()
+    }
+    fn conn_opened(&mut self, ctx: &mut Ctx<'_>, conn: &ConnInfo) {
+        (**self).conn_opened(ctx, conn)
+    }
+    fn lib_request(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, msg_id: u32, body: &[u8]) -> Result<(), RequestError> {
+        (**self).lib_request(ctx, conn, msg_id, body)
+    }
+    fn deliver(&mut self, ctx: &mut Ctx<'_>, sender: NodeId, payload: &[u8]) {
+        (**self).deliver(ctx, sender, payload)
+    }
+    fn config_change(&mut self, ctx: &mut Ctx<'_>, change: &ConfigChange) {
+        (**self).config_change(ctx, change)
+    }
+    fn conn_closed(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
+        (**self).conn_closed(ctx, conn)
+    }
+    fn poll_timeout(&self, now: Now) -> Option<Instant> {
+        (**self).poll_timeout(now)
+    }
+    fn handle_timeout(&mut self, ctx: &mut Ctx<'_>) {
+        (**self).handle_timeout(ctx)
+    }
+    fn sync_init(&mut self, ctx: &mut Ctx<'_>, change: &ConfigChange) {
+        (**self).sync_init(ctx, change)
+    }
+    fn sync_process(&mut self, ctx: &mut Ctx<'_>) -> SyncStep {
+        (**self).sync_process(ctx)
+    }
+    fn sync_activate(&mut self, ctx: &mut Ctx<'_>) {
+        (**self).sync_activate(ctx)
+    }
+    fn sync_abort(&mut self, ctx: &mut Ctx<'_>) {
+        (**self).sync_abort(ctx)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -219,7 +300,7 @@ mod tests {
     fn submit_prefixes_service_and_split_recovers_it() {
         let mut lb = Loopback::new(1, "127.0.0.1".into());
         let mut out = Vec::new();
-        let mut ctx = Ctx::new(Instant::now(), 7, &mut lb, &mut out);
+        let mut ctx = Ctx::new(Now::read(), 7, &mut lb, &mut out);
         ctx.submit(b"xyz", Guarantee::Agreed).unwrap();
         ctx.reply(ConnId(3), 9, ais_ipc::error::OK, b"p");
         assert_eq!(out, vec![Output::Reply { conn: ConnId(3), id: 9, body: vec![1, 0, 0, 0, b'p'] }]);

@@ -5,8 +5,8 @@ use crate::daemon::{self, Ready, RunDir};
 use crate::ipc_server::{AccessPolicy, Server};
 use crate::mainloop::Executive;
 use crate::ordering::{Loopback, Ordering};
-use crate::service::Service;
-use crate::services::cfg::CfgService;
+use crate::service::Now;
+use crate::services::clm::LocalIdentity;
 use crate::sys::{self, Epoll};
 use crate::totem_ring::{RingConfig, TotemRing};
 
@@ -106,21 +106,10 @@ fn serve(loaded: &Loaded, ring: Option<RingConfig>, rundir: &mut RunDir, ready: 
     for w in warnings {
         crate::log_notice!(Ipc, "{w}");
     }
-    let services: Vec<Box<dyn Service>> = vec![
-        Box::new(CfgService),
-        Box::new(crate::services::clm::ClmService::new(crate::services::clm::LocalIdentity::of_this_host())),
-    ];
-    // Group messaging (EVS, CPG).
-    let mut services = services;
-    services.push(Box::new(crate::services::evs::EvsService::new()));
-    services.push(Box::new(crate::services::cpg::CpgService::new()));
-    // Checkpoints.
-    services.push(Box::new(crate::services::ckpt::CkptService::new()));
-    // Events, with the `event {}` queue settings.
-    services.push(Box::new(crate::services::evt::EvtService::new(crate::services::evt::EvtConfig {
-        delivery_queue_size: config.event.delivery_queue_size,
-        delivery_queue_resume: config.event.delivery_queue_resume,
-    })));
+    let host = LocalIdentity::of_this_host(Now::read().wall);
+    let services = crate::services::all(config, &host);
+    let names: Vec<&str> = services.iter().map(|s| s.name()).collect();
+    crate::log_info!(Main, "services: {}", names.join(" "));
     // The pid file exists before the socket accepts: whoever sees the
     // socket can read the pid.
     rundir.write_pid_file().map_err(|e| format!("cannot write pid file in {}: {e}", rundir.dir.display()))?;

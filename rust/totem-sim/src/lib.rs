@@ -38,6 +38,8 @@
 //!   `2*token + 3*consensus + merge + 1 s` (6.8 s by default), does not change
 //!   again, and every message multicast after it formed is delivered by all.
 
+#![forbid(unsafe_code)]
+
 pub mod check;
 pub mod report;
 pub mod rng;

@@ -1,6 +1,8 @@
 //! `totem-sim --seeds A..B --nodes N [--loss P] [--dup P] [--partitions] [--crashes]`
 //! `totem-sim --sample` runs the fixed CI sample; `totem-sim --report` prints figures.
 
+#![forbid(unsafe_code)]
+
 use std::process::ExitCode;
 
 use totem_sim::{Scenario, run_many, sample_jobs};

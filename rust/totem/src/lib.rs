@@ -52,6 +52,8 @@
 //!   configuration, then the rest it holds, then the regular configuration of
 //!   the new ring.
 
+#![forbid(unsafe_code)]
+
 pub mod config;
 mod frag;
 mod keyx;

@@ -7,6 +7,8 @@
 //! `file:line: key: why`; every key accepted but not acted on leaves a
 //! [`Note`] for the log.
 
+#![forbid(unsafe_code)]
+
 pub mod lexer;
 pub mod parser;
 pub mod paths;

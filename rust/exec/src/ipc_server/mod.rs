@@ -38,6 +38,8 @@
 //!   [`HANDSHAKE_TIMEOUT`] (Hello, or the dispatch channel for a request
 //!   channel) is closed.
 
+#![forbid(unsafe_code)]
+
 pub mod access;
 pub mod channel;
 

@@ -159,10 +159,10 @@ impl Service for SyncProbe {
     }
     fn config_change(&mut self, _: &mut Ctx<'_>, _: &ConfigChange) {}
     fn conn_closed(&mut self, _: &mut Ctx<'_>, _: ConnId) {}
-    fn poll_timeout(&self) -> Option<std::time::Instant> {
+    fn poll_timeout(&self, _now: crate::service::Now) -> Option<std::time::Instant> {
         self.timer
     }
-    fn handle_timeout(&mut self, _ctx: &mut Ctx<'_>, _now: std::time::Instant) {
+    fn handle_timeout(&mut self, _ctx: &mut Ctx<'_>) {
         self.timer = None;
         self.log.borrow_mut().push("timer".into());
     }
@@ -255,4 +255,51 @@ fn a_sender_outpacing_the_queue_is_held_and_loses_nothing() {
     );
     assert!(rig.exec.server().stats.held > 0, "the sender was never held");
     rig.stop();
+}
+
+/// A service that only has an id and a name.
+struct Named(u32, &'static str);
+
+impl Service for Named {
+    fn id(&self) -> u32 {
+        self.0
+    }
+    fn name(&self) -> &'static str {
+        self.1
+    }
+    fn lib_request(&mut self, _: &mut Ctx<'_>, _: ConnId, id: u32, _: &[u8]) -> Result<(), RequestError> {
+        Err(RequestError::UnknownId(id))
+    }
+    fn deliver(&mut self, _: &mut Ctx<'_>, _: NodeId, _: &[u8]) {}
+    fn config_change(&mut self, _: &mut Ctx<'_>, _: &ConfigChange) {}
+    fn conn_closed(&mut self, _: &mut Ctx<'_>, _: ConnId) {}
+}
+
+#[test]
+fn a_service_id_taken_twice_or_out_of_range_is_refused_at_startup() {
+    let dir = std::env::temp_dir().join(format!("aisexec-ids-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let start = |services: Vec<Box<dyn Service>>| {
+        let epoll = Epoll::new().unwrap();
+        let path = dir.join("s.sock");
+        let _ = std::fs::remove_file(&path);
+        let server = Server::bind(&path, AccessPolicy::default(), vec![svc::EVS], &epoll).unwrap();
+        let signals = sys::signalfd(&[libc::SIGUSR2]).unwrap();
+        let ordering = Box::new(Loopback::new(1, "127.0.0.1".into()));
+        Executive::new(epoll, signals, server, ordering, services).err().map(|e| (e.kind(), e.to_string()))
+    };
+    // Before: the second silently replaced the first, and an id past the
+    // table was dropped.
+    let twice =
+        start(vec![Box::new(Named(svc::EVS, "a")), Box::new(Named(svc::CPG, "b")), Box::new(Named(svc::EVS, "c"))]);
+    assert_eq!(twice, Some((std::io::ErrorKind::InvalidInput, format!("services a and c both have id {}", svc::EVS))));
+    let beyond = start(vec![Box::new(Named(svc::COUNT, "far"))]);
+    let (kind, why) = beyond.expect("refused");
+    assert_eq!(kind, std::io::ErrorKind::InvalidInput);
+    assert!(why.starts_with(&format!("service far has id {}", svc::COUNT)), "{why}");
+    // The executive's own list passes.
+    let host = crate::services::clm::LocalIdentity { name: b"h".to_vec(), boot_timestamp: 1 };
+    assert_eq!(start(crate::services::all(&crate::config::Config::default(), &host)), None);
+    let _ = std::fs::remove_dir_all(&dir);
 }

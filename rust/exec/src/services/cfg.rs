@@ -94,13 +94,12 @@ mod tests {
     use super::*;
     use crate::ordering::Loopback;
     use crate::service::Output;
-    use std::time::Instant;
 
     #[test]
     fn status_reply_decodes_and_bad_requests_are_errors() {
         let mut lb = Loopback::new(3, "127.0.0.1".into());
         let mut out = Vec::new();
-        let mut ctx = Ctx::new(Instant::now(), service::CFG, &mut lb, &mut out);
+        let mut ctx = Ctx::new(crate::services::testkit::time_zero(), service::CFG, &mut lb, &mut out);
         let mut cfg = CfgService;
         cfg.lib_request(&mut ctx, ConnId(1), STATUS, &[]).unwrap();
         assert!(matches!(cfg.lib_request(&mut ctx, ConnId(1), STATUS, &[0]), Err(RequestError::Malformed(_))));
@@ -119,7 +118,7 @@ mod tests {
         let mut out = Vec::new();
         let mut cfg = CfgService;
         {
-            let mut ctx = Ctx::new(Instant::now(), service::CFG, &mut lb, &mut out);
+            let mut ctx = Ctx::new(crate::services::testkit::time_zero(), service::CFG, &mut lb, &mut out);
             cfg.lib_request(&mut ctx, ConnId(1), REENABLE, &[]).unwrap();
             assert!(matches!(cfg.lib_request(&mut ctx, ConnId(1), REENABLE, &[1]), Err(RequestError::Malformed(_))));
             // a malformed delivered message is ignored, not a panic
@@ -130,7 +129,7 @@ mod tests {
         assert_eq!(*id, REENABLE);
         assert_eq!(ais_ipc::cfg::decode_error(body), Ok(error::OK));
         use crate::ordering::{ClusterEvent, Ordering};
-        lb.handle_timeout(Instant::now());
+        lb.handle_timeout(crate::services::testkit::time_zero().mono);
         let mut delivered = Vec::new();
         while let Some(ev) = lb.poll_event() {
             if let ClusterEvent::Deliver { payload, .. } = ev {

@@ -49,8 +49,8 @@ pub struct LocalIdentity {
 }
 
 impl LocalIdentity {
-    /// The host name and the current time.
-    pub fn of_this_host() -> LocalIdentity {
+    /// The host name, and `boot_timestamp` (the wall clock at startup).
+    pub fn of_this_host(boot_timestamp: i64) -> LocalIdentity {
         // The kernel's node name (what gethostname() returns), without
         // unsafe code; clipped to SA_MAX_NAME_LENGTH.
         let name = std::fs::read_to_string("/proc/sys/kernel/hostname")
@@ -59,10 +59,6 @@ impl LocalIdentity {
             .filter(|h| !h.is_empty())
             .unwrap_or_else(|| b"localhost".to_vec());
         let name = name[..name.len().min(wire::MAX_NAME)].to_vec();
-        let boot_timestamp = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
-            .unwrap_or(0);
         LocalIdentity { name, boot_timestamp }
     }
 }

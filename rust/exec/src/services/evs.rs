@@ -233,12 +233,12 @@ mod tests {
 
         fn open(&mut self, conn: u64) {
             let info = ConnInfo { id: ConnId(conn), service: service::EVS, pid: 1, uid: 0, gid: 0 };
-            let mut ctx = Ctx::new(Instant::now(), service::EVS, &mut self.lb, &mut self.out);
+            let mut ctx = Ctx::new(crate::services::testkit::time_zero(), service::EVS, &mut self.lb, &mut self.out);
             self.svc.conn_opened(&mut ctx, &info);
         }
 
         fn request(&mut self, conn: u64, req: Request<'_>) -> u32 {
-            let mut ctx = Ctx::new(Instant::now(), service::EVS, &mut self.lb, &mut self.out);
+            let mut ctx = Ctx::new(crate::services::testkit::time_zero(), service::EVS, &mut self.lb, &mut self.out);
             self.svc.lib_request(&mut ctx, ConnId(conn), req.id(), &req.encode()).unwrap();
             match self.out.pop() {
                 Some(Output::Reply { body, .. }) => u32::from_le_bytes(body[..4].try_into().unwrap()),
@@ -248,7 +248,7 @@ mod tests {
 
         /// Ordered messages this node submitted (drained from its loopback).
         fn submitted(&mut self) -> Vec<Vec<u8>> {
-            self.lb.handle_timeout(Instant::now());
+            self.lb.handle_timeout(crate::services::testkit::time_zero().mono);
             let mut msgs = Vec::new();
             while let Some(ClusterEvent::Deliver { payload, .. }) = self.lb.poll_event() {
                 msgs.push(split_routed(&payload).unwrap().1.to_vec());
@@ -257,7 +257,7 @@ mod tests {
         }
 
         fn deliver(&mut self, sender: NodeId, payload: &[u8]) {
-            let mut ctx = Ctx::new(Instant::now(), service::EVS, &mut self.lb, &mut self.out);
+            let mut ctx = Ctx::new(crate::services::testkit::time_zero(), service::EVS, &mut self.lb, &mut self.out);
             self.svc.deliver(&mut ctx, sender, payload);
         }
 
@@ -339,7 +339,7 @@ mod tests {
         assert_eq!(a.svc.conns[&ConnId(1)].groups.len(), MAX_GROUPS - 1);
         // Closed connections get nothing.
         let m = encode_cluster(&[key(1)], b"m");
-        let mut ctx = Ctx::new(Instant::now(), service::EVS, &mut a.lb, &mut a.out);
+        let mut ctx = Ctx::new(crate::services::testkit::time_zero(), service::EVS, &mut a.lb, &mut a.out);
         a.svc.conn_closed(&mut ctx, ConnId(1));
         a.deliver(1, &m);
         assert!(a.delivered().is_empty());
@@ -392,7 +392,7 @@ mod tests {
         let mut svc = EvsService::new();
         let mut out = Vec::new();
         let mut full = Full { past_limit: 0, limit: 1000 };
-        let mut ctx = Ctx::new(Instant::now(), service::EVS, &mut full, &mut out);
+        let mut ctx = Ctx::new(crate::services::testkit::time_zero(), service::EVS, &mut full, &mut out);
         let req = Request::McastGroups { guarantee: 0, groups: vec![key(1)], data: b"x" };
         svc.lib_request(&mut ctx, ConnId(1), req.id(), &req.encode()).unwrap();
         let [Output::Hold { conn: ConnId(1) }, Output::Reply { body, .. }] = out.as_slice() else { panic!("{out:?}") };
@@ -402,7 +402,7 @@ mod tests {
         out.clear();
         let data = vec![0; 2000];
         let req = Request::McastGroups { guarantee: 0, groups: vec![key(1)], data: &data };
-        let mut ctx = Ctx::new(Instant::now(), service::EVS, &mut full, &mut out);
+        let mut ctx = Ctx::new(crate::services::testkit::time_zero(), service::EVS, &mut full, &mut out);
         svc.lib_request(&mut ctx, ConnId(1), req.id(), &req.encode()).unwrap();
         let [Output::Reply { body, .. }] = out.as_slice() else { panic!("{out:?}") };
         assert_eq!(body[..4], error::INVALID_PARAM.to_le_bytes());
@@ -428,13 +428,13 @@ mod tests {
             left: vec![2],
             joined: vec![3],
         };
-        let mut ctx = Ctx::new(Instant::now(), service::EVS, &mut a.lb, &mut a.out);
+        let mut ctx = Ctx::new(crate::services::testkit::time_zero(), service::EVS, &mut a.lb, &mut a.out);
         a.svc.config_change(&mut ctx, &trans);
         let expect = Callback::Confchg { members: vec![1], left: vec![2], joined: vec![] }.encode();
         assert_eq!(a.out.len(), 2);
         assert!(a.out.iter().all(|o| matches!(o, Output::Dispatch { body, .. } if *body == expect)));
         a.out.clear();
-        let mut ctx = Ctx::new(Instant::now(), service::EVS, &mut a.lb, &mut a.out);
+        let mut ctx = Ctx::new(crate::services::testkit::time_zero(), service::EVS, &mut a.lb, &mut a.out);
         a.svc.config_change(&mut ctx, &change);
         let confchgs: Vec<_> = a
             .out
@@ -446,7 +446,7 @@ mod tests {
             .collect();
         let expect = Callback::Confchg { members: vec![1, 3], left: vec![2], joined: vec![3] }.encode();
         assert_eq!(confchgs, vec![(ConnId(1), expect.clone()), (ConnId(2), expect)]);
-        let mut ctx = Ctx::new(Instant::now(), service::EVS, &mut a.lb, &mut a.out);
+        let mut ctx = Ctx::new(crate::services::testkit::time_zero(), service::EVS, &mut a.lb, &mut a.out);
         let req = Request::MembershipGet;
         a.svc.lib_request(&mut ctx, ConnId(1), req.id(), &req.encode()).unwrap();
         let Some(Output::Reply { body, .. }) = a.out.pop() else { panic!() };
@@ -456,7 +456,7 @@ mod tests {
     #[test]
     fn malformed_requests_are_errors() {
         let mut a = Node::new(1);
-        let mut ctx = Ctx::new(Instant::now(), service::EVS, &mut a.lb, &mut a.out);
+        let mut ctx = Ctx::new(crate::services::testkit::time_zero(), service::EVS, &mut a.lb, &mut a.out);
         assert!(matches!(a.svc.lib_request(&mut ctx, ConnId(1), wire::JOIN, &[9]), Err(RequestError::Malformed(_))));
         assert_eq!(a.svc.lib_request(&mut ctx, ConnId(1), 77, &[]), Err(RequestError::UnknownId(77)));
     }

@@ -4,10 +4,14 @@
 //! off anyone on the network can send). Nothing may panic; a run is
 //! deterministic (fixed seeds), so a failure replays exactly.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use ais_ipc::service;
+
+use crate::config::Config;
 use crate::ordering::{NodeId, RingId};
 use crate::service::{ConnId, ConnInfo, Service, SyncStep, split_routed};
+use crate::services::clm::LocalIdentity;
 use crate::services::testkit::{SimNode, begin_sync, run_ordered};
 
 struct Rng(u64);
@@ -227,8 +231,8 @@ fn fuzz_service<S: Service>(
                 open(&mut nodes[i], conn);
             }
             13 => {
-                let later = Instant::now() + Duration::from_secs(rng.below(100_000));
-                nodes[i].with(|s, c| s.handle_timeout(c, later));
+                nodes[i].advance(Duration::from_secs(rng.below(100_000)));
+                nodes[i].with(|s, c| s.handle_timeout(c));
             }
             14 => {
                 // A new ring: all together, or one node split off (so a
@@ -257,12 +261,33 @@ fn fuzz_service<S: Service>(
 
 const STEPS: usize = 4000;
 
-/// Fuzzes the service `make` builds with seeds 1 to 3 and checks the
-/// generator got enough requests past the decoders to test anything.
-fn fuzz_three_seeds<S: Service>(make: impl Fn(NodeId) -> S, ids: u32, seeds: &[(u32, Vec<u8>)]) {
-    let accepted: usize = (1..=3).map(|seed| fuzz_service(&make, seed, STEPS, ids, seeds)).sum();
-    eprintln!("{accepted} requests decoded");
-    assert!(accepted > 300, "only {accepted} requests decoded");
+/// How a registered service is fuzzed: request ids tried (`0..ids`),
+/// requests to start from, seeds, steps per seed, and the least number of
+/// requests that must decode over all seeds (so the generator is known to
+/// get past the decoders).
+struct Plan {
+    ids: u32,
+    start: Vec<(u32, Vec<u8>)>,
+    seeds: u64,
+    steps: usize,
+    min_decoded: usize,
+}
+
+fn plan(id: u32) -> Plan {
+    let default = Plan { ids: 16, start: Vec::new(), seeds: 3, steps: STEPS, min_decoded: 300 };
+    match id {
+        service::CKPT => Plan { ids: 32, start: ckpt_seeds(), ..default },
+        service::EVT => Plan { ids: 32, ..default },
+        // Two requests, both without a body: a short run covers them.
+        service::CFG => Plan { ids: 8, seeds: 2, steps: 300, min_decoded: 0, ..default },
+        _ => default,
+    }
+}
+
+/// Service `id` from the registry, as node `node` would run it.
+fn registered(id: u32, node: NodeId) -> Box<dyn Service> {
+    let host = LocalIdentity { name: format!("host{node}").into_bytes(), boot_timestamp: 7 };
+    super::all(&Config::default(), &host).into_iter().find(|s| s.id() == id).expect("a registered service")
 }
 
 /// Checkpoint creations, so there is state for sync to carry (and corrupt).
@@ -285,41 +310,31 @@ fn ckpt_seeds() -> Vec<(u32, Vec<u8>)> {
         .collect()
 }
 
+/// Every service the executive runs ([`super::all`]), each in a thread of
+/// its own (named after it, so a failure says which).
 #[test]
-fn ckpt_survives_random_requests_and_deliveries() {
-    fuzz_three_seeds(|_| super::ckpt::CkptService::new(), 32, &ckpt_seeds());
+fn every_registered_service_survives_random_requests_and_deliveries() {
+    let ids: Vec<(u32, &str)> = registered_services();
+    assert!(ids.len() >= 6, "{ids:?}");
+    std::thread::scope(|scope| {
+        for &(id, name) in &ids {
+            std::thread::Builder::new()
+                .name(name.to_string())
+                .spawn_scoped(scope, move || {
+                    let p = plan(id);
+                    let decoded: usize = (1..=p.seeds)
+                        .map(|seed| fuzz_service(|n| registered(id, n), seed, p.steps, p.ids, &p.start))
+                        .sum();
+                    eprintln!("{name}: {decoded} requests decoded");
+                    assert!(decoded >= p.min_decoded, "{name}: only {decoded} requests decoded");
+                })
+                .expect("a thread");
+        }
+    });
 }
 
-#[test]
-fn evt_survives_random_requests_and_deliveries() {
-    fuzz_three_seeds(|_| super::evt::EvtService::new(Default::default()), 32, &[]);
-}
-
-#[test]
-fn cpg_survives_random_requests_and_deliveries() {
-    fuzz_three_seeds(|_| super::cpg::CpgService::new(), 16, &[]);
-}
-
-#[test]
-fn evs_survives_random_requests_and_deliveries() {
-    fuzz_three_seeds(|_| super::evs::EvsService::new(), 16, &[]);
-}
-
-#[test]
-fn clm_survives_random_requests_and_deliveries() {
-    fuzz_three_seeds(
-        |n| {
-            let identity = super::clm::LocalIdentity { name: format!("host{n}").into_bytes(), boot_timestamp: 7 };
-            super::clm::ClmService::new(identity)
-        },
-        16,
-        &[],
-    );
-}
-
-#[test]
-fn cfg_survives_random_requests_and_deliveries() {
-    for seed in 1..=2 {
-        fuzz_service(|_| super::cfg::CfgService, seed, 300, 8, &[]);
-    }
+/// (id, name) of every registered service.
+fn registered_services() -> Vec<(u32, &'static str)> {
+    let host = LocalIdentity { name: b"h".to_vec(), boot_timestamp: 7 };
+    super::all(&Config::default(), &host).iter().map(|s| (s.id(), s.name())).collect()
 }

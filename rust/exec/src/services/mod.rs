@@ -1,4 +1,8 @@
-//! Services built into the executive itself.
+//! Services built into the executive itself, and [`all`], the one list
+//! of them that startup and the tests use. Adding a service: see
+//! `rust/exec/README.md`.
+
+#![forbid(unsafe_code)]
 
 pub mod cfg;
 pub mod ckpt;
@@ -6,8 +10,30 @@ pub mod clm;
 pub mod cpg;
 pub mod evs;
 pub mod evt;
+pub mod replicated;
 
 #[cfg(test)]
 mod fuzz_tests;
 #[cfg(test)]
 pub(crate) mod testkit;
+
+use crate::config::Config;
+use crate::service::Service;
+
+/// Every service of the executive, set up from `config`; `host` is what
+/// CLM says about this node. Ids must be distinct and below
+/// `ais_ipc::service::COUNT` (`Executive::new` refuses the list otherwise).
+pub fn all(config: &Config, host: &clm::LocalIdentity) -> Vec<Box<dyn Service>> {
+    let events = evt::EvtConfig {
+        delivery_queue_size: config.event.delivery_queue_size,
+        delivery_queue_resume: config.event.delivery_queue_resume,
+    };
+    vec![
+        Box::new(cfg::CfgService),
+        Box::new(clm::ClmService::new(host.clone())),
+        Box::new(evs::EvsService::new()),
+        Box::new(cpg::CpgService::new()),
+        Box::new(ckpt::CkptService::default()),
+        Box::new(evt::EvtService::new(evt::Evt::new(events))),
+    ]
+}

@@ -1,14 +1,25 @@
 //! For the services' unit tests: simulated nodes, each with its own service
 //! and an ordering layer that only records what is submitted; the test then
-//! delivers the submissions in one global order, as Totem would.
+//! delivers the submissions in one global order, as Totem would. Time is
+//! virtual: a node's clock moves only when the test says so
+//! ([`SimNode::advance`]).
 
 use std::os::fd::RawFd;
-use std::time::Instant;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 use crate::ordering::{
     ClusterEvent, ClusterStatus, ConfigChange, ConfigKind, Guarantee, MemberInfo, NodeId, Ordering, QueueFull, RingId,
 };
-use crate::service::{ConnId, Ctx, Output, Service, split_routed};
+use crate::service::{ConnId, Ctx, Now, Output, Service, SyncStep, split_routed};
+
+/// The virtual time every simulated node starts at: a fixed wall clock
+/// (2024-01-01T00:00:00Z) and a monotonic origin taken once per process
+/// (an `Instant` has no fixed value to start from).
+pub fn time_zero() -> Now {
+    static ORIGIN: OnceLock<Instant> = OnceLock::new();
+    Now { mono: *ORIGIN.get_or_init(|| Now::read().mono), wall: 1_704_067_200_000_000_000 }
+}
 
 /// An ordering layer that records what is submitted.
 pub struct FakeNet {
@@ -74,26 +85,44 @@ impl Ordering for FakeNet {
     }
 }
 
-/// One simulated node: a service, its recording ordering layer, and what
-/// it has sent to its clients so far.
+/// One simulated node: a service, its recording ordering layer, what it
+/// has sent to its clients so far, and its clock.
 pub struct SimNode<S> {
     pub svc: S,
     pub net: FakeNet,
     pub out: Vec<Output>,
+    pub now: Now,
 }
 
 impl<S: Service> SimNode<S> {
     pub fn new(node: NodeId, svc: S) -> SimNode<S> {
-        SimNode { svc, net: FakeNet::new(node), out: Vec::new() }
+        SimNode { svc, net: FakeNet::new(node), out: Vec::new(), now: time_zero() }
     }
 
     pub fn id(&self) -> NodeId {
         self.net.node
     }
 
+    /// Moves this node's clocks `d` forward.
+    pub fn advance(&mut self, d: Duration) {
+        self.now = self.now.after(d);
+    }
+
+    /// The node restarts a second later with `svc` (its clock goes on).
+    pub fn restart(&mut self, svc: S) {
+        let now = self.now.after(Duration::from_secs(1));
+        *self = SimNode::new(self.id(), svc);
+        self.now = now;
+    }
+
+    /// When the service's timer is due, seen from this node's clock.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.svc.poll_timeout(self.now)
+    }
+
     /// Runs `f` on the service with a context of this node.
     pub fn with<R>(&mut self, f: impl FnOnce(&mut S, &mut Ctx<'_>) -> R) -> R {
-        let mut ctx = Ctx::new(Instant::now(), self.svc.id(), &mut self.net, &mut self.out);
+        let mut ctx = Ctx::new(self.now, self.svc.id(), &mut self.net, &mut self.out);
         f(&mut self.svc, &mut ctx)
     }
 
@@ -156,4 +185,24 @@ pub fn begin_sync<S: Service>(nodes: &mut [SimNode<S>], members: &[usize], ring:
         });
     }
     change
+}
+
+/// Runs the sync round begun (with [`begin_sync`]) at the nodes `members`
+/// to activation: `sync_process` on every member and delivery of what it
+/// sent, until all are done, then `sync_activate` everywhere.
+pub fn finish_sync<S: Service>(nodes: &mut [SimNode<S>], members: &[usize]) {
+    for turn in 0.. {
+        assert!(turn < 10, "sync does not finish");
+        let mut done = true;
+        for &i in members {
+            done &= nodes[i].with(|s, c| s.sync_process(c)) == SyncStep::Done;
+        }
+        run_ordered(nodes, members);
+        if done {
+            break;
+        }
+    }
+    for &i in members {
+        nodes[i].with(|s, c| s.sync_activate(c));
+    }
 }

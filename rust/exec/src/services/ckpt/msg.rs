@@ -1,57 +1,33 @@
-//! The checkpoint service's ordered messages (executive to executive),
-//! after the 4-byte service prefix. Every decoder is bounded; a message
-//! that does not decode is counted and dropped by the service.
+//! The checkpoint service's sync items (see the engine's `SYNC_ITEM`,
+//! which carries the ring). Every decoder is bounded; an item that does
+//! not decode is counted and dropped by the engine.
 //!
 //! ```text
-//! REQUEST       u8 1, u32 origin, u64 conn, u64 seq, u64 new_id, i64 ts,
-//!               u32 request id, bytes request body (ais_ipc::ckpt)
-//! TICK          u8 2, i64 ts                      (lets cluster time pass)
-//! SYNC_CKPT     u8 10, RingTag, CkptHeader, u32 n, n x Opener
-//! SYNC_SECTION  u8 11, RingTag, u32 creator, u64 cid, bytes id, i64 expiration,
-//!               i64 last_update, u64 total, u64 offset, bytes chunk
-//! SYNC_END      u8 12, RingTag, i64 time
-//! SYNC_HELLO    u8 13, RingTag, bool synced, [RingTag last synced ring]
-//! RingTag       u32 rep, u64 seq
-//! CkptHeader    u32 creator, u64 cid, bytes name, bool unlinked, Attrs,
-//!               i64 retention, bool idle, [i64 idle_since], u64 next_generated,
-//!               bool active, [u32 active node]
-//! Opener        u32 node, u64 open, u32 flags, u64 conn
+//! CKPT     u8 1, CkptHeader, u32 n, n x Opener
+//! SECTION  u8 2, u32 creator, u64 cid, bytes id, i64 expiration,
+//!          i64 last_update, u64 total, u64 offset, bytes chunk
+//! CkptHeader  u32 creator, u64 cid, bytes name, bool unlinked, Attrs,
+//!             i64 retention, bool idle, [i64 idle_since], u64 next_generated,
+//!             bool active, [u32 active node]
+//! Opener      u32 node, u64 open, u32 flags, u64 conn
 //! ```
 
 use ais_ipc::ckpt::{self as wire, Attrs};
 use ais_ipc::{DecodeError, Reader, Writer};
 
 use super::store::{CkptId, OpenKey, Opener, Store};
-use crate::ordering::RingId;
 
-pub const REQUEST: u8 = 1;
-pub const TICK: u8 = 2;
-pub const SYNC_CKPT: u8 = 10;
-pub const SYNC_SECTION: u8 = 11;
-pub const SYNC_END: u8 = 12;
-pub const SYNC_HELLO: u8 = 13;
+pub const CKPT: u8 = 1;
+pub const SECTION: u8 = 2;
 
-/// Largest chunk of section data in one sync message.
+/// Largest chunk of section data in one sync item.
 pub const SYNC_CHUNK: usize = 512 * 1024;
 /// Most openers one checkpoint may list in sync.
 pub const MAX_OPENERS: usize = 1 << 20;
 
-/// A client request as ordered.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OrderedRequest {
-    pub origin: u32,
-    pub conn: u64,
-    pub seq: u64,
-    pub new_id: u64,
-    pub ts: i64,
-    pub req_id: u32,
-    pub body: Vec<u8>,
-}
-
 /// Everything of one checkpoint except its sections' data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyncCkpt {
-    pub ring: RingId,
     pub id: CkptId,
     pub name: Vec<u8>,
     pub unlinked: bool,
@@ -66,7 +42,6 @@ pub struct SyncCkpt {
 /// A piece of one section's data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyncSection {
-    pub ring: RingId,
     pub ckpt: CkptId,
     pub id: Vec<u8>,
     pub expiration: i64,
@@ -77,31 +52,9 @@ pub struct SyncSection {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Msg {
-    Request(OrderedRequest),
-    Tick {
-        ts: i64,
-    },
-    SyncCkpt(SyncCkpt),
-    SyncSection(SyncSection),
-    SyncEnd {
-        ring: RingId,
-        time: i64,
-    },
-    /// A member's last synced ring (None: it never synced), which decides
-    /// the sync groups.
-    SyncHello {
-        ring: RingId,
-        last: Option<RingId>,
-    },
-}
-
-fn ring(w: &mut Writer, r: RingId) {
-    w.u32(r.rep).u64(r.seq);
-}
-
-fn get_ring(r: &mut Reader<'_>) -> Result<RingId, DecodeError> {
-    Ok(RingId { rep: r.u32("ring rep")?, seq: r.u64("ring seq")? })
+pub enum Item {
+    Ckpt(SyncCkpt),
+    Section(SyncSection),
 }
 
 fn opt_i64(w: &mut Writer, v: Option<i64>) {
@@ -111,23 +64,14 @@ fn opt_i64(w: &mut Writer, v: Option<i64>) {
     }
 }
 
-impl Msg {
-    pub fn encode(&self) -> Vec<u8> {
-        let mut w = Writer::new();
+impl Item {
+    pub fn encode(&self, w: &mut Writer) {
         match self {
-            Msg::Request(q) => {
-                w.u8(REQUEST).u32(q.origin).u64(q.conn).u64(q.seq).u64(q.new_id).i64(q.ts).u32(q.req_id).bytes(&q.body);
-            }
-            Msg::Tick { ts } => {
-                w.u8(TICK).i64(*ts);
-            }
-            Msg::SyncCkpt(c) => {
-                w.u8(SYNC_CKPT);
-                ring(&mut w, c.ring);
-                w.u32(c.id.0).u64(c.id.1).bytes(&c.name).bool(c.unlinked);
-                c.created.encode(&mut w);
+            Item::Ckpt(c) => {
+                w.u8(CKPT).u32(c.id.0).u64(c.id.1).bytes(&c.name).bool(c.unlinked);
+                c.created.encode(w);
                 w.i64(c.retention);
-                opt_i64(&mut w, c.idle_since);
+                opt_i64(w, c.idle_since);
                 w.u64(c.next_generated).bool(c.active_replica.is_some());
                 if let Some(n) = c.active_replica {
                     w.u32(n);
@@ -137,10 +81,9 @@ impl Msg {
                     w.u32(*node).u64(*open).u32(o.flags).u64(o.conn);
                 }
             }
-            Msg::SyncSection(s) => {
-                w.u8(SYNC_SECTION);
-                ring(&mut w, s.ring);
-                w.u32(s.ckpt.0)
+            Item::Section(s) => {
+                w.u8(SECTION)
+                    .u32(s.ckpt.0)
                     .u64(s.ckpt.1)
                     .bytes(&s.id)
                     .i64(s.expiration)
@@ -149,38 +92,13 @@ impl Msg {
                     .u64(s.offset)
                     .bytes(&s.chunk);
             }
-            Msg::SyncEnd { ring: r, time } => {
-                w.u8(SYNC_END);
-                ring(&mut w, *r);
-                w.i64(*time);
-            }
-            Msg::SyncHello { ring: r, last } => {
-                w.u8(SYNC_HELLO);
-                ring(&mut w, *r);
-                w.bool(last.is_some());
-                if let Some(l) = last {
-                    ring(&mut w, *l);
-                }
-            }
         }
-        w.into_vec()
     }
 
-    pub fn decode(buf: &[u8]) -> Result<Msg, DecodeError> {
+    pub fn decode(buf: &[u8]) -> Result<Item, DecodeError> {
         let mut r = Reader::new(buf);
-        let msg = match r.u8("kind")? {
-            REQUEST => Msg::Request(OrderedRequest {
-                origin: r.u32("origin")?,
-                conn: r.u64("conn")?,
-                seq: r.u64("seq")?,
-                new_id: r.u64("new_id")?,
-                ts: r.i64("ts")?,
-                req_id: r.u32("req_id")?,
-                body: r.bytes(ais_ipc::MAX_MESSAGE_SIZE, "body")?.to_vec(),
-            }),
-            TICK => Msg::Tick { ts: r.i64("ts")? },
-            SYNC_CKPT => {
-                let ring = get_ring(&mut r)?;
+        let item = match r.u8("ckpt sync item")? {
+            CKPT => {
                 let id = (r.u32("creator")?, r.u64("cid")?);
                 let name = r.bytes(wire::MAX_NAME, "name")?.to_vec();
                 let unlinked = r.bool("unlinked")?;
@@ -197,8 +115,7 @@ impl Msg {
                     let conn = r.u64("conn")?;
                     openers.push((key, Opener { ckpt: id, flags, conn }));
                 }
-                Msg::SyncCkpt(SyncCkpt {
-                    ring,
+                Item::Ckpt(SyncCkpt {
                     id,
                     name,
                     unlinked,
@@ -210,8 +127,7 @@ impl Msg {
                     openers,
                 })
             }
-            SYNC_SECTION => Msg::SyncSection(SyncSection {
-                ring: get_ring(&mut r)?,
+            SECTION => Item::Section(SyncSection {
                 ckpt: (r.u32("creator")?, r.u64("cid")?),
                 id: r.bytes(wire::MAX_SECTION_ID, "section id")?.to_vec(),
                 expiration: r.i64("expiration")?,
@@ -220,26 +136,19 @@ impl Msg {
                 offset: r.u64("offset")?,
                 chunk: r.bytes(SYNC_CHUNK, "chunk")?.to_vec(),
             }),
-            SYNC_END => Msg::SyncEnd { ring: get_ring(&mut r)?, time: r.i64("time")? },
-            SYNC_HELLO => {
-                let ring = get_ring(&mut r)?;
-                let last = if r.bool("synced")? { Some(get_ring(&mut r)?) } else { None };
-                Msg::SyncHello { ring, last }
-            }
-            other => return Err(DecodeError::BadValue { what: "ckpt message kind", value: other.into() }),
+            other => return Err(DecodeError::BadValue { what: "ckpt sync item", value: other.into() }),
         };
         r.finish()?;
-        Ok(msg)
+        Ok(item)
     }
 }
 
-/// Walks a store, frozen during sync, producing its sync messages one at a
+/// Walks a store, frozen during sync, producing its sync items one at a
 /// time (a checkpoint's header, then each of its sections in chunks of at
-/// most [`SYNC_CHUNK`], ..., then `SYNC_END`), so a sender never holds a
-/// second copy of its data.
+/// most [`SYNC_CHUNK`], ...), so a sender never holds a second copy of its
+/// data.
 #[derive(Debug)]
 pub struct SendCursor {
-    ring: RingId,
     ckpts: std::collections::VecDeque<CkptId>,
     stage: Stage,
 }
@@ -248,13 +157,12 @@ pub struct SendCursor {
 enum Stage {
     Header(CkptId),
     Section { ckpt: CkptId, id: Vec<u8>, offset: usize },
-    End,
     Done,
 }
 
 impl SendCursor {
-    pub fn new(ring: RingId, store: &Store) -> SendCursor {
-        let mut c = SendCursor { ring, ckpts: store.ckpts.keys().copied().collect(), stage: Stage::End };
+    pub fn new(store: &Store) -> SendCursor {
+        let mut c = SendCursor { ckpts: store.ckpts.keys().copied().collect(), stage: Stage::Done };
         c.stage = c.next_checkpoint();
         c
     }
@@ -262,7 +170,7 @@ impl SendCursor {
     fn next_checkpoint(&mut self) -> Stage {
         match self.ckpts.pop_front() {
             Some(id) => Stage::Header(id),
-            None => Stage::End,
+            None => Stage::Done,
         }
     }
 
@@ -283,21 +191,19 @@ impl SendCursor {
         }
     }
 
-    /// The next message, or None when everything (and `SYNC_END`) is out.
-    /// Checkpoints or sections that vanished meanwhile are skipped.
-    pub fn next(&mut self, store: &Store) -> Option<Msg> {
+    /// The next item, or None when everything is out. Checkpoints or
+    /// sections that vanished meanwhile are skipped.
+    pub fn next(&mut self, store: &Store) -> Option<Item> {
         loop {
             match std::mem::replace(&mut self.stage, Stage::Done) {
                 Stage::Done => return None,
-                Stage::End => return Some(Msg::SyncEnd { ring: self.ring, time: store.time }),
                 Stage::Header(id) => {
                     let Some(c) = store.ckpts.get(&id) else {
                         self.stage = self.next_checkpoint();
                         continue;
                     };
                     let openers = store.openers.iter().filter(|(_, o)| o.ckpt == id).map(|(k, o)| (*k, *o)).collect();
-                    let m = Msg::SyncCkpt(SyncCkpt {
-                        ring: self.ring,
+                    let m = Item::Ckpt(SyncCkpt {
                         id,
                         name: c.name.clone(),
                         unlinked: c.unlinked,
@@ -318,8 +224,7 @@ impl SendCursor {
                     };
                     let start = offset.min(s.data.len());
                     let end = (start + SYNC_CHUNK).min(s.data.len());
-                    let m = Msg::SyncSection(SyncSection {
-                        ring: self.ring,
+                    let m = Item::Section(SyncSection {
                         ckpt,
                         id: id.clone(),
                         expiration: s.expiration,
@@ -345,8 +250,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn messages_round_trip_and_reject_truncation() {
-        let ring = RingId { rep: 1, seq: 8 };
+    fn items_round_trip_and_reject_truncation() {
         let attrs = Attrs {
             creation_flags: 1,
             checkpoint_size: 10,
@@ -355,19 +259,8 @@ mod tests {
             max_section_size: 5,
             max_section_id_size: 4,
         };
-        let msgs = vec![
-            Msg::Request(OrderedRequest {
-                origin: 1,
-                conn: 2,
-                seq: 3,
-                new_id: 4,
-                ts: 5,
-                req_id: 6,
-                body: b"xy".to_vec(),
-            }),
-            Msg::Tick { ts: 9 },
-            Msg::SyncCkpt(SyncCkpt {
-                ring,
+        let items = vec![
+            Item::Ckpt(SyncCkpt {
                 id: (1, 2),
                 name: b"c".to_vec(),
                 unlinked: false,
@@ -378,8 +271,7 @@ mod tests {
                 active_replica: Some(2),
                 openers: vec![((1, 5), Opener { ckpt: (1, 2), flags: 3, conn: 9 })],
             }),
-            Msg::SyncSection(SyncSection {
-                ring,
+            Item::Section(SyncSection {
                 ckpt: (1, 2),
                 id: b"s".to_vec(),
                 expiration: 1,
@@ -388,17 +280,16 @@ mod tests {
                 offset: 0,
                 chunk: b"abc".to_vec(),
             }),
-            Msg::SyncEnd { ring, time: 44 },
-            Msg::SyncHello { ring, last: Some(RingId { rep: 2, seq: 4 }) },
-            Msg::SyncHello { ring, last: None },
         ];
-        for m in msgs {
-            let b = m.encode();
-            assert_eq!(Msg::decode(&b).as_ref(), Ok(&m));
+        for m in items {
+            let mut w = Writer::new();
+            m.encode(&mut w);
+            let b = w.into_vec();
+            assert_eq!(Item::decode(&b).as_ref(), Ok(&m));
             for cut in 0..b.len() {
-                assert!(Msg::decode(&b[..cut]).is_err());
+                assert!(Item::decode(&b[..cut]).is_err());
             }
         }
-        assert!(Msg::decode(&[77]).is_err());
+        assert!(Item::decode(&[77]).is_err());
     }
 }

@@ -1,7 +1,8 @@
 //! The replicated checkpoint store: every checkpoint, section and open of
-//! the cluster, changed only by [`Store::apply`] (one delivered request)
-//! and [`Store::remove_nodes`] (a configuration change), so every replica
-//! fed the same ordered sequence ends identical.
+//! the cluster, changed only by [`Store::apply`] (one delivered request),
+//! [`Store::close_conn`] (a client gone) and [`Store::remove_nodes`] (a
+//! configuration change), so every replica fed the same ordered sequence
+//! ends identical.
 //!
 //! Time: `time` is the *cluster time*, the largest timestamp carried by any
 //! ordered message so far (nanoseconds since the epoch, like `SaTimeT`
@@ -284,7 +285,17 @@ impl Store {
                 c.active_replica = None;
             }
         }
-        let gone: Vec<OpenKey> = self.openers.keys().filter(|(n, _)| !members.contains(n)).copied().collect();
+        self.remove_opens(|(n, _), _| !members.contains(n))
+    }
+
+    /// Every open of connection `conn` of `node` is closed (the client is
+    /// gone); returns how many.
+    pub fn close_conn(&mut self, node: NodeId, conn: u64) -> usize {
+        self.remove_opens(|(n, _), o| *n == node && o.conn == conn)
+    }
+
+    fn remove_opens(&mut self, gone: impl Fn(&OpenKey, &Opener) -> bool) -> usize {
+        let gone: Vec<OpenKey> = self.openers.iter().filter(|(k, o)| gone(k, o)).map(|(k, _)| *k).collect();
         let mut touched = BTreeSet::new();
         for k in &gone {
             if let Some(o) = self.openers.remove(k) {

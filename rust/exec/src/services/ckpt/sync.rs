@@ -1,20 +1,13 @@
 //! Checkpoint sync: how the nodes of a new ring end with identical stores.
 //!
-//! After a regular configuration change every member submits a `SYNC_HELLO`
-//! naming the last ring it finished syncing. Once all hellos are delivered
-//! (same order everywhere, so every node computes the same thing), the
-//! members are split into *groups* of equal last rings; a node that never
-//! synced (just started) is a group of its own, so a node restarted faster
-//! than its failure was noticed is not taken for a member of its old group.
-//! All nodes of a group hold identical stores. The lowest node id of each
-//! group is its sender: it submits its whole store as ordered messages
-//! (`SYNC_CKPT`, `SYNC_SECTION`..., `SYNC_END`), walking it with a cursor
-//! (the store does not change during sync), so it holds no second copy.
-//! Every node stages what the senders of the *other* groups sent (its own
-//! group's store is the one it has), and at `sync_activate` (the same
-//! point of the order everywhere) replaces its store with the merge of
-//! its own and the staged stores; so only a node that receives
-//! checkpoints it did not have holds them twice, until activation:
+//! The engine runs the round (see `services::replicated`): the sender of
+//! each group of nodes with identical stores sends its store as items
+//! ([`super::msg::Item`]), walking it with a cursor, so it holds no second
+//! copy; every node stages what the senders of the *other* groups sent
+//! ([`Staged`]; its own group's store is the one it has), and at
+//! `sync_activate` replaces its store with the merge of its own and the
+//! staged stores; so only a node that receives checkpoints it did not have
+//! holds them twice, until activation:
 //!
 //! - groups are taken in ascending order of their sender's node id;
 //! - a checkpoint whose name is not yet taken is added as its group had it;
@@ -25,38 +18,31 @@
 //! - unlinked checkpoints (no name) are kept by id;
 //! - opens of nodes that are not in the new ring are dropped, and the
 //!   cluster time is the largest any group reported.
-//!
-//! Ordinary requests delivered during sync are held and applied, in order,
-//! after the merge.
 
 use std::collections::BTreeMap;
 
 use super::msg::{SyncCkpt, SyncSection};
 use super::store::{Checkpoint, Section, Store};
 use crate::ordering::NodeId;
+use crate::services::replicated::Rejected::{self, Refused};
 
 /// What one sender has sent so far.
 #[derive(Debug, Default)]
 pub struct Staged {
     pub store: Store,
-    pub ended: bool,
 }
-
-/// Why a sync message was refused (counted as malformed).
-#[derive(Debug, PartialEq, Eq)]
-pub struct Rejected(pub &'static str);
 
 impl Staged {
     pub fn add_ckpt(&mut self, m: SyncCkpt) -> Result<(), Rejected> {
         if self.store.ckpts.contains_key(&m.id) {
-            return Err(Rejected("checkpoint sent twice"));
+            return Err(Refused("checkpoint sent twice"));
         }
         if super::store::validate_attrs(&m.created) != ais_ipc::error::OK {
-            return Err(Rejected("bad attributes"));
+            return Err(Refused("bad attributes"));
         }
         // A sender cannot make us stage more than a store may hold.
         if self.store.ckpts.len() >= super::store::MAX_CHECKPOINTS {
-            return Err(Rejected("too many checkpoints"));
+            return Err(Refused("too many checkpoints"));
         }
         let c = Checkpoint {
             name: m.name.clone(),
@@ -81,27 +67,27 @@ impl Staged {
     }
 
     pub fn add_section(&mut self, m: SyncSection) -> Result<(), Rejected> {
-        let c = self.store.ckpts.get_mut(&m.ckpt).ok_or(Rejected("section of an unknown checkpoint"))?;
+        let c = self.store.ckpts.get_mut(&m.ckpt).ok_or(Refused("section of an unknown checkpoint"))?;
         if m.total > c.created.max_section_size || m.id.len() as u64 > c.created.max_section_id_size {
-            return Err(Rejected("section over the checkpoint's limits"));
+            return Err(Refused("section over the checkpoint's limits"));
         }
         if !c.sections.contains_key(&m.id) {
             if m.offset != 0 || c.sections.len() as u64 >= u64::from(c.created.max_sections) {
-                return Err(Rejected("unexpected section"));
+                return Err(Refused("unexpected section"));
             }
             c.sections.insert(
                 m.id.clone(),
                 Section { data: Vec::new(), expiration: m.expiration, last_update: m.last_update },
             );
         }
-        let s = c.sections.get_mut(&m.id).ok_or(Rejected("section"))?;
+        let s = c.sections.get_mut(&m.id).ok_or(Refused("section"))?;
         // `offset` comes from the network: checked before any arithmetic.
         if m.offset != s.data.len() as u64 {
-            return Err(Rejected("section chunk out of place"));
+            return Err(Refused("section chunk out of place"));
         }
         let end = m.offset.saturating_add(m.chunk.len() as u64);
         if end > m.total || c.used.saturating_add(m.chunk.len() as u64) > c.created.checkpoint_size {
-            return Err(Rejected("section chunk out of place"));
+            return Err(Refused("section chunk out of place"));
         }
         s.data.extend_from_slice(&m.chunk);
         c.used += m.chunk.len() as u64;
@@ -109,12 +95,12 @@ impl Staged {
     }
 }
 
-/// Merges the staged stores per the rule in the module doc.
-pub fn merge(staged: BTreeMap<NodeId, Staged>, members: &[NodeId]) -> Store {
-    let mut out = Store::default();
+/// Merges the staged stores per the rule in the module doc; cluster time
+/// becomes `time`.
+pub fn merge(staged: BTreeMap<NodeId, Staged>, members: &[NodeId], time: i64) -> Store {
+    let mut out = Store { time, ..Store::default() };
     for (_sender, group) in staged {
         let g = group.store;
-        out.time = out.time.max(g.time);
         // Where each of this group's checkpoints ended up.
         let mut placed = BTreeMap::new();
         for (id, c) in g.ckpts {
@@ -149,7 +135,6 @@ pub fn merge(staged: BTreeMap<NodeId, Staged>, members: &[NodeId]) -> Store {
         }
     }
     // Checkpoints every opener of which was on a node that is gone.
-    let time = out.time;
     let idle: Vec<_> =
         out.ckpts.iter().filter(|(id, _)| !out.openers.values().any(|o| o.ckpt == **id)).map(|(id, _)| *id).collect();
     for id in idle {
@@ -165,11 +150,10 @@ pub fn merge(staged: BTreeMap<NodeId, Staged>, members: &[NodeId]) -> Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ordering::RingId;
     use crate::services::ckpt::msg::SyncSection;
     use ais_ipc::ckpt::Attrs;
 
-    fn ckpt(ring: RingId) -> SyncCkpt {
+    fn ckpt() -> SyncCkpt {
         let created = Attrs {
             creation_flags: 1,
             checkpoint_size: 10,
@@ -179,7 +163,6 @@ mod tests {
             max_section_id_size: 4,
         };
         SyncCkpt {
-            ring,
             id: (1, 2),
             name: b"c".to_vec(),
             unlinked: false,
@@ -194,11 +177,9 @@ mod tests {
 
     #[test]
     fn hostile_section_offset_is_rejected_not_overflowed() {
-        let ring = RingId { rep: 1, seq: 8 };
         let mut st = Staged::default();
-        st.add_ckpt(ckpt(ring)).unwrap();
+        st.add_ckpt(ckpt()).unwrap();
         let sec = |offset: u64, chunk: &[u8]| SyncSection {
-            ring,
             ckpt: (1, 2),
             id: b"s".to_vec(),
             expiration: 1,

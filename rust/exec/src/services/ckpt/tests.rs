@@ -1,14 +1,16 @@
 //! Several simulated nodes, each with its own checkpoint service, fed one
 //! global order of the messages they submit.
 
-use std::time::Instant;
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
 
 use ais_ipc::ckpt::{Attrs, ReadElement, VectorResult, WriteElement};
 
 use super::*;
-use crate::ordering::{ClusterEvent, ClusterStatus, ConfigKind, Ordering, QueueFull};
-use crate::service::Output;
-use crate::services::testkit::{FakeNet, SimNode, begin_sync, run_ordered as run};
+use crate::ordering::{ClusterEvent, ClusterStatus, ConfigChange, ConfigKind, Ordering, QueueFull, RingId};
+use crate::service::{Ctx, Output, Service, SyncStep};
+use crate::services::replicated::wire::{self as engine_wire, Msg};
+use crate::services::testkit::{FakeNet, SimNode, begin_sync, finish_sync, run_ordered as run};
 
 type Node = SimNode<CkptService>;
 
@@ -63,7 +65,7 @@ fn read_one(nodes: &mut [Node], members: &[usize], at: usize, conn: u64, open: u
 }
 
 fn cluster(n: u32) -> Vec<Node> {
-    (1..=n).map(|id| Node::new(id, CkptService::new())).collect()
+    (1..=n).map(|id| Node::new(id, CkptService::default())).collect()
 }
 
 #[test]
@@ -227,7 +229,7 @@ fn a_node_that_leaves_loses_its_opens_and_sections_expire() {
     let all = [0, 1];
     let forever = Attrs { retention: store::TIME_END, ..attrs(100, 3, 100) };
     let a = open_ok(&mut nodes, &all, 1, 1, open("l", Some(forever), RWC));
-    let exp = super::wall_clock() + 2_000_000_000_000;
+    let exp = nodes[1].now.wall + 2_000_000_000_000;
     nodes[1].request(1, &Request::SectionCreate { open: a, id: b"t".to_vec(), expiration: exp, data: vec![1] });
     run(&mut nodes, &all);
     let change = ConfigChange {
@@ -274,20 +276,9 @@ fn sync_round(nodes: &mut [Node], members: &[usize], ring: RingId) {
     // Requests during sync are TRY_AGAIN.
     nodes[members[0]].request(77, &Request::Unlink { name: b"x".to_vec() });
     assert_eq!(nodes[members[0]].last_reply().0, error::TRY_AGAIN);
-    // Hellos first, then the senders' state: process until all are done.
-    for turn in 0.. {
-        assert!(turn < 5, "sync does not finish");
-        let mut done = true;
-        for &i in members {
-            done &= nodes[i].with(|s, c| s.sync_process(c)) == SyncStep::Done;
-        }
-        run(nodes, members);
-        if done {
-            break;
-        }
-    }
+    // Hellos first, then the senders' state.
+    finish_sync(nodes, members);
     for &i in members {
-        nodes[i].with(|s, c| s.sync_activate(c));
         assert!(!nodes[i].svc.is_syncing());
     }
 }
@@ -347,10 +338,10 @@ fn garbage_from_the_network_is_counted_not_applied() {
         s.deliver(c, 1, &[1, 2, 3]);
         s.deliver(c, 1, &[99]);
     });
-    assert_eq!(nodes[0].svc.malformed, 3);
-    let bad = Msg::Request(OrderedRequest { origin: 1, conn: 1, seq: 1, new_id: 1, ts: 0, req_id: 999, body: vec![] });
+    assert_eq!(nodes[0].svc.malformed(), 3);
+    let bad = Msg::Request(engine_wire::Request { conn: 1, seq: 1, new_id: 1, ts: 0, msg_id: 999, body: &[] });
     nodes[0].with(|s, c| s.deliver(c, 1, &bad.encode()));
-    assert_eq!(nodes[0].svc.malformed, 4);
+    assert_eq!(nodes[0].svc.malformed(), 4);
     assert!(nodes[0].svc.store().ckpts.is_empty());
 }
 
@@ -401,28 +392,26 @@ fn the_timer_lets_cluster_time_pass_when_something_is_due() {
     let all = [0, 1];
     let quick = Attrs { retention: 200_000_000, ..attrs(10, 1, 10) };
     let a = open_ok(&mut nodes, &all, 0, 1, open("t", Some(quick), RWC));
-    assert_eq!(nodes[1].svc.poll_timeout(), None, "nothing due while open");
+    assert_eq!(nodes[1].poll_timeout(), None, "nothing due while open");
     nodes[0].request(1, &Request::Close { open: a });
     run(&mut nodes, &all);
     // Retained for 200 ms: the timer is armed for then, nothing happens before.
-    let due = nodes[1].svc.poll_timeout().expect("a deadline");
-    let wait = due.saturating_duration_since(Instant::now());
-    assert!(wait > std::time::Duration::from_millis(100) && wait <= std::time::Duration::from_millis(200), "{wait:?}");
-    let now = Instant::now();
-    nodes[1].with(|s, c| s.handle_timeout(c, now));
+    let due = nodes[1].poll_timeout().expect("a deadline");
+    assert_eq!(due.saturating_duration_since(nodes[1].now.mono), Duration::from_millis(200));
+    nodes[1].advance(Duration::from_millis(199));
+    nodes[1].with(|s, c| s.handle_timeout(c));
     assert!(nodes[1].net.submitted.is_empty(), "not due yet");
-    std::thread::sleep(wait);
-    let now = Instant::now();
-    nodes[1].with(|s, c| s.handle_timeout(c, now));
+    nodes[1].advance(Duration::from_millis(1));
+    nodes[1].with(|s, c| s.handle_timeout(c));
     assert_eq!(nodes[1].net.submitted.len(), 1, "one tick");
     // A tick in flight: no second one; still there until it is delivered.
-    assert_eq!(nodes[1].svc.poll_timeout(), None);
+    assert_eq!(nodes[1].poll_timeout(), None);
     assert_eq!(nodes[0].svc.store().ckpts.len(), 1);
     run(&mut nodes, &all);
     for n in &nodes {
         assert!(n.svc.store().ckpts.is_empty());
     }
-    assert_eq!(nodes[0].svc.poll_timeout(), None);
+    assert_eq!(nodes[0].poll_timeout(), None);
 }
 
 #[test]
@@ -460,7 +449,7 @@ fn a_lowest_node_restarted_before_anyone_noticed_does_not_wipe_the_cluster() {
     run(&mut nodes, &all);
     // Node 1 (the lowest id) restarts empty; the next ring has the same
     // members, so only the hellos tell that it is not in the old group.
-    nodes[0] = Node::new(1, CkptService::new());
+    nodes[0].restart(CkptService::default());
     sync_round(&mut nodes, &all, RingId { rep: 1, seq: 8 });
     for n in &nodes {
         assert_eq!(n.svc.store(), nodes[1].svc.store());
@@ -520,7 +509,7 @@ fn a_full_send_queue_during_sync_only_delays_it() {
             let step = {
                 let mut out = Vec::new();
                 let mut limited = OneThenFull { inner: &mut n.net, left: 1 };
-                let mut ctx = Ctx::new(Instant::now(), service::CKPT, &mut limited, &mut out);
+                let mut ctx = Ctx::new(n.now, service::CKPT, &mut limited, &mut out);
                 n.svc.sync_process(&mut ctx)
             };
             assert!(n.net.submitted.len() <= before + 1);

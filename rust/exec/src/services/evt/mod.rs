@@ -1,4 +1,5 @@
-//! The event service (AIS EVT B.01.01) as `libSaEvt` uses it.
+//! The event service (AIS EVT B.01.01) as `libSaEvt` uses it, on the
+//! replicated-state engine ([`crate::services::replicated`]).
 //!
 //! Replicated on every node ([`replica`]): channels, the opens that keep
 //! them alive, retained events, event-id counters and cluster time.
@@ -17,19 +18,14 @@
 //! retained events, then later ones as delivered: each event once, in
 //! Totem order (publish order for retained ones).
 //!
-//! Retention expiry happens on delivery against cluster time (the
-//! publish time and `TICK` timestamps carried by messages), at the same
-//! point of the order everywhere; the service timer submits a `TICK` when
-//! an expiry is due by the local clock (as the checkpoint service does).
+//! Retention expiry happens against cluster time (the engine's), at the
+//! same point of the order everywhere.
 //!
-//! Sync: at every regular configuration every member sends its whole
-//! replica ([`msg::snapshot`]); every node stages the union of what is
-//! delivered and, at `sync_activate`, replaces its replica with it, drops
-//! the opens of nodes that are not members and merges same-named live
-//! channels (two partitions may each have created one). Every node stages
-//! the same messages, so every replica is the same. Ordinary messages
-//! delivered meanwhile are held and applied after; requests that change
-//! state are answered `TRY_AGAIN` until then.
+//! Sync (the engine runs the round): a sender of each group of identical
+//! replicas sends its replica as items ([`msg`]); at activation every node
+//! takes the union of its own and the staged replicas, drops the opens of
+//! nodes that are not members and merges same-named live channels (two
+//! partitions may each have created one), the same on every node.
 
 pub mod msg;
 pub mod queue;
@@ -39,24 +35,24 @@ mod tests;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use ais_ipc::evt::{self as wire, Event, Filter, Pulled, Request};
 use ais_ipc::{Writer, error, service};
 
-use crate::ordering::{ConfigChange, Guarantee, NodeId, RingId};
-use crate::service::{ConnId, Ctx, RequestError, Service, SyncStep};
-use crate::services::ckpt::wall_clock;
-use msg::{Msg, OrderedRequest};
+use crate::ordering::{Guarantee, NodeId};
+use crate::service::{ConnId, Ctx, RequestError};
+use crate::services::replicated::{Answer, Cx, Engine, Ordered, Rejected, Replicated, Reply};
+use msg::Cursor;
 use queue::{Delivery, DeliveryQueue};
 use replica::{ChanId, Replica};
 
-/// Room kept for the ordered message's own header.
-const ORDERED_OVERHEAD: usize = 128;
 /// Most channel opens one connection may hold (and have in flight), and
 /// subscriptions one open may hold: beyond, `SA_AIS_ERR_NO_RESOURCES`.
 pub const MAX_OPENS_PER_CONN: usize = 4096;
 pub const MAX_SUBS_PER_OPEN: usize = 4096;
+
+/// The event service as the executive runs it.
+pub type EvtService = Engine<Evt>;
 
 /// The `event {}` settings the service uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,15 +67,6 @@ impl Default for EvtConfig {
     }
 }
 
-/// A request of ours in flight, answered when its message is delivered.
-#[derive(Debug, Clone, Copy)]
-struct Pending {
-    conn: ConnId,
-    msg_id: u32,
-    /// Async open: answer by callback with this token.
-    token: Option<u64>,
-}
-
 /// One open of a local connection.
 #[derive(Debug)]
 struct LocalOpen {
@@ -89,61 +76,32 @@ struct LocalOpen {
     subs: BTreeMap<u32, Vec<Filter>>,
 }
 
+/// The event service's state: the replica, and this node's opens,
+/// subscriptions and delivery queues.
 #[derive(Debug)]
-struct SyncRound {
-    ring: RingId,
-    members: Vec<NodeId>,
-    /// This node's snapshot and how much of it is submitted.
-    out: Option<Vec<Vec<u8>>>,
-    sent: usize,
-    staged: Replica,
-}
-
-pub struct EvtService {
+pub struct Evt {
     config: EvtConfig,
     replica: Replica,
     locals: BTreeMap<u64, LocalOpen>,
     queues: BTreeMap<ConnId, DeliveryQueue>,
-    pending: BTreeMap<u64, Pending>,
-    next_seq: u64,
-    /// Ids of new opens; start at the boot time in microseconds so a
-    /// restarted node never reuses one.
-    next_open: u64,
     /// The counter part of the next event id.
     next_counter: u32,
-    /// Closes still to submit (the queue was full): (conn, open).
-    closing: Vec<(u64, u64)>,
-    sync: Option<SyncRound>,
-    held: Vec<(NodeId, Msg)>,
-    tick_in_flight: bool,
-    last_timeout: Option<Instant>,
-    /// Ordered messages that did not decode (counted, dropped).
-    pub malformed: u64,
 }
 
-impl Default for EvtService {
+impl Default for Evt {
     fn default() -> Self {
         Self::new(EvtConfig::default())
     }
 }
 
-impl EvtService {
-    pub fn new(config: EvtConfig) -> EvtService {
-        EvtService {
+impl Evt {
+    pub fn new(config: EvtConfig) -> Evt {
+        Evt {
             config,
             replica: Replica::default(),
             locals: BTreeMap::new(),
             queues: BTreeMap::new(),
-            pending: BTreeMap::new(),
-            next_seq: 1,
-            next_open: (wall_clock() / 1000).max(1) as u64,
             next_counter: (wire::EVENTID_RESERVED + 1) as u32,
-            closing: Vec::new(),
-            sync: None,
-            held: Vec::new(),
-            tick_in_flight: false,
-            last_timeout: None,
-            malformed: 0,
         }
     }
 
@@ -157,73 +115,15 @@ impl EvtService {
         self.queues.values().map(|q| q.dropped).sum()
     }
 
-    pub fn is_syncing(&self) -> bool {
-        self.sync.is_some()
-    }
-
     fn local_open(&self, conn: ConnId, open: u64) -> Option<&LocalOpen> {
         self.locals.get(&open).filter(|o| o.conn == conn)
-    }
-
-    /// Submits `body` as an ordered request. With `answer_later` the reply
-    /// waits for delivery (or comes by callback for `token`).
-    fn order(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, msg_id: u32, body: Vec<u8>, token: Option<u64>) -> bool {
-        let new_id = self.next_open;
-        self.next_open += 1;
-        let seq = self.next_seq;
-        let m = Msg::Request(OrderedRequest { conn: conn.0, seq, new_id, ts: wall_clock(), req_id: msg_id, body });
-        let guarantee = if msg_id == wire::PUBLISH { Guarantee::Agreed } else { Guarantee::Safe };
-        match ctx.submit(&m.encode(), guarantee) {
-            Ok(()) => {
-                self.next_seq += 1;
-                if msg_id != wire::PUBLISH {
-                    self.pending.insert(seq, Pending { conn, msg_id, token });
-                    if token.is_some() {
-                        ctx.reply(conn, msg_id, error::OK, &[]);
-                    }
-                }
-                true
-            }
-            Err(_) => {
-                ctx.reply(conn, msg_id, error::TRY_AGAIN, &[]);
-                false
-            }
-        }
-    }
-
-    fn housekeeping(&mut self, ctx: &mut Ctx<'_>) {
-        if self.sync.is_some() {
-            return;
-        }
-        while let Some((conn, open)) = self.closing.pop() {
-            let m = Msg::Request(OrderedRequest {
-                conn,
-                seq: 0,
-                new_id: 0,
-                ts: wall_clock(),
-                req_id: wire::CLOSE,
-                body: Request::Close { open }.encode(),
-            });
-            if ctx.submit(&m.encode(), Guarantee::Safe).is_err() {
-                self.closing.push((conn, open));
-                break;
-            }
-        }
-        if !self.tick_in_flight
-            && let Some(due) = self.replica.next_deadline()
-        {
-            let now = wall_clock();
-            if due <= now && ctx.submit(&Msg::Tick { ts: now }.encode(), Guarantee::Agreed).is_ok() {
-                self.tick_in_flight = true;
-            }
-        }
     }
 
     /// Queues a delivery for `conn` and says `EVENT_READY` if none is pending.
     fn enqueue(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, d: Delivery) {
         let (size, resume) = (self.config.delivery_queue_size, self.config.delivery_queue_resume);
         let q = self.queues.entry(conn).or_insert_with(|| DeliveryQueue::new(size, resume));
-        q.push(d, wall_clock());
+        q.push(d, ctx.now.wall);
         if !q.notified && !q.is_empty() {
             q.notified = true;
             ctx.dispatch(conn, wire::EVENT_READY, Vec::new());
@@ -245,86 +145,6 @@ impl EvtService {
         }
     }
 
-    fn answer(&self, ctx: &mut Ctx<'_>, p: Pending, err: u32, payload: &[u8]) {
-        match p.token {
-            Some(token) => {
-                let open = payload.get(..8).and_then(|b| b.try_into().ok()).map_or(0, u64::from_le_bytes);
-                let mut w = Writer::new();
-                w.u64(token).u32(err).u64(if err == error::OK { open } else { 0 });
-                ctx.dispatch(p.conn, wire::OPEN_CALLBACK, w.into_vec());
-            }
-            None => ctx.reply(p.conn, p.msg_id, err, payload),
-        }
-    }
-
-    fn apply_request(&mut self, ctx: &mut Ctx<'_>, sender: NodeId, q: OrderedRequest) {
-        let req = match Request::decode(q.req_id, &q.body) {
-            Ok(r) => r,
-            Err(e) => {
-                self.malformed += 1;
-                crate::log_limited!(Warning, Main, "evt: dropped an ordered request from node {sender}: {e}");
-                return;
-            }
-        };
-        if !matches!(req, Request::Publish { .. }) {
-            self.replica.advance(q.ts);
-        }
-        let mine = sender == ctx.local_node();
-        let conn = ConnId(q.conn);
-        let (err, payload) = match req {
-            Request::Open { name, flags, .. } => match self.replica.open((sender, q.new_id), &name, flags) {
-                Ok(chan) => {
-                    if mine {
-                        if self.pending.contains_key(&q.seq) {
-                            self.locals.insert(q.new_id, LocalOpen { conn, chan, flags, subs: BTreeMap::new() });
-                        } else {
-                            // The connection closed meanwhile: nobody holds it.
-                            self.closing.push((q.conn, q.new_id));
-                        }
-                    }
-                    (error::OK, q.new_id.to_le_bytes().to_vec())
-                }
-                Err(e) => (e, Vec::new()),
-            },
-            Request::Close { open } => {
-                let r = self.replica.close((sender, open));
-                if mine {
-                    self.locals.remove(&open);
-                    if let Some(queue) = self.queues.get_mut(&conn) {
-                        queue.retain(|d| d.open != open);
-                    }
-                }
-                (r.err().unwrap_or(error::OK), Vec::new())
-            }
-            Request::Unlink { name } => (self.replica.unlink(&name).err().unwrap_or(error::OK), Vec::new()),
-            Request::Clear { open, event_id } => {
-                (self.replica.clear((sender, open), event_id).err().unwrap_or(error::OK), Vec::new())
-            }
-            Request::Publish { open, event } => {
-                let event = Arc::new(event);
-                if let Some(chan) = self.replica.publish((sender, open), &event) {
-                    self.deliver_local(ctx, chan, &event);
-                }
-                return;
-            }
-            Request::Subscribe { .. } | Request::Unsubscribe { .. } | Request::Pull => {
-                self.malformed += 1;
-                return;
-            }
-        };
-        if mine && let Some(p) = self.pending.remove(&q.seq) {
-            self.answer(ctx, p, err, &payload);
-        }
-    }
-
-    fn apply(&mut self, ctx: &mut Ctx<'_>, sender: NodeId, m: Msg) {
-        match m {
-            Msg::Request(q) => self.apply_request(ctx, sender, q),
-            Msg::Tick { ts } => self.replica.advance(ts),
-            _ => {}
-        }
-    }
-
     fn subscribe(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, open: u64, sub: u32, filters: Vec<Filter>) -> u32 {
         let Some(lo) = self.locals.get_mut(&open).filter(|o| o.conn == conn) else { return error::BAD_HANDLE };
         if lo.flags & wire::SUBSCRIBER == 0 {
@@ -339,7 +159,7 @@ impl EvtService {
         let chan = lo.chan;
         let retained: Vec<Arc<Event>> = self
             .replica
-            .retained_of(chan, wall_clock())
+            .retained_of(chan, ctx.now.wall)
             .into_iter()
             .filter(|e| wire::filters_match(&filters, &e.patterns))
             .collect();
@@ -348,6 +168,20 @@ impl EvtService {
             self.enqueue(ctx, conn, Delivery { open, sub, event });
         }
         error::OK
+    }
+
+    fn unsubscribe(&mut self, conn: ConnId, open: u64, sub: u32) -> u32 {
+        let removed = self.locals.get_mut(&open).filter(|o| o.conn == conn).map(|lo| lo.subs.remove(&sub));
+        match removed {
+            None => error::BAD_HANDLE,
+            Some(None) => error::NOT_EXIST,
+            Some(Some(_)) => {
+                if let Some(q) = self.queues.get_mut(&conn) {
+                    q.retain(|d| !(d.open == open && d.sub == sub));
+                }
+                error::OK
+            }
+        }
     }
 
     fn pull(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
@@ -363,205 +197,196 @@ impl EvtService {
         let pulled = next.map(|d| Pulled { open: d.open, sub: d.sub, event: (*d.event).clone() });
         ctx.reply(conn, wire::PULL, error::OK, &Pulled::encode(pulled.as_ref()));
     }
+
+    /// Stamps `event` with this node's next id and the time, orders it and
+    /// answers with both (no wait for delivery).
+    fn publish(&mut self, cx: &mut Cx<'_, '_>, conn: ConnId, open: u64, mut event: Event) {
+        let check = match self.local_open(conn, open) {
+            None => error::BAD_HANDLE,
+            Some(lo) if lo.flags & wire::PUBLISHER == 0 => error::ACCESS,
+            Some(_) if self.next_counter == u32::MAX => error::NO_RESOURCES,
+            Some(_) => error::OK,
+        };
+        if check != error::OK {
+            return cx.ctx.reply(conn, wire::PUBLISH, check, &[]);
+        }
+        event.id = (u64::from(cx.local_node()) << 32) | u64::from(self.next_counter);
+        event.publish_time = cx.now().wall;
+        let (id, time) = (event.id, event.publish_time);
+        let body = Request::Publish { open, event }.encode();
+        if cx.order(conn, wire::PUBLISH, &body, Guarantee::Agreed, Answer::Caller) {
+            self.next_counter += 1;
+            let mut w = Writer::new();
+            w.u64(id).i64(time);
+            cx.ctx.reply(conn, wire::PUBLISH, error::OK, w.as_slice());
+        }
+    }
+
+    /// Forgets local connection `conn` (its opens, subscriptions, queue).
+    fn forget(&mut self, conn: ConnId) {
+        self.queues.remove(&conn);
+        self.locals.retain(|_, o| o.conn != conn);
+    }
 }
 
-impl Service for EvtService {
-    fn id(&self) -> u32 {
-        service::EVT
-    }
+impl Replicated for Evt {
+    const ID: u32 = service::EVT;
+    const NAME: &'static str = "evt";
+    type Request = Request;
+    type Cursor = Cursor;
+    type Staged = Replica;
 
-    fn name(&self) -> &'static str {
-        "evt"
-    }
-
-    fn lib_request(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, msg_id: u32, body: &[u8]) -> Result<(), RequestError> {
-        let req = Request::decode(msg_id, body).map_err(|e| match e {
+    fn decode(msg_id: u32, body: &[u8]) -> Result<Request, RequestError> {
+        Request::decode(msg_id, body).map_err(|e| match e {
             ais_ipc::DecodeError::BadValue { what: "evt request id", .. } => RequestError::UnknownId(msg_id),
             e => RequestError::Malformed(e),
-        })?;
-        self.housekeeping(ctx);
-        if let Request::Pull = req {
-            self.pull(ctx, conn);
-            return Ok(());
-        }
-        if self.sync.is_some() {
-            ctx.reply(conn, msg_id, error::TRY_AGAIN, &[]);
-            return Ok(());
-        }
-        if body.len() + ORDERED_OVERHEAD > totem::MAX_MESSAGE_SIZE {
-            ctx.reply(conn, msg_id, error::TOO_BIG, &[]);
-            return Ok(());
-        }
-        match req {
-            Request::Open { token, is_async, name, flags } => {
-                if name.is_empty() {
-                    ctx.reply(conn, msg_id, error::INVALID_PARAM, &[]);
-                } else if flags & !(wire::PUBLISHER | wire::SUBSCRIBER | wire::CREATE) != 0 {
-                    ctx.reply(conn, msg_id, error::BAD_FLAGS, &[]);
-                } else if self.locals.values().filter(|o| o.conn == conn).count()
-                    + self.pending.values().filter(|p| p.conn == conn).count()
-                    >= MAX_OPENS_PER_CONN
-                {
-                    ctx.reply(conn, msg_id, error::NO_RESOURCES, &[]);
-                } else {
-                    self.order(ctx, conn, msg_id, body.to_vec(), is_async.then_some(token));
-                }
-            }
-            Request::Close { open } | Request::Clear { open, .. } if self.local_open(conn, open).is_none() => {
-                ctx.reply(conn, msg_id, error::BAD_HANDLE, &[]);
-            }
-            Request::Clear { event_id, .. } if event_id <= wire::EVENTID_RESERVED => {
-                ctx.reply(conn, msg_id, error::INVALID_PARAM, &[]);
-            }
-            Request::Close { .. } | Request::Clear { .. } => {
-                self.order(ctx, conn, msg_id, body.to_vec(), None);
-            }
-            Request::Unlink { name } => {
-                if name.is_empty() {
-                    ctx.reply(conn, msg_id, error::INVALID_PARAM, &[]);
-                } else {
-                    self.order(ctx, conn, msg_id, body.to_vec(), None);
-                }
-            }
-            Request::Publish { open, mut event } => {
-                let check = match self.local_open(conn, open) {
-                    None => error::BAD_HANDLE,
-                    Some(lo) if lo.flags & wire::PUBLISHER == 0 => error::ACCESS,
-                    Some(_) if self.next_counter == u32::MAX => error::NO_RESOURCES,
-                    Some(_) => error::OK,
-                };
-                if check != error::OK {
-                    ctx.reply(conn, msg_id, check, &[]);
-                    return Ok(());
-                }
-                event.id = (u64::from(ctx.local_node()) << 32) | u64::from(self.next_counter);
-                event.publish_time = wall_clock();
-                let (id, time) = (event.id, event.publish_time);
-                if self.order(ctx, conn, msg_id, Request::Publish { open, event }.encode(), None) {
-                    self.next_counter += 1;
-                    let mut w = Writer::new();
-                    w.u64(id).i64(time);
-                    ctx.reply(conn, msg_id, error::OK, w.as_slice());
-                }
-            }
-            Request::Subscribe { open, sub, filters } => {
-                let err = self.subscribe(ctx, conn, open, sub, filters);
-                ctx.reply(conn, msg_id, err, &[]);
-            }
-            Request::Unsubscribe { open, sub } => {
-                let removed = self.locals.get_mut(&open).filter(|o| o.conn == conn).map(|lo| lo.subs.remove(&sub));
-                let err = match removed {
-                    None => error::BAD_HANDLE,
-                    Some(None) => error::NOT_EXIST,
-                    Some(Some(_)) => {
-                        if let Some(q) = self.queues.get_mut(&conn) {
-                            q.retain(|d| !(d.open == open && d.sub == sub));
-                        }
-                        error::OK
-                    }
-                };
-                ctx.reply(conn, msg_id, err, &[]);
-            }
-            Request::Pull => {}
-        }
-        Ok(())
+        })
     }
 
-    fn deliver(&mut self, ctx: &mut Ctx<'_>, sender: NodeId, payload: &[u8]) {
-        let m = match Msg::decode(payload) {
-            Ok(m) => m,
-            Err(e) => {
-                self.malformed += 1;
-                crate::log_limited!(Warning, Main, "evt: dropped an ordered message from node {sender}: {e}");
+    /// Pulling events waits for nothing replicated.
+    fn answered_during_sync(req: &Request) -> bool {
+        matches!(req, Request::Pull)
+    }
+
+    fn request(&mut self, cx: &mut Cx<'_, '_>, conn: ConnId, msg_id: u32, req: Request, body: &[u8]) {
+        let check = match req {
+            Request::Pull => return self.pull(cx.ctx, conn),
+            Request::Publish { open, event } => return self.publish(cx, conn, open, event),
+            Request::Subscribe { open, sub, filters } => self.subscribe(cx.ctx, conn, open, sub, filters),
+            Request::Unsubscribe { open, sub } => self.unsubscribe(conn, open, sub),
+            Request::Open { name, .. } | Request::Unlink { name } if name.is_empty() => error::INVALID_PARAM,
+            Request::Open { flags, .. } if flags & !(wire::PUBLISHER | wire::SUBSCRIBER | wire::CREATE) != 0 => {
+                error::BAD_FLAGS
+            }
+            Request::Open { .. }
+                if self.locals.values().filter(|o| o.conn == conn).count() + cx.pending_of(conn)
+                    >= MAX_OPENS_PER_CONN =>
+            {
+                error::NO_RESOURCES
+            }
+            Request::Open { token, is_async: true, .. } => {
+                cx.order(conn, msg_id, body, Guarantee::Safe, Answer::Callback(token));
+                return;
+            }
+            Request::Close { open } | Request::Clear { open, .. } if self.local_open(conn, open).is_none() => {
+                error::BAD_HANDLE
+            }
+            Request::Clear { event_id, .. } if event_id <= wire::EVENTID_RESERVED => error::INVALID_PARAM,
+            Request::Open { .. } | Request::Close { .. } | Request::Clear { .. } | Request::Unlink { .. } => {
+                cx.order(conn, msg_id, body, Guarantee::Safe, Answer::Reply);
                 return;
             }
         };
-        if let Msg::Tick { .. } = m
-            && sender == ctx.local_node()
-        {
-            self.tick_in_flight = false;
-        }
-        match m.sync_ring() {
-            Some(ring) => {
-                if let Some(round) = self.sync.as_mut()
-                    && round.ring == ring
-                    && round.members.contains(&sender)
-                {
-                    m.stage(&mut round.staged);
+        cx.ctx.reply(conn, msg_id, check, &[]);
+    }
+
+    fn apply(&mut self, cx: &mut Cx<'_, '_>, at: &Ordered, req: Request) -> Reply {
+        let node = at.node;
+        match req {
+            Request::Open { name, flags, .. } => match self.replica.open((node, at.new_id), &name, flags, at.conn.0) {
+                Ok(chan) => {
+                    // Not waiting: the client is gone, and the close of its
+                    // connection follows in the order.
+                    if at.waiting {
+                        let lo = LocalOpen { conn: at.conn, chan, flags, subs: BTreeMap::new() };
+                        self.locals.insert(at.new_id, lo);
+                    }
+                    Reply::ok(at.new_id.to_le_bytes().to_vec())
                 }
+                Err(e) => Reply::err(e),
+            },
+            Request::Close { open } => {
+                let r = self.replica.close((node, open));
+                if at.mine {
+                    self.locals.remove(&open);
+                    if let Some(queue) = self.queues.get_mut(&at.conn) {
+                        queue.retain(|d| d.open != open);
+                    }
+                }
+                r.into()
             }
-            None if self.sync.is_some() || !self.held.is_empty() => self.held.push((sender, m)),
-            None => self.apply(ctx, sender, m),
-        }
-        self.housekeeping(ctx);
-    }
-
-    fn config_change(&mut self, _ctx: &mut Ctx<'_>, change: &ConfigChange) {
-        self.replica.remove_nodes(&change.members);
-    }
-
-    fn conn_closed(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
-        self.pending.retain(|_, p| p.conn != conn);
-        self.queues.remove(&conn);
-        let opens: Vec<u64> = self.locals.iter().filter(|(_, o)| o.conn == conn).map(|(id, _)| *id).collect();
-        for open in opens {
-            self.locals.remove(&open);
-            self.closing.push((conn.0, open));
-        }
-        self.housekeeping(ctx);
-    }
-
-    fn poll_timeout(&self) -> Option<Instant> {
-        if self.sync.is_some() {
-            return None;
-        }
-        let now = Instant::now();
-        let due = if !self.closing.is_empty() {
-            Some(now)
-        } else if self.tick_in_flight {
-            None
-        } else {
-            let deadline = self.replica.next_deadline()?;
-            let wait = u64::try_from(deadline.saturating_sub(wall_clock())).unwrap_or(0);
-            now.checked_add(Duration::from_nanos(wait))
-        }?;
-        Some(self.last_timeout.map_or(due, |t| due.max(t + Duration::from_millis(10))))
-    }
-
-    fn handle_timeout(&mut self, ctx: &mut Ctx<'_>, now: Instant) {
-        self.last_timeout = Some(now);
-        self.housekeeping(ctx);
-    }
-
-    fn sync_init(&mut self, _ctx: &mut Ctx<'_>, change: &ConfigChange) {
-        self.sync = Some(SyncRound {
-            ring: change.ring_id,
-            members: change.members.clone(),
-            out: None,
-            sent: 0,
-            staged: Replica::default(),
-        });
-    }
-
-    fn sync_process(&mut self, ctx: &mut Ctx<'_>) -> SyncStep {
-        let Some(round) = self.sync.as_mut() else { return SyncStep::Done };
-        let out = round.out.get_or_insert_with(|| msg::snapshot(&self.replica, round.ring));
-        while let Some(m) = out.get(round.sent) {
-            if ctx.submit(m, Guarantee::Agreed).is_err() {
-                return SyncStep::MoreToSend;
+            Request::Unlink { name } => self.replica.unlink(&name).into(),
+            Request::Clear { open, event_id } => self.replica.clear((node, open), event_id).into(),
+            Request::Publish { open, event } => {
+                let event = Arc::new(event);
+                if let Some(chan) = self.replica.publish((node, open), &event) {
+                    self.deliver_local(cx.ctx, chan, &event);
+                }
+                Reply::None
             }
-            round.sent += 1;
+            Request::Subscribe { .. } | Request::Unsubscribe { .. } | Request::Pull => {
+                cx.malformed(node, &"a local request ordered");
+                Reply::None
+            }
         }
-        SyncStep::Done
     }
 
-    fn sync_activate(&mut self, ctx: &mut Ctx<'_>) {
-        let Some(round) = self.sync.take() else { return };
-        let mut merged = round.staged;
-        merged.remove_nodes(&round.members);
+    fn closed(&mut self, cx: &mut Cx<'_, '_>, node: NodeId, conn: ConnId) {
+        self.replica.close_conn(node, conn.0);
+        if node == cx.local_node() {
+            self.forget(conn);
+        }
+    }
+
+    fn left(&mut self, _cx: &mut Cx<'_, '_>, members: &[NodeId]) {
+        self.replica.remove_nodes(members);
+    }
+
+    fn conn_gone(&mut self, conn: ConnId) {
+        self.forget(conn);
+    }
+
+    fn cluster_time(&self) -> i64 {
+        self.replica.time
+    }
+
+    fn advance(&mut self, time: i64) {
+        self.replica.advance(time);
+    }
+
+    fn next_deadline(&self) -> Option<i64> {
+        self.replica.next_deadline()
+    }
+
+    /// Only opens are asynchronous.
+    fn callback(_msg_id: u32, token: u64, error: u32, payload: &[u8]) -> (u32, Vec<u8>) {
+        let open = payload.get(..8).and_then(|b| b.try_into().ok()).map_or(0, u64::from_le_bytes);
+        let mut w = Writer::new();
+        w.u64(token).u32(error).u64(if error == error::OK { open } else { 0 });
+        (wire::OPEN_CALLBACK, w.into_vec())
+    }
+
+    fn sync_start(&self) -> Cursor {
+        Cursor::default()
+    }
+
+    fn sync_next(&self, cursor: &mut Cursor, w: &mut Writer) -> bool {
+        cursor.next(&self.replica, w)
+    }
+
+    fn sync_stage(staged: &mut Replica, item: &[u8]) -> Result<(), Rejected> {
+        staged.union(msg::decode_item(item)?);
+        Ok(())
+    }
+
+    fn sync_merge(
+        &mut self,
+        cx: &mut Cx<'_, '_>,
+        own: NodeId,
+        mut staged: BTreeMap<NodeId, Replica>,
+        members: &[NodeId],
+        time: i64,
+    ) {
+        staged.insert(own, std::mem::take(&mut self.replica));
+        let mut merged = Replica::default();
+        for (_, group) in staged {
+            merged.union(group);
+        }
+        merged.time = merged.time.max(time);
+        merged.remove_nodes(members);
         merged.normalize();
         self.replica = merged;
-        let me = ctx.local_node();
+        let me = cx.local_node();
         if let Some(c) = self.replica.counters.get(&me) {
             self.next_counter = self.next_counter.max(*c);
         }
@@ -574,13 +399,5 @@ impl Service for EvtService {
             }
             None => false,
         });
-        for (sender, m) in std::mem::take(&mut self.held) {
-            self.apply(ctx, sender, m);
-        }
-        self.housekeeping(ctx);
-    }
-
-    fn sync_abort(&mut self, _ctx: &mut Ctx<'_>) {
-        self.sync = None;
     }
 }

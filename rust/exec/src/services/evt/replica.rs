@@ -40,6 +40,8 @@ pub struct Channel {
 pub struct OpenRec {
     pub chan: ChanId,
     pub flags: u8,
+    /// The connection on the opening node (its close closes the open).
+    pub conn: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,8 +103,9 @@ impl Replica {
         self.retained_bytes = self.retained.values().map(|r| event_bytes(&r.event)).sum();
     }
 
-    /// Opens channel `name` for `open`, creating it with `CREATE`.
-    pub fn open(&mut self, open: OpenId, name: &[u8], flags: u8) -> Result<ChanId, u32> {
+    /// Opens channel `name` for `open` of connection `conn`, creating it
+    /// with `CREATE`.
+    pub fn open(&mut self, open: OpenId, name: &[u8], flags: u8, conn: u64) -> Result<ChanId, u32> {
         // An id already in use (only a broken or hostile sender reuses
         // one) would orphan the open it replaced and its channel.
         if self.opens.contains_key(&open) {
@@ -123,7 +126,7 @@ impl Replica {
             }
             None => return Err(error::NOT_EXIST),
         };
-        self.opens.insert(open, OpenRec { chan, flags });
+        self.opens.insert(open, OpenRec { chan, flags, conn });
         Ok(chan)
     }
 
@@ -206,7 +209,16 @@ impl Replica {
 
     /// Nodes not in `members` left: their opens are gone.
     pub fn remove_nodes(&mut self, members: &[NodeId]) {
-        let gone: Vec<OpenId> = self.opens.keys().filter(|(n, _)| !members.contains(n)).copied().collect();
+        self.remove_opens(|(n, _), _| !members.contains(n));
+    }
+
+    /// Connection `conn` of `node` is gone: its opens are.
+    pub fn close_conn(&mut self, node: NodeId, conn: u64) {
+        self.remove_opens(|(n, _), o| *n == node && o.conn == conn);
+    }
+
+    fn remove_opens(&mut self, gone: impl Fn(&OpenId, &OpenRec) -> bool) {
+        let gone: Vec<OpenId> = self.opens.iter().filter(|(id, o)| gone(id, o)).map(|(id, _)| *id).collect();
         let mut chans = BTreeSet::new();
         for o in gone {
             if let Some(rec) = self.opens.remove(&o) {
@@ -225,21 +237,30 @@ impl Replica {
         v.into_iter().map(|r| Arc::clone(&r.event)).collect()
     }
 
-    /// Merges `other` (another node's state, sent in sync) into this one.
-    /// Commutative: the result does not depend on the order of merges.
     /// Whether the retained-event limits are reached.
     pub fn retained_full(&self) -> bool {
         self.retained.len() >= MAX_RETAINED || self.retained_bytes >= MAX_RETAINED_BYTES
     }
 
+    /// Merges `other` (another node's state, sent in sync) into this one.
+    /// Commutative within the limits: the tables stay bounded as in normal
+    /// operation (a sync sender could be anyone with secauth off), and what
+    /// is over a limit is skipped in key order, the same on every node.
     pub fn union(&mut self, other: Replica) {
         for (id, c) in other.channels {
+            if self.channels.len() >= MAX_OPENS && !self.channels.contains_key(&id) {
+                continue;
+            }
             let e = self.channels.entry(id).or_insert_with(|| c.clone());
             e.unlinked |= c.unlinked;
         }
-        self.opens.extend(other.opens);
+        for (id, o) in other.opens {
+            if self.opens.len() < MAX_OPENS || self.opens.contains_key(&id) {
+                self.opens.insert(id, o);
+            }
+        }
         for (id, r) in other.retained {
-            if !self.retained.contains_key(&id) {
+            if !self.retained.contains_key(&id) && !self.retained_full() {
                 self.insert_retained(r);
             }
         }
@@ -302,15 +323,15 @@ mod tests {
     #[test]
     fn open_create_unlink_and_last_close() {
         let mut r = Replica::default();
-        assert_eq!(r.open((1, 1), b"a", PUBLISHER), Err(error::NOT_EXIST));
-        let c = r.open((1, 1), b"a", CREATE | PUBLISHER).unwrap();
-        assert_eq!(r.open((2, 1), b"a", SUBSCRIBER), Ok(c));
+        assert_eq!(r.open((1, 1), b"a", PUBLISHER, 1), Err(error::NOT_EXIST));
+        let c = r.open((1, 1), b"a", CREATE | PUBLISHER, 1).unwrap();
+        assert_eq!(r.open((2, 1), b"a", SUBSCRIBER, 1), Ok(c));
         r.publish((1, 1), &ev((1 << 32) | 5, 10, 100));
         assert_eq!(r.counters[&1], 6);
         r.unlink(b"a").unwrap();
         assert_eq!(r.unlink(b"a"), Err(error::NOT_EXIST));
-        assert_eq!(r.open((3, 1), b"a", 0), Err(error::NOT_EXIST), "unlinked: not found by name");
-        let c2 = r.open((3, 1), b"a", CREATE).unwrap();
+        assert_eq!(r.open((3, 1), b"a", 0, 1), Err(error::NOT_EXIST), "unlinked: not found by name");
+        let c2 = r.open((3, 1), b"a", CREATE, 1).unwrap();
         assert_ne!(c, c2, "a new channel under the old name");
         r.close((1, 1)).unwrap();
         assert!(r.channels.contains_key(&c), "still open by node 2");
@@ -326,27 +347,27 @@ mod tests {
     #[test]
     fn reused_open_ids_and_too_many_opens_are_refused() {
         let mut r = Replica::default();
-        let c = r.open((1, 1), b"a", CREATE).unwrap();
+        let c = r.open((1, 1), b"a", CREATE, 1).unwrap();
         // Before: the second open replaced the first, and channel "a"
         // (now unreferenced) was never collected.
-        assert_eq!(r.open((1, 1), b"b", CREATE), Err(error::EXIST));
+        assert_eq!(r.open((1, 1), b"b", CREATE, 1), Err(error::EXIST));
         assert_eq!(r.opens[&(1, 1)].chan, c);
         r.unlink(b"a").unwrap();
         r.close((1, 1)).unwrap();
         assert!(r.channels.is_empty());
         // The table is bounded (the same decision on every node).
         for i in 0..MAX_OPENS as u64 {
-            r.opens.insert((9, i), OpenRec { chan: (9, 0), flags: 0 });
+            r.opens.insert((9, i), OpenRec { chan: (9, 0), flags: 0, conn: 1 });
         }
-        assert_eq!(r.open((2, 1), b"x", CREATE), Err(error::NO_RESOURCES));
+        assert_eq!(r.open((2, 1), b"x", CREATE, 1), Err(error::NO_RESOURCES));
         assert!(!r.live.contains_key(b"x".as_slice()));
     }
 
     #[test]
     fn retention_expires_with_cluster_time_and_clear_needs_the_channel() {
         let mut r = Replica::default();
-        r.open((1, 1), b"a", CREATE).unwrap();
-        r.open((1, 2), b"b", CREATE).unwrap();
+        r.open((1, 1), b"a", CREATE, 1).unwrap();
+        r.open((1, 2), b"b", CREATE, 1).unwrap();
         r.publish((1, 1), &ev(2000, 100, 50));
         r.publish((1, 1), &ev(2001, 110, 0));
         assert_eq!(r.retained.keys().copied().collect::<Vec<_>>(), vec![2000]);
@@ -364,10 +385,10 @@ mod tests {
     #[test]
     fn union_is_order_independent_and_merges_same_named_channels() {
         let mut a = Replica::default();
-        a.open((1, 5), b"x", CREATE).unwrap();
+        a.open((1, 5), b"x", CREATE, 1).unwrap();
         a.publish((1, 5), &ev(3000, 10, 1000));
         let mut b = Replica::default();
-        b.open((2, 3), b"x", CREATE).unwrap();
+        b.open((2, 3), b"x", CREATE, 1).unwrap();
         b.publish((2, 3), &ev(4000, 20, 1000));
         let mut ab = Replica::default();
         ab.union(a.clone());
@@ -388,7 +409,7 @@ mod tests {
     #[test]
     fn expiry_index_and_byte_count_stay_consistent() {
         let mut r = Replica::default();
-        r.open((1, 1), b"a", CREATE).unwrap();
+        r.open((1, 1), b"a", CREATE, 1).unwrap();
         for id in 0..100u64 {
             let e = Event {
                 id: 2000 + id,
@@ -416,11 +437,26 @@ mod tests {
     }
 
     #[test]
+    fn a_closed_connection_loses_its_opens_only() {
+        let mut r = Replica::default();
+        let c = r.open((1, 1), b"a", CREATE, 7).unwrap();
+        r.open((1, 2), b"a", 0, 8).unwrap();
+        r.open((2, 3), b"a", 0, 7).unwrap();
+        r.unlink(b"a").unwrap();
+        r.close_conn(1, 7);
+        assert_eq!(r.opens.keys().copied().collect::<Vec<_>>(), vec![(1, 2), (2, 3)]);
+        r.close_conn(1, 8);
+        r.close_conn(2, 7);
+        assert!(r.opens.is_empty());
+        assert!(!r.channels.contains_key(&c), "the last close of an unlinked channel deletes it");
+    }
+
+    #[test]
     fn departed_nodes_lose_their_opens() {
         let mut r = Replica::default();
-        r.open((1, 1), b"a", CREATE).unwrap();
+        r.open((1, 1), b"a", CREATE, 1).unwrap();
         r.unlink(b"a").unwrap();
-        r.open((2, 1), b"b", CREATE).unwrap();
+        r.open((2, 1), b"b", CREATE, 1).unwrap();
         r.remove_nodes(&[2]);
         assert!(r.channels.len() == 1 && r.opens.len() == 1);
     }

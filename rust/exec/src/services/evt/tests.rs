@@ -2,8 +2,10 @@
 //! global order of the messages they submit.
 
 use super::*;
-use crate::service::Output;
-use crate::services::testkit::{SimNode, begin_sync, run_ordered as run};
+use crate::ordering::RingId;
+use crate::service::{Output, Service};
+use crate::services::replicated::wire::Msg;
+use crate::services::testkit::{SimNode, begin_sync, finish_sync, run_ordered as run};
 
 type Node = SimNode<EvtService>;
 
@@ -43,18 +45,12 @@ fn sync_round(nodes: &mut [Node], members: &[usize], ring: RingId) {
     begin_sync(nodes, members, ring);
     nodes[members[0]].request(77, &Request::Unlink { name: b"x".to_vec() });
     assert_eq!(nodes[members[0]].last_reply().0, error::TRY_AGAIN);
-    for &i in members {
-        assert_eq!(nodes[i].with(|s, c| s.sync_process(c)), SyncStep::Done);
-    }
-    run(nodes, members);
-    for &i in members {
-        nodes[i].with(|s, c| s.sync_activate(c));
-    }
+    finish_sync(nodes, members);
     run(nodes, members);
 }
 
 fn cluster(n: u32, config: EvtConfig) -> Vec<Node> {
-    let mut nodes: Vec<Node> = (1..=n).map(|i| Node::new(i, EvtService::new(config))).collect();
+    let mut nodes: Vec<Node> = (1..=n).map(|i| Node::new(i, EvtService::new(Evt::new(config)))).collect();
     let all: Vec<usize> = (0..n as usize).collect();
     sync_round(&mut nodes, &all, RingId { rep: 1, seq: 4 });
     nodes
@@ -178,7 +174,7 @@ fn access_flags_and_bad_handles() {
     assert!(n[1].with(|s, c| s.lib_request(c, ConnId(2), 99, &[])).is_err(), "unknown request id");
     assert!(n[1].with(|s, c| s.lib_request(c, ConnId(2), wire::PUBLISH, &[1, 2])).is_err(), "malformed");
     n[1].with(|s, c| s.deliver(c, 1, &[200, 1, 2]));
-    assert_eq!(n[1].svc.malformed, 1);
+    assert_eq!(n[1].svc.malformed(), 1);
 }
 
 #[test]
@@ -195,11 +191,10 @@ fn retained_events_reach_late_subscribers_until_cleared_or_expired() {
     run(&mut n, &all);
     assert_eq!(n[0].last_reply().0, error::OK);
     // A tick moves cluster time past the short retention on both nodes.
-    n[1].net.submitted.push({
-        let mut m = service::EVT.to_le_bytes().to_vec();
-        m.extend(Msg::Tick { ts: wall_clock() }.encode());
-        m
-    });
+    n[1].advance(std::time::Duration::from_millis(1));
+    let mut tick = service::EVT.to_le_bytes().to_vec();
+    tick.extend(Msg::Tick { ts: n[1].now.wall }.encode());
+    n[1].net.submitted.push(tick);
     run(&mut n, &all);
     assert!(!n[0].svc.replica().retained.contains_key(&short));
     assert_eq!(n[0].svc.replica(), n[1].svc.replica(), "expiry identical");
@@ -234,7 +229,7 @@ fn joining_node_receives_retained_events_and_counters() {
     let p = open_ok(&mut n, &[0, 1], 0, 1, "ch", PS);
     let id = publish(&mut n, &[0, 1], 0, 1, p, event(&["x"], 0, 3_600_000_000_000, "old")).unwrap();
     // Node 3 joins.
-    n.push(Node::new(3, EvtService::new(EvtConfig::default())));
+    n.push(Node::new(3, EvtService::default()));
     sync_round(&mut n, &[0, 1, 2], RingId { rep: 1, seq: 8 });
     let r0 = n[0].svc.replica().clone();
     assert!(n.iter().all(|x| *x.svc.replica() == r0), "replicas identical after sync");
@@ -243,7 +238,7 @@ fn joining_node_receives_retained_events_and_counters() {
     let got: Vec<u64> = n[2].drain(7).into_iter().map(|(_, e)| e.id).collect();
     assert_eq!(got, vec![id]);
     // Node 1 restarts empty and rejoins: its next id continues after the old one.
-    n[0] = Node::new(1, EvtService::new(EvtConfig::default()));
+    n[0].restart(EvtService::default());
     sync_round(&mut n, &[0, 1, 2], RingId { rep: 1, seq: 12 });
     let p2 = open_ok(&mut n, &[0, 1, 2], 0, 1, "ch", PS);
     let id2 = publish(&mut n, &[0, 1, 2], 0, 1, p2, event(&[], 0, 0, "")).unwrap();

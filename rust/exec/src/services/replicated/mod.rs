@@ -1,0 +1,733 @@
+//! The replicated-state engine: the part every service whose state lives
+//! on every node (CKPT, EVT; AMF, LCK and MSG to come) shares, so that a
+//! service is mostly its own state machine ([`Replicated`]) and the
+//! engine ([`Engine`]) is the [`Service`] the executive runs.
+//!
+//! Requests. A library request is decoded by the service; during sync it
+//! is answered `TRY_AGAIN` (unless the service answers it from local state
+//! then, see [`Replicated::answered_during_sync`]), and one too big to be
+//! ordered `TOO_BIG`. Then [`Replicated::request`] answers it from local
+//! state or orders it with [`Cx::order`]: the engine submits a
+//! [`wire::Msg::Request`] carrying the connection, this node's sequence
+//! number (the key of the pending reply), an id for what the request
+//! creates (unique per node: they start at the wall clock in microseconds
+//! when first used, so a restarted node never reuses one) and this node's
+//! wall clock. A full send queue is a `TRY_AGAIN` answer.
+//!
+//! Order. Every node applies an ordered request ([`Replicated::apply`]) at
+//! the same point of the order, so every replica changes alike. The node
+//! it came from answers its client from the pending table: at once
+//! ([`Reply::Now`]), or later ([`Reply::Later`]: a lock grant or a queue
+//! delivery is the answer to a request ordered long before; a later apply
+//! gives it with [`Cx::answer`]). An async request is accepted (`OK`) once
+//! ordered and answered by callback ([`Replicated::callback`]).
+//!
+//! Release. When a local connection that had requests ordered closes, the
+//! engine orders [`wire::Msg::Closed`] after them (retried while the send
+//! queue is full), and every node releases what that connection held at
+//! that point ([`Replicated::closed`]): an open still in flight when the
+//! client died is ordered before its close, so nothing is left behind.
+//! When nodes leave, every node releases their state at the configuration
+//! change ([`Replicated::left`]), also at the same point of the order.
+//!
+//! Cluster time is the largest timestamp carried by the messages applied
+//! so far, so the same on every replica at the same point of the order
+//! (the service keeps it with its state: [`Replicated::cluster_time`]).
+//! Time-driven changes (retention, expiry) happen in
+//! [`Replicated::advance`]. When the service's next deadline
+//! ([`Replicated::next_deadline`]) has passed by this node's wall clock,
+//! the engine's timer orders a [`wire::Msg::Tick`] carrying that clock,
+//! which moves cluster time on everywhere (any node may; at most one tick
+//! of this node in flight, retries paced by [`TICK_PACE`]).
+//!
+//! Sync, after every regular configuration:
+//! 1. Every member orders a `SYNC_HELLO` naming the last ring it finished
+//!    syncing. Once all are delivered (the same order everywhere, so every
+//!    node computes the same thing), the members are split into groups of
+//!    equal last rings; a node that never synced (just started) is a group
+//!    of its own, so a node restarted faster than its failure was noticed
+//!    is not taken for a member of its old group. All nodes of a group
+//!    hold identical state.
+//! 2. The lowest node of each group (its sender) orders its whole state as
+//!    `SYNC_ITEM`s, walking it with a cursor ([`Replicated::sync_next`]),
+//!    then a `SYNC_END` with its cluster time.
+//! 3. Every node stages what the senders of the *other* groups sent
+//!    ([`Replicated::sync_stage`]; its own group's state is the one it has)
+//!    and at `sync_activate`, the same point of the order everywhere,
+//!    merges ([`Replicated::sync_merge`], groups in ascending order of their
+//!    sender, cluster time the largest any group had).
+//!
+//! Messages ordered meanwhile are held and applied, in order, after the
+//! merge; requests that change state are answered `TRY_AGAIN` until then.
+
+#[cfg(test)]
+mod tests;
+pub mod wire;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use ais_ipc::{DecodeError, Writer, error};
+
+use crate::ordering::{ConfigChange, Guarantee, NodeId, RingId};
+use crate::service::{ConnId, Ctx, Now, RequestError, Service, SyncStep};
+use wire::Msg;
+
+/// Room kept for the ordered message's own header in a Totem message.
+pub const ORDERED_OVERHEAD: usize = 128;
+/// Shortest time between two runs of the engine's timer, should
+/// submitting keep failing (a full send queue).
+pub const TICK_PACE: Duration = Duration::from_millis(10);
+
+/// Why a sync item was refused (counted as malformed and logged).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rejected {
+    Malformed(DecodeError),
+    Refused(&'static str),
+}
+
+impl From<DecodeError> for Rejected {
+    fn from(e: DecodeError) -> Rejected {
+        Rejected::Malformed(e)
+    }
+}
+
+impl std::fmt::Display for Rejected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Rejected::Malformed(e) => write!(f, "{e}"),
+            Rejected::Refused(why) => f.write_str(why),
+        }
+    }
+}
+
+/// A request by where it was ordered: its node and that node's sequence
+/// number. A service keeps it to answer the request later ([`Cx::answer`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ReqRef {
+    pub node: NodeId,
+    pub seq: u64,
+}
+
+/// An ordered request as [`Replicated::apply`] sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ordered {
+    /// The node that ordered it (the message's sender).
+    pub node: NodeId,
+    /// The requesting connection, on that node.
+    pub conn: ConnId,
+    pub seq: u64,
+    /// That node's id for what the request creates (unique per node).
+    pub new_id: u64,
+    /// That node's wall clock when it ordered the request.
+    pub ts: i64,
+    pub msg_id: u32,
+    /// This node ordered it.
+    pub mine: bool,
+    /// This node ordered it and its client still waits for the answer (the
+    /// connection has not closed meanwhile).
+    pub waiting: bool,
+}
+
+impl Ordered {
+    pub fn reference(&self) -> ReqRef {
+        ReqRef { node: self.node, seq: self.seq }
+    }
+}
+
+/// What [`Replicated::apply`] tells the requester.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reply {
+    /// The answer: error code, then the reply payload.
+    Now { error: u32, payload: Vec<u8> },
+    /// No answer yet: a later apply gives it with [`Cx::answer`].
+    Later,
+    /// Nobody is to be answered (answered when ordered, or a read that
+    /// only the asking node computes).
+    None,
+}
+
+impl Reply {
+    pub fn ok(payload: Vec<u8>) -> Reply {
+        Reply::Now { error: error::OK, payload }
+    }
+    pub fn err(error: u32) -> Reply {
+        Reply::Now { error, payload: Vec::new() }
+    }
+}
+
+impl From<Result<(), u32>> for Reply {
+    fn from(r: Result<(), u32>) -> Reply {
+        Reply::err(r.err().unwrap_or(error::OK))
+    }
+}
+
+/// How an ordered request is answered (see [`Cx::order`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    /// A reply once the request is applied.
+    Reply,
+    /// `OK` at once; the outcome by callback with this token.
+    Callback(u64),
+    /// The caller answers itself (at once).
+    Caller,
+}
+
+/// A service whose state is replicated on every node; see the module doc
+/// for what the [`Engine`] does around these calls. Every call that
+/// changes replicated state (`apply`, `closed`, `left`, `advance`,
+/// `sync_merge`) runs at the same point of the order on every node and
+/// must depend only on its arguments and the replicated state.
+pub trait Replicated {
+    /// The service id (`ais_ipc::service::*`).
+    const ID: u32;
+    /// Short name for logs.
+    const NAME: &'static str;
+    /// A decoded library request.
+    type Request;
+    /// Where a sync sender is in its state.
+    type Cursor;
+    /// What one sync sender (of another group) has sent so far.
+    type Staged: Default;
+
+    /// Decodes a library request (also when it comes back ordered).
+    fn decode(msg_id: u32, body: &[u8]) -> Result<Self::Request, RequestError>;
+
+    /// Whether `req` is answered during sync (from local state) rather
+    /// than `TRY_AGAIN`.
+    fn answered_during_sync(_req: &Self::Request) -> bool {
+        false
+    }
+
+    /// A library request of local connection `conn`: answer it from local
+    /// state (`cx.ctx.reply`) or order it ([`Cx::order`]). `body` is the
+    /// request as received.
+    fn request(&mut self, cx: &mut Cx<'_, '_>, conn: ConnId, msg_id: u32, req: Self::Request, body: &[u8]);
+
+    /// Applies an ordered request (cluster time is already at least
+    /// `at.ts`); returns the requester's answer.
+    fn apply(&mut self, cx: &mut Cx<'_, '_>, at: &Ordered, req: Self::Request) -> Reply;
+
+    /// Connection `conn` of `node` is gone: release what it held.
+    fn closed(&mut self, cx: &mut Cx<'_, '_>, node: NodeId, conn: ConnId);
+
+    /// The membership changed to `members`: release what the others held.
+    fn left(&mut self, cx: &mut Cx<'_, '_>, members: &[NodeId]);
+
+    /// Local connection `conn` closed: drop what is kept for it on this
+    /// node only (its release is ordered, see [`Replicated::closed`]).
+    fn conn_gone(&mut self, _conn: ConnId) {}
+
+    /// The cluster time of the replicated state.
+    fn cluster_time(&self) -> i64;
+    /// Moves cluster time to `time` (later than now) and drops what expired.
+    fn advance(&mut self, time: i64);
+    /// The earliest cluster time at which `advance` will change something.
+    fn next_deadline(&self) -> Option<i64>;
+
+    /// The callback answering async request `msg_id` (token, outcome):
+    /// its message id and body.
+    fn callback(msg_id: u32, token: u64, error: u32, payload: &[u8]) -> (u32, Vec<u8>);
+
+    /// Sync: a cursor at the start of this node's state (which does not
+    /// change until the round ends, unless the round is aborted).
+    fn sync_start(&self) -> Self::Cursor;
+    /// Writes the next sync item into `w`; false when there is none left.
+    fn sync_next(&self, cursor: &mut Self::Cursor, w: &mut Writer) -> bool;
+    /// Adds a delivered sync item of one sender to what it sent so far.
+    /// Bounded like normal operation: the sender may be anyone.
+    fn sync_stage(staged: &mut Self::Staged, item: &[u8]) -> Result<(), Rejected>;
+    /// Replaces the state with the merge of this node's own (its group's,
+    /// whose sender is `own`) and the other groups' (by sender); drops
+    /// what nodes not in `members` held; cluster time becomes `time`.
+    fn sync_merge(
+        &mut self,
+        cx: &mut Cx<'_, '_>,
+        own: NodeId,
+        staged: BTreeMap<NodeId, Self::Staged>,
+        members: &[NodeId],
+        time: i64,
+    );
+}
+
+/// A request of this node in flight.
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    conn: ConnId,
+    msg_id: u32,
+    token: Option<u64>,
+}
+
+/// [`Replicated::callback`] of the service.
+type CallbackFn = fn(u32, u64, u32, &[u8]) -> (u32, Vec<u8>);
+
+/// The engine's bookkeeping that services reach through [`Cx`].
+struct Core {
+    name: &'static str,
+    callback: CallbackFn,
+    pending: BTreeMap<u64, Pending>,
+    next_seq: u64,
+    next_id: Option<u64>,
+    /// Local connections that had a request ordered (their close is
+    /// ordered too).
+    ordered_conns: BTreeSet<ConnId>,
+    malformed: u64,
+}
+
+/// What a service may do in a call: the executive's [`Ctx`] and the
+/// engine's requests and answers.
+pub struct Cx<'c, 'a> {
+    pub ctx: &'c mut Ctx<'a>,
+    core: &'c mut Core,
+}
+
+impl Cx<'_, '_> {
+    pub fn local_node(&self) -> NodeId {
+        self.ctx.local_node()
+    }
+
+    pub fn now(&self) -> Now {
+        self.ctx.now
+    }
+
+    /// Orders request `msg_id` of `conn` (`body` as the service decodes
+    /// it); answers `TRY_AGAIN` if the send queue is full. Returns whether
+    /// it was ordered.
+    pub fn order(&mut self, conn: ConnId, msg_id: u32, body: &[u8], guarantee: Guarantee, answer: Answer) -> bool {
+        let wall = self.ctx.now.wall;
+        let new_id = *self.core.next_id.get_or_insert((wall / 1000).max(1) as u64);
+        self.core.next_id = Some(new_id + 1);
+        let seq = self.core.next_seq;
+        let req = wire::Request { conn: conn.0, seq, new_id, ts: wall, msg_id, body };
+        if self.ctx.submit(&Msg::Request(req).encode(), guarantee).is_err() {
+            self.ctx.reply(conn, msg_id, error::TRY_AGAIN, &[]);
+            return false;
+        }
+        self.core.next_seq += 1;
+        self.core.ordered_conns.insert(conn);
+        match answer {
+            Answer::Reply => {
+                self.core.pending.insert(seq, Pending { conn, msg_id, token: None });
+            }
+            Answer::Callback(token) => {
+                self.core.pending.insert(seq, Pending { conn, msg_id, token: Some(token) });
+                self.ctx.reply(conn, msg_id, error::OK, &[]);
+            }
+            Answer::Caller => {}
+        }
+        true
+    }
+
+    /// Requests of `conn` waiting for their answer.
+    pub fn pending_of(&self, conn: ConnId) -> usize {
+        self.core.pending.values().filter(|p| p.conn == conn).count()
+    }
+
+    /// Answers request `to` if this node ordered it and its client still
+    /// waits (elsewhere: nothing).
+    pub fn answer(&mut self, to: ReqRef, error: u32, payload: &[u8]) {
+        if to.node != self.ctx.local_node() {
+            return;
+        }
+        let Some(p) = self.core.pending.remove(&to.seq) else { return };
+        match p.token {
+            Some(token) => {
+                let (id, body) = (self.core.callback)(p.msg_id, token, error, payload);
+                self.ctx.dispatch(p.conn, id, body);
+            }
+            None => self.ctx.reply(p.conn, p.msg_id, error, payload),
+        }
+    }
+
+    /// A callback to connection `conn` of `node`, sent by that node
+    /// (elsewhere: nothing).
+    pub fn tell(&mut self, node: NodeId, conn: ConnId, id: u32, body: Vec<u8>) {
+        if node == self.ctx.local_node() {
+            self.ctx.dispatch(conn, id, body);
+        }
+    }
+
+    /// Counts (and logs, rate-limited) an ordered message from `from` that
+    /// is dropped as malformed.
+    pub fn malformed(&mut self, from: NodeId, why: &dyn std::fmt::Display) {
+        self.core.malformed += 1;
+        crate::log_limited!(Warning, Serv, "{}: dropped an ordered message from node {from}: {why}", self.core.name);
+    }
+}
+
+/// This node's part in a sync round.
+struct Round<C, T> {
+    ring: RingId,
+    members: Vec<NodeId>,
+    hello_sent: bool,
+    /// Each member's last synced ring, as its hello said.
+    hellos: BTreeMap<NodeId, Option<RingId>>,
+    /// The sender of this node's group, once every hello is delivered.
+    my_sender: Option<NodeId>,
+    /// What this node still has to send, if it is a sender.
+    sending: Option<Sending<C>>,
+    /// What the senders of the other groups sent.
+    staged: BTreeMap<NodeId, Staged<T>>,
+}
+
+struct Sending<C> {
+    cursor: C,
+    /// A message the send queue refused, to submit first next time.
+    refused: Option<Vec<u8>>,
+    items_done: bool,
+    end_sent: bool,
+}
+
+struct Staged<T> {
+    state: T,
+    time: i64,
+    ended: bool,
+}
+
+/// The sender of `me`'s group: the lowest member whose last synced ring is
+/// `me`'s; `me` itself if it never synced.
+fn group_sender(members: &[NodeId], hellos: &BTreeMap<NodeId, Option<RingId>>, me: NodeId) -> NodeId {
+    match hellos.get(&me).copied().flatten() {
+        None => me,
+        Some(last) => members.iter().copied().filter(|m| hellos.get(m) == Some(&Some(last))).min().unwrap_or(me),
+    }
+}
+
+/// A replicated service `S` with the engine around it: the [`Service`]
+/// the executive runs. Derefs to `S` (its state, for status and tests).
+pub struct Engine<S: Replicated> {
+    svc: S,
+    core: Core,
+    /// Connections whose close is still to be ordered (the queue was full).
+    closing: Vec<ConnId>,
+    /// The last ring this node finished syncing (None before the first).
+    synced_ring: Option<RingId>,
+    sync: Option<Round<S::Cursor, S::Staged>>,
+    /// Ordered messages delivered during sync, applied after the merge.
+    held: Vec<(NodeId, Vec<u8>)>,
+    tick_in_flight: bool,
+    /// When the timer last ran (to pace retries).
+    last_timeout: Option<Instant>,
+}
+
+impl<S: Replicated> std::ops::Deref for Engine<S> {
+    type Target = S;
+    fn deref(&self) -> &S {
+        &self.svc
+    }
+}
+
+impl<S: Replicated + Default> Default for Engine<S> {
+    fn default() -> Self {
+        Engine::new(S::default())
+    }
+}
+
+impl<S: Replicated> Engine<S> {
+    pub fn new(svc: S) -> Engine<S> {
+        Engine {
+            svc,
+            core: Core {
+                name: S::NAME,
+                callback: S::callback,
+                pending: BTreeMap::new(),
+                next_seq: 1,
+                next_id: None,
+                ordered_conns: BTreeSet::new(),
+                malformed: 0,
+            },
+            closing: Vec::new(),
+            synced_ring: None,
+            sync: None,
+            held: Vec::new(),
+            tick_in_flight: false,
+            last_timeout: None,
+        }
+    }
+
+    /// Ordered messages (and sync items) dropped as malformed.
+    pub fn malformed(&self) -> u64 {
+        self.core.malformed
+    }
+
+    pub fn is_syncing(&self) -> bool {
+        self.sync.is_some()
+    }
+
+    fn cx<'c, 'a>(svc: &'c mut S, core: &'c mut Core, ctx: &'c mut Ctx<'a>) -> (&'c mut S, Cx<'c, 'a>) {
+        (svc, Cx { ctx, core })
+    }
+
+    /// Orders the closes that could not be submitted, and a tick when
+    /// something is due by this node's clock (not during sync).
+    fn housekeeping(&mut self, ctx: &mut Ctx<'_>) {
+        if self.sync.is_some() {
+            return;
+        }
+        let wall = ctx.now.wall;
+        while let Some(conn) = self.closing.pop() {
+            if ctx.submit(&Msg::Closed { conn: conn.0, ts: wall }.encode(), Guarantee::Safe).is_err() {
+                self.closing.push(conn);
+                break;
+            }
+        }
+        if !self.tick_in_flight
+            && self.svc.next_deadline().is_some_and(|due| due <= wall)
+            && ctx.submit(&Msg::Tick { ts: wall }.encode(), Guarantee::Agreed).is_ok()
+        {
+            self.tick_in_flight = true;
+        }
+    }
+
+    fn advance(&mut self, ts: i64) {
+        if ts > self.svc.cluster_time() {
+            self.svc.advance(ts);
+        }
+    }
+
+    /// Applies a request, tick or close at its point of the order.
+    fn apply(&mut self, ctx: &mut Ctx<'_>, sender: NodeId, m: Msg<'_>) {
+        match m {
+            Msg::Request(q) => {
+                let (svc, mut cx) = Self::cx(&mut self.svc, &mut self.core, ctx);
+                let req = match S::decode(q.msg_id, q.body) {
+                    Ok(r) => r,
+                    Err(e) => return cx.malformed(sender, &e),
+                };
+                if q.ts > svc.cluster_time() {
+                    svc.advance(q.ts);
+                }
+                let mine = sender == cx.local_node();
+                let at = Ordered {
+                    node: sender,
+                    conn: ConnId(q.conn),
+                    seq: q.seq,
+                    new_id: q.new_id,
+                    ts: q.ts,
+                    msg_id: q.msg_id,
+                    mine,
+                    waiting: mine && cx.core.pending.contains_key(&q.seq),
+                };
+                match svc.apply(&mut cx, &at, req) {
+                    Reply::Now { error, payload } => cx.answer(at.reference(), error, &payload),
+                    Reply::Later => {}
+                    Reply::None if mine => {
+                        cx.core.pending.remove(&q.seq);
+                    }
+                    Reply::None => {}
+                }
+            }
+            Msg::Tick { ts } => self.advance(ts),
+            Msg::Closed { conn, ts } => {
+                self.advance(ts);
+                let (svc, mut cx) = Self::cx(&mut self.svc, &mut self.core, ctx);
+                svc.closed(&mut cx, sender, ConnId(conn));
+            }
+            Msg::Hello { .. } | Msg::Item { .. } | Msg::End { .. } => {}
+        }
+    }
+
+    fn deliver_sync(&mut self, ctx: &mut Ctx<'_>, sender: NodeId, m: Msg<'_>) {
+        let me = ctx.local_node();
+        let Some(round) = self.sync.as_mut() else { return };
+        // Of an aborted round, or from a node not in this ring.
+        if m.sync_ring() != Some(round.ring) || !round.members.contains(&sender) {
+            return;
+        }
+        match m {
+            Msg::Hello { last, .. } => {
+                round.hellos.insert(sender, last);
+                if round.my_sender.is_none() && round.members.iter().all(|m| round.hellos.contains_key(m)) {
+                    round.my_sender = Some(group_sender(&round.members, &round.hellos, me));
+                }
+            }
+            // This node's own group: its state is already here.
+            _ if Some(sender) == round.my_sender => {}
+            Msg::Item { item, .. } => {
+                let staged = round.staged.entry(sender).or_insert_with(|| Staged {
+                    state: S::Staged::default(),
+                    time: 0,
+                    ended: false,
+                });
+                if let Err(e) = S::sync_stage(&mut staged.state, item) {
+                    Cx { ctx, core: &mut self.core }.malformed(sender, &format_args!("sync item refused: {e}"));
+                }
+            }
+            Msg::End { time, .. } => {
+                let staged = round.staged.entry(sender).or_insert_with(|| Staged {
+                    state: S::Staged::default(),
+                    time: 0,
+                    ended: false,
+                });
+                staged.time = staged.time.max(time);
+                staged.ended = true;
+            }
+            Msg::Request(_) | Msg::Tick { .. } | Msg::Closed { .. } => {}
+        }
+    }
+}
+
+impl<S: Replicated> Service for Engine<S> {
+    fn id(&self) -> u32 {
+        S::ID
+    }
+
+    fn name(&self) -> &'static str {
+        S::NAME
+    }
+
+    fn lib_request(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, msg_id: u32, body: &[u8]) -> Result<(), RequestError> {
+        let req = S::decode(msg_id, body)?;
+        self.housekeeping(ctx);
+        if !S::answered_during_sync(&req) {
+            if self.sync.is_some() {
+                ctx.reply(conn, msg_id, error::TRY_AGAIN, &[]);
+                return Ok(());
+            }
+            if body.len() + ORDERED_OVERHEAD > totem::MAX_MESSAGE_SIZE {
+                ctx.reply(conn, msg_id, error::TOO_BIG, &[]);
+                return Ok(());
+            }
+        }
+        let (svc, mut cx) = Self::cx(&mut self.svc, &mut self.core, ctx);
+        svc.request(&mut cx, conn, msg_id, req, body);
+        Ok(())
+    }
+
+    fn deliver(&mut self, ctx: &mut Ctx<'_>, sender: NodeId, payload: &[u8]) {
+        let m = match Msg::decode(payload) {
+            Ok(m) => m,
+            Err(e) => return Cx { ctx, core: &mut self.core }.malformed(sender, &e),
+        };
+        if let Msg::Tick { .. } = m
+            && sender == ctx.local_node()
+        {
+            self.tick_in_flight = false;
+        }
+        if m.sync_ring().is_some() {
+            self.deliver_sync(ctx, sender, m);
+        } else if self.sync.is_some() || !self.held.is_empty() {
+            self.held.push((sender, payload.to_vec()));
+        } else {
+            self.apply(ctx, sender, m);
+        }
+        self.housekeeping(ctx);
+    }
+
+    fn config_change(&mut self, ctx: &mut Ctx<'_>, change: &ConfigChange) {
+        let (svc, mut cx) = Self::cx(&mut self.svc, &mut self.core, ctx);
+        svc.left(&mut cx, &change.members);
+    }
+
+    fn conn_closed(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
+        self.core.pending.retain(|_, p| p.conn != conn);
+        self.svc.conn_gone(conn);
+        if self.core.ordered_conns.remove(&conn) {
+            self.closing.push(conn);
+        }
+        self.housekeeping(ctx);
+    }
+
+    fn poll_timeout(&self, now: Now) -> Option<Instant> {
+        if self.sync.is_some() {
+            return None;
+        }
+        let due = if !self.closing.is_empty() {
+            now.mono
+        } else if self.tick_in_flight {
+            return None;
+        } else {
+            now.mono_at(self.svc.next_deadline()?)?
+        };
+        Some(self.last_timeout.map_or(due, |t| due.max(t + TICK_PACE)))
+    }
+
+    fn handle_timeout(&mut self, ctx: &mut Ctx<'_>) {
+        self.last_timeout = Some(ctx.now.mono);
+        self.housekeeping(ctx);
+    }
+
+    fn sync_init(&mut self, _ctx: &mut Ctx<'_>, change: &ConfigChange) {
+        self.sync = Some(Round {
+            ring: change.ring_id,
+            members: change.members.clone(),
+            hello_sent: false,
+            hellos: BTreeMap::new(),
+            my_sender: None,
+            sending: None,
+            staged: BTreeMap::new(),
+        });
+    }
+
+    /// Phase 1: the hello. Phase 2, once every hello is delivered: a
+    /// group's sender sends its state, then `SYNC_END`.
+    fn sync_process(&mut self, ctx: &mut Ctx<'_>) -> SyncStep {
+        let me = ctx.local_node();
+        let Some(round) = self.sync.as_mut() else { return SyncStep::Done };
+        if !round.hello_sent {
+            let hello = Msg::Hello { ring: round.ring, last: self.synced_ring };
+            if ctx.submit(&hello.encode(), Guarantee::Agreed).is_err() {
+                return SyncStep::MoreToSend;
+            }
+            round.hello_sent = true;
+        }
+        match round.my_sender {
+            None => return SyncStep::MoreToSend, // called again on a later turn
+            Some(sender) if sender != me => return SyncStep::Done,
+            Some(_) => {}
+        }
+        let svc = &self.svc;
+        let send = round.sending.get_or_insert_with(|| Sending {
+            cursor: svc.sync_start(),
+            refused: None,
+            items_done: false,
+            end_sent: false,
+        });
+        loop {
+            let next = match send.refused.take() {
+                Some(m) => m,
+                None if !send.items_done => {
+                    let mut w = wire::item_writer(round.ring);
+                    if !svc.sync_next(&mut send.cursor, &mut w) {
+                        send.items_done = true;
+                        continue;
+                    }
+                    w.into_vec()
+                }
+                None if !send.end_sent => {
+                    send.end_sent = true;
+                    Msg::End { ring: round.ring, time: svc.cluster_time() }.encode()
+                }
+                None => return SyncStep::Done,
+            };
+            if ctx.submit(&next, Guarantee::Agreed).is_err() {
+                send.refused = Some(next);
+                return SyncStep::MoreToSend;
+            }
+        }
+    }
+
+    fn sync_activate(&mut self, ctx: &mut Ctx<'_>) {
+        let Some(round) = self.sync.take() else { return };
+        if round.staged.values().any(|s| !s.ended) {
+            crate::log_warn!(Serv, "{}: sync activated before every sender finished", S::NAME);
+        }
+        let own = round.my_sender.unwrap_or(ctx.local_node());
+        let time = round.staged.values().map(|s| s.time).fold(self.svc.cluster_time(), i64::max);
+        let staged = round.staged.into_iter().map(|(sender, s)| (sender, s.state)).collect();
+        let (svc, mut cx) = Self::cx(&mut self.svc, &mut self.core, ctx);
+        svc.sync_merge(&mut cx, own, staged, &round.members, time);
+        self.synced_ring = Some(round.ring);
+        for (sender, payload) in std::mem::take(&mut self.held) {
+            if let Ok(m) = Msg::decode(&payload) {
+                self.apply(ctx, sender, m);
+            }
+        }
+        self.housekeeping(ctx);
+    }
+
+    fn sync_abort(&mut self, _ctx: &mut Ctx<'_>) {
+        // Held messages stay held: they are applied after the next merge.
+        self.sync = None;
+    }
+}
