@@ -132,8 +132,11 @@ n3=$(grep '^ready ' "$tmp/client3.out" | cut -d' ' -f2)
 COROSYNC_RUN_DIR=$tmp/n1/run "$tmp/cpg_node" evshold 60 > "$tmp/evshold1.out" 2>&1 &
 cluster_bg+=($!)
 wait_line "$tmp/evshold1.out" '^evs ready' 10 || die "EVS watcher not ready"
+# The executive first: killed together, node 3's executive could see its
+# client's socket close and multicast a leave (PROCDOWN) before it dies.
 {
-    kill -KILL "${client[3]}" "$(node_pid 3)"
+    kill -KILL "$(node_pid 3)"
+    kill -KILL "${client[3]}"
     wait "${client[3]}"
 } 2>/dev/null
 node_kill 3
