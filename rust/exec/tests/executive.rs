@@ -154,18 +154,6 @@ fn bad_input_closes_only_that_connection() {
     assert!(log.contains("unknown request id 999"), "{log}");
 }
 
-/// A small seeded generator, so a failure replays exactly.
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
-
 #[test]
 fn random_and_mutated_input_never_hurts_the_executive() {
     let dir = TempDir::new("fuzz");
@@ -173,31 +161,33 @@ fn random_and_mutated_input_never_hurts_the_executive() {
     let mut exec = Exec::start(&dir);
     let socket = dir.socket();
     let mut good = Client::connect(&socket, service::CFG);
-    let seed = 0x5eed_1234_u64;
-    let mut rng = XorShift(seed);
+    let (mut rng, _seed) = ais_testrng::seeded(0x5eed_1234);
     let valid_hello = {
         let h = ais_ipc::handshake::Hello { protocol: 1, role: Role::Request, service: service::CFG, token: 0 };
         ais_ipc::frame::encode(HANDSHAKE_SERVICE, HELLO_ID, &h.encode())
     };
     let status = ais_ipc::frame::encode(service::CFG, ais_ipc::cfg::STATUS, &[]);
-    for round in 0..300 {
+    for round in 0..ais_testrng::iters(300) {
         let mut bytes: Vec<u8> = match round % 3 {
             // Pure noise.
-            0 => (0..rng.next() % 200).map(|_| rng.next() as u8).collect(),
+            0 => {
+                let n = rng.index(200);
+                rng.bytes(n)
+            }
             // A hello with some bytes flipped.
             1 => {
                 let mut v = valid_hello.clone();
-                for _ in 0..1 + rng.next() % 3 {
-                    let i = (rng.next() as usize) % v.len();
-                    v[i] ^= 1 << (rng.next() % 8);
+                for _ in 0..1 + rng.below(3) {
+                    let i = rng.index(v.len());
+                    v[i] ^= 1 << rng.below(8);
                 }
                 v
             }
             // A valid hello, then a mutated request.
             _ => {
                 let mut v = status.clone();
-                let i = (rng.next() as usize) % v.len();
-                v[i] = rng.next() as u8;
+                let i = rng.index(v.len());
+                v[i] = rng.byte();
                 let mut all = valid_hello.clone();
                 all.extend_from_slice(&v);
                 all
@@ -207,8 +197,8 @@ fn random_and_mutated_input_never_hurts_the_executive() {
         let mut s = std::os::unix::net::UnixStream::connect(&socket).unwrap();
         send_raw(&mut s, &bytes);
     }
-    assert_eq!(good.status().unwrap().local_node_id, 1, "seed {seed:#x}");
-    assert!(exec.child.try_wait().unwrap().is_none(), "executive died; seed {seed:#x}");
+    assert_eq!(good.status().unwrap().local_node_id, 1);
+    assert!(exec.child.try_wait().unwrap().is_none(), "executive died");
     exec.signal(libc::SIGTERM);
     assert_eq!(exec.wait_exit(Duration::from_secs(10)), Some(0));
 }

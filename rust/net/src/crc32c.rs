@@ -138,18 +138,6 @@ mod tests {
         !update_portable(!0, data)
     }
 
-    /// xorshift64*, deterministic per seed.
-    fn random_bytes(seed: &mut u64, n: usize) -> Vec<u8> {
-        (0..n)
-            .map(|_| {
-                *seed ^= *seed >> 12;
-                *seed ^= *seed << 25;
-                *seed ^= *seed >> 27;
-                (seed.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 56) as u8
-            })
-            .collect()
-    }
-
     #[test]
     fn known_vectors() {
         let ascending: Vec<u8> = (0..32).collect();
@@ -176,8 +164,8 @@ mod tests {
 
     #[test]
     fn hardware_and_portable_agree_on_all_lengths_and_alignments() {
-        let mut seed = 0xC5C3_2C00_u64;
-        let buf = random_bytes(&mut seed, 10_000);
+        let (mut rng, _seed) = ais_testrng::seeded(0xC5C3_2C00);
+        let buf = rng.bytes(10_000);
         let mut lengths: Vec<usize> = (0..=300).collect();
         lengths.extend([511, 512, 513, 1023, 1400, 1424, 1472, 1500, 4096, 9000]);
         let has_hw = hardware(b"").is_some();
@@ -199,8 +187,8 @@ mod tests {
 
     #[test]
     fn append_equals_whole() {
-        let mut seed = 42;
-        let data = random_bytes(&mut seed, 2000);
+        let (mut rng, _seed) = ais_testrng::seeded(42);
+        let data = rng.bytes(2000);
         for split in [0, 1, 7, 8, 9, 100, 1399, 2000] {
             let (a, b) = data.split_at(split);
             assert_eq!(crc32c_append(crc32c(a), b), crc32c(&data), "split {split}");
@@ -209,8 +197,8 @@ mod tests {
 
     #[test]
     fn detects_every_single_bit_flip_and_short_burst() {
-        let mut seed = 7;
-        let data = random_bytes(&mut seed, 1424);
+        let (mut rng, _seed) = ais_testrng::seeded(7);
+        let data = rng.bytes(1424);
         let good = crc32c(&data);
         let mut t = data.clone();
         for i in 0..t.len() {
@@ -221,7 +209,7 @@ mod tests {
             }
             // any burst within 4 bytes (32 bits) is always detected
             if i + 4 <= t.len() {
-                let burst = random_bytes(&mut seed, 4);
+                let burst = rng.bytes(4);
                 if burst != [0; 4] {
                     t[i..i + 4].iter_mut().zip(&burst).for_each(|(x, b)| *x ^= b);
                     assert_ne!(crc32c(&t), good, "burst at {i}");

@@ -847,23 +847,6 @@ mod tests {
         k
     };
 
-    /// Small deterministic PRNG (xorshift64*), seeded per test.
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-        }
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-        fn bytes(&mut self, n: usize) -> Vec<u8> {
-            (0..n).map(|_| self.next() as u8).collect()
-        }
-    }
-
     fn sealed(node: u32, boot: u64) -> PacketCodec {
         PacketCodec::sealed(&KEY, node, boot).unwrap()
     }
@@ -1080,7 +1063,7 @@ mod tests {
     /// computes it, and frames built by that implementation open.
     #[test]
     fn sealed_frames_identical_to_reference_implementation() {
-        let mut rng = Rng(0x0C0D_EC00);
+        let (mut rng, _seed) = ais_testrng::seeded(0x0C0D_EC00);
         let key = sender_key(&master_key(&KEY), 9, 0xB007);
         let reference = ChaCha20Poly1305::new(Key::from_slice(&key));
         let mut a = sealed(9, 0xB007);
@@ -1339,16 +1322,16 @@ mod tests {
 
     #[test]
     fn replay_window_randomised_against_model() {
-        let mut rng = Rng(0x5EED_0001);
+        let (mut rng, _seed) = ais_testrng::seeded(0x5EED_0001);
         let mut w = ReplayWindow::new(0);
         let mut seen: HashSet<u64> = HashSet::from([0]);
         let mut top = 0u64;
         for _ in 0..20_000 {
             let c = match rng.below(4) {
-                0 => top + 1 + rng.below(50) as u64,
-                1 => top.saturating_sub(rng.below(2 * REPLAY_WINDOW as usize) as u64),
-                2 => top + rng.below(3 * REPLAY_WINDOW as usize) as u64,
-                _ => top.saturating_sub(rng.below(20) as u64),
+                0 => top + 1 + rng.below(50),
+                1 => top.saturating_sub(rng.below(2 * REPLAY_WINDOW)),
+                2 => top + rng.below(3 * REPLAY_WINDOW),
+                _ => top.saturating_sub(rng.below(20)),
             };
             let model = !seen.contains(&c) && (c > top || top - c < REPLAY_WINDOW);
             assert_eq!(w.fresh(c), model, "counter {c} top {top}");
@@ -1374,19 +1357,19 @@ mod tests {
     }
 
     /// Seeded random and mutated input: open() never panics, and nothing
-    /// but an untouched, unseen frame ever opens. Set AIS_NET_FUZZ_ITERS
-    /// for a longer run.
+    /// but an untouched, unseen frame ever opens. Set AIS_FUZZ_ITERS for a
+    /// longer run.
     #[test]
     fn open_never_panics_on_random_or_mutated_input() {
-        let iters: usize = std::env::var("AIS_NET_FUZZ_ITERS").ok().and_then(|v| v.parse().ok()).unwrap_or(6_000);
-        let mut rng = Rng(0xA15E_F022);
+        let iters = ais_testrng::iters(6_000);
+        let (mut rng, _seed) = ais_testrng::seeded(0xA15E_F022);
         let mut tx = [sealed(1, 1), PacketCodec::plain(1, 1)];
         let mut rx = [sealed(2, 2), PacketCodec::plain(2, 2)];
         for it in 0..iters {
             let m = it % 2;
-            let n = rng.below(1500);
+            let n = rng.index(1500);
             let mut orig = None;
-            let input = match rng.below(4) {
+            let input = match rng.index(4) {
                 0 => rng.bytes(n),
                 1 => {
                     // valid header prefix, random rest
@@ -1398,20 +1381,20 @@ mod tests {
                     let payload = rng.bytes(n);
                     let mut f = tx[m].seal(&payload).unwrap();
                     orig = Some(f.clone());
-                    let mutations = 1 + rng.below(4);
+                    let mutations = 1 + rng.index(4);
                     for _ in 0..mutations {
-                        match rng.below(4) {
+                        match rng.index(4) {
                             0 if !f.is_empty() => {
-                                let i = rng.below(f.len());
+                                let i = rng.index(f.len());
                                 f[i] ^= 1 + rng.below(255) as u8;
                             }
-                            1 => f.truncate(rng.below(f.len() + 1)),
+                            1 => f.truncate(rng.index(f.len() + 1)),
                             2 => {
-                                let i = rng.below(f.len() + 1);
-                                f.insert(i, rng.next() as u8);
+                                let i = rng.index(f.len() + 1);
+                                f.insert(i, rng.byte());
                             }
                             _ if !f.is_empty() => {
-                                let i = rng.below(f.len());
+                                let i = rng.index(f.len());
                                 f.remove(i);
                             }
                             _ => {}

@@ -42,7 +42,6 @@
 
 pub mod check;
 pub mod report;
-pub mod rng;
 pub mod sim;
 
 pub use sim::{Scenario, run_seed};

@@ -9,7 +9,7 @@ use std::rc::Rc;
 use totem::{ConfigKind, Dest, Event, Guarantee, Micros, RingId, RingKey, State, Totem, TotemConfig, Transmit};
 
 use crate::check::{Incarnation, MsgId, Rec, Trace};
-use crate::rng::Rng;
+use ais_testrng::Rng;
 
 /// What faults a run injects.
 /// Messages submitted at once by the sender of a `one_sender` scenario.

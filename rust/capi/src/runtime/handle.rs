@@ -329,11 +329,9 @@ mod tests {
             assert_eq!(ours.get(garbage).err(), Some(AisError::BAD_HANDLE), "{garbage:#x}");
         }
         // A cheap pseudo-random sweep: nothing but `h` is accepted.
-        let mut x = 0x1234_5678_9abc_def0u64;
-        for _ in 0..100_000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+        let (mut rng, _seed) = ais_testrng::seeded(0x1234_5678_9abc_def0);
+        for _ in 0..ais_testrng::iters(100_000) {
+            let x = rng.next_u64();
             if x != h {
                 assert!(ours.get(x).is_err());
             }

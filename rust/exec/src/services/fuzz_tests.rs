@@ -2,32 +2,19 @@
 //! with random ids and bodies, and deliveries of random, mutated and
 //! replayed-but-corrupted messages from members and strangers (with secauth
 //! off anyone on the network can send). Nothing may panic; a run is
-//! deterministic (fixed seeds), so a failure replays exactly.
+//! deterministic (fixed seeds, or `AIS_TEST_SEED`), so a failure replays
+//! exactly; `AIS_FUZZ_ITERS` makes the runs longer.
 
 use std::time::Duration;
 
 use ais_ipc::service;
+use ais_testrng::Rng;
 
 use crate::config::Config;
 use crate::ordering::{NodeId, RingId};
 use crate::service::{ConnId, ConnInfo, Service, SyncStep, split_routed};
 use crate::services::clm::LocalIdentity;
 use crate::services::testkit::{SimNode, begin_sync, run_ordered};
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
 
 /// Words that are mostly small (plausible lengths, counts, kinds, flags),
 /// sometimes extreme, cut at a random byte.
@@ -36,7 +23,7 @@ fn biased_body(rng: &mut Rng) -> Vec<u8> {
     let mut out = Vec::new();
     for _ in 0..words {
         let w: u32 = match rng.below(8) {
-            0 => rng.next() as u32,
+            0 => rng.next_u64() as u32,
             1 => u32::MAX - rng.below(3) as u32,
             _ => rng.below(5) as u32,
         };
@@ -158,7 +145,7 @@ fn fuzz_service<S: Service>(
     ids: u32,
     seeds: &[(u32, Vec<u8>)],
 ) -> usize {
-    let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+    let mut rng = Rng::new(seed);
     let mut nodes: Vec<SimNode<S>> = (1..=3).map(|n| SimNode::new(n, make(n))).collect();
     let mut seen: Vec<Vec<u8>> = Vec::new();
     // Which partition each node is in (0 or 1); messages stay inside one.
@@ -259,6 +246,7 @@ fn fuzz_service<S: Service>(
     accepted
 }
 
+/// Steps of one run (`AIS_FUZZ_ITERS` overrides).
 const STEPS: usize = 4000;
 
 /// How a registered service is fuzzed: request ids tried (`0..ids`),
@@ -322,11 +310,20 @@ fn every_registered_service_survives_random_requests_and_deliveries() {
                 .name(name.to_string())
                 .spawn_scoped(scope, move || {
                     let p = plan(id);
-                    let decoded: usize = (1..=p.seeds)
-                        .map(|seed| fuzz_service(|n| registered(id, n), seed, p.steps, p.ids, &p.start))
+                    // Seeds 1..=p.seeds and p.steps, unless the environment
+                    // says otherwise (the bar scales with the work done).
+                    let seeds = ais_testrng::seeds(&(1..=p.seeds).collect::<Vec<_>>());
+                    let steps = ais_testrng::iters(p.steps);
+                    let decoded: usize = seeds
+                        .iter()
+                        .map(|&seed| {
+                            let _seed = ais_testrng::SeedGuard(seed);
+                            fuzz_service(|n| registered(id, n), seed, steps, p.ids, &p.start)
+                        })
                         .sum();
+                    let want = p.min_decoded * seeds.len() * steps / (p.seeds as usize * p.steps);
                     eprintln!("{name}: {decoded} requests decoded");
-                    assert!(decoded >= p.min_decoded, "{name}: only {decoded} requests decoded");
+                    assert!(decoded >= want, "{name}: only {decoded} requests decoded, {want} wanted");
                 })
                 .expect("a thread");
         }

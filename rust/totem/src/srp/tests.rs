@@ -410,19 +410,12 @@ fn ring_saturated_under_a_flood_and_not_for_a_trickle() {
 /// cluster still agrees afterwards.
 #[test]
 fn hostile_packets_never_panic() {
-    for seed in [0x2545f4914f6cdd1d_u64, 0x9e3779b97f4a7c15, 12345] {
-        hostile_run(seed);
-    }
+    ais_testrng::each_seed(&[0x2545f4914f6cdd1d_u64, 0x9e3779b97f4a7c15, 12345], hostile_run);
 }
 
 fn hostile_run(seed: u64) {
-    let mut x: u64 = seed;
-    let mut rnd = move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    };
+    let mut rng = ais_testrng::Rng::new(seed);
+    let mut rnd = move || rng.next_u64();
     let pick = |r: u64| -> u64 {
         match r % 6 {
             0 => 0,
@@ -436,7 +429,7 @@ fn hostile_run(seed: u64) {
     let mut net = Net::new(3);
     net.run_until(Micros::from_millis(2000));
     let ring = net.nodes[0].ring_id();
-    for round in 0..3000u64 {
+    for round in 0..ais_testrng::iters(3000) {
         let r = rnd();
         let ring_id = if r % 2 == 0 { ring } else { RingId { rep: 1 + (r >> 8) as u32 % 3, seq: pick(rnd()) } };
         let p = match r % 6 {
