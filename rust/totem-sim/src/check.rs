@@ -1,4 +1,8 @@
 //! The extended virtual synchrony checks, run on the record of one simulation.
+//!
+//! Two kinds, kept apart (as TigerBeetle's VOPR does): [`safety`] holds in
+//! every run whatever the faults, [`liveness`] only once faults have stopped
+//! long enough for progress (the run's settle phase). [`check`] runs both.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
@@ -71,12 +75,78 @@ fn name(i: &Incarnation) -> String {
     format!("node {}#{}", i.node, i.inc)
 }
 
-/// Returns every violation found (empty when the run is correct).
+/// Every violation found (empty when the run is correct): problems seen
+/// while running, then the safety checks, then the liveness checks.
 pub fn check(t: &Trace) -> Vec<String> {
+    let r = Run::new(t);
     let mut out: Vec<String> = t.extra.iter().take(3).cloned().collect();
-    let views: Vec<View> = t.incs.iter().map(view).collect();
+    safety_of(&r, &mut out);
+    liveness_of(&r, &mut out);
+    out
+}
 
-    // No duplicates.
+/// The properties that hold in every run, whatever the faults: no
+/// duplicates, total order, no gaps, configuration agreement and the
+/// transitional rule, virtual synchrony, safe delivery.
+pub fn safety(t: &Trace) -> Vec<String> {
+    let mut out = Vec::new();
+    safety_of(&Run::new(t), &mut out);
+    out
+}
+
+/// The properties that need the faults to stop long enough (the run's
+/// settle phase): self-delivery, one ring of all live nodes within the
+/// bound and no change after it, every later message delivered by all,
+/// something delivered at all.
+pub fn liveness(t: &Trace) -> Vec<String> {
+    let mut out = Vec::new();
+    liveness_of(&Run::new(t), &mut out);
+    out
+}
+
+fn safety_of(r: &Run<'_>, out: &mut Vec<String>) {
+    no_duplicates(r, out);
+    total_order(r, out);
+    no_gaps(r, out);
+    configurations_agree(r, out);
+    virtual_synchrony(r, out);
+    safe_delivery(r, out);
+}
+
+fn liveness_of(r: &Run<'_>, out: &mut Vec<String>) {
+    self_delivery(r, out);
+    final_ring(r, out);
+    something_delivered(r, out);
+}
+
+/// What the checks share, computed once per trace.
+struct Run<'a> {
+    t: &'a Trace,
+    /// Each incarnation's log split into configurations.
+    views: Vec<View>,
+    /// Per incarnation: the position of each delivered message in its order.
+    pos: Vec<HashMap<MsgId, usize>>,
+    /// The incarnation that installed a regular configuration, by (ring, node).
+    reg_inc: HashMap<(RingId, u32), usize>,
+}
+
+impl Run<'_> {
+    fn new(t: &Trace) -> Run<'_> {
+        let views: Vec<View> = t.incs.iter().map(view).collect();
+        let pos = views.iter().map(|v| v.deliveries.iter().enumerate().map(|(k, d)| (d.0, k)).collect()).collect();
+        let mut reg_inc = HashMap::new();
+        for (i, v) in views.iter().enumerate() {
+            for s in v.segs.iter().filter(|s| s.kind == ConfigKind::Regular) {
+                reg_inc.insert((s.ring, t.incs[i].node), i);
+            }
+        }
+        Run { t, views, pos, reg_inc }
+    }
+}
+
+/// No incarnation delivers a message twice.
+fn no_duplicates(r: &Run<'_>, out: &mut Vec<String>) {
+    let (t, views) = (r.t, &r.views);
     for (i, v) in views.iter().enumerate() {
         let mut seen = HashSet::new();
         for (id, _, _) in &v.deliveries {
@@ -86,10 +156,11 @@ pub fn check(t: &Trace) -> Vec<String> {
             }
         }
     }
+}
 
-    // Total order agreement: messages two nodes both deliver are in the same relative order.
-    let pos: Vec<HashMap<MsgId, usize>> =
-        views.iter().map(|v| v.deliveries.iter().enumerate().map(|(k, d)| (d.0, k)).collect()).collect();
+/// Messages two nodes both deliver are in the same relative order.
+fn total_order(r: &Run<'_>, out: &mut Vec<String>) {
+    let (t, views, pos) = (r.t, &r.views, &r.pos);
     'pairs: for (a, va) in views.iter().enumerate() {
         for (b, pos_b) in pos.iter().enumerate().skip(a + 1) {
             let mut last: Option<(usize, MsgId)> = None;
@@ -112,19 +183,12 @@ pub fn check(t: &Trace) -> Vec<String> {
             }
         }
     }
+}
 
-    // Self-delivery.
-    for (i, inc) in t.incs.iter().enumerate() {
-        if inc.crashed {
-            continue;
-        }
-        let missing = inc.submitted.iter().filter(|(c, _, _)| !pos[i].contains_key(&(inc.node, inc.inc, *c))).count();
-        if missing > 0 {
-            out.push(format!("self-delivery: {} did not deliver {missing} of its own messages", name(inc)));
-        }
-    }
-
-    // No gaps from a sender unless the receiver installed a configuration without it in between.
+/// A sender's messages in order, skipping some only across a configuration
+/// without that sender.
+fn no_gaps(r: &Run<'_>, out: &mut Vec<String>) {
+    let (t, views) = (r.t, &r.views);
     for (i, v) in views.iter().enumerate() {
         let mut last: HashMap<(u32, u32), (u64, Option<usize>)> = HashMap::new();
         for (id, _, seg) in &v.deliveries {
@@ -149,17 +213,18 @@ pub fn check(t: &Trace) -> Vec<String> {
             last.insert(stream, (id.2, *seg));
         }
     }
+}
 
-    // Configuration agreement and the transitional configuration rule.
+/// Configuration agreement and the transitional configuration rule.
+fn configurations_agree(r: &Run<'_>, out: &mut Vec<String>) {
+    let (t, views, reg_inc) = (r.t, &r.views, &r.reg_inc);
     let mut regular: BTreeMap<RingId, Vec<u32>> = BTreeMap::new();
     let mut trans_of: BTreeMap<(RingId, u32), Vec<u32>> = BTreeMap::new();
-    let mut reg_inc: HashMap<(RingId, u32), usize> = HashMap::new();
     for (i, v) in views.iter().enumerate() {
         let me = t.incs[i].node;
         for (k, s) in v.segs.iter().enumerate() {
             match s.kind {
                 ConfigKind::Regular => {
-                    reg_inc.insert((s.ring, me), i);
                     if let Some(m) = regular.get(&s.ring) {
                         if *m != s.members {
                             out.push(format!(
@@ -220,9 +285,12 @@ pub fn check(t: &Trace) -> Vec<String> {
             }
         }
     }
+}
 
-    // Virtual synchrony: nodes that move together from one configuration to the
-    // next delivered the same messages in the old regular and in the transitional one.
+/// Nodes that move together from one configuration to the next delivered
+/// the same messages in the old regular and in the transitional one.
+fn virtual_synchrony(r: &Run<'_>, out: &mut Vec<String>) {
+    let (t, views) = (r.t, &r.views);
     type Key = (RingId, RingId, Vec<u32>);
     /// (incarnation, delivered in the old regular configuration, delivered in the transitional one)
     type Sets = (usize, BTreeSet<MsgId>, BTreeSet<MsgId>);
@@ -251,9 +319,12 @@ pub fn check(t: &Trace) -> Vec<String> {
             }
         }
     }
+}
 
-    // Safe delivery: a safe message delivered in a regular configuration is delivered
-    // by every member of it that does not crash.
+/// A safe message delivered in a regular configuration is delivered by
+/// every member of it that does not crash.
+fn safe_delivery(r: &Run<'_>, out: &mut Vec<String>) {
+    let (t, views, pos, reg_inc) = (r.t, &r.views, &r.pos, &r.reg_inc);
     let mut safe_reported = false;
     for (i, v) in views.iter().enumerate() {
         for (id, safe, seg) in &v.deliveries {
@@ -279,8 +350,27 @@ pub fn check(t: &Trace) -> Vec<String> {
             }
         }
     }
+}
 
-    // Liveness.
+/// A node that does not crash delivers all its own messages.
+fn self_delivery(r: &Run<'_>, out: &mut Vec<String>) {
+    let (t, pos) = (r.t, &r.pos);
+    for (i, inc) in t.incs.iter().enumerate() {
+        if inc.crashed {
+            continue;
+        }
+        let missing = inc.submitted.iter().filter(|(c, _, _)| !pos[i].contains_key(&(inc.node, inc.inc, *c))).count();
+        if missing > 0 {
+            out.push(format!("self-delivery: {} did not deliver {missing} of its own messages", name(inc)));
+        }
+    }
+}
+
+/// After faults stop, one ring of all live nodes forms within the bound,
+/// does not change again, and every message multicast after it formed is
+/// delivered by all.
+fn final_ring(r: &Run<'_>, out: &mut Vec<String>) {
+    let (t, views, pos) = (r.t, &r.views, &r.pos);
     match t.formed_at {
         None => out.push(format!(
             "liveness: no ring of all live nodes within {} ms after faults stopped",
@@ -312,11 +402,11 @@ pub fn check(t: &Trace) -> Vec<String> {
                         continue;
                     }
                     let id = (inc.node, inc.inc, *c);
-                    for &r in &live {
-                        if !pos[r].contains_key(&id) {
+                    for &q in &live {
+                        if !pos[q].contains_key(&id) {
                             out.push(format!(
                                 "liveness: {} never delivered {:?}, multicast after the final ring formed",
-                                name(&t.incs[r]),
+                                name(&t.incs[q]),
                                 id
                             ));
                             break 'msgs;
@@ -326,11 +416,14 @@ pub fn check(t: &Trace) -> Vec<String> {
             }
         }
     }
+}
 
+/// A run whose clients submitted messages delivered some.
+fn something_delivered(r: &Run<'_>, out: &mut Vec<String>) {
+    let (t, views) = (r.t, &r.views);
     let total: usize = views.iter().map(|v| v.deliveries.len()).sum();
     let submitted: usize = t.incs.iter().map(|i| i.submitted.len()).sum();
     if submitted > 0 && total == 0 {
         out.push("nothing was delivered".into());
     }
-    out
 }

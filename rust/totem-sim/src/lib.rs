@@ -15,7 +15,8 @@
 //! messages (70% 21-200 bytes, 20% 200-1000, 10% up to 4 frames; 30% safe)
 //! until the liveness bound plus 2 s, and the run ends 3 s later.
 //!
-//! The checks (`check::check`), each reported with the seed:
+//! The checks (`check::check`: the safety ones in every run, the liveness
+//! ones after faults stop; see `check`), each reported with the seed:
 //! - payload integrity (a message is delivered whole and unchanged);
 //! - every packet fits the frame (a larger one is reported and dropped, as
 //!   no transport could send it);

@@ -1,7 +1,7 @@
 //! The simulator passes correct runs, and its checker catches broken ones.
 
 use totem::{ConfigKind, RingId};
-use totem_sim::check::{Incarnation, Rec, Trace, check};
+use totem_sim::check::{Incarnation, Rec, Trace, check, liveness, safety};
 use totem_sim::sim::{Scenario, make_payload, parse_payload, summarize};
 use totem_sim::{run_many, run_seed};
 
@@ -138,9 +138,24 @@ fn checker_catches_lost_self_delivery_and_liveness() {
     let v = violations(vec![a.clone()]);
     assert!(v.iter().any(|v| v.starts_with("self-delivery")));
     assert!(v.iter().any(|v| v.starts_with("liveness")));
+    // Progress is liveness: the safety checks alone find nothing wrong.
+    let t = trace(vec![a]);
+    assert_eq!(safety(&t), Vec::<String>::new());
+    assert_eq!(liveness(&t), check(&t));
     let mut t = trace(vec![inc(1, vec![reg(4, &[1])])]);
     t.formed_at = None;
     assert!(check(&t).iter().any(|v| v.starts_with("liveness")));
+}
+
+#[test]
+fn order_and_agreement_are_safety() {
+    let a = inc(1, vec![reg(4, &[1, 2]), d(1, 0), d(2, 0)]);
+    let b = inc(2, vec![reg(4, &[1, 2, 3]), d(2, 0), d(1, 0)]);
+    let t = trace(vec![a, b]);
+    let v = safety(&t);
+    assert!(v.iter().any(|v| v.starts_with("total order")), "{v:?}");
+    assert!(v.iter().any(|v| v.starts_with("config agreement")), "{v:?}");
+    assert_eq!(liveness(&t), Vec::<String>::new());
 }
 
 #[test]
