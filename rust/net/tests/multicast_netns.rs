@@ -9,7 +9,7 @@
 //! namespace on every exit path (Drop guard).
 //!
 //! Needs root and iproute2. Without them it prints SKIPPED and passes,
-//! unless AIS_NET_REQUIRE_NETNS=1 is set (then it fails).
+//! unless AIS_REQUIRE_NETNS=1 is set (then it fails; CI sets it).
 
 mod common;
 use ais_net::{ConfigError, Dest, NetConfig, NetError, NetEvent, OpenError, Security, Transport, TransportKind};
@@ -68,7 +68,7 @@ fn multicast_in_network_namespace() {
     if std::env::var_os(INNER).is_some() {
         return;
     }
-    let required = std::env::var("AIS_NET_REQUIRE_NETNS").is_ok_and(|v| v == "1");
+    let required = std::env::var("AIS_REQUIRE_NETNS").is_ok_and(|v| v == "1");
     let ns = match Netns::create() {
         Ok(ns) => ns,
         Err(e) if !required => {
