@@ -14,12 +14,12 @@
 //! message is routed back by that prefix, so the implementation never needs
 //! to know about services.
 //!
-//! Today only [`Loopback`] exists (one node, nothing on a wire). The Totem
-//! adapter (sans-IO `Totem` from `rust/totem` plus the sockets of
-//! `rust/net`) will implement this same trait: `submit` -> `Totem::submit`,
+//! Two implementations: [`Loopback`] (one node, nothing on a wire) and
+//! [`crate::totem_ring::TotemRing`] (the sans-IO `Totem` of `rust/totem`
+//! on the sockets of `rust/net`: `submit` -> `Totem::submit_owned`,
 //! `handle_readable` -> recv + `handle_packet`, `handle_timeout` ->
-//! `Totem::handle_timeout`, then flush `poll_transmit`; `poll_event` maps
-//! Totem's deliver/config-change events; `poll_timeout` is Totem's.
+//! `Totem::handle_timeout`, then `poll_transmit` to the wire; `poll_event`
+//! passes Totem's deliveries and configuration changes on).
 
 use std::collections::VecDeque;
 use std::os::fd::RawFd;
@@ -27,44 +27,14 @@ use std::time::Instant;
 
 pub type NodeId = u32;
 
-/// Identifies one ring (configuration): representative node and sequence.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct RingId {
-    pub rep: NodeId,
-    pub seq: u64,
-}
-
-/// Delivery guarantee asked for a submitted message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Guarantee {
-    /// Delivered in the same total order on every node (EVS agreed).
-    Agreed,
-    /// Agreed, and delivered only once every member has received it.
-    Safe,
-}
+/// The ring types are Totem's own (one definition for the protocol and the
+/// executive): a ring id (representative node and sequence), the delivery
+/// guarantee asked for a message, and a configuration change with its kind.
+pub use totem::{ConfigChange, ConfigKind, Guarantee, RingId};
 
 /// The send queue is full; the caller should answer `TRY_AGAIN`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct QueueFull;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConfigKind {
-    /// The survivors of the old ring, before the new one is in use.
-    Transitional,
-    /// The new ring.
-    Regular,
-}
-
-/// A configuration change, delivered at the same point of the message
-/// order on every node that survives it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigChange {
-    pub kind: ConfigKind,
-    pub ring_id: RingId,
-    pub members: Vec<NodeId>,
-    pub left: Vec<NodeId>,
-    pub joined: Vec<NodeId>,
-}
 
 /// What the ordering layer hands the main loop.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -401,17 +401,7 @@ impl TotemRing {
                         crate::log_error!(Totem, "cannot install the ring keys: {e}");
                     }
                 }
-                totem::Event::ConfigChange { kind, ring_id, members, left, joined } => {
-                    let change = ConfigChange {
-                        kind: match kind {
-                            totem::ConfigKind::Transitional => ConfigKind::Transitional,
-                            totem::ConfigKind::Regular => ConfigKind::Regular,
-                        },
-                        ring_id: RingId { rep: ring_id.rep, seq: ring_id.seq },
-                        members,
-                        left,
-                        joined,
-                    };
+                totem::Event::ConfigChange(change) => {
                     self.log_change(&change);
                     if change.kind == ConfigKind::Regular {
                         self.ring_id = change.ring_id;
@@ -476,12 +466,12 @@ impl TotemRing {
     /// sends what that made due.
     fn submit_with(
         &mut self,
-        submit: fn(&mut Totem, Vec<u8>, totem::Guarantee) -> Result<(), totem::SubmitError>,
+        submit: fn(&mut Totem, Vec<u8>, Guarantee) -> Result<(), totem::SubmitError>,
         payload: Vec<u8>,
         guarantee: Guarantee,
     ) -> Result<(), QueueFull> {
         // TooLarge cannot be told apart by callers today; both mean "not now".
-        let r = submit(&mut self.totem, payload, to_totem(guarantee)).map_err(|_| QueueFull);
+        let r = submit(&mut self.totem, payload, guarantee).map_err(|_| QueueFull);
         self.flush();
         r
     }
@@ -507,13 +497,6 @@ impl TotemRing {
         for n in &c.joined {
             crate::log_notice!(Totem, "processor joined: node {n} {}", self.address_of(*n));
         }
-    }
-}
-
-fn to_totem(g: Guarantee) -> totem::Guarantee {
-    match g {
-        Guarantee::Agreed => totem::Guarantee::Agreed,
-        Guarantee::Safe => totem::Guarantee::Safe,
     }
 }
 

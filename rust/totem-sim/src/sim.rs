@@ -6,7 +6,9 @@ use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 use std::rc::Rc;
 
-use totem::{ConfigKind, Dest, Event, Guarantee, Micros, RingId, RingKey, State, Totem, TotemConfig, Transmit};
+use totem::{
+    ConfigChange, ConfigKind, Dest, Event, Guarantee, Micros, RingId, RingKey, State, Totem, TotemConfig, Transmit,
+};
 
 use crate::check::{Incarnation, MsgId, Rec, Trace};
 use ais_testrng::Rng;
@@ -360,7 +362,7 @@ impl Sim {
                     )),
                 },
                 Event::RingKeys(keys) => self.nodes[i].keys = keys,
-                Event::ConfigChange { kind, ring_id, members, .. } => {
+                Event::ConfigChange(ConfigChange { kind, ring_id, members, .. }) => {
                     self.config_changed = true;
                     self.incs[inc_idx].log.push((self.now, Rec::Config { kind, ring: ring_id, members }));
                 }

@@ -138,20 +138,33 @@ pub enum Transmit {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ConfigKind {
+    /// The survivors of the old ring, before the new one is in use.
     Transitional,
+    /// The new ring.
     Regular,
+}
+
+/// A configuration change, delivered at the same point of the message
+/// order on every node that survives it. Transitional: the members that
+/// come from this node's previous regular configuration (`left` = the
+/// others of it, `joined` empty). Regular: the new ring (`joined` = members
+/// not in the transitional configuration, `left` empty). The very first
+/// regular configuration of a node has no transitional one before it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigChange {
+    pub kind: ConfigKind,
+    pub ring_id: RingId,
+    pub members: Vec<u32>,
+    pub left: Vec<u32>,
+    pub joined: Vec<u32>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {
     /// An application message, in the agreed total order.
     Deliver { sender: u32, msg: Vec<u8> },
-    /// A configuration change. Transitional: the members that come from this
-    /// node's previous regular configuration (`left` = the others of it,
-    /// `joined` empty). Regular: the new ring (`joined` = members not in the
-    /// transitional configuration, `left` empty). The very first regular
-    /// configuration of a node has no transitional one before it.
-    ConfigChange { kind: ConfigKind, ring_id: RingId, members: Vec<u32>, left: Vec<u32>, joined: Vec<u32> },
+    /// A configuration change (see [`ConfigChange`]).
+    ConfigChange(ConfigChange),
     /// Write this ring sequence number to stable storage before sending any
     /// further packet; pass it back to `Totem::new` after a restart.
     PersistRingSeq(u64),

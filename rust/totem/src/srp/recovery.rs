@@ -76,13 +76,13 @@ impl Totem {
                 self.rx.delivered = upto;
             }
             let left: Vec<u32> = self.members.iter().filter(|m| !trans.contains(m)).copied().collect();
-            self.events.push_back(Event::ConfigChange {
+            self.events.push_back(Event::ConfigChange(crate::ConfigChange {
                 kind: ConfigKind::Transitional,
                 ring_id: n.id,
                 members: trans.clone(),
                 left,
                 joined: Vec::new(),
-            });
+            }));
             // The rest, in order, skipping what nobody of our group has.
             let from = self.rx.delivered + 1;
             let rest: Vec<Stored> = if from <= n.old_high {
@@ -100,13 +100,13 @@ impl Totem {
         } else {
             n.members.clone()
         };
-        self.events.push_back(Event::ConfigChange {
+        self.events.push_back(Event::ConfigChange(crate::ConfigChange {
             kind: ConfigKind::Regular,
             ring_id: n.id,
             members: n.members.clone(),
             left: Vec::new(),
             joined,
-        });
+        }));
         self.installed_once = true;
         self.stats.rings_installed += 1;
         if let Some(k) = &mut self.kx {

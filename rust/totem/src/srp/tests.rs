@@ -66,7 +66,7 @@ impl Net {
             while let Some(e) = self.nodes[i].poll_event() {
                 match e {
                     Event::Deliver { sender, msg } => self.delivered[i].push((sender, msg)),
-                    Event::ConfigChange { kind, members, ring_id, .. } => {
+                    Event::ConfigChange(crate::ConfigChange { kind, members, ring_id, .. }) => {
                         self.configs[i].push((kind, members));
                         if kind == ConfigKind::Regular {
                             self.rings[i].push(ring_id);
@@ -192,7 +192,7 @@ fn single_node_delivers_its_own_messages_at_once() {
     assert_eq!(t.state(), State::Operational);
     let mut saw_regular = false;
     while let Some(e) = t.poll_event() {
-        if let Event::ConfigChange { kind: ConfigKind::Regular, members, joined, .. } = e {
+        if let Event::ConfigChange(crate::ConfigChange { kind: ConfigKind::Regular, members, joined, .. }) = e {
             assert_eq!(members, vec![1]);
             assert_eq!(joined, vec![1]);
             saw_regular = true;
@@ -764,7 +764,8 @@ fn recorded_membership_replayed_to_a_restarted_node_installs_nothing() {
                 victim.handle_packet(*from, b, now);
                 victim.handle_timeout(now);
                 while let Some(e) = victim.poll_event() {
-                    installs += matches!(e, Event::ConfigChange { kind: ConfigKind::Regular, .. }) as usize;
+                    installs += matches!(e, Event::ConfigChange(crate::ConfigChange { kind: ConfigKind::Regular, .. }))
+                        as usize;
                 }
                 while victim.poll_transmit().is_some() {}
             }
