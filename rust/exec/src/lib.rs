@@ -9,8 +9,11 @@
 //! (order of things) -> [`daemon`] (run-dir lock, pid file, detach) ->
 //! [`mainloop`] (epoll, signals, routing) over [`ipc_server`] (sockets,
 //! credentials, handshake, bounded buffers), [`ordering`] (the seam where
-//! Totem plugs in; [`ordering::Loopback`] today) and [`service`] (the
-//! trait every service implements; [`services::cfg`] is the first).
+//! Totem plugs in: [`ordering::Loopback`] for one node,
+//! [`totem_ring::TotemRing`] on the network, configured by
+//! [`totem_config`], its ring sequence kept by [`ring_seq`]) and
+//! [`service`] (the trait every service implements; [`services::cfg`] is
+//! the first).
 
 pub mod accounts;
 pub mod cli;
@@ -20,10 +23,12 @@ pub mod ipc_server;
 pub mod log;
 pub mod mainloop;
 pub mod ordering;
+pub mod ring_seq;
 pub mod service;
 pub mod services;
 pub mod session_keys;
 pub mod startup;
 pub mod sync;
 pub mod sys;
+pub mod totem_config;
 pub mod totem_ring;

@@ -8,7 +8,8 @@ use crate::ordering::{Loopback, Ordering};
 use crate::service::Now;
 use crate::services::clm::LocalIdentity;
 use crate::sys::{self, Epoll};
-use crate::totem_ring::{RingConfig, TotemRing};
+use crate::totem_config::RingConfig;
+use crate::totem_ring::TotemRing;
 
 /// Default node id of a single node without `totem { nodeid }`.
 pub const DEFAULT_NODE_ID: u32 = 1;
@@ -23,7 +24,7 @@ pub fn run(foreground: bool) -> i32 {
             return 1;
         }
     };
-    let ring = match crate::totem_ring::ring_config(&loaded) {
+    let ring = match crate::totem_config::ring_config(&loaded) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("aisexec: {e}");
@@ -228,7 +229,7 @@ fn check_config() -> Result<Vec<String>, String> {
     out.extend(note_lines(&loaded));
     let file = source_name(&loaded);
     out.extend(loopback_line(&loaded));
-    if let Some(ring) = crate::totem_ring::ring_config(&loaded).map_err(|e| e.to_string())? {
+    if let Some(ring) = crate::totem_config::ring_config(&loaded).map_err(|e| e.to_string())? {
         for (i, (bound, id)) in ring_addresses(&loaded, &ring)?.iter().enumerate() {
             let id = if i == 0 { format!("node id {id} ") } else { String::new() };
             let port =

@@ -1,10 +1,11 @@
 //! The ordering seam over a real network: the sans-IO Totem protocol
 //! (`rust/totem`) driven on the UDP transport of `rust/net`.
 //!
-//! Owns: turning the `totem {}` section into a `TotemConfig` and a
-//! `NetConfig`, the clock conversion (Totem counts microseconds from this
-//! ring's creation), persisting the ring sequence number in the run
-//! directory, and the membership log lines.
+//! Owns: the clock conversion (Totem counts microseconds from this ring's
+//! creation), handing Totem's packets to the transport and its events to
+//! the main loop, and the membership log lines. The `totem {}` section is
+//! translated by [`crate::totem_config`], the ring sequence kept by
+//! [`crate::ring_seq`].
 //!
 //! With two `interface` sections (`rrp_mode: active | passive`) the wire is
 //! an `ais_net::rrp::RedundantTransport` (see its module doc for the modes
@@ -22,24 +23,20 @@
 //! ([`session_keys`]; the protocol is in `rust/net/CRYPTO.md`).
 
 use std::collections::VecDeque;
-use std::io::Write;
 use std::os::fd::{AsRawFd, RawFd};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use ais_net::rrp::{RedundantTransport, RrpEvent, RrpMode, RrpParams};
-use ais_net::{NetConfig, NetEvent, Outgoing, Packet, Security, Transport, TransportKind};
+use ais_net::rrp::{RedundantTransport, RrpEvent};
+use ais_net::{NetConfig, NetEvent, Outgoing, Packet, Transport};
 use totem::{Micros, Totem, TotemConfig};
 
-use crate::config::{self, Config, ConfigError};
 use crate::ordering::{
     ClusterEvent, ClusterStatus, ConfigChange, ConfigKind, Guarantee, MemberInfo, NodeId, Ordering, QueueFull, RingId,
 };
+use crate::ring_seq::{RING_SEQ_FILE, read_ring_seq, write_ring_seq};
 use crate::session_keys;
-
-/// File in the run directory holding the highest ring sequence this node
-/// was told to persist (decimal).
-pub const RING_SEQ_FILE: &str = "ring0.seq";
+use crate::totem_config::RingConfig;
 
 /// One ring's transport, or two as a redundant ring.
 // One per process: the size difference of the variants does not matter.
@@ -160,137 +157,6 @@ pub struct TotemRing {
     members: Vec<NodeId>,
     /// Totem runs the key exchange (`secauth: on`).
     keyed: bool,
-}
-
-/// The Totem parameters of `totem {}`: every key Totem knows, with the
-/// file and line of the key on error.
-pub fn totem_config(file: &str, totem: &config::Totem) -> Result<TotemConfig, ConfigError> {
-    let mut cfg = TotemConfig::default();
-    for raw in totem.raw.iter().filter(|r| TotemConfig::KEYS.contains(&r.key.as_str())) {
-        cfg.set(&raw.key, &raw.value).map_err(|why| ConfigError::new(file, raw.line, &raw.key, why))?;
-    }
-    cfg.validate().map_err(|why| ConfigError::new(file, 0, "totem", why))?;
-    Ok(cfg)
-}
-
-/// The transport of ring 0 from `totem { interface {} }`, `secauth` and the
-/// authkey.
-pub fn net_config(file: &str, config: &Config, authkey: Option<&[u8]>) -> Result<NetConfig, ConfigError> {
-    ring_net_config(file, config, authkey, 0)
-}
-
-/// The redundant ring parameters (`rrp_*` keys, classic defaults), when
-/// `rrp_mode` is active or passive.
-pub fn rrp_params(file: &str, totem: &config::Totem) -> Result<Option<RrpParams>, ConfigError> {
-    let mode = match totem.rrp_mode {
-        config::RrpMode::None => return Ok(None),
-        config::RrpMode::Active => RrpMode::Active,
-        config::RrpMode::Passive => RrpMode::Passive,
-    };
-    let mut p = RrpParams::new(mode);
-    for raw in &totem.raw {
-        // The schema checked these are positive numbers in range.
-        let n = |r: &config::RawKey| {
-            r.value.parse::<u64>().map_err(|_| ConfigError::new(file, r.line, &r.key, "expected a number".into()))
-        };
-        match raw.key.as_str() {
-            "rrp_problem_count_timeout" => p.problem_count_timeout = std::time::Duration::from_millis(n(raw)?),
-            "rrp_token_expired_timeout" => p.token_expired_timeout = std::time::Duration::from_millis(n(raw)?),
-            "rrp_problem_count_threshold" => {
-                p.problem_count_threshold = u32::try_from(n(raw)?)
-                    .map_err(|_| ConfigError::new(file, raw.line, &raw.key, "too large".into()))?
-            }
-            _ => {}
-        }
-    }
-    Ok(Some(p))
-}
-
-/// The transport of ring `ring` (its `interface` section).
-pub fn ring_net_config(
-    file: &str,
-    config: &Config,
-    authkey: Option<&[u8]>,
-    ring: u32,
-) -> Result<NetConfig, ConfigError> {
-    let totem = &config.totem;
-    let Some(iface) = totem.interfaces.iter().find(|i| i.ringnumber == ring) else {
-        return Err(ConfigError::new(file, 0, "interface", format!("no interface with ringnumber {ring}")));
-    };
-    let transport = match totem.transport {
-        config::Transport::Udp => {
-            let Some(mcastaddr) = iface.mcastaddr else {
-                return Err(ConfigError::new(file, iface.line, "mcastaddr", "required with transport: udp".into()));
-            };
-            TransportKind::Multicast { mcastaddr }
-        }
-        config::Transport::Udpu => TransportKind::Udpu { members: iface.members.clone() },
-    };
-    let security = match authkey {
-        Some(key) => Security::On { authkey: key.to_vec() },
-        None => Security::Off,
-    };
-    let mut net = NetConfig::new(transport, iface.bindnetaddr, security);
-    net.mcastport = iface.mcastport;
-    net.nodeid = totem.nodeid;
-    net.clear_node_high_bit = totem.clear_node_high_bit;
-    net.ttl = iface.ttl;
-    net.netmtu = totem.netmtu;
-    // Totem delivers its own messages itself; our packets must not come back.
-    net.multicast_loop = false;
-    net.validate().map_err(|e| ConfigError::new(file, iface.line, "interface", e.to_string()))?;
-    Ok(net)
-}
-
-/// What `TotemRing::start` needs, checked before the executive detaches.
-pub struct RingConfig {
-    pub totem: TotemConfig,
-    pub net: NetConfig,
-    /// Ring 1 and the mode, with two interfaces.
-    pub redundant: Option<(NetConfig, RrpParams)>,
-}
-
-/// The ring configuration of a loaded config file; `None` when it has no
-/// `interface` (a single-node cluster on loopback).
-pub fn ring_config(loaded: &config::Loaded) -> Result<Option<RingConfig>, ConfigError> {
-    let config = &loaded.config;
-    if config.totem.interfaces.is_empty() {
-        return Ok(None);
-    }
-    let file = config.source.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
-    let authkey = if loaded.secauth { loaded.authkey.as_deref() } else { None };
-    let redundant = match rrp_params(&file, &config.totem)? {
-        Some(p) => Some((ring_net_config(&file, config, authkey, 1)?, p)),
-        None => None,
-    };
-    Ok(Some(RingConfig {
-        totem: totem_config(&file, &config.totem)?,
-        net: net_config(&file, config, authkey)?,
-        redundant,
-    }))
-}
-
-/// Reads the persisted ring sequence; 0 when there is none yet.
-pub fn read_ring_seq(path: &Path) -> Result<u64, String> {
-    use std::io::Read;
-    // A number and a newline; read no more than that could take, so a
-    // wrong path (a device, a huge file) is an error, not an endless read.
-    let mut text = String::new();
-    let read = std::fs::File::open(path).and_then(|f| f.take(64).read_to_string(&mut text));
-    match read {
-        Ok(_) => text.trim().parse().map_err(|_| format!("{}: not a ring sequence number", path.display())),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
-        Err(e) => Err(format!("{}: {e}", path.display())),
-    }
-}
-
-/// Writes the ring sequence durably (temporary file, fsync, rename).
-pub fn write_ring_seq(path: &Path, seq: u64) -> std::io::Result<()> {
-    let tmp = path.with_extension("seq.tmp");
-    let mut f = std::fs::File::create(&tmp)?;
-    writeln!(f, "{seq}")?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)
 }
 
 impl TotemRing {
@@ -626,60 +492,5 @@ impl Ordering for TotemRing {
         };
         self.flush();
         n
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ring_seq_file_round_trip_and_errors() {
-        let dir = std::env::temp_dir().join(format!("totem-ring-test-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let f = dir.join(RING_SEQ_FILE);
-        assert_eq!(read_ring_seq(&f), Ok(0));
-        write_ring_seq(&f, 44).unwrap();
-        assert_eq!(read_ring_seq(&f), Ok(44));
-        std::fs::write(&f, "garbage").unwrap();
-        assert!(read_ring_seq(&f).unwrap_err().contains("not a ring sequence"));
-        // Before the bound this read until memory ran out.
-        assert!(read_ring_seq(Path::new("/dev/zero")).is_err());
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-
-    #[test]
-    fn two_interfaces_give_a_redundant_ring_with_the_rrp_keys() {
-        let text = "totem {\n version: 2\n transport: udpu\n rrp_mode: passive\n rrp_problem_count_threshold: 3\n \
-                    rrp_token_expired_timeout: 100\n interface {\n  ringnumber: 0\n  bindnetaddr: 127.0.0.1\n  \
-                    member {\n   memberaddr: 127.0.0.1\n  }\n }\n interface {\n  ringnumber: 1\n  \
-                    bindnetaddr: 127.0.0.1\n  mcastport: 5407\n  member {\n   memberaddr: 127.0.0.2\n  }\n }\n}\n";
-        let c = config::parse_str("c.conf", text).unwrap();
-        let p = rrp_params("c.conf", &c.totem).unwrap().unwrap();
-        assert_eq!(p.mode, RrpMode::Passive);
-        assert_eq!(p.problem_count_threshold, 3);
-        assert_eq!(p.token_expired_timeout, std::time::Duration::from_millis(100));
-        assert_eq!(p.problem_count_timeout, std::time::Duration::from_millis(2000), "classic default");
-        let r1 = ring_net_config("c.conf", &c, None, 1).unwrap();
-        assert_eq!(r1.mcastport, 5407);
-        assert_eq!(r1.transport, TransportKind::Udpu { members: vec!["127.0.0.2".parse().unwrap()] });
-        assert_eq!(net_config("c.conf", &c, None).unwrap().mcastport, 5405);
-        let one = config::parse_str(
-            "c.conf",
-            "totem {\n version: 2\n interface {\n  ringnumber: 0\n  bindnetaddr: 127.0.0.1\n  mcastaddr: 239.1.1.1\n }\n}\n",
-        )
-        .unwrap();
-        assert_eq!(rrp_params("c.conf", &one.totem).unwrap(), None);
-        assert!(ring_net_config("c.conf", &one, None, 1).unwrap_err().to_string().contains("ringnumber 1"));
-    }
-
-    #[test]
-    fn totem_keys_reach_totem_with_their_line() {
-        let text = "totem {\n version: 2\n token: 3000\n window_size: abc\n}\n";
-        // The config parser itself rejects the bad number first.
-        assert!(config::parse_str("c.conf", text).is_err());
-        let c = config::parse_str("c.conf", "totem {\n version: 2\n token: 3000\n consensus: 3600\n}\n").unwrap();
-        let t = totem_config("c.conf", &c.totem).unwrap();
-        assert_eq!(t.token, 3000);
     }
 }
