@@ -7,9 +7,10 @@
 //! translated by [`crate::totem_config`], the ring sequence kept by
 //! [`crate::ring_seq`].
 //!
-//! With two `interface` sections (`rrp_mode: active | passive`) the wire is
-//! an `ais_net::rrp::RedundantTransport` (see its module doc for the modes
-//! and the fault detection); a ring marked FAULTY is logged, shown by
+//! The wire is an `ais_net::RingTransport`: one `Transport`, or with two
+//! `interface` sections (`rrp_mode: active | passive`) an
+//! `ais_net::rrp::RedundantTransport` (see its module doc for the modes and
+//! the fault detection); a ring marked FAULTY is logged, shown by
 //! `ais-cfgtool -s`, and re-enabled by [`Ordering::reenable_rings`].
 //!
 //! Order of work after every input: Totem's events first (a ring sequence
@@ -23,12 +24,12 @@
 //! ([`session_keys`]; the protocol is in `rust/net/CRYPTO.md`).
 
 use std::collections::VecDeque;
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::RawFd;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use ais_net::rrp::{RedundantTransport, RrpEvent};
-use ais_net::{NetConfig, NetEvent, Outgoing, Packet, Transport};
+use ais_net::{NetEvent, Outgoing, RingTransport, Transport};
 use totem::{Micros, Totem, TotemConfig};
 
 use crate::ordering::{
@@ -38,118 +39,10 @@ use crate::ring_seq::{RING_SEQ_FILE, read_ring_seq, write_ring_seq};
 use crate::session_keys;
 use crate::totem_config::RingConfig;
 
-/// One ring's transport, or two as a redundant ring.
-// One per process: the size difference of the variants does not matter.
-#[allow(clippy::large_enum_variant)]
-enum Wire {
-    Single(Transport),
-    Redundant(RedundantTransport),
-}
-
-impl Wire {
-    fn ring0(&self) -> &Transport {
-        match self {
-            Wire::Single(t) => t,
-            // RedundantTransport always has ring 0.
-            Wire::Redundant(r) => r.ring0(),
-        }
-    }
-
-    fn node_id(&self) -> NodeId {
-        self.ring0().node_id()
-    }
-
-    /// The smallest receive buffer (SO_RCVBUF) any ring's socket got.
-    fn recv_buffer(&self) -> usize {
-        match self {
-            Wire::Single(t) => t.buffer_sizes().1,
-            Wire::Redundant(r) => (0..2).filter_map(|i| r.ring(i)).map(|t| t.buffer_sizes().1).min().unwrap_or(0),
-        }
-    }
-
-    fn max_payload(&self) -> usize {
-        match self {
-            Wire::Single(t) => t.max_payload(),
-            Wire::Redundant(r) => r.max_payload(),
-        }
-    }
-
-    /// Sends Totem's packets in their order, batched (UDP GSO where the
-    /// kernel allows it), sealing kept frames at once; the first error
-    /// after every packet was tried.
-    fn send_outgoing<I>(&mut self, packets: I) -> Result<(), ais_net::SendError>
-    where
-        I: IntoIterator<Item = Outgoing<Vec<u8>>>,
-    {
-        match self {
-            Wire::Single(t) => t.send_outgoing(packets),
-            Wire::Redundant(r) => r.send_outgoing(packets),
-        }
-    }
-
-    fn recv(&mut self, now: Instant) -> Option<Packet> {
-        match self {
-            Wire::Single(t) => t.recv(now),
-            Wire::Redundant(r) => r.recv(now),
-        }
-    }
-
-    /// Packets already read (a coalesced UDP GRO buffer) that the fds no
-    /// longer show; never reads a socket.
-    fn recv_buffered(&mut self, now: Instant) -> Option<Packet> {
-        match self {
-            Wire::Single(t) => t.recv_buffered(now),
-            Wire::Redundant(r) => r.recv_buffered(now),
-        }
-    }
-
-    fn fds(&self) -> Vec<RawFd> {
-        match self {
-            Wire::Single(t) => vec![t.as_raw_fd()],
-            Wire::Redundant(r) => r.fds(),
-        }
-    }
-
-    fn set_key_classifier(&mut self, classify: fn(&[u8]) -> ais_net::KeyClass) {
-        match self {
-            Wire::Single(t) => t.set_key_classifier(classify),
-            Wire::Redundant(r) => r.set_key_classifier(classify),
-        }
-    }
-
-    fn set_session_keys(&mut self, keys: &[(u64, &[u8; 32])]) -> Result<(), ais_net::crypto::KeyError> {
-        match self {
-            Wire::Single(t) => t.set_session_keys(keys),
-            Wire::Redundant(r) => r.set_session_keys(keys),
-        }
-    }
-
-    /// Node id's address on ring 0 (ring 1's too, for a redundant ring).
-    fn address_of(&self, node: NodeId) -> String {
-        let one = |t: &Transport| {
-            if node == t.node_id() {
-                Some(t.local_addr().ip().to_string())
-            } else {
-                t.node_addr(node).map(|a| a.ip().to_string())
-            }
-        };
-        match self {
-            Wire::Single(t) => one(t).unwrap_or_else(|| "unknown".into()),
-            Wire::Redundant(r) => {
-                let a: Vec<String> = (0..ais_net::rrp::RINGS)
-                    .filter_map(|i| r.ring(i))
-                    .map(|t| one(t).unwrap_or_else(|| "unknown".into()))
-                    .collect();
-                a.join(",")
-            }
-        }
-    }
-}
-
 /// Totem on one UDP ring (or a redundant pair).
 pub struct TotemRing {
     totem: Totem,
-    net: Wire,
+    net: Box<dyn RingTransport>,
     epoch: Instant,
     events: VecDeque<ClusterEvent>,
     seq_file: PathBuf,
@@ -160,17 +53,12 @@ pub struct TotemRing {
 }
 
 impl TotemRing {
-    /// Opens the transport and starts Totem. `run_dir` holds the ring
-    /// sequence file.
-    pub fn start(totem_cfg: TotemConfig, net_cfg: &NetConfig, run_dir: &Path) -> Result<TotemRing, String> {
-        let net = Transport::new(net_cfg).map_err(|e| format!("cannot open the network transport: {e}"))?;
-        Self::start_on(totem_cfg, Wire::Single(net), run_dir)
-    }
-
-    /// Starts on one ring, or on a redundant pair when configured.
+    /// Opens the transport (one ring, or a redundant pair when configured)
+    /// and starts Totem. `run_dir` holds the ring sequence file.
     pub fn start_ring(ring: RingConfig, run_dir: &Path) -> Result<TotemRing, String> {
         let Some((net1, params)) = &ring.redundant else {
-            return Self::start(ring.totem, &ring.net, run_dir);
+            let net = Transport::new(&ring.net).map_err(|e| format!("cannot open the network transport: {e}"))?;
+            return Self::start_on(ring.totem, Box::new(net), run_dir);
         };
         let rrp = RedundantTransport::new(&ring.net, net1, *params)
             .map_err(|e| format!("cannot open the redundant ring transports: {e}"))?;
@@ -186,11 +74,16 @@ impl TotemRing {
                 params.token_expired_timeout.as_millis()
             );
         }
-        Self::start_on(ring.totem, Wire::Redundant(rrp), run_dir)
+        Self::start_on(ring.totem, Box::new(rrp), run_dir)
     }
 
-    fn start_on(mut totem_cfg: TotemConfig, mut net: Wire, run_dir: &Path) -> Result<TotemRing, String> {
-        let recv_buffer = net.recv_buffer();
+    fn start_on(
+        mut totem_cfg: TotemConfig,
+        mut net: Box<dyn RingTransport>,
+        run_dir: &Path,
+    ) -> Result<TotemRing, String> {
+        // The smallest receive buffer (SO_RCVBUF) any ring's socket got.
+        let recv_buffer = net.rings().iter().map(|t| t.buffer_sizes().1).min().unwrap_or(0);
         if let Some(window) = totem_cfg.fit_to_receive_buffer(recv_buffer) {
             crate::log_notice!(
                 Totem,
@@ -244,8 +137,17 @@ impl TotemRing {
         Micros(now.saturating_duration_since(self.epoch).as_micros().min(u64::MAX as u128) as u64)
     }
 
+    /// Node `node`'s address on each ring, comma separated ("unknown"
+    /// where none is known yet).
     fn address_of(&self, node: NodeId) -> String {
-        self.net.address_of(node)
+        let on = |t: &Transport| {
+            if node == t.node_id() {
+                t.local_addr().ip().to_string()
+            } else {
+                t.node_addr(node).map_or_else(|| "unknown".into(), |a| a.ip().to_string())
+            }
+        };
+        self.net.rings().into_iter().map(on).collect::<Vec<_>>().join(",")
     }
 
     /// Moves Totem's events to our queue and its packets to the wire.
@@ -279,7 +181,7 @@ impl TotemRing {
         }
         // Everything Totem produced goes to the wire in one batch, in order.
         let totem = &mut self.totem;
-        let packets = std::iter::from_fn(|| totem.poll_transmit()).map(|tx| match tx {
+        let mut packets = std::iter::from_fn(|| totem.poll_transmit()).map(|tx| match tx {
             totem::Transmit::Send { dest, bytes } => Outgoing::Send(to_net(dest), bytes),
             totem::Transmit::Keep { bytes } => Outgoing::Keep(ais_net::Dest::Multicast, bytes),
             totem::Transmit::SendKept { count } => Outgoing::SendKept(count),
@@ -287,24 +189,15 @@ impl TotemRing {
         // A lost packet is Totem's business (it retransmits), but one no
         // ring could send (all networks down, or a packet too large: a bug)
         // is worth a line.
-        if let Err(e) = self.net.send_outgoing(packets) {
+        if let Err(e) = self.net.send_outgoing(&mut packets) {
             crate::log_limited!(Warning, Totem, "send failed: {e}");
         }
-        match &mut self.net {
-            Wire::Single(t) => {
-                while let Some(ev) = t.poll_event() {
-                    log_net_event(ev);
-                }
-            }
-            Wire::Redundant(r) => {
-                while let Some(ev) = r.poll_event() {
-                    match ev {
-                        RrpEvent::Net { event, .. } => log_net_event(event),
-                        RrpEvent::Faulty { .. } => crate::log_error!(Totem, "{ev}"),
-                        RrpEvent::Reenabled { .. } => crate::log_notice!(Totem, "{ev}"),
-                        RrpEvent::BadRrpByte { .. } => crate::log_warn!(Totem, "{ev}"),
-                    }
-                }
+        while let Some(ev) = self.net.poll_event() {
+            match ev {
+                RrpEvent::Net { event, .. } => log_net_event(event),
+                RrpEvent::Faulty { .. } => crate::log_error!(Totem, "{ev}"),
+                RrpEvent::Reenabled { .. } => crate::log_notice!(Totem, "{ev}"),
+                RrpEvent::BadRrpByte { .. } => crate::log_warn!(Totem, "{ev}"),
             }
         }
     }
@@ -414,18 +307,12 @@ impl Ordering for TotemRing {
 
     fn poll_timeout(&self) -> Option<Instant> {
         let totem = self.totem.poll_timeout().map(|t| self.epoch + std::time::Duration::from_micros(t.0));
-        let rrp = match &self.net {
-            Wire::Redundant(r) => r.poll_timeout(),
-            Wire::Single(_) => None,
-        };
-        totem.into_iter().chain(rrp).min()
+        totem.into_iter().chain(self.net.poll_timeout()).min()
     }
 
     fn handle_timeout(&mut self, now: Instant) {
-        if let Wire::Redundant(r) = &mut self.net
-            && r.poll_timeout().is_some_and(|t| t <= now)
-        {
-            r.handle_timeout(now);
+        if self.net.poll_timeout().is_some_and(|t| t <= now) {
+            self.net.handle_timeout(now);
         }
         let t = self.micros(now);
         if self.totem.poll_timeout().is_some_and(|d| d <= t) {
@@ -469,10 +356,7 @@ impl Ordering for TotemRing {
         ClusterStatus {
             local_node: self.net.node_id(),
             ring_id: self.ring_id,
-            rings: match &self.net {
-                Wire::Single(_) => vec![(0, ais_net::rrp::STATUS_OK.to_string())],
-                Wire::Redundant(r) => r.status(),
-            },
+            rings: self.net.status(),
             members: self.members.iter().map(|n| MemberInfo { node: *n, address: self.address_of(*n) }).collect(),
         }
     }
@@ -486,10 +370,7 @@ impl Ordering for TotemRing {
     }
 
     fn reenable_rings(&mut self) -> usize {
-        let n = match &mut self.net {
-            Wire::Redundant(r) => r.reenable(),
-            Wire::Single(_) => 0,
-        };
+        let n = self.net.reenable();
         self.flush();
         n
     }

@@ -19,7 +19,8 @@
 //! after run-time detection); every other module denies it.
 //!
 //! One [`Transport`] is one ring; [`rrp::RedundantTransport`] carries one
-//! Totem ring over two of them (`rrp_mode: active | passive`).
+//! Totem ring over two of them (`rrp_mode: active | passive`). Both are a
+//! [`RingTransport`], the one interface the executive drives.
 #![deny(unsafe_code)]
 
 mod batch;
@@ -27,6 +28,7 @@ pub mod config;
 pub mod crc32c;
 pub mod crypto;
 pub mod ratelimit;
+pub mod ring_transport;
 pub mod rrp;
 #[allow(unsafe_code)]
 mod sys;
@@ -35,6 +37,7 @@ pub mod transport;
 pub use batch::Outgoing;
 pub use config::{ConfigError, NetConfig, Security, TransportKind};
 pub use crypto::{KeyClass, Mode, NodeId, OpenError, PacketCodec};
+pub use ring_transport::RingTransport;
 pub use sys::IfAddr;
 pub use transport::{Dest, NetError, NetEvent, Packet, SendError, Stats, Transport};
 
