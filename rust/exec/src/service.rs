@@ -11,6 +11,8 @@
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use ais_ipc::Writer;
+
 use crate::ordering::{ClusterStatus, ConfigChange, Guarantee, NodeId, Ordering, QueueFull};
 
 /// One library connection (request + dispatch channel), unique for the
@@ -142,10 +144,10 @@ impl<'a> Ctx<'a> {
         self.outputs.push(Output::Disconnect { conn });
     }
 
-    /// Submits `payload` for ordered delivery to this service on every
-    /// node (this one included), tagged with the service id.
-    pub fn submit(&mut self, payload: &[u8], guarantee: Guarantee) -> Result<(), QueueFull> {
-        self.ordering.submit(self.tagged(payload), guarantee)
+    /// Submits `msg` for ordered delivery to this service on every node
+    /// (this one included), tagged with the service id.
+    pub fn submit<M: Encode + ?Sized>(&mut self, msg: &M, guarantee: Guarantee) -> Result<(), QueueFull> {
+        self.ordering.submit(self.tagged(msg), guarantee)
     }
 
     /// Submits a message of client `conn` that must not be refused for
@@ -155,20 +157,26 @@ impl<'a> Ctx<'a> {
     /// the socket) until the queue has room. So the overshoot is at most
     /// what was read from each client in one turn, and a sender that
     /// outpaces the ring waits instead of getting `TRY_AGAIN`.
-    pub fn submit_or_hold(&mut self, conn: ConnId, payload: &[u8], guarantee: Guarantee) -> Result<(), QueueFull> {
-        self.ordering.submit_past_limit(self.tagged(payload), guarantee)?;
+    pub fn submit_or_hold<M: Encode + ?Sized>(
+        &mut self,
+        conn: ConnId,
+        msg: &M,
+        guarantee: Guarantee,
+    ) -> Result<(), QueueFull> {
+        self.ordering.submit_past_limit(self.tagged(msg), guarantee)?;
         if !self.ordering.has_room() {
             self.outputs.push(Output::Hold { conn });
         }
         Ok(())
     }
 
-    /// `payload` prefixed with the service id (see [`split_routed`]).
-    fn tagged(&self, payload: &[u8]) -> Vec<u8> {
-        let mut msg = Vec::with_capacity(4 + payload.len());
-        msg.extend_from_slice(&self.service.to_le_bytes());
-        msg.extend_from_slice(payload);
-        msg
+    /// `msg` written after the service id (see [`split_routed`]), in the
+    /// buffer that goes to the ordering layer as it is.
+    fn tagged<M: Encode + ?Sized>(&self, msg: &M) -> Vec<u8> {
+        let mut w = Writer::new();
+        w.u32(self.service);
+        msg.encode_into(&mut w);
+        w.into_vec()
     }
 
     pub fn local_node(&self) -> NodeId {
@@ -182,6 +190,43 @@ impl<'a> Ctx<'a> {
     /// Re-enables this node's FAULTY redundant rings (CFG service only).
     pub fn reenable_rings(&mut self) -> usize {
         self.ordering.reenable_rings()
+    }
+}
+
+/// A message a service submits for ordering ([`Ctx::submit`]). It writes
+/// itself straight after the routing header, into the buffer that goes to
+/// Totem, so submitting copies nothing: a message on a data path (a
+/// multicast, a checkpoint write) implements this rather than encoding
+/// into a `Vec` of its own first.
+pub trait Encode {
+    /// Appends the message to `w`.
+    fn encode_into(&self, w: &mut Writer);
+
+    /// The message alone, as the receiving service gets it.
+    fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        self.encode_into(&mut w);
+        w.into_vec()
+    }
+}
+
+/// Bytes as they are (a fixed message, or one encoded beforehand, which is
+/// then copied once more).
+impl Encode for [u8] {
+    fn encode_into(&self, w: &mut Writer) {
+        w.raw(self);
+    }
+}
+
+impl<const N: usize> Encode for [u8; N] {
+    fn encode_into(&self, w: &mut Writer) {
+        w.raw(self);
+    }
+}
+
+impl Encode for Vec<u8> {
+    fn encode_into(&self, w: &mut Writer) {
+        w.raw(self);
     }
 }
 
@@ -309,5 +354,36 @@ mod tests {
         let Some(ClusterEvent::Deliver { payload, .. }) = lb.poll_event() else { panic!() };
         assert_eq!(split_routed(&payload), Some((7, &b"xyz"[..])));
         assert_eq!(split_routed(&[1, 2]), None);
+    }
+
+    /// A message that encodes itself: a length-prefixed body.
+    struct Body<'a>(&'a [u8]);
+
+    impl Encode for Body<'_> {
+        fn encode_into(&self, w: &mut Writer) {
+            w.bytes(self.0);
+        }
+    }
+
+    #[test]
+    fn an_encoding_message_is_written_after_the_service_id() {
+        let mut lb = Loopback::new(1, "127.0.0.1".into());
+        lb.poll_event();
+        let mut out = Vec::new();
+        let mut ctx = Ctx::new(Now::read(), 9, &mut lb, &mut out);
+        ctx.submit(&Body(b"ab"), Guarantee::Agreed).unwrap();
+        ctx.submit_or_hold(ConnId(1), &Body(b""), Guarantee::Safe).unwrap();
+        ctx.submit(&vec![5u8, 6], Guarantee::Agreed).unwrap();
+        lb.handle_timeout(Instant::now());
+        let delivered: Vec<Vec<u8>> = std::iter::from_fn(|| match lb.poll_event() {
+            Some(ClusterEvent::Deliver { payload, .. }) => Some(payload),
+            _ => None,
+        })
+        .collect();
+        assert_eq!(
+            delivered,
+            vec![vec![9, 0, 0, 0, 2, 0, 0, 0, b'a', b'b'], vec![9, 0, 0, 0, 0, 0, 0, 0], vec![9, 0, 0, 0, 5, 6],]
+        );
+        assert_eq!(split_routed(&delivered[0]), Some((9, &Body(b"ab").encode()[..])));
     }
 }

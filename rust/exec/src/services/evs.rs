@@ -28,7 +28,7 @@ use ais_ipc::evs::{
 use ais_ipc::{Reader, Writer, error, service};
 
 use crate::ordering::{ConfigChange, Guarantee, NodeId};
-use crate::service::{ConnId, ConnInfo, Ctx, RequestError, Service};
+use crate::service::{ConnId, ConnInfo, Ctx, Encode, RequestError, Service};
 
 /// One EVS connection on this node.
 #[derive(Debug, Default)]
@@ -57,11 +57,16 @@ pub struct EvsService {
 }
 
 /// The ordered message: the target groups and the body.
-fn encode_cluster(groups: &[GroupKey], data: &[u8]) -> Vec<u8> {
-    let mut w = Writer::new();
-    wire::put_groups(&mut w, groups);
-    w.bytes(data);
-    w.into_vec()
+struct ClusterMcast<'a> {
+    groups: &'a [GroupKey],
+    data: &'a [u8],
+}
+
+impl Encode for ClusterMcast<'_> {
+    fn encode_into(&self, w: &mut Writer) {
+        wire::put_groups(w, self.groups);
+        w.bytes(self.data);
+    }
 }
 
 /// The target groups (`GROUP_KEY` bytes each, not copied: this runs for
@@ -89,11 +94,11 @@ impl EvsService {
         EvsService::default()
     }
 
-    fn mcast(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, g: u32, msg: &[u8]) -> u32 {
+    fn mcast(stats: &mut EvsStats, ctx: &mut Ctx<'_>, conn: ConnId, g: u32, msg: &ClusterMcast<'_>) -> u32 {
         match ctx.submit_or_hold(conn, msg, guarantee(g)) {
             Ok(()) => error::OK,
             Err(_) => {
-                self.stats.too_large += 1;
+                stats.too_large += 1;
                 error::INVALID_PARAM
             }
         }
@@ -128,15 +133,15 @@ impl EvsService {
                 if state.groups.is_empty() {
                     error::NOT_EXIST
                 } else {
-                    let msg = encode_cluster(&state.groups, data);
-                    self.mcast(ctx, conn, guarantee, &msg)
+                    let msg = ClusterMcast { groups: &state.groups, data };
+                    Self::mcast(&mut self.stats, ctx, conn, guarantee, &msg)
                 }
             }
             Request::McastGroups { guarantee, groups, data } => {
                 if groups.is_empty() {
                     error::INVALID_PARAM
                 } else {
-                    self.mcast(ctx, conn, guarantee, &encode_cluster(&groups, data))
+                    Self::mcast(&mut self.stats, ctx, conn, guarantee, &ClusterMcast { groups: &groups, data })
                 }
             }
             Request::MembershipGet => {
@@ -217,6 +222,10 @@ mod tests {
     use crate::ordering::{ClusterEvent, ConfigKind, Loopback, Ordering, QueueFull, RingId};
     use crate::service::{Output, split_routed};
     use std::time::Instant;
+
+    fn encode_cluster(groups: &[GroupKey], data: &[u8]) -> Vec<u8> {
+        ClusterMcast { groups, data }.encode()
+    }
 
     struct Node {
         svc: EvsService,

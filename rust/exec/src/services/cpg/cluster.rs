@@ -15,6 +15,8 @@
 use ais_ipc::cpg::{MAX_DATA, NAME_MAX};
 use ais_ipc::{DecodeError, Reader, Writer};
 
+use crate::service::Encode;
+
 /// Most memberships one node may hold, so one announcement is bounded.
 pub const MAX_ANNOUNCE: usize = 16 * 1024;
 
@@ -53,9 +55,8 @@ pub enum ClusterMsg<'a> {
     },
 }
 
-impl<'a> ClusterMsg<'a> {
-    pub fn encode(&self) -> Vec<u8> {
-        let mut w = Writer::new();
+impl Encode for ClusterMsg<'_> {
+    fn encode_into(&self, w: &mut Writer) {
         match self {
             ClusterMsg::Join { seq, conn, pid, name } => {
                 w.u8(JOIN).u64(*seq).u64(*conn).u32(*pid).bytes(name);
@@ -77,9 +78,10 @@ impl<'a> ClusterMsg<'a> {
                 }
             }
         }
-        w.into_vec()
     }
+}
 
+impl<'a> ClusterMsg<'a> {
     pub fn decode(payload: &'a [u8]) -> Result<ClusterMsg<'a>, DecodeError> {
         let mut r = Reader::new(payload);
         let msg = match r.u8("kind")? {

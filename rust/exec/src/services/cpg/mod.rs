@@ -199,7 +199,7 @@ impl CpgService {
             let ok = match item {
                 Deferred::ProcDown(conn) => {
                     let seq = self.next_seq + 1;
-                    let sent = ctx.submit(&ClusterMsg::ProcDown { seq, conn }.encode(), Guarantee::Agreed).is_ok();
+                    let sent = ctx.submit(&ClusterMsg::ProcDown { seq, conn }, Guarantee::Agreed).is_ok();
                     if sent {
                         self.next_seq = seq;
                         self.pending.push_back(PendingOp::ProcDown { seq, conn });
@@ -209,7 +209,7 @@ impl CpgService {
                 Deferred::Announce => {
                     let own = self.projected_own_members(ctx.local_node());
                     let members = own.iter().map(|(n, c, p)| (n.as_slice(), *c, *p)).collect();
-                    let sent = ctx.submit(&ClusterMsg::Announce { members }.encode(), Guarantee::Agreed).is_ok();
+                    let sent = ctx.submit(&ClusterMsg::Announce { members }, Guarantee::Agreed).is_ok();
                     if sent {
                         self.stats.announcements += 1;
                     }
@@ -289,7 +289,7 @@ impl CpgService {
                 } else {
                     let seq = self.next_seq + 1;
                     let msg = ClusterMsg::Join { seq, conn: conn.0, pid: c.pid, name };
-                    if ctx.submit(&msg.encode(), Guarantee::Agreed).is_err() {
+                    if ctx.submit(&msg, Guarantee::Agreed).is_err() {
                         self.stats.queue_full += 1;
                         Self::ready(msg_id, error::TRY_AGAIN, Vec::new())
                     } else {
@@ -306,7 +306,7 @@ impl CpgService {
                 } else {
                     let seq = self.next_seq + 1;
                     let msg = ClusterMsg::Leave { seq, conn: conn.0, pid: c.pid, name };
-                    if ctx.submit(&msg.encode(), Guarantee::Agreed).is_err() {
+                    if ctx.submit(&msg, Guarantee::Agreed).is_err() {
                         self.stats.queue_full += 1;
                         Self::ready(msg_id, error::TRY_AGAIN, Vec::new())
                     } else {
@@ -322,7 +322,7 @@ impl CpgService {
                     error::NOT_EXIST
                 } else {
                     let msg = ClusterMsg::Mcast { conn: conn.0, pid: c.pid, data };
-                    if ctx.submit_or_hold(conn, &msg.encode(), guarantee(g)).is_err() {
+                    if ctx.submit_or_hold(conn, &msg, guarantee(g)).is_err() {
                         // The decoder's size limit leaves room for the header.
                         self.stats.too_large += 1;
                         error::INVALID_PARAM
