@@ -58,6 +58,9 @@ pub struct ClusterStatus {
     /// `(ring number, status text)`, one per configured ring.
     pub rings: Vec<(u32, String)>,
     pub members: Vec<MemberInfo>,
+    /// Named counters worth showing an administrator (Totem's malformed
+    /// packets), in a fixed order.
+    pub counters: Vec<(String, u64)>,
 }
 
 /// See the module documentation for the driving contract.
@@ -206,6 +209,7 @@ impl Ordering for Loopback {
             ring_id: RingId { rep: self.node, seq: LOOPBACK_RING_SEQ },
             rings: vec![(0, "active, no faults".to_string())],
             members: vec![MemberInfo { node: self.node, address: self.address.clone() }],
+            counters: Vec::new(),
         }
     }
 }

@@ -270,18 +270,28 @@ impl Drop for TotemRing {
     fn drop(&mut self) {
         session_keys::log_rejections(self.net.ring0());
         let s = self.totem.stats();
+        let classes: Vec<String> = s.malformed_by_class().iter().map(|(name, n)| format!("{name} {n}")).collect();
         crate::log_info!(
             Totem,
-            "multicast frames sent {} (retransmitted {}, built ahead {}, of which sent as built {}), received {}; token losses {}, rings installed {}",
+            "multicast frames sent {} (retransmitted {}, built ahead {}, of which sent as built {}), received {}; token losses {}, rings installed {}; malformed packets {} ({})",
             s.mcast_sent,
             s.mcast_retransmitted,
             s.mcast_packed_ahead,
             s.mcast_sent_ahead,
             s.mcast_received,
             s.token_losses,
-            s.rings_installed
+            s.rings_installed,
+            s.malformed(),
+            classes.join(", ")
         );
     }
+}
+
+/// Totem's malformed packet counts for `ais-cfgtool -s`: the total, then
+/// each class.
+fn malformed_counters(s: &totem::Stats) -> Vec<(String, u64)> {
+    let classes = s.malformed_by_class().into_iter().map(|(name, n)| (format!("totem_malformed_{name}"), n));
+    std::iter::once(("totem_malformed".to_string(), s.malformed())).chain(classes).collect()
 }
 
 impl Ordering for TotemRing {
@@ -358,6 +368,7 @@ impl Ordering for TotemRing {
             ring_id: self.ring_id,
             rings: self.net.status(),
             members: self.members.iter().map(|n| MemberInfo { node: *n, address: self.address_of(*n) }).collect(),
+            counters: malformed_counters(self.totem.stats()),
         }
     }
 

@@ -133,3 +133,40 @@ fn secauth_on_and_off_never_form_one_ring() {
     assert_eq!(members(&dirs[0]).unwrap(), vec![node_id(1), node_id(2)]);
     assert_eq!(members(&dirs[2]).unwrap(), vec![node_id(3)]);
 }
+
+/// Totem packets that do not decode (here: from a member address, in a
+/// well-formed transport frame) are counted by class and reported by
+/// `ais-cfgtool -s` and in the shutdown line, not only counted.
+#[test]
+fn malformed_totem_packets_are_reported() {
+    let port = 16435;
+    let dir = node_dir("malformed", 1, port, false, None);
+    let mut exec = Exec::start(&dir);
+    wait_members(&[&dir], &[node_id(1)], Duration::from_secs(10), &[&exec]);
+    // Node 2's address (not running), a transport frame that opens, and
+    // inside it Totem payloads: one too short, two with a wrong magic.
+    let injector = std::net::UdpSocket::bind(("127.0.0.2", port)).unwrap();
+    let mut codec = ais_net::PacketCodec::plain(node_id(2), 1);
+    for payload in [&b"x"[..], &[0xee; 64], &[0xee; 64]] {
+        injector.send_to(&codec.seal(payload).unwrap(), ("127.0.0.1", port)).unwrap();
+    }
+    let counter = |name: &str| {
+        let status = ais_tools::cfgtool::status(&dir.socket()).unwrap();
+        status.counters.iter().find(|c| c.name == name).map(|c| c.value)
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while counter("totem_malformed") != Some(3) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(counter("totem_malformed"), Some(3), "{}", exec.stderr());
+    assert_eq!(counter("totem_malformed_short"), Some(1));
+    assert_eq!(counter("totem_malformed_bad_magic"), Some(2));
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    assert_eq!(ais_tools::cfgtool::run(&["-s"], &dir.socket(), &mut out, &mut err), 0);
+    assert!(String::from_utf8(out).unwrap().contains("\ntotem_malformed: 3\n"));
+    exec.signal(libc::SIGTERM);
+    assert_eq!(exec.wait_exit(Duration::from_secs(10)), Some(0));
+    let log = exec.stderr();
+    let line = log.lines().find(|l| l.contains("malformed packets")).unwrap_or_else(|| panic!("no counters: {log}"));
+    assert!(line.contains("malformed packets 3 (short 1, bad_magic 2, bad_type 0"), "{line}");
+}

@@ -20,6 +20,9 @@
 //! u32 member_count            <= MAX_MEMBERS, then per member:
 //!     u32 node_id
 //!     u32 len, bytes address  UTF-8 text, <= MAX_TEXT
+//! u32 counter_count           <= MAX_COUNTERS, then per counter:
+//!     u32 len, bytes name     UTF-8 text, <= MAX_TEXT
+//!     u64 value
 //! ```
 
 use crate::codec::{DecodeError, Reader, Writer};
@@ -35,6 +38,8 @@ pub const MAX_RINGS: usize = 8;
 pub const MAX_MEMBERS: usize = 4096;
 /// Longest status or address text.
 pub const MAX_TEXT: usize = 256;
+/// Most counters a status can list.
+pub const MAX_COUNTERS: usize = 64;
 
 /// One ring's status line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +55,13 @@ pub struct Member {
     pub address: String,
 }
 
+/// A named counter (Totem's malformed packets, by class).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Counter {
+    pub name: String,
+    pub value: u64,
+}
+
 /// What `STATUS` answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Status {
@@ -58,6 +70,7 @@ pub struct Status {
     pub ring_seq: u64,
     pub rings: Vec<RingStatus>,
     pub members: Vec<Member>,
+    pub counters: Vec<Counter>,
 }
 
 fn text(r: &mut Reader<'_>, what: &'static str) -> Result<String, DecodeError> {
@@ -91,6 +104,11 @@ impl Status {
         for m in members {
             w.u32(m.node_id).bytes(clipped(&m.address));
         }
+        let counters = &self.counters[..self.counters.len().min(MAX_COUNTERS)];
+        w.u32(counters.len() as u32);
+        for c in counters {
+            w.bytes(clipped(&c.name)).u64(c.value);
+        }
         w.into_vec()
     }
 
@@ -120,8 +138,14 @@ impl Status {
             let address = text(&mut r, "member_address")?;
             members.push(Member { node_id, address });
         }
+        let n = r.count(MAX_COUNTERS, 12, "counter_count")?;
+        let mut counters = Vec::with_capacity(n);
+        for _ in 0..n {
+            let name = text(&mut r, "counter_name")?;
+            counters.push(Counter { name, value: r.u64("counter_value")? });
+        }
         r.finish()?;
-        Ok(Ok(Status { local_node_id, ring_rep, ring_seq, rings, members }))
+        Ok(Ok(Status { local_node_id, ring_rep, ring_seq, rings, members, counters }))
     }
 }
 
@@ -153,6 +177,7 @@ mod tests {
                 Member { node_id: 1, address: "127.0.0.1".into() },
                 Member { node_id: 2, address: "fe80::1".into() },
             ],
+            counters: vec![Counter { name: "totem_malformed".into(), value: u64::MAX - 1 }],
         }
     }
 
@@ -197,6 +222,9 @@ mod tests {
             Status::decode_response(w.as_slice()),
             Err(DecodeError::BadValue { what: "member_address", .. })
         ));
+        let mut w = Writer::new();
+        w.u32(crate::error::OK).u32(1).u32(1).u64(4).u32(0).u32(0).u32(MAX_COUNTERS as u32 + 1);
+        assert!(Status::decode_response(w.as_slice()).is_err());
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! `ais-cfgtool`: administration of the local executive over IPC (the
 //! binary is a thin wrapper over [`run`], so tests can drive it too).
 //!
-//! `-s` prints the local node id, ring id, ring status and members, one
-//! `key: value` per line (stable, for scripts): `ringN_status: active, no
-//! faults` or `ringN_status: FAULTY`. `-r` re-enables FAULTY redundant
+//! `-s` prints the local node id, ring id, ring status, members and the
+//! executive's counters (Totem's malformed packets, by class), one `key:
+//! value` per line (stable, for scripts): `ringN_status: active, no
+//! faults` or `ringN_status: FAULTY`, `totem_malformed: N`. `-r` re-enables FAULTY redundant
 //! rings on every node (the executive orders the request cluster-wide). Exit 0 on success; 1 if
 //! the executive cannot be reached or answers an error; 2 on bad usage.
 
@@ -106,6 +107,9 @@ pub fn print_status(s: &Status, out: &mut impl Write) -> io::Result<()> {
     for m in &s.members {
         writeln!(out, "member: {} {}", m.node_id, m.address)?;
     }
+    for c in &s.counters {
+        writeln!(out, "{}: {}", c.name, c.value)?;
+    }
     Ok(())
 }
 
@@ -150,7 +154,7 @@ pub fn run(args: &[&str], socket: &Path, out: &mut impl Write, err: &mut impl Wr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ais_ipc::cfg::{Member, RingStatus};
+    use ais_ipc::cfg::{Counter, Member, RingStatus};
 
     #[test]
     fn status_format_is_stable() {
@@ -163,12 +167,17 @@ mod tests {
                 Member { node_id: 1, address: "10.0.0.1".into() },
                 Member { node_id: 2, address: "10.0.0.2".into() },
             ],
+            counters: vec![
+                Counter { name: "totem_malformed".into(), value: 3 },
+                Counter { name: "totem_malformed_short".into(), value: 1 },
+            ],
         };
         let mut out = Vec::new();
         print_status(&s, &mut out).unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
-            "local_node_id: 2\nring_id: 1.8\nring0_status: active, no faults\nmember: 1 10.0.0.1\nmember: 2 10.0.0.2\n"
+            "local_node_id: 2\nring_id: 1.8\nring0_status: active, no faults\nmember: 1 10.0.0.1\nmember: 2 10.0.0.2\n\
+             totem_malformed: 3\ntotem_malformed_short: 1\n"
         );
     }
 

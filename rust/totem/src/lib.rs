@@ -225,11 +225,41 @@ pub struct Stats {
 impl Stats {
     /// Sum of all malformed classes.
     pub fn malformed(&self) -> u64 {
-        self.malformed_short
-            + self.malformed_bad_magic
-            + self.malformed_bad_type
-            + self.malformed_bad_length
-            + self.malformed_absurd_count
-            + self.malformed_bad_value
+        self.malformed_by_class().iter().map(|(_, n)| n).sum()
+    }
+
+    /// Each malformed class with its name (`bad_magic`, ...), for reports.
+    pub fn malformed_by_class(&self) -> [(&'static str, u64); 6] {
+        [
+            ("short", self.malformed_short),
+            ("bad_magic", self.malformed_bad_magic),
+            ("bad_type", self.malformed_bad_type),
+            ("bad_length", self.malformed_bad_length),
+            ("absurd_count", self.malformed_absurd_count),
+            ("bad_value", self.malformed_bad_value),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn malformed_classes_are_named_and_summed() {
+        let s = Stats {
+            malformed_short: 1,
+            malformed_bad_magic: 2,
+            malformed_bad_type: 4,
+            malformed_bad_length: 8,
+            malformed_absurd_count: 16,
+            malformed_bad_value: 32,
+            packets_ignored: 64,
+            ..Default::default()
+        };
+        let names: Vec<&str> = s.malformed_by_class().iter().map(|(n, _)| *n).collect();
+        assert_eq!(names, ["short", "bad_magic", "bad_type", "bad_length", "absurd_count", "bad_value"]);
+        assert_eq!(s.malformed_by_class()[3], ("bad_length", 8));
+        assert_eq!(s.malformed(), 63, "ignored packets are well formed");
     }
 }

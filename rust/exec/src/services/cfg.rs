@@ -6,7 +6,7 @@
 //! re-enables its rings when that message is delivered. The client gets
 //! `OK` as soon as the request is queued (`TRY_AGAIN` if the queue is full).
 
-use ais_ipc::cfg::{Member, REENABLE, RingStatus, STATUS, Status, encode_error};
+use ais_ipc::cfg::{Counter, Member, REENABLE, RingStatus, STATUS, Status, encode_error};
 use ais_ipc::{DecodeError, error, service};
 
 use crate::ordering::{ConfigChange, Guarantee, NodeId};
@@ -40,6 +40,7 @@ impl Service for CfgService {
                     ring_seq: s.ring_id.seq,
                     rings: s.rings.into_iter().map(|(number, status)| RingStatus { number, status }).collect(),
                     members: s.members.into_iter().map(|m| Member { node_id: m.node, address: m.address }).collect(),
+                    counters: s.counters.into_iter().map(|(name, value)| Counter { name, value }).collect(),
                 };
                 ctx.reply_body(conn, msg_id, status.encode_response());
                 Ok(())

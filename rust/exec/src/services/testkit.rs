@@ -81,6 +81,7 @@ impl Ordering for FakeNet {
             ring_id: RingId { rep: self.node, seq: 0 },
             rings: Vec::new(),
             members: vec![MemberInfo { node: self.node, address: self.address.clone() }],
+            counters: Vec::new(),
         }
     }
 }
