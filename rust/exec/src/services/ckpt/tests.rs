@@ -8,7 +8,7 @@ use ais_ipc::ckpt::{Attrs, ReadElement, VectorResult, WriteElement};
 
 use super::*;
 use crate::ordering::{ClusterEvent, ClusterStatus, ConfigChange, ConfigKind, Ordering, QueueFull, RingId};
-use crate::service::{Ctx, Output, Service, SyncStep};
+use crate::service::{Ctx, Encode, Output, Service, SyncStep};
 use crate::services::replicated::wire::{self as engine_wire, Msg};
 use crate::services::testkit::{FakeNet, SimNode, begin_sync, finish_sync, run_ordered as run};
 

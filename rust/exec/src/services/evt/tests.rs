@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::ordering::RingId;
-use crate::service::{Output, Service};
+use crate::service::{Encode, Output, Service};
 use crate::services::replicated::wire::Msg;
 use crate::services::testkit::{SimNode, begin_sync, finish_sync, run_ordered as run};
 

@@ -70,7 +70,7 @@ use std::time::{Duration, Instant};
 use ais_ipc::{DecodeError, Writer, error};
 
 use crate::ordering::{ConfigChange, Guarantee, NodeId, RingId};
-use crate::service::{ConnId, Ctx, Now, RequestError, Service, SyncStep};
+use crate::service::{ConnId, Ctx, Encode, Now, RequestError, Service, SyncStep};
 use wire::Msg;
 
 /// Room kept for the ordered message's own header in a Totem message.
@@ -299,7 +299,7 @@ impl Cx<'_, '_> {
         self.core.next_id = Some(new_id + 1);
         let seq = self.core.next_seq;
         let req = wire::Request { conn: conn.0, seq, new_id, ts: wall, msg_id, body };
-        if self.ctx.submit(&Msg::Request(req).encode(), guarantee).is_err() {
+        if self.ctx.submit(&Msg::Request(req), guarantee).is_err() {
             self.ctx.reply(conn, msg_id, error::TRY_AGAIN, &[]);
             return false;
         }
@@ -466,14 +466,14 @@ impl<S: Replicated> Engine<S> {
         }
         let wall = ctx.now.wall;
         while let Some(conn) = self.closing.pop() {
-            if ctx.submit(&Msg::Closed { conn: conn.0, ts: wall }.encode(), Guarantee::Safe).is_err() {
+            if ctx.submit(&Msg::Closed { conn: conn.0, ts: wall }, Guarantee::Safe).is_err() {
                 self.closing.push(conn);
                 break;
             }
         }
         if !self.tick_in_flight
             && self.svc.next_deadline().is_some_and(|due| due <= wall)
-            && ctx.submit(&Msg::Tick { ts: wall }.encode(), Guarantee::Agreed).is_ok()
+            && ctx.submit(&Msg::Tick { ts: wall }, Guarantee::Agreed).is_ok()
         {
             self.tick_in_flight = true;
         }
@@ -666,7 +666,7 @@ impl<S: Replicated> Service for Engine<S> {
         let Some(round) = self.sync.as_mut() else { return SyncStep::Done };
         if !round.hello_sent {
             let hello = Msg::Hello { ring: round.ring, last: self.synced_ring };
-            if ctx.submit(&hello.encode(), Guarantee::Agreed).is_err() {
+            if ctx.submit(&hello, Guarantee::Agreed).is_err() {
                 return SyncStep::MoreToSend;
             }
             round.hello_sent = true;

@@ -21,6 +21,7 @@
 use ais_ipc::{DecodeError, Reader, Writer};
 
 use crate::ordering::RingId;
+use crate::service::Encode;
 
 pub const REQUEST: u8 = 1;
 pub const TICK: u8 = 2;
@@ -77,14 +78,19 @@ fn read_ring(r: &mut Reader<'_>) -> Result<RingId, DecodeError> {
 /// A `SYNC_ITEM` header for `ring`: the service writes its item after it.
 pub fn item_writer(r: RingId) -> Writer {
     let mut w = Writer::new();
-    w.u8(SYNC_ITEM);
-    ring(&mut w, r);
+    item_header(&mut w, r);
     w
 }
 
-impl<'a> Msg<'a> {
-    pub fn encode(&self) -> Vec<u8> {
-        let mut w = Writer::new();
+fn item_header(w: &mut Writer, r: RingId) {
+    w.u8(SYNC_ITEM);
+    ring(w, r);
+}
+
+/// Written straight into the buffer that is ordered ([`Encode`]): a
+/// request's body is copied once, from the client's request.
+impl Encode for Msg<'_> {
+    fn encode_into(&self, w: &mut Writer) {
         match self {
             Msg::Request(q) => {
                 w.u8(REQUEST).u64(q.conn).u64(q.seq).u64(q.new_id).i64(q.ts).u32(q.msg_id).bytes(q.body);
@@ -97,25 +103,26 @@ impl<'a> Msg<'a> {
             }
             Msg::Hello { ring: g, last } => {
                 w.u8(SYNC_HELLO);
-                ring(&mut w, *g);
+                ring(w, *g);
                 w.bool(last.is_some());
                 if let Some(l) = last {
-                    ring(&mut w, *l);
+                    ring(w, *l);
                 }
             }
             Msg::Item { ring: g, item } => {
-                w = item_writer(*g);
+                item_header(w, *g);
                 w.raw(item);
             }
             Msg::End { ring: g, time } => {
                 w.u8(SYNC_END);
-                ring(&mut w, *g);
+                ring(w, *g);
                 w.i64(*time);
             }
         }
-        w.into_vec()
     }
+}
 
+impl<'a> Msg<'a> {
     pub fn decode(buf: &'a [u8]) -> Result<Msg<'a>, DecodeError> {
         let mut r = Reader::new(buf);
         let m = match r.u8("message kind")? {
