@@ -27,8 +27,8 @@ use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 
 use ais_ipc::cpg::{self as wire, Address, Callback, Request};
 
+use crate::abi::convert::Out;
 use crate::abi::cpg::{CPG_MAX_NAME_LENGTH, CPG_MEMBERS_MAX, cpg_address, cpg_callbacks_t, cpg_name};
-use crate::boundary::Out;
 use crate::error::{AisError, AisResult};
 use crate::group_api;
 use crate::runtime::{Connection, Instance, Library};
@@ -120,7 +120,7 @@ pub fn context_set(handle: u64, context: *mut c_void) -> AisResult<()> {
 
 pub fn dispatch(handle: u64, flags: u32) -> AisResult<()> {
     let flags = group_api::dispatch_flags(flags)?;
-    CPG.dispatch(handle, flags, deliver)
+    CPG.dispatch(handle, Ok(flags), deliver)
 }
 
 fn addresses(list: &[Address]) -> Vec<cpg_address> {

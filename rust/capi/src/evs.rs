@@ -14,8 +14,8 @@ use core::ffi::{c_int, c_uint};
 
 use ais_ipc::evs::{self as wire, Callback, GroupKey, Request};
 
+use crate::abi::convert::Out;
 use crate::abi::evs::{evs_callbacks_t, evs_group};
-use crate::boundary::Out;
 use crate::error::{AisError, AisResult};
 use crate::group_api;
 use crate::runtime::{Connection, Instance, Library};
@@ -36,7 +36,7 @@ pub unsafe fn group_keys(groups: *const evs_group, count: c_int) -> AisResult<Ve
         return Err(AisError::NO_RESOURCES); // EVS_ERR_TOO_MANY_GROUPS
     }
     // SAFETY: forwarded to the caller.
-    let groups = unsafe { crate::boundary::try_slice(groups, n) }?;
+    let groups = unsafe { crate::abi::convert::raw::try_slice(groups, n) }?;
     Ok(groups.iter().map(|g| g.key.map(|c| c as u8)).collect())
 }
 
@@ -58,7 +58,7 @@ pub fn fd_get(handle: u64, fd: Out<'_, c_int>) -> AisResult<()> {
 
 pub fn dispatch(handle: u64, flags: u32) -> AisResult<()> {
     let flags = group_api::dispatch_flags(flags)?;
-    EVS.dispatch(handle, flags, deliver)
+    EVS.dispatch(handle, Ok(flags), deliver)
 }
 
 fn deliver(instance: &Instance<EvsState>, id: u32, body: &[u8]) -> AisResult<()> {

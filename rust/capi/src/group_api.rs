@@ -10,8 +10,8 @@ use core::ffi::c_int;
 
 use ais_ipc::error as sa;
 
-use crate::abi::sa_ais::{SaDispatchFlagsT, enums::SaDispatchFlagsT as Flags};
 use crate::error::{AisError, AisResult};
+use crate::runtime::DispatchFlags;
 
 /// `EVS_OK` / `CPG_OK`.
 pub const OK: u32 = 1;
@@ -51,16 +51,15 @@ pub fn result_code(r: AisResult<()>) -> u32 {
     }
 }
 
-/// `EVS_DISPATCH_*` / `CPG_DISPATCH_*` (0, 1, 2) as `SaDispatchFlagsT`
-/// (1, 2, 3); anything else is `INVALID_PARAM`.
-pub fn dispatch_flags(raw: u32) -> AisResult<SaDispatchFlagsT> {
-    let flags = match raw {
-        0 => Flags::SA_DISPATCH_ONE,
-        1 => Flags::SA_DISPATCH_ALL,
-        2 => Flags::SA_DISPATCH_BLOCKING,
-        _ => return Err(AisError::INVALID_PARAM),
-    };
-    Ok(flags as SaDispatchFlagsT)
+/// `EVS_DISPATCH_*` / `CPG_DISPATCH_*` (0, 1, 2); anything else is
+/// `INVALID_PARAM`.
+pub fn dispatch_flags(raw: u32) -> AisResult<DispatchFlags> {
+    match raw {
+        0 => Ok(DispatchFlags::One),
+        1 => Ok(DispatchFlags::All),
+        2 => Ok(DispatchFlags::Blocking),
+        _ => Err(AisError::INVALID_PARAM),
+    }
 }
 
 /// The pieces of a message given as `iov_len` iovecs. A negative count, a
@@ -73,7 +72,7 @@ pub fn dispatch_flags(raw: u32) -> AisResult<SaDispatchFlagsT> {
 pub unsafe fn gather<'a>(iov: *const libc::iovec, iov_len: c_int, max: usize) -> AisResult<Vec<&'a [u8]>> {
     let n = usize::try_from(iov_len).map_err(|_| AisError::INVALID_PARAM)?;
     // SAFETY: forwarded to the caller.
-    let iovs = unsafe { crate::boundary::try_slice(iov, n) }?;
+    let iovs = unsafe { crate::abi::convert::raw::try_slice(iov, n) }?;
     // Not `with_capacity(n)`: `n` is the caller's word, and a lie must not
     // reserve memory before the total is checked.
     let mut parts = Vec::new();
@@ -85,7 +84,7 @@ pub unsafe fn gather<'a>(iov: *const libc::iovec, iov_len: c_int, max: usize) ->
         }
         // SAFETY: the caller promised each buffer is valid; try_slice
         // checks NULL for non-empty pieces.
-        parts.push(unsafe { crate::boundary::try_slice(v.iov_base.cast::<u8>().cast_const(), v.iov_len) }?);
+        parts.push(unsafe { crate::abi::convert::raw::try_slice(v.iov_base.cast::<u8>().cast_const(), v.iov_len) }?);
     }
     Ok(parts)
 }
@@ -113,8 +112,9 @@ mod tests {
 
     #[test]
     fn dispatch_flags_shift_by_one() {
-        assert_eq!(dispatch_flags(0), Ok(1));
-        assert_eq!(dispatch_flags(2), Ok(3));
+        assert_eq!(dispatch_flags(0), Ok(DispatchFlags::One));
+        assert_eq!(dispatch_flags(1), Ok(DispatchFlags::All));
+        assert_eq!(dispatch_flags(2), Ok(DispatchFlags::Blocking));
         assert_eq!(dispatch_flags(3), Err(AisError::INVALID_PARAM));
     }
 

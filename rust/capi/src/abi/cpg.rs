@@ -203,6 +203,7 @@ crate::c_enum!(cpg_reason_t {
 /// `struct iovec` of `<sys/uio.h>` (cbindgen prints it as `struct iovec`).
 pub use libc::iovec;
 
+use super::convert::{out, try_ref};
 use crate::error::AisResult;
 
 /// Runs `body` and turns its result into a `cpg_error_t`.
@@ -215,8 +216,8 @@ fn code(body: impl FnOnce() -> AisResult<()>) -> cpg_error_t {
 pub unsafe extern "C" fn cpg_initialize(handle: *mut cpg_handle_t, callbacks: *mut cpg_callbacks_t) -> cpg_error_t {
     crate::boundary!(-> cpg_error_t {
         code(|| {
-            let handle = unsafe { crate::boundary::out(handle) }?;
-            let callbacks = unsafe { crate::boundary::try_ref(callbacks) }?;
+            let handle = out!(handle)?;
+            let callbacks = try_ref!(callbacks)?;
             crate::cpg::initialize(handle, callbacks)
         })
     })
@@ -233,7 +234,7 @@ pub unsafe extern "C" fn cpg_finalize(handle: cpg_handle_t) -> cpg_error_t {
 pub unsafe extern "C" fn cpg_fd_get(handle: cpg_handle_t, fd: *mut c_int) -> cpg_error_t {
     crate::boundary!(-> cpg_error_t {
         code(|| {
-            let fd = unsafe { crate::boundary::out(fd) }?;
+            let fd = out!(fd)?;
             crate::cpg::fd_get(handle, fd)
         })
     })
@@ -244,7 +245,7 @@ pub unsafe extern "C" fn cpg_fd_get(handle: cpg_handle_t, fd: *mut c_int) -> cpg
 pub unsafe extern "C" fn cpg_context_get(handle: cpg_handle_t, context: *mut *mut c_void) -> cpg_error_t {
     crate::boundary!(-> cpg_error_t {
         code(|| {
-            let context = unsafe { crate::boundary::out(context) }?;
+            let context = out!(context)?;
             crate::cpg::context_get(handle, context)
         })
     })
@@ -267,7 +268,7 @@ pub unsafe extern "C" fn cpg_dispatch(handle: cpg_handle_t, dispatch_types: cpg_
 pub unsafe extern "C" fn cpg_join(handle: cpg_handle_t, group: *mut cpg_name) -> cpg_error_t {
     crate::boundary!(-> cpg_error_t {
         code(|| {
-            let group = unsafe { crate::boundary::try_ref(group) }?;
+            let group = try_ref!(group)?;
             crate::cpg::join(handle, group)
         })
     })
@@ -278,7 +279,7 @@ pub unsafe extern "C" fn cpg_join(handle: cpg_handle_t, group: *mut cpg_name) ->
 pub unsafe extern "C" fn cpg_leave(handle: cpg_handle_t, group: *mut cpg_name) -> cpg_error_t {
     crate::boundary!(-> cpg_error_t {
         code(|| {
-            let group = unsafe { crate::boundary::try_ref(group) }?;
+            let group = try_ref!(group)?;
             crate::cpg::leave(handle, group)
         })
     })
@@ -318,8 +319,8 @@ pub unsafe extern "C" fn cpg_membership_get(
 ) -> cpg_error_t {
     crate::boundary!(-> cpg_error_t {
         code(|| {
-            let group = unsafe { crate::boundary::try_ref(groupName) }?;
-            let entries = unsafe { crate::boundary::out(member_list_entries) }?;
+            let group = try_ref!(groupName)?;
+            let entries = out!(member_list_entries)?;
             unsafe { crate::cpg::membership_get(handle, group, member_list, entries) }
         })
     })
@@ -330,7 +331,7 @@ pub unsafe extern "C" fn cpg_membership_get(
 pub unsafe extern "C" fn cpg_local_get(handle: cpg_handle_t, local_nodeid: *mut c_uint) -> cpg_error_t {
     crate::boundary!(-> cpg_error_t {
         code(|| {
-            let out = unsafe { crate::boundary::out(local_nodeid) }?;
+            let out = out!(local_nodeid)?;
             crate::cpg::local_get(handle, out)
         })
     })
@@ -345,7 +346,7 @@ pub unsafe extern "C" fn cpg_flow_control_state_get(
 ) -> cpg_error_t {
     crate::boundary!(-> cpg_error_t {
         code(|| {
-            let out = unsafe { crate::boundary::out(flow_control_enabled) }?;
+            let out = out!(flow_control_enabled)?;
             crate::cpg::flow_control_state_get(handle, out)
         })
     })

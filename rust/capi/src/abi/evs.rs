@@ -153,6 +153,7 @@ crate::c_enum!(evs_error_t {
 /// `struct iovec` of `<sys/uio.h>` (cbindgen prints it as `struct iovec`).
 pub use libc::iovec;
 
+use super::convert::{opt_out, out, try_mut, try_ref};
 use crate::error::AisResult;
 
 /// Runs `body` and turns its result into an `evs_error_t`.
@@ -165,8 +166,8 @@ fn code(body: impl FnOnce() -> AisResult<()>) -> evs_error_t {
 pub unsafe extern "C" fn evs_initialize(handle: *mut evs_handle_t, callbacks: *mut evs_callbacks_t) -> evs_error_t {
     crate::boundary!(-> evs_error_t {
         code(|| {
-            let handle = unsafe { crate::boundary::out(handle) }?;
-            let callbacks = unsafe { crate::boundary::try_ref(callbacks) }?;
+            let handle = out!(handle)?;
+            let callbacks = try_ref!(callbacks)?;
             crate::evs::initialize(handle, callbacks)
         })
     })
@@ -183,7 +184,7 @@ pub unsafe extern "C" fn evs_finalize(handle: evs_handle_t) -> evs_error_t {
 pub unsafe extern "C" fn evs_fd_get(handle: evs_handle_t, fd: *mut c_int) -> evs_error_t {
     crate::boundary!(-> evs_error_t {
         code(|| {
-            let fd = unsafe { crate::boundary::out(fd) }?;
+            let fd = out!(fd)?;
             crate::evs::fd_get(handle, fd)
         })
     })
@@ -274,8 +275,8 @@ pub unsafe extern "C" fn evs_membership_get(
 ) -> evs_error_t {
     crate::boundary!(-> evs_error_t {
         code(|| {
-            let local = unsafe { crate::boundary::opt_out(local_nodeid) }?;
-            let entries = unsafe { crate::boundary::try_mut(member_list_entries) }?;
+            let local = opt_out!(local_nodeid)?;
+            let entries = try_mut!(member_list_entries)?;
             unsafe { crate::evs::membership_get(handle, local, member_list, entries) }
         })
     })

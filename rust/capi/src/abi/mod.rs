@@ -80,6 +80,8 @@
 #[allow(non_camel_case_types, non_snake_case)]
 pub mod sa_ais;
 
+pub mod convert;
+
 #[allow(non_camel_case_types, non_snake_case)]
 pub mod sa_clm;
 

@@ -159,7 +159,9 @@ crate::c_enum!(SaCkptSectionsChosenT {
 // ---------------------------------------------------------------------------
 // The API functions (thin wrappers; the work is in `crate::ckpt`).
 
-use crate::boundary::{name_bytes, opt_out, out, try_mut, try_ref, try_slice};
+use super::convert::{
+    dispatch_flags, name_bytes, opt_out, opt_ref, out, try_mut, try_ref, try_slice, try_slice_mut, with_version,
+};
 
 /// `saCkptInitialize`: `callbacks` may be NULL.
 #[unsafe(no_mangle)]
@@ -169,10 +171,11 @@ pub unsafe extern "C" fn saCkptInitialize(
     version: *mut SaVersionT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let version = unsafe { try_mut(version) }?;
-        let handle = unsafe { out(ckptHandle) }?;
-        let callbacks = if callbacks.is_null() { None } else { Some(unsafe { try_ref(callbacks) }?) };
-        crate::ckpt::initialize(handle, callbacks, version)
+        let version = try_mut!(version)?;
+        let handle = out!(ckptHandle)?;
+        let callbacks = opt_ref!(callbacks)?;
+        handle.write(with_version(version, |v| crate::ckpt::initialize(callbacks, v))?);
+        Ok(())
     })
 }
 
@@ -182,14 +185,14 @@ pub unsafe extern "C" fn saCkptSelectionObjectGet(
     selectionObject: *mut SaSelectionObjectT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let so = unsafe { out(selectionObject) }?;
+        let so = out!(selectionObject)?;
         crate::ckpt::selection_object(ckptHandle, so)
     })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn saCkptDispatch(ckptHandle: SaCkptHandleT, dispatchFlags: SaDispatchFlagsT) -> SaAisErrorT {
-    crate::boundary!({ crate::ckpt::dispatch(ckptHandle, dispatchFlags) })
+    crate::boundary!({ crate::ckpt::dispatch(ckptHandle, dispatch_flags(dispatchFlags)) })
 }
 
 #[unsafe(no_mangle)]
@@ -209,13 +212,9 @@ pub unsafe extern "C" fn saCkptCheckpointOpen(
     checkpointHandle: *mut SaCkptCheckpointHandleT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let name = unsafe { name_bytes(checkpointName) }?;
-        let handle = unsafe { out(checkpointHandle) }?;
-        let attrs = if checkpointCreationAttributes.is_null() {
-            None
-        } else {
-            Some(unsafe { try_ref(checkpointCreationAttributes) }?)
-        };
+        let name = name_bytes!(checkpointName)?;
+        let handle = out!(checkpointHandle)?;
+        let attrs = opt_ref!(checkpointCreationAttributes)?;
         crate::ckpt::open(ckptHandle, name, attrs, checkpointOpenFlags, timeout, handle)
     })
 }
@@ -229,12 +228,8 @@ pub unsafe extern "C" fn saCkptCheckpointOpenAsync(
     checkpointOpenFlags: SaCkptCheckpointOpenFlagsT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let name = unsafe { name_bytes(checkpointName) }?;
-        let attrs = if checkpointCreationAttributes.is_null() {
-            None
-        } else {
-            Some(unsafe { try_ref(checkpointCreationAttributes) }?)
-        };
+        let name = name_bytes!(checkpointName)?;
+        let attrs = opt_ref!(checkpointCreationAttributes)?;
         crate::ckpt::open_async(ckptHandle, invocation, name, attrs, checkpointOpenFlags)
     })
 }
@@ -250,7 +245,7 @@ pub unsafe extern "C" fn saCkptCheckpointUnlink(
     checkpointName: *const SaNameT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let name = unsafe { name_bytes(checkpointName) }?;
+        let name = name_bytes!(checkpointName)?;
         crate::ckpt::unlink(ckptHandle, name)
     })
 }
@@ -274,7 +269,7 @@ pub unsafe extern "C" fn saCkptCheckpointStatusGet(
     checkpointStatus: *mut SaCkptCheckpointDescriptorT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let status = unsafe { out(checkpointStatus) }?;
+        let status = out!(checkpointStatus)?;
         crate::ckpt::status_get(checkpointHandle, status)
     })
 }
@@ -287,7 +282,7 @@ pub unsafe extern "C" fn saCkptSectionCreate(
     initialDataSize: SaSizeT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let attrs = unsafe { try_ref(sectionCreationAttributes) }?;
+        let attrs = try_ref!(sectionCreationAttributes)?;
         unsafe { crate::ckpt::section_create(checkpointHandle, attrs, initialData.cast(), initialDataSize) }
     })
 }
@@ -298,7 +293,7 @@ pub unsafe extern "C" fn saCkptSectionDelete(
     sectionId: *const SaCkptSectionIdT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let id = unsafe { try_ref(sectionId) }?;
+        let id = try_ref!(sectionId)?;
         unsafe { crate::ckpt::section_delete(checkpointHandle, id) }
     })
 }
@@ -310,7 +305,7 @@ pub unsafe extern "C" fn saCkptSectionExpirationTimeSet(
     expirationTime: SaTimeT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let id = unsafe { try_ref(sectionId) }?;
+        let id = try_ref!(sectionId)?;
         unsafe { crate::ckpt::section_expiration_time_set(checkpointHandle, id, expirationTime) }
     })
 }
@@ -323,7 +318,7 @@ pub unsafe extern "C" fn saCkptSectionIterationInitialize(
     sectionIterationHandle: *mut SaCkptSectionIterationHandleT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let it = unsafe { out(sectionIterationHandle) }?;
+        let it = out!(sectionIterationHandle)?;
         crate::ckpt::iteration_initialize(checkpointHandle, sectionsChosen, expirationTime, it)
     })
 }
@@ -334,7 +329,7 @@ pub unsafe extern "C" fn saCkptSectionIterationNext(
     sectionDescriptor: *mut SaCkptSectionDescriptorT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let d = unsafe { out(sectionDescriptor) }?;
+        let d = out!(sectionDescriptor)?;
         crate::ckpt::iteration_next(sectionIterationHandle, d)
     })
 }
@@ -354,8 +349,8 @@ pub unsafe extern "C" fn saCkptCheckpointWrite(
     erroneousVectorIndex: *mut SaUint32T,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let vector = unsafe { try_slice(ioVector, numberOfElements as usize) }?;
-        let index = unsafe { opt_out(erroneousVectorIndex) }?;
+        let vector = try_slice!(ioVector, numberOfElements as usize)?;
+        let index = opt_out!(erroneousVectorIndex)?;
         unsafe { crate::ckpt::write(checkpointHandle, vector, index) }
     })
 }
@@ -368,7 +363,7 @@ pub unsafe extern "C" fn saCkptSectionOverwrite(
     dataSize: SaSizeT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let id = unsafe { try_ref(sectionId) }?;
+        let id = try_ref!(sectionId)?;
         unsafe { crate::ckpt::overwrite(checkpointHandle, id, dataBuffer.cast(), dataSize) }
     })
 }
@@ -381,12 +376,8 @@ pub unsafe extern "C" fn saCkptCheckpointRead(
     erroneousVectorIndex: *mut SaUint32T,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let n = numberOfElements as usize;
-        // Checked like a shared slice, then written element by element.
-        unsafe { try_slice(ioVector.cast_const(), n) }?;
-        let vector: &mut [SaCkptIOVectorElementT] =
-            if n == 0 { &mut [] } else { unsafe { core::slice::from_raw_parts_mut(ioVector, n) } };
-        let index = unsafe { opt_out(erroneousVectorIndex) }?;
+        let vector = try_slice_mut!(ioVector, numberOfElements as usize)?;
+        let index = opt_out!(erroneousVectorIndex)?;
         unsafe { crate::ckpt::read(checkpointHandle, vector, index) }
     })
 }

@@ -18,8 +18,8 @@
 
 use core::ffi::c_uint;
 
+use super::convert::{dispatch_flags, opt_mut, opt_ref, out, try_mut, with_version};
 use super::sa_ais::*;
-use crate::boundary;
 
 pub type SaClmHandleT = SaUint64T;
 
@@ -131,10 +131,11 @@ pub unsafe extern "C" fn saClmInitialize(
     version: *mut SaVersionT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let handle = unsafe { boundary::out(clmHandle) }?;
-        let version = unsafe { boundary::try_mut(version) }?;
-        let callbacks = if clmCallbacks.is_null() { None } else { Some(unsafe { boundary::try_ref(clmCallbacks) }?) };
-        crate::clm::initialize(handle, callbacks, version)
+        let handle = out!(clmHandle)?;
+        let version = try_mut!(version)?;
+        let callbacks = opt_ref!(clmCallbacks)?;
+        handle.write(with_version(version, |v| crate::clm::initialize(callbacks, v))?);
+        Ok(())
     })
 }
 
@@ -144,14 +145,14 @@ pub unsafe extern "C" fn saClmSelectionObjectGet(
     selectionObject: *mut SaSelectionObjectT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let out = unsafe { boundary::out(selectionObject) }?;
+        let out = out!(selectionObject)?;
         crate::clm::selection_object(clmHandle, out)
     })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn saClmDispatch(clmHandle: SaClmHandleT, dispatchFlags: SaDispatchFlagsT) -> SaAisErrorT {
-    crate::boundary!({ crate::clm::dispatch(clmHandle, dispatchFlags) })
+    crate::boundary!({ crate::clm::dispatch(clmHandle, dispatch_flags(dispatchFlags)) })
 }
 
 #[unsafe(no_mangle)]
@@ -169,8 +170,7 @@ pub unsafe extern "C" fn saClmClusterTrack(
     notificationBuffer: *mut SaClmClusterNotificationBufferT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let buffer =
-            if notificationBuffer.is_null() { None } else { Some(unsafe { boundary::try_mut(notificationBuffer) }?) };
+        let buffer = opt_mut!(notificationBuffer)?;
         crate::clm::cluster_track(clmHandle, trackFlags, buffer)
     })
 }
@@ -190,7 +190,7 @@ pub unsafe extern "C" fn saClmClusterNodeGet(
     clusterNode: *mut SaClmClusterNodeT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let out = unsafe { boundary::out(clusterNode) }?;
+        let out = out!(clusterNode)?;
         crate::clm::cluster_node_get(clmHandle, nodeId, timeout, out)
     })
 }

@@ -143,7 +143,9 @@ crate::c_enum!(SaEvtEventFilterTypeT {
 // ---------------------------------------------------------------------
 // The functions of B.01.01.
 
-use crate::boundary::{name_bytes, opt_out, out, try_mut, try_ref, try_slice};
+use super::convert::{
+    dispatch_flags, name_bytes, opt_mut, opt_out, opt_ref, out, try_mut, try_ref, try_slice, with_version,
+};
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn saEvtInitialize(
@@ -152,10 +154,11 @@ pub unsafe extern "C" fn saEvtInitialize(
     version: *mut SaVersionT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let version = unsafe { try_mut(version) }?;
-        let handle = unsafe { out(evtHandle) }?;
-        let callbacks = if callbacks.is_null() { None } else { Some(unsafe { try_ref(callbacks) }?) };
-        crate::evt::initialize(handle, callbacks, version)
+        let version = try_mut!(version)?;
+        let handle = out!(evtHandle)?;
+        let callbacks = opt_ref!(callbacks)?;
+        handle.write(with_version(version, |v| crate::evt::initialize(callbacks, v))?);
+        Ok(())
     })
 }
 
@@ -165,14 +168,14 @@ pub unsafe extern "C" fn saEvtSelectionObjectGet(
     selectionObject: *mut SaSelectionObjectT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let so = unsafe { out(selectionObject) }?;
+        let so = out!(selectionObject)?;
         crate::evt::selection_object(evtHandle, so)
     })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn saEvtDispatch(evtHandle: SaEvtHandleT, dispatchFlags: SaDispatchFlagsT) -> SaAisErrorT {
-    crate::boundary!({ crate::evt::dispatch(evtHandle, dispatchFlags) })
+    crate::boundary!({ crate::evt::dispatch(evtHandle, dispatch_flags(dispatchFlags)) })
 }
 
 #[unsafe(no_mangle)]
@@ -191,8 +194,8 @@ pub unsafe extern "C" fn saEvtChannelOpen(
     channelHandle: *mut SaEvtChannelHandleT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let name = unsafe { name_bytes(channelName) }?;
-        let handle = unsafe { out(channelHandle) }?;
+        let name = name_bytes!(channelName)?;
+        let handle = out!(channelHandle)?;
         crate::evt::open(evtHandle, name, channelOpenFlags, timeout, handle)
     })
 }
@@ -205,7 +208,7 @@ pub unsafe extern "C" fn saEvtChannelOpenAsync(
     channelOpenFlags: SaEvtChannelOpenFlagsT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let name = unsafe { name_bytes(channelName) }?;
+        let name = name_bytes!(channelName)?;
         crate::evt::open_async(evtHandle, invocation, name, channelOpenFlags)
     })
 }
@@ -218,7 +221,7 @@ pub unsafe extern "C" fn saEvtChannelClose(channelHandle: SaEvtChannelHandleT) -
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn saEvtChannelUnlink(evtHandle: SaEvtHandleT, channelName: *const SaNameT) -> SaAisErrorT {
     crate::boundary!({
-        let name = unsafe { name_bytes(channelName) }?;
+        let name = name_bytes!(channelName)?;
         crate::evt::unlink(evtHandle, name)
     })
 }
@@ -229,7 +232,7 @@ pub unsafe extern "C" fn saEvtEventAllocate(
     eventHandle: *mut SaEvtEventHandleT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let handle = unsafe { out(eventHandle) }?;
+        let handle = out!(eventHandle)?;
         crate::evt::allocate(channelHandle, handle)
     })
 }
@@ -248,8 +251,8 @@ pub unsafe extern "C" fn saEvtEventAttributesSet(
     publisherName: *const SaNameT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let patterns = if patternArray.is_null() { None } else { Some(unsafe { try_ref(patternArray) }?) };
-        let publisher = if publisherName.is_null() { None } else { Some(unsafe { name_bytes(publisherName) }?) };
+        let patterns = opt_ref!(patternArray)?;
+        let publisher = if publisherName.is_null() { None } else { Some(name_bytes!(publisherName)?) };
         unsafe { crate::evt::attributes_set(eventHandle, patterns, priority, retentionTime, publisher) }
     })
 }
@@ -266,12 +269,12 @@ pub unsafe extern "C" fn saEvtEventAttributesGet(
 ) -> SaAisErrorT {
     crate::boundary!({
         let outs = crate::evt::AttributeOuts {
-            patterns: if patternArray.is_null() { None } else { Some(unsafe { try_mut(patternArray) }?) },
-            priority: unsafe { opt_out(priority) }?,
-            retention: unsafe { opt_out(retentionTime) }?,
-            publisher: unsafe { opt_out(publisherName) }?,
-            publish_time: unsafe { opt_out(publishTime) }?,
-            id: unsafe { opt_out(eventId) }?,
+            patterns: opt_mut!(patternArray)?,
+            priority: opt_out!(priority)?,
+            retention: opt_out!(retentionTime)?,
+            publisher: opt_out!(publisherName)?,
+            publish_time: opt_out!(publishTime)?,
+            id: opt_out!(eventId)?,
         };
         unsafe { crate::evt::attributes_get(eventHandle, outs) }
     })
@@ -284,7 +287,7 @@ pub unsafe extern "C" fn saEvtEventDataGet(
     eventDataSize: *mut SaSizeT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let size = unsafe { try_mut(eventDataSize) }?;
+        let size = try_mut!(eventDataSize)?;
         unsafe { crate::evt::data_get(eventHandle, eventData.cast(), size) }
     })
 }
@@ -297,12 +300,12 @@ pub unsafe extern "C" fn saEvtEventPublish(
     eventId: *mut SaEvtEventIdT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let id = unsafe { out(eventId) }?;
+        let id = out!(eventId)?;
         let len = usize::try_from(eventDataSize).map_err(|_| crate::error::AisError::TOO_BIG)?;
         if len > crate::evt::MAX_DATA {
             return Err(crate::error::AisError::TOO_BIG);
         }
-        let data = unsafe { try_slice(eventData.cast::<u8>(), len) }?;
+        let data = try_slice!(eventData.cast::<u8>(), len)?;
         crate::evt::publish(eventHandle, data, id)
     })
 }
@@ -314,7 +317,7 @@ pub unsafe extern "C" fn saEvtEventSubscribe(
     subscriptionId: SaEvtSubscriptionIdT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let filters = unsafe { try_ref(filters) }?;
+        let filters = try_ref!(filters)?;
         unsafe { crate::evt::subscribe(channelHandle, filters, subscriptionId) }
     })
 }

@@ -28,14 +28,14 @@ use std::sync::{Arc, Mutex};
 use ais_ipc::ckpt::{self as wire, Attrs, Descriptor, ReadElement, Request, VectorResult, WriteElement};
 use ais_ipc::{Reader, error};
 
-use crate::abi::sa_ais::{SaDispatchFlagsT, SaInvocationT, SaTimeT, SaVersionT};
+use crate::abi::convert::Out;
+use crate::abi::sa_ais::{SaInvocationT, SaTimeT};
 use crate::abi::sa_ckpt::{
     SaCkptCallbacksT, SaCkptCheckpointCreationAttributesT, SaCkptCheckpointDescriptorT, SaCkptIOVectorElementT,
     SaCkptSectionCreationAttributesT, SaCkptSectionDescriptorT, SaCkptSectionIdT, enums,
 };
-use crate::boundary::Out;
 use crate::error::{AisError, AisResult};
-use crate::runtime::{HandleTable, Instance, Library, Pending, version};
+use crate::runtime::{DispatchFlags, HandleTable, Instance, Library, Pending, Version, version};
 
 /// Per library handle: the callbacks, and the async calls in flight.
 pub struct CkptState {
@@ -84,17 +84,12 @@ fn checkpoint(handle: u64) -> AisResult<(Arc<Instance<CkptState>>, Arc<Checkpoin
 }
 
 /// `saCkptInitialize`; `callbacks` NULL means none.
-pub fn initialize(
-    handle: Out<'_, u64>,
-    callbacks: Option<&SaCkptCallbacksT>,
-    version: &mut SaVersionT,
-) -> AisResult<()> {
+pub fn initialize(callbacks: Option<&SaCkptCallbacksT>, version: &mut Version) -> AisResult<u64> {
     let callbacks = callbacks
         .copied()
         .unwrap_or(SaCkptCallbacksT { saCkptCheckpointOpenCallback: None, saCkptCheckpointSynchronizeCallback: None });
     let state = CkptState { callbacks, async_opens: Pending::default(), async_syncs: Pending::default() };
-    handle.write(CKPT.initialize(version, state)?);
-    Ok(())
+    CKPT.initialize(version, state)
 }
 
 pub fn selection_object(handle: u64, out: Out<'_, u64>) -> AisResult<()> {
@@ -102,7 +97,7 @@ pub fn selection_object(handle: u64, out: Out<'_, u64>) -> AisResult<()> {
     Ok(())
 }
 
-pub fn dispatch(handle: u64, flags: SaDispatchFlagsT) -> AisResult<()> {
+pub fn dispatch(handle: u64, flags: AisResult<DispatchFlags>) -> AisResult<()> {
     CKPT.dispatch(handle, flags, deliver)
 }
 
@@ -294,7 +289,7 @@ pub fn status_get(handle: u64, out: Out<'_, SaCkptCheckpointDescriptorT>) -> Ais
 /// `id.id` must point to `id.idLen` readable bytes when `idLen > 0`.
 unsafe fn id_bytes(id: &SaCkptSectionIdT) -> AisResult<Vec<u8>> {
     // SAFETY: forwarded to the caller.
-    Ok(unsafe { crate::boundary::try_slice(id.id.cast_const(), usize::from(id.idLen)) }?.to_vec())
+    Ok(unsafe { crate::abi::convert::raw::try_slice(id.id.cast_const(), usize::from(id.idLen)) }?.to_vec())
 }
 
 /// `saCkptSectionCreate`. A generated id is written back to the caller's
@@ -310,7 +305,7 @@ pub unsafe fn section_create(
     size: u64,
 ) -> AisResult<()> {
     // SAFETY: the caller's promise.
-    let section = unsafe { crate::boundary::try_mut(attrs.sectionId) }?;
+    let section = unsafe { crate::abi::convert::raw::try_mut(attrs.sectionId) }?;
     // SAFETY: as above.
     let id = unsafe { id_bytes(section) }?;
     let len = usize::try_from(size).map_err(|_| AisError::TOO_BIG)?;
@@ -318,7 +313,7 @@ pub unsafe fn section_create(
         return Err(AisError::TOO_BIG);
     }
     // SAFETY: as above.
-    let data = unsafe { crate::boundary::try_slice(data, len) }?;
+    let data = unsafe { crate::abi::convert::raw::try_slice(data, len) }?;
     let generated = id.is_empty();
     let answer = simple(handle, |open| Request::SectionCreate {
         open,
@@ -425,7 +420,7 @@ pub unsafe fn write(handle: u64, vector: &[SaCkptIOVectorElementT], erroneous: O
             return Err(AisError::TOO_BIG);
         }
         // SAFETY: the caller's promise.
-        let data = unsafe { crate::boundary::try_slice(e.dataBuffer.cast_const().cast::<u8>(), len) }?;
+        let data = unsafe { crate::abi::convert::raw::try_slice(e.dataBuffer.cast_const().cast::<u8>(), len) }?;
         elements.push(WriteElement { id, offset: e.dataOffset, data: data.to_vec() });
     }
     if elements.len() > wire::MAX_VECTOR {
@@ -454,7 +449,7 @@ pub unsafe fn overwrite(handle: u64, id: &SaCkptSectionIdT, data: *const u8, siz
         return Err(AisError::TOO_BIG);
     }
     // SAFETY: forwarded.
-    let data = unsafe { crate::boundary::try_slice(data, len) }?.to_vec();
+    let data = unsafe { crate::abi::convert::raw::try_slice(data, len) }?.to_vec();
     simple(handle, |open| Request::Overwrite { open, id, data }).map(drop)
 }
 

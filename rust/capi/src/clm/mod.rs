@@ -14,13 +14,13 @@ mod convert;
 
 use ais_ipc::clm::{self as wire, NodeGetCallback, TrackCallback, TrackReply, TrackStart};
 
-use crate::abi::sa_ais::{SaDispatchFlagsT, SaTimeT, SaVersionT};
+use crate::abi::convert::Out;
+use crate::abi::sa_ais::SaTimeT;
 use crate::abi::sa_clm::{
     SaClmCallbacksT, SaClmClusterNodeT, SaClmClusterNotificationBufferT, SaClmClusterNotificationT,
 };
-use crate::boundary::Out;
 use crate::error::{AisError, AisResult};
-use crate::runtime::{Instance, Library, version};
+use crate::runtime::{DispatchFlags, Instance, Library, Version, version};
 
 /// Per handle: the callbacks given to `saClmInitialize`.
 pub struct ClmState {
@@ -30,16 +30,11 @@ pub struct ClmState {
 static CLM: Library<ClmState> = Library::new(ais_ipc::service::CLM, &[version(b'B', 1, 1)]);
 
 /// `saClmInitialize`; `callbacks` NULL means none.
-pub fn initialize(
-    handle: Out<'_, u64>,
-    callbacks: Option<&SaClmCallbacksT>,
-    version: &mut SaVersionT,
-) -> AisResult<()> {
+pub fn initialize(callbacks: Option<&SaClmCallbacksT>, version: &mut Version) -> AisResult<u64> {
     let callbacks = callbacks
         .copied()
         .unwrap_or(SaClmCallbacksT { saClmClusterNodeGetCallback: None, saClmClusterTrackCallback: None });
-    handle.write(CLM.initialize(version, ClmState { callbacks })?);
-    Ok(())
+    CLM.initialize(version, ClmState { callbacks })
 }
 
 pub fn selection_object(handle: u64, out: Out<'_, u64>) -> AisResult<()> {
@@ -47,7 +42,7 @@ pub fn selection_object(handle: u64, out: Out<'_, u64>) -> AisResult<()> {
     Ok(())
 }
 
-pub fn dispatch(handle: u64, flags: SaDispatchFlagsT) -> AisResult<()> {
+pub fn dispatch(handle: u64, flags: AisResult<DispatchFlags>) -> AisResult<()> {
     CLM.dispatch(handle, flags, deliver)
 }
 

@@ -33,11 +33,11 @@ use std::sync::{Arc, Mutex};
 use ais_ipc::evt::{self as wire, Event, Filter, Pulled, Request};
 use ais_ipc::{Reader, error};
 
-use crate::abi::sa_ais::{SA_TIME_UNKNOWN, SaDispatchFlagsT, SaInvocationT, SaNameT, SaTimeT, SaVersionT};
+use crate::abi::convert::Out;
+use crate::abi::sa_ais::{SA_TIME_UNKNOWN, SaInvocationT, SaNameT, SaTimeT};
 use crate::abi::sa_evt::{SaEvtCallbacksT, SaEvtEventFilterArrayT, SaEvtEventPatternArrayT, SaEvtEventPatternT, enums};
-use crate::boundary::{self, Out};
 use crate::error::{AisError, AisResult};
-use crate::runtime::{HandleTable, Instance, Library, Pending, version};
+use crate::runtime::{DispatchFlags, HandleTable, Instance, Library, Pending, Version, version};
 
 /// Per library handle: the callbacks and the async opens in flight.
 pub struct EvtState {
@@ -77,17 +77,12 @@ fn channel(handle: u64) -> AisResult<(Arc<Instance<EvtState>>, Arc<Channel>)> {
 }
 
 /// `saEvtInitialize`; `callbacks` NULL means none.
-pub fn initialize(
-    handle: Out<'_, u64>,
-    callbacks: Option<&SaEvtCallbacksT>,
-    version: &mut SaVersionT,
-) -> AisResult<()> {
+pub fn initialize(callbacks: Option<&SaEvtCallbacksT>, version: &mut Version) -> AisResult<u64> {
     let callbacks = callbacks
         .copied()
         .unwrap_or(SaEvtCallbacksT { saEvtChannelOpenCallback: None, saEvtEventDeliverCallback: None });
     let state = EvtState { callbacks, async_opens: Pending::default() };
-    handle.write(EVT.initialize(version, state)?);
-    Ok(())
+    EVT.initialize(version, state)
 }
 
 pub fn selection_object(handle: u64, out: Out<'_, u64>) -> AisResult<()> {
@@ -95,7 +90,7 @@ pub fn selection_object(handle: u64, out: Out<'_, u64>) -> AisResult<()> {
     Ok(())
 }
 
-pub fn dispatch(handle: u64, flags: SaDispatchFlagsT) -> AisResult<()> {
+pub fn dispatch(handle: u64, flags: AisResult<DispatchFlags>) -> AisResult<()> {
     EVT.dispatch(handle, flags, deliver)
 }
 
@@ -256,7 +251,7 @@ unsafe fn read_patterns(a: Option<&SaEvtEventPatternArrayT>) -> AisResult<Vec<Ve
     if n > wire::MAX_PATTERNS {
         return Err(AisError::TOO_BIG);
     }
-    let pats = unsafe { boundary::try_slice(a.patterns, n) }?;
+    let pats = unsafe { crate::abi::convert::raw::try_slice(a.patterns, n) }?;
     let mut out = Vec::with_capacity(n);
     let mut total = 0usize;
     for p in pats {
@@ -265,7 +260,7 @@ unsafe fn read_patterns(a: Option<&SaEvtEventPatternArrayT>) -> AisResult<Vec<Ve
         if total > wire::MAX_PATTERN_BYTES {
             return Err(AisError::TOO_BIG);
         }
-        out.push(unsafe { boundary::try_slice(p.pattern, len) }?.to_vec());
+        out.push(unsafe { crate::abi::convert::raw::try_slice(p.pattern, len) }?.to_vec());
     }
     Ok(out)
 }
@@ -317,7 +312,7 @@ pub struct AttributeOuts<'a> {
 pub unsafe fn attributes_get(handle: u64, outs: AttributeOuts<'_>) -> AisResult<()> {
     let ev = EVENTS.get(handle)?;
     let e = lock(&ev.event).clone();
-    let publisher = boundary::name_from_bytes(&e.publisher)?;
+    let publisher = crate::abi::convert::name_from_bytes(&e.publisher)?;
     let patterns = match outs.patterns {
         Some(a) => unsafe { write_patterns(a, &e.patterns) },
         None => Ok(()),
@@ -456,7 +451,7 @@ pub unsafe fn subscribe(ch: u64, filters: &SaEvtEventFilterArrayT, sub: u32) -> 
     if n > wire::MAX_PATTERNS {
         return Err(AisError::TOO_BIG);
     }
-    let fs = unsafe { boundary::try_slice(filters.filters, n) }?;
+    let fs = unsafe { crate::abi::convert::raw::try_slice(filters.filters, n) }?;
     let mut out = Vec::with_capacity(n);
     let mut total = 0usize;
     for f in fs {
@@ -469,7 +464,7 @@ pub unsafe fn subscribe(ch: u64, filters: &SaEvtEventFilterArrayT, sub: u32) -> 
         let pattern = if kind == wire::PASS_ALL_FILTER {
             Vec::new()
         } else {
-            unsafe { boundary::try_slice(f.filter.pattern, len) }?.to_vec()
+            unsafe { crate::abi::convert::raw::try_slice(f.filter.pattern, len) }?.to_vec()
         };
         out.push(Filter { kind, pattern });
     }

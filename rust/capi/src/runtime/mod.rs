@@ -67,7 +67,8 @@ mod sys;
 pub mod version;
 
 pub use connection::Connection;
+pub use dispatch::DispatchFlags;
 pub use handle::HandleTable;
 pub use library::{Instance, Library};
 pub use pending::Pending;
-pub use version::{check_version, version};
+pub use version::{Version, check_version, version};
