@@ -143,7 +143,6 @@ macro_rules! opt_out {
 }
 
 /// `len` elements to fill (an output array or buffer): [`out_slice`].
-#[allow(unused_macros)] // first used by the CLM conversions
 macro_rules! out_slice {
     ($p:expr, $len:expr) => {
         match ($p, $len) {
