@@ -451,6 +451,11 @@ impl<T: Copy> CAlloc<T> {
         Ok(alloc)
     }
 
+    /// Where the memory is (still ours).
+    pub fn as_ptr(&self) -> *mut T {
+        self.ptr.as_ptr()
+    }
+
     /// Hands the memory over: the application frees it.
     pub fn into_raw(self) -> *mut T {
         let p = self.ptr.as_ptr();

@@ -315,3 +315,9 @@ fn totemip_addrlen_is_an_in6_addr() {
 fn time_end_is_the_runtimes_no_limit() {
     assert_eq!(SA_TIME_END, crate::runtime::connection::TIME_END);
 }
+
+/// An event not published yet has `SA_TIME_UNKNOWN` for publish time.
+#[test]
+fn time_unknown_is_the_evt_default() {
+    assert_eq!(SA_TIME_UNKNOWN as SaTimeT, crate::evt::TIME_UNKNOWN);
+}
