@@ -18,5 +18,4 @@ pub mod cpg;
 pub mod error;
 pub mod evs;
 pub mod evt;
-pub mod group_api;
 pub mod runtime;

@@ -82,6 +82,8 @@ pub mod sa_ais;
 
 pub mod convert;
 
+pub mod group_api;
+
 #[allow(non_camel_case_types, non_snake_case)]
 pub mod sa_clm;
 
