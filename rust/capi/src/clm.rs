@@ -8,6 +8,8 @@
 //! → `BAD_FLAGS`, a needed callback that was not given → `INIT`), and
 //! what `SA_TRACK_CURRENT` brings back for the caller's buffer.
 
+#![forbid(unsafe_code)]
+
 use ais_ipc::clm::{self as wire, NodeGetCallback, TrackCallback, TrackStart};
 pub use ais_ipc::clm::{Node, TrackReply, View};
 

@@ -23,6 +23,8 @@
 //! callback queue in the executive (which drops a connection whose
 //! unread callbacks pass 4 MiB).
 
+#![forbid(unsafe_code)]
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use ais_ipc::cpg::{self as wire, Callback, Request};

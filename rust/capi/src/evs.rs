@@ -8,6 +8,8 @@
 //! application's. Multicasts are pipelined (see
 //! `Connection::request_pipelined`).
 
+#![forbid(unsafe_code)]
+
 use ais_ipc::evs::{self as wire, Callback, Request};
 pub use ais_ipc::evs::{GroupKey, MAX_DATA, MAX_GROUPS};
 

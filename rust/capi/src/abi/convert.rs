@@ -1,9 +1,9 @@
 //! What C hands us, as Rust values; and Rust values written back to C.
 //!
 //! Owns: the readers of the pointers an exported function receives
-//! ([`try_ref!`], [`opt_ref!`], [`try_mut!`], [`opt_mut!`], [`try_slice!`],
-//! [`try_slice_mut!`], [`name_bytes!`], [`name_bytes_or!`]), its output
-//! parameters ([`out!`], [`opt_out!`], [`out_slice!`]), memory handed to
+//! (`try_ref!`, `opt_ref!`, `try_mut!`, `opt_mut!`, `try_slice!`,
+//! `try_slice_mut!`, `name_bytes!`, `name_bytes_or!`), its output
+//! parameters (`out!`, `opt_out!`, `out_slice!`), memory handed to
 //! the application ([`CAlloc`]), and the conversions of the types every
 //! header shares (`SaNameT`, `SaVersionT`, `SaDispatchFlagsT`). Must not:
 //! know any service.
@@ -180,7 +180,7 @@ pub(crate) use {
     name_bytes, name_bytes_or, opt_mut, opt_out, opt_ref, out, out_slice, try_mut, try_ref, try_slice, try_slice_mut,
 };
 
-/// An output parameter, checked ([`out!`]) but not yet written. Written
+/// An output parameter, checked (`out!`) but not yet written. Written
 /// once, by [`Out::write`], as the last step of a successful call.
 pub struct Out<'a, T> {
     ptr: NonNull<T>,
@@ -277,7 +277,7 @@ pub mod raw {
         }
     }
 
-    /// `len` elements at `p`; see [`check_slice`] for what is refused.
+    /// `len` elements at `p`; see `check_slice` for what is refused.
     ///
     /// # Safety
     /// If `len > 0`, `p` must point to `len` initialized elements that stay
@@ -290,7 +290,7 @@ pub mod raw {
         Ok(unsafe { core::slice::from_raw_parts(p, len) })
     }
 
-    /// `len` elements at `p` to read and change; see [`check_slice`].
+    /// `len` elements at `p` to read and change; see `check_slice`.
     ///
     /// # Safety
     /// If `len > 0`, `p` must point to `len` initialized elements that nobody
@@ -304,7 +304,7 @@ pub mod raw {
     }
 
     /// `len` elements at `p` to write, whatever they hold now (C callers hand
-    /// us uninitialized buffers); see [`check_slice`]. Fill them with
+    /// us uninitialized buffers); see `check_slice`. Fill them with
     /// [`write_slice`].
     ///
     /// # Safety

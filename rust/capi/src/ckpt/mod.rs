@@ -23,6 +23,8 @@
 //! executive afterwards; that open is then held by the library handle's
 //! connection and released at `saCkptFinalize` (or when the process exits).
 
+#![forbid(unsafe_code)]
+
 use std::sync::{Arc, Mutex};
 
 use ais_ipc::ckpt::{self as wire, Descriptor, ReadElement, Request, VectorResult};

@@ -23,6 +23,8 @@
 //! an allocated (not delivered) event is `SA_AIS_ERR_BAD_HANDLE`. An event
 //! not published yet has the publish time `SA_TIME_UNKNOWN`.
 
+#![forbid(unsafe_code)]
+
 use std::sync::{Arc, Mutex};
 
 use ais_ipc::Reader;
