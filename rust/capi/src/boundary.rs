@@ -1,24 +1,24 @@
-//! What every exported function goes through: panic catching, pointer
-//! checks, reading the common structs, turning results into return codes.
+//! What every exported function goes through: panic catching, and
+//! turning results into return codes.
 //!
 //! Owns: [`boundary!`](crate::boundary!), the only way an exported function's body runs
 //! (a test checks that every function listed in `rust/capi/symbols/` is
 //! defined with `#[unsafe(no_mangle)]` and a body that starts with
-//! `boundary!`), and the small layer that turns what C hands us into Rust
-//! values. Must not: hold service logic, or write an output parameter
-//! before the call has succeeded.
+//! `boundary!`). Turning what C hands us into Rust values is
+//! `abi::convert`'s job. Must not: hold service logic.
 //!
 //! An exported function looks like this:
 //!
 //! ```ignore
 //! #[unsafe(no_mangle)]
-//! pub unsafe extern "C" fn saCkptDispatch(
+//! pub unsafe extern "C" fn saCkptSelectionObjectGet(
 //!     handle: SaCkptHandleT,
-//!     flags: SaDispatchFlagsT,
+//!     selectionObject: *mut SaSelectionObjectT,
 //! ) -> SaAisErrorT {
 //!     boundary!({
-//!         let flags = enums::SaDispatchFlagsT::try_from(flags)?; // INVALID_PARAM
-//!         crate::ckpt::dispatch(handle, flags)                    // AisResult<()>
+//!         let so = out!(selectionObject)?;              // NULL → INVALID_PARAM
+//!         so.write(crate::ckpt::selection_object(handle)?); // AisResult<u64>
+//!         Ok(())
 //!     })
 //! }
 //! ```
@@ -29,10 +29,6 @@
 //! - `boundary!(-> T { body })`: `body` returns `T` itself; a panic returns
 //!   `<T as PanicDefault>::panic_default()` (add an impl for a new `T`).
 //!
-//! Output parameters: take them with [`out`] (NULL → `INVALID_PARAM`)
-//! *before* doing the work, and [`Out::write`] them as the last step, so a
-//! failed call leaves the caller's memory untouched.
-//!
 //! The crate must be built with `panic = "unwind"` (the default): with
 //! `panic = "abort"` nothing is caught.
 //!
@@ -42,8 +38,7 @@
 //! `AIS_LIB_PANIC=line|off|full`). Panics outside a boundary (e.g. in a
 //! Rust program that links this crate) are left to the previous hook.
 
-use core::marker::PhantomData;
-use core::ptr::{self, NonNull};
+use core::ptr;
 use std::cell::Cell;
 #[cfg(not(test))]
 use std::io::Write;
@@ -51,7 +46,7 @@ use std::panic::{AssertUnwindSafe, PanicHookInfo, catch_unwind};
 use std::sync::Once;
 use std::sync::atomic::{AtomicU8, Ordering};
 
-use crate::abi::sa_ais::{SA_MAX_NAME_LENGTH, SaAisErrorT, SaNameT, SaVersionT, enums};
+use crate::abi::sa_ais::{SaAisErrorT, enums};
 use crate::error::{AisError, AisResult};
 
 /// `SA_AIS_OK` as the integer an exported function returns.
@@ -242,159 +237,9 @@ impl From<AisError> for SaAisErrorT {
     }
 }
 
-/// A reference to what `p` points to; NULL or misaligned →
-/// `SA_AIS_ERR_INVALID_PARAM`.
-///
-/// # Safety
-/// If not NULL, `p` must point to an initialized `T` that stays valid and
-/// is not written by anyone else for `'a`.
-pub unsafe fn try_ref<'a, T>(p: *const T) -> AisResult<&'a T> {
-    if p.is_null() || !p.is_aligned() {
-        return Err(AisError::INVALID_PARAM);
-    }
-    // SAFETY: non-NULL and aligned checked above; the rest is the caller's.
-    Ok(unsafe { &*p })
-}
-
-/// A mutable reference (an in/out parameter); NULL or misaligned →
-/// `SA_AIS_ERR_INVALID_PARAM`.
-///
-/// # Safety
-/// If not NULL, `p` must point to an initialized `T` that nobody else
-/// reads or writes for `'a`.
-pub unsafe fn try_mut<'a, T>(p: *mut T) -> AisResult<&'a mut T> {
-    if p.is_null() || !p.is_aligned() {
-        return Err(AisError::INVALID_PARAM);
-    }
-    // SAFETY: non-NULL and aligned checked above; the rest is the caller's.
-    Ok(unsafe { &mut *p })
-}
-
-/// `len` elements at `p`. `len == 0` gives an empty slice whatever `p` is;
-/// otherwise NULL, misaligned or a size past `isize::MAX` →
-/// `SA_AIS_ERR_INVALID_PARAM`.
-///
-/// # Safety
-/// If `len > 0`, `p` must point to `len` initialized elements that stay
-/// valid and unwritten for `'a`.
-pub unsafe fn try_slice<'a, T>(p: *const T, len: usize) -> AisResult<&'a [T]> {
-    if len == 0 {
-        return Ok(&[]);
-    }
-    if p.is_null() || !p.is_aligned() {
-        return Err(AisError::INVALID_PARAM);
-    }
-    match len.checked_mul(size_of::<T>()) {
-        Some(bytes) if bytes <= isize::MAX as usize => {}
-        _ => return Err(AisError::INVALID_PARAM),
-    }
-    // SAFETY: non-NULL, aligned, size in range; the rest is the caller's.
-    Ok(unsafe { core::slice::from_raw_parts(p, len) })
-}
-
-/// An output parameter, checked but not yet written. Written once, by
-/// [`Out::write`], as the last step of a successful call.
-pub struct Out<'a, T> {
-    ptr: NonNull<T>,
-    _lifetime: PhantomData<&'a mut T>,
-}
-
-impl<T> Out<'_, T> {
-    /// Stores `value` (the old contents, uninitialized as far as we know,
-    /// are not read or dropped).
-    pub fn write(self, value: T) {
-        // SAFETY: `out` checked non-NULL and aligned; the caller of `out`
-        // promised the memory is writable for the lifetime.
-        unsafe { self.ptr.as_ptr().write(value) }
-    }
-}
-
-/// Takes an output parameter; NULL or misaligned →
-/// `SA_AIS_ERR_INVALID_PARAM`.
-///
-/// # Safety
-/// If not NULL, `p` must be valid for writing a `T` for `'a`.
-pub unsafe fn out<'a, T>(p: *mut T) -> AisResult<Out<'a, T>> {
-    match NonNull::new(p) {
-        Some(ptr) if p.is_aligned() => Ok(Out { ptr, _lifetime: PhantomData }),
-        _ => Err(AisError::INVALID_PARAM),
-    }
-}
-
-/// Takes an optional output parameter: NULL → `None`; misaligned →
-/// `SA_AIS_ERR_INVALID_PARAM`.
-///
-/// # Safety
-/// As [`out`].
-pub unsafe fn opt_out<'a, T>(p: *mut T) -> AisResult<Option<Out<'a, T>>> {
-    if p.is_null() {
-        return Ok(None);
-    }
-    // SAFETY: forwarded to the caller.
-    unsafe { out(p) }.map(Some)
-}
-
-/// The significant bytes of an `SaNameT` (`value[..length]`). NULL, or a
-/// `length` over `SA_MAX_NAME_LENGTH` → `SA_AIS_ERR_INVALID_PARAM`. For the
-/// functions whose spec returns `SA_AIS_ERR_NAME_TOO_LONG` for a long name,
-/// use [`name_bytes_or`].
-///
-/// Only `length` and the first `length` bytes of `value` are read: C
-/// callers often leave the rest of the array uninitialized.
-///
-/// # Safety
-/// If not NULL, `p` must point to an `SaNameT` whose `length` and first
-/// `length` bytes of `value` are initialized and stay unwritten for `'a`.
-pub unsafe fn name_bytes<'a>(p: *const SaNameT) -> AisResult<&'a [u8]> {
-    // SAFETY: forwarded to the caller.
-    unsafe { name_bytes_or(p, AisError::INVALID_PARAM) }
-}
-
-/// As [`name_bytes`], returning `too_long` when `length` is over
-/// `SA_MAX_NAME_LENGTH`.
-///
-/// # Safety
-/// As [`name_bytes`].
-pub unsafe fn name_bytes_or<'a>(p: *const SaNameT, too_long: AisError) -> AisResult<&'a [u8]> {
-    if p.is_null() || !p.is_aligned() {
-        return Err(AisError::INVALID_PARAM);
-    }
-    // SAFETY: non-NULL and aligned; the caller promised `length` is set.
-    let len = usize::from(unsafe { ptr::addr_of!((*p).length).read() });
-    if len > SA_MAX_NAME_LENGTH {
-        return Err(too_long);
-    }
-    // SAFETY: `len <= SA_MAX_NAME_LENGTH` bytes inside `value`, initialized
-    // per the caller's promise; u8 has no alignment requirement.
-    Ok(unsafe { core::slice::from_raw_parts(ptr::addr_of!((*p).value).cast::<u8>(), len) })
-}
-
-/// Builds an `SaNameT` for C from bytes; more than `SA_MAX_NAME_LENGTH`
-/// bytes → `SA_AIS_ERR_NAME_TOO_LONG`. The unused tail is zeroed.
-pub fn name_from_bytes(bytes: &[u8]) -> AisResult<SaNameT> {
-    if bytes.len() > SA_MAX_NAME_LENGTH {
-        return Err(AisError::NAME_TOO_LONG);
-    }
-    let mut name = SaNameT { length: bytes.len() as u16, value: [0; SA_MAX_NAME_LENGTH] };
-    name.value[..bytes.len()].copy_from_slice(bytes);
-    Ok(name)
-}
-
-/// A copy of the caller's `SaVersionT`; NULL → `SA_AIS_ERR_INVALID_PARAM`.
-/// (Every bit pattern of its three bytes is a valid value; checking the
-/// version against what a library supports is the runtime's job.)
-///
-/// # Safety
-/// If not NULL, `p` must point to an initialized `SaVersionT`.
-pub unsafe fn read_version(p: *const SaVersionT) -> AisResult<SaVersionT> {
-    // SAFETY: forwarded to the caller.
-    unsafe { try_ref(p) }.copied()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use core::mem::MaybeUninit;
 
     fn ok_body() -> SaAisErrorT {
         crate::boundary!({ Ok(()) })
@@ -465,67 +310,11 @@ mod tests {
         }
     }
 
-    #[test]
-    fn null_and_misaligned_pointers_are_invalid_param() {
-        unsafe {
-            assert_eq!(try_ref::<u32>(ptr::null()).err(), Some(AisError::INVALID_PARAM));
-            assert_eq!(try_mut::<u32>(ptr::null_mut()).err(), Some(AisError::INVALID_PARAM));
-            assert!(out::<u32>(ptr::null_mut()).is_err());
-            assert!(opt_out::<u32>(ptr::null_mut()).unwrap().is_none());
-            let words = [0u32; 2];
-            let odd = (words.as_ptr() as *const u8).wrapping_add(1) as *const u32;
-            assert_eq!(try_ref(odd).err(), Some(AisError::INVALID_PARAM));
-            assert!(out(odd as *mut u32).is_err());
-            assert_eq!(*try_ref(&words[1]).unwrap(), 0);
-        }
-    }
-
-    #[test]
-    fn slices() {
-        unsafe {
-            assert_eq!(try_slice::<u8>(ptr::null(), 0).unwrap(), &[] as &[u8]);
-            assert_eq!(try_slice::<u8>(ptr::null(), 1).err(), Some(AisError::INVALID_PARAM));
-            let v = [1u64, 2, 3];
-            assert_eq!(try_slice(v.as_ptr(), 3).unwrap(), &v);
-            assert_eq!(try_slice(v.as_ptr(), usize::MAX / 4).err(), Some(AisError::INVALID_PARAM));
-        }
-    }
-
-    #[test]
-    fn names() {
-        let mut name = MaybeUninit::<SaNameT>::uninit();
-        unsafe {
-            // Only length and the significant bytes are initialized.
-            let p = name.as_mut_ptr();
-            ptr::addr_of_mut!((*p).length).write(3);
-            ptr::addr_of_mut!((*p).value).cast::<u8>().copy_from(b"abc".as_ptr(), 3);
-            assert_eq!(name_bytes(p).unwrap(), b"abc");
-            ptr::addr_of_mut!((*p).length).write(256);
-            ptr::addr_of_mut!((*p).value).cast::<u8>().write_bytes(b'x', 256);
-            assert_eq!(name_bytes(p).unwrap().len(), 256);
-            ptr::addr_of_mut!((*p).length).write(257);
-            assert_eq!(name_bytes(p).err(), Some(AisError::INVALID_PARAM));
-            assert_eq!(name_bytes_or(p, AisError::NAME_TOO_LONG).err(), Some(AisError::NAME_TOO_LONG));
-            assert_eq!(name_bytes(ptr::null()).err(), Some(AisError::INVALID_PARAM));
-        }
-        let n = name_from_bytes(b"node1").unwrap();
-        assert_eq!((n.length, &n.value[..5], n.value[5]), (5, &b"node1"[..], 0));
-        assert!(name_from_bytes(&[b'a'; 256]).is_ok());
-        assert_eq!(name_from_bytes(&[b'a'; 257]).err(), Some(AisError::NAME_TOO_LONG));
-    }
-
-    #[test]
-    fn versions() {
-        let v = SaVersionT { releaseCode: b'B' as _, majorVersion: 1, minorVersion: 1 };
-        assert_eq!(unsafe { read_version(&v) }, Ok(v));
-        assert_eq!(unsafe { read_version(ptr::null()) }, Err(AisError::INVALID_PARAM));
-    }
-
     /// The shape every exported function has: outputs are written only when
     /// the call succeeds.
     unsafe fn get_thing(fail: bool, result: *mut u64) -> SaAisErrorT {
         crate::boundary!({
-            let result = unsafe { out(result) }?;
+            let result = crate::abi::convert::out!(result)?;
             if fail {
                 return Err(AisError::TRY_AGAIN);
             }
@@ -537,10 +326,13 @@ mod tests {
     #[test]
     fn outputs_written_only_on_success() {
         let mut value = 7u64;
+        // SAFETY: a valid pointer (or NULL, below), as `get_thing` wants.
         assert_eq!(unsafe { get_thing(true, &mut value) }, 6);
         assert_eq!(value, 7);
+        // SAFETY: as above.
         assert_eq!(unsafe { get_thing(false, &mut value) }, 1);
         assert_eq!(value, 42);
+        // SAFETY: as above.
         assert_eq!(unsafe { get_thing(false, ptr::null_mut()) }, 7);
     }
 }

@@ -1,13 +1,14 @@
 //! `libcpg`: the closed process group API (openais 0.80 `cpg.h`) over the
-//! shared runtime. The exported wrappers are in `abi/cpg.rs`; the
-//! messages in `ais_ipc::cpg`; the service in the executive's
+//! shared runtime, in Rust types. The C side (arguments, names, iovecs,
+//! the application's callbacks, error codes) is `abi/cpg.rs`; the
+//! messages are in `ais_ipc::cpg`; the service in the executive's
 //! `services/cpg/`.
 //!
-//! Decided here: argument checks (NULL, name length, guarantee, iovec),
-//! the message size limit (`ais_ipc::cpg::MAX_DATA`; more is
-//! `CPG_ERR_INVALID_PARAM` without asking the executive), the per-handle
-//! context pointer, and turning callbacks into C calls. Errors are
-//! `AisError`s here; the wrappers map them with `group_api::result_code`.
+//! Decided here: the per-handle context (the application's pointer, kept
+//! as an address and never dereferenced), flow control, and turning
+//! callbacks from the executive into calls of the application's. Errors
+//! are `AisError`s here; the C side maps them with
+//! `abi::group_api::result_code`.
 //!
 //! `cpg_mcast_joined` is pipelined (`Connection::request_pipelined`): it
 //! returns once the message is written, and answers are read later; the
@@ -22,21 +23,34 @@
 //! callback queue in the executive (which drops a connection whose
 //! unread callbacks pass 4 MiB).
 
-use core::ffi::{c_int, c_void};
-use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
+#![forbid(unsafe_code)]
 
-use ais_ipc::cpg::{self as wire, Address, Callback, Request};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::abi::cpg::{CPG_MAX_NAME_LENGTH, CPG_MEMBERS_MAX, cpg_address, cpg_callbacks_t, cpg_name};
-use crate::boundary::Out;
+use ais_ipc::cpg::{self as wire, Callback, Request};
+pub use ais_ipc::cpg::{Address, MAX_DATA};
+
 use crate::error::{AisError, AisResult};
-use crate::group_api;
-use crate::runtime::{Connection, Instance, Library};
+use crate::runtime::{Connection, DispatchFlags, Instance, Library};
 
-/// Per handle: the callbacks and the application's context pointer.
+/// `cpg_deliver_fn_t`: (handle, group name, sender's node and pid,
+/// message).
+pub type DeliverFn = Box<dyn Fn(u64, &[u8], u32, u32, &[u8]) + Send + Sync>;
+/// `cpg_confchg_fn_t`: (handle, group name, members, left, joined).
+pub type ConfchgFn = Box<dyn Fn(u64, &[u8], &[Address], &[Address], &[Address]) + Send + Sync>;
+
+/// The application's callbacks (`None`: not given).
+#[derive(Default)]
+pub struct Callbacks {
+    pub deliver: Option<DeliverFn>,
+    pub confchg: Option<ConfchgFn>,
+}
+
+/// Per handle: the callbacks and the application's context.
 pub struct CpgState {
-    callbacks: cpg_callbacks_t,
-    context: AtomicPtr<c_void>,
+    callbacks: Callbacks,
+    /// The address of the application's context pointer.
+    context: AtomicUsize,
     /// Own messages sent and not yet dispatched back: count and bytes.
     unread_msgs: AtomicUsize,
     unread_bytes: AtomicUsize,
@@ -66,102 +80,58 @@ impl CpgState {
 
 static CPG: Library<CpgState> = Library::new(ais_ipc::service::CPG, &[]);
 
-/// The significant bytes of a `cpg_name`; `length` over
-/// `CPG_MAX_NAME_LENGTH` → `INVALID_PARAM`.
-pub fn name_bytes(name: &cpg_name) -> AisResult<&[u8]> {
-    let len = usize::try_from(name.length).map_err(|_| AisError::INVALID_PARAM)?;
-    if len > CPG_MAX_NAME_LENGTH {
-        return Err(AisError::INVALID_PARAM);
-    }
-    // SAFETY: `value` is `CPG_MAX_NAME_LENGTH` bytes, `len` at most that.
-    Ok(unsafe { core::slice::from_raw_parts(name.value.as_ptr().cast::<u8>(), len) })
-}
-
-fn name_from(bytes: &[u8]) -> cpg_name {
-    let mut name = cpg_name { length: 0, value: [0; CPG_MAX_NAME_LENGTH] };
-    let len = bytes.len().min(CPG_MAX_NAME_LENGTH);
-    for (d, s) in name.value.iter_mut().zip(&bytes[..len]) {
-        *d = *s as _;
-    }
-    name.length = len as u32;
-    name
-}
-
-pub fn initialize(handle: Out<'_, u64>, callbacks: &cpg_callbacks_t) -> AisResult<()> {
+/// `cpg_initialize`: the new handle.
+pub fn initialize(callbacks: Callbacks) -> AisResult<u64> {
     let state = CpgState {
-        callbacks: *callbacks,
-        context: AtomicPtr::new(core::ptr::null_mut()),
+        callbacks,
+        context: AtomicUsize::new(0),
         unread_msgs: AtomicUsize::new(0),
         unread_bytes: AtomicUsize::new(0),
     };
-    handle.write(CPG.initialize_with(Connection::open(ais_ipc::service::CPG)?, state)?);
-    Ok(())
+    CPG.initialize_with(Connection::open(ais_ipc::service::CPG)?, state)
 }
 
 pub fn finalize(handle: u64) -> AisResult<()> {
     CPG.finalize(handle).map(drop)
 }
 
-pub fn fd_get(handle: u64, fd: Out<'_, c_int>) -> AisResult<()> {
-    let so = CPG.selection_object(handle)?;
-    fd.write(c_int::try_from(so).map_err(|_| AisError::LIBRARY)?);
-    Ok(())
+/// `cpg_fd_get`: the selection object.
+pub fn selection_object(handle: u64) -> AisResult<u64> {
+    CPG.selection_object(handle)
 }
 
-pub fn context_get(handle: u64, context: Out<'_, *mut c_void>) -> AisResult<()> {
-    context.write(CPG.get(handle)?.state.context.load(Ordering::SeqCst));
-    Ok(())
+/// `cpg_context_get`: the address last given to `context_set` (0 at
+/// first).
+pub fn context_get(handle: u64) -> AisResult<usize> {
+    Ok(CPG.get(handle)?.state.context.load(Ordering::SeqCst))
 }
 
-pub fn context_set(handle: u64, context: *mut c_void) -> AisResult<()> {
+/// `cpg_context_set`: `context` is the address of the application's
+/// pointer, kept for `context_get`.
+pub fn context_set(handle: u64, context: usize) -> AisResult<()> {
     CPG.get(handle)?.state.context.store(context, Ordering::SeqCst);
     Ok(())
 }
 
-pub fn dispatch(handle: u64, flags: u32) -> AisResult<()> {
-    let flags = group_api::dispatch_flags(flags)?;
-    CPG.dispatch(handle, flags, deliver)
+pub fn dispatch(handle: u64, flags: DispatchFlags) -> AisResult<()> {
+    CPG.dispatch(handle, Ok(flags), deliver)
 }
 
-fn addresses(list: &[Address]) -> Vec<cpg_address> {
-    list.iter().map(|a| cpg_address { nodeid: a.node, pid: a.pid, reason: a.reason }).collect()
-}
-
-/// One callback from the executive, as a C call.
+/// One callback from the executive, as a call of the application's.
 fn deliver(instance: &Instance<CpgState>, id: u32, body: &[u8]) -> AisResult<()> {
-    let callbacks = instance.state.callbacks;
+    let callbacks = &instance.state.callbacks;
     match Callback::decode(id, body).map_err(|_| AisError::LIBRARY)? {
         Callback::Deliver { name, node, pid, own, data } => {
             if own {
                 instance.state.sub_unread(data.len());
             }
-            if let Some(f) = callbacks.cpg_deliver_fn {
-                let mut name = name_from(name);
-                // The application gets its own copy (the API hands it a
-                // writable pointer).
-                let mut msg = data.to_vec();
-                // SAFETY: a callback the application registered, called
-                // with valid pointers that outlive the call.
-                unsafe { f(instance.handle, &mut name, node, pid, msg.as_mut_ptr().cast(), msg.len() as c_int) };
+            if let Some(f) = &callbacks.deliver {
+                f(instance.handle, name, node, pid, data);
             }
         }
         Callback::Confchg { name, members, left, joined } => {
-            if let Some(f) = callbacks.cpg_confchg_fn {
-                let mut name = name_from(name);
-                let (mut m, mut l, mut j) = (addresses(&members), addresses(&left), addresses(&joined));
-                // SAFETY: as above; each list pointer is valid for its count.
-                unsafe {
-                    f(
-                        instance.handle,
-                        &mut name,
-                        m.as_mut_ptr(),
-                        m.len() as c_int,
-                        l.as_mut_ptr(),
-                        l.len() as c_int,
-                        j.as_mut_ptr(),
-                        j.len() as c_int,
-                    )
-                };
+            if let Some(f) = &callbacks.confchg {
+                f(instance.handle, name, &members, &left, &joined);
             }
         }
     }
@@ -172,15 +142,16 @@ fn request(handle: u64, req: &Request<'_>) -> AisResult<Vec<u8>> {
     CPG.get(handle)?.conn.request(req.id(), &req.encode())
 }
 
-pub fn join(handle: u64, group: &cpg_name) -> AisResult<()> {
-    request(handle, &Request::Join { name: name_bytes(group)? }).map(drop)
+pub fn join(handle: u64, group: &[u8]) -> AisResult<()> {
+    request(handle, &Request::Join { name: group }).map(drop)
 }
 
-pub fn leave(handle: u64, group: &cpg_name) -> AisResult<()> {
-    request(handle, &Request::Leave { name: name_bytes(group)? }).map(drop)
+pub fn leave(handle: u64, group: &[u8]) -> AisResult<()> {
+    request(handle, &Request::Leave { name: group }).map(drop)
 }
 
-/// `cpg_mcast_joined` with the message already gathered from the iovecs.
+/// `cpg_mcast_joined`, the message in pieces; `guarantee`: a
+/// `cpg_guarantee_t` value the abi layer checked.
 pub fn mcast_joined(handle: u64, guarantee: u32, parts: &[&[u8]]) -> AisResult<()> {
     let instance = CPG.get(handle)?;
     let state = &instance.state;
@@ -200,49 +171,29 @@ pub fn mcast_joined(handle: u64, guarantee: u32, parts: &[&[u8]]) -> AisResult<(
     result
 }
 
-/// Writes at most `CPG_MEMBERS_MAX` members (what the classic header
-/// tells callers to provide room for) and their number.
-///
-/// # Safety
-/// If not NULL, `member_list` must have room for `CPG_MEMBERS_MAX` entries.
-pub unsafe fn membership_get(
-    handle: u64,
-    group: &cpg_name,
-    member_list: *mut cpg_address,
-    entries: Out<'_, c_int>,
-) -> AisResult<()> {
-    if member_list.is_null() || !member_list.is_aligned() {
-        return Err(AisError::INVALID_PARAM);
-    }
-    let answer = request(handle, &Request::MembershipGet { name: name_bytes(group)? })?;
-    let members = wire::decode_members(&answer).map_err(|_| AisError::LIBRARY)?;
-    let members = &members[..members.len().min(CPG_MEMBERS_MAX)];
-    for (i, (node, pid)) in members.iter().enumerate() {
-        // SAFETY: the caller provides room for CPG_MEMBERS_MAX entries.
-        unsafe { member_list.add(i).write(cpg_address { nodeid: *node, pid: *pid, reason: 0 }) };
-    }
-    entries.write(members.len() as c_int);
-    Ok(())
+/// `cpg_membership_get`: the members of `group`, as (node, pid).
+pub fn membership_get(handle: u64, group: &[u8]) -> AisResult<Vec<(u32, u32)>> {
+    let answer = request(handle, &Request::MembershipGet { name: group })?;
+    wire::decode_members(&answer).map_err(|_| AisError::LIBRARY)
 }
 
-pub fn local_get(handle: u64, nodeid: Out<'_, u32>) -> AisResult<()> {
+/// `cpg_local_get`: this node's id.
+pub fn local_get(handle: u64) -> AisResult<u32> {
     let answer = request(handle, &Request::LocalGet)?;
-    nodeid.write(wire::decode_u32(&answer).map_err(|_| AisError::LIBRARY)?);
-    Ok(())
+    wire::decode_u32(&answer).map_err(|_| AisError::LIBRARY)
 }
 
-pub fn flow_control_state_get(handle: u64, state: Out<'_, u32>) -> AisResult<()> {
+/// `cpg_flow_control_state_get`: whether flow control is on.
+pub fn flow_control_state_get(handle: u64) -> AisResult<bool> {
     if CPG.get(handle)?.state.unread_over(UNREAD_SOFT_MSGS, UNREAD_SOFT_BYTES) {
-        state.write(1);
-        return Ok(());
+        return Ok(true);
     }
     let answer = request(handle, &Request::FlowControlGet)?;
-    let value = wire::decode_u32(&answer).map_err(|_| AisError::LIBRARY)?;
-    if value > 1 {
-        return Err(AisError::LIBRARY);
+    match wire::decode_u32(&answer).map_err(|_| AisError::LIBRARY)? {
+        0 => Ok(false),
+        1 => Ok(true),
+        _ => Err(AisError::LIBRARY),
     }
-    state.write(value);
-    Ok(())
 }
 
 #[cfg(test)]
@@ -250,22 +201,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn names() {
-        let n = name_from(b"group");
-        assert_eq!(name_bytes(&n), Ok(&b"group"[..]));
-        let mut bad = n;
-        bad.length = CPG_MAX_NAME_LENGTH as u32 + 1;
-        assert_eq!(name_bytes(&bad), Err(AisError::INVALID_PARAM));
-        bad.length = u32::MAX;
-        assert_eq!(name_bytes(&bad), Err(AisError::INVALID_PARAM));
-    }
-
-    #[test]
     fn unknown_handles_are_bad_handles() {
         assert_eq!(finalize(12345), Err(AisError::BAD_HANDLE));
-        assert_eq!(context_set(12345, core::ptr::null_mut()), Err(AisError::BAD_HANDLE));
-        assert_eq!(dispatch(12345, 0), Err(AisError::BAD_HANDLE));
-        assert_eq!(dispatch(12345, 9), Err(AisError::INVALID_PARAM));
+        assert_eq!(context_set(12345, 0), Err(AisError::BAD_HANDLE));
+        assert_eq!(dispatch(12345, DispatchFlags::One), Err(AisError::BAD_HANDLE));
+        assert_eq!(membership_get(12345, b"g"), Err(AisError::BAD_HANDLE));
         assert_eq!(mcast_joined(0, 2, &[b"x"]), Err(AisError::BAD_HANDLE));
     }
 }

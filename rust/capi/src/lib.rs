@@ -1,14 +1,24 @@
 //! The client side of every AIS C library.
 //!
-//! Owns: the C ABI types (`abi`, from which cbindgen generates the headers in
-//! `include/corosync/`), the boundary helpers every exported function goes
-//! through (`boundary`: panic catching, pointer checks), and the runtime shared
-//! by all libraries (`runtime`: handle table, connection to the executive,
-//! selection object, dispatch). Each service's C API will live in its own
-//! module next to these. This crate is built as a static archive and linked
-//! into each shared object by `scripts/link-libs.sh`, which applies the
-//! soname and version script; only functions listed in `symbols/` are
-//! exported.
+//! Two layers, and the runtime under them:
+//! - the C side: `abi` (the C types, from which cbindgen generates the
+//!   headers in `include/corosync/`; the exported functions, which turn
+//!   what C hands us into Rust values with `abi::convert` and write the
+//!   results back) and `boundary` (panic catching and return codes around
+//!   every exported function);
+//! - the service modules (`clm`, `ckpt`, `evt`, `evs`, `cpg`), safe Rust
+//!   on Rust types: the API's semantics, handles, requests and callbacks;
+//! - `runtime`, shared by the services: handle table, connection to the
+//!   executive, selection object, dispatch.
+//!
+//! The dependency goes one way: abi → services → runtime
+//! (`tests/layers.rs` checks it). This crate is built as a static archive
+//! and linked into each shared object by `scripts/link-libs.sh`, which
+//! applies the soname and version script; only functions listed in
+//! `symbols/` are exported.
+
+// Every `unsafe` block says why it holds.
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod abi;
 pub mod boundary;
@@ -18,5 +28,4 @@ pub mod cpg;
 pub mod error;
 pub mod evs;
 pub mod evt;
-pub mod group_api;
 pub mod runtime;

@@ -4,24 +4,13 @@
 //! rustls-ffi once shipped a function that lacked its boundary). Also keeps
 //! `libraries.list` and `symbols/` consistent with each other.
 
+mod source;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
-fn capi_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn rust_files(dir: &Path, files: &mut Vec<PathBuf>) {
-    for entry in fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            rust_files(&path, files);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            files.push(path);
-        }
-    }
-}
+use source::{capi_dir, rust_files, strip_comments};
 
 /// The version nodes of `libraries.list`, in order of first appearance.
 fn listed_nodes() -> Vec<String> {
@@ -67,26 +56,6 @@ fn listed_symbols() -> BTreeMap<String, String> {
     symbols
 }
 
-/// Removes `//` and `/* */` comments (good enough for our own source: no
-/// comment markers inside string literals in an exported function).
-fn strip_comments(src: &str) -> String {
-    let mut out = String::with_capacity(src.len());
-    let mut rest = src;
-    while !rest.is_empty() {
-        if rest.starts_with("//") {
-            rest = rest.find('\n').map_or("", |i| &rest[i..]);
-        } else if rest.starts_with("/*") {
-            rest = rest[2..].find("*/").map_or("", |i| &rest[i + 4..]);
-            out.push(' ');
-        } else {
-            let c = rest.chars().next().unwrap();
-            out.push(c);
-            rest = &rest[c.len_utf8()..];
-        }
-    }
-    out
-}
-
 struct Export {
     file: PathBuf,
     name: String,
@@ -128,10 +97,8 @@ fn exports_in(file: &Path, src: &str) -> Vec<Export> {
 
 #[test]
 fn every_exported_function_goes_through_the_boundary() {
-    let mut files = Vec::new();
-    rust_files(&capi_dir().join("src"), &mut files);
     let mut exports = Vec::new();
-    for file in &files {
+    for file in &rust_files(&capi_dir().join("src")) {
         exports.extend(exports_in(file, &fs::read_to_string(file).unwrap()));
     }
     let mut problems = Vec::new();

@@ -8,9 +8,11 @@
 //! tagged `struct cpg_name` and `struct cpg_address` next to `typedef`ed
 //! names).
 //!
-//! The `cpg_*` functions are not here yet: each prototype is added with its
-//! implementation (an unimplemented function is neither declared nor
-//! exported; see `rust/capi/README.md`).
+//! The `cpg_*` functions follow the types: each checks and reads its
+//! arguments into Rust values (NULL, name lengths, the guarantee, iovecs
+//! of more than `ais_ipc::cpg::MAX_DATA` bytes → `CPG_ERR_INVALID_PARAM`),
+//! calls `crate::cpg`, and writes the results back; then the conversions
+//! of the callbacks, names and addresses.
 //!
 //! Must not: hold service logic, or use a Rust enum where C hands us a
 //! value (see the enum convention in `abi/mod.rs`).
@@ -196,18 +198,22 @@ crate::c_enum!(cpg_reason_t {
 });
 
 // ---------------------------------------------------------------------------
-// Functions. Each returns a `cpg_error_t` (mapped from the runtime's
-// errors by `group_api::result_code`, never cast); the work is in
-// `crate::cpg`.
+// Functions. Each reads its arguments into Rust values (`abi::convert`),
+// calls `crate::cpg`, writes the results back, and returns a
+// `cpg_error_t` (mapped from the runtime's errors by
+// `group_api::result_code`, never cast).
 
 /// `struct iovec` of `<sys/uio.h>` (cbindgen prints it as `struct iovec`).
 pub use libc::iovec;
 
-use crate::error::AisResult;
+use super::convert::{out, out_slice, try_ref, try_slice};
+use super::group_api::{count, dispatch_flags, gather, result_code};
+use crate::cpg::{self, Address};
+use crate::error::{AisError, AisResult};
 
 /// Runs `body` and turns its result into a `cpg_error_t`.
 fn code(body: impl FnOnce() -> AisResult<()>) -> cpg_error_t {
-    crate::group_api::result_code(body())
+    result_code(body())
 }
 
 /// Opens a connection to the executive; `callbacks` is copied.
@@ -215,9 +221,10 @@ fn code(body: impl FnOnce() -> AisResult<()>) -> cpg_error_t {
 pub unsafe extern "C" fn cpg_initialize(handle: *mut cpg_handle_t, callbacks: *mut cpg_callbacks_t) -> cpg_error_t {
     crate::boundary!(-> cpg_error_t {
         code(|| {
-            let handle = unsafe { crate::boundary::out(handle) }?;
-            let callbacks = unsafe { crate::boundary::try_ref(callbacks) }?;
-            crate::cpg::initialize(handle, callbacks)
+            let handle = out!(handle)?;
+            let callbacks = self::callbacks(try_ref!(callbacks)?);
+            handle.write(cpg::initialize(callbacks)?);
+            Ok(())
         })
     })
 }
@@ -225,7 +232,7 @@ pub unsafe extern "C" fn cpg_initialize(handle: *mut cpg_handle_t, callbacks: *m
 /// Closes the handle; it is invalid from now on.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cpg_finalize(handle: cpg_handle_t) -> cpg_error_t {
-    crate::boundary!(-> cpg_error_t { code(|| crate::cpg::finalize(handle)) })
+    crate::boundary!(-> cpg_error_t { code(|| cpg::finalize(handle)) })
 }
 
 /// The descriptor to poll: readable when a callback is pending.
@@ -233,8 +240,9 @@ pub unsafe extern "C" fn cpg_finalize(handle: cpg_handle_t) -> cpg_error_t {
 pub unsafe extern "C" fn cpg_fd_get(handle: cpg_handle_t, fd: *mut c_int) -> cpg_error_t {
     crate::boundary!(-> cpg_error_t {
         code(|| {
-            let fd = unsafe { crate::boundary::out(fd) }?;
-            crate::cpg::fd_get(handle, fd)
+            let fd = out!(fd)?;
+            fd.write(c_int::try_from(cpg::selection_object(handle)?).map_err(|_| AisError::LIBRARY)?);
+            Ok(())
         })
     })
 }
@@ -244,8 +252,9 @@ pub unsafe extern "C" fn cpg_fd_get(handle: cpg_handle_t, fd: *mut c_int) -> cpg
 pub unsafe extern "C" fn cpg_context_get(handle: cpg_handle_t, context: *mut *mut c_void) -> cpg_error_t {
     crate::boundary!(-> cpg_error_t {
         code(|| {
-            let context = unsafe { crate::boundary::out(context) }?;
-            crate::cpg::context_get(handle, context)
+            let context = out!(context)?;
+            context.write(core::ptr::with_exposed_provenance_mut(cpg::context_get(handle)?));
+            Ok(())
         })
     })
 }
@@ -253,13 +262,13 @@ pub unsafe extern "C" fn cpg_context_get(handle: cpg_handle_t, context: *mut *mu
 /// Stores a pointer of the application's with the handle.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cpg_context_set(handle: cpg_handle_t, context: *mut c_void) -> cpg_error_t {
-    crate::boundary!(-> cpg_error_t { code(|| crate::cpg::context_set(handle, context)) })
+    crate::boundary!(-> cpg_error_t { code(|| cpg::context_set(handle, context.expose_provenance())) })
 }
 
 /// Runs pending callbacks: `CPG_DISPATCH_ONE`, `_ALL` or `_BLOCKING`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cpg_dispatch(handle: cpg_handle_t, dispatch_types: cpg_dispatch_t) -> cpg_error_t {
-    crate::boundary!(-> cpg_error_t { code(|| crate::cpg::dispatch(handle, dispatch_types)) })
+    crate::boundary!(-> cpg_error_t { code(|| cpg::dispatch(handle, dispatch_flags(dispatch_types)?)) })
 }
 
 /// Joins `group`; returns once the join is ordered cluster-wide.
@@ -267,8 +276,8 @@ pub unsafe extern "C" fn cpg_dispatch(handle: cpg_handle_t, dispatch_types: cpg_
 pub unsafe extern "C" fn cpg_join(handle: cpg_handle_t, group: *mut cpg_name) -> cpg_error_t {
     crate::boundary!(-> cpg_error_t {
         code(|| {
-            let group = unsafe { crate::boundary::try_ref(group) }?;
-            crate::cpg::join(handle, group)
+            let group = name_bytes(try_ref!(group)?)?;
+            cpg::join(handle, &group)
         })
     })
 }
@@ -278,8 +287,8 @@ pub unsafe extern "C" fn cpg_join(handle: cpg_handle_t, group: *mut cpg_name) ->
 pub unsafe extern "C" fn cpg_leave(handle: cpg_handle_t, group: *mut cpg_name) -> cpg_error_t {
     crate::boundary!(-> cpg_error_t {
         code(|| {
-            let group = unsafe { crate::boundary::try_ref(group) }?;
-            crate::cpg::leave(handle, group)
+            let group = name_bytes(try_ref!(group)?)?;
+            cpg::leave(handle, &group)
         })
     })
 }
@@ -301,8 +310,8 @@ pub unsafe extern "C" fn cpg_mcast_joined(
     crate::boundary!(-> cpg_error_t {
         code(|| {
             enums::cpg_guarantee_t::try_from(guarantee)?;
-            let parts = unsafe { crate::group_api::gather(iovec, iov_len, ais_ipc::cpg::MAX_DATA) }?;
-            crate::cpg::mcast_joined(handle, guarantee, &parts)
+            let parts = gather(try_slice!(iovec, count(iov_len)?)?, cpg::MAX_DATA)?;
+            cpg::mcast_joined(handle, guarantee, &parts)
         })
     })
 }
@@ -318,9 +327,20 @@ pub unsafe extern "C" fn cpg_membership_get(
 ) -> cpg_error_t {
     crate::boundary!(-> cpg_error_t {
         code(|| {
-            let group = unsafe { crate::boundary::try_ref(groupName) }?;
-            let entries = unsafe { crate::boundary::out(member_list_entries) }?;
-            unsafe { crate::cpg::membership_get(handle, group, member_list, entries) }
+            let group = try_ref!(groupName)?;
+            let entries = out!(member_list_entries)?;
+            // Room for CPG_MEMBERS_MAX entries, as the classic header tells
+            // callers to provide.
+            if member_list.is_null() || !member_list.is_aligned() {
+                return Err(AisError::INVALID_PARAM);
+            }
+            let members = cpg::membership_get(handle, &name_bytes(group)?)?;
+            let members = &members[..members.len().min(CPG_MEMBERS_MAX)];
+            for (slot, &(nodeid, pid)) in out_slice!(member_list, members.len())?.iter_mut().zip(members) {
+                slot.write(cpg_address { nodeid, pid, reason: 0 });
+            }
+            entries.write(members.len() as c_int);
+            Ok(())
         })
     })
 }
@@ -330,8 +350,9 @@ pub unsafe extern "C" fn cpg_membership_get(
 pub unsafe extern "C" fn cpg_local_get(handle: cpg_handle_t, local_nodeid: *mut c_uint) -> cpg_error_t {
     crate::boundary!(-> cpg_error_t {
         code(|| {
-            let out = unsafe { crate::boundary::out(local_nodeid) }?;
-            crate::cpg::local_get(handle, out)
+            let out = out!(local_nodeid)?;
+            out.write(cpg::local_get(handle)?);
+            Ok(())
         })
     })
 }
@@ -345,8 +366,93 @@ pub unsafe extern "C" fn cpg_flow_control_state_get(
 ) -> cpg_error_t {
     crate::boundary!(-> cpg_error_t {
         code(|| {
-            let out = unsafe { crate::boundary::out(flow_control_enabled) }?;
-            crate::cpg::flow_control_state_get(handle, out)
+            let out = out!(flow_control_enabled)?;
+            let state = match cpg::flow_control_state_get(handle)? {
+                true => enums::cpg_flow_control_state_t::CPG_FLOW_CONTROL_ENABLED,
+                false => enums::cpg_flow_control_state_t::CPG_FLOW_CONTROL_DISABLED,
+            };
+            out.write(state.into());
+            Ok(())
         })
     })
+}
+
+// ---------------------------------------------------------------------------
+// The C structs to and from the service's Rust types.
+
+/// The application's callbacks, as `crate::cpg` calls them.
+fn callbacks(c: &cpg_callbacks_t) -> cpg::Callbacks {
+    let deliver = c.cpg_deliver_fn.map(|f| -> cpg::DeliverFn {
+        Box::new(move |handle, name, node, pid, data| {
+            let mut name = name_from(name);
+            // The application gets its own copy (the API hands it a
+            // writable pointer).
+            let mut msg = data.to_vec();
+            // SAFETY: the application's callback, of the API's type, with
+            // pointers valid for the call.
+            unsafe { f(handle, &mut name, node, pid, msg.as_mut_ptr().cast(), msg.len() as c_int) }
+        })
+    });
+    let confchg = c.cpg_confchg_fn.map(|f| -> cpg::ConfchgFn {
+        Box::new(move |handle, name, members, left, joined| {
+            let mut name = name_from(name);
+            let (mut m, mut l, mut j) = (addresses(members), addresses(left), addresses(joined));
+            // SAFETY: the application's callback, of the API's type; each
+            // list pointer is valid for its count during the call.
+            unsafe {
+                f(
+                    handle,
+                    &mut name,
+                    m.as_mut_ptr(),
+                    m.len() as c_int,
+                    l.as_mut_ptr(),
+                    l.len() as c_int,
+                    j.as_mut_ptr(),
+                    j.len() as c_int,
+                )
+            }
+        })
+    });
+    cpg::Callbacks { deliver, confchg }
+}
+
+/// The significant bytes of a `cpg_name`; `length` over
+/// `CPG_MAX_NAME_LENGTH` → `INVALID_PARAM`.
+fn name_bytes(name: &cpg_name) -> AisResult<Vec<u8>> {
+    let len = usize::try_from(name.length).map_err(|_| AisError::INVALID_PARAM)?;
+    let value = name.value.get(..len).ok_or(AisError::INVALID_PARAM)?;
+    Ok(value.iter().map(|&c| c as u8).collect())
+}
+
+fn name_from(bytes: &[u8]) -> cpg_name {
+    let mut name = cpg_name { length: 0, value: [0; CPG_MAX_NAME_LENGTH] };
+    let len = bytes.len().min(CPG_MAX_NAME_LENGTH);
+    for (d, s) in name.value.iter_mut().zip(&bytes[..len]) {
+        *d = *s as _;
+    }
+    name.length = len as u32;
+    name
+}
+
+fn addresses(list: &[Address]) -> Vec<cpg_address> {
+    list.iter().map(|a| cpg_address { nodeid: a.node, pid: a.pid, reason: a.reason }).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        let n = name_from(b"group");
+        assert_eq!(name_bytes(&n), Ok(b"group".to_vec()));
+        let mut bad = n;
+        bad.length = CPG_MAX_NAME_LENGTH as u32;
+        assert_eq!(name_bytes(&bad).map(|b| b.len()), Ok(CPG_MAX_NAME_LENGTH));
+        bad.length = CPG_MAX_NAME_LENGTH as u32 + 1;
+        assert_eq!(name_bytes(&bad), Err(AisError::INVALID_PARAM));
+        bad.length = u32::MAX;
+        assert_eq!(name_bytes(&bad), Err(AisError::INVALID_PARAM));
+        assert_eq!(name_from(&[b'x'; 200]).length, CPG_MAX_NAME_LENGTH as u32);
+    }
 }

@@ -7,9 +7,12 @@
 //! `rust/capi/cbindgen/evs.toml`, style "both": the classic header has a
 //! tagged `struct evs_group` next to `typedef`ed names).
 //!
-//! The `evs_*` functions are not here yet: each prototype is added with its
-//! implementation (an unimplemented function is neither declared nor
-//! exported; see `rust/capi/README.md`).
+//! The `evs_*` functions follow the types: each checks and reads its
+//! arguments into Rust values (NULL, negative counts, the guarantee, more
+//! than `ais_ipc::evs::MAX_GROUPS` groups → `EVS_ERR_TOO_MANY_GROUPS`,
+//! iovecs of more than `ais_ipc::evs::MAX_DATA` bytes →
+//! `EVS_ERR_INVALID_PARAM`), calls `crate::evs`, and writes the results
+//! back; then the conversions of the callbacks and groups.
 //!
 //! Must not: hold service logic, or use a Rust enum where C hands us a
 //! value (see the enum convention in `abi/mod.rs`).
@@ -146,18 +149,22 @@ crate::c_enum!(evs_error_t {
 });
 
 // ---------------------------------------------------------------------------
-// Functions. Each returns an `evs_error_t` (mapped from the runtime's
-// errors by `group_api::result_code`, never cast); the work is in
-// `crate::evs`.
+// Functions. Each reads its arguments into Rust values (`abi::convert`),
+// calls `crate::evs`, writes the results back, and returns an
+// `evs_error_t` (mapped from the runtime's errors by
+// `group_api::result_code`, never cast).
 
 /// `struct iovec` of `<sys/uio.h>` (cbindgen prints it as `struct iovec`).
 pub use libc::iovec;
 
-use crate::error::AisResult;
+use super::convert::{opt_out, out, out_slice, try_mut, try_ref, try_slice, write_slice};
+use super::group_api::{count, dispatch_flags, gather, result_code};
+use crate::error::{AisError, AisResult};
+use crate::evs::{self, GroupKey};
 
 /// Runs `body` and turns its result into an `evs_error_t`.
 fn code(body: impl FnOnce() -> AisResult<()>) -> evs_error_t {
-    crate::group_api::result_code(body())
+    result_code(body())
 }
 
 /// Opens a connection to the executive; `callbacks` is copied.
@@ -165,9 +172,10 @@ fn code(body: impl FnOnce() -> AisResult<()>) -> evs_error_t {
 pub unsafe extern "C" fn evs_initialize(handle: *mut evs_handle_t, callbacks: *mut evs_callbacks_t) -> evs_error_t {
     crate::boundary!(-> evs_error_t {
         code(|| {
-            let handle = unsafe { crate::boundary::out(handle) }?;
-            let callbacks = unsafe { crate::boundary::try_ref(callbacks) }?;
-            crate::evs::initialize(handle, callbacks)
+            let handle = out!(handle)?;
+            let callbacks = self::callbacks(try_ref!(callbacks)?);
+            handle.write(evs::initialize(callbacks)?);
+            Ok(())
         })
     })
 }
@@ -175,7 +183,7 @@ pub unsafe extern "C" fn evs_initialize(handle: *mut evs_handle_t, callbacks: *m
 /// Closes the handle; it is invalid from now on.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn evs_finalize(handle: evs_handle_t) -> evs_error_t {
-    crate::boundary!(-> evs_error_t { code(|| crate::evs::finalize(handle)) })
+    crate::boundary!(-> evs_error_t { code(|| evs::finalize(handle)) })
 }
 
 /// The descriptor to poll: readable when a callback is pending.
@@ -183,8 +191,9 @@ pub unsafe extern "C" fn evs_finalize(handle: evs_handle_t) -> evs_error_t {
 pub unsafe extern "C" fn evs_fd_get(handle: evs_handle_t, fd: *mut c_int) -> evs_error_t {
     crate::boundary!(-> evs_error_t {
         code(|| {
-            let fd = unsafe { crate::boundary::out(fd) }?;
-            crate::evs::fd_get(handle, fd)
+            let fd = out!(fd)?;
+            fd.write(c_int::try_from(evs::selection_object(handle)?).map_err(|_| AisError::LIBRARY)?);
+            Ok(())
         })
     })
 }
@@ -192,7 +201,7 @@ pub unsafe extern "C" fn evs_fd_get(handle: evs_handle_t, fd: *mut c_int) -> evs
 /// Runs pending callbacks: `EVS_DISPATCH_ONE`, `_ALL` or `_BLOCKING`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn evs_dispatch(handle: evs_handle_t, dispatch_types: evs_dispatch_t) -> evs_error_t {
-    crate::boundary!(-> evs_error_t { code(|| crate::evs::dispatch(handle, dispatch_types)) })
+    crate::boundary!(-> evs_error_t { code(|| evs::dispatch(handle, dispatch_flags(dispatch_types)?)) })
 }
 
 /// Joins `group_cnt` groups (joining one again is harmless).
@@ -200,8 +209,8 @@ pub unsafe extern "C" fn evs_dispatch(handle: evs_handle_t, dispatch_types: evs_
 pub unsafe extern "C" fn evs_join(handle: evs_handle_t, groups: *mut evs_group, group_cnt: c_int) -> evs_error_t {
     crate::boundary!(-> evs_error_t {
         code(|| {
-            let keys = unsafe { crate::evs::group_keys(groups, group_cnt) }?;
-            crate::evs::join(handle, keys)
+            let keys = group_keys(try_slice!(groups, group_count(group_cnt)?)?);
+            evs::join(handle, keys)
         })
     })
 }
@@ -212,8 +221,8 @@ pub unsafe extern "C" fn evs_join(handle: evs_handle_t, groups: *mut evs_group, 
 pub unsafe extern "C" fn evs_leave(handle: evs_handle_t, groups: *mut evs_group, group_cnt: c_int) -> evs_error_t {
     crate::boundary!(-> evs_error_t {
         code(|| {
-            let keys = unsafe { crate::evs::group_keys(groups, group_cnt) }?;
-            crate::evs::leave(handle, keys)
+            let keys = group_keys(try_slice!(groups, group_count(group_cnt)?)?);
+            evs::leave(handle, keys)
         })
     })
 }
@@ -234,8 +243,8 @@ pub unsafe extern "C" fn evs_mcast_joined(
     crate::boundary!(-> evs_error_t {
         code(|| {
             enums::evs_guarantee_t::try_from(guarantee)?;
-            let parts = unsafe { crate::group_api::gather(iovec, iov_len, ais_ipc::evs::MAX_DATA) }?;
-            crate::evs::mcast(handle, guarantee, None, &parts)
+            let parts = gather(try_slice!(iovec, count(iov_len)?)?, evs::MAX_DATA)?;
+            evs::mcast(handle, guarantee, None, &parts)
         })
     })
 }
@@ -254,9 +263,9 @@ pub unsafe extern "C" fn evs_mcast_groups(
     crate::boundary!(-> evs_error_t {
         code(|| {
             enums::evs_guarantee_t::try_from(guarantee)?;
-            let keys = unsafe { crate::evs::group_keys(groups, group_cnt) }?;
-            let parts = unsafe { crate::group_api::gather(iovec, iov_len, ais_ipc::evs::MAX_DATA) }?;
-            crate::evs::mcast(handle, guarantee, Some(&keys), &parts)
+            let keys = group_keys(try_slice!(groups, group_count(group_cnt)?)?);
+            let parts = gather(try_slice!(iovec, count(iov_len)?)?, evs::MAX_DATA)?;
+            evs::mcast(handle, guarantee, Some(&keys), &parts)
         })
     })
 }
@@ -274,9 +283,86 @@ pub unsafe extern "C" fn evs_membership_get(
 ) -> evs_error_t {
     crate::boundary!(-> evs_error_t {
         code(|| {
-            let local = unsafe { crate::boundary::opt_out(local_nodeid) }?;
-            let entries = unsafe { crate::boundary::try_mut(member_list_entries) }?;
-            unsafe { crate::evs::membership_get(handle, local, member_list, entries) }
+            let local = opt_out!(local_nodeid)?;
+            let entries = try_mut!(member_list_entries)?;
+            let room = usize::try_from(*entries).map_err(|_| AisError::INVALID_PARAM)?;
+            if !member_list.is_aligned() {
+                return Err(AisError::INVALID_PARAM);
+            }
+            let (node, members) = evs::membership_get(handle)?;
+            let members = &members[..members.len().min(room)];
+            if !member_list.is_null() {
+                write_slice(out_slice!(member_list, members.len())?, members);
+            }
+            *entries = members.len() as c_uint;
+            if let Some(local) = local {
+                local.write(node);
+            }
+            Ok(())
         })
     })
+}
+
+// ---------------------------------------------------------------------------
+// The C structs to and from the service's Rust types.
+
+/// The application's callbacks, as `crate::evs` calls them.
+fn callbacks(c: &evs_callbacks_t) -> evs::Callbacks {
+    let deliver = c.evs_deliver_fn.map(|f| -> evs::DeliverFn {
+        Box::new(move |node, data| {
+            // The application gets its own copy (the API hands it a
+            // writable pointer).
+            let mut msg = data.to_vec();
+            // SAFETY: the application's callback, of the API's type, with a
+            // pointer valid for the call.
+            unsafe { f(node, msg.as_mut_ptr().cast(), msg.len() as c_int) }
+        })
+    });
+    let confchg = c.evs_confchg_fn.map(|f| -> evs::ConfchgFn {
+        Box::new(move |mut members, mut left, mut joined| {
+            // SAFETY: the application's callback, of the API's type; each
+            // list pointer is valid for its count during the call.
+            unsafe {
+                f(
+                    members.as_mut_ptr(),
+                    members.len() as c_int,
+                    left.as_mut_ptr(),
+                    left.len() as c_int,
+                    joined.as_mut_ptr(),
+                    joined.len() as c_int,
+                )
+            }
+        })
+    });
+    evs::Callbacks { deliver, confchg }
+}
+
+/// A number of groups: negative → `INVALID_PARAM`; more than one call
+/// takes → `NO_RESOURCES` (`EVS_ERR_TOO_MANY_GROUPS`).
+fn group_count(n: c_int) -> AisResult<usize> {
+    let n = count(n)?;
+    if n > evs::MAX_GROUPS {
+        return Err(AisError::NO_RESOURCES);
+    }
+    Ok(n)
+}
+
+/// The keys of groups: all 32 bytes of each.
+fn group_keys(groups: &[evs_group]) -> Vec<GroupKey> {
+    groups.iter().map(|g| g.key.map(|c| c as u8)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn group_arrays() {
+        let g = [evs_group { key: [1; 32] }, evs_group { key: [2; 32] }];
+        assert_eq!(group_keys(&g), vec![[1u8; 32], [2u8; 32]]);
+        assert_eq!(group_count(2), Ok(2));
+        assert_eq!(group_count(-1), Err(AisError::INVALID_PARAM));
+        assert_eq!(group_count(64), Ok(64));
+        assert_eq!(group_count(65), Err(AisError::NO_RESOURCES));
+    }
 }

@@ -2,10 +2,17 @@
 //! `include/corosync/`, one Rust file per header.
 //!
 //! Owns: every type, constant and enum of the public headers, with the
-//! spec's names, values and layout; and the conversions from the raw C
-//! integers to the Rust enums. Must not: hold service logic (the exported
-//! functions of a header are thin wrappers that go through
-//! [`boundary!`](crate::boundary!) and call into the service module).
+//! spec's names, values and layout; the exported functions; and every
+//! conversion between C and Rust: the raw C integers to the Rust enums,
+//! pointers to references and slices ([`convert`]), the C structs to the
+//! service modules' Rust types and back, the application's C callbacks
+//! to Rust closures. Must not: hold service logic. An exported function
+//! runs inside [`boundary!`](crate::boundary!), reads its arguments,
+//! calls the service module, and writes the results back; see
+//! `rust/capi/README.md`, "Adding a library function".
+//!
+//! Besides one file per header: [`convert`] (what every header's
+//! functions use) and [`group_api`] (what `evs.h` and `cpg.h` share).
 //!
 //! # One header = one file + one config + one line
 //!
@@ -79,6 +86,10 @@
 
 #[allow(non_camel_case_types, non_snake_case)]
 pub mod sa_ais;
+
+pub mod convert;
+
+pub mod group_api;
 
 #[allow(non_camel_case_types, non_snake_case)]
 pub mod sa_clm;

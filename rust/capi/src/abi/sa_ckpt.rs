@@ -9,8 +9,12 @@
 //! and `SA_CKPT_GENERATED_SECTION_ID`, `{ 0, 0 }`: a brace initializer is
 //! not something cbindgen can print from a Rust constant).
 //!
-//! The 22 `saCkpt*` functions of B.01.01 are at the end of this file, as
-//! thin wrappers over `crate::ckpt`.
+//! The 22 `saCkpt*` functions of B.01.01 follow the types: each reads its
+//! arguments into Rust values (`abi::convert`), calls `crate::ckpt`, and
+//! writes the results back; then the conversions between the C structs
+//! and the service's Rust types, and the memory handed to the application
+//! (a read element's buffer when `dataBuffer` is NULL, a generated
+//! section id: from `malloc`, for the application to `free`).
 //!
 //! Must not: hold service logic, or use a Rust enum where C hands us a
 //! value (see the enum convention in `abi/mod.rs`).
@@ -157,9 +161,15 @@ crate::c_enum!(SaCkptSectionsChosenT {
 });
 
 // ---------------------------------------------------------------------------
-// The API functions (thin wrappers; the work is in `crate::ckpt`).
+// The functions: arguments read into Rust values (`abi::convert`), the work
+// done by `crate::ckpt`, its results written back.
 
-use crate::boundary::{name_bytes, opt_out, out, try_mut, try_ref, try_slice};
+use super::convert::{
+    CAlloc, Out, callback_code, dispatch_flags, name_bytes, opt_out, opt_ref, out, out_slice, try_mut, try_ref,
+    try_slice, try_slice_mut, with_version, write_slice,
+};
+use crate::ckpt::{self, Attrs, ReadWant, Section, Status, VectorError, WriteElement};
+use crate::error::{AisError, AisResult};
 
 /// `saCkptInitialize`: `callbacks` may be NULL.
 #[unsafe(no_mangle)]
@@ -169,10 +179,11 @@ pub unsafe extern "C" fn saCkptInitialize(
     version: *mut SaVersionT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let version = unsafe { try_mut(version) }?;
-        let handle = unsafe { out(ckptHandle) }?;
-        let callbacks = if callbacks.is_null() { None } else { Some(unsafe { try_ref(callbacks) }?) };
-        crate::ckpt::initialize(handle, callbacks, version)
+        let version = try_mut!(version)?;
+        let handle = out!(ckptHandle)?;
+        let callbacks = opt_ref!(callbacks)?.map(self::callbacks).unwrap_or_default();
+        handle.write(with_version(version, |v| ckpt::initialize(v, callbacks))?);
+        Ok(())
     })
 }
 
@@ -182,19 +193,20 @@ pub unsafe extern "C" fn saCkptSelectionObjectGet(
     selectionObject: *mut SaSelectionObjectT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let so = unsafe { out(selectionObject) }?;
-        crate::ckpt::selection_object(ckptHandle, so)
+        let so = out!(selectionObject)?;
+        so.write(ckpt::selection_object(ckptHandle)?);
+        Ok(())
     })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn saCkptDispatch(ckptHandle: SaCkptHandleT, dispatchFlags: SaDispatchFlagsT) -> SaAisErrorT {
-    crate::boundary!({ crate::ckpt::dispatch(ckptHandle, dispatchFlags) })
+    crate::boundary!({ ckpt::dispatch(ckptHandle, dispatch_flags(dispatchFlags)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn saCkptFinalize(ckptHandle: SaCkptHandleT) -> SaAisErrorT {
-    crate::boundary!({ crate::ckpt::finalize(ckptHandle) })
+    crate::boundary!({ ckpt::finalize(ckptHandle) })
 }
 
 /// `timeout`: 0 or `SA_TIME_END` is no limit (as in openais 0.80); else
@@ -209,14 +221,11 @@ pub unsafe extern "C" fn saCkptCheckpointOpen(
     checkpointHandle: *mut SaCkptCheckpointHandleT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let name = unsafe { name_bytes(checkpointName) }?;
-        let handle = unsafe { out(checkpointHandle) }?;
-        let attrs = if checkpointCreationAttributes.is_null() {
-            None
-        } else {
-            Some(unsafe { try_ref(checkpointCreationAttributes) }?)
-        };
-        crate::ckpt::open(ckptHandle, name, attrs, checkpointOpenFlags, timeout, handle)
+        let name = name_bytes!(checkpointName)?;
+        let handle = out!(checkpointHandle)?;
+        let attrs = opt_ref!(checkpointCreationAttributes)?.map(attrs);
+        handle.write(ckpt::open(ckptHandle, name, attrs, checkpointOpenFlags, timeout)?);
+        Ok(())
     })
 }
 
@@ -229,19 +238,15 @@ pub unsafe extern "C" fn saCkptCheckpointOpenAsync(
     checkpointOpenFlags: SaCkptCheckpointOpenFlagsT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let name = unsafe { name_bytes(checkpointName) }?;
-        let attrs = if checkpointCreationAttributes.is_null() {
-            None
-        } else {
-            Some(unsafe { try_ref(checkpointCreationAttributes) }?)
-        };
-        crate::ckpt::open_async(ckptHandle, invocation, name, attrs, checkpointOpenFlags)
+        let name = name_bytes!(checkpointName)?;
+        let attrs = opt_ref!(checkpointCreationAttributes)?.map(attrs);
+        ckpt::open_async(ckptHandle, invocation, name, attrs, checkpointOpenFlags)
     })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn saCkptCheckpointClose(checkpointHandle: SaCkptCheckpointHandleT) -> SaAisErrorT {
-    crate::boundary!({ crate::ckpt::close(checkpointHandle) })
+    crate::boundary!({ ckpt::close(checkpointHandle) })
 }
 
 #[unsafe(no_mangle)]
@@ -250,8 +255,8 @@ pub unsafe extern "C" fn saCkptCheckpointUnlink(
     checkpointName: *const SaNameT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let name = unsafe { name_bytes(checkpointName) }?;
-        crate::ckpt::unlink(ckptHandle, name)
+        let name = name_bytes!(checkpointName)?;
+        ckpt::unlink(ckptHandle, name)
     })
 }
 
@@ -260,12 +265,12 @@ pub unsafe extern "C" fn saCkptCheckpointRetentionDurationSet(
     checkpointHandle: SaCkptCheckpointHandleT,
     retentionDuration: SaTimeT,
 ) -> SaAisErrorT {
-    crate::boundary!({ crate::ckpt::retention_duration_set(checkpointHandle, retentionDuration) })
+    crate::boundary!({ ckpt::retention_duration_set(checkpointHandle, retentionDuration) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn saCkptActiveReplicaSet(checkpointHandle: SaCkptCheckpointHandleT) -> SaAisErrorT {
-    crate::boundary!({ crate::ckpt::active_replica_set(checkpointHandle) })
+    crate::boundary!({ ckpt::active_replica_set(checkpointHandle) })
 }
 
 #[unsafe(no_mangle)]
@@ -274,8 +279,9 @@ pub unsafe extern "C" fn saCkptCheckpointStatusGet(
     checkpointStatus: *mut SaCkptCheckpointDescriptorT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let status = unsafe { out(checkpointStatus) }?;
-        crate::ckpt::status_get(checkpointHandle, status)
+        let status = out!(checkpointStatus)?;
+        status.write(descriptor(ckpt::status_get(checkpointHandle)?));
+        Ok(())
     })
 }
 
@@ -287,8 +293,18 @@ pub unsafe extern "C" fn saCkptSectionCreate(
     initialDataSize: SaSizeT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let attrs = unsafe { try_ref(sectionCreationAttributes) }?;
-        unsafe { crate::ckpt::section_create(checkpointHandle, attrs, initialData.cast(), initialDataSize) }
+        let attrs = try_ref!(sectionCreationAttributes)?;
+        // In/out: a generated id is written back.
+        let section = try_mut!(attrs.sectionId)?;
+        let id = section_id(section)?;
+        let data = try_slice!(initialData.cast::<u8>(), data_len(initialDataSize)?)?;
+        if let Some(new_id) = ckpt::section_create(checkpointHandle, id, attrs.expirationTime, data)? {
+            // For the application to free(), as with the classic library.
+            let id_len = new_id.len() as u16;
+            section.id = CAlloc::from_slice(&new_id)?.into_raw();
+            section.idLen = id_len;
+        }
+        Ok(())
     })
 }
 
@@ -298,8 +314,8 @@ pub unsafe extern "C" fn saCkptSectionDelete(
     sectionId: *const SaCkptSectionIdT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let id = unsafe { try_ref(sectionId) }?;
-        unsafe { crate::ckpt::section_delete(checkpointHandle, id) }
+        let id = section_id(try_ref!(sectionId)?)?;
+        ckpt::section_delete(checkpointHandle, id)
     })
 }
 
@@ -310,8 +326,8 @@ pub unsafe extern "C" fn saCkptSectionExpirationTimeSet(
     expirationTime: SaTimeT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let id = unsafe { try_ref(sectionId) }?;
-        unsafe { crate::ckpt::section_expiration_time_set(checkpointHandle, id, expirationTime) }
+        let id = section_id(try_ref!(sectionId)?)?;
+        ckpt::section_expiration_time_set(checkpointHandle, id, expirationTime)
     })
 }
 
@@ -323,8 +339,10 @@ pub unsafe extern "C" fn saCkptSectionIterationInitialize(
     sectionIterationHandle: *mut SaCkptSectionIterationHandleT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let it = unsafe { out(sectionIterationHandle) }?;
-        crate::ckpt::iteration_initialize(checkpointHandle, sectionsChosen, expirationTime, it)
+        let it = out!(sectionIterationHandle)?;
+        let chosen = enums::SaCkptSectionsChosenT::try_from(sectionsChosen)?;
+        it.write(ckpt::iteration_initialize(checkpointHandle, chosen as u32, expirationTime)?);
+        Ok(())
     })
 }
 
@@ -334,8 +352,9 @@ pub unsafe extern "C" fn saCkptSectionIterationNext(
     sectionDescriptor: *mut SaCkptSectionDescriptorT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let d = unsafe { out(sectionDescriptor) }?;
-        crate::ckpt::iteration_next(sectionIterationHandle, d)
+        let d = out!(sectionDescriptor)?;
+        d.write(section_descriptor(&ckpt::iteration_next(sectionIterationHandle)?));
+        Ok(())
     })
 }
 
@@ -343,7 +362,7 @@ pub unsafe extern "C" fn saCkptSectionIterationNext(
 pub unsafe extern "C" fn saCkptSectionIterationFinalize(
     sectionIterationHandle: SaCkptSectionIterationHandleT,
 ) -> SaAisErrorT {
-    crate::boundary!({ crate::ckpt::iteration_finalize(sectionIterationHandle) })
+    crate::boundary!({ ckpt::iteration_finalize(sectionIterationHandle) })
 }
 
 #[unsafe(no_mangle)]
@@ -354,9 +373,10 @@ pub unsafe extern "C" fn saCkptCheckpointWrite(
     erroneousVectorIndex: *mut SaUint32T,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let vector = unsafe { try_slice(ioVector, numberOfElements as usize) }?;
-        let index = unsafe { opt_out(erroneousVectorIndex) }?;
-        unsafe { crate::ckpt::write(checkpointHandle, vector, index) }
+        let vector = try_slice!(ioVector, numberOfElements as usize)?;
+        let index = opt_out!(erroneousVectorIndex)?;
+        let elements = write_elements(vector)?;
+        vector_result(ckpt::write(checkpointHandle, elements), index)
     })
 }
 
@@ -368,8 +388,9 @@ pub unsafe extern "C" fn saCkptSectionOverwrite(
     dataSize: SaSizeT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let id = unsafe { try_ref(sectionId) }?;
-        unsafe { crate::ckpt::overwrite(checkpointHandle, id, dataBuffer.cast(), dataSize) }
+        let id = section_id(try_ref!(sectionId)?)?;
+        let data = try_slice!(dataBuffer.cast::<u8>(), data_len(dataSize)?)?;
+        ckpt::overwrite(checkpointHandle, id, data)
     })
 }
 
@@ -381,13 +402,11 @@ pub unsafe extern "C" fn saCkptCheckpointRead(
     erroneousVectorIndex: *mut SaUint32T,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let n = numberOfElements as usize;
-        // Checked like a shared slice, then written element by element.
-        unsafe { try_slice(ioVector.cast_const(), n) }?;
-        let vector: &mut [SaCkptIOVectorElementT] =
-            if n == 0 { &mut [] } else { unsafe { core::slice::from_raw_parts_mut(ioVector, n) } };
-        let index = unsafe { opt_out(erroneousVectorIndex) }?;
-        unsafe { crate::ckpt::read(checkpointHandle, vector, index) }
+        let vector = try_slice_mut!(ioVector, numberOfElements as usize)?;
+        let index = opt_out!(erroneousVectorIndex)?;
+        let wants = read_wants(vector)?;
+        let data = vector_result(ckpt::read(checkpointHandle, wants), index)?;
+        fill_read(vector, data)
     })
 }
 
@@ -398,7 +417,7 @@ pub unsafe extern "C" fn saCkptCheckpointSynchronize(
     checkpointHandle: SaCkptCheckpointHandleT,
     timeout: SaTimeT,
 ) -> SaAisErrorT {
-    crate::boundary!({ crate::ckpt::synchronize(checkpointHandle, timeout) })
+    crate::boundary!({ ckpt::synchronize(checkpointHandle, timeout) })
 }
 
 #[unsafe(no_mangle)]
@@ -406,5 +425,152 @@ pub unsafe extern "C" fn saCkptCheckpointSynchronizeAsync(
     checkpointHandle: SaCkptCheckpointHandleT,
     invocation: SaInvocationT,
 ) -> SaAisErrorT {
-    crate::boundary!({ crate::ckpt::synchronize_async(checkpointHandle, invocation) })
+    crate::boundary!({ ckpt::synchronize_async(checkpointHandle, invocation) })
+}
+
+// ---------------------------------------------------------------------------
+// The C structs to and from the service's Rust types. The structs read
+// here are ones C handed the function being run (see `abi::convert`).
+
+/// The application's callbacks, as `crate::ckpt` calls them.
+fn callbacks(c: &SaCkptCallbacksT) -> ckpt::Callbacks {
+    let open = c.saCkptCheckpointOpenCallback.map(|f| -> ckpt::OpenFn {
+        Box::new(move |invocation, result| {
+            let handle = *result.as_ref().unwrap_or(&0);
+            // SAFETY: the application's callback, of the spec's type.
+            unsafe { f(invocation, handle, callback_code(&result)) }
+        })
+    });
+    let synchronize = c.saCkptCheckpointSynchronizeCallback.map(|f| -> ckpt::SynchronizeFn {
+        Box::new(move |invocation, result| {
+            // SAFETY: the application's callback, of the spec's type.
+            unsafe { f(invocation, callback_code(&result)) }
+        })
+    });
+    ckpt::Callbacks { open, synchronize }
+}
+
+fn attrs(a: &SaCkptCheckpointCreationAttributesT) -> Attrs {
+    Attrs {
+        creation_flags: a.creationFlags,
+        checkpoint_size: a.checkpointSize,
+        retention: a.retentionDuration,
+        max_sections: a.maxSections,
+        max_section_size: a.maxSectionSize,
+        max_section_id_size: a.maxSectionIdSize,
+    }
+}
+
+fn descriptor(s: Status) -> SaCkptCheckpointDescriptorT {
+    let a = s.attrs;
+    SaCkptCheckpointDescriptorT {
+        checkpointCreationAttributes: SaCkptCheckpointCreationAttributesT {
+            creationFlags: a.creation_flags,
+            checkpointSize: a.checkpoint_size,
+            retentionDuration: a.retention,
+            maxSections: a.max_sections,
+            maxSectionSize: a.max_section_size,
+            maxSectionIdSize: a.max_section_id_size,
+        },
+        numberOfSections: s.sections,
+        memoryUsed: s.memory_used,
+    }
+}
+
+/// The bytes of a section id.
+fn section_id(id: &SaCkptSectionIdT) -> AisResult<Vec<u8>> {
+    Ok(try_slice!(id.id.cast_const(), usize::from(id.idLen))?.to_vec())
+}
+
+/// A section for C: its id points into the iteration's copy, which lives
+/// until the iteration is finalized.
+fn section_descriptor(s: &Section) -> SaCkptSectionDescriptorT {
+    let id = if s.id.is_empty() { core::ptr::null_mut() } else { s.id.as_ptr().cast_mut() };
+    SaCkptSectionDescriptorT {
+        sectionId: SaCkptSectionIdT { idLen: s.id.len() as u16, id },
+        expirationTime: s.expiration,
+        sectionSize: s.size,
+        sectionState: s.state,
+        lastUpdate: s.last_update,
+    }
+}
+
+/// A data size C gives; more than one call moves → `TOO_BIG`.
+fn data_len(size: SaSizeT) -> AisResult<usize> {
+    match usize::try_from(size) {
+        Ok(len) if len <= ckpt::MAX_DATA => Ok(len),
+        _ => Err(AisError::TOO_BIG),
+    }
+}
+
+/// The elements of a write vector; more than one call moves → `TOO_BIG`
+/// (checked before copying).
+fn write_elements(vector: &[SaCkptIOVectorElementT]) -> AisResult<Vec<WriteElement>> {
+    if vector.len() > ckpt::MAX_VECTOR {
+        return Err(AisError::TOO_BIG);
+    }
+    let mut elements = Vec::with_capacity(vector.len());
+    let mut total = 0usize;
+    for e in vector {
+        let id = section_id(&e.sectionId)?;
+        let len = usize::try_from(e.dataSize).map_err(|_| AisError::TOO_BIG)?;
+        total = total.saturating_add(len);
+        if total > ckpt::MAX_DATA {
+            return Err(AisError::TOO_BIG);
+        }
+        let data = try_slice!(e.dataBuffer.cast_const().cast::<u8>(), len)?;
+        elements.push(WriteElement { id, offset: e.dataOffset, data: data.to_vec() });
+    }
+    Ok(elements)
+}
+
+/// What each element of a read vector asks for.
+fn read_wants(vector: &[SaCkptIOVectorElementT]) -> AisResult<Vec<ReadWant>> {
+    if vector.len() > ckpt::MAX_VECTOR {
+        return Err(AisError::TOO_BIG);
+    }
+    vector
+        .iter()
+        .map(|e| {
+            let room = if e.dataBuffer.is_null() { None } else { Some(e.dataSize) };
+            Ok(ReadWant { id: section_id(&e.sectionId)?, offset: e.dataOffset, room })
+        })
+        .collect()
+}
+
+/// A vector call's result; an error about one element writes its index
+/// to `erroneousVectorIndex` (if given).
+fn vector_result<T>(result: Result<T, VectorError>, index: Option<Out<'_, u32>>) -> AisResult<T> {
+    result.map_err(|e| {
+        if let (Some(i), Some(out)) = (e.index, index) {
+            out.write(i);
+        }
+        e.error
+    })
+}
+
+/// Puts what was read into the elements: the caller's buffer, or a new
+/// one. Every new buffer is allocated first, so a failure leaves nothing
+/// behind.
+fn fill_read(vector: &mut [SaCkptIOVectorElementT], data: Vec<Vec<u8>>) -> AisResult<()> {
+    let mut fresh = Vec::new();
+    for (e, d) in vector.iter().zip(&data) {
+        if e.dataBuffer.is_null() {
+            fresh.push(CAlloc::from_slice(d)?);
+        }
+    }
+    let mut fresh = fresh.into_iter();
+    for (e, d) in vector.iter_mut().zip(&data) {
+        let n = if e.dataBuffer.is_null() {
+            e.dataBuffer = fresh.next().ok_or(AisError::LIBRARY)?.into_raw().cast();
+            d.len()
+        } else {
+            // At most `dataSize` bytes (the service's promise, kept here).
+            let n = d.len().min(e.dataSize as usize);
+            write_slice(out_slice!(e.dataBuffer.cast::<u8>(), n)?, &d[..n]);
+            n
+        };
+        e.readSize = n as u64;
+    }
+    Ok(())
 }

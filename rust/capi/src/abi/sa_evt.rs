@@ -10,8 +10,11 @@
 //! which also holds the `SA_EVT_LOST_EVENT` string macro: cbindgen cannot
 //! print a string constant).
 //!
-//! The 17 `saEvt*` functions of B.01.01 are at the end of this file, as
-//! thin wrappers over `crate::evt`.
+//! The 17 `saEvt*` functions of B.01.01 follow the types: each reads its
+//! arguments into Rust values (`abi::convert`), calls `crate::evt`, and
+//! writes the results back; then the conversions between the C structs
+//! and the service's Rust types, and the pattern arrays handed to the
+//! application (from `malloc`, for it to `free`).
 //!
 //! Must not: hold service logic, or use a Rust enum where C hands us a
 //! value (see the enum convention in `abi/mod.rs`).
@@ -141,9 +144,16 @@ crate::c_enum!(SaEvtEventFilterTypeT {
 });
 
 // ---------------------------------------------------------------------
-// The functions of B.01.01.
+// The functions of B.01.01: arguments read into Rust values
+// (`abi::convert`), the work done by `crate::evt`, its results written
+// back.
 
-use crate::boundary::{name_bytes, opt_out, out, try_mut, try_ref, try_slice};
+use super::convert::{
+    CAlloc, callback_code, dispatch_flags, name_bytes, name_from_bytes, opt_mut, opt_out, opt_ref, out, out_slice,
+    try_mut, try_ref, try_slice, try_slice_mut, with_version, write_slice,
+};
+use crate::error::{AisError, AisResult};
+use crate::evt::{self, EventData, Filter};
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn saEvtInitialize(
@@ -152,10 +162,11 @@ pub unsafe extern "C" fn saEvtInitialize(
     version: *mut SaVersionT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let version = unsafe { try_mut(version) }?;
-        let handle = unsafe { out(evtHandle) }?;
-        let callbacks = if callbacks.is_null() { None } else { Some(unsafe { try_ref(callbacks) }?) };
-        crate::evt::initialize(handle, callbacks, version)
+        let version = try_mut!(version)?;
+        let handle = out!(evtHandle)?;
+        let callbacks = opt_ref!(callbacks)?.map(self::callbacks).unwrap_or_default();
+        handle.write(with_version(version, |v| evt::initialize(v, callbacks))?);
+        Ok(())
     })
 }
 
@@ -165,19 +176,20 @@ pub unsafe extern "C" fn saEvtSelectionObjectGet(
     selectionObject: *mut SaSelectionObjectT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let so = unsafe { out(selectionObject) }?;
-        crate::evt::selection_object(evtHandle, so)
+        let so = out!(selectionObject)?;
+        so.write(evt::selection_object(evtHandle)?);
+        Ok(())
     })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn saEvtDispatch(evtHandle: SaEvtHandleT, dispatchFlags: SaDispatchFlagsT) -> SaAisErrorT {
-    crate::boundary!({ crate::evt::dispatch(evtHandle, dispatchFlags) })
+    crate::boundary!({ evt::dispatch(evtHandle, dispatch_flags(dispatchFlags)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn saEvtFinalize(evtHandle: SaEvtHandleT) -> SaAisErrorT {
-    crate::boundary!({ crate::evt::finalize(evtHandle) })
+    crate::boundary!({ evt::finalize(evtHandle) })
 }
 
 /// `timeout`: 0 or `SA_TIME_END` is no limit (as in openais 0.80); else
@@ -191,9 +203,10 @@ pub unsafe extern "C" fn saEvtChannelOpen(
     channelHandle: *mut SaEvtChannelHandleT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let name = unsafe { name_bytes(channelName) }?;
-        let handle = unsafe { out(channelHandle) }?;
-        crate::evt::open(evtHandle, name, channelOpenFlags, timeout, handle)
+        let name = name_bytes!(channelName)?;
+        let handle = out!(channelHandle)?;
+        handle.write(evt::open(evtHandle, name, channelOpenFlags, timeout)?);
+        Ok(())
     })
 }
 
@@ -205,21 +218,21 @@ pub unsafe extern "C" fn saEvtChannelOpenAsync(
     channelOpenFlags: SaEvtChannelOpenFlagsT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let name = unsafe { name_bytes(channelName) }?;
-        crate::evt::open_async(evtHandle, invocation, name, channelOpenFlags)
+        let name = name_bytes!(channelName)?;
+        evt::open_async(evtHandle, invocation, name, channelOpenFlags)
     })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn saEvtChannelClose(channelHandle: SaEvtChannelHandleT) -> SaAisErrorT {
-    crate::boundary!({ crate::evt::close(channelHandle) })
+    crate::boundary!({ evt::close(channelHandle) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn saEvtChannelUnlink(evtHandle: SaEvtHandleT, channelName: *const SaNameT) -> SaAisErrorT {
     crate::boundary!({
-        let name = unsafe { name_bytes(channelName) }?;
-        crate::evt::unlink(evtHandle, name)
+        let name = name_bytes!(channelName)?;
+        evt::unlink(evtHandle, name)
     })
 }
 
@@ -229,14 +242,15 @@ pub unsafe extern "C" fn saEvtEventAllocate(
     eventHandle: *mut SaEvtEventHandleT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let handle = unsafe { out(eventHandle) }?;
-        crate::evt::allocate(channelHandle, handle)
+        let handle = out!(eventHandle)?;
+        handle.write(evt::allocate(channelHandle)?);
+        Ok(())
     })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn saEvtEventFree(eventHandle: SaEvtEventHandleT) -> SaAisErrorT {
-    crate::boundary!({ crate::evt::free(eventHandle) })
+    crate::boundary!({ evt::free(eventHandle) })
 }
 
 #[unsafe(no_mangle)]
@@ -248,9 +262,10 @@ pub unsafe extern "C" fn saEvtEventAttributesSet(
     publisherName: *const SaNameT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let patterns = if patternArray.is_null() { None } else { Some(unsafe { try_ref(patternArray) }?) };
-        let publisher = if publisherName.is_null() { None } else { Some(unsafe { name_bytes(publisherName) }?) };
-        unsafe { crate::evt::attributes_set(eventHandle, patterns, priority, retentionTime, publisher) }
+        let patterns = opt_ref!(patternArray)?;
+        let publisher = if publisherName.is_null() { None } else { Some(name_bytes!(publisherName)?) };
+        // A malformed array is reported after a bad handle (see `evt`).
+        evt::attributes_set(eventHandle, read_patterns(patterns), priority, retentionTime, publisher)
     })
 }
 
@@ -265,15 +280,36 @@ pub unsafe extern "C" fn saEvtEventAttributesGet(
     eventId: *mut SaEvtEventIdT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let outs = crate::evt::AttributeOuts {
-            patterns: if patternArray.is_null() { None } else { Some(unsafe { try_mut(patternArray) }?) },
-            priority: unsafe { opt_out(priority) }?,
-            retention: unsafe { opt_out(retentionTime) }?,
-            publisher: unsafe { opt_out(publisherName) }?,
-            publish_time: unsafe { opt_out(publishTime) }?,
-            id: unsafe { opt_out(eventId) }?,
+        let patterns = opt_mut!(patternArray)?;
+        let priority = opt_out!(priority)?;
+        let retention = opt_out!(retentionTime)?;
+        let publisher = opt_out!(publisherName)?;
+        let publish_time = opt_out!(publishTime)?;
+        let id = opt_out!(eventId)?;
+        let e = evt::attributes_get(eventHandle)?;
+        let publisher_name = name_from_bytes(&e.publisher)?;
+        // Too small an array is NO_SPACE, with every other output written
+        // all the same (as the classic library did).
+        let written = match patterns {
+            Some(a) => write_patterns(a, &e.patterns),
+            None => Ok(()),
         };
-        unsafe { crate::evt::attributes_get(eventHandle, outs) }
+        if let Some(o) = priority {
+            o.write(e.priority);
+        }
+        if let Some(o) = retention {
+            o.write(e.retention);
+        }
+        if let Some(o) = publisher {
+            o.write(publisher_name);
+        }
+        if let Some(o) = publish_time {
+            o.write(e.publish_time);
+        }
+        if let Some(o) = id {
+            o.write(e.id);
+        }
+        written
     })
 }
 
@@ -284,8 +320,19 @@ pub unsafe extern "C" fn saEvtEventDataGet(
     eventDataSize: *mut SaSizeT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let size = unsafe { try_mut(eventDataSize) }?;
-        unsafe { crate::evt::data_get(eventHandle, eventData.cast(), size) }
+        let size = try_mut!(eventDataSize)?;
+        let room = if eventData.is_null() { None } else { Some(*size) };
+        match evt::data_get(eventHandle, room)? {
+            EventData::NoSpace(need) => {
+                *size = need;
+                Err(AisError::NO_SPACE)
+            }
+            EventData::Fits(data) => {
+                write_slice(out_slice!(eventData.cast::<u8>(), data.len())?, &data);
+                *size = data.len() as SaSizeT;
+                Ok(())
+            }
+        }
     })
 }
 
@@ -297,13 +344,14 @@ pub unsafe extern "C" fn saEvtEventPublish(
     eventId: *mut SaEvtEventIdT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let id = unsafe { out(eventId) }?;
-        let len = usize::try_from(eventDataSize).map_err(|_| crate::error::AisError::TOO_BIG)?;
-        if len > crate::evt::MAX_DATA {
-            return Err(crate::error::AisError::TOO_BIG);
+        let id = out!(eventId)?;
+        let len = usize::try_from(eventDataSize).map_err(|_| AisError::TOO_BIG)?;
+        if len > evt::MAX_DATA {
+            return Err(AisError::TOO_BIG);
         }
-        let data = unsafe { try_slice(eventData.cast::<u8>(), len) }?;
-        crate::evt::publish(eventHandle, data, id)
+        let data = try_slice!(eventData.cast::<u8>(), len)?;
+        id.write(evt::publish(eventHandle, data)?);
+        Ok(())
     })
 }
 
@@ -314,8 +362,9 @@ pub unsafe extern "C" fn saEvtEventSubscribe(
     subscriptionId: SaEvtSubscriptionIdT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let filters = unsafe { try_ref(filters) }?;
-        unsafe { crate::evt::subscribe(channelHandle, filters, subscriptionId) }
+        let filters = try_ref!(filters)?;
+        // A malformed array is reported after a bad handle (see `evt`).
+        evt::subscribe(channelHandle, read_filters(filters), subscriptionId)
     })
 }
 
@@ -324,7 +373,7 @@ pub unsafe extern "C" fn saEvtEventUnsubscribe(
     channelHandle: SaEvtChannelHandleT,
     subscriptionId: SaEvtSubscriptionIdT,
 ) -> SaAisErrorT {
-    crate::boundary!({ crate::evt::unsubscribe(channelHandle, subscriptionId) })
+    crate::boundary!({ evt::unsubscribe(channelHandle, subscriptionId) })
 }
 
 #[unsafe(no_mangle)]
@@ -332,5 +381,115 @@ pub unsafe extern "C" fn saEvtEventRetentionTimeClear(
     channelHandle: SaEvtChannelHandleT,
     eventId: SaEvtEventIdT,
 ) -> SaAisErrorT {
-    crate::boundary!({ crate::evt::retention_time_clear(channelHandle, eventId) })
+    crate::boundary!({ evt::retention_time_clear(channelHandle, eventId) })
+}
+
+// ---------------------------------------------------------------------
+// The C structs to and from the service's Rust types. The structs read
+// here are ones C handed the function being run (see `abi::convert`).
+
+/// The application's callbacks, as `crate::evt` calls them.
+fn callbacks(c: &SaEvtCallbacksT) -> evt::Callbacks {
+    let open = c.saEvtChannelOpenCallback.map(|f| -> evt::OpenFn {
+        Box::new(move |invocation, result| {
+            let handle = *result.as_ref().unwrap_or(&0);
+            // SAFETY: the application's callback, of the spec's type.
+            unsafe { f(invocation, handle, callback_code(&result)) }
+        })
+    });
+    let deliver = c.saEvtEventDeliverCallback.map(|f| -> evt::DeliverFn {
+        Box::new(move |subscription, event, size| {
+            // SAFETY: the application's callback, of the spec's type.
+            unsafe { f(subscription, event, size) }
+        })
+    });
+    evt::Callbacks { open, deliver }
+}
+
+/// The patterns of a pattern array (NULL: none); too many, or too many
+/// bytes in all → `TOO_BIG` (checked before copying).
+fn read_patterns(a: Option<&SaEvtEventPatternArrayT>) -> AisResult<Vec<Vec<u8>>> {
+    let Some(a) = a else { return Ok(Vec::new()) };
+    let n = usize::try_from(a.patternsNumber).map_err(|_| AisError::INVALID_PARAM)?;
+    if n > evt::MAX_PATTERNS {
+        return Err(AisError::TOO_BIG);
+    }
+    let mut out = Vec::with_capacity(n);
+    let mut total = 0usize;
+    for p in try_slice!(a.patterns, n)? {
+        let len = usize::try_from(p.patternSize).map_err(|_| AisError::INVALID_PARAM)?;
+        total = total.saturating_add(len);
+        if total > evt::MAX_PATTERN_BYTES {
+            return Err(AisError::TOO_BIG);
+        }
+        out.push(try_slice!(p.pattern, len)?.to_vec());
+    }
+    Ok(out)
+}
+
+/// The filters of a filter array; limits as [`read_patterns`].
+fn read_filters(filters: &SaEvtEventFilterArrayT) -> AisResult<Vec<Filter>> {
+    let n = usize::try_from(filters.filtersNumber).map_err(|_| AisError::INVALID_PARAM)?;
+    if n > evt::MAX_PATTERNS {
+        return Err(AisError::TOO_BIG);
+    }
+    let mut out = Vec::with_capacity(n);
+    let mut total = 0usize;
+    for f in try_slice!(filters.filters, n)? {
+        let kind = enums::SaEvtEventFilterTypeT::try_from(f.filterType)? as u32;
+        let len = usize::try_from(f.filter.patternSize).map_err(|_| AisError::INVALID_PARAM)?;
+        total = total.saturating_add(len);
+        if total > evt::MAX_PATTERN_BYTES {
+            return Err(AisError::TOO_BIG);
+        }
+        let pattern =
+            if kind == evt::PASS_ALL_FILTER { Vec::new() } else { try_slice!(f.filter.pattern, len)?.to_vec() };
+        out.push(Filter { kind, pattern });
+    }
+    Ok(out)
+}
+
+/// Fills the caller's pattern array. With `patterns == NULL`, the array
+/// and each pattern come from `malloc` (as the classic library did: the
+/// application frees each `patterns[i].pattern`, then `patterns`, with
+/// `free`). With an array given, too small a one (or too small a pattern
+/// buffer) is `SA_AIS_ERR_NO_SPACE` with the needed numbers written back
+/// and the patterns that fit copied.
+fn write_patterns(a: &mut SaEvtEventPatternArrayT, pats: &[Vec<u8>]) -> AisResult<()> {
+    let n = pats.len();
+    if a.patterns.is_null() {
+        // Every buffer first: if one allocation fails, all are freed.
+        let buffers = pats.iter().map(|p| CAlloc::from_slice(p)).collect::<AisResult<Vec<_>>>()?;
+        let entries: Vec<SaEvtEventPatternT> = buffers
+            .iter()
+            .zip(pats)
+            .map(|(b, p)| SaEvtEventPatternT {
+                allocatedSize: p.len() as u64,
+                patternSize: p.len() as u64,
+                pattern: b.as_ptr(),
+            })
+            .collect();
+        a.patterns = CAlloc::from_slice(&entries)?.into_raw();
+        for b in buffers {
+            b.into_raw(); // handed over with the array
+        }
+        a.allocatedNumber = n as u64;
+        a.patternsNumber = n as u64;
+        return Ok(());
+    }
+    let room = usize::try_from(a.allocatedNumber).map_err(|_| AisError::INVALID_PARAM)?;
+    a.patternsNumber = n as u64;
+    if room < n {
+        return Err(AisError::NO_SPACE);
+    }
+    let mut short = false;
+    for (slot, p) in try_slice_mut!(a.patterns, n)?.iter_mut().zip(pats) {
+        slot.patternSize = p.len() as u64;
+        if (slot.allocatedSize as usize) < p.len() || (slot.pattern.is_null() && !p.is_empty()) {
+            short = true;
+            continue;
+        }
+        write_slice(out_slice!(slot.pattern, p.len())?, p);
+    }
+    if short { Err(AisError::NO_SPACE) } else { Ok(()) }
 }

@@ -308,3 +308,16 @@ fn msg_layouts_and_enums() {
 fn totemip_addrlen_is_an_in6_addr() {
     assert_eq!(super::evs::TOTEMIP_ADDRLEN, size_of::<libc::in6_addr>());
 }
+
+/// The runtime's "no limit" is the header's `SA_TIME_END` (the runtime
+/// does not see the headers' constants; cbindgen needs a literal here).
+#[test]
+fn time_end_is_the_runtimes_no_limit() {
+    assert_eq!(SA_TIME_END, crate::runtime::connection::TIME_END);
+}
+
+/// An event not published yet has `SA_TIME_UNKNOWN` for publish time.
+#[test]
+fn time_unknown_is_the_evt_default() {
+    assert_eq!(SA_TIME_UNKNOWN as SaTimeT, crate::evt::TIME_UNKNOWN);
+}

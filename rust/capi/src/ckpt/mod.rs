@@ -1,6 +1,8 @@
 //! `libSaCkpt`: the checkpoint API (AIS CKPT B.01.01) over the shared
-//! runtime. The exported wrappers are in `abi/sa_ckpt.rs`; the messages in
-//! `ais_ipc::ckpt`; the service in the executive's `services/ckpt/`.
+//! runtime, in Rust types. The C side (arguments, the C structs, the
+//! application's callbacks, memory handed to the application) is
+//! `abi/sa_ckpt.rs`; the messages are in `ais_ipc::ckpt`; the service in
+//! the executive's `services/ckpt/`.
 //!
 //! Handles: library handles in the runtime's [`Library`]; checkpoint
 //! handles are children of a library handle ([`CHECKPOINTS`]), each naming
@@ -8,13 +10,11 @@
 //! checkpoint handle ([`ITERATIONS`]). Finalize drops a library handle's
 //! checkpoints and their iterations; close drops a checkpoint's iterations.
 //!
-//! Decided here: checks that need only the arguments (NULL pointers, enum
-//! values, a callback that was not given → `INIT`); memory the library
-//! hands out: a read element whose `dataBuffer` is NULL gets a buffer from
-//! `malloc` (the application releases it with `free`, as with the classic
-//! library), and so does the id of a section created with
-//! `SA_CKPT_GENERATED_SECTION_ID`. Section ids returned by iteration live
-//! until the iteration is finalized.
+//! Decided here: checks that need only the arguments (flags, names, a
+//! callback that was not given → `INIT`); reads asked "to the end" (a
+//! read element without a buffer) and reads too large for one message.
+//! Section ids returned by iteration live until the iteration is
+//! finalized.
 //!
 //! One call moves at most `ais_ipc::ckpt::MAX_DATA` bytes of data (about
 //! 1 MiB); more is `SA_AIS_ERR_TOO_BIG`.
@@ -23,27 +23,37 @@
 //! executive afterwards; that open is then held by the library handle's
 //! connection and released at `saCkptFinalize` (or when the process exits).
 
+#![forbid(unsafe_code)]
+
 use std::sync::{Arc, Mutex};
 
-use ais_ipc::ckpt::{self as wire, Attrs, Descriptor, ReadElement, Request, VectorResult, WriteElement};
+use ais_ipc::ckpt::{self as wire, Descriptor, ReadElement, Request, VectorResult};
+pub use ais_ipc::ckpt::{Attrs, MAX_DATA, MAX_VECTOR, WriteElement};
 use ais_ipc::{Reader, error};
 
-use crate::abi::sa_ais::{SaDispatchFlagsT, SaInvocationT, SaTimeT, SaVersionT};
-use crate::abi::sa_ckpt::{
-    SaCkptCallbacksT, SaCkptCheckpointCreationAttributesT, SaCkptCheckpointDescriptorT, SaCkptIOVectorElementT,
-    SaCkptSectionCreationAttributesT, SaCkptSectionDescriptorT, SaCkptSectionIdT, enums,
-};
-use crate::boundary::Out;
 use crate::error::{AisError, AisResult};
-use crate::runtime::{HandleTable, Instance, Library, Pending, version};
+use crate::runtime::{DispatchFlags, HandleTable, Instance, Library, Pending, Version, version};
+
+/// `SaCkptCheckpointOpenCallbackT`: (invocation, the new checkpoint
+/// handle or the error).
+pub type OpenFn = Box<dyn Fn(u64, AisResult<u64>) + Send + Sync>;
+/// `SaCkptCheckpointSynchronizeCallbackT`: (invocation, result).
+pub type SynchronizeFn = Box<dyn Fn(u64, AisResult<()>) + Send + Sync>;
+
+/// The application's callbacks (`None`: not given).
+#[derive(Default)]
+pub struct Callbacks {
+    pub open: Option<OpenFn>,
+    pub synchronize: Option<SynchronizeFn>,
+}
 
 /// Per library handle: the callbacks, and the async calls in flight.
 pub struct CkptState {
-    callbacks: SaCkptCallbacksT,
+    callbacks: Callbacks,
     /// token -> (invocation, open flags) of each `saCkptCheckpointOpenAsync`.
-    async_opens: Pending<(SaInvocationT, u32)>,
+    async_opens: Pending<(u64, u32)>,
     /// token -> invocation of each `saCkptCheckpointSynchronizeAsync`.
-    async_syncs: Pending<SaInvocationT>,
+    async_syncs: Pending<u64>,
 }
 
 /// One open checkpoint (a `SaCkptCheckpointHandleT`).
@@ -57,7 +67,7 @@ pub struct Checkpoint {
 pub struct Iteration {
     checkpoint: u64,
     chosen: u32,
-    expiration: SaTimeT,
+    expiration: i64,
     state: Mutex<IterationState>,
 }
 
@@ -65,8 +75,9 @@ pub struct Iteration {
 struct IterationState {
     /// The id of the last section returned (the next starts after it).
     after: Option<Vec<u8>>,
-    /// Every id handed to the application, alive until finalize.
-    ids: Vec<Box<[u8]>>,
+    /// Every id handed to the application (which reads it through the
+    /// descriptor), alive until finalize.
+    ids: Vec<Arc<[u8]>>,
 }
 
 static CKPT: Library<CkptState> = Library::new(ais_ipc::service::CKPT, &[version(b'B', 1, 1)]);
@@ -83,26 +94,17 @@ fn checkpoint(handle: u64) -> AisResult<(Arc<Instance<CkptState>>, Arc<Checkpoin
     Ok((CKPT.get(ck.lib)?, ck))
 }
 
-/// `saCkptInitialize`; `callbacks` NULL means none.
-pub fn initialize(
-    handle: Out<'_, u64>,
-    callbacks: Option<&SaCkptCallbacksT>,
-    version: &mut SaVersionT,
-) -> AisResult<()> {
-    let callbacks = callbacks
-        .copied()
-        .unwrap_or(SaCkptCallbacksT { saCkptCheckpointOpenCallback: None, saCkptCheckpointSynchronizeCallback: None });
+/// `saCkptInitialize`: the new handle.
+pub fn initialize(version: &mut Version, callbacks: Callbacks) -> AisResult<u64> {
     let state = CkptState { callbacks, async_opens: Pending::default(), async_syncs: Pending::default() };
-    handle.write(CKPT.initialize(version, state)?);
-    Ok(())
+    CKPT.initialize(version, state)
 }
 
-pub fn selection_object(handle: u64, out: Out<'_, u64>) -> AisResult<()> {
-    out.write(CKPT.selection_object(handle)?);
-    Ok(())
+pub fn selection_object(handle: u64) -> AisResult<u64> {
+    CKPT.selection_object(handle)
 }
 
-pub fn dispatch(handle: u64, flags: SaDispatchFlagsT) -> AisResult<()> {
+pub fn dispatch(handle: u64, flags: AisResult<DispatchFlags>) -> AisResult<()> {
     CKPT.dispatch(handle, flags, deliver)
 }
 
@@ -121,24 +123,17 @@ fn deliver(instance: &Instance<CkptState>, id: u32, body: &[u8]) -> AisResult<()
     match id {
         wire::OPEN_CALLBACK => {
             let token = r.u64("token").map_err(bad)?;
-            let mut err = r.u32("error").map_err(bad)?;
+            let err = r.u32("error").map_err(bad)?;
             let open = r.u64("open").map_err(bad)?;
             r.finish().map_err(bad)?;
             let Some((invocation, _flags)) = instance.state.async_opens.take(token) else {
                 return Ok(()); // not ours (cannot happen) or already gone
             };
-            let mut handle = 0;
-            if err == error::OK {
-                match CHECKPOINTS
-                    .insert_child(CKPT.handles(), instance.handle, |_| Checkpoint { lib: instance.handle, open })
-                {
-                    Ok(h) => handle = h,
-                    Err(e) => err = e.0,
-                }
-            }
-            if let Some(f) = instance.state.callbacks.saCkptCheckpointOpenCallback {
-                // SAFETY: the application's callback of the spec's type.
-                unsafe { f(invocation, handle, err) };
+            let handle = AisError::check(err).and_then(|()| {
+                CHECKPOINTS.insert_child(CKPT.handles(), instance.handle, |_| Checkpoint { lib: instance.handle, open })
+            });
+            if let Some(f) = &instance.state.callbacks.open {
+                f(invocation, handle);
             }
             Ok(())
         }
@@ -147,9 +142,8 @@ fn deliver(instance: &Instance<CkptState>, id: u32, body: &[u8]) -> AisResult<()
             let err = r.u32("error").map_err(bad)?;
             r.finish().map_err(bad)?;
             let Some(invocation) = instance.state.async_syncs.take(token) else { return Ok(()) };
-            if let Some(f) = instance.state.callbacks.saCkptCheckpointSynchronizeCallback {
-                // SAFETY: the application's callback of the spec's type.
-                unsafe { f(invocation, err) };
+            if let Some(f) = &instance.state.callbacks.synchronize {
+                f(invocation, AisError::check(err));
             }
             Ok(())
         }
@@ -157,24 +151,7 @@ fn deliver(instance: &Instance<CkptState>, id: u32, body: &[u8]) -> AisResult<()
     }
 }
 
-fn wire_attrs(a: &SaCkptCheckpointCreationAttributesT) -> Attrs {
-    Attrs {
-        creation_flags: a.creationFlags,
-        checkpoint_size: a.checkpointSize,
-        retention: a.retentionDuration,
-        max_sections: a.maxSections,
-        max_section_size: a.maxSectionSize,
-        max_section_id_size: a.maxSectionIdSize,
-    }
-}
-
-fn open_request(
-    name: &[u8],
-    attrs: Option<&SaCkptCheckpointCreationAttributesT>,
-    flags: u32,
-    token: u64,
-    is_async: bool,
-) -> AisResult<Request> {
+fn open_request(name: &[u8], attrs: Option<Attrs>, flags: u32, token: u64, is_async: bool) -> AisResult<Request> {
     if name.is_empty() {
         return Err(AisError::INVALID_PARAM);
     }
@@ -185,18 +162,12 @@ fn open_request(
     if (flags & wire::OPEN_CREATE != 0) != attrs.is_some() {
         return Err(AisError::INVALID_PARAM);
     }
-    Ok(Request::Open { token, is_async, name: name.to_vec(), attrs: attrs.map(wire_attrs), flags })
+    Ok(Request::Open { token, is_async, name: name.to_vec(), attrs, flags })
 }
 
-/// `saCkptCheckpointOpen`.
-pub fn open(
-    lib: u64,
-    name: &[u8],
-    attrs: Option<&SaCkptCheckpointCreationAttributesT>,
-    flags: u32,
-    timeout: SaTimeT,
-    out: Out<'_, u64>,
-) -> AisResult<()> {
+/// `saCkptCheckpointOpen`: the new checkpoint handle. `attrs` exactly
+/// when creating; `timeout` in nanoseconds, as the API's.
+pub fn open(lib: u64, name: &[u8], attrs: Option<Attrs>, flags: u32, timeout: i64) -> AisResult<u64> {
     let instance = CKPT.get(lib)?;
     let req = open_request(name, attrs, flags, 0, false)?;
     let answer = instance.conn.request_within(wire::OPEN, &req.encode(), timeout)?;
@@ -208,20 +179,13 @@ pub fn open(
             return Err(e);
         }
     };
-    out.write(handle);
-    Ok(())
+    Ok(handle)
 }
 
 /// `saCkptCheckpointOpenAsync`: the result comes by the open callback.
-pub fn open_async(
-    lib: u64,
-    invocation: SaInvocationT,
-    name: &[u8],
-    attrs: Option<&SaCkptCheckpointCreationAttributesT>,
-    flags: u32,
-) -> AisResult<()> {
+pub fn open_async(lib: u64, invocation: u64, name: &[u8], attrs: Option<Attrs>, flags: u32) -> AisResult<()> {
     let instance = CKPT.get(lib)?;
-    if instance.state.callbacks.saCkptCheckpointOpenCallback.is_none() {
+    if instance.state.callbacks.open.is_none() {
         return Err(AisError::INIT);
     }
     instance.state.async_opens.send((invocation, flags), |token| {
@@ -256,7 +220,7 @@ fn simple(handle: u64, make: impl FnOnce(u64) -> Request) -> AisResult<Vec<u8>> 
     instance.conn.request(req.id(), &req.encode())
 }
 
-pub fn retention_duration_set(handle: u64, duration: SaTimeT) -> AisResult<()> {
+pub fn retention_duration_set(handle: u64, duration: i64) -> AisResult<()> {
     if duration < 0 {
         return Err(AisError::INVALID_PARAM);
     }
@@ -267,115 +231,76 @@ pub fn active_replica_set(handle: u64) -> AisResult<()> {
     simple(handle, |open| Request::ActiveSet { open }).map(drop)
 }
 
-pub fn status_get(handle: u64, out: Out<'_, SaCkptCheckpointDescriptorT>) -> AisResult<()> {
+/// What `saCkptCheckpointStatusGet` reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Status {
+    pub attrs: Attrs,
+    pub sections: u32,
+    pub memory_used: u32,
+}
+
+/// `saCkptCheckpointStatusGet`.
+pub fn status_get(handle: u64) -> AisResult<Status> {
     let answer = simple(handle, |open| Request::StatusGet { open })?;
     let mut r = Reader::new(&answer);
-    let a = Attrs::decode(&mut r).map_err(|_| AisError::LIBRARY)?;
+    let attrs = Attrs::decode(&mut r).map_err(|_| AisError::LIBRARY)?;
     let sections = r.u32("sections").map_err(|_| AisError::LIBRARY)?;
-    let used = r.u32("used").map_err(|_| AisError::LIBRARY)?;
-    out.write(SaCkptCheckpointDescriptorT {
-        checkpointCreationAttributes: SaCkptCheckpointCreationAttributesT {
-            creationFlags: a.creation_flags,
-            checkpointSize: a.checkpoint_size,
-            retentionDuration: a.retention,
-            maxSections: a.max_sections,
-            maxSectionSize: a.max_section_size,
-            maxSectionIdSize: a.max_section_id_size,
-        },
-        numberOfSections: sections,
-        memoryUsed: used,
-    });
-    Ok(())
+    let memory_used = r.u32("used").map_err(|_| AisError::LIBRARY)?;
+    Ok(Status { attrs, sections, memory_used })
 }
 
-/// The bytes of a section id.
-///
-/// # Safety
-/// `id.id` must point to `id.idLen` readable bytes when `idLen > 0`.
-unsafe fn id_bytes(id: &SaCkptSectionIdT) -> AisResult<Vec<u8>> {
-    // SAFETY: forwarded to the caller.
-    Ok(unsafe { crate::boundary::try_slice(id.id.cast_const(), usize::from(id.idLen)) }?.to_vec())
-}
-
-/// `saCkptSectionCreate`. A generated id is written back to the caller's
-/// `sectionId` in memory from `malloc`.
-///
-/// # Safety
-/// `attrs.sectionId` must be NULL or a valid, writable `SaCkptSectionIdT`
-/// whose `id` points to `idLen` bytes; `data` to `size` bytes.
-pub unsafe fn section_create(
-    handle: u64,
-    attrs: &SaCkptSectionCreationAttributesT,
-    data: *const u8,
-    size: u64,
-) -> AisResult<()> {
-    // SAFETY: the caller's promise.
-    let section = unsafe { crate::boundary::try_mut(attrs.sectionId) }?;
-    // SAFETY: as above.
-    let id = unsafe { id_bytes(section) }?;
-    let len = usize::try_from(size).map_err(|_| AisError::TOO_BIG)?;
-    if len > wire::MAX_DATA {
+/// `saCkptSectionCreate` of section `id` (empty: an id the service
+/// generates, which is returned).
+pub fn section_create(handle: u64, id: Vec<u8>, expiration: i64, data: &[u8]) -> AisResult<Option<Vec<u8>>> {
+    if data.len() > wire::MAX_DATA {
         return Err(AisError::TOO_BIG);
     }
-    // SAFETY: as above.
-    let data = unsafe { crate::boundary::try_slice(data, len) }?;
     let generated = id.is_empty();
-    let answer = simple(handle, |open| Request::SectionCreate {
-        open,
-        id,
-        expiration: attrs.expirationTime,
-        data: data.to_vec(),
-    })?;
-    if generated {
-        let new_id = Reader::new(&answer).bytes(wire::MAX_SECTION_ID, "id").map_err(|_| AisError::LIBRARY)?;
-        // SAFETY: plain allocation; the application frees it with free().
-        let p = unsafe { libc::malloc(new_id.len().max(1)) }.cast::<u8>();
-        if p.is_null() {
-            return Err(AisError::NO_MEMORY);
-        }
-        // SAFETY: `p` has room for `new_id.len()` bytes.
-        unsafe { p.copy_from_nonoverlapping(new_id.as_ptr(), new_id.len()) };
-        section.idLen = new_id.len() as u16;
-        section.id = p;
+    let answer = simple(handle, |open| Request::SectionCreate { open, id, expiration, data: data.to_vec() })?;
+    if !generated {
+        return Ok(None);
     }
-    Ok(())
+    let id = Reader::new(&answer).bytes(wire::MAX_SECTION_ID, "id").map_err(|_| AisError::LIBRARY)?;
+    Ok(Some(id.to_vec()))
 }
 
-/// # Safety
-/// As [`id_bytes`].
-pub unsafe fn section_delete(handle: u64, id: &SaCkptSectionIdT) -> AisResult<()> {
-    // SAFETY: forwarded.
-    let id = unsafe { id_bytes(id) }?;
+pub fn section_delete(handle: u64, id: Vec<u8>) -> AisResult<()> {
     simple(handle, |open| Request::SectionDelete { open, id }).map(drop)
 }
 
-/// # Safety
-/// As [`id_bytes`].
-pub unsafe fn section_expiration_time_set(handle: u64, id: &SaCkptSectionIdT, expiration: SaTimeT) -> AisResult<()> {
-    // SAFETY: forwarded.
-    let id = unsafe { id_bytes(id) }?;
+pub fn section_expiration_time_set(handle: u64, id: Vec<u8>, expiration: i64) -> AisResult<()> {
     simple(handle, |open| Request::ExpirationSet { open, id, expiration }).map(drop)
 }
 
-/// `saCkptSectionIterationInitialize`. Asks the executive for the
-/// checkpoint's status first, so that a checkpoint with nothing to iterate
-/// answers here: a closed open is `BAD_HANDLE`, a collocated checkpoint
-/// without an active replica `NOT_EXIST` (as the classic library did).
-pub fn iteration_initialize(handle: u64, chosen: u32, expiration: SaTimeT, out: Out<'_, u64>) -> AisResult<()> {
-    let chosen = enums::SaCkptSectionsChosenT::try_from(chosen)? as u32;
+/// `saCkptSectionIterationInitialize` (`chosen`: an
+/// `SaCkptSectionsChosenT` value the abi layer checked). Asks the
+/// executive for the checkpoint's status first, so that a checkpoint with
+/// nothing to iterate answers here: a closed open is `BAD_HANDLE`, a
+/// collocated checkpoint without an active replica `NOT_EXIST` (as the
+/// classic library did).
+pub fn iteration_initialize(handle: u64, chosen: u32, expiration: i64) -> AisResult<u64> {
     simple(handle, |open| Request::StatusGet { open })?;
-    let it = ITERATIONS.insert_child(&CHECKPOINTS, handle, |_| Iteration {
+    ITERATIONS.insert_child(&CHECKPOINTS, handle, |_| Iteration {
         checkpoint: handle,
         chosen,
         expiration,
         state: Mutex::new(IterationState::default()),
-    })?;
-    out.write(it);
-    Ok(())
+    })
+}
+
+/// A section as iteration reports it. `id` is shared with the iteration,
+/// which keeps it until it is finalized.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Section {
+    pub id: Arc<[u8]>,
+    pub expiration: i64,
+    pub size: u64,
+    pub state: u32,
+    pub last_update: i64,
 }
 
 /// `saCkptSectionIterationNext`: `NO_SECTIONS` at the end.
-pub fn iteration_next(iteration: u64, out: Out<'_, SaCkptSectionDescriptorT>) -> AisResult<()> {
+pub fn iteration_next(iteration: u64) -> AisResult<Section> {
     let it = ITERATIONS.get(iteration)?;
     let mut state = lock(&it.state);
     let after = state.after.clone();
@@ -386,76 +311,49 @@ pub fn iteration_next(iteration: u64, out: Out<'_, SaCkptSectionDescriptorT>) ->
         return Err(AisError::NO_SECTIONS);
     }
     let d = Descriptor::decode(&mut r).map_err(|_| AisError::LIBRARY)?;
-    let mut id: Box<[u8]> = d.id.clone().into_boxed_slice();
-    let ptr = if id.is_empty() { std::ptr::null_mut() } else { id.as_mut_ptr() };
-    state.ids.push(id);
-    state.after = Some(d.id.clone());
-    out.write(SaCkptSectionDescriptorT {
-        sectionId: SaCkptSectionIdT { idLen: d.id.len() as u16, id: ptr },
-        expirationTime: d.expiration,
-        sectionSize: d.size,
-        sectionState: d.state,
-        lastUpdate: d.last_update,
-    });
-    Ok(())
+    let id: Arc<[u8]> = d.id.as_slice().into();
+    state.ids.push(id.clone());
+    state.after = Some(d.id);
+    Ok(Section { id, expiration: d.expiration, size: d.size, state: d.state, last_update: d.last_update })
 }
 
 pub fn iteration_finalize(iteration: u64) -> AisResult<()> {
     ITERATIONS.remove(iteration).map(drop)
 }
 
-/// `saCkptCheckpointWrite`; on an element's error, its index goes to
-/// `erroneous` (if given).
-///
-/// # Safety
-/// Each element's `sectionId.id` and `dataBuffer` must point to
-/// `idLen` and `dataSize` readable bytes.
-pub unsafe fn write(handle: u64, vector: &[SaCkptIOVectorElementT], erroneous: Option<Out<'_, u32>>) -> AisResult<()> {
-    if vector.len() > wire::MAX_VECTOR {
-        return Err(AisError::TOO_BIG);
+/// The failure of a vector call: the error, and the index of the element
+/// it is about (for `erroneousVectorIndex`), if it is about one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VectorError {
+    pub error: AisError,
+    pub index: Option<u32>,
+}
+
+impl From<AisError> for VectorError {
+    fn from(error: AisError) -> Self {
+        VectorError { error, index: None }
     }
-    let mut elements = Vec::with_capacity(vector.len());
-    let mut total = 0usize;
-    for e in vector {
-        // SAFETY: the caller's promise.
-        let id = unsafe { id_bytes(&e.sectionId) }?;
-        let len = usize::try_from(e.dataSize).map_err(|_| AisError::TOO_BIG)?;
-        total = total.saturating_add(len);
-        if total > wire::MAX_DATA {
-            return Err(AisError::TOO_BIG);
-        }
-        // SAFETY: the caller's promise.
-        let data = unsafe { crate::boundary::try_slice(e.dataBuffer.cast_const().cast::<u8>(), len) }?;
-        elements.push(WriteElement { id, offset: e.dataOffset, data: data.to_vec() });
-    }
+}
+
+/// `saCkptCheckpointWrite`.
+pub fn write(handle: u64, elements: Vec<WriteElement>) -> Result<(), VectorError> {
     if elements.len() > wire::MAX_VECTOR {
-        return Err(AisError::TOO_BIG);
+        return Err(AisError::TOO_BIG.into());
     }
     let answer = simple(handle, |open| Request::Write { open, elements })?;
     let v = VectorResult::decode(&answer).map_err(|_| AisError::LIBRARY)?;
     if v.error != error::OK {
-        if let Some(out) = erroneous {
-            out.write(v.erroneous_index);
-        }
-        return Err(AisError(v.error));
+        return Err(VectorError { error: AisError(v.error), index: Some(v.erroneous_index) });
     }
     Ok(())
 }
 
 /// `saCkptSectionOverwrite`.
-///
-/// # Safety
-/// As [`id_bytes`]; `data` must point to `size` bytes.
-pub unsafe fn overwrite(handle: u64, id: &SaCkptSectionIdT, data: *const u8, size: u64) -> AisResult<()> {
-    // SAFETY: forwarded.
-    let id = unsafe { id_bytes(id) }?;
-    let len = usize::try_from(size).map_err(|_| AisError::TOO_BIG)?;
-    if len > wire::MAX_DATA {
+pub fn overwrite(handle: u64, id: Vec<u8>, data: &[u8]) -> AisResult<()> {
+    if data.len() > wire::MAX_DATA {
         return Err(AisError::TOO_BIG);
     }
-    // SAFETY: forwarded.
-    let data = unsafe { crate::boundary::try_slice(data, len) }?.to_vec();
-    simple(handle, |open| Request::Overwrite { open, id, data }).map(drop)
+    simple(handle, |open| Request::Overwrite { open, id, data: data.to_vec() }).map(drop)
 }
 
 /// Most bytes asked for in one piece when a read is split (see [`read`]).
@@ -514,96 +412,55 @@ fn read_in_pieces(handle: u64, id: &[u8], offset: u64, want: Option<u64>) -> Ais
     }
 }
 
-/// `saCkptCheckpointRead`: fills each element's buffer (or a new one from
-/// `malloc` when `dataBuffer` is NULL) and sets `readSize`.
+/// One element of `saCkptCheckpointRead`: a section, an offset, and the
+/// room in the caller's buffer (`None`: no buffer; everything from the
+/// offset on).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReadWant {
+    pub id: Vec<u8>,
+    pub offset: u64,
+    pub room: Option<u64>,
+}
+
+/// `saCkptCheckpointRead`: the data of each element (at most its room).
 ///
 /// The whole vector is read in one ordered request when the answer fits
 /// one message (about 1 MiB); then it is one consistent snapshot. A larger
 /// read is split into pieces, each a snapshot of its own.
-///
-/// # Safety
-/// Each element's `sectionId.id` must point to `idLen` bytes and a
-/// non-NULL `dataBuffer` to `dataSize` writable bytes.
-pub unsafe fn read(
-    handle: u64,
-    vector: &mut [SaCkptIOVectorElementT],
-    erroneous: Option<Out<'_, u32>>,
-) -> AisResult<()> {
-    if vector.len() > wire::MAX_VECTOR {
-        return Err(AisError::TOO_BIG);
+pub fn read(handle: u64, wants: Vec<ReadWant>) -> Result<Vec<Vec<u8>>, VectorError> {
+    if wants.len() > wire::MAX_VECTOR {
+        return Err(AisError::TOO_BIG.into());
     }
-    let mut ids = Vec::with_capacity(vector.len());
-    let mut elements = Vec::with_capacity(vector.len());
-    for e in vector.iter() {
-        // SAFETY: the caller's promise.
-        let id = unsafe { id_bytes(&e.sectionId) }?;
-        // NULL buffer: everything from the offset on (size 0). A zero-size
-        // buffer still checks that the section exists (size 1, none kept).
-        let size = match (e.dataBuffer.is_null(), e.dataSize) {
-            (true, _) => 0,
-            (false, 0) => 1,
-            (false, n) => n,
-        };
-        elements.push(ReadElement { id: id.clone(), offset: e.dataOffset, size });
-        ids.push(id);
-    }
-    let fail = |erroneous: Option<Out<'_, u32>>, e: u32, index: u32| {
-        if let Some(out) = erroneous {
-            out.write(index);
-        }
-        Err(AisError(e))
-    };
-    let data = match read_request(handle, elements)? {
+    // No buffer: everything from the offset on (size 0). A zero-size
+    // buffer still checks that the section exists (size 1, none kept).
+    let size = |w: &ReadWant| w.room.map(|room| room.max(1));
+    let elements =
+        wants.iter().map(|w| ReadElement { id: w.id.clone(), offset: w.offset, size: size(w).unwrap_or(0) }).collect();
+    let failed = |e: u32, index: u32| VectorError { error: AisError(e), index: Some(index) };
+    let mut data = match read_request(handle, elements)? {
         Ok(data) => data,
         Err((e, _)) if e == error::TOO_BIG => {
-            let mut data = Vec::with_capacity(vector.len());
-            for (i, (e, id)) in vector.iter().zip(&ids).enumerate() {
-                let want = if e.dataBuffer.is_null() { None } else { Some(e.dataSize.max(1)) };
-                match read_in_pieces(handle, id, e.dataOffset, want)? {
+            let mut data = Vec::with_capacity(wants.len());
+            for (i, w) in wants.iter().enumerate() {
+                match read_in_pieces(handle, &w.id, w.offset, size(w))? {
                     Ok(d) => data.push(d),
-                    Err(err) => return fail(erroneous, err, i as u32),
+                    Err(err) => return Err(failed(err, i as u32)),
                 }
             }
             data
         }
-        Err((e, index)) => return fail(erroneous, e, index),
+        Err((e, index)) => return Err(failed(e, index)),
     };
-    // Allocate every buffer first, so a failure leaves nothing behind.
-    let mut fresh: Vec<*mut u8> = Vec::new();
-    for (e, d) in vector.iter().zip(&data) {
-        if e.dataBuffer.is_null() {
-            // SAFETY: plain allocation; the application frees it with free().
-            let p = unsafe { libc::malloc(d.len().max(1)) }.cast::<u8>();
-            if p.is_null() {
-                for q in fresh {
-                    // SAFETY: allocated just above, not handed out.
-                    unsafe { libc::free(q.cast()) };
-                }
-                return Err(AisError::NO_MEMORY);
-            }
-            fresh.push(p);
+    for (d, w) in data.iter_mut().zip(&wants) {
+        if let Some(room) = w.room {
+            d.truncate(usize::try_from(room).unwrap_or(usize::MAX));
         }
     }
-    let mut fresh = fresh.into_iter();
-    for (e, d) in vector.iter_mut().zip(data) {
-        if e.dataBuffer.is_null() {
-            let p = fresh.next().ok_or(AisError::LIBRARY)?;
-            // SAFETY: `p` has room for `d.len()` bytes.
-            unsafe { p.copy_from_nonoverlapping(d.as_ptr(), d.len()) };
-            e.dataBuffer = p.cast();
-            e.readSize = d.len() as u64;
-        } else {
-            let n = d.len().min(e.dataSize as usize);
-            // SAFETY: the caller's buffer holds `dataSize` >= n bytes.
-            unsafe { e.dataBuffer.cast::<u8>().copy_from_nonoverlapping(d.as_ptr(), n) };
-            e.readSize = n as u64;
-        }
-    }
-    Ok(())
+    Ok(data)
 }
 
 /// `saCkptCheckpointSynchronize`.
-pub fn synchronize(handle: u64, timeout: SaTimeT) -> AisResult<()> {
+pub fn synchronize(handle: u64, timeout: i64) -> AisResult<()> {
     let (instance, ck) = checkpoint(handle)?;
     let req = Request::Synchronize { open: ck.open, is_async: false, token: 0 };
     instance.conn.request_within(wire::SYNCHRONIZE, &req.encode(), timeout).map(drop)
@@ -611,9 +468,9 @@ pub fn synchronize(handle: u64, timeout: SaTimeT) -> AisResult<()> {
 
 /// `saCkptCheckpointSynchronizeAsync`: the result comes by the
 /// synchronize callback.
-pub fn synchronize_async(handle: u64, invocation: SaInvocationT) -> AisResult<()> {
+pub fn synchronize_async(handle: u64, invocation: u64) -> AisResult<()> {
     let (instance, ck) = checkpoint(handle)?;
-    if instance.state.callbacks.saCkptCheckpointSynchronizeCallback.is_none() {
+    if instance.state.callbacks.synchronize.is_none() {
         return Err(AisError::INIT);
     }
     instance.state.async_syncs.send(invocation, |token| {

@@ -42,7 +42,6 @@ use ais_ipc::handshake::{HANDSHAKE_SERVICE, HELLO_ID, HELLO_REPLY_ID, Hello, Hel
 use super::answer_reader::AnswerReader;
 use super::frame_reader::{FrameReader, ReadFault};
 use super::sys;
-use crate::abi::sa_ais::{SA_TIME_END, SaTimeT};
 use crate::error::{AisError, AisResult};
 
 /// How long connecting and the handshake may take in all; past it,
@@ -224,7 +223,7 @@ impl Connection {
     /// As [`request_until`](Self::request_until) with a deadline
     /// `timeout` nanoseconds (an API call's `SaTimeT`) from now; see
     /// [`deadline_after`].
-    pub fn request_within(&self, id: u32, body: &[u8], timeout: SaTimeT) -> AisResult<Vec<u8>> {
+    pub fn request_within(&self, id: u32, body: &[u8], timeout: i64) -> AisResult<Vec<u8>> {
         let deadline = deadline_after(timeout)?;
         self.request_inner(id, body, deadline)
     }
@@ -434,16 +433,19 @@ impl Connection {
     }
 }
 
+/// `SA_TIME_END`: no limit (the abi tests check the two agree).
+pub const TIME_END: i64 = i64::MAX;
+
 /// The deadline `timeout` nanoseconds from now: `None` (no limit) for 0,
 /// `SA_TIME_END` or a time too far to represent; a negative timeout is
 /// `SA_AIS_ERR_INVALID_PARAM`. 0 is no limit because every openais 0.80
 /// program passes 0 and its library ignored the timeout; a deadline of
 /// "now" would fail those calls, or pass them by a race.
-pub fn deadline_after(timeout: SaTimeT) -> AisResult<Option<Instant>> {
+pub fn deadline_after(timeout: i64) -> AisResult<Option<Instant>> {
     if timeout < 0 {
         return Err(AisError::INVALID_PARAM);
     }
-    if timeout == 0 || timeout == SA_TIME_END {
+    if timeout == 0 || timeout == TIME_END {
         return Ok(None);
     }
     Ok(Instant::now().checked_add(Duration::from_nanos(timeout as u64)))

@@ -26,8 +26,16 @@ use std::time::{Duration, Instant};
 use super::connection::Connection;
 use super::frame_reader::ReadFault;
 use super::sys;
-use crate::abi::sa_ais::{SaDispatchFlagsT, enums};
 use crate::error::{AisError, AisResult};
+
+/// `SA_DISPATCH_ONE`, `_ALL`, `_BLOCKING` (and the `EVS_`/`CPG_`
+/// twins), as the abi layer hands them in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DispatchFlags {
+    One,
+    All,
+    Blocking,
+}
 
 /// How long `SA_DISPATCH_ONE`/`_ALL` wait for more of a callback whose
 /// first bytes arrived, when no byte comes.
@@ -37,8 +45,7 @@ pub const PARTIAL_FRAME_LIMIT: Duration = Duration::from_secs(2);
 
 impl Connection {
     /// Dispatches pending callbacks by calling `callback(id, body)` for
-    /// each, per `flags` (the raw `SaDispatchFlagsT`; anything else →
-    /// `SA_AIS_ERR_INVALID_PARAM`):
+    /// each, per `flags`:
     /// - `SA_DISPATCH_ONE`: the first pending callback, if any; `OK` also
     ///   when none was pending.
     /// - `SA_DISPATCH_ALL`: every pending callback, then `OK`.
@@ -52,12 +59,11 @@ impl Connection {
     /// executive): `LIBRARY`.
     pub fn dispatch(
         &self,
-        flags: SaDispatchFlagsT,
+        flags: DispatchFlags,
         mut callback: impl FnMut(u32, &[u8]) -> AisResult<()>,
     ) -> AisResult<()> {
-        let flags = enums::SaDispatchFlagsT::try_from(flags)?;
         self.usable()?;
-        let blocking = flags == enums::SaDispatchFlagsT::SA_DISPATCH_BLOCKING;
+        let blocking = flags == DispatchFlags::Blocking;
         loop {
             let next = match self.next_callback(blocking) {
                 Err(AisError::BAD_HANDLE) if self.is_closed() => return Ok(()),
@@ -67,7 +73,7 @@ impl Connection {
                 return Ok(());
             };
             callback(id, &body)?;
-            if self.is_closed() || flags == enums::SaDispatchFlagsT::SA_DISPATCH_ONE {
+            if self.is_closed() || flags == DispatchFlags::One {
                 return Ok(());
             }
         }

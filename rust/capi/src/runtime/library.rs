@@ -9,9 +9,9 @@
 use std::sync::Arc;
 
 use super::connection::Connection;
+use super::dispatch::DispatchFlags;
 use super::handle::HandleTable;
-use super::version::check_version;
-use crate::abi::sa_ais::{SaDispatchFlagsT, SaVersionT};
+use super::version::{Version, check_version};
 use crate::error::AisResult;
 
 /// One library handle: the connection and the service's state.
@@ -26,21 +26,21 @@ pub struct Instance<S> {
 /// All handles of one library (e.g. every `SaClmHandleT` of a process).
 pub struct Library<S> {
     service: u32,
-    versions: &'static [SaVersionT],
+    versions: &'static [Version],
     handles: HandleTable<Instance<S>>,
 }
 
 impl<S> Library<S> {
     /// A library talking to `service` (an `ais_ipc::service` id),
     /// supporting `versions`.
-    pub const fn new(service: u32, versions: &'static [SaVersionT]) -> Self {
+    pub const fn new(service: u32, versions: &'static [Version]) -> Self {
         Library { service, versions, handles: HandleTable::new() }
     }
 
     /// `saXxxInitialize`: the version check (`VERSION`, with `version`
     /// written back either way), then a connection to the executive
     /// (`TRY_AGAIN`, `ACCESS`, ...); returns the new handle.
-    pub fn initialize(&self, version: &mut SaVersionT, state: S) -> AisResult<u64> {
+    pub fn initialize(&self, version: &mut Version, state: S) -> AisResult<u64> {
         check_version(self.versions, version)?;
         self.initialize_with(Connection::open(self.service)?, state)
     }
@@ -63,15 +63,17 @@ impl<S> Library<S> {
     }
 
     /// `saXxxDispatch`: `deliver(instance, id, body)` for each callback,
-    /// called with no lock held (see `Connection::dispatch`).
+    /// called with no lock held (see `Connection::dispatch`). `flags` as
+    /// the abi layer read them: an invalid value is reported after an
+    /// unknown handle (`BAD_HANDLE` first).
     pub fn dispatch(
         &self,
         handle: u64,
-        flags: SaDispatchFlagsT,
+        flags: AisResult<DispatchFlags>,
         mut deliver: impl FnMut(&Instance<S>, u32, &[u8]) -> AisResult<()>,
     ) -> AisResult<()> {
         let instance = self.get(handle)?;
-        instance.conn.dispatch(flags, |id, body| deliver(&instance, id, body))
+        instance.conn.dispatch(flags?, |id, body| deliver(&instance, id, body))
     }
 
     /// `saXxxFinalize`: the handle is invalid from now on, its connection

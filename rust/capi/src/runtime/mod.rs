@@ -26,24 +26,23 @@
 //! `TIMEOUT` (a request's deadline passed; the connection stays usable),
 //! and whatever status the executive answers.
 //!
-//! A service's C API on top of it (the exported wrappers in `abi/` go
-//! through `boundary!`, check pointers, and call functions like these):
+//! A service module on top of it (Rust types only; the exported functions
+//! in `abi/` read the C arguments and call functions like these):
 //!
 //! ```ignore
 //! static CLM: Library<ClmState> = Library::new(ais_ipc::service::CLM, &[version(b'B', 1, 1)]);
-//! struct ClmState { callbacks: SaClmCallbacksT }
+//! struct ClmState { callbacks: Callbacks } // Rust closures around the C callbacks
 //!
-//! pub fn initialize(out: Out<'_, u64>, cbs: SaClmCallbacksT, v: &mut SaVersionT) -> AisResult<()> {
-//!     out.write(CLM.initialize(v, ClmState { callbacks: cbs })?); // VERSION, TRY_AGAIN, ...
-//!     Ok(())
+//! pub fn initialize(v: &mut Version, callbacks: Callbacks) -> AisResult<u64> {
+//!     CLM.initialize(v, ClmState { callbacks }) // VERSION, TRY_AGAIN, ...
 //! }
-//! pub fn dispatch(handle: u64, flags: SaDispatchFlagsT) -> AisResult<()> {
+//! pub fn dispatch(handle: u64, flags: AisResult<DispatchFlags>) -> AisResult<()> {
 //!     CLM.dispatch(handle, flags, |inst, id, body| deliver(inst, id, body)) // no lock held
 //! }
 //! pub fn finalize(handle: u64) -> AisResult<()> {
 //!     CLM.finalize(handle).map(drop) // wakes a BLOCKING dispatch, in-flight calls → BAD_HANDLE
 //! }
-//! pub fn node_get(handle: u64, node: u32, timeout: SaTimeT) -> AisResult<Vec<u8>> {
+//! pub fn node_get(handle: u64, node: u32, timeout: i64) -> AisResult<Vec<u8>> {
 //!     CLM.get(handle)?.conn.request_within(CLM_NODE_GET, &node.to_le_bytes(), timeout)
 //! }
 //! ```
@@ -67,7 +66,8 @@ mod sys;
 pub mod version;
 
 pub use connection::Connection;
+pub use dispatch::DispatchFlags;
 pub use handle::HandleTable;
 pub use library::{Instance, Library};
 pub use pending::Pending;
-pub use version::{check_version, version};
+pub use version::{Version, check_version, version};

@@ -12,38 +12,42 @@
 //! requested one, or if there is none the highest one below, with its
 //! highest major and minor.
 //!
-//! The caller checks the pointer (NULL → `SA_AIS_ERR_INVALID_PARAM`,
-//! through `boundary::try_mut`).
+//! The abi layer reads the caller's `SaVersionT` into a [`Version`] and
+//! writes it back (`abi::convert::with_version`).
 
-use crate::abi::sa_ais::SaVersionT;
 use crate::error::{AisError, AisResult};
 
-/// An `SaVersionT` from a release letter and two numbers:
+/// An AIS version (`SaVersionT` as Rust sees it): release letter, major
+/// and minor numbers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Version {
+    pub release: u8,
+    pub major: u8,
+    pub minor: u8,
+}
+
+/// A [`Version`] from a release letter and two numbers:
 /// `version(b'B', 1, 1)` is B.01.01.
-pub const fn version(release: u8, major: u8, minor: u8) -> SaVersionT {
-    SaVersionT { releaseCode: release as _, majorVersion: major, minorVersion: minor }
+pub const fn version(release: u8, major: u8, minor: u8) -> Version {
+    Version { release, major, minor }
 }
 
 /// Checks `requested` against `supported` as described in the module doc,
 /// and overwrites it with the version to report in both outcomes (the
 /// spec's in/out parameter). An empty `supported` list is
 /// `SA_AIS_ERR_VERSION` with `requested` untouched.
-pub fn check_version(supported: &[SaVersionT], requested: &mut SaVersionT) -> AisResult<()> {
-    let release = requested.releaseCode as u8;
-    let highest_for = |release: u8| -> Option<SaVersionT> {
-        supported
-            .iter()
-            .filter(|v| v.releaseCode as u8 == release)
-            .max_by_key(|v| (v.majorVersion, v.minorVersion))
-            .copied()
+pub fn check_version(supported: &[Version], requested: &mut Version) -> AisResult<()> {
+    let release = requested.release;
+    let highest_for = |release: u8| -> Option<Version> {
+        supported.iter().filter(|v| v.release == release).max_by_key(|v| (v.major, v.minor)).copied()
     };
     if let Some(best) = highest_for(release) {
-        let ok = best.majorVersion >= requested.majorVersion;
+        let ok = best.major >= requested.major;
         *requested = best;
         return if ok { Ok(()) } else { Err(AisError::VERSION) };
     }
-    let above = supported.iter().map(|v| v.releaseCode as u8).filter(|&r| r > release).min();
-    let below = supported.iter().map(|v| v.releaseCode as u8).filter(|&r| r < release).max();
+    let above = supported.iter().map(|v| v.release).filter(|&r| r > release).min();
+    let below = supported.iter().map(|v| v.release).filter(|&r| r < release).max();
     if let Some(best) = above.or(below).and_then(highest_for) {
         *requested = best;
     }
@@ -54,9 +58,9 @@ pub fn check_version(supported: &[SaVersionT], requested: &mut SaVersionT) -> Ai
 mod tests {
     use super::*;
 
-    const B0101: SaVersionT = version(b'B', 1, 1);
+    const B0101: Version = version(b'B', 1, 1);
 
-    fn check(supported: &[SaVersionT], req: SaVersionT) -> (AisResult<()>, SaVersionT) {
+    fn check(supported: &[Version], req: Version) -> (AisResult<()>, Version) {
         let mut v = req;
         let r = check_version(supported, &mut v);
         (r, v)

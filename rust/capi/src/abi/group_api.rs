@@ -1,5 +1,5 @@
-//! What `libevs` and `libcpg` share: their error codes, dispatch flags and
-//! iovec messages.
+//! What the C sides of `libevs` and `libcpg` (`abi/evs.rs`, `abi/cpg.rs`)
+//! share: their error codes, dispatch flags, counts and iovec messages.
 //!
 //! Owns: the mapping from the runtime's and the wire's `SaAisErrorT`
 //! values to `evs_error_t` / `cpg_error_t` (the two enums have the same
@@ -10,8 +10,9 @@ use core::ffi::c_int;
 
 use ais_ipc::error as sa;
 
-use crate::abi::sa_ais::{SaDispatchFlagsT, enums::SaDispatchFlagsT as Flags};
+use super::convert::try_slice;
 use crate::error::{AisError, AisResult};
+use crate::runtime::DispatchFlags;
 
 /// `EVS_OK` / `CPG_OK`.
 pub const OK: u32 = 1;
@@ -51,31 +52,29 @@ pub fn result_code(r: AisResult<()>) -> u32 {
     }
 }
 
-/// `EVS_DISPATCH_*` / `CPG_DISPATCH_*` (0, 1, 2) as `SaDispatchFlagsT`
-/// (1, 2, 3); anything else is `INVALID_PARAM`.
-pub fn dispatch_flags(raw: u32) -> AisResult<SaDispatchFlagsT> {
-    let flags = match raw {
-        0 => Flags::SA_DISPATCH_ONE,
-        1 => Flags::SA_DISPATCH_ALL,
-        2 => Flags::SA_DISPATCH_BLOCKING,
-        _ => return Err(AisError::INVALID_PARAM),
-    };
-    Ok(flags as SaDispatchFlagsT)
+/// `EVS_DISPATCH_*` / `CPG_DISPATCH_*` (0, 1, 2); anything else is
+/// `INVALID_PARAM`.
+pub fn dispatch_flags(raw: u32) -> AisResult<DispatchFlags> {
+    match raw {
+        0 => Ok(DispatchFlags::One),
+        1 => Ok(DispatchFlags::All),
+        2 => Ok(DispatchFlags::Blocking),
+        _ => Err(AisError::INVALID_PARAM),
+    }
 }
 
-/// The pieces of a message given as `iov_len` iovecs. A negative count, a
-/// NULL array (with a count), a NULL base with a length → `INVALID_PARAM`;
-/// more than `max` bytes in all → `TOO_BIG` (`*_ERR_INVALID_PARAM` in C).
-///
-/// # Safety
-/// If `iov_len > 0`, `iov` must point to `iov_len` iovecs whose buffers
-/// stay valid and unwritten for `'a`.
-pub unsafe fn gather<'a>(iov: *const libc::iovec, iov_len: c_int, max: usize) -> AisResult<Vec<&'a [u8]>> {
-    let n = usize::try_from(iov_len).map_err(|_| AisError::INVALID_PARAM)?;
-    // SAFETY: forwarded to the caller.
-    let iovs = unsafe { crate::boundary::try_slice(iov, n) }?;
-    // Not `with_capacity(n)`: `n` is the caller's word, and a lie must not
-    // reserve memory before the total is checked.
+/// A count C gives as an `int` (of groups, of iovecs): negative →
+/// `INVALID_PARAM`.
+pub fn count(n: c_int) -> AisResult<usize> {
+    usize::try_from(n).map_err(|_| AisError::INVALID_PARAM)
+}
+
+/// The pieces of a message given as iovecs (C handed them to us, see
+/// `abi::convert`). A NULL base with a length → `INVALID_PARAM`; more than
+/// `max` bytes in all → `TOO_BIG` (`*_ERR_INVALID_PARAM` in C).
+pub fn gather(iovs: &[libc::iovec], max: usize) -> AisResult<Vec<&[u8]>> {
+    // Not `with_capacity(iovs.len())`: the count is the caller's word, and
+    // a lie must not reserve memory before the total is checked.
     let mut parts = Vec::new();
     let mut total = 0usize;
     for v in iovs {
@@ -83,9 +82,7 @@ pub unsafe fn gather<'a>(iov: *const libc::iovec, iov_len: c_int, max: usize) ->
         if total > max {
             return Err(AisError::TOO_BIG);
         }
-        // SAFETY: the caller promised each buffer is valid; try_slice
-        // checks NULL for non-empty pieces.
-        parts.push(unsafe { crate::boundary::try_slice(v.iov_base.cast::<u8>().cast_const(), v.iov_len) }?);
+        parts.push(try_slice!(v.iov_base.cast::<u8>().cast_const(), v.iov_len)?);
     }
     Ok(parts)
 }
@@ -113,8 +110,9 @@ mod tests {
 
     #[test]
     fn dispatch_flags_shift_by_one() {
-        assert_eq!(dispatch_flags(0), Ok(1));
-        assert_eq!(dispatch_flags(2), Ok(3));
+        assert_eq!(dispatch_flags(0), Ok(DispatchFlags::One));
+        assert_eq!(dispatch_flags(1), Ok(DispatchFlags::All));
+        assert_eq!(dispatch_flags(2), Ok(DispatchFlags::Blocking));
         assert_eq!(dispatch_flags(3), Err(AisError::INVALID_PARAM));
     }
 
@@ -127,18 +125,19 @@ mod tests {
             libc::iovec { iov_base: core::ptr::null_mut(), iov_len: 0 },
             libc::iovec { iov_base: b.as_ptr() as *mut _, iov_len: 2 },
         ];
-        let parts = unsafe { gather(iov.as_ptr(), 3, 5) }.unwrap();
+        let parts = gather(&iov, 5).unwrap();
         assert_eq!(parts.concat(), b"abcde");
-        assert_eq!(unsafe { gather(iov.as_ptr(), 3, 4) }.err(), Some(AisError::TOO_BIG));
-        assert_eq!(unsafe { gather(iov.as_ptr(), -1, 5) }.err(), Some(AisError::INVALID_PARAM));
-        assert_eq!(unsafe { gather(core::ptr::null(), 1, 5) }.err(), Some(AisError::INVALID_PARAM));
-        assert!(unsafe { gather(core::ptr::null(), 0, 5) }.unwrap().is_empty());
+        assert_eq!(gather(&iov, 4).err(), Some(AisError::TOO_BIG));
+        assert!(gather(&[], 5).unwrap().is_empty());
+        assert_eq!(count(-1), Err(AisError::INVALID_PARAM));
+        assert_eq!(count(3), Ok(3));
         let bad = [libc::iovec { iov_base: core::ptr::null_mut(), iov_len: 1 }];
-        assert_eq!(unsafe { gather(bad.as_ptr(), 1, 5) }.err(), Some(AisError::INVALID_PARAM));
+        assert_eq!(gather(&bad, 5).err(), Some(AisError::INVALID_PARAM));
+        // A length that does not fit next to the others: no overflow.
         let huge = [
             libc::iovec { iov_base: a.as_ptr() as *mut _, iov_len: usize::MAX },
             libc::iovec { iov_base: a.as_ptr() as *mut _, iov_len: 2 },
         ];
-        assert_eq!(unsafe { gather(huge.as_ptr(), 2, 5) }.err(), Some(AisError::TOO_BIG));
+        assert_eq!(gather(&huge, 5).err(), Some(AisError::TOO_BIG));
     }
 }
