@@ -30,6 +30,17 @@
 //! When nodes leave, every node releases their state at the configuration
 //! change ([`Replicated::left`]), also at the same point of the order.
 //!
+//! Deadlines. A request ordered with a time limit ([`Cx::order_within`],
+//! a lock request with a timeout) that is still unanswered when the limit
+//! passes on its node's monotonic clock is withdrawn: the engine's timer
+//! orders a [`wire::Msg::Withdraw`] naming it, and every node runs
+//! [`Replicated::withdraw`] at that point of the order, where the service
+//! drops the request if it still waits and answers it (`TIMEOUT`). So a
+//! request is either answered before its withdrawal is ordered, or
+//! withdrawn everywhere and never answered later. The limit is local (a
+//! client's timeout), so only the requesting node watches it; withdrawals
+//! wait while a sync runs, like every ordered message.
+//!
 //! Cluster time is the largest timestamp carried by the messages applied
 //! so far, so the same on every replica at the same point of the order
 //! (the service keeps it with its state: [`Replicated::cluster_time`]).
@@ -208,6 +219,12 @@ pub trait Replicated {
     /// `at.ts`); returns the requester's answer.
     fn apply(&mut self, cx: &mut Cx<'_, '_>, at: &Ordered, req: Self::Request) -> Reply;
 
+    /// Request `req` reached its time limit on its node (see
+    /// [`Cx::order_within`]): if it still waits, drop it and answer it
+    /// (`cx.answer(req, error::TIMEOUT, ..)`); if it was answered already,
+    /// nothing.
+    fn withdraw(&mut self, _cx: &mut Cx<'_, '_>, _req: ReqRef) {}
+
     /// Connection `conn` of `node` is gone: release what it held.
     fn closed(&mut self, cx: &mut Cx<'_, '_>, node: NodeId, conn: ConnId);
 
@@ -256,6 +273,10 @@ struct Pending {
     conn: ConnId,
     msg_id: u32,
     token: Option<u64>,
+    /// When to withdraw it if still unanswered ([`Cx::order_within`]).
+    deadline: Option<Instant>,
+    /// Its withdrawal is ordered.
+    withdrawn: bool,
 }
 
 /// [`Replicated::callback`] of the service.
@@ -294,6 +315,22 @@ impl Cx<'_, '_> {
     /// it); answers `TRY_AGAIN` if the send queue is full. Returns whether
     /// it was ordered.
     pub fn order(&mut self, conn: ConnId, msg_id: u32, body: &[u8], guarantee: Guarantee, answer: Answer) -> bool {
+        self.order_within(conn, msg_id, body, guarantee, answer, None)
+    }
+
+    /// As [`Cx::order`], withdrawn ([`Replicated::withdraw`]) if still
+    /// unanswered `limit` after now (`None`: no limit). Only for requests
+    /// answered by [`Answer::Reply`] or [`Answer::Callback`].
+    pub fn order_within(
+        &mut self,
+        conn: ConnId,
+        msg_id: u32,
+        body: &[u8],
+        guarantee: Guarantee,
+        answer: Answer,
+        limit: Option<Duration>,
+    ) -> bool {
+        let deadline = limit.and_then(|l| self.ctx.now.mono.checked_add(l));
         let wall = self.ctx.now.wall;
         let new_id = *self.core.next_id.get_or_insert((wall / 1000).max(1) as u64);
         self.core.next_id = Some(new_id + 1);
@@ -307,10 +344,11 @@ impl Cx<'_, '_> {
         self.core.ordered_conns.insert(conn);
         match answer {
             Answer::Reply => {
-                self.core.pending.insert(seq, Pending { conn, msg_id, token: None });
+                self.core.pending.insert(seq, Pending { conn, msg_id, token: None, deadline, withdrawn: false });
             }
             Answer::Callback(token) => {
-                self.core.pending.insert(seq, Pending { conn, msg_id, token: Some(token) });
+                let p = Pending { conn, msg_id, token: Some(token), deadline, withdrawn: false };
+                self.core.pending.insert(seq, p);
                 self.ctx.reply(conn, msg_id, error::OK, &[]);
             }
             Answer::Caller => {}
@@ -458,8 +496,15 @@ impl<S: Replicated> Engine<S> {
         (svc, Cx { ctx, core })
     }
 
-    /// Orders the closes that could not be submitted, and a tick when
-    /// something is due by this node's clock (not during sync).
+    /// The earliest time limit of a request of this node whose withdrawal
+    /// is not ordered yet.
+    fn next_withdrawal(&self) -> Option<Instant> {
+        self.core.pending.values().filter(|p| !p.withdrawn).filter_map(|p| p.deadline).min()
+    }
+
+    /// Orders the closes that could not be submitted, the withdrawals of
+    /// requests whose time ran out, and a tick when something is due by
+    /// this node's clock (not during sync).
     fn housekeeping(&mut self, ctx: &mut Ctx<'_>) {
         if self.sync.is_some() {
             return;
@@ -469,6 +514,17 @@ impl<S: Replicated> Engine<S> {
             if ctx.submit(&Msg::Closed { conn: conn.0, ts: wall }, Guarantee::Safe).is_err() {
                 self.closing.push(conn);
                 break;
+            }
+        }
+        if self.next_withdrawal().is_some_and(|due| due <= ctx.now.mono) {
+            for (seq, p) in self.core.pending.iter_mut() {
+                if p.withdrawn || !p.deadline.is_some_and(|due| due <= ctx.now.mono) {
+                    continue;
+                }
+                if ctx.submit(&Msg::Withdraw { seq: *seq, ts: wall }.encode(), Guarantee::Agreed).is_err() {
+                    break;
+                }
+                p.withdrawn = true;
             }
         }
         if !self.tick_in_flight
@@ -523,6 +579,11 @@ impl<S: Replicated> Engine<S> {
                 let (svc, mut cx) = Self::cx(&mut self.svc, &mut self.core, ctx);
                 svc.closed(&mut cx, sender, ConnId(conn));
             }
+            Msg::Withdraw { seq, ts } => {
+                self.advance(ts);
+                let (svc, mut cx) = Self::cx(&mut self.svc, &mut self.core, ctx);
+                svc.withdraw(&mut cx, ReqRef { node: sender, seq });
+            }
             Msg::Hello { .. } | Msg::Item { .. } | Msg::End { .. } => {}
         }
     }
@@ -562,7 +623,7 @@ impl<S: Replicated> Engine<S> {
                 staged.time = staged.time.max(time);
                 staged.ended = true;
             }
-            Msg::Request(_) | Msg::Tick { .. } | Msg::Closed { .. } => {}
+            Msg::Request(_) | Msg::Tick { .. } | Msg::Closed { .. } | Msg::Withdraw { .. } => {}
         }
     }
 }
@@ -633,11 +694,15 @@ impl<S: Replicated> Service for Engine<S> {
             return None;
         }
         let due = if !self.closing.is_empty() {
-            now.mono
+            Some(now.mono)
         } else if self.tick_in_flight {
-            return None;
+            None
         } else {
-            now.mono_at(self.svc.next_deadline()?)?
+            self.svc.next_deadline().and_then(|d| now.mono_at(d))
+        };
+        let due = match (due, self.next_withdrawal()) {
+            (Some(a), Some(b)) => a.min(b),
+            (a, b) => a.or(b)?,
         };
         Some(self.last_timeout.map_or(due, |t| due.max(t + TICK_PACE)))
     }

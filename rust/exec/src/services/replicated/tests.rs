@@ -17,6 +17,8 @@ const LOCK: u32 = 1;
 const UNLOCK: u32 = 2;
 const HOLDER: u32 = 3;
 const LEASE: u32 = 4;
+/// A lock request withdrawn if not granted within `limit_ms`.
+const LOCK_WITHIN: u32 = 5;
 /// Callbacks: a holder learns that someone waits; an async lock's outcome.
 const WAITER: u32 = 10;
 const GRANTED: u32 = 11;
@@ -38,6 +40,10 @@ enum Req {
     Lease {
         until: i64,
     },
+    LockWithin {
+        name: Vec<u8>,
+        limit_ms: u64,
+    },
 }
 
 impl Req {
@@ -47,6 +53,7 @@ impl Req {
             Req::Unlock { .. } => UNLOCK,
             Req::Holder { .. } => HOLDER,
             Req::Lease { .. } => LEASE,
+            Req::LockWithin { .. } => LOCK_WITHIN,
         }
     }
 
@@ -61,6 +68,9 @@ impl Req {
             }
             Req::Lease { until } => {
                 w.i64(*until);
+            }
+            Req::LockWithin { name, limit_ms } => {
+                w.bytes(name).u64(*limit_ms);
             }
         }
         w.into_vec()
@@ -78,6 +88,7 @@ impl Req {
             UNLOCK => Req::Unlock { name: r.bytes(64, "name")?.to_vec() },
             HOLDER => Req::Holder { name: r.bytes(64, "name")?.to_vec() },
             LEASE => Req::Lease { until: r.i64("until")? },
+            LOCK_WITHIN => Req::LockWithin { name: r.bytes(64, "name")?.to_vec(), limit_ms: r.u64("limit")? },
             other => return Err(DecodeError::BadValue { what: "toy request id", value: other.into() }),
         };
         r.finish()?;
@@ -162,6 +173,11 @@ impl Replicated for Locks {
                 return cx.ctx.reply(conn, msg_id, error::OK, w.as_slice());
             }
             Req::Lock { token: Some(token), .. } => Answer::Callback(token),
+            Req::LockWithin { limit_ms, .. } => {
+                let limit = Some(Duration::from_millis(limit_ms));
+                cx.order_within(conn, msg_id, body, Guarantee::Safe, Answer::Reply, limit);
+                return;
+            }
             _ => Answer::Reply,
         };
         cx.order(conn, msg_id, body, Guarantee::Safe, answer);
@@ -170,7 +186,7 @@ impl Replicated for Locks {
     fn apply(&mut self, cx: &mut Cx<'_, '_>, at: &Ordered, req: Req) -> Reply {
         let who = Owner { node: at.node, conn: at.conn };
         match req {
-            Req::Lock { name, .. } => {
+            Req::Lock { name, .. } | Req::LockWithin { name, .. } => {
                 let lock = self.table.entry(name.clone()).or_default();
                 match lock.holder {
                     None => {
@@ -198,6 +214,16 @@ impl Replicated for Locks {
             Req::Holder { .. } => {
                 cx.malformed(at.node, &"a local query ordered");
                 Reply::None
+            }
+        }
+    }
+
+    fn withdraw(&mut self, cx: &mut Cx<'_, '_>, req: ReqRef) {
+        for lock in self.table.values_mut() {
+            if let Some(i) = lock.waiters.iter().position(|(_, r)| *r == req) {
+                lock.waiters.remove(i);
+                cx.answer(req, error::TIMEOUT, &[]);
+                return;
             }
         }
     }
@@ -498,4 +524,48 @@ fn bad_requests_and_messages_are_refused() {
         s.deliver(c, 1, &Msg::Item { ring: RingId { rep: 1, seq: 4 }, item: &[1] }.encode());
     });
     assert_eq!(n[0].svc.malformed(), before + 4);
+}
+
+#[test]
+fn a_request_whose_time_runs_out_is_withdrawn_everywhere_and_never_granted_later() {
+    let mut n = cluster(3);
+    let all = [0, 1, 2];
+    n[0].lock(1, "a");
+    run(&mut n, &all);
+    n[0].sent();
+    n[1].ask(2, &Req::LockWithin { name: "a".into(), limit_ms: 1000 }).unwrap();
+    run(&mut n, &all);
+    assert_eq!(n[1].sent(), (vec![], vec![]), "waits");
+    assert_eq!(n[1].poll_timeout(), Some(n[1].now.mono + Duration::from_secs(1)), "the limit is watched");
+    assert_eq!(n[2].poll_timeout(), None, "only by the requesting node");
+    n[1].advance(Duration::from_millis(999));
+    n[1].with(|s, c| s.handle_timeout(c));
+    assert!(n[1].net.submitted.is_empty(), "not yet");
+    n[1].advance(Duration::from_millis(1));
+    n[1].with(|s, c| s.handle_timeout(c));
+    assert_eq!(n[1].poll_timeout(), None, "withdrawal ordered once");
+    run(&mut n, &all);
+    assert_eq!(n[1].sent().0, [(2, LOCK_WITHIN, error::TIMEOUT)]);
+    assert!(n.iter().all(|x| x.svc.table[&b"a"[..]].waiters.is_empty()), "withdrawn everywhere");
+    n[0].ask(1, &Req::Unlock { name: "a".into() }).unwrap();
+    run(&mut n, &all);
+    assert_eq!(n[1].sent(), (vec![], vec![]), "never granted later");
+    assert_eq!(n[2].holder("a"), None);
+    same_everywhere(&n);
+
+    // Granted before its withdrawal is ordered: granted, and the
+    // withdrawal that follows changes nothing.
+    n[0].lock(1, "b");
+    run(&mut n, &all);
+    n[1].ask(2, &Req::LockWithin { name: "b".into(), limit_ms: 10 }).unwrap();
+    run(&mut n, &all);
+    n[0].sent();
+    n[0].ask(1, &Req::Unlock { name: "b".into() }).unwrap();
+    n[1].advance(Duration::from_millis(10));
+    n[1].with(|s, c| s.handle_timeout(c));
+    assert_eq!(n[1].net.submitted.len(), 1, "the withdrawal, ordered after the unlock");
+    run(&mut n, &all);
+    assert_eq!(n[1].sent().0, [(2, LOCK_WITHIN, error::OK)]);
+    assert_eq!(n[2].holder("b"), Some(Owner { node: 2, conn: ConnId(2) }));
+    same_everywhere(&n);
 }

@@ -8,6 +8,7 @@
 //!             bytes request body (the service's library request)
 //! TICK        u8 2, i64 ts                     (lets cluster time pass)
 //! CLOSED      u8 3, u64 conn, i64 ts           (the connection is gone)
+//! WITHDRAW    u8 4, u64 seq, i64 ts            (request seq's time ran out)
 //! SYNC_HELLO  u8 10, Ring, bool synced, [Ring last synced ring]
 //! SYNC_ITEM   u8 11, Ring, the service's sync item (the rest)
 //! SYNC_END    u8 12, Ring, i64 cluster time
@@ -26,6 +27,7 @@ use crate::service::Encode;
 pub const REQUEST: u8 = 1;
 pub const TICK: u8 = 2;
 pub const CLOSED: u8 = 3;
+pub const WITHDRAW: u8 = 4;
 pub const SYNC_HELLO: u8 = 10;
 pub const SYNC_ITEM: u8 = 11;
 pub const SYNC_END: u8 = 12;
@@ -49,6 +51,12 @@ pub enum Msg<'a> {
     },
     Closed {
         conn: u64,
+        ts: i64,
+    },
+    /// The sender's request `seq` is to be withdrawn (its local deadline
+    /// passed before it was answered).
+    Withdraw {
+        seq: u64,
         ts: i64,
     },
     /// A member's last synced ring (None: it never synced), which decides
@@ -101,6 +109,9 @@ impl Encode for Msg<'_> {
             Msg::Closed { conn, ts } => {
                 w.u8(CLOSED).u64(*conn).i64(*ts);
             }
+            Msg::Withdraw { seq, ts } => {
+                w.u8(WITHDRAW).u64(*seq).i64(*ts);
+            }
             Msg::Hello { ring: g, last } => {
                 w.u8(SYNC_HELLO);
                 ring(w, *g);
@@ -136,6 +147,7 @@ impl<'a> Msg<'a> {
             }),
             TICK => Msg::Tick { ts: r.i64("ts")? },
             CLOSED => Msg::Closed { conn: r.u64("conn")?, ts: r.i64("ts")? },
+            WITHDRAW => Msg::Withdraw { seq: r.u64("seq")?, ts: r.i64("ts")? },
             SYNC_HELLO => {
                 let g = read_ring(&mut r)?;
                 let last = if r.bool("synced")? { Some(read_ring(&mut r)?) } else { None };
@@ -156,7 +168,7 @@ impl<'a> Msg<'a> {
     pub fn sync_ring(&self) -> Option<RingId> {
         match self {
             Msg::Hello { ring, .. } | Msg::Item { ring, .. } | Msg::End { ring, .. } => Some(*ring),
-            Msg::Request(_) | Msg::Tick { .. } | Msg::Closed { .. } => None,
+            Msg::Request(_) | Msg::Tick { .. } | Msg::Closed { .. } | Msg::Withdraw { .. } => None,
         }
     }
 }
@@ -172,6 +184,7 @@ mod tests {
             Msg::Request(Request { conn: 1, seq: 2, new_id: 3, ts: 4, msg_id: 5, body: &[1, 2] }),
             Msg::Tick { ts: 9 },
             Msg::Closed { conn: 7, ts: -1 },
+            Msg::Withdraw { seq: 3, ts: 5 },
             Msg::Hello { ring: g, last: Some(RingId { rep: 2, seq: 8 }) },
             Msg::Hello { ring: g, last: None },
             Msg::Item { ring: g, item: &[3, 4, 5] },
