@@ -22,6 +22,7 @@ pub mod evs;
 pub mod evt;
 pub mod frame;
 pub mod handshake;
+pub mod lck;
 
 pub use codec::{DecodeError, Reader, Writer};
 pub use frame::{HEADER_SIZE, Header, MAX_MESSAGE_SIZE};

@@ -266,6 +266,7 @@ fn plan(id: u32) -> Plan {
     match id {
         service::CKPT => Plan { ids: 32, start: ckpt_seeds(), ..default },
         service::EVT => Plan { ids: 32, ..default },
+        service::LCK => Plan { ids: 32, start: lck_seeds(), ..default },
         // Two requests, both without a body: a short run covers them.
         service::CFG => Plan { ids: 8, seeds: 2, steps: 300, min_decoded: 0, ..default },
         _ => default,
@@ -293,6 +294,17 @@ fn ckpt_seeds() -> Vec<(u32, Vec<u8>)> {
         .map(|i| {
             let flags = wire::OPEN_CREATE | wire::OPEN_READ | wire::OPEN_WRITE;
             let r = Request::Open { token: 0, is_async: false, name: vec![b'c', i], attrs: Some(attrs), flags };
+            (r.id(), r.encode())
+        })
+        .collect()
+}
+
+/// Resource opens, so that locks have something to name.
+fn lck_seeds() -> Vec<(u32, Vec<u8>)> {
+    use ais_ipc::lck::{RESOURCE_CREATE, Request};
+    (0..3u8)
+        .map(|i| {
+            let r = Request::Open { token: 0, is_async: false, name: vec![b'r', i], flags: RESOURCE_CREATE };
             (r.id(), r.encode())
         })
         .collect()

@@ -10,6 +10,7 @@ pub mod clm;
 pub mod cpg;
 pub mod evs;
 pub mod evt;
+pub mod lck;
 pub mod replicated;
 
 #[cfg(test)]
@@ -35,5 +36,6 @@ pub fn all(config: &Config, host: &clm::LocalIdentity) -> Vec<Box<dyn Service>> 
         Box::new(cpg::CpgService::new()),
         Box::new(ckpt::CkptService::default()),
         Box::new(evt::EvtService::new(evt::Evt::new(events))),
+        Box::new(lck::LckService::default()),
     ]
 }

@@ -518,7 +518,7 @@ impl<S: Replicated> Engine<S> {
         }
         if self.next_withdrawal().is_some_and(|due| due <= ctx.now.mono) {
             for (seq, p) in self.core.pending.iter_mut() {
-                if p.withdrawn || !p.deadline.is_some_and(|due| due <= ctx.now.mono) {
+                if p.withdrawn || p.deadline.is_none_or(|due| due > ctx.now.mono) {
                     continue;
                 }
                 if ctx.submit(&Msg::Withdraw { seq: *seq, ts: wall }.encode(), Guarantee::Agreed).is_err() {
