@@ -34,20 +34,7 @@ typedef enum {
 
 typedef SaUint64T SaLckHandleT;
 
-typedef SaUint64T SaLckLockIdT;
-
 typedef SaUint64T SaLckResourceHandleT;
-
-typedef SaUint32T SaLckLockFlagsT;
-
-typedef SaUint32T SaLckResourceOpenFlagsT;
-
-typedef SaUint32T SaLckOptionsT;
-
-/**
- * The caller's value handed back to the holder's waiter callback.
- */
-typedef SaUint64T SaLckWaiterSignalT;
 
 typedef void (*SaLckResourceOpenCallbackT)(SaInvocationT invocation,
                                            SaLckResourceHandleT lockResourceHandle,
@@ -62,9 +49,11 @@ typedef void (*SaLckLockGrantcallbackT)(SaInvocationT invocation,
                                         SaAisErrorT error);
 
 /**
- * The spec's spelling of `SaLckLockGrantcallbackT`: the same type.
+ * The caller's value handed back to the holder's waiter callback.
  */
-typedef SaLckLockGrantcallbackT SaLckLockGrantCallbackT;
+typedef SaUint64T SaLckWaiterSignalT;
+
+typedef SaUint64T SaLckLockIdT;
 
 /**
  * Tells a holder that another process waits for a lock it holds.
@@ -85,5 +74,88 @@ typedef struct {
     SaLckLockWaiterCallbackT saLckLockWaiterCallback;
     SaLckResourceUnlockCallbackT saLckResourceUnlockCallback;
 } SaLckCallbacksT;
+
+typedef SaUint32T SaLckOptionsT;
+
+typedef SaUint32T SaLckResourceOpenFlagsT;
+
+typedef SaUint32T SaLckLockFlagsT;
+
+/**
+ * The spec's spelling of `SaLckLockGrantcallbackT`: the same type.
+ */
+typedef SaLckLockGrantcallbackT SaLckLockGrantCallbackT;
+
+#ifdef __cplusplus
+extern "C" {
+#endif /* __cplusplus */
+
+/**
+ * Opens a handle; `lckCallbacks` may be NULL (no callbacks).
+ */
+SaAisErrorT saLckInitialize(SaLckHandleT *lckHandle,
+                            const SaLckCallbacksT *lckCallbacks,
+                            SaVersionT *version);
+
+SaAisErrorT saLckSelectionObjectGet(SaLckHandleT lckHandle, SaSelectionObjectT *selectionObject);
+
+/**
+ * Reports `SA_LCK_OPT_ORPHAN_LOCKS` (deadlocks are not detected).
+ */
+SaAisErrorT saLckOptionCheck(SaLckHandleT lckHandle, SaLckOptionsT *lckOptions);
+
+SaAisErrorT saLckDispatch(SaLckHandleT lckHandle, SaDispatchFlagsT dispatchFlags);
+
+SaAisErrorT saLckFinalize(SaLckHandleT lckHandle);
+
+/**
+ * `timeout`: 0 or `SA_TIME_END` is no limit (as in openais 0.80); else
+ * `SA_AIS_ERR_TIMEOUT` once that many nanoseconds pass.
+ */
+SaAisErrorT saLckResourceOpen(SaLckHandleT lckHandle,
+                              const SaNameT *lockResourceName,
+                              SaLckResourceOpenFlagsT resourceFlags,
+                              SaTimeT timeout,
+                              SaLckResourceHandleT *lockResourceHandle);
+
+SaAisErrorT saLckResourceOpenAsync(SaLckHandleT lckHandle,
+                                   SaInvocationT invocation,
+                                   const SaNameT *lockResourceName,
+                                   SaLckResourceOpenFlagsT resourceFlags);
+
+SaAisErrorT saLckResourceClose(SaLckResourceHandleT lockResourceHandle);
+
+/**
+ * Blocks until the lock is granted, or `lockStatus` says why not; the
+ * timeout (0 or `SA_TIME_END`: none) withdraws the request cluster-wide
+ * (`SA_AIS_ERR_TIMEOUT`).
+ */
+SaAisErrorT saLckResourceLock(SaLckResourceHandleT lockResourceHandle,
+                              SaLckLockIdT *lockId,
+                              SaLckLockModeT lockMode,
+                              SaLckLockFlagsT lockFlags,
+                              SaLckWaiterSignalT waiterSignal,
+                              SaTimeT timeout,
+                              SaLckLockStatusT *lockStatus);
+
+SaAisErrorT saLckResourceLockAsync(SaLckResourceHandleT lockResourceHandle,
+                                   SaInvocationT invocation,
+                                   SaLckLockIdT *lockId,
+                                   SaLckLockModeT lockMode,
+                                   SaLckLockFlagsT lockFlags,
+                                   SaLckWaiterSignalT waiterSignal);
+
+/**
+ * Unlocking a lock id again: `SA_AIS_ERR_NOT_EXIST`.
+ */
+SaAisErrorT saLckResourceUnlock(SaLckLockIdT lockId, SaTimeT timeout);
+
+SaAisErrorT saLckResourceUnlockAsync(SaInvocationT invocation, SaLckLockIdT lockId);
+
+SaAisErrorT saLckLockPurge(SaLckResourceHandleT lockResourceHandle);
+
+#ifdef __cplusplus
+}  /* extern "C" */
+#endif  /* __cplusplus */
 
 #endif  /* SALCK_H_DEFINED */

@@ -15,21 +15,6 @@
  * ours include it.
  */
 
-/* LCK (issue 19): functions come with their implementation. */
-#define ABI_SKIP_saLckInitialize
-#define ABI_SKIP_saLckSelectionObjectGet
-#define ABI_SKIP_saLckOptionCheck
-#define ABI_SKIP_saLckDispatch
-#define ABI_SKIP_saLckFinalize
-#define ABI_SKIP_saLckResourceOpen
-#define ABI_SKIP_saLckResourceOpenAsync
-#define ABI_SKIP_saLckResourceClose
-#define ABI_SKIP_saLckResourceLock
-#define ABI_SKIP_saLckResourceLockAsync
-#define ABI_SKIP_saLckResourceUnlock
-#define ABI_SKIP_saLckResourceUnlockAsync
-#define ABI_SKIP_saLckLockPurge
-
 /* MSG (issue 20): functions come with their implementation. */
 #define ABI_SKIP_saMsgInitialize
 #define ABI_SKIP_saMsgSelectionObjectGet

@@ -28,4 +28,5 @@ pub mod cpg;
 pub mod error;
 pub mod evs;
 pub mod evt;
+pub mod lck;
 pub mod runtime;

@@ -209,6 +209,17 @@ impl<T> HandleTable<T> {
             .collect()
     }
 
+    /// Whether `handle` has this table's tag and names a slot of it, but is
+    /// not live: a handle removed since (a garbage value that happens to
+    /// carry the tag and a used index also counts). Lets a service tell
+    /// "no longer exists" from "never was a handle" where the API does.
+    pub fn was_removed(&self, handle: u64) -> bool {
+        let slots = self.lock();
+        let tag = (handle >> TAG_SHIFT) & TAG_MASK;
+        let index = (handle & INDEX_MASK) as usize;
+        tag == u64::from(self.tag()) && index < slots.entries.len() && self.find(&slots, handle).is_err()
+    }
+
     /// Number of live handles.
     pub fn len(&self) -> usize {
         self.lock().live
@@ -313,6 +324,11 @@ mod tests {
         assert_eq!(table.get(old).err(), Some(AisError::BAD_HANDLE));
         assert_eq!(table.remove(old).err(), Some(AisError::BAD_HANDLE));
         assert_eq!(*table.get(new).unwrap(), 2);
+        assert!(table.was_removed(old), "removed since");
+        assert!(!table.was_removed(new), "live");
+        let other: HandleTable<u8> = HandleTable::new();
+        assert!(!other.was_removed(old), "another table's");
+        assert!(!table.was_removed((old & !INDEX_MASK) | 77), "a slot never used");
     }
 
     #[test]
