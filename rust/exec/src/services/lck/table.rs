@@ -294,6 +294,12 @@ impl Table {
         }
     }
 
+    /// Whether open `key` holds lock `lock` (granted).
+    pub fn holds(&self, key: OpenKey, lock: u64) -> bool {
+        let Some(open) = self.opens.get(&key) else { return false };
+        self.resources.get(&open.name).is_some_and(|r| r.granted.iter().any(|l| l.open == key && l.lock == lock))
+    }
+
     /// Orphan locks of `name` (status, tests).
     pub fn orphans(&self, name: &[u8]) -> usize {
         self.resources.get(name).map_or(0, |r| r.granted.iter().filter(|l| l.orphan).count())

@@ -105,8 +105,9 @@ fn ex_excludes_pr_shares_and_requests_are_served_in_order() {
     assert_eq!(n[0].callbacks(), [], "a PR holder does not block a PR request");
     // The unlock grants the EX on another node; the next unlock the PR.
     n[0].request(1, &unlock(o1, 1));
+    assert_eq!(n[0].answers(1), [(wire::UNLOCK, error::OK, 0)], "a held lock's unlock: OK once ordered");
+    assert!(n[2].svc.table().holds((1, o1), 1), "released when applied");
     run(&mut n, &all);
-    assert_eq!(n[0].answers(1), [(wire::UNLOCK, error::OK, 0)]);
     assert_eq!(n[1].answers(2), [(wire::LOCK, error::OK, u64::from(wire::GRANTED))]);
     assert_eq!(n[2].answers(3), []);
     same_everywhere(&n);
