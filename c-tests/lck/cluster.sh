@@ -59,7 +59,7 @@ if [ "$mode" = bench ]; then
         wait "$(pid_of own$i)" || fail "bench own$i: $(cat "$work/own$i.out")"
         total=$((total + $(sed -n 's/.*per_s //p' "$work/own$i.out")))
     done
-    echo "lck bench: 3 clients on 3 nodes, own resources: $total pairs/s together"
+    echo "lck bench: 3 clients on 3 nodes, own resources: $total pairs/s together ($(cat "$work"/own?.out | sed -n 's/.*per_s //p' | tr '\n' ' '))"
     for i in 1 2 3; do
         bg con${i}a $i bench shared 3
         bg con${i}b $i bench shared 3
