@@ -521,7 +521,7 @@ impl<S: Replicated> Engine<S> {
                 if p.withdrawn || p.deadline.is_none_or(|due| due > ctx.now.mono) {
                     continue;
                 }
-                if ctx.submit(&Msg::Withdraw { seq: *seq, ts: wall }.encode(), Guarantee::Agreed).is_err() {
+                if ctx.submit(&Msg::Withdraw { seq: *seq, ts: wall }, Guarantee::Agreed).is_err() {
                     break;
                 }
                 p.withdrawn = true;
