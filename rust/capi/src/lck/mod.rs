@@ -24,6 +24,8 @@
 //! not granted (`NOT_QUEUED`, `ORPHANED`, `DUPLICATE_EX`, an error) keeps
 //! no lock id.
 
+#![forbid(unsafe_code)]
+
 use std::sync::{Arc, Mutex};
 
 use ais_ipc::lck::{self as wire, Callback, LockRequest, Request};
