@@ -23,6 +23,7 @@ pub mod evt;
 pub mod frame;
 pub mod handshake;
 pub mod lck;
+pub mod msg;
 
 pub use codec::{DecodeError, Reader, Writer};
 pub use frame::{HEADER_SIZE, Header, MAX_MESSAGE_SIZE};

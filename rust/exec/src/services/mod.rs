@@ -11,6 +11,7 @@ pub mod cpg;
 pub mod evs;
 pub mod evt;
 pub mod lck;
+pub mod msg;
 pub mod replicated;
 
 #[cfg(test)]
@@ -37,5 +38,6 @@ pub fn all(config: &Config, host: &clm::LocalIdentity) -> Vec<Box<dyn Service>> 
         Box::new(ckpt::CkptService::default()),
         Box::new(evt::EvtService::new(evt::Evt::new(events))),
         Box::new(lck::LckService::default()),
+        Box::new(msg::MsgService::default()),
     ]
 }
