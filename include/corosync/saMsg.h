@@ -23,26 +23,66 @@
 #define SA_MSG_QUEUE_EMPTY 4
 
 typedef enum {
-    SA_MSG_QUEUE_GROUP_ROUND_ROBIN = 1,
-    SA_MSG_QUEUE_GROUP_LOCAL_ROUND_ROBIN = 2,
-    SA_MSG_QUEUE_GROUP_LOCAL_BEST_QUEUE = 3,
-    SA_MSG_QUEUE_GROUP_BROADCAST = 4
-} SaMsgQueueGroupPolicyT;
-
-typedef enum {
     SA_MSG_QUEUE_GROUP_NO_CHANGE = 1,
     SA_MSG_QUEUE_GROUP_ADDED = 2,
     SA_MSG_QUEUE_GROUP_REMOVED = 3,
     SA_MSG_QUEUE_GROUP_STATE_CHANGED = 4
 } SaMsgQueueGroupChangesT;
 
+typedef enum {
+    SA_MSG_QUEUE_GROUP_ROUND_ROBIN = 1,
+    SA_MSG_QUEUE_GROUP_LOCAL_ROUND_ROBIN = 2,
+    SA_MSG_QUEUE_GROUP_LOCAL_BEST_QUEUE = 3,
+    SA_MSG_QUEUE_GROUP_BROADCAST = 4
+} SaMsgQueueGroupPolicyT;
+
 typedef SaUint64T SaMsgHandleT;
 
 typedef SaUint64T SaMsgQueueHandleT;
 
-typedef SaUint64T SaMsgSenderIdT;
+typedef void (*SaMsgQueueOpenCallbackT)(SaInvocationT invocation,
+                                        SaMsgQueueHandleT queueHandle,
+                                        SaAisErrorT error);
 
-typedef SaUint32T SaMsgAckFlagsT;
+typedef struct {
+    SaNameT queueName;
+} SaMsgQueueGroupMemberT;
+
+/**
+ * A member of a queue group and what happened to it.
+ */
+typedef struct {
+    SaMsgQueueGroupMemberT member;
+    SaMsgQueueGroupChangesT change;
+} SaMsgQueueGroupNotificationT;
+
+/**
+ * `numberOfItems` entries at `notification`, and the group's policy.
+ */
+typedef struct {
+    SaUint32T numberOfItems;
+    SaMsgQueueGroupNotificationT *notification;
+    SaMsgQueueGroupPolicyT queueGroupPolicy;
+} SaMsgQueueGroupNotificationBufferT;
+
+typedef void (*SaMsgQueueGroupTrackCallbackT)(const SaNameT *queueGroupName,
+                                              const SaMsgQueueGroupNotificationBufferT *notificationBuffer,
+                                              SaUint32T numberOfMembers,
+                                              SaAisErrorT error);
+
+typedef void (*SaMsgMessageDeliveredCallbackT)(SaInvocationT invocation, SaAisErrorT error);
+
+typedef void (*SaMsgMessageReceivedCallbackT)(SaMsgQueueHandleT queueHandle);
+
+/**
+ * The callbacks an application hands to `saMsgInitialize`; any may be NULL.
+ */
+typedef struct {
+    SaMsgQueueOpenCallbackT saMsgQueueOpenCallback;
+    SaMsgQueueGroupTrackCallbackT saMsgQueueGroupTrackCallback;
+    SaMsgMessageDeliveredCallbackT saMsgMessageDeliveredCallback;
+    SaMsgMessageReceivedCallbackT saMsgMessageReceivedCallback;
+} SaMsgCallbacksT;
 
 typedef SaUint32T SaMsgQueueCreationFlagsT;
 
@@ -81,27 +121,6 @@ typedef struct {
     SaMsgQueueUsageT saMsgQueueUsage[4];
 } SaMsgQueueStatusT;
 
-typedef struct {
-    SaNameT queueName;
-} SaMsgQueueGroupMemberT;
-
-/**
- * A member of a queue group and what happened to it.
- */
-typedef struct {
-    SaMsgQueueGroupMemberT member;
-    SaMsgQueueGroupChangesT change;
-} SaMsgQueueGroupNotificationT;
-
-/**
- * `numberOfItems` entries at `notification`, and the group's policy.
- */
-typedef struct {
-    SaUint32T numberOfItems;
-    SaMsgQueueGroupNotificationT *notification;
-    SaMsgQueueGroupPolicyT queueGroupPolicy;
-} SaMsgQueueGroupNotificationBufferT;
-
 /**
  * A message: `size` bytes at `data`, of the sender's `type` and `version`.
  */
@@ -114,27 +133,139 @@ typedef struct {
     SaUint8T priority;
 } SaMsgMessageT;
 
-typedef void (*SaMsgQueueOpenCallbackT)(SaInvocationT invocation,
-                                        SaMsgQueueHandleT queueHandle,
-                                        SaAisErrorT error);
+typedef SaUint32T SaMsgAckFlagsT;
 
-typedef void (*SaMsgQueueGroupTrackCallbackT)(const SaNameT *queueGroupName,
-                                              const SaMsgQueueGroupNotificationBufferT *notificationBuffer,
-                                              SaUint32T numberOfMembers,
-                                              SaAisErrorT error);
+typedef SaUint64T SaMsgSenderIdT;
 
-typedef void (*SaMsgMessageDeliveredCallbackT)(SaInvocationT invocation, SaAisErrorT error);
-
-typedef void (*SaMsgMessageReceivedCallbackT)(SaMsgQueueHandleT queueHandle);
+#ifdef __cplusplus
+extern "C" {
+#endif /* __cplusplus */
 
 /**
- * The callbacks an application hands to `saMsgInitialize`; any may be NULL.
+ * Opens a handle; `msgCallbacks` may be NULL (no callbacks).
  */
-typedef struct {
-    SaMsgQueueOpenCallbackT saMsgQueueOpenCallback;
-    SaMsgQueueGroupTrackCallbackT saMsgQueueGroupTrackCallback;
-    SaMsgMessageDeliveredCallbackT saMsgMessageDeliveredCallback;
-    SaMsgMessageReceivedCallbackT saMsgMessageReceivedCallback;
-} SaMsgCallbacksT;
+SaAisErrorT saMsgInitialize(SaMsgHandleT *msgHandle,
+                            const SaMsgCallbacksT *msgCallbacks,
+                            SaVersionT *version);
+
+SaAisErrorT saMsgSelectionObjectGet(SaMsgHandleT msgHandle, SaSelectionObjectT *selectionObject);
+
+SaAisErrorT saMsgDispatch(SaMsgHandleT msgHandle, SaDispatchFlagsT dispatchFlags);
+
+SaAisErrorT saMsgFinalize(SaMsgHandleT msgHandle);
+
+/**
+ * `creationAttributes` exactly when `openFlags` has `SA_MSG_QUEUE_CREATE`.
+ * `timeout`: 0 or `SA_TIME_END` is no limit (as in openais 0.80).
+ */
+SaAisErrorT saMsgQueueOpen(SaMsgHandleT msgHandle,
+                           const SaNameT *queueName,
+                           const SaMsgQueueCreationAttributesT *creationAttributes,
+                           SaMsgQueueOpenFlagsT openFlags,
+                           SaTimeT timeout,
+                           SaMsgQueueHandleT *queueHandle);
+
+SaAisErrorT saMsgQueueOpenAsync(SaMsgHandleT msgHandle,
+                                SaInvocationT invocation,
+                                const SaNameT *queueName,
+                                const SaMsgQueueCreationAttributesT *creationAttributes,
+                                SaMsgQueueOpenFlagsT openFlags);
+
+/**
+ * Closes a queue: `msgHandle` is a queue handle (the classic name).
+ */
+SaAisErrorT saMsgQueueClose(SaMsgQueueHandleT msgHandle);
+
+/**
+ * `msgHandle` is the message-service handle (typed as in the classic
+ * header).
+ */
+SaAisErrorT saMsgQueueStatusGet(SaMsgQueueHandleT msgHandle,
+                                const SaNameT *queueName,
+                                SaMsgQueueStatusT *queueStatus);
+
+/**
+ * `msgHandle` is the message-service handle (as for status).
+ */
+SaAisErrorT saMsgQueueUnlink(SaMsgQueueHandleT msgHandle, const SaNameT *queueName);
+
+SaAisErrorT saMsgQueueGroupCreate(SaMsgHandleT msgHandle,
+                                  const SaNameT *queueGroupName,
+                                  SaMsgQueueGroupPolicyT queueGroupPolicy);
+
+SaAisErrorT saMsgQueueGroupInsert(SaMsgHandleT msgHandle,
+                                  const SaNameT *queueGroupName,
+                                  const SaNameT *queueName);
+
+SaAisErrorT saMsgQueueGroupRemove(SaMsgHandleT msgHandle,
+                                  const SaNameT *queueGroupName,
+                                  const SaNameT *queueName);
+
+SaAisErrorT saMsgQueueGroupDelete(SaMsgHandleT msgHandle, const SaNameT *queueGroupName);
+
+/**
+ * `notificationBuffer` may be NULL; with `SA_TRACK_CURRENT` and a NULL
+ * `notification` array, the array is allocated with `malloc` for the
+ * caller to `free`.
+ */
+SaAisErrorT saMsgQueueGroupTrack(SaMsgHandleT msgHandle,
+                                 const SaNameT *queueGroupName,
+                                 SaUint8T trackFlags,
+                                 SaMsgQueueGroupNotificationBufferT *notificationBuffer);
+
+SaAisErrorT saMsgQueueGroupTrackStop(SaMsgHandleT msgHandle, const SaNameT *queueGroupName);
+
+/**
+ * `timeout`: 0 or `SA_TIME_END` is no limit (as in openais 0.80).
+ */
+SaAisErrorT saMsgMessageSend(SaMsgHandleT msgHandle,
+                             const SaNameT *destination,
+                             const SaMsgMessageT *message,
+                             SaTimeT timeout);
+
+SaAisErrorT saMsgMessageSendAsync(SaMsgHandleT msgHandle,
+                                  SaInvocationT invocation,
+                                  const SaNameT *destination,
+                                  const SaMsgMessageT *message,
+                                  SaMsgAckFlagsT ackFlags);
+
+/**
+ * `message->data` NULL: the library allocates the data with `malloc`
+ * (the application frees it with `free`); else `message->size` is its
+ * room. `sendTime` and `senderId` may be NULL. `timeout` 0: no wait.
+ */
+SaAisErrorT saMsgMessageGet(SaMsgQueueHandleT queueHandle,
+                            SaMsgMessageT *message,
+                            SaTimeT *sendTime,
+                            SaMsgSenderIdT *senderId,
+                            SaTimeT timeout);
+
+SaAisErrorT saMsgMessageCancel(SaMsgQueueHandleT queueHandle);
+
+/**
+ * The reply goes into `receiveMessage` as a get's message does.
+ * `timeout`: 0 or `SA_TIME_END` is no limit.
+ */
+SaAisErrorT saMsgMessageSendReceive(SaMsgHandleT msgHandle,
+                                    const SaNameT *destination,
+                                    const SaMsgMessageT *sendMessage,
+                                    SaMsgMessageT *receiveMessage,
+                                    SaTimeT *replySendTime,
+                                    SaTimeT timeout);
+
+SaAisErrorT saMsgMessageReply(SaMsgHandleT msgHandle,
+                              const SaMsgMessageT *replyMessage,
+                              const SaMsgSenderIdT *senderId,
+                              SaTimeT timeout);
+
+SaAisErrorT saMsgMessageReplyAsync(SaMsgHandleT msgHandle,
+                                   SaInvocationT invocation,
+                                   const SaMsgMessageT *replyMessage,
+                                   const SaMsgSenderIdT *senderId,
+                                   SaMsgAckFlagsT ackFlags);
+
+#ifdef __cplusplus
+}  /* extern "C" */
+#endif  /* __cplusplus */
 
 #endif  /* SAMSG_H_DEFINED */

@@ -15,26 +15,3 @@
  * ours include it.
  */
 
-/* MSG (issue 20): functions come with their implementation. */
-#define ABI_SKIP_saMsgInitialize
-#define ABI_SKIP_saMsgSelectionObjectGet
-#define ABI_SKIP_saMsgDispatch
-#define ABI_SKIP_saMsgFinalize
-#define ABI_SKIP_saMsgQueueOpen
-#define ABI_SKIP_saMsgQueueOpenAsync
-#define ABI_SKIP_saMsgQueueClose
-#define ABI_SKIP_saMsgQueueStatusGet
-#define ABI_SKIP_saMsgQueueUnlink
-#define ABI_SKIP_saMsgQueueGroupCreate
-#define ABI_SKIP_saMsgQueueGroupInsert
-#define ABI_SKIP_saMsgQueueGroupRemove
-#define ABI_SKIP_saMsgQueueGroupDelete
-#define ABI_SKIP_saMsgQueueGroupTrack
-#define ABI_SKIP_saMsgQueueGroupTrackStop
-#define ABI_SKIP_saMsgMessageSend
-#define ABI_SKIP_saMsgMessageSendAsync
-#define ABI_SKIP_saMsgMessageGet
-#define ABI_SKIP_saMsgMessageCancel
-#define ABI_SKIP_saMsgMessageSendReceive
-#define ABI_SKIP_saMsgMessageReply
-#define ABI_SKIP_saMsgMessageReplyAsync

@@ -29,4 +29,5 @@ pub mod error;
 pub mod evs;
 pub mod evt;
 pub mod lck;
+pub mod msg;
 pub mod runtime;

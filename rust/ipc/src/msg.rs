@@ -121,6 +121,24 @@ pub fn track_flags_valid(flags: u8) -> bool {
         && flags & (TRACK_CHANGES | TRACK_CHANGES_ONLY) != (TRACK_CHANGES | TRACK_CHANGES_ONLY)
 }
 
+/// The checks of an open's name, attributes and flags (library and
+/// executive make the same): an error code, or `OK`.
+pub fn validate_open(name: &[u8], attrs: Option<&Attrs>, flags: u32) -> u32 {
+    use crate::error;
+    if flags & !(OPEN_CREATE | OPEN_RECEIVE_CALLBACK | OPEN_EMPTY) != 0 {
+        return error::BAD_FLAGS;
+    }
+    // Attributes exactly when creating.
+    if name.is_empty() || (flags & OPEN_CREATE != 0) != attrs.is_some() {
+        return error::INVALID_PARAM;
+    }
+    match attrs {
+        Some(a) if a.creation_flags & !PERSISTENT != 0 => error::BAD_FLAGS,
+        Some(a) if a.retention < 0 => error::INVALID_PARAM,
+        _ => error::OK,
+    }
+}
+
 /// A queue's creation attributes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Attrs {

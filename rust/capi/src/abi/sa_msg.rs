@@ -12,12 +12,20 @@
 //! number, so the header says `[4]` (same type, same layout); a
 //! compile-time check ties the 4 to the constant ([`PRIORITY_AREAS`]).
 //!
-//! The `saMsg*` functions are not here yet: each prototype is added with
-//! its implementation (an unimplemented function is neither declared nor
-//! exported; see `rust/capi/README.md`).
+//! The 22 `saMsg*` functions follow the types: each reads its arguments
+//! into Rust values, calls `crate::msg` (which sees no C type), and writes
+//! the results back. The header's quirks are kept where they are ABI: the
+//! first parameter of `saMsgQueueClose` is a queue handle named
+//! `msgHandle`; `saMsgQueueStatusGet` and `saMsgQueueUnlink` take the
+//! message-service handle although it is typed `SaMsgQueueHandleT` (both
+//! are `SaUint64T`).
 //!
 //! Must not: hold service logic, or use a Rust enum where C hands us a
 //! value (see the enum convention in `abi/mod.rs`).
+
+// The exported functions are called from C; their pointer rules are the
+// spec's, checked at the boundary, and documented in the header.
+#![allow(clippy::missing_safety_doc)]
 
 use core::ffi::{c_uint, c_void};
 
@@ -205,3 +213,474 @@ crate::c_enum!(SaMsgQueueGroupChangesT {
     SA_MSG_QUEUE_GROUP_REMOVED,
     SA_MSG_QUEUE_GROUP_STATE_CHANGED,
 });
+
+// ---------------------------------------------------------------------------
+// The functions: arguments read into Rust values, the work done by
+// `crate::msg`, its results written back.
+
+use ais_ipc::msg::{Attrs, Got, Members, Message};
+
+use crate::boundary::{Out, name_bytes, name_from_bytes, opt_out, out, try_mut, try_ref, try_slice};
+use crate::error::{AisError, AisResult};
+use crate::msg::{self, Callbacks, MembersInto};
+
+/// The application's C callbacks as the Rust ones `crate::msg` calls.
+fn callbacks(c: &SaMsgCallbacksT) -> Callbacks {
+    let code = |r: AisResult<()>| crate::boundary::result_code(r);
+    Callbacks {
+        open: c.saMsgQueueOpenCallback.map(|f| -> msg::OpenFn {
+            Box::new(move |invocation, r: AisResult<u64>| {
+                let (handle, err) = match r {
+                    Ok(h) => (h, code(Ok(()))),
+                    Err(e) => (0, code(Err(e))),
+                };
+                // SAFETY: the application's callback of the spec's type.
+                unsafe { f(invocation, handle, err) }
+            })
+        }),
+        track: c.saMsgQueueGroupTrackCallback.map(|f| -> msg::TrackFn {
+            Box::new(move |group, members, r| {
+                let Ok(name) = name_from_bytes(group) else { return };
+                let mut items = notifications(members);
+                let buffer = SaMsgQueueGroupNotificationBufferT {
+                    numberOfItems: items.len() as u32,
+                    notification: items.as_mut_ptr(),
+                    queueGroupPolicy: members.policy,
+                };
+                // SAFETY: the application's callback of the spec's type;
+                // both pointers are valid for the call.
+                unsafe { f(&name, &buffer, members.members, code(r)) }
+            })
+        }),
+        delivered: c.saMsgMessageDeliveredCallback.map(|f| -> msg::DeliveredFn {
+            // SAFETY: the application's callback of the spec's type.
+            Box::new(move |invocation, r| unsafe { f(invocation, code(r)) })
+        }),
+        received: c.saMsgMessageReceivedCallback.map(|f| -> msg::ReceivedFn {
+            // SAFETY: the application's callback of the spec's type.
+            Box::new(move |queue| unsafe { f(queue) })
+        }),
+    }
+}
+
+/// The members as the C notification array.
+fn notifications(m: &Members) -> Vec<SaMsgQueueGroupNotificationT> {
+    m.items
+        .iter()
+        .filter_map(|(name, change)| {
+            let queueName = name_from_bytes(name).ok()?;
+            Some(SaMsgQueueGroupNotificationT { member: SaMsgQueueGroupMemberT { queueName }, change: *change })
+        })
+        .collect()
+}
+
+/// The creation attributes, if given.
+unsafe fn attrs(p: *const SaMsgQueueCreationAttributesT) -> AisResult<Option<Attrs>> {
+    if p.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: the caller's pointer, checked by try_ref.
+    let a = unsafe { try_ref(p) }?;
+    Ok(Some(Attrs { creation_flags: a.creationFlags, size: a.size, retention: a.retentionTime }))
+}
+
+/// A message to send. NULL, a priority past the lowest or NULL data with
+/// a size → `INVALID_PARAM`; more than one message may carry → `TOO_BIG`.
+unsafe fn message_in(p: *const SaMsgMessageT) -> AisResult<Message> {
+    // SAFETY: the caller's pointer, checked by try_ref.
+    let m = unsafe { try_ref(p) }?;
+    if i32::from(m.priority) > SA_MSG_MESSAGE_LOWEST_PRIORITY {
+        return Err(AisError::INVALID_PARAM);
+    }
+    let size = usize::try_from(m.size).map_err(|_| AisError::TOO_BIG)?;
+    if size > ais_ipc::msg::MAX_DATA {
+        return Err(AisError::TOO_BIG);
+    }
+    // SAFETY: `data` holds `size` bytes, as the spec says.
+    let data = unsafe { try_slice(m.data.cast_const().cast::<u8>(), size) }?.to_vec();
+    let sender_name = match m.senderName.is_null() {
+        true => None,
+        // SAFETY: a non-NULL sender name is an `SaNameT`.
+        false => Some(unsafe { name_bytes(m.senderName) }?.to_vec()),
+    };
+    Ok(Message { kind: m.r#type, version: m.version, priority: m.priority, sender_name, data })
+}
+
+/// The room a receive buffer gives: its `size`, or any (`data` NULL: the
+/// library allocates).
+fn room(m: &SaMsgMessageT) -> u64 {
+    if m.data.is_null() { u64::MAX } else { m.size }
+}
+
+/// Writes a received message into `m` (data into the caller's buffer, or
+/// a new one from `malloc` that the application frees with `free`). Too
+/// small a buffer: `size` says what is needed, `NO_SPACE`.
+unsafe fn message_out(m: &mut SaMsgMessageT, got: Got) -> AisResult<(i64, u64)> {
+    let (msg, send_time, sender_id) = match got {
+        Got::NoSpace(needed) => {
+            m.size = needed;
+            return Err(AisError::NO_SPACE);
+        }
+        Got::Message { msg, send_time, sender_id } => (msg, send_time, sender_id),
+    };
+    let len = msg.data.len();
+    if m.data.is_null() {
+        // SAFETY: plain allocation; the application frees it with free().
+        let p = unsafe { libc::malloc(len.max(1)) }.cast::<u8>();
+        if p.is_null() {
+            return Err(AisError::NO_MEMORY);
+        }
+        // SAFETY: `p` has room for `len` bytes.
+        unsafe { p.copy_from_nonoverlapping(msg.data.as_ptr(), len) };
+        m.data = p.cast();
+    } else if len as u64 <= m.size {
+        // SAFETY: the caller's buffer holds `size` >= len bytes.
+        unsafe { m.data.cast::<u8>().copy_from_nonoverlapping(msg.data.as_ptr(), len) };
+    } else {
+        return Err(AisError::LIBRARY); // the executive checked the room
+    }
+    m.size = len as u64;
+    m.r#type = msg.kind;
+    m.version = msg.version;
+    m.priority = msg.priority;
+    if !m.senderName.is_null() {
+        let name = name_from_bytes(msg.sender_name.as_deref().unwrap_or_default())?;
+        // SAFETY: a non-NULL sender name points to a writable `SaNameT`.
+        unsafe { m.senderName.write_unaligned(name) };
+    }
+    Ok((send_time, sender_id))
+}
+
+/// Opens a handle; `msgCallbacks` may be NULL (no callbacks).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saMsgInitialize(
+    msgHandle: *mut SaMsgHandleT,
+    msgCallbacks: *const SaMsgCallbacksT,
+    version: *mut SaVersionT,
+) -> SaAisErrorT {
+    crate::boundary!({
+        let handle = unsafe { out(msgHandle) }?;
+        let version = unsafe { try_mut(version) }?;
+        let cbs =
+            if msgCallbacks.is_null() { Callbacks::default() } else { callbacks(unsafe { try_ref(msgCallbacks) }?) };
+        handle.write(msg::initialize(version, cbs)?);
+        Ok(())
+    })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saMsgSelectionObjectGet(
+    msgHandle: SaMsgHandleT,
+    selectionObject: *mut SaSelectionObjectT,
+) -> SaAisErrorT {
+    crate::boundary!({
+        let so = unsafe { out(selectionObject) }?;
+        so.write(msg::selection_object(msgHandle)?);
+        Ok(())
+    })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saMsgDispatch(msgHandle: SaMsgHandleT, dispatchFlags: SaDispatchFlagsT) -> SaAisErrorT {
+    crate::boundary!({ msg::dispatch(msgHandle, dispatchFlags) })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saMsgFinalize(msgHandle: SaMsgHandleT) -> SaAisErrorT {
+    crate::boundary!({ msg::finalize(msgHandle) })
+}
+
+/// `creationAttributes` exactly when `openFlags` has `SA_MSG_QUEUE_CREATE`.
+/// `timeout`: 0 or `SA_TIME_END` is no limit (as in openais 0.80).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saMsgQueueOpen(
+    msgHandle: SaMsgHandleT,
+    queueName: *const SaNameT,
+    creationAttributes: *const SaMsgQueueCreationAttributesT,
+    openFlags: SaMsgQueueOpenFlagsT,
+    timeout: SaTimeT,
+    queueHandle: *mut SaMsgQueueHandleT,
+) -> SaAisErrorT {
+    crate::boundary!({
+        let name = unsafe { name_bytes(queueName) }?;
+        let attrs = unsafe { attrs(creationAttributes) }?;
+        let handle = unsafe { out(queueHandle) }?;
+        handle.write(msg::queue_open(msgHandle, name, attrs, openFlags, timeout)?);
+        Ok(())
+    })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saMsgQueueOpenAsync(
+    msgHandle: SaMsgHandleT,
+    invocation: SaInvocationT,
+    queueName: *const SaNameT,
+    creationAttributes: *const SaMsgQueueCreationAttributesT,
+    openFlags: SaMsgQueueOpenFlagsT,
+) -> SaAisErrorT {
+    crate::boundary!({
+        let name = unsafe { name_bytes(queueName) }?;
+        let attrs = unsafe { attrs(creationAttributes) }?;
+        msg::queue_open_async(msgHandle, invocation, name, attrs, openFlags)
+    })
+}
+
+/// Closes a queue: `msgHandle` is a queue handle (the classic name).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saMsgQueueClose(msgHandle: SaMsgQueueHandleT) -> SaAisErrorT {
+    crate::boundary!({ msg::queue_close(msgHandle) })
+}
+
+/// `msgHandle` is the message-service handle (typed as in the classic
+/// header).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saMsgQueueStatusGet(
+    msgHandle: SaMsgQueueHandleT,
+    queueName: *const SaNameT,
+    queueStatus: *mut SaMsgQueueStatusT,
+) -> SaAisErrorT {
+    crate::boundary!({
+        let name = unsafe { name_bytes(queueName) }?;
+        let status = unsafe { out(queueStatus) }?;
+        let s = msg::queue_status_get(msgHandle, name)?;
+        let usage = s.usage.map(|(used, n)| SaMsgQueueUsageT { queueSize: 0, queueUsed: used, numberOfMessages: n });
+        let mut usage = usage;
+        for (u, size) in usage.iter_mut().zip(s.attrs.size) {
+            u.queueSize = size;
+        }
+        status.write(SaMsgQueueStatusT {
+            creationFlags: s.attrs.creation_flags,
+            retentionTime: s.attrs.retention,
+            closeTime: s.close_time,
+            saMsgQueueUsage: usage,
+        });
+        Ok(())
+    })
+}
+
+/// `msgHandle` is the message-service handle (as for status).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saMsgQueueUnlink(msgHandle: SaMsgQueueHandleT, queueName: *const SaNameT) -> SaAisErrorT {
+    crate::boundary!({
+        let name = unsafe { name_bytes(queueName) }?;
+        msg::queue_unlink(msgHandle, name)
+    })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saMsgQueueGroupCreate(
+    msgHandle: SaMsgHandleT,
+    queueGroupName: *const SaNameT,
+    queueGroupPolicy: SaMsgQueueGroupPolicyT,
+) -> SaAisErrorT {
+    crate::boundary!({
+        let group = unsafe { name_bytes(queueGroupName) }?;
+        msg::group_create(msgHandle, group, queueGroupPolicy)
+    })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saMsgQueueGroupInsert(
+    msgHandle: SaMsgHandleT,
+    queueGroupName: *const SaNameT,
+    queueName: *const SaNameT,
+) -> SaAisErrorT {
+    crate::boundary!({
+        let group = unsafe { name_bytes(queueGroupName) }?;
+        let queue = unsafe { name_bytes(queueName) }?;
+        msg::group_insert(msgHandle, group, queue)
+    })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saMsgQueueGroupRemove(
+    msgHandle: SaMsgHandleT,
+    queueGroupName: *const SaNameT,
+    queueName: *const SaNameT,
+) -> SaAisErrorT {
+    crate::boundary!({
+        let group = unsafe { name_bytes(queueGroupName) }?;
+        let queue = unsafe { name_bytes(queueName) }?;
+        msg::group_remove(msgHandle, group, queue)
+    })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saMsgQueueGroupDelete(msgHandle: SaMsgHandleT, queueGroupName: *const SaNameT) -> SaAisErrorT {
+    crate::boundary!({
+        let group = unsafe { name_bytes(queueGroupName) }?;
+        msg::group_delete(msgHandle, group)
+    })
+}
+
+/// `notificationBuffer` may be NULL; with `SA_TRACK_CURRENT` and a NULL
+/// `notification` array, the array is allocated with `malloc` for the
+/// caller to `free`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saMsgQueueGroupTrack(
+    msgHandle: SaMsgHandleT,
+    queueGroupName: *const SaNameT,
+    trackFlags: SaUint8T,
+    notificationBuffer: *mut SaMsgQueueGroupNotificationBufferT,
+) -> SaAisErrorT {
+    crate::boundary!({
+        let group = unsafe { name_bytes(queueGroupName) }?;
+        let buffer = if notificationBuffer.is_null() { None } else { Some(unsafe { try_mut(notificationBuffer) }?) };
+        let into = buffer.as_deref().map(|b| match b.notification.is_null() {
+            true => MembersInto::Allocated,
+            false => MembersInto::Array(b.numberOfItems),
+        });
+        let (Some(members), Some(b)) = (msg::group_track(msgHandle, group, trackFlags, into)?, buffer) else {
+            return Ok(());
+        };
+        let items = notifications(&members);
+        if b.notification.is_null() {
+            let bytes = size_of::<SaMsgQueueGroupNotificationT>() * items.len().max(1);
+            // SAFETY: plain allocation; the application frees it with free().
+            let p = unsafe { libc::malloc(bytes) }.cast::<SaMsgQueueGroupNotificationT>();
+            if p.is_null() {
+                return Err(AisError::NO_MEMORY);
+            }
+            // SAFETY: `p` has room for `items.len()` entries.
+            unsafe { p.copy_from_nonoverlapping(items.as_ptr(), items.len()) };
+            b.notification = p;
+        } else if items.len() > b.numberOfItems as usize {
+            b.numberOfItems = items.len() as u32;
+            return Err(AisError::NO_SPACE);
+        } else {
+            // SAFETY: the caller's array holds `numberOfItems` >= len entries.
+            unsafe { b.notification.copy_from_nonoverlapping(items.as_ptr(), items.len()) };
+        }
+        b.numberOfItems = items.len() as u32;
+        b.queueGroupPolicy = members.policy;
+        Ok(())
+    })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saMsgQueueGroupTrackStop(
+    msgHandle: SaMsgHandleT,
+    queueGroupName: *const SaNameT,
+) -> SaAisErrorT {
+    crate::boundary!({
+        let group = unsafe { name_bytes(queueGroupName) }?;
+        msg::group_track_stop(msgHandle, group)
+    })
+}
+
+/// `timeout`: 0 or `SA_TIME_END` is no limit (as in openais 0.80).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saMsgMessageSend(
+    msgHandle: SaMsgHandleT,
+    destination: *const SaNameT,
+    message: *const SaMsgMessageT,
+    timeout: SaTimeT,
+) -> SaAisErrorT {
+    crate::boundary!({
+        let to = unsafe { name_bytes(destination) }?;
+        let m = unsafe { message_in(message) }?;
+        msg::send(msgHandle, to, m, timeout)
+    })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saMsgMessageSendAsync(
+    msgHandle: SaMsgHandleT,
+    invocation: SaInvocationT,
+    destination: *const SaNameT,
+    message: *const SaMsgMessageT,
+    ackFlags: SaMsgAckFlagsT,
+) -> SaAisErrorT {
+    crate::boundary!({
+        let to = unsafe { name_bytes(destination) }?;
+        let m = unsafe { message_in(message) }?;
+        msg::send_async(msgHandle, invocation, to, m, ackFlags)
+    })
+}
+
+/// Writes `v` to an optional output.
+fn put<T>(o: Option<Out<'_, T>>, v: T) {
+    if let Some(o) = o {
+        o.write(v);
+    }
+}
+
+/// `message->data` NULL: the library allocates the data with `malloc`
+/// (the application frees it with `free`); else `message->size` is its
+/// room. `sendTime` and `senderId` may be NULL. `timeout` 0: no wait.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saMsgMessageGet(
+    queueHandle: SaMsgQueueHandleT,
+    message: *mut SaMsgMessageT,
+    sendTime: *mut SaTimeT,
+    senderId: *mut SaMsgSenderIdT,
+    timeout: SaTimeT,
+) -> SaAisErrorT {
+    crate::boundary!({
+        let m = unsafe { try_mut(message) }?;
+        let send_time = unsafe { opt_out(sendTime) }?;
+        let sender_id = unsafe { opt_out(senderId) }?;
+        let got = msg::get(queueHandle, room(m), timeout)?;
+        let (t, id) = unsafe { message_out(m, got) }?;
+        put(send_time, t);
+        put(sender_id, id);
+        Ok(())
+    })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saMsgMessageCancel(queueHandle: SaMsgQueueHandleT) -> SaAisErrorT {
+    crate::boundary!({ msg::cancel(queueHandle) })
+}
+
+/// The reply goes into `receiveMessage` as a get's message does.
+/// `timeout`: 0 or `SA_TIME_END` is no limit.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saMsgMessageSendReceive(
+    msgHandle: SaMsgHandleT,
+    destination: *const SaNameT,
+    sendMessage: *const SaMsgMessageT,
+    receiveMessage: *mut SaMsgMessageT,
+    replySendTime: *mut SaTimeT,
+    timeout: SaTimeT,
+) -> SaAisErrorT {
+    crate::boundary!({
+        let to = unsafe { name_bytes(destination) }?;
+        let m = unsafe { message_in(sendMessage) }?;
+        let r = unsafe { try_mut(receiveMessage) }?;
+        let send_time = unsafe { opt_out(replySendTime) }?;
+        let got = msg::send_receive(msgHandle, to, m, room(r), timeout)?;
+        let (t, _) = unsafe { message_out(r, got) }?;
+        put(send_time, t);
+        Ok(())
+    })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saMsgMessageReply(
+    msgHandle: SaMsgHandleT,
+    replyMessage: *const SaMsgMessageT,
+    senderId: *const SaMsgSenderIdT,
+    timeout: SaTimeT,
+) -> SaAisErrorT {
+    crate::boundary!({
+        let m = unsafe { message_in(replyMessage) }?;
+        let id = *unsafe { try_ref(senderId) }?;
+        msg::reply(msgHandle, id, m, timeout)
+    })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saMsgMessageReplyAsync(
+    msgHandle: SaMsgHandleT,
+    invocation: SaInvocationT,
+    replyMessage: *const SaMsgMessageT,
+    senderId: *const SaMsgSenderIdT,
+    ackFlags: SaMsgAckFlagsT,
+) -> SaAisErrorT {
+    crate::boundary!({
+        let m = unsafe { message_in(replyMessage) }?;
+        let id = *unsafe { try_ref(senderId) }?;
+        msg::reply_async(msgHandle, invocation, id, m, ackFlags)
+    })
+}

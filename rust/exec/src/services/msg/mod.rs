@@ -164,7 +164,7 @@ impl Replicated for Msg {
                 return cx.ctx.reply(conn, msg_id, err, &[]);
             }
             Request::Open { name, attrs, flags, is_async, token } => {
-                let check = queues::validate_open(name, attrs.as_ref(), *flags);
+                let check = wire::validate_open(name, attrs.as_ref(), *flags);
                 if check != error::OK {
                     return cx.ctx.reply(conn, msg_id, check, &[]);
                 }

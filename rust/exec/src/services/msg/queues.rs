@@ -174,21 +174,6 @@ pub struct Effects {
     pub received: Received,
 }
 
-/// Validates open flags and attributes (the same checks on both sides).
-pub fn validate_open(name: &[u8], attrs: Option<&Attrs>, flags: u32) -> u32 {
-    if flags & !(wire::OPEN_CREATE | wire::OPEN_RECEIVE_CALLBACK | wire::OPEN_EMPTY) != 0 {
-        return error::BAD_FLAGS;
-    }
-    if name.is_empty() || (flags & wire::OPEN_CREATE != 0) != attrs.is_some() {
-        return error::INVALID_PARAM;
-    }
-    match attrs {
-        Some(a) if a.creation_flags & !wire::PERSISTENT != 0 => error::BAD_FLAGS,
-        Some(a) if a.retention < 0 => error::INVALID_PARAM,
-        _ => error::OK,
-    }
-}
-
 pub fn valid_policy(policy: u32) -> bool {
     (wire::ROUND_ROBIN..=wire::BROADCAST).contains(&policy)
 }
@@ -201,7 +186,7 @@ impl Queues {
 
     /// `saMsgQueueOpen` by `opener` (its `open` is the new open id).
     pub fn open(&mut self, id: QueueId, name: &[u8], attrs: Option<&Attrs>, opener: Opener) -> Result<u64, u32> {
-        let check = validate_open(name, attrs, opener.flags);
+        let check = wire::validate_open(name, attrs, opener.flags);
         if check != error::OK {
             return Err(check);
         }
