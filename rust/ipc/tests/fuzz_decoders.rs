@@ -8,7 +8,7 @@
 //! seed and iteration knobs).
 
 use ais_ipc::codec::Reader;
-use ais_ipc::{cfg, ckpt, clm, cpg, evs, evt, frame, handshake};
+use ais_ipc::{cfg, ckpt, clm, cpg, evs, evt, frame, handshake, msg};
 use ais_testrng::Rng;
 
 /// A body made of 4-byte words, mostly small numbers (plausible lengths,
@@ -78,6 +78,8 @@ fn feed_all(body: &[u8], ids: u32, grown: &mut Vec<Vec<u8>>) -> usize {
     count(clm::Node::decode(&mut Reader::new(body)).is_ok());
     count(clm::View::decode(&mut Reader::new(body)).is_ok());
     count(evt::Event::decode(&mut Reader::new(body)).is_ok());
+    count(msg::Message::decode(&mut Reader::new(body)).is_ok());
+    count(msg::Members::decode(&mut Reader::new(body)).is_ok());
 
     // Whole bodies.
     count(ckpt::VectorResult::decode(body).is_ok());
@@ -94,6 +96,10 @@ fn feed_all(body: &[u8], ids: u32, grown: &mut Vec<Vec<u8>>) -> usize {
     count(cpg::decode_u32(body).is_ok());
     count(evs::decode_membership(body).is_ok());
     count(evt::Pulled::decode(body).is_ok());
+    count(msg::Got::decode(body).is_ok());
+    count(msg::Status::decode(body).is_ok());
+    count(msg::TrackCallback::decode(body).is_ok());
+    count(msg::decode_track_reply(body).is_ok());
     count(cfg::Status::decode_response(body).is_ok());
     count(cfg::decode_error(body).is_ok());
     count(handshake::Hello::decode(body).is_ok());
@@ -114,6 +120,12 @@ fn feed_all(body: &[u8], ids: u32, grown: &mut Vec<Vec<u8>>) -> usize {
             ok += 1;
             let again = req.encode();
             assert_eq!(evt::Request::decode(req.id(), &again).as_ref(), Ok(&req), "evt id {id} body {body:02x?}");
+            grown.push(again);
+        }
+        if let Ok(req) = msg::Request::decode(id, body) {
+            ok += 1;
+            let again = req.encode();
+            assert_eq!(msg::Request::decode(req.id(), &again).as_ref(), Ok(&req), "msg id {id} body {body:02x?}");
             grown.push(again);
         }
         if let Ok(Some(req)) = cpg::Request::decode(id, body) {
