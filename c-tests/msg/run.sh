@@ -1,6 +1,7 @@
 #!/bin/sh
-# The message queue C tests: the API test against a live single-node
-# executive, then the three-node tests (cluster.sh).
+# The message queue C tests: the API test and the classic conformance test
+# (c-tests/conformance/msg_classic.c) against a live single-node executive,
+# then the three-node tests (cluster.sh).
 #
 #   c-tests/msg/run.sh [target-dir]    (default: <repo>/target; debug profile,
 #                                       AIS_PROFILE=release for the other)
@@ -22,8 +23,13 @@ ctest_link
 step "build msg_api" ctest_build msg_api msg_api SaMsg -Wall -Wextra -Werror
 step "build msg_api with -lais" ctest_build msg_api-ais msg_api ais -Wall -Wextra -Werror
 step "build msg_node" ctest_build msg_node msg_node SaMsg -Wall -Wextra -Werror
+# Classic conformance (c-tests/conformance/msg_classic.c), built as a classic
+# program is: only -I.../include/corosync and -lSaMsg.
+step "build msg_classic" \
+    $CC -std=gnu99 -Wall -Wextra -Werror -I"$root/include/corosync" -o "$tmp/msg_classic" \
+    "$root/c-tests/conformance/msg_classic.c" -L"$lib" -Wl,-rpath,"$lib" -lSaMsg
 
-for prog in msg_api msg_api-ais; do
+for prog in msg_api msg_api-ais msg_classic; do
     [ -x "$tmp/$prog" ] || continue
     step "run $prog" ctest_with_exec "$LIMIT" "$tmp/$prog"
 done
