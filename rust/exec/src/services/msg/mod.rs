@@ -10,8 +10,8 @@
 //! process elsewhere reopens the queue and finds it. A get is ordered
 //! (`Agreed`: only its place in the order matters); if the queue is empty
 //! it waits in the replicated state (`Reply::Later`) and the send that
-//! fills the queue answers it; its timeout is a local deadline of the
-//! engine (`Cx::expire_at`), whose expiry is ordered too, so a get never
+//! fills the queue answers it; its timeout is a time limit of the engine
+//! (`Cx::order_within`), whose withdrawal is ordered too, so a get never
 //! both times out and takes a message. Likewise a sendReceive waits for
 //! the reply that names its sender id.
 //!
@@ -111,15 +111,14 @@ impl Msg {
         cx.tell(at.node, at.conn, wire::TRACK_CALLBACK, cb.encode());
         Reply::ok(wire::encode_track_reply(None))
     }
+}
 
-    /// Gives a waiting request (get, sendReceive) its deadline.
-    fn deadline(cx: &mut Cx<'_, '_>, at: &Ordered, timeout: i64) {
-        if at.mine && timeout != wire::TIME_END {
-            let wait = Duration::from_nanos(u64::try_from(timeout).unwrap_or(0));
-            if let Some(when) = cx.now().mono.checked_add(wait) {
-                cx.expire_at(at.reference(), when);
-            }
-        }
+/// The time limit of a request that may wait (get, sendReceive): its
+/// timeout, unless there is none (`SA_TIME_END`) or no wait (0).
+fn limit(timeout: i64) -> Option<Duration> {
+    match timeout {
+        t if t <= 0 || t == wire::TIME_END => None,
+        t => Some(Duration::from_nanos(t as u64)),
     }
 }
 
@@ -176,9 +175,15 @@ impl Replicated for Msg {
             Request::GroupTrack { flags, .. } if !wire::track_flags_valid(*flags) => {
                 return cx.ctx.reply(conn, msg_id, error::BAD_FLAGS, &[]);
             }
-            Request::GroupTrack { .. } | Request::Get { .. } | Request::Cancel { .. } => {
-                (Guarantee::Agreed, Answer::Reply)
+            Request::Get { timeout, .. } => {
+                cx.order_within(conn, msg_id, body, Guarantee::Agreed, Answer::Reply, limit(*timeout));
+                return;
             }
+            Request::SendReceive { timeout, .. } => {
+                cx.order_within(conn, msg_id, body, Guarantee::Safe, Answer::Reply, limit(*timeout));
+                return;
+            }
+            Request::GroupTrack { .. } | Request::Cancel { .. } => (Guarantee::Agreed, Answer::Reply),
             Request::Send { mode, token, .. } | Request::Reply { mode, token, .. } => match *mode {
                 wire::MODE_ACK => (Guarantee::Safe, Answer::Callback(*token)),
                 wire::MODE_ASYNC => (Guarantee::Safe, Answer::Caller),
@@ -236,18 +241,16 @@ impl Replicated for Msg {
                 Ok(None) if timeout <= 0 => Reply::err(error::TIMEOUT),
                 Ok(None) => {
                     self.state.wait(at.node, open, Waiter { req: at.reference(), conn: at.conn.0, room });
-                    Self::deadline(cx, at, timeout);
                     Reply::Later
                 }
             },
             Request::Cancel { open } => self.state.cancel(at.node, open, &mut fx).into(),
-            Request::SendReceive { to, msg, timeout, room } => {
+            Request::SendReceive { to, msg, room, .. } => {
                 let id = self.state.new_sender_id();
                 match self.state.send(&to, at.node, msg, at.ts, id, &mut fx) {
                     Err(e) => Reply::err(e),
                     Ok(()) => {
                         self.state.repliers.insert(id, Waiter { req: at.reference(), conn: at.conn.0, room });
-                        Self::deadline(cx, at, timeout);
                         Reply::Later
                     }
                 }
@@ -264,8 +267,10 @@ impl Replicated for Msg {
         reply
     }
 
-    fn expired(&mut self, _cx: &mut Cx<'_, '_>, req: ReqRef) -> Reply {
-        if self.state.expire(req) { Reply::err(error::TIMEOUT) } else { Reply::None }
+    fn withdraw(&mut self, cx: &mut Cx<'_, '_>, req: ReqRef) {
+        if self.state.expire(req) {
+            cx.answer(req, error::TIMEOUT, &[]);
+        }
     }
 
     fn closed(&mut self, cx: &mut Cx<'_, '_>, node: NodeId, conn: ConnId) {
