@@ -13,7 +13,7 @@
 //! compile-time check ties the 4 to the constant ([`PRIORITY_AREAS`]).
 //!
 //! The 22 `saMsg*` functions follow the types: each reads its arguments
-//! into Rust values, calls `crate::msg` (which sees no C type), and writes
+//! into Rust values (`abi::convert`), calls `crate::msg` (which sees no C type), and writes
 //! the results back. The header's quirks are kept where they are ABI: the
 //! first parameter of `saMsgQueueClose` is a queue handle named
 //! `msgHandle`; `saMsgQueueStatusGet` and `saMsgQueueUnlink` take the
@@ -220,22 +220,21 @@ crate::c_enum!(SaMsgQueueGroupChangesT {
 
 use ais_ipc::msg::{Attrs, Got, Members, Message};
 
-use crate::boundary::{Out, name_bytes, name_from_bytes, opt_out, out, try_mut, try_ref, try_slice};
+use super::convert::{
+    CAlloc, Out, callback_code, dispatch_flags, name_bytes, name_from_bytes, opt_mut, opt_out, opt_ref, out, out_slice,
+    try_mut, try_ref, try_slice, with_version, write_slice,
+};
 use crate::error::{AisError, AisResult};
 use crate::msg::{self, Callbacks, MembersInto};
 
 /// The application's C callbacks as the Rust ones `crate::msg` calls.
 fn callbacks(c: &SaMsgCallbacksT) -> Callbacks {
-    let code = |r: AisResult<()>| crate::boundary::result_code(r);
     Callbacks {
         open: c.saMsgQueueOpenCallback.map(|f| -> msg::OpenFn {
             Box::new(move |invocation, r: AisResult<u64>| {
-                let (handle, err) = match r {
-                    Ok(h) => (h, code(Ok(()))),
-                    Err(e) => (0, code(Err(e))),
-                };
+                let handle = *r.as_ref().unwrap_or(&0);
                 // SAFETY: the application's callback of the spec's type.
-                unsafe { f(invocation, handle, err) }
+                unsafe { f(invocation, handle, callback_code(&r)) }
             })
         }),
         track: c.saMsgQueueGroupTrackCallback.map(|f| -> msg::TrackFn {
@@ -249,12 +248,12 @@ fn callbacks(c: &SaMsgCallbacksT) -> Callbacks {
                 };
                 // SAFETY: the application's callback of the spec's type;
                 // both pointers are valid for the call.
-                unsafe { f(&name, &buffer, members.members, code(r)) }
+                unsafe { f(&name, &buffer, members.members, callback_code(&r)) }
             })
         }),
         delivered: c.saMsgMessageDeliveredCallback.map(|f| -> msg::DeliveredFn {
             // SAFETY: the application's callback of the spec's type.
-            Box::new(move |invocation, r| unsafe { f(invocation, code(r)) })
+            Box::new(move |invocation, r| unsafe { f(invocation, callback_code(&r)) })
         }),
         received: c.saMsgMessageReceivedCallback.map(|f| -> msg::ReceivedFn {
             // SAFETY: the application's callback of the spec's type.
@@ -275,20 +274,13 @@ fn notifications(m: &Members) -> Vec<SaMsgQueueGroupNotificationT> {
 }
 
 /// The creation attributes, if given.
-unsafe fn attrs(p: *const SaMsgQueueCreationAttributesT) -> AisResult<Option<Attrs>> {
-    if p.is_null() {
-        return Ok(None);
-    }
-    // SAFETY: the caller's pointer, checked by try_ref.
-    let a = unsafe { try_ref(p) }?;
-    Ok(Some(Attrs { creation_flags: a.creationFlags, size: a.size, retention: a.retentionTime }))
+fn attrs(a: Option<&SaMsgQueueCreationAttributesT>) -> Option<Attrs> {
+    a.map(|a| Attrs { creation_flags: a.creationFlags, size: a.size, retention: a.retentionTime })
 }
 
 /// A message to send. NULL, a priority past the lowest or NULL data with
 /// a size → `INVALID_PARAM`; more than one message may carry → `TOO_BIG`.
-unsafe fn message_in(p: *const SaMsgMessageT) -> AisResult<Message> {
-    // SAFETY: the caller's pointer, checked by try_ref.
-    let m = unsafe { try_ref(p) }?;
+fn message_in(m: &SaMsgMessageT) -> AisResult<Message> {
     if i32::from(m.priority) > SA_MSG_MESSAGE_LOWEST_PRIORITY {
         return Err(AisError::INVALID_PARAM);
     }
@@ -296,12 +288,10 @@ unsafe fn message_in(p: *const SaMsgMessageT) -> AisResult<Message> {
     if size > ais_ipc::msg::MAX_DATA {
         return Err(AisError::TOO_BIG);
     }
-    // SAFETY: `data` holds `size` bytes, as the spec says.
-    let data = unsafe { try_slice(m.data.cast_const().cast::<u8>(), size) }?.to_vec();
+    let data = try_slice!(m.data.cast_const().cast::<u8>(), size)?.to_vec();
     let sender_name = match m.senderName.is_null() {
         true => None,
-        // SAFETY: a non-NULL sender name is an `SaNameT`.
-        false => Some(unsafe { name_bytes(m.senderName) }?.to_vec()),
+        false => Some(name_bytes!(m.senderName.cast_const())?.to_vec()),
     };
     Ok(Message { kind: m.r#type, version: m.version, priority: m.priority, sender_name, data })
 }
@@ -315,7 +305,7 @@ fn room(m: &SaMsgMessageT) -> u64 {
 /// Writes a received message into `m` (data into the caller's buffer, or
 /// a new one from `malloc` that the application frees with `free`). Too
 /// small a buffer: `size` says what is needed, `NO_SPACE`.
-unsafe fn message_out(m: &mut SaMsgMessageT, got: Got) -> AisResult<(i64, u64)> {
+fn message_out(m: &mut SaMsgMessageT, got: Got) -> AisResult<(i64, u64)> {
     let (msg, send_time, sender_id) = match got {
         Got::NoSpace(needed) => {
             m.size = needed;
@@ -324,29 +314,24 @@ unsafe fn message_out(m: &mut SaMsgMessageT, got: Got) -> AisResult<(i64, u64)> 
         Got::Message { msg, send_time, sender_id } => (msg, send_time, sender_id),
     };
     let len = msg.data.len();
-    if m.data.is_null() {
-        // SAFETY: plain allocation; the application frees it with free().
-        let p = unsafe { libc::malloc(len.max(1)) }.cast::<u8>();
-        if p.is_null() {
-            return Err(AisError::NO_MEMORY);
-        }
-        // SAFETY: `p` has room for `len` bytes.
-        unsafe { p.copy_from_nonoverlapping(msg.data.as_ptr(), len) };
-        m.data = p.cast();
-    } else if len as u64 <= m.size {
-        // SAFETY: the caller's buffer holds `size` >= len bytes.
-        unsafe { m.data.cast::<u8>().copy_from_nonoverlapping(msg.data.as_ptr(), len) };
-    } else {
+    if !m.data.is_null() && len as u64 > m.size {
         return Err(AisError::LIBRARY); // the executive checked the room
+    }
+    let sender = match m.senderName.is_null() {
+        true => None,
+        false => Some((out!(m.senderName)?, name_from_bytes(msg.sender_name.as_deref().unwrap_or_default())?)),
+    };
+    if m.data.is_null() {
+        m.data = CAlloc::from_slice(&msg.data)?.into_raw().cast();
+    } else {
+        write_slice(out_slice!(m.data.cast::<u8>(), len)?, &msg.data);
     }
     m.size = len as u64;
     m.r#type = msg.kind;
     m.version = msg.version;
     m.priority = msg.priority;
-    if !m.senderName.is_null() {
-        let name = name_from_bytes(msg.sender_name.as_deref().unwrap_or_default())?;
-        // SAFETY: a non-NULL sender name points to a writable `SaNameT`.
-        unsafe { m.senderName.write_unaligned(name) };
+    if let Some((o, name)) = sender {
+        o.write(name);
     }
     Ok((send_time, sender_id))
 }
@@ -359,11 +344,10 @@ pub unsafe extern "C" fn saMsgInitialize(
     version: *mut SaVersionT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let handle = unsafe { out(msgHandle) }?;
-        let version = unsafe { try_mut(version) }?;
-        let cbs =
-            if msgCallbacks.is_null() { Callbacks::default() } else { callbacks(unsafe { try_ref(msgCallbacks) }?) };
-        handle.write(msg::initialize(version, cbs)?);
+        let handle = out!(msgHandle)?;
+        let version = try_mut!(version)?;
+        let cbs = opt_ref!(msgCallbacks)?.map(callbacks).unwrap_or_default();
+        handle.write(with_version(version, |v| msg::initialize(v, cbs))?);
         Ok(())
     })
 }
@@ -374,7 +358,7 @@ pub unsafe extern "C" fn saMsgSelectionObjectGet(
     selectionObject: *mut SaSelectionObjectT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let so = unsafe { out(selectionObject) }?;
+        let so = out!(selectionObject)?;
         so.write(msg::selection_object(msgHandle)?);
         Ok(())
     })
@@ -382,7 +366,7 @@ pub unsafe extern "C" fn saMsgSelectionObjectGet(
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn saMsgDispatch(msgHandle: SaMsgHandleT, dispatchFlags: SaDispatchFlagsT) -> SaAisErrorT {
-    crate::boundary!({ msg::dispatch(msgHandle, dispatchFlags) })
+    crate::boundary!({ msg::dispatch(msgHandle, dispatch_flags(dispatchFlags)) })
 }
 
 #[unsafe(no_mangle)]
@@ -402,9 +386,9 @@ pub unsafe extern "C" fn saMsgQueueOpen(
     queueHandle: *mut SaMsgQueueHandleT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let name = unsafe { name_bytes(queueName) }?;
-        let attrs = unsafe { attrs(creationAttributes) }?;
-        let handle = unsafe { out(queueHandle) }?;
+        let name = name_bytes!(queueName)?;
+        let attrs = attrs(opt_ref!(creationAttributes)?);
+        let handle = out!(queueHandle)?;
         handle.write(msg::queue_open(msgHandle, name, attrs, openFlags, timeout)?);
         Ok(())
     })
@@ -419,8 +403,8 @@ pub unsafe extern "C" fn saMsgQueueOpenAsync(
     openFlags: SaMsgQueueOpenFlagsT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let name = unsafe { name_bytes(queueName) }?;
-        let attrs = unsafe { attrs(creationAttributes) }?;
+        let name = name_bytes!(queueName)?;
+        let attrs = attrs(opt_ref!(creationAttributes)?);
         msg::queue_open_async(msgHandle, invocation, name, attrs, openFlags)
     })
 }
@@ -440,8 +424,8 @@ pub unsafe extern "C" fn saMsgQueueStatusGet(
     queueStatus: *mut SaMsgQueueStatusT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let name = unsafe { name_bytes(queueName) }?;
-        let status = unsafe { out(queueStatus) }?;
+        let name = name_bytes!(queueName)?;
+        let status = out!(queueStatus)?;
         let s = msg::queue_status_get(msgHandle, name)?;
         let usage = s.usage.map(|(used, n)| SaMsgQueueUsageT { queueSize: 0, queueUsed: used, numberOfMessages: n });
         let mut usage = usage;
@@ -462,7 +446,7 @@ pub unsafe extern "C" fn saMsgQueueStatusGet(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn saMsgQueueUnlink(msgHandle: SaMsgQueueHandleT, queueName: *const SaNameT) -> SaAisErrorT {
     crate::boundary!({
-        let name = unsafe { name_bytes(queueName) }?;
+        let name = name_bytes!(queueName)?;
         msg::queue_unlink(msgHandle, name)
     })
 }
@@ -474,7 +458,7 @@ pub unsafe extern "C" fn saMsgQueueGroupCreate(
     queueGroupPolicy: SaMsgQueueGroupPolicyT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let group = unsafe { name_bytes(queueGroupName) }?;
+        let group = name_bytes!(queueGroupName)?;
         msg::group_create(msgHandle, group, queueGroupPolicy)
     })
 }
@@ -486,8 +470,8 @@ pub unsafe extern "C" fn saMsgQueueGroupInsert(
     queueName: *const SaNameT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let group = unsafe { name_bytes(queueGroupName) }?;
-        let queue = unsafe { name_bytes(queueName) }?;
+        let group = name_bytes!(queueGroupName)?;
+        let queue = name_bytes!(queueName)?;
         msg::group_insert(msgHandle, group, queue)
     })
 }
@@ -499,8 +483,8 @@ pub unsafe extern "C" fn saMsgQueueGroupRemove(
     queueName: *const SaNameT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let group = unsafe { name_bytes(queueGroupName) }?;
-        let queue = unsafe { name_bytes(queueName) }?;
+        let group = name_bytes!(queueGroupName)?;
+        let queue = name_bytes!(queueName)?;
         msg::group_remove(msgHandle, group, queue)
     })
 }
@@ -508,7 +492,7 @@ pub unsafe extern "C" fn saMsgQueueGroupRemove(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn saMsgQueueGroupDelete(msgHandle: SaMsgHandleT, queueGroupName: *const SaNameT) -> SaAisErrorT {
     crate::boundary!({
-        let group = unsafe { name_bytes(queueGroupName) }?;
+        let group = name_bytes!(queueGroupName)?;
         msg::group_delete(msgHandle, group)
     })
 }
@@ -524,8 +508,8 @@ pub unsafe extern "C" fn saMsgQueueGroupTrack(
     notificationBuffer: *mut SaMsgQueueGroupNotificationBufferT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let group = unsafe { name_bytes(queueGroupName) }?;
-        let buffer = if notificationBuffer.is_null() { None } else { Some(unsafe { try_mut(notificationBuffer) }?) };
+        let group = name_bytes!(queueGroupName)?;
+        let buffer = opt_mut!(notificationBuffer)?;
         let into = buffer.as_deref().map(|b| match b.notification.is_null() {
             true => MembersInto::Allocated,
             false => MembersInto::Array(b.numberOfItems),
@@ -535,21 +519,12 @@ pub unsafe extern "C" fn saMsgQueueGroupTrack(
         };
         let items = notifications(&members);
         if b.notification.is_null() {
-            let bytes = size_of::<SaMsgQueueGroupNotificationT>() * items.len().max(1);
-            // SAFETY: plain allocation; the application frees it with free().
-            let p = unsafe { libc::malloc(bytes) }.cast::<SaMsgQueueGroupNotificationT>();
-            if p.is_null() {
-                return Err(AisError::NO_MEMORY);
-            }
-            // SAFETY: `p` has room for `items.len()` entries.
-            unsafe { p.copy_from_nonoverlapping(items.as_ptr(), items.len()) };
-            b.notification = p;
+            b.notification = CAlloc::from_slice(&items)?.into_raw();
         } else if items.len() > b.numberOfItems as usize {
             b.numberOfItems = items.len() as u32;
             return Err(AisError::NO_SPACE);
         } else {
-            // SAFETY: the caller's array holds `numberOfItems` >= len entries.
-            unsafe { b.notification.copy_from_nonoverlapping(items.as_ptr(), items.len()) };
+            write_slice(out_slice!(b.notification, items.len())?, &items);
         }
         b.numberOfItems = items.len() as u32;
         b.queueGroupPolicy = members.policy;
@@ -563,7 +538,7 @@ pub unsafe extern "C" fn saMsgQueueGroupTrackStop(
     queueGroupName: *const SaNameT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let group = unsafe { name_bytes(queueGroupName) }?;
+        let group = name_bytes!(queueGroupName)?;
         msg::group_track_stop(msgHandle, group)
     })
 }
@@ -577,8 +552,8 @@ pub unsafe extern "C" fn saMsgMessageSend(
     timeout: SaTimeT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let to = unsafe { name_bytes(destination) }?;
-        let m = unsafe { message_in(message) }?;
+        let to = name_bytes!(destination)?;
+        let m = message_in(try_ref!(message)?)?;
         msg::send(msgHandle, to, m, timeout)
     })
 }
@@ -592,8 +567,8 @@ pub unsafe extern "C" fn saMsgMessageSendAsync(
     ackFlags: SaMsgAckFlagsT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let to = unsafe { name_bytes(destination) }?;
-        let m = unsafe { message_in(message) }?;
+        let to = name_bytes!(destination)?;
+        let m = message_in(try_ref!(message)?)?;
         msg::send_async(msgHandle, invocation, to, m, ackFlags)
     })
 }
@@ -617,11 +592,11 @@ pub unsafe extern "C" fn saMsgMessageGet(
     timeout: SaTimeT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let m = unsafe { try_mut(message) }?;
-        let send_time = unsafe { opt_out(sendTime) }?;
-        let sender_id = unsafe { opt_out(senderId) }?;
+        let m = try_mut!(message)?;
+        let send_time = opt_out!(sendTime)?;
+        let sender_id = opt_out!(senderId)?;
         let got = msg::get(queueHandle, room(m), timeout)?;
-        let (t, id) = unsafe { message_out(m, got) }?;
+        let (t, id) = message_out(m, got)?;
         put(send_time, t);
         put(sender_id, id);
         Ok(())
@@ -645,12 +620,12 @@ pub unsafe extern "C" fn saMsgMessageSendReceive(
     timeout: SaTimeT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let to = unsafe { name_bytes(destination) }?;
-        let m = unsafe { message_in(sendMessage) }?;
-        let r = unsafe { try_mut(receiveMessage) }?;
-        let send_time = unsafe { opt_out(replySendTime) }?;
+        let to = name_bytes!(destination)?;
+        let m = message_in(try_ref!(sendMessage)?)?;
+        let r = try_mut!(receiveMessage)?;
+        let send_time = opt_out!(replySendTime)?;
         let got = msg::send_receive(msgHandle, to, m, room(r), timeout)?;
-        let (t, _) = unsafe { message_out(r, got) }?;
+        let (t, _) = message_out(r, got)?;
         put(send_time, t);
         Ok(())
     })
@@ -664,8 +639,8 @@ pub unsafe extern "C" fn saMsgMessageReply(
     timeout: SaTimeT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let m = unsafe { message_in(replyMessage) }?;
-        let id = *unsafe { try_ref(senderId) }?;
+        let m = message_in(try_ref!(replyMessage)?)?;
+        let id = *try_ref!(senderId)?;
         msg::reply(msgHandle, id, m, timeout)
     })
 }
@@ -679,8 +654,8 @@ pub unsafe extern "C" fn saMsgMessageReplyAsync(
     ackFlags: SaMsgAckFlagsT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let m = unsafe { message_in(replyMessage) }?;
-        let id = *unsafe { try_ref(senderId) }?;
+        let m = message_in(try_ref!(replyMessage)?)?;
+        let id = *try_ref!(senderId)?;
         msg::reply_async(msgHandle, invocation, id, m, ackFlags)
     })
 }

@@ -22,13 +22,14 @@
 //! A get's timeout 0 means "do not wait" (the spec's), unlike the other
 //! calls, where 0 is no limit as with the classic library.
 
+#![forbid(unsafe_code)]
+
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use ais_ipc::msg::{self as wire, Attrs, Got, Members, Message, Request, Status};
 
-use crate::abi::sa_ais::{SaDispatchFlagsT, SaVersionT};
 use crate::error::{AisError, AisResult};
-use crate::runtime::{Connection, HandleTable, Instance, Library, Pending, version};
+use crate::runtime::{Connection, DispatchFlags, HandleTable, Instance, Library, Pending, Version, version};
 
 /// `saMsgQueueOpenCallback`: (invocation, the new queue handle or error).
 pub type OpenFn = Box<dyn Fn(u64, AisResult<u64>) + Send + Sync>;
@@ -86,7 +87,7 @@ fn queue(handle: u64) -> AisResult<(Arc<Instance<MsgState>>, Arc<QueueHandle>)> 
 }
 
 /// `saMsgInitialize`: the new handle.
-pub fn initialize(version: &mut SaVersionT, callbacks: Callbacks) -> AisResult<u64> {
+pub fn initialize(version: &mut Version, callbacks: Callbacks) -> AisResult<u64> {
     let state = MsgState {
         callbacks,
         async_opens: Pending::default(),
@@ -100,7 +101,7 @@ pub fn selection_object(handle: u64) -> AisResult<u64> {
     MSG.selection_object(handle)
 }
 
-pub fn dispatch(handle: u64, flags: SaDispatchFlagsT) -> AisResult<()> {
+pub fn dispatch(handle: u64, flags: AisResult<DispatchFlags>) -> AisResult<()> {
     MSG.dispatch(handle, flags, deliver)
 }
 
