@@ -108,7 +108,8 @@ fn serve(loaded: &Loaded, ring: Option<RingConfig>, rundir: &mut RunDir, ready: 
         crate::log_notice!(Ipc, "{w}");
     }
     let host = LocalIdentity::of_this_host(Now::read().wall);
-    let services = crate::services::all(config, &host);
+    let amf = crate::services::amf::from_config(config.amf_enabled, &loaded.paths.amf, &host.name)?;
+    let services = crate::services::all(config, &host, amf);
     let names: Vec<&str> = services.iter().map(|s| s.name()).collect();
     crate::log_info!(Main, "services: {}", names.join(" "));
     // The pid file exists before the socket accepts: whoever sees the

@@ -13,6 +13,7 @@
 //! a callback is pending.
 #![forbid(unsafe_code)]
 
+pub mod amf;
 pub mod cfg;
 pub mod ckpt;
 pub mod clm;

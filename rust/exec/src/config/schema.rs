@@ -609,10 +609,6 @@ fn amf(cx: &Ctx, s: &Section) -> Result<bool, ConfigError> {
     let mut enabled = false;
     for Named { e, .. } in entries {
         enabled = cx.choice(e, &["enabled", "disabled"])? == "enabled";
-        // Until an AMF service reads amf.conf; remove this note with it.
-        if enabled {
-            cx.ignored(e, "there is no AMF service yet");
-        }
     }
     Ok(enabled)
 }

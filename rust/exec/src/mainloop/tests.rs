@@ -300,6 +300,6 @@ fn a_service_id_taken_twice_or_out_of_range_is_refused_at_startup() {
     assert!(why.starts_with(&format!("service far has id {}", svc::COUNT)), "{why}");
     // The executive's own list passes.
     let host = crate::services::clm::LocalIdentity { name: b"h".to_vec(), boot_timestamp: 1 };
-    assert_eq!(start(crate::services::all(&crate::config::Config::default(), &host)), None);
+    assert_eq!(start(crate::services::all(&crate::config::Config::default(), &host, None)), None);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -276,7 +276,8 @@ fn plan(id: u32) -> Plan {
 /// Service `id` from the registry, as node `node` would run it.
 fn registered(id: u32, node: NodeId) -> Box<dyn Service> {
     let host = LocalIdentity { name: format!("host{node}").into_bytes(), boot_timestamp: 7 };
-    super::all(&Config::default(), &host).into_iter().find(|s| s.id() == id).expect("a registered service")
+    let amf = super::amf::tests::for_fuzzing(&host.name);
+    super::all(&Config::default(), &host, Some(amf)).into_iter().find(|s| s.id() == id).expect("a registered service")
 }
 
 /// Checkpoint creations, so there is state for sync to carry (and corrupt).
@@ -345,5 +346,6 @@ fn every_registered_service_survives_random_requests_and_deliveries() {
 /// (id, name) of every registered service.
 fn registered_services() -> Vec<(u32, &'static str)> {
     let host = LocalIdentity { name: b"h".to_vec(), boot_timestamp: 7 };
-    super::all(&Config::default(), &host).iter().map(|s| (s.id(), s.name())).collect()
+    let amf = super::amf::tests::for_fuzzing(&host.name);
+    super::all(&Config::default(), &host, Some(amf)).iter().map(|s| (s.id(), s.name())).collect()
 }

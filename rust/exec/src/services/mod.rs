@@ -4,6 +4,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod amf;
 pub mod cfg;
 pub mod ckpt;
 pub mod clm;
@@ -25,12 +26,13 @@ use crate::service::Service;
 /// Every service of the executive, set up from `config`; `host` is what
 /// CLM says about this node. Ids must be distinct and below
 /// `ais_ipc::service::COUNT` (`Executive::new` refuses the list otherwise).
-pub fn all(config: &Config, host: &clm::LocalIdentity) -> Vec<Box<dyn Service>> {
+/// `amf`: the AMF service if enabled (see [`amf::from_config`]).
+pub fn all(config: &Config, host: &clm::LocalIdentity, amf: Option<amf::Amf>) -> Vec<Box<dyn Service>> {
     let events = evt::EvtConfig {
         delivery_queue_size: config.event.delivery_queue_size,
         delivery_queue_resume: config.event.delivery_queue_resume,
     };
-    vec![
+    let mut services: Vec<Box<dyn Service>> = vec![
         Box::new(cfg::CfgService),
         Box::new(clm::ClmService::new(host.clone())),
         Box::new(evs::EvsService::new()),
@@ -39,5 +41,9 @@ pub fn all(config: &Config, host: &clm::LocalIdentity) -> Vec<Box<dyn Service>> 
         Box::new(evt::EvtService::new(evt::Evt::new(events))),
         Box::new(lck::LckService::default()),
         Box::new(msg::MsgService::default()),
-    ]
+    ];
+    if let Some(amf) = amf {
+        services.push(Box::new(replicated::Engine::new(amf)));
+    }
+    services
 }

@@ -90,6 +90,10 @@ pub const ORDERED_OVERHEAD: usize = 128;
 /// submitting keep failing (a full send queue).
 pub const TICK_PACE: Duration = Duration::from_millis(10);
 
+/// The connection a service's own ordered messages ([`Replicated::local`])
+/// name: no client has it.
+pub const INTERNAL: ConnId = ConnId(u64::MAX);
+
 /// Why a sync item was refused (counted as malformed and logged).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rejected {
@@ -234,6 +238,18 @@ pub trait Replicated {
     /// Local connection `conn` closed: drop what is kept for it on this
     /// node only (its release is ordered, see [`Replicated::closed`]).
     fn conn_gone(&mut self, _conn: ConnId) {}
+
+    /// When this node's own work is due (see [`Replicated::local`]), by
+    /// the monotonic clock.
+    fn local_deadline(&self, _now: Now) -> Option<Instant> {
+        None
+    }
+
+    /// This node's own work, not asked for by a client (AMF: the outcome
+    /// of a command it ran, a missed healthcheck): it may order messages
+    /// with [`Cx::order`] (on [`INTERNAL`]). Also runs during sync; what it
+    /// orders then is applied after the merge.
+    fn local(&mut self, _cx: &mut Cx<'_, '_>) {}
 
     /// The cluster time of the replicated state.
     fn cluster_time(&self) -> i64;
@@ -492,6 +508,25 @@ impl<S: Replicated> Engine<S> {
         self.sync.is_some()
     }
 
+    /// When the engine's own timer is due (closes to order, a tick).
+    fn engine_deadline(&self, now: Now) -> Option<Instant> {
+        if self.sync.is_some() {
+            return None;
+        }
+        let due = if !self.closing.is_empty() {
+            Some(now.mono)
+        } else if self.tick_in_flight {
+            None
+        } else {
+            self.svc.next_deadline().and_then(|d| now.mono_at(d))
+        };
+        let due = match (due, self.next_withdrawal()) {
+            (Some(a), Some(b)) => a.min(b),
+            (a, b) => a.or(b)?,
+        };
+        Some(self.last_timeout.map_or(due, |t| due.max(t + TICK_PACE)))
+    }
+
     fn cx<'c, 'a>(svc: &'c mut S, core: &'c mut Core, ctx: &'c mut Ctx<'a>) -> (&'c mut S, Cx<'c, 'a>) {
         (svc, Cx { ctx, core })
     }
@@ -690,25 +725,20 @@ impl<S: Replicated> Service for Engine<S> {
     }
 
     fn poll_timeout(&self, now: Now) -> Option<Instant> {
-        if self.sync.is_some() {
-            return None;
+        let local = self.svc.local_deadline(now);
+        let engine = self.engine_deadline(now);
+        match (local, engine) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         }
-        let due = if !self.closing.is_empty() {
-            Some(now.mono)
-        } else if self.tick_in_flight {
-            None
-        } else {
-            self.svc.next_deadline().and_then(|d| now.mono_at(d))
-        };
-        let due = match (due, self.next_withdrawal()) {
-            (Some(a), Some(b)) => a.min(b),
-            (a, b) => a.or(b)?,
-        };
-        Some(self.last_timeout.map_or(due, |t| due.max(t + TICK_PACE)))
     }
 
     fn handle_timeout(&mut self, ctx: &mut Ctx<'_>) {
         self.last_timeout = Some(ctx.now.mono);
+        if self.svc.local_deadline(ctx.now).is_some_and(|t| t <= ctx.now.mono) {
+            let (svc, mut cx) = Self::cx(&mut self.svc, &mut self.core, ctx);
+            svc.local(&mut cx);
+        }
         self.housekeeping(ctx);
     }
 

@@ -1,0 +1,623 @@
+//! The AMF configuration file (`/etc/ais/amf.conf`, or the file named by
+//! `COROSYNC_AMF_CONFIG_FILE` / `OPENAIS_AMF_CONFIG_FILE`), in the format
+//! openais 0.80 reads: one item per line, `#` comments, `name = value`,
+//! named blocks `safX = NAME {` ... `}`, list blocks `key {` one value per
+//! line `}`. Times are milliseconds.
+//!
+//! Owns: the parse into a [`Model`] (the cluster's nodes, service groups,
+//! units, components, service instances and their CSIs, with the DNs
+//! the API uses). Must not: act on it (the service does). Errors say
+//! `file:line: key: why`. Redundancy models other than `2n` are refused
+//! for now ("not supported"), as are keys this parser does not know.
+
+use std::fmt;
+use std::path::Path;
+
+/// Why the file was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfError {
+    pub line: usize,
+    pub key: String,
+    pub why: String,
+}
+
+impl fmt::Display for ConfError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}: {}", self.line, self.key, self.why)
+    }
+}
+
+fn err<T>(line: usize, key: &str, why: impl Into<String>) -> Result<T, ConfError> {
+    Err(ConfError { line, key: key.to_string(), why: why.into() })
+}
+
+/// One parsed line or block.
+#[derive(Debug, Clone)]
+struct Item {
+    line: usize,
+    key: String,
+    /// `key = value` and `key = value {`.
+    value: String,
+    /// For blocks: the items inside.
+    children: Vec<Item>,
+    /// For blocks: the bare lines inside (list values, attribute values).
+    values: Vec<String>,
+    block: bool,
+}
+
+/// Splits the text into a tree of items.
+fn tree(text: &str) -> Result<Vec<Item>, ConfError> {
+    let mut stack: Vec<Item> = vec![Item {
+        line: 0,
+        key: String::new(),
+        value: String::new(),
+        children: Vec::new(),
+        values: Vec::new(),
+        block: true,
+    }];
+    // True while inside a `key {` list block: every line is a value.
+    let mut list = false;
+    for (i, raw) in text.lines().enumerate() {
+        let line = i + 1;
+        let t = raw.split('#').next().unwrap_or("").trim();
+        if t.is_empty() {
+            continue;
+        }
+        if t == "}" {
+            if stack.len() == 1 {
+                return err(line, "}", "no block to close");
+            }
+            let done = stack.pop().expect("checked above");
+            stack.last_mut().expect("root stays").children.push(done);
+            list = false;
+            continue;
+        }
+        if list {
+            stack.last_mut().expect("in a block").values.push(t.to_string());
+            continue;
+        }
+        let (head, opens) = match t.strip_suffix('{') {
+            Some(h) => (h.trim(), true),
+            None => (t, false),
+        };
+        let (key, value) = match head.split_once('=') {
+            Some((k, v)) => (k.trim(), v.trim()),
+            None => (head, ""),
+        };
+        if !opens && !head.contains('=') {
+            stack.last_mut().expect("in a block").values.push(t.to_string());
+            continue;
+        }
+        if key.is_empty() || key.contains(char::is_whitespace) {
+            return err(line, key, "not a key");
+        }
+        if stack.len() > 16 {
+            return err(line, key, "blocks nested too deep");
+        }
+        let item = Item {
+            line,
+            key: key.to_string(),
+            value: value.to_string(),
+            children: Vec::new(),
+            values: Vec::new(),
+            block: opens,
+        };
+        if opens {
+            list = !head.contains('=');
+            stack.push(item);
+        } else {
+            stack.last_mut().expect("in a block").children.push(item);
+        }
+    }
+    if stack.len() > 1 {
+        let open = stack.last().expect("non-empty");
+        return err(open.line, &open.key, "block not closed");
+    }
+    Ok(stack.pop().expect("root").children)
+}
+
+/// A CLC command: the program and its arguments.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Command {
+    pub path: String,
+    pub argv: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HcKey {
+    pub key: Vec<u8>,
+    pub period_ms: u64,
+    pub max_duration_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Comp {
+    pub name: String,
+    /// `safComp=C,safSu=SU,safSg=SG,safApp=APP`.
+    pub dn: Vec<u8>,
+    pub instantiate: Option<Command>,
+    pub cleanup: Option<Command>,
+    pub env: Vec<(String, String)>,
+    pub cs_types: Vec<String>,
+    /// `SaAmfRecommendedRecoveryT` for errors AMF detects.
+    pub recovery: u32,
+    pub clc_timeout_ms: u64,
+    pub callback_timeout_ms: u64,
+    pub hc_keys: Vec<HcKey>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Su {
+    pub name: String,
+    /// The `safAmfNode` hosting it.
+    pub node: String,
+    pub comps: Vec<Comp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sg {
+    pub name: String,
+    pub comp_restart_prob_ms: u64,
+    pub comp_restart_max: u32,
+    pub su_restart_prob_ms: u64,
+    pub su_restart_max: u32,
+    pub auto_repair: bool,
+    pub sus: Vec<Su>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Csi {
+    /// `safCsi=CSI,safSi=SI,safApp=APP`.
+    pub dn: Vec<u8>,
+    pub cs_type: String,
+    /// One (name, value) per value line of each `safCSIAttr`.
+    pub attrs: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Si {
+    pub name: String,
+    /// Index of the SG that protects it.
+    pub sg: usize,
+    pub csis: Vec<Csi>,
+}
+
+/// The whole configuration, flattened: SGs and SIs of every application.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Model {
+    pub cluster: String,
+    pub startup_timeout_ms: u64,
+    pub nodes: Vec<String>,
+    pub sgs: Vec<Sg>,
+    pub sis: Vec<Si>,
+}
+
+impl Model {
+    pub fn load(path: &Path) -> Result<Model, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        Model::parse(&text).map_err(|e| format!("{}:{e}", path.display()))
+    }
+
+    pub fn parse(text: &str) -> Result<Model, ConfError> {
+        let items = tree(text)?;
+        let mut model = Model::default();
+        let mut seen = false;
+        for it in &items {
+            match it.key.as_str() {
+                "safAmfCluster" if it.block && !seen => {
+                    seen = true;
+                    cluster(&mut model, it)?;
+                }
+                "safAmfCluster" => return err(it.line, &it.key, "one cluster block expected"),
+                _ => return err(it.line, &it.key, "unknown key at top level"),
+            }
+        }
+        if !seen {
+            return err(0, "safAmfCluster", "missing");
+        }
+        Ok(model)
+    }
+}
+
+fn ms(it: &Item) -> Result<u64, ConfError> {
+    match it.value.parse::<u64>() {
+        Ok(v) if v <= 24 * 3600 * 1000 => Ok(v),
+        _ => err(it.line, &it.key, format!("'{}' is not a number of milliseconds", it.value)),
+    }
+}
+
+fn count(it: &Item) -> Result<u32, ConfError> {
+    match it.value.parse::<u32>() {
+        Ok(v) if v <= 1_000_000 => Ok(v),
+        _ => err(it.line, &it.key, format!("'{}' is not a count", it.value)),
+    }
+}
+
+fn flag(it: &Item) -> Result<bool, ConfError> {
+    match it.value.as_str() {
+        "true" | "1" | "yes" => Ok(true),
+        "false" | "0" | "no" => Ok(false),
+        v => err(it.line, &it.key, format!("'{v}' is not true or false")),
+    }
+}
+
+fn name_of(it: &Item) -> Result<String, ConfError> {
+    if it.value.is_empty() || it.value.len() > 64 || it.value.contains([',', '=']) {
+        return err(it.line, &it.key, format!("'{}' is not a usable name", it.value));
+    }
+    Ok(it.value.clone())
+}
+
+fn cluster(model: &mut Model, c: &Item) -> Result<(), ConfError> {
+    model.cluster = name_of(c)?;
+    let mut startup = None;
+    for it in &c.children {
+        match it.key.as_str() {
+            "saAmfClusterStartupTimeout" => startup = Some(ms(it)?),
+            "saAmfClusterClmNode" | "saAmfClusterAdminState" => {}
+            "safAmfNode" if it.block => {
+                let name = name_of(it)?;
+                if model.nodes.contains(&name) {
+                    return err(it.line, &it.key, format!("node {name} twice"));
+                }
+                for k in &it.children {
+                    match k.key.as_str() {
+                        "saAmfNodeSuFailOverProb" => {
+                            ms(k)?;
+                        }
+                        "saAmfNodeSuFailoverMax" => {
+                            count(k)?;
+                        }
+                        "saAmfNodeAutoRepair" => {
+                            flag(k)?;
+                        }
+                        "saAmfNodeRebootOnInstantiationFailure" | "saAmfNodeRebootOnTerminationFailure" => {
+                            flag(k)?;
+                        }
+                        "saAmfNodeClmNode" | "saAmfNodeAdminState" => {}
+                        _ => return err(k.line, &k.key, "unknown key in safAmfNode"),
+                    }
+                }
+                model.nodes.push(name);
+            }
+            "safApp" if it.block => app(model, it)?,
+            _ => return err(it.line, &it.key, "unknown key in safAmfCluster"),
+        }
+    }
+    model.startup_timeout_ms = match startup {
+        Some(t) => t,
+        None => return err(c.line, "saAmfClusterStartupTimeout", "missing"),
+    };
+    for sg in &model.sgs {
+        for su in &sg.sus {
+            if !model.nodes.contains(&su.node) {
+                return err(0, "saAmfSUHostedByNode", format!("SU {} names node {}, not configured", su.name, su.node));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn app(model: &mut Model, a: &Item) -> Result<(), ConfError> {
+    let app = name_of(a)?;
+    let clccli = a.children.iter().find(|i| i.key == "clccli_path").map(|i| i.value.clone());
+    let first_sg = model.sgs.len();
+    let mut sis = Vec::new();
+    for it in &a.children {
+        match it.key.as_str() {
+            "clccli_path" => {}
+            "safSg" if it.block => {
+                let sg = sg(&app, it, clccli.as_deref())?;
+                model.sgs.push(sg);
+            }
+            "safSi" if it.block => sis.push(it),
+            "safCSType" if it.block => {
+                for k in &it.children {
+                    if k.key != "safAmfCSAttrName" {
+                        return err(k.line, &k.key, "unknown key in safCSType");
+                    }
+                }
+            }
+            _ => return err(it.line, &it.key, "unknown key in safApp"),
+        }
+    }
+    for it in sis {
+        let si = si(&app, it, &model.sgs, first_sg)?;
+        model.sis.push(si);
+    }
+    Ok(())
+}
+
+fn sg(app: &str, s: &Item, clccli: Option<&str>) -> Result<Sg, ConfError> {
+    let name = name_of(s)?;
+    let clccli = s.children.iter().find(|i| i.key == "clccli_path").map(|i| i.value.as_str()).or(clccli);
+    let mut sg = Sg {
+        name: name.clone(),
+        comp_restart_prob_ms: 0,
+        comp_restart_max: 0,
+        su_restart_prob_ms: 0,
+        su_restart_max: 0,
+        auto_repair: true,
+        sus: Vec::new(),
+    };
+    let (mut crp, mut crm, mut srp, mut srm, mut model) = (None, None, None, None, None);
+    for it in &s.children {
+        match it.key.as_str() {
+            "clccli_path" => {}
+            "saAmfSGRedundancyModel" => match it.value.as_str() {
+                "2n" => model = Some(()),
+                "nplusm" | "noredundancy" | "nway" | "nwayactive" => {
+                    return err(it.line, &it.key, format!("{}: not supported (2n only)", it.value));
+                }
+                v => return err(it.line, &it.key, format!("'{v}' is not a redundancy model")),
+            },
+            "saAmfSGNumPrefActiveSUs" | "saAmfSGNumPrefStandbySUs" | "saAmfSGNumPrefInserviceSUs" => {
+                count(it)?;
+            }
+            "saAmfSGNumPrefAssignedSUs" | "saAmfSGMaxActiveSIsperSUs" | "saAmfSGMaxStandbySIsperSUs" => {
+                count(it)?;
+            }
+            "saAmfSGCompRestartProb" => crp = Some(ms(it)?),
+            "saAmfSGCompRestartMax" => crm = Some(count(it)?),
+            "saAmfSGSuRestartProb" => srp = Some(ms(it)?),
+            "saAmfSGSuRestartMax" => srm = Some(count(it)?),
+            "saAmfSGAutoAdjustProb" => {
+                ms(it)?;
+            }
+            "saAmfSGAutoAdjust" => {
+                flag(it)?;
+            }
+            "saAmfSGAutoRepair" => sg.auto_repair = flag(it)?,
+            "safSu" if it.block => {
+                let su = su(app, &name, it, clccli)?;
+                sg.sus.push(su);
+            }
+            _ => return err(it.line, &it.key, "unknown key in safSg"),
+        }
+    }
+    let missing = |k: &str| ConfError { line: s.line, key: k.into(), why: format!("missing in SG {name}") };
+    model.ok_or_else(|| missing("saAmfSGRedundancyModel"))?;
+    sg.comp_restart_prob_ms = crp.ok_or_else(|| missing("saAmfSGCompRestartProb"))?;
+    sg.comp_restart_max = crm.ok_or_else(|| missing("saAmfSGCompRestartMax"))?;
+    sg.su_restart_prob_ms = srp.ok_or_else(|| missing("saAmfSGSuRestartProb"))?;
+    sg.su_restart_max = srm.ok_or_else(|| missing("saAmfSGSuRestartMax"))?;
+    if sg.sus.len() != 2 {
+        return err(s.line, "safSu", format!("a 2n SG needs two SUs, {name} has {}", sg.sus.len()));
+    }
+    Ok(sg)
+}
+
+fn su(app: &str, sg: &str, s: &Item, clccli: Option<&str>) -> Result<Su, ConfError> {
+    let name = name_of(s)?;
+    let clccli = s.children.iter().find(|i| i.key == "clccli_path").map(|i| i.value.as_str()).or(clccli);
+    let mut node = None;
+    let mut comps = Vec::new();
+    for it in &s.children {
+        match it.key.as_str() {
+            "clccli_path" => {}
+            "saAmfSUHostedByNode" => node = Some(name_of(it)?),
+            "saAmfSUNumComponents" => {
+                count(it)?;
+            }
+            "saAmfSUFailover" | "saAmfSUPreInstantiable" => {
+                flag(it)?;
+            }
+            "saAmfSURank" | "saAmfSUAdminState" => {}
+            "safComp" if it.block => {
+                let dn = format!("safComp={},safSu={name},safSg={sg},safApp={app}", it.value);
+                comps.push(comp(it, dn, clccli)?);
+            }
+            _ => return err(it.line, &it.key, "unknown key in safSu"),
+        }
+    }
+    let Some(node) = node else { return err(s.line, "saAmfSUHostedByNode", format!("missing in SU {name}")) };
+    if comps.is_empty() {
+        return err(s.line, "safComp", format!("SU {name} has no component"));
+    }
+    Ok(Su { name, node, comps })
+}
+
+fn recovery(it: &Item) -> Result<u32, ConfError> {
+    use ais_ipc::amf::*;
+    Ok(match it.value.as_str() {
+        "component_restart" => COMPONENT_RESTART,
+        "component_failover" => COMPONENT_FAILOVER,
+        "node_switchover" => NODE_SWITCHOVER,
+        "node_failover" => NODE_FAILOVER,
+        "node_failfast" => NODE_FAILFAST,
+        "application_restart" => APPLICATION_RESTART,
+        "cluster_reset" => CLUSTER_RESET,
+        v => return err(it.line, &it.key, format!("'{v}' is not a recovery")),
+    })
+}
+
+fn comp(c: &Item, dn: String, clccli: Option<&str>) -> Result<Comp, ConfError> {
+    let name = name_of(c)?;
+    let clccli = c.children.iter().find(|i| i.key == "clccli_path").map(|i| i.value.as_str()).or(clccli);
+    let mut comp = Comp {
+        name: name.clone(),
+        dn: dn.into_bytes(),
+        instantiate: None,
+        cleanup: None,
+        env: Vec::new(),
+        cs_types: Vec::new(),
+        recovery: 0,
+        clc_timeout_ms: 0,
+        callback_timeout_ms: 0,
+        hc_keys: Vec::new(),
+    };
+    let (mut category, mut capability, mut max_active, mut clc, mut cb) = (false, false, false, None, None);
+    let (mut inst, mut inst_argv, mut clean, mut clean_argv) = (None, None, None, None);
+    let command = |it: &Item| -> Result<String, ConfError> {
+        if it.value.is_empty() {
+            return err(it.line, &it.key, "empty command");
+        }
+        Ok(match (it.value.starts_with('/'), clccli) {
+            (false, Some(dir)) => format!("{dir}/{}", it.value),
+            _ => it.value.clone(),
+        })
+    };
+    for it in &c.children {
+        match it.key.as_str() {
+            "clccli_path" => {}
+            "saAmfCompCategory" => match it.value.as_str() {
+                "sa_aware" => category = true,
+                "proxy" | "proxied" | "local" => {
+                    return err(it.line, &it.key, format!("{}: not supported (sa_aware only)", it.value));
+                }
+                v => return err(it.line, &it.key, format!("'{v}' is not a category")),
+            },
+            "saAmfCompCapability" => match it.value.as_str() {
+                "x_active_and_y_standby"
+                | "x_active_or_y_standby"
+                | "one_active_or_y_standby"
+                | "one_active_or_one_standby"
+                | "x_active"
+                | "1_active"
+                | "non_preinstantiable" => capability = true,
+                v => return err(it.line, &it.key, format!("'{v}' is not a capability model")),
+            },
+            "saAmfCompNumMaxActiveCsi" => max_active = count(it).map(|_| true)?,
+            "saAmfCompNumMaxStandbyCsi" => {
+                count(it)?;
+            }
+            "saAmfCompDefaultClcCliTimeout" => clc = Some(ms(it)?),
+            "saAmfCompDefaultCallbackTimeOut" => cb = Some(ms(it)?),
+            "saAmfCompInstantiateCmd" => inst = Some(command(it)?),
+            "saAmfCompInstantiateCmdArgv" => inst_argv = Some(it.value.clone()),
+            "saAmfCompCleanupCmd" => clean = Some(command(it)?),
+            "saAmfCompCleanupCmdArgv" => clean_argv = Some(it.value.clone()),
+            "saAmfCompTerminateCmd"
+            | "saAmfCompTerminateCmdArgv"
+            | "saAmfCompAmStartCmd"
+            | "saAmfCompAmStartCmdArgv"
+            | "saAmfCompAmStopCmd"
+            | "saAmfCompAmStopCmdArgv" => {}
+            "saAmfCompInstantiateTimeout"
+            | "saAmfCompDelayBetweenInstantiateAttempts"
+            | "saAmfCompTerminateTimeout"
+            | "saAmfCompCleanupTimeout"
+            | "saAmfCompAmStartTimeout"
+            | "saAmfCompAmStopTimeout"
+            | "saAmfCompTerminateCallbackTimeOut"
+            | "saAmfCompCSISetCallbackTimeout"
+            | "saAmfCompQuiescingCompleteTimeout"
+            | "saAmfCompCSIRmvCallbackTimeout" => {
+                ms(it)?;
+            }
+            "saAmfCompNumMaxInstantiate"
+            | "saAmfCompNumMaxInstantiateWithDelay"
+            | "saAmfCompNumMaxAmStartAttempt"
+            | "saAmfCompNumMaxAmStopAttempt" => {
+                count(it)?;
+            }
+            "saAmfCompRecoveryOnError" => comp.recovery = recovery(it)?,
+            "saAmfCompDisableRestart" => {
+                flag(it)?;
+            }
+            "saAmfCompCsTypes" if it.block => comp.cs_types = it.values.clone(),
+            "saAmfCompCmdEnv" if it.block => {
+                for v in &it.values {
+                    let Some((k, val)) = v.split_once('=') else {
+                        return err(it.line, &it.key, format!("'{v}' is not VAR=value"));
+                    };
+                    comp.env.push((k.trim().to_string(), val.trim().to_string()));
+                }
+            }
+            "safHealthcheckKey" if it.block => {
+                let (mut period, mut max) = (None, None);
+                for k in &it.children {
+                    match k.key.as_str() {
+                        "saAmfHealthcheckPeriod" => period = Some(ms(k)?),
+                        "saAmfHealthcheckMaxDuration" => max = Some(ms(k)?),
+                        _ => return err(k.line, &k.key, "unknown key in safHealthcheckKey"),
+                    }
+                }
+                if it.value.is_empty() || it.value.len() > ais_ipc::amf::MAX_KEY {
+                    return err(it.line, &it.key, "a key is 1 to 32 bytes");
+                }
+                let (Some(period_ms), Some(max_duration_ms)) = (period, max) else {
+                    return err(it.line, &it.key, "needs saAmfHealthcheckPeriod and saAmfHealthcheckMaxDuration");
+                };
+                if period_ms == 0 {
+                    return err(it.line, "saAmfHealthcheckPeriod", "must be above 0");
+                }
+                comp.hc_keys.push(HcKey { key: it.value.clone().into_bytes(), period_ms, max_duration_ms });
+            }
+            _ => return err(it.line, &it.key, "unknown key in safComp"),
+        }
+    }
+    let missing = |k: &str| ConfError { line: c.line, key: k.into(), why: format!("missing in component {name}") };
+    for (present, key) in [
+        (category, "saAmfCompCategory"),
+        (capability, "saAmfCompCapability"),
+        (max_active, "saAmfCompNumMaxActiveCsi"),
+        (comp.recovery != 0, "saAmfCompRecoveryOnError"),
+    ] {
+        if !present {
+            return Err(missing(key));
+        }
+    }
+    comp.clc_timeout_ms = clc.ok_or_else(|| missing("saAmfCompDefaultClcCliTimeout"))?;
+    comp.callback_timeout_ms = cb.ok_or_else(|| missing("saAmfCompDefaultCallbackTimeOut"))?;
+    let split = |a: Option<String>| a.map(|a| a.split_whitespace().map(str::to_string).collect()).unwrap_or_default();
+    comp.instantiate = inst.map(|path| Command { path, argv: split(inst_argv) });
+    comp.cleanup = clean.map(|path| Command { path, argv: split(clean_argv) });
+    if comp.instantiate.is_none() {
+        return Err(missing("saAmfCompInstantiateCmd"));
+    }
+    Ok(comp)
+}
+
+fn si(app: &str, s: &Item, sgs: &[Sg], first_sg: usize) -> Result<Si, ConfError> {
+    let name = name_of(s)?;
+    let mut sg = None;
+    let mut csis = Vec::new();
+    for it in &s.children {
+        match it.key.as_str() {
+            "saAmfSINumCSIs" | "saAmfSIRank" | "saAmfSIPrefActiveAssignments" | "saAmfSIPrefStandbyAssignments" => {
+                count(it)?;
+            }
+            "saAmfSIProtectedbySG" => {
+                let pos = sgs[first_sg..].iter().position(|g| g.name == it.value);
+                match pos {
+                    Some(i) => sg = Some(first_sg + i),
+                    None => return err(it.line, &it.key, format!("no SG {} in this application", it.value)),
+                }
+            }
+            "safRankedSu" | "safDepend" if it.block => {}
+            "safCsi" if it.block => {
+                let csi = name_of(it)?;
+                let mut cs_type = None;
+                let mut attrs = Vec::new();
+                for k in &it.children {
+                    match k.key.as_str() {
+                        "saAmfCSTypeName" => cs_type = Some(k.value.clone()),
+                        "safCSIAttr" if k.block => {
+                            for v in &k.values {
+                                attrs.push((k.value.clone(), v.clone()));
+                            }
+                        }
+                        "safDepend" if k.block => {}
+                        _ => return err(k.line, &k.key, "unknown key in safCsi"),
+                    }
+                }
+                let Some(cs_type) = cs_type else {
+                    return err(it.line, "saAmfCSTypeName", format!("missing in CSI {csi}"));
+                };
+                let dn = format!("safCsi={csi},safSi={name},safApp={app}").into_bytes();
+                csis.push(Csi { dn, cs_type, attrs });
+            }
+            _ => return err(it.line, &it.key, "unknown key in safSi"),
+        }
+    }
+    let sg = match sg {
+        Some(sg) => sg,
+        None if sgs.len() == first_sg + 1 => first_sg,
+        None => return err(s.line, "saAmfSIProtectedbySG", format!("missing in SI {name}")),
+    };
+    if csis.is_empty() {
+        return err(s.line, "safCsi", format!("SI {name} has no CSI"));
+    }
+    Ok(Si { name, sg, csis })
+}

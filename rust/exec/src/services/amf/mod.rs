@@ -1,0 +1,549 @@
+//! AMF, the availability management service (`libSaAmf`), on the
+//! replicated-state engine.
+//!
+//! The replicated part ([`state`]) decides: which node is which AMF node
+//! (its host name), when a component is instantiated or cleaned up, which
+//! service unit is ACTIVE and which STANDBY, and the recovery of a failed
+//! component. This node's own part ([`Amf`] here) carries out what the
+//! state decides for the components it hosts: it runs their CLC commands
+//! ([`clc`], off the main loop), sends their callbacks, runs their
+//! healthchecks, and orders what it observes (a command's outcome, a
+//! missed healthcheck) as internal events, so every node applies it at the
+//! same point of the order.
+//!
+//! A failed component is found at once when its library connection
+//! closes (the engine orders the close): no timer is involved in a
+//! failover after `kill -9` of a component.
+//!
+//! Partitions: when groups merge, the state of the group with the most
+//! joined AMF nodes wins (ties: the lowest sender); the others' nodes join
+//! again, which cleans up and re-instantiates their components.
+
+pub mod clc;
+pub mod conf;
+pub mod state;
+#[cfg(test)]
+pub(crate) mod tests;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ais_ipc::amf::{self as wire, Callback, Request};
+use ais_ipc::{DecodeError, Reader, Writer, error};
+
+use super::replicated::{Answer, Cx, INTERNAL, Ordered, Rejected, Replicated, Reply};
+use crate::ordering::{Guarantee, NodeId};
+use crate::service::{ConnId, Now, RequestError};
+use conf::Model;
+use state::{Effect, Event, State};
+
+/// Ids of the executive's own events (never from a library).
+const JOIN: u32 = 100;
+const CLC_DONE: u32 = 101;
+const HC_FAILED: u32 = 102;
+
+/// Healthcheck invocations carry this bit: answered on this node, not
+/// ordered (CSI invocations never reach it).
+const HC_INVOCATION: u64 = 1 << 62;
+/// While CLC commands run, how often their outcomes are collected.
+const CLC_POLL: Duration = Duration::from_millis(10);
+/// How long an unanswered join waits before it is ordered again.
+const JOIN_RETRY: Duration = Duration::from_secs(1);
+
+/// A decoded request: from a library, or this service's own event.
+#[derive(Debug, Clone)]
+pub enum Req {
+    Lib(Request),
+    Own(Event),
+}
+
+fn encode_event(ev: &Event) -> (u32, Vec<u8>) {
+    let mut w = Writer::new();
+    let id = match ev {
+        Event::Join { name, digest } => {
+            w.bytes(name).u64(*digest);
+            JOIN
+        }
+        Event::ClcDone { comp, round, cleanup, ok } => {
+            w.u32(*comp).u32(*round).bool(*cleanup).bool(*ok);
+            CLC_DONE
+        }
+        Event::HealthcheckFailed { comp, recovery } => {
+            w.u32(*comp).u32(*recovery);
+            HC_FAILED
+        }
+        other => unreachable!("not an own event: {other:?}"),
+    };
+    (id, w.into_vec())
+}
+
+fn decode_event(id: u32, body: &[u8]) -> Result<Event, DecodeError> {
+    let mut r = Reader::new(body);
+    let ev = match id {
+        JOIN => Event::Join { name: r.bytes(wire::MAX_NAME, "node name")?.to_vec(), digest: r.u64("digest")? },
+        CLC_DONE => Event::ClcDone {
+            comp: r.u32("comp")?,
+            round: r.u32("round")?,
+            cleanup: r.bool("cleanup")?,
+            ok: r.bool("ok")?,
+        },
+        HC_FAILED => Event::HealthcheckFailed { comp: r.u32("comp")?, recovery: r.u32("recovery")? },
+        other => return Err(DecodeError::BadValue { what: "amf request id", value: other.into() }),
+    };
+    r.finish()?;
+    Ok(ev)
+}
+
+/// A healthcheck a component started on this node.
+#[derive(Debug, Clone)]
+struct Healthcheck {
+    conn: ConnId,
+    amf_invoked: bool,
+    recovery: u32,
+    period: Duration,
+    max_duration: Duration,
+    /// When something is due: the next callback, or the deadline of the
+    /// awaited answer or confirmation.
+    due: Instant,
+    /// The invocation of a callback not answered yet.
+    awaiting: Option<u64>,
+}
+
+/// FNV-1a of the configuration text: nodes with different files refuse
+/// each other.
+pub fn digest(text: &[u8]) -> u64 {
+    text.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// The AMF service as configured: none unless `amf { mode: enabled }`;
+/// an error (the executive does not start) if the AMF file is refused.
+pub fn from_config(enabled: bool, path: &std::path::Path, host: &[u8]) -> Result<Option<Amf>, String> {
+    if !enabled {
+        return Ok(None);
+    }
+    let text = std::fs::read(path).map_err(|e| format!("AMF configuration {}: {e}", path.display()))?;
+    let model = Model::parse(&String::from_utf8_lossy(&text)).map_err(|e| format!("{}:{e}", path.display()))?;
+    Ok(Some(Amf::new(Arc::new(model), digest(&text), host, ais_ipc::run_dir())))
+}
+
+/// The AMF service of one node.
+pub struct Amf {
+    pub st: State,
+    /// This node's AMF node (by host name), if it is one.
+    me: Option<usize>,
+    /// When this node first ran its local part (the startup timeout counts
+    /// from there).
+    started: Option<Instant>,
+    join_sent: Option<Instant>,
+    runner: clc::Runner,
+    /// Effects decided where no `Cx` was at hand (`advance`).
+    deferred: Vec<Effect>,
+    /// Own events waiting to be ordered.
+    to_order: VecDeque<Event>,
+    /// (component, key) -> healthcheck, on this node.
+    hcs: BTreeMap<(usize, Vec<u8>), Healthcheck>,
+    next_hc: u64,
+    /// This node's id, once the local part ran.
+    local_node: Option<NodeId>,
+}
+
+impl Amf {
+    /// The service for `model` (digest of its file), on the host named
+    /// `host`; CLC commands get `run_dir` as `COROSYNC_RUN_DIR`.
+    pub fn new(model: Arc<Model>, digest: u64, host: &[u8], run_dir: PathBuf) -> Amf {
+        let me = model.nodes.iter().position(|n| n.as_bytes() == host);
+        if me.is_none() {
+            crate::log_notice!(Serv, "AMF: this node ({}) is not an AMF node", String::from_utf8_lossy(host));
+        }
+        Amf {
+            st: State::new(model, digest),
+            me,
+            started: None,
+            join_sent: None,
+            runner: clc::Runner::new(run_dir),
+            deferred: Vec::new(),
+            to_order: VecDeque::new(),
+            hcs: BTreeMap::new(),
+            next_hc: 1,
+            local_node: None,
+        }
+    }
+
+    fn joined_here(&self, me: NodeId) -> bool {
+        self.me.is_some() && self.st.joined.get(&me) == self.me.as_ref()
+    }
+
+    /// Carries out what the state decided, for this node's part.
+    fn run(&mut self, cx: &mut Cx<'_, '_>, effects: Vec<Effect>) {
+        let me = cx.local_node();
+        for e in std::mem::take(&mut self.deferred).into_iter().chain(effects) {
+            match e {
+                Effect::Note(line) => crate::log_notice!(Serv, "AMF: {line}"),
+                Effect::Tell { node, conn, callback } => cx.tell(node, conn, callback.id(), callback.encode()),
+                Effect::Instantiate { node, comp, round } if node == me => self.clc(comp, round, false),
+                Effect::Cleanup { node, comp, round } if node == me => {
+                    self.hcs.retain(|(c, _), _| *c != comp);
+                    self.clc(comp, round, true)
+                }
+                Effect::Instantiate { .. } | Effect::Cleanup { .. } => {}
+            }
+        }
+    }
+
+    fn clc(&mut self, comp: usize, round: u32, cleanup: bool) {
+        let conf = self.st.comp_conf(comp);
+        let command = if cleanup { &conf.cleanup } else { &conf.instantiate };
+        let Some(command) = command else {
+            // No cleanup command: nothing to run.
+            self.to_order.push_back(Event::ClcDone { comp: comp as u32, round, cleanup, ok: true });
+            return;
+        };
+        let mut env = vec![("SA_AMF_COMPONENT_NAME".to_string(), String::from_utf8_lossy(&conf.dn).into_owned())];
+        env.extend(conf.env.iter().cloned());
+        let job = clc::Job {
+            comp: comp as u32,
+            round,
+            cleanup,
+            path: command.path.clone(),
+            argv: command.argv.clone(),
+            env,
+            timeout: Duration::from_millis(conf.clc_timeout_ms.max(1)),
+        };
+        self.runner.start(job);
+    }
+
+    fn apply_event(&mut self, cx: &mut Cx<'_, '_>, node: NodeId, conn: ConnId, ev: Event) -> u32 {
+        let mut out = Vec::new();
+        let code = self.st.apply_event(node, conn, ev, &mut out);
+        self.run(cx, out);
+        code
+    }
+
+    /// A healthcheck request of local connection `conn`.
+    fn healthcheck(&mut self, cx: &mut Cx<'_, '_>, conn: ConnId, req: Request) -> u32 {
+        let now = cx.now().mono;
+        let me = cx.local_node();
+        let (comp, key) = match &req {
+            Request::HcStart { comp, key, .. }
+            | Request::HcConfirm { comp, key, .. }
+            | Request::HcStop { comp, key } => (comp.clone(), key.clone()),
+            _ => return error::LIBRARY,
+        };
+        let Some(c) = self.st.find_comp(&comp) else { return error::NOT_EXIST };
+        if self.st.comps[c].reg != Some((me, conn)) {
+            return error::NOT_EXIST;
+        }
+        let id = (c, key.clone());
+        match req {
+            Request::HcStart { invocation_type, recovery, .. } => {
+                let Some(conf) = self.st.comp_conf(c).hc_keys.iter().find(|k| k.key == key) else {
+                    return error::NOT_EXIST;
+                };
+                if !matches!(invocation_type, wire::HC_AMF_INVOKED | wire::HC_COMPONENT_INVOKED)
+                    || !(wire::NO_RECOMMENDATION..=wire::APPLICATION_RESTART).contains(&recovery)
+                {
+                    return error::INVALID_PARAM;
+                }
+                if self.hcs.contains_key(&id) {
+                    return error::EXIST;
+                }
+                let period = Duration::from_millis(conf.period_ms);
+                let amf_invoked = invocation_type == wire::HC_AMF_INVOKED;
+                let hc = Healthcheck {
+                    conn,
+                    amf_invoked,
+                    recovery,
+                    period,
+                    max_duration: Duration::from_millis(conf.max_duration_ms),
+                    due: if amf_invoked { now } else { now + period },
+                    awaiting: None,
+                };
+                self.hcs.insert(id, hc);
+                error::OK
+            }
+            Request::HcConfirm { result, .. } => {
+                let Some(hc) = self.hcs.get_mut(&id) else { return error::NOT_EXIST };
+                if hc.amf_invoked {
+                    return error::NOT_EXIST;
+                }
+                if result == error::OK {
+                    hc.due = now + hc.period;
+                } else {
+                    let recovery = hc.recovery;
+                    self.hcs.remove(&id);
+                    self.to_order.push_back(Event::HealthcheckFailed { comp: c as u32, recovery });
+                }
+                error::OK
+            }
+            Request::HcStop { .. } => match self.hcs.remove(&id) {
+                Some(_) => error::OK,
+                None => error::NOT_EXIST,
+            },
+            _ => error::LIBRARY,
+        }
+    }
+
+    /// `saAmfResponse` to a healthcheck callback of this node.
+    fn healthcheck_answered(&mut self, now: Instant, conn: ConnId, invocation: u64, result: u32) -> u32 {
+        let Some((id, hc)) = self.hcs.iter_mut().find(|(_, h)| h.conn == conn && h.awaiting == Some(invocation)) else {
+            return error::NOT_EXIST;
+        };
+        if result == error::OK {
+            hc.awaiting = None;
+            hc.due = now + hc.period;
+        } else {
+            let (c, recovery) = (id.0, hc.recovery);
+            let id = id.clone();
+            self.hcs.remove(&id);
+            self.to_order.push_back(Event::HealthcheckFailed { comp: c as u32, recovery });
+        }
+        error::OK
+    }
+
+    /// Healthchecks that are due: callbacks to send, misses to report.
+    fn run_healthchecks(&mut self, cx: &mut Cx<'_, '_>) {
+        let now = cx.now().mono;
+        let me = cx.local_node();
+        let mut failed = Vec::new();
+        for ((c, key), hc) in self.hcs.iter_mut() {
+            if hc.due > now {
+                continue;
+            }
+            if !hc.amf_invoked || hc.awaiting.is_some() {
+                failed.push(((*c, key.clone()), hc.recovery));
+                continue;
+            }
+            let invocation = HC_INVOCATION | self.next_hc;
+            self.next_hc += 1;
+            hc.awaiting = Some(invocation);
+            hc.due = now + hc.max_duration;
+            let comp = self.st.comp_conf(*c).dn.clone();
+            let cb = Callback::Healthcheck { invocation, comp, key: key.clone() };
+            cx.tell(me, hc.conn, cb.id(), cb.encode());
+        }
+        for (id, recovery) in failed {
+            self.hcs.remove(&id);
+            self.to_order.push_back(Event::HealthcheckFailed { comp: id.0 as u32, recovery });
+        }
+    }
+}
+
+impl Replicated for Amf {
+    const ID: u32 = ais_ipc::service::AMF;
+    const NAME: &'static str = "AMF";
+    type Request = Req;
+    /// Whether the one sync item is sent.
+    type Cursor = bool;
+    /// The one sync item of a sender, decoded at the merge.
+    type Staged = Option<Vec<u8>>;
+
+    fn decode(msg_id: u32, body: &[u8]) -> Result<Req, RequestError> {
+        match Request::decode(msg_id, body) {
+            Ok(Some(r)) => return Ok(Req::Lib(r)),
+            Ok(None) => {}
+            Err(e) => return Err(RequestError::Malformed(e)),
+        }
+        match decode_event(msg_id, body) {
+            Ok(ev) => Ok(Req::Own(ev)),
+            Err(DecodeError::BadValue { what: "amf request id", .. }) => Err(RequestError::UnknownId(msg_id)),
+            Err(e) => Err(RequestError::Malformed(e)),
+        }
+    }
+
+    fn request(&mut self, cx: &mut Cx<'_, '_>, conn: ConnId, msg_id: u32, req: Req, body: &[u8]) {
+        let Req::Lib(req) = req else {
+            // The executive's own ids are not a library's to send.
+            return cx.ctx.reply(conn, msg_id, error::INVALID_PARAM, &[]);
+        };
+        let answer = |cx: &mut Cx<'_, '_>, code: u32| cx.ctx.reply(conn, msg_id, code, &[]);
+        match req {
+            Request::HaStateGet { comp, csi } => {
+                let ha = self.st.find_comp(&comp).and_then(|c| self.st.ha_state(c, &csi));
+                match ha {
+                    Some(ha) => cx.ctx.reply(conn, msg_id, error::OK, &ha.to_le_bytes()),
+                    None => answer(cx, error::NOT_EXIST),
+                }
+            }
+            Request::Response { invocation, error: result } if invocation & HC_INVOCATION != 0 => {
+                let code = self.healthcheck_answered(cx.now().mono, conn, invocation, result);
+                answer(cx, code);
+            }
+            r @ (Request::HcStart { .. } | Request::HcConfirm { .. } | Request::HcStop { .. }) => {
+                let code = self.healthcheck(cx, conn, r);
+                answer(cx, code);
+            }
+            Request::Register { .. } | Request::Unregister { .. } | Request::ErrorReport { .. }
+                if !self.joined_here(cx.local_node()) =>
+            {
+                answer(cx, error::NOT_EXIST)
+            }
+            Request::Register { .. }
+            | Request::Unregister { .. }
+            | Request::Response { .. }
+            | Request::ErrorReport { .. } => {
+                cx.order(conn, msg_id, body, Guarantee::Agreed, Answer::Reply);
+            }
+        }
+    }
+
+    fn apply(&mut self, cx: &mut Cx<'_, '_>, at: &Ordered, req: Req) -> Reply {
+        let ev = match req {
+            Req::Own(ev) => ev,
+            Req::Lib(Request::Register { comp }) => Event::Register { comp },
+            Req::Lib(Request::Unregister { comp }) => Event::Unregister { comp },
+            Req::Lib(Request::Response { invocation, error }) => Event::Response { invocation, error },
+            Req::Lib(Request::ErrorReport { comp, recovery, .. }) => Event::ErrorReport { comp, recovery },
+            Req::Lib(_) => {
+                cx.malformed(at.node, &"a local request ordered");
+                return Reply::None;
+            }
+        };
+        let own = at.conn == INTERNAL;
+        if own && at.mine && matches!(ev, Event::Join { .. }) {
+            self.join_sent = None;
+        }
+        let code = self.apply_event(cx, at.node, at.conn, ev);
+        if own { Reply::None } else { Reply::err(code) }
+    }
+
+    fn closed(&mut self, cx: &mut Cx<'_, '_>, node: NodeId, conn: ConnId) {
+        let mut out = Vec::new();
+        self.st.closed(node, conn, &mut out);
+        self.run(cx, out);
+    }
+
+    fn left(&mut self, cx: &mut Cx<'_, '_>, members: &[NodeId]) {
+        let mut out = Vec::new();
+        self.st.left(members, &mut out);
+        self.run(cx, out);
+    }
+
+    fn conn_gone(&mut self, conn: ConnId) {
+        self.hcs.retain(|_, h| h.conn != conn);
+    }
+
+    fn local_deadline(&self, now: Now) -> Option<Instant> {
+        let Some(started) = self.started else { return Some(now.mono) };
+        let mut due: Option<Instant> = None;
+        let mut at = |t: Instant| due = Some(due.map_or(t, |d| d.min(t)));
+        if !self.deferred.is_empty() || !self.to_order.is_empty() {
+            at(now.mono);
+        }
+        if self.runner.running() > 0 {
+            at(now.mono + CLC_POLL);
+        }
+        if self.local_node.is_some_and(|me| !self.joined_here(me)) {
+            let startup = started + Duration::from_millis(self.st.model.startup_timeout_ms);
+            at(self.join_sent.map_or(startup, |t| t + JOIN_RETRY).max(startup));
+        }
+        if let Some(t) = self.hcs.values().map(|h| h.due).min() {
+            at(t);
+        }
+        due
+    }
+
+    fn local(&mut self, cx: &mut Cx<'_, '_>) {
+        let now = cx.now().mono;
+        let me = cx.local_node();
+        self.local_node = Some(me);
+        let started = *self.started.get_or_insert(now);
+        for d in self.runner.collect() {
+            self.to_order.push_back(Event::ClcDone { comp: d.comp, round: d.round, cleanup: d.cleanup, ok: d.ok });
+        }
+        self.run_healthchecks(cx);
+        if let Some(i) = self.me
+            && !self.joined_here(me)
+            && now >= started + Duration::from_millis(self.st.model.startup_timeout_ms)
+            && self.join_sent.is_none_or(|t| now >= t + JOIN_RETRY)
+            && !self.to_order.iter().any(|e| matches!(e, Event::Join { .. }))
+        {
+            let name = self.st.model.nodes[i].clone().into_bytes();
+            self.to_order.push_back(Event::Join { name, digest: self.st.digest });
+            self.join_sent = Some(now);
+        }
+        let deferred = std::mem::take(&mut self.deferred);
+        self.run(cx, deferred);
+        while let Some(ev) = self.to_order.front() {
+            let (id, body) = encode_event(ev);
+            if !cx.order(INTERNAL, id, &body, Guarantee::Agreed, Answer::Caller) {
+                break; // the queue is full: next time
+            }
+            self.to_order.pop_front();
+        }
+    }
+
+    fn cluster_time(&self) -> i64 {
+        self.st.time
+    }
+
+    fn advance(&mut self, time: i64) {
+        let mut out = Vec::new();
+        self.st.advance(time, &mut out);
+        self.deferred.extend(out);
+    }
+
+    fn next_deadline(&self) -> Option<i64> {
+        self.st.next_deadline()
+    }
+
+    fn callback(_msg_id: u32, _token: u64, _error: u32, _payload: &[u8]) -> (u32, Vec<u8>) {
+        // No AMF request is answered by callback.
+        (0, Vec::new())
+    }
+
+    fn sync_start(&self) -> bool {
+        false
+    }
+
+    fn sync_next(&self, sent: &mut bool, w: &mut Writer) -> bool {
+        if *sent {
+            return false;
+        }
+        *sent = true;
+        self.st.encode_dynamic(w);
+        true
+    }
+
+    fn sync_stage(staged: &mut Option<Vec<u8>>, item: &[u8]) -> Result<(), Rejected> {
+        if staged.is_some() {
+            return Err(Rejected::Refused("a second AMF state from one sender"));
+        }
+        *staged = Some(item.to_vec());
+        Ok(())
+    }
+
+    fn sync_merge(
+        &mut self,
+        cx: &mut Cx<'_, '_>,
+        own: NodeId,
+        staged: BTreeMap<NodeId, Option<Vec<u8>>>,
+        members: &[NodeId],
+        time: i64,
+    ) {
+        let live = |s: &State| s.joined.keys().filter(|n| members.contains(n)).count();
+        let mut best = (live(&self.st), std::cmp::Reverse(own));
+        for (sender, item) in staged {
+            let Some(item) = item else { continue };
+            match self.st.decode_dynamic(&item) {
+                Ok(s) => {
+                    let rank = (live(&s), std::cmp::Reverse(sender));
+                    if rank > best {
+                        best = rank;
+                        self.st = s;
+                    }
+                }
+                Err(e) => cx.malformed(sender, &format_args!("AMF state refused: {e}")),
+            }
+        }
+        self.join_sent = None;
+        let mut out = Vec::new();
+        self.st.left(members, &mut out);
+        self.st.assign(&mut out);
+        if time > self.st.time {
+            self.st.advance(time, &mut out);
+        }
+        self.run(cx, out);
+    }
+}
