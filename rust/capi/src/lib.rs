@@ -21,6 +21,7 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod abi;
+pub mod amf;
 pub mod boundary;
 pub mod ckpt;
 pub mod clm;

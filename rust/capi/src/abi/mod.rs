@@ -22,6 +22,7 @@
 //! | `saClm.h` | `abi/sa_clm.rs` | `cbindgen/saClm.toml` |
 //! | `saCkpt.h` | `abi/sa_ckpt.rs` | `cbindgen/saCkpt.toml` |
 //! | `saEvt.h` | `abi/sa_evt.rs` | `cbindgen/saEvt.toml` |
+//! | `saAmf.h` | `abi/sa_amf.rs` | `cbindgen/saAmf.toml` |
 //! | `saLck.h` | `abi/sa_lck.rs` | `cbindgen/saLck.toml` |
 //! | `saMsg.h` | `abi/sa_msg.rs` | `cbindgen/saMsg.toml` |
 //! | `evs.h` | `abi/evs.rs` | `cbindgen/evs.toml` |
@@ -93,6 +94,9 @@ pub mod group_api;
 
 #[allow(non_camel_case_types, non_snake_case)]
 pub mod sa_clm;
+
+#[allow(non_camel_case_types, non_snake_case)]
+pub mod sa_amf;
 
 #[allow(non_camel_case_types, non_snake_case)]
 pub mod sa_ckpt;

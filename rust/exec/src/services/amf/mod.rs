@@ -147,6 +147,8 @@ pub struct Amf {
     next_hc: u64,
     /// This node's id, once the local part ran.
     local_node: Option<NodeId>,
+    /// When the local part last ran.
+    last_local: Option<Instant>,
 }
 
 impl Amf {
@@ -168,6 +170,7 @@ impl Amf {
             hcs: BTreeMap::new(),
             next_hc: 1,
             local_node: None,
+            last_local: None,
         }
     }
 
@@ -432,7 +435,7 @@ impl Replicated for Amf {
             at(now.mono);
         }
         if self.runner.running() > 0 {
-            at(now.mono + CLC_POLL);
+            at(self.last_local.map_or(now.mono, |t| t + CLC_POLL));
         }
         if self.local_node.is_some_and(|me| !self.joined_here(me)) {
             let startup = started + Duration::from_millis(self.st.model.startup_timeout_ms);
@@ -448,6 +451,7 @@ impl Replicated for Amf {
         let now = cx.now().mono;
         let me = cx.local_node();
         self.local_node = Some(me);
+        self.last_local = Some(now);
         let started = *self.started.get_or_insert(now);
         for d in self.runner.collect() {
             self.to_order.push_back(Event::ClcDone { comp: d.comp, round: d.round, cleanup: d.cleanup, ok: d.ok });

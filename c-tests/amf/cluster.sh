@@ -1,0 +1,205 @@
+#!/bin/bash
+# The AMF failover story on two nodes: each executive in its own UTS
+# namespace with its own host name (amf1, amf2), so each is the AMF node
+# of that name in amf.conf; a 2N service group with one SU per node, one
+# component each (amf_comp, started and cleaned up by clc.sh), one SI with
+# one CSI. Checks, each bounded in time:
+#   1. the cluster instantiates both components and gives one ACTIVE and
+#      one STANDBY (with the CSI's attribute, the peer's name, and
+#      saAmfHAStateGet agreeing), and AMF-invoked healthchecks run;
+#   2. kill -9 of the active component: the standby becomes ACTIVE (time
+#      printed), the killed one is cleaned up, instantiated again and
+#      becomes STANDBY;
+#   3. kill -9 of the active component's executive: the standby becomes
+#      ACTIVE (time printed); the node restarts, its component is
+#      instantiated again and becomes STANDBY.
+#
+#   c-tests/amf/cluster.sh <bin-dir> <amf_comp>
+#
+# Needs root (unshare --uts); run it inside a network namespace of its
+# own on a shared machine (unicast on 127.0.0.1-2, port 6010).
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../lib/cluster.sh"
+cluster_init "amf cluster" "$1" 6010
+comp=$2
+cluster_members=2
+cluster_extra='amf {
+  mode: enabled
+}'
+cluster_log_tail=60
+cluster_dump_also=amf.log
+log=$cluster_dir/amf.log
+pids=$cluster_dir/pids
+mkdir -p "$pids"
+: > "$log"
+
+su() { # su <name> <node>
+    cat <<EOF2
+            safSu = $1 {
+                saAmfSUHostedByNode=$2
+                saAmfSUNumComponents=1
+                safComp = C {
+                    saAmfCompCategory=sa_aware
+                    saAmfCompCapability=x_active_or_y_standby
+                    saAmfCompNumMaxActiveCsi=1
+                    saAmfCompNumMaxStandbyCsi=1
+                    saAmfCompDefaultClcCliTimeout=5000
+                    saAmfCompDefaultCallbackTimeOut=2000
+                    saAmfCompInstantiateCmd=clc.sh
+                    saAmfCompInstantiateCmdArgv=instantiate $comp
+                    saAmfCompCleanupCmd=clc.sh
+                    saAmfCompCleanupCmdArgv=cleanup
+                    saAmfCompCsTypes {
+                        WEB
+                    }
+                    saAmfCompCmdEnv {
+                        AMF_LOG=$log
+                        AMF_PID_DIR=$pids
+                    }
+                    saAmfCompRecoveryOnError=component_failover
+                    safHealthcheckKey = key1 {
+                        saAmfHealthcheckPeriod=1000
+                        saAmfHealthcheckMaxDuration=500
+                    }
+                }
+            }
+EOF2
+}
+
+amf_conf() {
+    cat <<EOF2
+# 2N pair of the AMF C test
+safAmfCluster = CL {
+    saAmfClusterStartupTimeout=1500
+    safAmfNode = amf1 {
+        saAmfNodeSuFailOverProb=2000
+        saAmfNodeSuFailoverMax=2
+    }
+    safAmfNode = amf2 {
+        saAmfNodeSuFailOverProb=2000
+        saAmfNodeSuFailoverMax=2
+    }
+    safApp = APP {
+        clccli_path=$here
+        safSg = SG {
+            saAmfSGRedundancyModel=2n
+            saAmfSGNumPrefActiveSUs=1
+            saAmfSGNumPrefStandbySUs=1
+            saAmfSGMaxActiveSIsperSUs=1
+            saAmfSGMaxStandbySIsperSUs=1
+            saAmfSGCompRestartProb=60000
+            saAmfSGCompRestartMax=2
+            saAmfSGSuRestartProb=60000
+            saAmfSGSuRestartMax=2
+            saAmfSGAutoAdjustProb=5000
+$(su SU1 amf1)
+$(su SU2 amf2)
+        }
+        safSi = SI1 {
+            saAmfSINumCSIs=1
+            safCsi = CSI1 {
+                saAmfCSTypeName = WEB
+                safCSIAttr = port {
+                    8080
+                }
+            }
+        }
+        safCSType = WEB {
+            safAmfCSAttrName = port
+        }
+    }
+}
+EOF2
+}
+
+amf_node_start() { # amf_node_start <i>: node i as host amf<i>
+    local i=$1 d=$cluster_dir/n$1
+    mkdir -p "$d/run"
+    rm -f "$d/run/aisexec.sock"
+    cluster_config "$i" > "$d/corosync.conf"
+    amf_conf > "$d/amf.conf"
+    env -u OPENAIS_MAIN_CONFIG_FILE \
+        COROSYNC_RUN_DIR="$d/run" \
+        COROSYNC_MAIN_CONFIG_FILE="$d/corosync.conf" \
+        COROSYNC_TOTEM_AUTHKEY_FILE="$d/authkey" \
+        COROSYNC_AMF_CONFIG_FILE="$d/amf.conf" \
+        unshare --uts -- sh -c 'hostname "$1" && shift && exec "$@"' sh "amf$i" \
+        "$cluster_bin/aisexec" -f >> "$cluster_dir/n$i.log" 2>&1 &
+    cluster_pids[$i]=$!
+    for _ in $(seq 100); do
+        [ -S "$d/run/aisexec.sock" ] && return 0
+        kill -0 "${cluster_pids[$i]}" 2>/dev/null || cluster_fail "node $i exited at start"
+        sleep 0.1
+    done
+    cluster_fail "node $i: no socket after 10 s"
+}
+
+# The last line of the log matching an ERE, and its time (ns).
+last() { grep -E "$1" "$log" | tail -n 1; }
+ns_of() { echo "${1%% *}"; }
+count() { grep -cE "$1" "$log"; }
+ms_between() { echo $((($2 - $1) / 1000000)); }
+wait_count() { # wait_count <regex> <n> <seconds>
+    local t=0
+    while [ "$(count "$1")" -lt "$2" ]; do
+        [ "$t" -lt $(($3 * 10)) ] || return 1
+        sleep 0.1
+        t=$((t + 1))
+    done
+}
+C1=safComp=C,safSu=SU1,safSg=SG,safApp=APP
+C2=safComp=C,safSu=SU2,safSg=SG,safApp=APP
+other() { if [ "$1" = "$C1" ]; then echo "$C2"; else echo "$C1"; fi; }
+node_of() { if [ "$1" = "$C1" ]; then echo 1; else echo 2; fi; }
+pid_of() { cat "$pids/$(printf '%s' "$1" | tr -c 'A-Za-z0-9=' '_').pid"; }
+
+amf_node_start 1
+amf_node_start 2
+wait_members 2 1 2
+
+# 1. Assignment.
+wait_count " CSISET ACTIVE " 1 20 || cluster_fail "no component became ACTIVE"
+wait_count " CSISET STANDBY " 1 20 || cluster_fail "no component became STANDBY"
+active_line=$(last " CSISET ACTIVE ")
+active=$(echo "$active_line" | awk '{ print $3 }')
+standby=$(last " CSISET STANDBY " | awk '{ print $3 }')
+[ "$standby" = "$(other "$active")" ] || cluster_fail "ACTIVE $active and STANDBY $standby: not the two SUs"
+echo "$active_line" | grep -q "safCsi=CSI1,safSi=SI1,safApp=APP flags=1 .*attr=port=8080 get=ACTIVE response=1" ||
+    cluster_fail "bad ACTIVE assignment: $active_line"
+last " CSISET STANDBY " | grep -q "peer=$active attr=port=8080 get=STANDBY" ||
+    cluster_fail "bad STANDBY assignment: $(last " CSISET STANDBY ")"
+wait_count "$active HEALTHCHECK key1" 2 10 || cluster_fail "no healthchecks of $active"
+echo "amf cluster: $active ACTIVE, $standby STANDBY, healthchecks every second"
+
+# 2. kill -9 of the active component.
+victim=$(pid_of "$active")
+before=$(count "$standby CSISET ACTIVE ")
+t0=$(date +%s%N)
+kill -KILL "$victim"
+wait_count "$standby CSISET ACTIVE " $((before + 1)) 10 || cluster_fail "the standby never became ACTIVE"
+t1=$(ns_of "$(last "$standby CSISET ACTIVE ")")
+last "$standby CSISET ACTIVE " | grep -q "flags=2 peer=$active" || cluster_fail "takeover: $(last "$standby CSISET ACTIVE ")"
+echo "amf cluster: component kill -9 -> standby ACTIVE in $(ms_between "$t0" "$t1") ms"
+before_sb=$(count "$active CSISET STANDBY ")
+wait_count "$active CSISET STANDBY " $((before_sb + 1)) 20 || cluster_fail "the killed component never came back STANDBY"
+back=$(last "$active CSISET STANDBY ")
+[ "$(echo "$back" | awk '{ print $2 }')" != "$victim" ] || cluster_fail "STANDBY again, but the same pid"
+echo "amf cluster: killed component restarted, STANDBY again after $(ms_between "$t0" "$(ns_of "$back")") ms"
+
+# 3. kill -9 of the active component's executive.
+active=$standby
+standby=$(other "$active")
+n=$(node_of "$active")
+before=$(count "$standby CSISET ACTIVE ")
+t0=$(date +%s%N)
+node_kill "$n"
+wait_count "$standby CSISET ACTIVE " $((before + 1)) 20 || cluster_fail "no takeover after node $n died"
+t1=$(ns_of "$(last "$standby CSISET ACTIVE ")")
+echo "amf cluster: executive kill -9 (token 1000) -> standby ACTIVE in $(ms_between "$t0" "$t1") ms"
+before_sb=$(count "$active CSISET STANDBY ")
+amf_node_start "$n"
+wait_count "$active CSISET STANDBY " $((before_sb + 1)) 30 || cluster_fail "node $n came back but its component never became STANDBY"
+echo "amf cluster: node $n back, its component STANDBY again"
+n_active=$(grep -c " CSISET ACTIVE " "$log")
+echo "amf cluster: passed ($n_active ACTIVE assignments in all)"

@@ -1,0 +1,170 @@
+//! `libSaAmf`: the availability management API (AIS AMF B.01.01) over
+//! the shared runtime, in Rust types. The C side (arguments, the C
+//! structs, the application's callbacks) is `abi/sa_amf.rs`; the messages
+//! are in `ais_ipc::amf`; the service in the executive's `services/amf/`.
+//!
+//! Decided here rather than in the executive: checks that need only the
+//! call's arguments and the handle's callbacks (a component registers only
+//! with the CSI set, CSI remove and terminate callbacks given, else
+//! `SA_AIS_ERR_INIT`; an AMF-invoked healthcheck needs the healthcheck
+//! callback), and `saAmfComponentNameGet`, which reads the
+//! `SA_AMF_COMPONENT_NAME` environment variable the executive sets for
+//! the components it instantiates (`SA_AIS_ERR_NOT_EXIST` when unset).
+
+pub use ais_ipc::amf::CsiDescriptor;
+use ais_ipc::amf::{self as wire, Callback, Request};
+
+use crate::abi::sa_ais::{SaDispatchFlagsT, SaVersionT};
+use crate::error::{AisError, AisResult};
+use crate::runtime::{Instance, Library, version};
+
+/// `saAmfCSISetCallback`: (invocation, component, HA state, descriptor).
+pub type CsiSetFn = Box<dyn Fn(u64, &[u8], u32, &CsiDescriptor) + Send + Sync>;
+/// `saAmfCSIRemoveCallback`: (invocation, component, CSI, flags).
+pub type CsiRemoveFn = Box<dyn Fn(u64, &[u8], &[u8], u32) + Send + Sync>;
+/// `saAmfHealthcheckCallback`: (invocation, component, key).
+pub type HealthcheckFn = Box<dyn Fn(u64, &[u8], &[u8]) + Send + Sync>;
+
+/// The application's callbacks (`None`: not given).
+#[derive(Default)]
+pub struct Callbacks {
+    pub healthcheck: Option<HealthcheckFn>,
+    pub csi_set: Option<CsiSetFn>,
+    pub csi_remove: Option<CsiRemoveFn>,
+    /// Whether `saAmfComponentTerminateCallback` was given (needed to
+    /// register; the executive terminates by cleanup for now).
+    pub terminate_given: bool,
+}
+
+/// Who is to run a healthcheck (`SaAmfHealthcheckInvocationT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HealthcheckBy {
+    Amf,
+    Component,
+}
+
+/// Per handle: the callbacks given to `saAmfInitialize`.
+pub struct AmfState {
+    callbacks: Callbacks,
+}
+
+static AMF: Library<AmfState> = Library::new(ais_ipc::service::AMF, &[version(b'B', 1, 1)]);
+
+/// The environment variable naming the component a process is.
+pub const COMPONENT_NAME_ENV: &str = "SA_AMF_COMPONENT_NAME";
+
+pub fn initialize(version: &mut SaVersionT, callbacks: Callbacks) -> AisResult<u64> {
+    AMF.initialize(version, AmfState { callbacks })
+}
+
+pub fn selection_object(handle: u64) -> AisResult<u64> {
+    AMF.selection_object(handle)
+}
+
+pub fn dispatch(handle: u64, flags: SaDispatchFlagsT) -> AisResult<()> {
+    AMF.dispatch(handle, flags, deliver)
+}
+
+pub fn finalize(handle: u64) -> AisResult<()> {
+    AMF.finalize(handle).map(drop)
+}
+
+fn deliver(instance: &Instance<AmfState>, id: u32, body: &[u8]) -> AisResult<()> {
+    let cb = Callback::decode(id, body).map_err(|_| AisError::LIBRARY)?;
+    let callbacks = &instance.state.callbacks;
+    match cb {
+        Callback::CsiSet { invocation, comp, ha, csi } => {
+            if let Some(f) = &callbacks.csi_set {
+                f(invocation, &comp, ha, &csi);
+            }
+        }
+        Callback::CsiRemove { invocation, comp, csi, flags } => {
+            if let Some(f) = &callbacks.csi_remove {
+                f(invocation, &comp, &csi, flags);
+            }
+        }
+        Callback::Healthcheck { invocation, comp, key } => {
+            if let Some(f) = &callbacks.healthcheck {
+                f(invocation, &comp, &key);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn call(handle: u64, req: Request) -> AisResult<Vec<u8>> {
+    AMF.get(handle)?.conn.request(req.id(), &req.encode())
+}
+
+/// `saAmfComponentRegister`; a proxy is not supported (`proxy` must be
+/// `None`: only SA-aware components that register themselves).
+pub fn component_register(handle: u64, comp: &[u8], proxy: Option<&[u8]>) -> AisResult<()> {
+    let instance = AMF.get(handle)?;
+    let cb = &instance.state.callbacks;
+    if cb.csi_set.is_none() || cb.csi_remove.is_none() || !cb.terminate_given {
+        return Err(AisError::INIT);
+    }
+    if proxy.is_some() {
+        return Err(AisError::INVALID_PARAM);
+    }
+    call(handle, Request::Register { comp: comp.to_vec() }).map(drop)
+}
+
+pub fn component_unregister(handle: u64, comp: &[u8], proxy: Option<&[u8]>) -> AisResult<()> {
+    AMF.get(handle)?;
+    if proxy.is_some() {
+        return Err(AisError::INVALID_PARAM);
+    }
+    call(handle, Request::Unregister { comp: comp.to_vec() }).map(drop)
+}
+
+/// `saAmfComponentNameGet`: this process's component name, from its
+/// environment.
+pub fn component_name_get(handle: u64) -> AisResult<Vec<u8>> {
+    AMF.get(handle)?;
+    let name = std::env::var_os(COMPONENT_NAME_ENV).ok_or(AisError::NOT_EXIST)?;
+    let bytes = std::os::unix::ffi::OsStrExt::as_bytes(name.as_os_str()).to_vec();
+    if bytes.len() > wire::MAX_NAME {
+        return Err(AisError::NAME_TOO_LONG);
+    }
+    Ok(bytes)
+}
+
+pub fn ha_state_get(handle: u64, comp: &[u8], csi: &[u8]) -> AisResult<u32> {
+    let answer = call(handle, Request::HaStateGet { comp: comp.to_vec(), csi: csi.to_vec() })?;
+    let bytes: [u8; 4] = answer.as_slice().try_into().map_err(|_| AisError::LIBRARY)?;
+    Ok(u32::from_le_bytes(bytes))
+}
+
+/// `saAmfResponse`: `result` is the application's `SaAisErrorT`.
+pub fn response(handle: u64, invocation: u64, result: u32) -> AisResult<()> {
+    call(handle, Request::Response { invocation, error: result }).map(drop)
+}
+
+/// `saAmfHealthcheckStart`; `recovery` already checked to be a
+/// `SaAmfRecommendedRecoveryT`.
+pub fn healthcheck_start(handle: u64, comp: &[u8], key: &[u8], by: HealthcheckBy, recovery: u32) -> AisResult<()> {
+    let instance = AMF.get(handle)?;
+    if by == HealthcheckBy::Amf && instance.state.callbacks.healthcheck.is_none() {
+        return Err(AisError::INIT);
+    }
+    let invocation_type = match by {
+        HealthcheckBy::Amf => wire::HC_AMF_INVOKED,
+        HealthcheckBy::Component => wire::HC_COMPONENT_INVOKED,
+    };
+    call(handle, Request::HcStart { comp: comp.to_vec(), key: key.to_vec(), invocation_type, recovery }).map(drop)
+}
+
+pub fn healthcheck_confirm(handle: u64, comp: &[u8], key: &[u8], result: u32) -> AisResult<()> {
+    call(handle, Request::HcConfirm { comp: comp.to_vec(), key: key.to_vec(), result }).map(drop)
+}
+
+pub fn healthcheck_stop(handle: u64, comp: &[u8], key: &[u8]) -> AisResult<()> {
+    call(handle, Request::HcStop { comp: comp.to_vec(), key: key.to_vec() }).map(drop)
+}
+
+/// `saAmfComponentErrorReport` (the notification id is not used: there
+/// is no notification service).
+pub fn component_error_report(handle: u64, comp: &[u8], time: i64, recovery: u32) -> AisResult<()> {
+    call(handle, Request::ErrorReport { comp: comp.to_vec(), time, recovery }).map(drop)
+}
