@@ -151,7 +151,9 @@ def parse(header, text):
         if isinstance(ext, c_ast.Typedef):
             t = ext.type
             inner = t.type if isinstance(t, c_ast.TypeDecl) else None
-            if isinstance(inner, c_ast.Struct) and inner.decls is not None:
+            # A typedef of an anonymous union is checked like a struct (two
+            # anonymous unions are never the same type in C).
+            if isinstance(inner, (c_ast.Struct, c_ast.Union)) and inner.decls is not None:
                 facts["structs"].append((ext.name, fields(header, inner)))
             elif isinstance(inner, c_ast.Enum) and inner.values is not None:
                 facts["enums"].append((ext.name, [e.name for e in inner.values.enumerators]))

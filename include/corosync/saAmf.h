@@ -311,6 +311,48 @@ SaAisErrorT saAmfComponentErrorReport(SaAmfHandleT amfHandle,
 
 SaAisErrorT saAmfResponse(SaAmfHandleT amfHandle, SaInvocationT invocation, SaAisErrorT error);
 
+SaAisErrorT saAmfComponentErrorClear(SaAmfHandleT amfHandle,
+                                     const SaNameT *compName,
+                                     SaNtfIdentifierT ntfIdentifier);
+
+/**
+ * This AMF never assigns QUIESCING: every invocation is
+ * `SA_AIS_ERR_INVALID_PARAM`.
+ */
+SaAisErrorT saAmfCSIQuiescingComplete(SaAmfHandleT amfHandle,
+                                      SaInvocationT invocation,
+                                      SaAisErrorT error);
+
+/**
+ * Monitors the process itself (any `descendentsTreeDepth`); its end is an
+ * error of the component.
+ */
+SaAisErrorT saAmfPmStart(SaAmfHandleT amfHandle,
+                         const SaNameT *compName,
+                         SaUint64T processId,
+                         SaInt32T descendentsTreeDepth,
+                         SaAmfPmErrorsT pmErrors,
+                         SaAmfRecommendedRecoveryT recommendedRecovery);
+
+SaAisErrorT saAmfPmStop(SaAmfHandleT amfHandle,
+                        const SaNameT *compName,
+                        SaAmfPmStopQualifierT stopQualifier,
+                        SaInt64T processId,
+                        SaAmfPmErrorsT pmErrors);
+
+/**
+ * `notificationBuffer` NULL with `SA_TRACK_CURRENT`: the current members
+ * come by callback; a NULL `notification` array is allocated with
+ * `malloc` for the caller to `free`; too small an array is
+ * `SA_AIS_ERR_NO_SPACE` with the needed count in `numberOfItems`.
+ */
+SaAisErrorT saAmfProtectionGroupTrack(SaAmfHandleT amfHandle,
+                                      const SaNameT *csiName,
+                                      SaUint8T trackFlags,
+                                      SaAmfProtectionGroupNotificationBufferT *notificationBuffer);
+
+SaAisErrorT saAmfProtectionGroupTrackStop(SaAmfHandleT amfHandle, const SaNameT *csiName);
+
 #ifdef __cplusplus
 }  /* extern "C" */
 #endif  /* __cplusplus */

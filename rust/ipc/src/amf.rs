@@ -13,13 +13,22 @@
 //! HC_START        bytes comp, bytes key, u32 invocation type, u32 recovery -> ()
 //! HC_CONFIRM      bytes comp, bytes key, u32 result   -> ()
 //! HC_STOP         bytes comp, bytes key               -> ()
+//! ERROR_CLEAR     bytes comp                          -> ()
+//! QUIESCING_DONE  u64 invocation, u32 error           -> ()
+//! PM_START        bytes comp, u64 pid, i32 depth, u32 errors, u32 recovery -> ()
+//! PM_STOP         bytes comp, u32 qualifier, i64 pid, u32 errors -> ()
+//! PG_TRACK        bytes csi, u8 flags, bool current by callback -> u32 n, n x Member
+//! PG_TRACK_STOP   bytes csi                           -> ()
 //! ```
 //! Callbacks (executive -> library):
 //! ```text
 //! CSI_SET      u64 invocation, bytes comp, u32 ha state, CsiDescriptor
 //! CSI_REMOVE   u64 invocation, bytes comp, bytes csi, u32 flags
 //! HEALTHCHECK  u64 invocation, bytes comp, bytes key
+//! PG_CHANGED   bytes csi, u32 members, u32 n, n x Member
 //! ```
+//! `Member`: bytes comp, u32 ha state, u32 rank, u32 change
+//! (`SaAmfProtectionGroupChangesT`).
 //! `CsiDescriptor`: u32 flags, bytes csi, u32 transition, bytes active
 //! component, u32 standby rank, u32 n, n x (bytes name, bytes value).
 
@@ -33,10 +42,33 @@ pub const ERROR_REPORT: u32 = 5;
 pub const HC_START: u32 = 6;
 pub const HC_CONFIRM: u32 = 7;
 pub const HC_STOP: u32 = 8;
+pub const ERROR_CLEAR: u32 = 9;
+pub const QUIESCING_DONE: u32 = 10;
+pub const PM_START: u32 = 11;
+pub const PM_STOP: u32 = 12;
+pub const PG_TRACK: u32 = 13;
+pub const PG_TRACK_STOP: u32 = 14;
 
 pub const CSI_SET: u32 = 20;
 pub const CSI_REMOVE: u32 = 21;
 pub const HEALTHCHECK: u32 = 22;
+pub const PG_CHANGED: u32 = 23;
+
+/// Track flags (`saAis.h`).
+pub const TRACK_CURRENT: u8 = 0x01;
+pub const TRACK_CHANGES: u8 = 0x02;
+pub const TRACK_CHANGES_ONLY: u8 = 0x04;
+
+/// `SaAmfProtectionGroupChangesT`.
+pub const PG_NO_CHANGE: u32 = 1;
+pub const PG_ADDED: u32 = 2;
+pub const PG_REMOVED: u32 = 3;
+pub const PG_STATE_CHANGE: u32 = 4;
+
+/// `SaAmfPmErrorsT` bits.
+pub const PM_ERRORS: u32 = 0x7;
+/// Most members of one protection group.
+pub const MAX_MEMBERS: usize = 1024;
 
 /// `SA_MAX_NAME_LENGTH`.
 pub const MAX_NAME: usize = 256;
@@ -80,14 +112,102 @@ pub const APPLICATION_RESTART: u32 = 8;
 /// A library request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
-    Register { comp: Vec<u8> },
-    Unregister { comp: Vec<u8> },
-    Response { invocation: u64, error: u32 },
-    HaStateGet { comp: Vec<u8>, csi: Vec<u8> },
-    ErrorReport { comp: Vec<u8>, time: i64, recovery: u32 },
-    HcStart { comp: Vec<u8>, key: Vec<u8>, invocation_type: u32, recovery: u32 },
-    HcConfirm { comp: Vec<u8>, key: Vec<u8>, result: u32 },
-    HcStop { comp: Vec<u8>, key: Vec<u8> },
+    Register {
+        comp: Vec<u8>,
+    },
+    Unregister {
+        comp: Vec<u8>,
+    },
+    Response {
+        invocation: u64,
+        error: u32,
+    },
+    HaStateGet {
+        comp: Vec<u8>,
+        csi: Vec<u8>,
+    },
+    ErrorReport {
+        comp: Vec<u8>,
+        time: i64,
+        recovery: u32,
+    },
+    HcStart {
+        comp: Vec<u8>,
+        key: Vec<u8>,
+        invocation_type: u32,
+        recovery: u32,
+    },
+    HcConfirm {
+        comp: Vec<u8>,
+        key: Vec<u8>,
+        result: u32,
+    },
+    HcStop {
+        comp: Vec<u8>,
+        key: Vec<u8>,
+    },
+    ErrorClear {
+        comp: Vec<u8>,
+    },
+    QuiescingDone {
+        invocation: u64,
+        error: u32,
+    },
+    PmStart {
+        comp: Vec<u8>,
+        pid: u64,
+        depth: i32,
+        errors: u32,
+        recovery: u32,
+    },
+    PmStop {
+        comp: Vec<u8>,
+        qualifier: u32,
+        pid: i64,
+        errors: u32,
+    },
+    /// `by_callback`: `SA_TRACK_CURRENT` is answered by a `PG_CHANGED`
+    /// callback (no buffer given) rather than in the reply.
+    PgTrack {
+        csi: Vec<u8>,
+        flags: u8,
+        by_callback: bool,
+    },
+    PgTrackStop {
+        csi: Vec<u8>,
+    },
+}
+
+/// One protection group member.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub comp: Vec<u8>,
+    pub ha: u32,
+    pub rank: u32,
+    pub change: u32,
+}
+
+impl Member {
+    pub fn write(&self, w: &mut Writer) {
+        w.bytes(&self.comp).u32(self.ha).u32(self.rank).u32(self.change);
+    }
+
+    pub fn read(r: &mut Reader<'_>) -> Result<Member, DecodeError> {
+        Ok(Member { comp: name(r, "member")?, ha: r.u32("ha")?, rank: r.u32("rank")?, change: r.u32("change")? })
+    }
+}
+
+/// Members in a reply or callback.
+pub fn write_members(w: &mut Writer, members: &[Member]) {
+    w.u32(members.len() as u32);
+    for m in members {
+        m.write(w);
+    }
+}
+
+pub fn read_members(r: &mut Reader<'_>) -> Result<Vec<Member>, DecodeError> {
+    let n = r.count(MAX_MEMBERS, 16, "members")?;
+    (0..n).map(|_| Member::read(r)).collect()
 }
 
 fn name(r: &mut Reader<'_>, what: &'static str) -> Result<Vec<u8>, DecodeError> {
@@ -109,16 +229,34 @@ impl Request {
             Request::HcStart { .. } => HC_START,
             Request::HcConfirm { .. } => HC_CONFIRM,
             Request::HcStop { .. } => HC_STOP,
+            Request::ErrorClear { .. } => ERROR_CLEAR,
+            Request::QuiescingDone { .. } => QUIESCING_DONE,
+            Request::PmStart { .. } => PM_START,
+            Request::PmStop { .. } => PM_STOP,
+            Request::PgTrack { .. } => PG_TRACK,
+            Request::PgTrackStop { .. } => PG_TRACK_STOP,
         }
     }
 
     pub fn encode(&self) -> Vec<u8> {
         let mut w = Writer::new();
         match self {
-            Request::Register { comp } | Request::Unregister { comp } => {
+            Request::Register { comp } | Request::Unregister { comp } | Request::ErrorClear { comp } => {
                 w.bytes(comp);
             }
-            Request::Response { invocation, error } => {
+            Request::PgTrackStop { csi } => {
+                w.bytes(csi);
+            }
+            Request::PgTrack { csi, flags, by_callback } => {
+                w.bytes(csi).u8(*flags).bool(*by_callback);
+            }
+            Request::PmStart { comp, pid, depth, errors, recovery } => {
+                w.bytes(comp).u64(*pid).u32(*depth as u32).u32(*errors).u32(*recovery);
+            }
+            Request::PmStop { comp, qualifier, pid, errors } => {
+                w.bytes(comp).u32(*qualifier).i64(*pid).u32(*errors);
+            }
+            Request::Response { invocation, error } | Request::QuiescingDone { invocation, error } => {
                 w.u64(*invocation).u32(*error);
             }
             Request::HaStateGet { comp, csi } => {
@@ -164,6 +302,27 @@ impl Request {
                 Request::HcConfirm { comp: name(&mut r, "component")?, key: key(&mut r)?, result: r.u32("result")? }
             }
             HC_STOP => Request::HcStop { comp: name(&mut r, "component")?, key: key(&mut r)? },
+            ERROR_CLEAR => Request::ErrorClear { comp: name(&mut r, "component")? },
+            QUIESCING_DONE => Request::QuiescingDone { invocation: r.u64("invocation")?, error: r.u32("error")? },
+            PM_START => Request::PmStart {
+                comp: name(&mut r, "component")?,
+                pid: r.u64("pid")?,
+                depth: r.u32("depth")? as i32,
+                errors: r.u32("errors")?,
+                recovery: r.u32("recovery")?,
+            },
+            PM_STOP => Request::PmStop {
+                comp: name(&mut r, "component")?,
+                qualifier: r.u32("qualifier")?,
+                pid: r.i64("pid")?,
+                errors: r.u32("errors")?,
+            },
+            PG_TRACK => Request::PgTrack {
+                csi: name(&mut r, "csi")?,
+                flags: r.u8("flags")?,
+                by_callback: r.bool("by callback")?,
+            },
+            PG_TRACK_STOP => Request::PgTrackStop { csi: name(&mut r, "csi")? },
             _ => return Ok(None),
         };
         r.finish()?;
@@ -191,6 +350,7 @@ pub enum Callback {
     CsiSet { invocation: u64, comp: Vec<u8>, ha: u32, csi: CsiDescriptor },
     CsiRemove { invocation: u64, comp: Vec<u8>, csi: Vec<u8>, flags: u32 },
     Healthcheck { invocation: u64, comp: Vec<u8>, key: Vec<u8> },
+    PgChanged { csi: Vec<u8>, members: u32, notification: Vec<Member> },
 }
 
 impl Callback {
@@ -199,6 +359,7 @@ impl Callback {
             Callback::CsiSet { .. } => CSI_SET,
             Callback::CsiRemove { .. } => CSI_REMOVE,
             Callback::Healthcheck { .. } => HEALTHCHECK,
+            Callback::PgChanged { .. } => PG_CHANGED,
         }
     }
 
@@ -218,6 +379,10 @@ impl Callback {
             }
             Callback::Healthcheck { invocation, comp, key } => {
                 w.u64(*invocation).bytes(comp).bytes(key);
+            }
+            Callback::PgChanged { csi, members, notification } => {
+                w.bytes(csi).u32(*members);
+                write_members(&mut w, notification);
             }
         }
         w.into_vec()
@@ -260,6 +425,11 @@ impl Callback {
                 comp: name(&mut r, "component")?,
                 key: key(&mut r)?,
             },
+            PG_CHANGED => Callback::PgChanged {
+                csi: name(&mut r, "csi")?,
+                members: r.u32("members")?,
+                notification: read_members(&mut r)?,
+            },
             other => return Err(DecodeError::BadValue { what: "amf callback id", value: other.into() }),
         };
         r.finish()?;
@@ -279,6 +449,10 @@ mod tests {
             Request::HaStateGet { comp: b"c".to_vec(), csi: b"s".to_vec() },
             Request::ErrorReport { comp: b"c".to_vec(), time: -1, recovery: COMPONENT_FAILOVER },
             Request::HcStart { comp: b"c".to_vec(), key: b"k".to_vec(), invocation_type: 1, recovery: 2 },
+            Request::PmStart { comp: b"c".to_vec(), pid: 9, depth: -1, errors: 4, recovery: 2 },
+            Request::PmStop { comp: b"c".to_vec(), qualifier: 1, pid: -3, errors: 1 },
+            Request::PgTrack { csi: b"s".to_vec(), flags: TRACK_CHANGES, by_callback: true },
+            Request::QuiescingDone { invocation: 5, error: 1 },
         ];
         for q in reqs {
             let body = q.encode();
@@ -307,6 +481,9 @@ mod tests {
             },
         };
         assert_eq!(Callback::decode(CSI_SET, &cb.encode()), Ok(cb));
+        let m = Member { comp: b"c".to_vec(), ha: HA_ACTIVE, rank: 0, change: PG_ADDED };
+        let cb = Callback::PgChanged { csi: b"s".to_vec(), members: 1, notification: vec![m] };
+        assert_eq!(Callback::decode(PG_CHANGED, &cb.encode()), Ok(cb));
         assert!(Callback::decode(77, &[]).is_err());
     }
 }

@@ -8,18 +8,17 @@
 //! ABI. cbindgen turns this file, and only this file, into
 //! `include/corosync/saAmf.h` (config `rust/capi/cbindgen/saAmf.toml`).
 //!
-//! The `saAmf*` functions that work are at the end of this file, as thin
-//! wrappers over `crate::amf` (which sees Rust values only): the C
+//! The 19 `saAmf*` functions of B.01.01 are at the end of this file, as
+//! thin wrappers over `crate::amf` (which sees Rust values only): the C
 //! arguments are read and checked here, the application's callbacks
-//! wrapped in closures that build the C structs. A function not there yet
-//! is neither declared nor exported (`c-tests/abi/classic/skip.h` lists
-//! it).
+//! wrapped in closures that build the C structs.
 //!
 //! Must not: hold service logic, or use a Rust enum where C hands us a
 //! value (see the enum convention in `abi/mod.rs`).
 
 // The exported functions' safety contract is the C API's, as documented
 // for each function by the spec; they check every pointer they can.
+#![allow(clippy::missing_safety_doc)]
 
 use core::ffi::c_uint;
 
@@ -411,9 +410,9 @@ crate::c_enum!(SaAmfRecommendedRecoveryT {
 });
 
 // ---------------------------------------------------------------------
-// The functions of B.01.01 that work (the others: see the module doc).
+// The functions of B.01.01.
 
-use crate::amf::{self, CsiDescriptor, HealthcheckBy};
+use crate::amf::{self, CsiDescriptor, HealthcheckBy, Member, MembersInto, TrackReply};
 use crate::boundary::{name_bytes, name_from_bytes, out, try_mut, try_ref};
 use crate::error::{AisError, AisResult};
 
@@ -577,8 +576,8 @@ pub unsafe extern "C" fn saAmfComponentErrorReport(
     recommendedRecovery: SaAmfRecommendedRecoveryT,
     ntfIdentifier: SaNtfIdentifierT,
 ) -> SaAisErrorT {
-    let _ = ntfIdentifier;
     crate::boundary!({
+        let _unused = ntfIdentifier;
         let comp = unsafe { name_bytes(erroneousComponent) }?;
         let recovery = enums::SaAmfRecommendedRecoveryT::try_from(recommendedRecovery)? as u32;
         amf::component_error_report(amfHandle, comp, errorDetectionTime, recovery)
@@ -592,6 +591,105 @@ pub unsafe extern "C" fn saAmfResponse(
     error: SaAisErrorT,
 ) -> SaAisErrorT {
     crate::boundary!({ amf::response(amfHandle, invocation, error) })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saAmfComponentErrorClear(
+    amfHandle: SaAmfHandleT,
+    compName: *const SaNameT,
+    ntfIdentifier: SaNtfIdentifierT,
+) -> SaAisErrorT {
+    crate::boundary!({
+        let _unused = ntfIdentifier;
+        let comp = unsafe { name_bytes(compName) }?;
+        amf::component_error_clear(amfHandle, comp)
+    })
+}
+
+/// This AMF never assigns QUIESCING: every invocation is
+/// `SA_AIS_ERR_INVALID_PARAM`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saAmfCSIQuiescingComplete(
+    amfHandle: SaAmfHandleT,
+    invocation: SaInvocationT,
+    error: SaAisErrorT,
+) -> SaAisErrorT {
+    crate::boundary!({ amf::csi_quiescing_complete(amfHandle, invocation, error) })
+}
+
+/// Monitors the process itself (any `descendentsTreeDepth`); its end is an
+/// error of the component.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saAmfPmStart(
+    amfHandle: SaAmfHandleT,
+    compName: *const SaNameT,
+    processId: SaUint64T,
+    descendentsTreeDepth: SaInt32T,
+    pmErrors: SaAmfPmErrorsT,
+    recommendedRecovery: SaAmfRecommendedRecoveryT,
+) -> SaAisErrorT {
+    crate::boundary!({
+        let comp = unsafe { name_bytes(compName) }?;
+        let recovery = enums::SaAmfRecommendedRecoveryT::try_from(recommendedRecovery)? as u32;
+        amf::pm_start(amfHandle, comp, processId, descendentsTreeDepth, pmErrors, recovery)
+    })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saAmfPmStop(
+    amfHandle: SaAmfHandleT,
+    compName: *const SaNameT,
+    stopQualifier: SaAmfPmStopQualifierT,
+    processId: SaInt64T,
+    pmErrors: SaAmfPmErrorsT,
+) -> SaAisErrorT {
+    crate::boundary!({
+        let comp = unsafe { name_bytes(compName) }?;
+        let qualifier = enums::SaAmfPmStopQualifierT::try_from(stopQualifier)? as u32;
+        amf::pm_stop(amfHandle, comp, qualifier, processId, pmErrors)
+    })
+}
+
+/// `notificationBuffer` NULL with `SA_TRACK_CURRENT`: the current members
+/// come by callback; a NULL `notification` array is allocated with
+/// `malloc` for the caller to `free`; too small an array is
+/// `SA_AIS_ERR_NO_SPACE` with the needed count in `numberOfItems`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saAmfProtectionGroupTrack(
+    amfHandle: SaAmfHandleT,
+    csiName: *const SaNameT,
+    trackFlags: SaUint8T,
+    notificationBuffer: *mut SaAmfProtectionGroupNotificationBufferT,
+) -> SaAisErrorT {
+    crate::boundary!({
+        let csi = unsafe { name_bytes(csiName) }?;
+        let buffer = if notificationBuffer.is_null() { None } else { Some(unsafe { try_mut(notificationBuffer) }?) };
+        let into = match &buffer {
+            None => MembersInto::Callback,
+            Some(b) if b.notification.is_null() => MembersInto::Allocated,
+            Some(b) => MembersInto::Array(b.numberOfItems),
+        };
+        match (amf::protection_group_track(amfHandle, csi, trackFlags, into)?, buffer) {
+            (TrackReply::Nothing, _) => Ok(()),
+            (TrackReply::NoSpace(needed), Some(b)) => {
+                b.numberOfItems = needed;
+                Err(AisError::NO_SPACE)
+            }
+            (TrackReply::Members(m), Some(b)) => fill(b, &m),
+            (_, None) => Err(AisError::LIBRARY),
+        }
+    })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn saAmfProtectionGroupTrackStop(
+    amfHandle: SaAmfHandleT,
+    csiName: *const SaNameT,
+) -> SaAisErrorT {
+    crate::boundary!({
+        let csi = unsafe { name_bytes(csiName) }?;
+        amf::protection_group_track_stop(amfHandle, csi)
+    })
 }
 
 // ---------------------------------------------------------------------
@@ -623,7 +721,56 @@ fn callbacks(c: &SaAmfCallbacksT) -> amf::Callbacks {
             unsafe { f(invocation, &name, &csi, flags) }
         })
     });
-    amf::Callbacks { healthcheck, csi_set, csi_remove, terminate_given: c.saAmfComponentTerminateCallback.is_some() }
+    let pg_track = c.saAmfProtectionGroupTrackCallback.map(|f| -> amf::PgTrackFn {
+        Box::new(move |csi, members, number| {
+            let Ok(csi) = name_from_bytes(csi) else { return };
+            let Ok(mut list) = members.iter().map(pg_notification).collect::<AisResult<Vec<_>>>() else { return };
+            let mut buffer = SaAmfProtectionGroupNotificationBufferT {
+                numberOfItems: list.len() as u32,
+                notification: list.as_mut_ptr(),
+            };
+            // SAFETY: the application's callback, of the spec's type;
+            // `buffer` and `list` live until it returns.
+            unsafe { f(&csi, &mut buffer, number, SaAisErrorT::from(ais_ipc::error::OK)) }
+        })
+    });
+    amf::Callbacks {
+        healthcheck,
+        csi_set,
+        csi_remove,
+        pg_track,
+        terminate_given: c.saAmfComponentTerminateCallback.is_some(),
+    }
+}
+
+fn pg_notification(m: &Member) -> AisResult<SaAmfProtectionGroupNotificationT> {
+    Ok(SaAmfProtectionGroupNotificationT {
+        member: SaAmfProtectionGroupMemberT { compName: name_from_bytes(&m.comp)?, haState: m.ha, rank: m.rank },
+        change: m.change,
+    })
+}
+
+/// Writes the members into the caller's buffer, allocating the array
+/// (with `malloc`, for the application to `free`) if it is NULL.
+fn fill(buffer: &mut SaAmfProtectionGroupNotificationBufferT, members: &[Member]) -> AisResult<()> {
+    let list = members.iter().map(pg_notification).collect::<AisResult<Vec<_>>>()?;
+    let mut target = buffer.notification;
+    if target.is_null() {
+        let bytes = size_of::<SaAmfProtectionGroupNotificationT>() * list.len().max(1);
+        // SAFETY: plain allocation; the application frees it with free().
+        target = unsafe { libc::malloc(bytes) }.cast::<SaAmfProtectionGroupNotificationT>();
+        if target.is_null() {
+            return Err(AisError::NO_MEMORY);
+        }
+    } else if (buffer.numberOfItems as usize) < list.len() {
+        return Err(AisError::LIBRARY);
+    }
+    // SAFETY: `target` holds at least `list.len()` entries: allocated
+    // above, or the caller's array of `numberOfItems` entries (checked).
+    unsafe { core::ptr::copy_nonoverlapping(list.as_ptr(), target, list.len()) };
+    buffer.notification = target;
+    buffer.numberOfItems = list.len() as u32;
+    Ok(())
 }
 
 fn healthcheck_key(key: &[u8]) -> Option<SaAmfHealthcheckKeyT> {
@@ -706,7 +853,8 @@ mod tests {
             let a = *(*p).csiAttr.attr;
             assert_eq!(core::ffi::CStr::from_ptr(a.attrValue.cast()).to_bytes(), b"8080");
             assert_eq!((*p).csiStateDescriptor.activeDescriptor.transitionDescriptor, 3);
-            assert_eq!(&(*p).csiName.value[..8], b"safCsi=A");
+            let name = (*p).csiName;
+            assert_eq!(name.value[..8], *b"safCsi=A");
         }
         let standby = CDescriptor::new(2, &CsiDescriptor { standby_rank: 1, ..d }).unwrap();
         // SAFETY: a standby descriptor is written as the union's standby member.

@@ -11,8 +11,8 @@
 //! `SA_AMF_COMPONENT_NAME` environment variable the executive sets for
 //! the components it instantiates (`SA_AIS_ERR_NOT_EXIST` when unset).
 
-pub use ais_ipc::amf::CsiDescriptor;
 use ais_ipc::amf::{self as wire, Callback, Request};
+pub use ais_ipc::amf::{CsiDescriptor, Member};
 
 use crate::abi::sa_ais::{SaDispatchFlagsT, SaVersionT};
 use crate::error::{AisError, AisResult};
@@ -24,6 +24,9 @@ pub type CsiSetFn = Box<dyn Fn(u64, &[u8], u32, &CsiDescriptor) + Send + Sync>;
 pub type CsiRemoveFn = Box<dyn Fn(u64, &[u8], &[u8], u32) + Send + Sync>;
 /// `saAmfHealthcheckCallback`: (invocation, component, key).
 pub type HealthcheckFn = Box<dyn Fn(u64, &[u8], &[u8]) + Send + Sync>;
+/// `saAmfProtectionGroupTrackCallback`: (CSI, notification, number of
+/// members).
+pub type PgTrackFn = Box<dyn Fn(&[u8], &[Member], u32) + Send + Sync>;
 
 /// The application's callbacks (`None`: not given).
 #[derive(Default)]
@@ -31,6 +34,7 @@ pub struct Callbacks {
     pub healthcheck: Option<HealthcheckFn>,
     pub csi_set: Option<CsiSetFn>,
     pub csi_remove: Option<CsiRemoveFn>,
+    pub pg_track: Option<PgTrackFn>,
     /// Whether `saAmfComponentTerminateCallback` was given (needed to
     /// register; the executive terminates by cleanup for now).
     pub terminate_given: bool,
@@ -86,6 +90,11 @@ fn deliver(instance: &Instance<AmfState>, id: u32, body: &[u8]) -> AisResult<()>
         Callback::Healthcheck { invocation, comp, key } => {
             if let Some(f) = &callbacks.healthcheck {
                 f(invocation, &comp, &key);
+            }
+        }
+        Callback::PgChanged { csi, members, notification } => {
+            if let Some(f) = &callbacks.pg_track {
+                f(&csi, &notification, members);
             }
         }
     }
@@ -167,4 +176,74 @@ pub fn healthcheck_stop(handle: u64, comp: &[u8], key: &[u8]) -> AisResult<()> {
 /// is no notification service).
 pub fn component_error_report(handle: u64, comp: &[u8], time: i64, recovery: u32) -> AisResult<()> {
     call(handle, Request::ErrorReport { comp: comp.to_vec(), time, recovery }).map(drop)
+}
+
+/// `saAmfComponentErrorClear`: `NOT_EXIST` unless the component is
+/// registered.
+pub fn component_error_clear(handle: u64, comp: &[u8]) -> AisResult<()> {
+    call(handle, Request::ErrorClear { comp: comp.to_vec() }).map(drop)
+}
+
+/// `saAmfCSIQuiescingComplete`: this AMF never assigns QUIESCING, so no
+/// invocation is a quiescing one (`INVALID_PARAM`).
+pub fn csi_quiescing_complete(handle: u64, invocation: u64, result: u32) -> AisResult<()> {
+    call(handle, Request::QuiescingDone { invocation, error: result }).map(drop)
+}
+
+/// `saAmfPmStart`: the process itself is monitored (whatever the
+/// descendants depth); any end of it is an error of the component when
+/// `errors` has any bit (its exit status is not visible to the executive).
+pub fn pm_start(handle: u64, comp: &[u8], pid: u64, depth: i32, errors: u32, recovery: u32) -> AisResult<()> {
+    call(handle, Request::PmStart { comp: comp.to_vec(), pid, depth, errors, recovery }).map(drop)
+}
+
+pub fn pm_stop(handle: u64, comp: &[u8], qualifier: u32, pid: i64, errors: u32) -> AisResult<()> {
+    if errors == 0 || errors & !wire::PM_ERRORS != 0 {
+        return Err(AisError::INVALID_PARAM);
+    }
+    call(handle, Request::PmStop { comp: comp.to_vec(), qualifier, pid, errors }).map(drop)
+}
+
+/// Where `SA_TRACK_CURRENT` is to put the current members.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MembersInto {
+    /// No buffer: the track callback delivers them.
+    Callback,
+    /// The caller's array, with room for this many.
+    Array(u32),
+    /// An array the library allocates.
+    Allocated,
+}
+
+/// What `saAmfProtectionGroupTrack` brings back for the caller's buffer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TrackReply {
+    Nothing,
+    Members(Vec<Member>),
+    /// The caller's array is too small: this many are needed.
+    NoSpace(u32),
+}
+
+pub fn protection_group_track(handle: u64, csi: &[u8], flags: u8, into: MembersInto) -> AisResult<TrackReply> {
+    let instance = AMF.get(handle)?;
+    let current = flags & wire::TRACK_CURRENT != 0;
+    let changes = flags & (wire::TRACK_CHANGES | wire::TRACK_CHANGES_ONLY) != 0;
+    let by_callback = current && into == MembersInto::Callback;
+    if (changes || by_callback) && instance.state.callbacks.pg_track.is_none() {
+        return Err(AisError::INIT);
+    }
+    let req = Request::PgTrack { csi: csi.to_vec(), flags, by_callback };
+    let answer = instance.conn.request(req.id(), &req.encode())?;
+    let mut r = ais_ipc::Reader::new(&answer);
+    let members = wire::read_members(&mut r).map_err(|_| AisError::LIBRARY)?;
+    r.finish().map_err(|_| AisError::LIBRARY)?;
+    Ok(match into {
+        _ if !current || by_callback => TrackReply::Nothing,
+        MembersInto::Array(room) if (room as usize) < members.len() => TrackReply::NoSpace(members.len() as u32),
+        _ => TrackReply::Members(members),
+    })
+}
+
+pub fn protection_group_track_stop(handle: u64, csi: &[u8]) -> AisResult<()> {
+    call(handle, Request::PgTrackStop { csi: csi.to_vec() }).map(drop)
 }

@@ -42,7 +42,7 @@ use state::{Effect, Event, State};
 /// Ids of the executive's own events (never from a library).
 const JOIN: u32 = 100;
 const CLC_DONE: u32 = 101;
-const HC_FAILED: u32 = 102;
+const DETECTED: u32 = 102;
 
 /// Healthcheck invocations carry this bit: answered on this node, not
 /// ordered (CSI invocations never reach it).
@@ -51,6 +51,60 @@ const HC_INVOCATION: u64 = 1 << 62;
 const CLC_POLL: Duration = Duration::from_millis(10);
 /// How long an unanswered join waits before it is ordered again.
 const JOIN_RETRY: Duration = Duration::from_secs(1);
+/// How often processes under `saAmfPmStart` are looked at.
+const PM_POLL: Duration = Duration::from_millis(50);
+
+/// A process monitored for a component of this node (`saAmfPmStart`).
+#[derive(Debug, Clone)]
+struct Monitored {
+    conn: ConnId,
+    comp: usize,
+    pid: u64,
+    recovery: u32,
+}
+
+/// Whether process `pid` has ended (gone, or a zombie). Its exit status
+/// is not visible: it is not the executive's child.
+fn process_ended(pid: u64) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => {
+            let state = stat.rsplit_once(')').and_then(|(_, rest)| rest.trim_start().chars().next());
+            matches!(state, Some('Z' | 'X') | None)
+        }
+    }
+}
+
+/// A protection group tracked by a local connection, and what it was
+/// last told.
+#[derive(Debug, Clone)]
+struct Tracker {
+    changes_only: bool,
+    last: Vec<(Vec<u8>, u32, u32)>,
+}
+
+/// What changed from `old` to `new` (members by component): every
+/// member of `new` (with `PG_NO_CHANGE` if unchanged) and the removed
+/// ones, or only what changed.
+fn pg_changes(old: &[(Vec<u8>, u32, u32)], new: &[(Vec<u8>, u32, u32)], only: bool) -> Vec<wire::Member> {
+    let mut out = Vec::new();
+    for (comp, ha, rank) in new {
+        let change = match old.iter().find(|o| &o.0 == comp) {
+            None => wire::PG_ADDED,
+            Some(o) if o.1 != *ha || o.2 != *rank => wire::PG_STATE_CHANGE,
+            Some(_) => wire::PG_NO_CHANGE,
+        };
+        if !(only && change == wire::PG_NO_CHANGE) {
+            out.push(wire::Member { comp: comp.clone(), ha: *ha, rank: *rank, change });
+        }
+    }
+    for (comp, ha, rank) in old {
+        if !new.iter().any(|n| &n.0 == comp) {
+            out.push(wire::Member { comp: comp.clone(), ha: *ha, rank: *rank, change: wire::PG_REMOVED });
+        }
+    }
+    out
+}
 
 /// A decoded request: from a library, or this service's own event.
 #[derive(Debug, Clone)]
@@ -70,9 +124,9 @@ fn encode_event(ev: &Event) -> (u32, Vec<u8>) {
             w.u32(*comp).u32(*round).bool(*cleanup).bool(*ok);
             CLC_DONE
         }
-        Event::HealthcheckFailed { comp, recovery } => {
+        Event::Detected { comp, recovery } => {
             w.u32(*comp).u32(*recovery);
-            HC_FAILED
+            DETECTED
         }
         other => unreachable!("not an own event: {other:?}"),
     };
@@ -89,7 +143,7 @@ fn decode_event(id: u32, body: &[u8]) -> Result<Event, DecodeError> {
             cleanup: r.bool("cleanup")?,
             ok: r.bool("ok")?,
         },
-        HC_FAILED => Event::HealthcheckFailed { comp: r.u32("comp")?, recovery: r.u32("recovery")? },
+        DETECTED => Event::Detected { comp: r.u32("comp")?, recovery: r.u32("recovery")? },
         other => return Err(DecodeError::BadValue { what: "amf request id", value: other.into() }),
     };
     r.finish()?;
@@ -149,6 +203,9 @@ pub struct Amf {
     local_node: Option<NodeId>,
     /// When the local part last ran.
     last_local: Option<Instant>,
+    monitored: Vec<Monitored>,
+    /// (connection, CSI) -> its protection group tracking.
+    trackers: BTreeMap<(ConnId, Vec<u8>), Tracker>,
 }
 
 impl Amf {
@@ -171,6 +228,8 @@ impl Amf {
             next_hc: 1,
             local_node: None,
             last_local: None,
+            monitored: Vec::new(),
+            trackers: BTreeMap::new(),
         }
     }
 
@@ -188,11 +247,83 @@ impl Amf {
                 Effect::Instantiate { node, comp, round } if node == me => self.clc(comp, round, false),
                 Effect::Cleanup { node, comp, round } if node == me => {
                     self.hcs.retain(|(c, _), _| *c != comp);
+                    self.monitored.retain(|m| m.comp != comp);
                     self.clc(comp, round, true)
                 }
                 Effect::Instantiate { .. } | Effect::Cleanup { .. } => {}
             }
         }
+        self.tell_trackers(cx);
+    }
+
+    /// Tells the local trackers whose protection group changed.
+    fn tell_trackers(&mut self, cx: &mut Cx<'_, '_>) {
+        let me = cx.local_node();
+        for ((conn, csi), t) in self.trackers.iter_mut() {
+            let now = self.st.protection_group(csi).unwrap_or_default();
+            if now == t.last {
+                continue;
+            }
+            let notification = pg_changes(&t.last, &now, t.changes_only);
+            let cb = Callback::PgChanged { csi: csi.clone(), members: now.len() as u32, notification };
+            cx.tell(me, *conn, cb.id(), cb.encode());
+            t.last = now;
+        }
+    }
+
+    /// `saAmfProtectionGroupTrack`: the reply (the current members when
+    /// asked), and the tracker started for changes.
+    fn pg_track(&mut self, conn: ConnId, csi: Vec<u8>, flags: u8) -> Result<Vec<u8>, u32> {
+        let known = wire::TRACK_CURRENT | wire::TRACK_CHANGES | wire::TRACK_CHANGES_ONLY;
+        if flags & !known != 0
+            || flags == 0
+            || flags & (wire::TRACK_CHANGES | wire::TRACK_CHANGES_ONLY)
+                == (wire::TRACK_CHANGES | wire::TRACK_CHANGES_ONLY)
+        {
+            return Err(error::BAD_FLAGS);
+        }
+        let members = self.st.protection_group(&csi).ok_or(error::NOT_EXIST)?;
+        let mut w = Writer::new();
+        let current = if flags & wire::TRACK_CURRENT != 0 { pg_changes(&[], &members, false) } else { Vec::new() };
+        let current: Vec<wire::Member> =
+            current.into_iter().map(|m| wire::Member { change: wire::PG_NO_CHANGE, ..m }).collect();
+        wire::write_members(&mut w, &current);
+        if flags & (wire::TRACK_CHANGES | wire::TRACK_CHANGES_ONLY) != 0 {
+            let changes_only = flags & wire::TRACK_CHANGES_ONLY != 0;
+            self.trackers.insert((conn, csi), Tracker { changes_only, last: members });
+        }
+        Ok(w.into_vec())
+    }
+
+    /// `saAmfPmStart` of local connection `conn`.
+    fn pm_start(&mut self, conn: ConnId, me: NodeId, comp: &[u8], pid: u64, errors: u32, recovery: u32) -> u32 {
+        let Some(c) = self.st.find_comp(comp) else { return error::NOT_EXIST };
+        if self.st.comps[c].reg != Some((me, conn)) {
+            return error::NOT_EXIST;
+        }
+        if errors == 0
+            || errors & !wire::PM_ERRORS != 0
+            || !(wire::NO_RECOMMENDATION..=wire::APPLICATION_RESTART).contains(&recovery)
+        {
+            return error::INVALID_PARAM;
+        }
+        if pid == 0 || pid > u64::from(u32::MAX) || process_ended(pid) {
+            return error::NOT_EXIST;
+        }
+        if self.monitored.iter().any(|m| m.comp == c && m.pid == pid) {
+            return error::EXIST;
+        }
+        self.monitored.push(Monitored { conn, comp: c, pid, recovery });
+        error::OK
+    }
+
+    /// `saAmfPmStop`: stops monitoring `pid` (any qualifier: only the
+    /// process itself is ever monitored).
+    fn pm_stop(&mut self, conn: ConnId, comp: &[u8], pid: i64) -> u32 {
+        let Some(c) = self.st.find_comp(comp) else { return error::NOT_EXIST };
+        let before = self.monitored.len();
+        self.monitored.retain(|m| !(m.conn == conn && m.comp == c && m.pid as i64 == pid));
+        if self.monitored.len() == before { error::NOT_EXIST } else { error::OK }
     }
 
     fn clc(&mut self, comp: usize, round: u32, cleanup: bool) {
@@ -276,7 +407,7 @@ impl Amf {
                 } else {
                     let recovery = hc.recovery;
                     self.hcs.remove(&id);
-                    self.to_order.push_back(Event::HealthcheckFailed { comp: c as u32, recovery });
+                    self.to_order.push_back(Event::Detected { comp: c as u32, recovery });
                 }
                 error::OK
             }
@@ -300,7 +431,7 @@ impl Amf {
             let (c, recovery) = (id.0, hc.recovery);
             let id = id.clone();
             self.hcs.remove(&id);
-            self.to_order.push_back(Event::HealthcheckFailed { comp: c as u32, recovery });
+            self.to_order.push_back(Event::Detected { comp: c as u32, recovery });
         }
         error::OK
     }
@@ -328,7 +459,7 @@ impl Amf {
         }
         for (id, recovery) in failed {
             self.hcs.remove(&id);
-            self.to_order.push_back(Event::HealthcheckFailed { comp: id.0 as u32, recovery });
+            self.to_order.push_back(Event::Detected { comp: id.0 as u32, recovery });
         }
     }
 }
@@ -375,6 +506,39 @@ impl Replicated for Amf {
             }
             r @ (Request::HcStart { .. } | Request::HcConfirm { .. } | Request::HcStop { .. }) => {
                 let code = self.healthcheck(cx, conn, r);
+                answer(cx, code);
+            }
+            Request::ErrorClear { comp } => {
+                let registered = self.st.find_comp(&comp).is_some_and(|c| self.st.comps[c].reg.is_some());
+                answer(cx, if registered { error::OK } else { error::NOT_EXIST });
+            }
+            // This AMF never asks for QUIESCING: no invocation is one.
+            Request::QuiescingDone { .. } => answer(cx, error::INVALID_PARAM),
+            Request::PmStart { comp, pid, errors, recovery, .. } => {
+                let code = self.pm_start(conn, cx.local_node(), &comp, pid, errors, recovery);
+                answer(cx, code);
+            }
+            Request::PmStop { comp, pid, .. } => {
+                let code = self.pm_stop(conn, &comp, pid);
+                answer(cx, code);
+            }
+            Request::PgTrack { csi, flags, by_callback } => match self.pg_track(conn, csi.clone(), flags) {
+                Ok(body) if by_callback && flags & wire::TRACK_CURRENT != 0 => {
+                    answer(cx, error::OK);
+                    let members = self.st.protection_group(&csi).unwrap_or_default();
+                    let notification = pg_changes(&[], &members, false)
+                        .into_iter()
+                        .map(|m| wire::Member { change: wire::PG_NO_CHANGE, ..m })
+                        .collect();
+                    let cb = Callback::PgChanged { csi, members: members.len() as u32, notification };
+                    let _ = body;
+                    cx.ctx.dispatch(conn, cb.id(), cb.encode());
+                }
+                Ok(body) => cx.ctx.reply(conn, msg_id, error::OK, &body),
+                Err(code) => answer(cx, code),
+            },
+            Request::PgTrackStop { csi } => {
+                let code = if self.trackers.remove(&(conn, csi)).is_some() { error::OK } else { error::NOT_EXIST };
                 answer(cx, code);
             }
             Request::Register { .. } | Request::Unregister { .. } | Request::ErrorReport { .. }
@@ -425,6 +589,8 @@ impl Replicated for Amf {
 
     fn conn_gone(&mut self, conn: ConnId) {
         self.hcs.retain(|_, h| h.conn != conn);
+        self.monitored.retain(|m| m.conn != conn);
+        self.trackers.retain(|(c, _), _| *c != conn);
     }
 
     fn local_deadline(&self, now: Now) -> Option<Instant> {
@@ -444,6 +610,9 @@ impl Replicated for Amf {
         if let Some(t) = self.hcs.values().map(|h| h.due).min() {
             at(t);
         }
+        if !self.monitored.is_empty() {
+            at(self.last_local.map_or(now.mono, |t| t + PM_POLL));
+        }
         due
     }
 
@@ -457,6 +626,17 @@ impl Replicated for Amf {
             self.to_order.push_back(Event::ClcDone { comp: d.comp, round: d.round, cleanup: d.cleanup, ok: d.ok });
         }
         self.run_healthchecks(cx);
+        let ended: Vec<Monitored> = self.monitored.iter().filter(|m| process_ended(m.pid)).cloned().collect();
+        for m in ended {
+            crate::log_notice!(
+                Serv,
+                "AMF: monitored process {} of {} ended",
+                m.pid,
+                String::from_utf8_lossy(&self.st.comp_conf(m.comp).dn)
+            );
+            self.monitored.retain(|x| x.pid != m.pid || x.comp != m.comp);
+            self.to_order.push_back(Event::Detected { comp: m.comp as u32, recovery: m.recovery });
+        }
         if let Some(i) = self.me
             && !self.joined_here(me)
             && now >= started + Duration::from_millis(self.st.model.startup_timeout_ms)

@@ -114,8 +114,9 @@ pub enum Event {
         cleanup: bool,
         ok: bool,
     },
-    /// A healthcheck of `comp` failed on its host.
-    HealthcheckFailed {
+    /// Its host found an error of `comp` (a healthcheck, a monitored
+    /// process).
+    Detected {
         comp: u32,
         recovery: u32,
     },
@@ -217,6 +218,24 @@ impl State {
         carries.then_some(ha)
     }
 
+    /// The protection group of the CSI named `csi`: (component, HA
+    /// state, rank) of each assigned carrier; None for an unknown CSI.
+    pub fn protection_group(&self, csi: &[u8]) -> Option<Vec<(Vec<u8>, u32, u32)>> {
+        let (si, c) = self
+            .model
+            .sis
+            .iter()
+            .enumerate()
+            .find_map(|(si, s)| s.csis.iter().position(|x| x.dn == csi).map(|c| (si, c)))?;
+        let mut members = Vec::new();
+        for u in 0..self.units.len() {
+            let (Some(ha), Some(comp)) = (self.ha[u], self.carrier(u, si, c)) else { continue };
+            let rank = if ha == wire::HA_STANDBY { 1 } else { 0 };
+            members.push((self.comp_conf(comp).dn.clone(), ha, rank));
+        }
+        Some(members)
+    }
+
     /// The CSIs (si, csi) that component `comp` carries when its SU is
     /// assigned: those of its SG's SIs whose CS type it supports (the
     /// first such component of the SU).
@@ -307,10 +326,10 @@ impl State {
                 self.clc_done(c, cleanup, ok, out);
                 error::OK
             }
-            Event::HealthcheckFailed { comp, recovery } => {
+            Event::Detected { comp, recovery } => {
                 let c = comp as usize;
                 if c < self.comps.len() && self.comps[c].presence == Presence::Instantiated {
-                    out.push(Effect::Note(format!("healthcheck of {} failed", self.dn(c))));
+                    out.push(Effect::Note(format!("error detected on {} (healthcheck or process)", self.dn(c))));
                     self.failure(c, recovery, out);
                 }
                 error::OK
