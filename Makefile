@@ -64,6 +64,8 @@ check:
 	c-tests/lck/run.sh target
 	@echo "==> [9/13] MSG: C tests on one node, then three"
 	c-tests/msg/run.sh target
+	@echo "==> [9/13] AMF: C API test, two-node failover (own host name per node)"
+	c-tests/amf/run.sh target
 	@echo "==> [10/13] classic programs: openais 0.80 usage (timeouts of 0, ...)"
 	c-tests/classic/run.sh target
 	@echo "==> [11/13] pkg-config: build a C program against a staged install"

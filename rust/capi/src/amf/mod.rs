@@ -226,6 +226,11 @@ pub enum TrackReply {
 
 pub fn protection_group_track(handle: u64, csi: &[u8], flags: u8, into: MembersInto) -> AisResult<TrackReply> {
     let instance = AMF.get(handle)?;
+    let known = wire::TRACK_CURRENT | wire::TRACK_CHANGES | wire::TRACK_CHANGES_ONLY;
+    let both = wire::TRACK_CHANGES | wire::TRACK_CHANGES_ONLY;
+    if flags == 0 || flags & !known != 0 || flags & both == both {
+        return Err(AisError::BAD_FLAGS);
+    }
     let current = flags & wire::TRACK_CURRENT != 0;
     let changes = flags & (wire::TRACK_CHANGES | wire::TRACK_CHANGES_ONLY) != 0;
     let by_callback = current && into == MembersInto::Callback;
