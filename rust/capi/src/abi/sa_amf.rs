@@ -412,8 +412,10 @@ crate::c_enum!(SaAmfRecommendedRecoveryT {
 // ---------------------------------------------------------------------
 // The functions of B.01.01.
 
+use super::convert::{
+    CAlloc, dispatch_flags, name_bytes, name_from_bytes, out, out_slice, try_mut, try_ref, with_version, write_slice,
+};
 use crate::amf::{self, CsiDescriptor, HealthcheckBy, Member, MembersInto, TrackReply};
-use crate::boundary::{name_bytes, name_from_bytes, out, try_mut, try_ref};
 use crate::error::{AisError, AisResult};
 
 /// Opens a handle; `amfCallbacks` may be NULL (no callbacks).
@@ -424,14 +426,11 @@ pub unsafe extern "C" fn saAmfInitialize(
     version: *mut SaVersionT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let version = unsafe { try_mut(version) }?;
-        let handle = unsafe { out(amfHandle) }?;
-        let callbacks = if amfCallbacks.is_null() {
-            amf::Callbacks::default()
-        } else {
-            callbacks(unsafe { try_ref(amfCallbacks) }?)
-        };
-        handle.write(amf::initialize(version, callbacks)?);
+        let version = try_mut!(version)?;
+        let handle = out!(amfHandle)?;
+        let callbacks =
+            if amfCallbacks.is_null() { amf::Callbacks::default() } else { callbacks(try_ref!(amfCallbacks)?) };
+        handle.write(with_version(version, |v| amf::initialize(v, callbacks))?);
         Ok(())
     })
 }
@@ -442,7 +441,7 @@ pub unsafe extern "C" fn saAmfSelectionObjectGet(
     selectionObject: *mut SaSelectionObjectT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let out = unsafe { out(selectionObject) }?;
+        let out = out!(selectionObject)?;
         out.write(amf::selection_object(amfHandle)?);
         Ok(())
     })
@@ -450,7 +449,7 @@ pub unsafe extern "C" fn saAmfSelectionObjectGet(
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn saAmfDispatch(amfHandle: SaAmfHandleT, dispatchFlags: SaDispatchFlagsT) -> SaAisErrorT {
-    crate::boundary!({ amf::dispatch(amfHandle, dispatchFlags) })
+    crate::boundary!({ amf::dispatch(amfHandle, dispatch_flags(dispatchFlags)) })
 }
 
 #[unsafe(no_mangle)]
@@ -467,8 +466,8 @@ pub unsafe extern "C" fn saAmfComponentRegister(
     proxyCompName: *const SaNameT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let comp = unsafe { name_bytes(compName) }?;
-        let proxy = if proxyCompName.is_null() { None } else { Some(unsafe { name_bytes(proxyCompName) }?) };
+        let comp = name_bytes!(compName)?;
+        let proxy = if proxyCompName.is_null() { None } else { Some(name_bytes!(proxyCompName)?) };
         amf::component_register(amfHandle, comp, proxy)
     })
 }
@@ -480,8 +479,8 @@ pub unsafe extern "C" fn saAmfComponentUnregister(
     proxyCompName: *const SaNameT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let comp = unsafe { name_bytes(compName) }?;
-        let proxy = if proxyCompName.is_null() { None } else { Some(unsafe { name_bytes(proxyCompName) }?) };
+        let comp = name_bytes!(compName)?;
+        let proxy = if proxyCompName.is_null() { None } else { Some(name_bytes!(proxyCompName)?) };
         amf::component_unregister(amfHandle, comp, proxy)
     })
 }
@@ -490,7 +489,7 @@ pub unsafe extern "C" fn saAmfComponentUnregister(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn saAmfComponentNameGet(amfHandle: SaAmfHandleT, compName: *mut SaNameT) -> SaAisErrorT {
     crate::boundary!({
-        let out = unsafe { out(compName) }?;
+        let out = out!(compName)?;
         out.write(name_from_bytes(&amf::component_name_get(amfHandle)?)?);
         Ok(())
     })
@@ -514,8 +513,8 @@ pub unsafe extern "C" fn saAmfHealthcheckStart(
     recommendedRecovery: SaAmfRecommendedRecoveryT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let comp = unsafe { name_bytes(compName) }?;
-        let key = key_bytes(unsafe { try_ref(healthcheckKey) }?)?;
+        let comp = name_bytes!(compName)?;
+        let key = key_bytes(try_ref!(healthcheckKey)?)?;
         let by = match enums::SaAmfHealthcheckInvocationT::try_from(invocationType)? {
             enums::SaAmfHealthcheckInvocationT::SA_AMF_HEALTHCHECK_AMF_INVOKED => HealthcheckBy::Amf,
             enums::SaAmfHealthcheckInvocationT::SA_AMF_HEALTHCHECK_COMPONENT_INVOKED => HealthcheckBy::Component,
@@ -533,8 +532,8 @@ pub unsafe extern "C" fn saAmfHealthcheckConfirm(
     healthcheckResult: SaAisErrorT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let comp = unsafe { name_bytes(compName) }?;
-        let key = key_bytes(unsafe { try_ref(healthcheckKey) }?)?;
+        let comp = name_bytes!(compName)?;
+        let key = key_bytes(try_ref!(healthcheckKey)?)?;
         amf::healthcheck_confirm(amfHandle, comp, key, healthcheckResult)
     })
 }
@@ -546,8 +545,8 @@ pub unsafe extern "C" fn saAmfHealthcheckStop(
     healthcheckKey: *const SaAmfHealthcheckKeyT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let comp = unsafe { name_bytes(compName) }?;
-        let key = key_bytes(unsafe { try_ref(healthcheckKey) }?)?;
+        let comp = name_bytes!(compName)?;
+        let key = key_bytes(try_ref!(healthcheckKey)?)?;
         amf::healthcheck_stop(amfHandle, comp, key)
     })
 }
@@ -560,9 +559,9 @@ pub unsafe extern "C" fn saAmfHAStateGet(
     haState: *mut SaAmfHAStateT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let comp = unsafe { name_bytes(compName) }?;
-        let csi = unsafe { name_bytes(csiName) }?;
-        let out = unsafe { out(haState) }?;
+        let comp = name_bytes!(compName)?;
+        let csi = name_bytes!(csiName)?;
+        let out = out!(haState)?;
         out.write(amf::ha_state_get(amfHandle, comp, csi)?);
         Ok(())
     })
@@ -578,7 +577,7 @@ pub unsafe extern "C" fn saAmfComponentErrorReport(
 ) -> SaAisErrorT {
     crate::boundary!({
         let _unused = ntfIdentifier;
-        let comp = unsafe { name_bytes(erroneousComponent) }?;
+        let comp = name_bytes!(erroneousComponent)?;
         let recovery = enums::SaAmfRecommendedRecoveryT::try_from(recommendedRecovery)? as u32;
         amf::component_error_report(amfHandle, comp, errorDetectionTime, recovery)
     })
@@ -601,7 +600,7 @@ pub unsafe extern "C" fn saAmfComponentErrorClear(
 ) -> SaAisErrorT {
     crate::boundary!({
         let _unused = ntfIdentifier;
-        let comp = unsafe { name_bytes(compName) }?;
+        let comp = name_bytes!(compName)?;
         amf::component_error_clear(amfHandle, comp)
     })
 }
@@ -629,7 +628,7 @@ pub unsafe extern "C" fn saAmfPmStart(
     recommendedRecovery: SaAmfRecommendedRecoveryT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let comp = unsafe { name_bytes(compName) }?;
+        let comp = name_bytes!(compName)?;
         let recovery = enums::SaAmfRecommendedRecoveryT::try_from(recommendedRecovery)? as u32;
         amf::pm_start(amfHandle, comp, processId, descendentsTreeDepth, pmErrors, recovery)
     })
@@ -644,7 +643,7 @@ pub unsafe extern "C" fn saAmfPmStop(
     pmErrors: SaAmfPmErrorsT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let comp = unsafe { name_bytes(compName) }?;
+        let comp = name_bytes!(compName)?;
         let qualifier = enums::SaAmfPmStopQualifierT::try_from(stopQualifier)? as u32;
         amf::pm_stop(amfHandle, comp, qualifier, processId, pmErrors)
     })
@@ -662,8 +661,8 @@ pub unsafe extern "C" fn saAmfProtectionGroupTrack(
     notificationBuffer: *mut SaAmfProtectionGroupNotificationBufferT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let csi = unsafe { name_bytes(csiName) }?;
-        let buffer = if notificationBuffer.is_null() { None } else { Some(unsafe { try_mut(notificationBuffer) }?) };
+        let csi = name_bytes!(csiName)?;
+        let buffer = if notificationBuffer.is_null() { None } else { Some(try_mut!(notificationBuffer)?) };
         let into = match &buffer {
             None => MembersInto::Callback,
             Some(b) if b.notification.is_null() => MembersInto::Allocated,
@@ -687,7 +686,7 @@ pub unsafe extern "C" fn saAmfProtectionGroupTrackStop(
     csiName: *const SaNameT,
 ) -> SaAisErrorT {
     crate::boundary!({
-        let csi = unsafe { name_bytes(csiName) }?;
+        let csi = name_bytes!(csiName)?;
         amf::protection_group_track_stop(amfHandle, csi)
     })
 }
@@ -754,21 +753,13 @@ fn pg_notification(m: &Member) -> AisResult<SaAmfProtectionGroupNotificationT> {
 /// (with `malloc`, for the application to `free`) if it is NULL.
 fn fill(buffer: &mut SaAmfProtectionGroupNotificationBufferT, members: &[Member]) -> AisResult<()> {
     let list = members.iter().map(pg_notification).collect::<AisResult<Vec<_>>>()?;
-    let mut target = buffer.notification;
-    if target.is_null() {
-        let bytes = size_of::<SaAmfProtectionGroupNotificationT>() * list.len().max(1);
-        // SAFETY: plain allocation; the application frees it with free().
-        target = unsafe { libc::malloc(bytes) }.cast::<SaAmfProtectionGroupNotificationT>();
-        if target.is_null() {
-            return Err(AisError::NO_MEMORY);
-        }
+    if buffer.notification.is_null() {
+        buffer.notification = CAlloc::from_slice(&list)?.into_raw();
     } else if (buffer.numberOfItems as usize) < list.len() {
         return Err(AisError::LIBRARY);
+    } else {
+        write_slice(out_slice!(buffer.notification, list.len())?, &list);
     }
-    // SAFETY: `target` holds at least `list.len()` entries: allocated
-    // above, or the caller's array of `numberOfItems` entries (checked).
-    unsafe { core::ptr::copy_nonoverlapping(list.as_ptr(), target, list.len()) };
-    buffer.notification = target;
     buffer.numberOfItems = list.len() as u32;
     Ok(())
 }

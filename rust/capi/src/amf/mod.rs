@@ -14,9 +14,8 @@
 use ais_ipc::amf::{self as wire, Callback, Request};
 pub use ais_ipc::amf::{CsiDescriptor, Member};
 
-use crate::abi::sa_ais::{SaDispatchFlagsT, SaVersionT};
 use crate::error::{AisError, AisResult};
-use crate::runtime::{Instance, Library, version};
+use crate::runtime::{DispatchFlags, Instance, Library, Version, version};
 
 /// `saAmfCSISetCallback`: (invocation, component, HA state, descriptor).
 pub type CsiSetFn = Box<dyn Fn(u64, &[u8], u32, &CsiDescriptor) + Send + Sync>;
@@ -57,7 +56,7 @@ static AMF: Library<AmfState> = Library::new(ais_ipc::service::AMF, &[version(b'
 /// The environment variable naming the component a process is.
 pub const COMPONENT_NAME_ENV: &str = "SA_AMF_COMPONENT_NAME";
 
-pub fn initialize(version: &mut SaVersionT, callbacks: Callbacks) -> AisResult<u64> {
+pub fn initialize(version: &mut Version, callbacks: Callbacks) -> AisResult<u64> {
     AMF.initialize(version, AmfState { callbacks })
 }
 
@@ -65,7 +64,7 @@ pub fn selection_object(handle: u64) -> AisResult<u64> {
     AMF.selection_object(handle)
 }
 
-pub fn dispatch(handle: u64, flags: SaDispatchFlagsT) -> AisResult<()> {
+pub fn dispatch(handle: u64, flags: AisResult<DispatchFlags>) -> AisResult<()> {
     AMF.dispatch(handle, flags, deliver)
 }
 
