@@ -161,6 +161,8 @@ pub struct Sg {
     pub comp_restart_max: u32,
     pub su_restart_prob_ms: u64,
     pub su_restart_max: u32,
+    /// Read; a failed unit is always repaired (cleaned up and instantiated
+    /// again) for now.
     pub auto_repair: bool,
     pub sus: Vec<Su>,
 }

@@ -358,12 +358,15 @@ impl State {
             return error::OK;
         }
         out.push(Effect::Note(format!("node {node} joined as AMF node {shown}")));
+        // Cleanup first: a component left over from an executive that
+        // died (or from the losing side of a partition) must not run
+        // twice.
         for u in 0..self.units.len() {
             if self.unit_node(u) == Some(i) {
                 for c in self.unit_comps(u).collect::<Vec<_>>() {
                     if matches!(self.comps[c].presence, Presence::Uninstantiated | Presence::InstantiationFailed) {
                         self.comps[c].attempts = 0;
-                        self.instantiate(c, node, out);
+                        self.restart(c, out);
                     }
                 }
             }
@@ -371,6 +374,7 @@ impl State {
         error::OK
     }
 
+    /// Runs the instantiate command (the host reports the outcome).
     fn instantiate(&mut self, c: usize, host: NodeId, out: &mut Vec<Effect>) {
         let timeout = ns(self.comp_conf(c).clc_timeout_ms.max(1));
         let st = &mut self.comps[c];
@@ -389,12 +393,7 @@ impl State {
                 if !ok {
                     out.push(Effect::Note(format!("cleanup of {} failed", self.dn(c))));
                 }
-                let sg = self.refs[c].sg;
-                if self.model.sgs[sg].auto_repair || self.ha[u].is_some() {
-                    self.instantiate(c, host, out);
-                } else {
-                    self.comps[c].presence = Presence::Uninstantiated;
-                }
+                self.instantiate(c, host, out);
             }
             (Presence::Instantiating, false) if !ok => self.instantiation_failed(c, host, out),
             _ => {}

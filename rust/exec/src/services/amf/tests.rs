@@ -164,14 +164,23 @@ fn sets(out: &[Effect]) -> Vec<(u32, u64, u32, u32, u32, Vec<u8>)> {
         .collect()
 }
 
-/// Both nodes joined, both components registered: (state, invocations).
+/// Node `node` joins as `name`, hosting component `comp`: cleaned up
+/// first, then instantiated; returns the instantiation's round.
+fn join(s: &mut State, node: u32, name: &str, comp: usize) -> u32 {
+    let (code, out) = ev(s, node, 0, Event::Join { name: name.as_bytes().to_vec(), digest: 7 });
+    assert_eq!(code, error::OK);
+    let round = s.comps[comp].round;
+    assert_eq!(out, [Effect::Cleanup { node, comp, round }], "a leftover is cleaned up first");
+    let (_, out) = ev(s, node, 0, Event::ClcDone { comp: comp as u32, round, cleanup: true, ok: true });
+    assert_eq!(out, [Effect::Instantiate { node, comp, round: round + 1 }]);
+    round + 1
+}
+
+/// Both nodes joined, both components registered.
 fn running(recovery: &str) -> State {
     let mut s = state(recovery);
-    let (code, out) = ev(&mut s, 1, 0, Event::Join { name: b"amf1".to_vec(), digest: 7 });
-    assert_eq!(code, error::OK);
-    assert_eq!(out, [Effect::Instantiate { node: 1, comp: 0, round: 1 }]);
-    let (_, out) = ev(&mut s, 2, 0, Event::Join { name: b"amf2".to_vec(), digest: 7 });
-    assert_eq!(out, [Effect::Instantiate { node: 2, comp: 1, round: 1 }]);
+    assert_eq!(join(&mut s, 1, "amf1", 0), 2);
+    assert_eq!(join(&mut s, 2, "amf2", 1), 2);
     let (code, out) = ev(&mut s, 1, 11, Event::Register { comp: C1.to_vec() });
     assert_eq!(code, error::OK);
     assert_eq!(sets(&out), [(1, 11, wire::HA_ACTIVE, wire::CSI_ADD_ONE, wire::TRANSITION_NEW_ASSIGN, C2.to_vec())]);
@@ -187,7 +196,7 @@ fn register_checks_the_component_and_its_node() {
     assert_eq!(ev(&mut s, 1, 12, Event::Register { comp: C1.to_vec() }).0, error::EXIST);
     assert_eq!(ev(&mut s, 1, 12, Event::Register { comp: b"safComp=X".to_vec() }).0, error::NOT_EXIST);
     let mut fresh = state("component_failover");
-    ev(&mut fresh, 1, 0, Event::Join { name: b"amf1".to_vec(), digest: 7 });
+    join(&mut fresh, 1, "amf1", 0);
     assert_eq!(ev(&mut fresh, 1, 5, Event::Register { comp: C2.to_vec() }).0, error::NOT_EXIST, "hosted elsewhere");
     assert_eq!(ev(&mut fresh, 2, 0, Event::Join { name: b"amf2".to_vec(), digest: 8 }).0, error::INVALID_PARAM);
     assert_eq!(ev(&mut fresh, 3, 0, Event::Join { name: b"amf1".to_vec(), digest: 7 }).0, error::EXIST);
@@ -205,13 +214,13 @@ fn a_dead_active_component_fails_over_and_comes_back_standby() {
         [(2, 22, wire::HA_ACTIVE, wire::CSI_TARGET_ONE, wire::TRANSITION_NOT_QUIESCED, C1.to_vec())],
         "the standby is made active at once"
     );
-    assert!(out.contains(&Effect::Cleanup { node: 1, comp: 0, round: 2 }));
+    assert!(out.contains(&Effect::Cleanup { node: 1, comp: 0, round: 3 }));
     assert_eq!(s.ha_state(0, CSI), None);
     assert_eq!(s.comps[0].presence, Presence::Restarting);
     // A stale outcome (an older round) changes nothing.
-    assert_eq!(ev(&mut s, 1, 0, Event::ClcDone { comp: 0, round: 1, cleanup: true, ok: true }).1, []);
-    let (_, out) = ev(&mut s, 1, 0, Event::ClcDone { comp: 0, round: 2, cleanup: true, ok: true });
-    assert_eq!(out, [Effect::Instantiate { node: 1, comp: 0, round: 3 }]);
+    assert_eq!(ev(&mut s, 1, 0, Event::ClcDone { comp: 0, round: 2, cleanup: true, ok: true }).1, []);
+    let (_, out) = ev(&mut s, 1, 0, Event::ClcDone { comp: 0, round: 3, cleanup: true, ok: true });
+    assert_eq!(out, [Effect::Instantiate { node: 1, comp: 0, round: 4 }]);
     let (_, out) = ev(&mut s, 1, 13, Event::Register { comp: C1.to_vec() });
     assert_eq!(sets(&out), [(1, 13, wire::HA_STANDBY, wire::CSI_ADD_ONE, 0, C2.to_vec())], "redundancy restored");
 }
@@ -219,7 +228,7 @@ fn a_dead_active_component_fails_over_and_comes_back_standby() {
 #[test]
 fn restarts_keep_the_ha_state_until_they_escalate() {
     let mut s = running("component_restart");
-    for round in [2, 4] {
+    for round in [3, 5] {
         s.time += 1_000_000_000;
         let (code, out) = ev(&mut s, 1, 0, Event::ErrorReport { comp: C1.to_vec(), recovery: wire::NO_RECOMMENDATION });
         assert_eq!(code, error::OK);
@@ -244,9 +253,8 @@ fn a_node_that_leaves_fails_its_units_over() {
         [(2, 22, wire::HA_ACTIVE, wire::CSI_TARGET_ONE, wire::TRANSITION_NOT_QUIESCED, C1.to_vec())]
     );
     assert!(!s.joined.contains_key(&1));
-    // It comes back: instantiated again, then STANDBY.
-    let (_, out) = ev(&mut s, 1, 0, Event::Join { name: b"amf1".to_vec(), digest: 7 });
-    assert_eq!(out, [Effect::Instantiate { node: 1, comp: 0, round: 2 }]);
+    // It comes back: cleaned up, instantiated again, then STANDBY.
+    join(&mut s, 1, "amf1", 0);
     let (_, out) = ev(&mut s, 1, 40, Event::Register { comp: C1.to_vec() });
     assert_eq!(sets(&out)[0].2, wire::HA_STANDBY);
 }
@@ -254,8 +262,7 @@ fn a_node_that_leaves_fails_its_units_over() {
 #[test]
 fn instantiation_is_retried_then_given_up() {
     let mut s = state("component_restart");
-    ev(&mut s, 1, 0, Event::Join { name: b"amf1".to_vec(), digest: 7 });
-    let mut round = 1;
+    let mut round = join(&mut s, 1, "amf1", 0);
     for _ in 1..super::state::MAX_INSTANTIATE {
         let (_, out) = ev(&mut s, 1, 0, Event::ClcDone { comp: 0, round, cleanup: false, ok: false });
         assert_eq!(out, [Effect::Cleanup { node: 1, comp: 0, round }]);
@@ -267,11 +274,11 @@ fn instantiation_is_retried_then_given_up() {
     assert_eq!(s.comps[0].presence, Presence::InstantiationFailed);
     // A component that never registers fails its instantiation too.
     let mut s = state("component_restart");
-    ev(&mut s, 1, 0, Event::Join { name: b"amf1".to_vec(), digest: 7 });
+    let round = join(&mut s, 1, "amf1", 0);
     let due = s.next_deadline().unwrap();
     let mut out = Vec::new();
     s.advance(due, &mut out);
-    assert!(out.contains(&Effect::Cleanup { node: 1, comp: 0, round: 1 }));
+    assert!(out.contains(&Effect::Cleanup { node: 1, comp: 0, round }));
 }
 
 #[test]
@@ -288,4 +295,28 @@ fn the_dynamic_state_survives_sync_and_garbage_is_refused() {
     let mut bad = bytes.clone();
     bad[8..12].copy_from_slice(&99u32.to_le_bytes());
     assert!(fresh.decode_dynamic(&bad).is_err(), "more joined nodes than configured");
+}
+
+#[test]
+fn protection_group_changes_name_what_changed() {
+    use super::pg_changes;
+    let a = (b"a".to_vec(), wire::HA_ACTIVE, 0);
+    let b = (b"b".to_vec(), wire::HA_STANDBY, 1);
+    let b_active = (b"b".to_vec(), wire::HA_ACTIVE, 0);
+    let changes = |old: &[_], new: &[_], only| -> Vec<(Vec<u8>, u32)> {
+        pg_changes(old, new, only).into_iter().map(|m| (m.comp, m.change)).collect()
+    };
+    let (old, new) = ([a.clone(), b.clone()], [b_active.clone()]);
+    assert_eq!(changes(&old, &new, true), [(b"b".to_vec(), wire::PG_STATE_CHANGE), (b"a".to_vec(), wire::PG_REMOVED)]);
+    let back = [b_active.clone(), (b"a".to_vec(), wire::HA_STANDBY, 1)];
+    assert_eq!(changes(&new, &back, true), [(b"a".to_vec(), wire::PG_ADDED)]);
+    assert_eq!(
+        changes(&new, &back, false),
+        [(b"b".to_vec(), wire::PG_NO_CHANGE), (b"a".to_vec(), wire::PG_ADDED)],
+        "SA_TRACK_CHANGES: every member"
+    );
+    let s = running("component_failover");
+    let pg = s.protection_group(CSI).unwrap();
+    assert_eq!(pg, [(C1.to_vec(), wire::HA_ACTIVE, 0), (C2.to_vec(), wire::HA_STANDBY, 1)]);
+    assert_eq!(s.protection_group(b"safCsi=none"), None);
 }

@@ -70,6 +70,12 @@
 //!
 //! Messages ordered meanwhile are held and applied, in order, after the
 //! merge; requests that change state are answered `TRY_AGAIN` until then.
+//!
+//! A node's own events. What a node observes itself (AMF: a command it
+//! ran has ended, a healthcheck was missed) is ordered from
+//! [`Replicated::local`], run when [`Replicated::local_deadline`] is due,
+//! with [`Cx::order`] on the [`INTERNAL`] connection and
+//! [`Answer::Caller`]: applied like any request, answered to nobody.
 
 #[cfg(test)]
 mod tests;
