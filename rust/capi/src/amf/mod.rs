@@ -11,6 +11,8 @@
 //! `SA_AMF_COMPONENT_NAME` environment variable the executive sets for
 //! the components it instantiates (`SA_AIS_ERR_NOT_EXIST` when unset).
 
+#![forbid(unsafe_code)]
+
 use ais_ipc::amf::{self as wire, Callback, Request};
 pub use ais_ipc::amf::{CsiDescriptor, Member};
 
