@@ -106,6 +106,8 @@ pub struct Executive {
     pub sync: SyncState,
     /// Until when to poll instead of sleeping (see [`BUSY_POLL`]).
     poll_until: Option<Instant>,
+    /// Per-service requests and deliveries (see `crate::stats`).
+    pub counters: crate::stats::LoopCounters,
 }
 
 impl Executive {
@@ -137,6 +139,7 @@ impl Executive {
             unroutable: 0,
             sync: SyncState::default(),
             poll_until: None,
+            counters: crate::stats::LoopCounters::new(Now::read().wall),
         })
     }
 
@@ -277,6 +280,11 @@ impl Executive {
                     }
                     ServerEvent::Request { conn, id, body } => {
                         let Some(info) = self.server.conn_info(conn) else { continue };
+                        self.counters.request(info.service);
+                        if info.service == svc::CFG && id == ais_ipc::cfg::STATS {
+                            self.answer_stats(conn, id, &body, now);
+                            continue;
+                        }
                         let mut result = Ok(());
                         self.with_service(info.service, now, |s, ctx| {
                             result = s.lib_request(ctx, conn, id, &body).map_err(|e| (s.name(), e));
@@ -303,6 +311,7 @@ impl Executive {
                 ClusterEvent::Deliver { sender, payload } => match split_routed(&payload) {
                     Some((SYNC_SERVICE, body)) => self.barrier_delivered(sender, body, now),
                     Some((id, body)) if self.services.get(id as usize).is_some_and(Option::is_some) => {
+                        self.counters.delivered(id);
                         self.with_service(id, now, |s, ctx| s.deliver(ctx, sender, body));
                     }
                     _ => {
@@ -316,6 +325,7 @@ impl Executive {
                 },
                 ClusterEvent::ConfigChange(change) => {
                     if change.kind == ConfigKind::Regular {
+                        self.counters.config_change(now.wall);
                         let members: Vec<String> = change.members.iter().map(|m| m.to_string()).collect();
                         crate::log_notice!(
                             Totem,
@@ -454,5 +464,6 @@ fn reopen_log() {
     }
 }
 
+mod snapshot;
 #[cfg(test)]
 mod tests;
