@@ -142,6 +142,8 @@ do_install() {
     done
     subst "$root/init/aisexec.service.in" "$tmp/aisexec.service"
     put 0644 "$tmp/aisexec.service" "$SYSTEMDUNITDIR/aisexec.service"
+    subst "$root/init/aisexec.logrotate.in" "$tmp/aisexec.logrotate"
+    put 0644 "$tmp/aisexec.logrotate" "$SYSCONFDIR/logrotate.d/aisexec"
     echo "install: $(sort -u "$new_manifest" | grep -c '^[fl] ') files and links under ${DESTDIR:-/}; manifest $MANIFEST"
 }
 

@@ -108,6 +108,8 @@ pub struct Executive {
     poll_until: Option<Instant>,
     /// Per-service requests and deliveries (see `crate::stats`).
     pub counters: crate::stats::LoopCounters,
+    /// The metrics endpoint's thread, when configured (see `snapshot`).
+    metrics: Option<std::sync::Arc<crate::metrics_http::Shared>>,
 }
 
 impl Executive {
@@ -140,6 +142,7 @@ impl Executive {
             sync: SyncState::default(),
             poll_until: None,
             counters: crate::stats::LoopCounters::new(Now::read().wall),
+            metrics: None,
         })
     }
 
@@ -178,6 +181,7 @@ impl Executive {
     /// deadlines). Returns the stop signal if one arrived.
     pub fn turn(&mut self, ready: &mut Vec<(u64, u32)>, max_wait: Option<Duration>) -> std::io::Result<Option<u32>> {
         let start = Now::read();
+        self.publish_metrics(start);
         let deadline = self.next_deadline(start);
         // Round up so we do not wake just before a deadline and spin.
         let mut wait = deadline.saturating_duration_since(start.mono).as_micros().div_ceil(1000) as i32;

@@ -128,10 +128,16 @@ fn serve(loaded: &Loaded, ring: Option<RingConfig>, rundir: &mut RunDir, ready: 
         }
     };
     let mut exec = Executive::new(epoll, signals, server, ordering, services).map_err(|e| format!("main loop: {e}"))?;
+    if let Some(addr) = config.aisexec.metrics {
+        exec.serve_metrics(crate::metrics_http::start(addr)?);
+        crate::log_notice!(Main, "metrics: serving http://{addr}/metrics");
+    }
     crate::log_notice!(Main, "ready: listening on {}", socket.display());
     ready.ok();
+    crate::sd_notify::tell("READY=1");
     let sig = exec.run().map_err(|e| format!("main loop failed: {e}"))?;
     crate::log_notice!(Main, "signal {sig} received: shutting down");
+    crate::sd_notify::tell("STOPPING=1");
     exec.shutdown();
     let s = &exec.server().stats;
     crate::log_info!(

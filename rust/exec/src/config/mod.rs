@@ -267,11 +267,14 @@ pub struct Aisexec {
     pub realtime_priority: bool,
     /// `mlockall: yes`: lock the executive's memory (off by default).
     pub mlockall: bool,
+    /// `metrics: 127.0.0.1:9405`: serve the live statistics in the
+    /// Prometheus text format there (off by default).
+    pub metrics: Option<std::net::SocketAddr>,
 }
 
 impl Default for Aisexec {
     fn default() -> Self {
-        Aisexec { user: "ais".into(), group: "ais".into(), realtime_priority: false, mlockall: false }
+        Aisexec { user: "ais".into(), group: "ais".into(), realtime_priority: false, mlockall: false, metrics: None }
     }
 }
 

@@ -623,7 +623,7 @@ fn is_account_name(v: &str) -> bool {
 
 fn aisexec(cx: &Ctx, s: &Section) -> Result<Aisexec, ConfigError> {
     let (entries, _) =
-        cx.entries(s, &|k| matches!(k, "user" | "group" | "realtime_priority" | "mlockall"), &[], &[])?;
+        cx.entries(s, &|k| matches!(k, "user" | "group" | "realtime_priority" | "mlockall" | "metrics"), &[], &[])?;
     let mut a = Aisexec::default();
     for Named { name, e } in entries {
         match name {
@@ -633,6 +633,13 @@ fn aisexec(cx: &Ctx, s: &Section) -> Result<Aisexec, ConfigError> {
             }
             "mlockall" => {
                 a.mlockall = cx.boolean(e)?;
+                continue;
+            }
+            "metrics" => {
+                let addr = e.value.parse().map_err(|_| {
+                    cx.err(e.line, &e.key, format!("not an address:port such as 127.0.0.1:9405: '{}'", e.value))
+                })?;
+                a.metrics = Some(addr);
                 continue;
             }
             _ => {}

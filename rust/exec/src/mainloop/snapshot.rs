@@ -35,6 +35,20 @@ impl Executive {
         out
     }
 
+    /// Hands snapshots to the metrics endpoint's thread (`shared`).
+    pub fn serve_metrics(&mut self, shared: std::sync::Arc<crate::metrics_http::Shared>) {
+        self.metrics = Some(shared);
+    }
+
+    /// A scrape waits: hand it a snapshot (never waits for the thread).
+    pub(super) fn publish_metrics(&self, now: Now) {
+        if let Some(m) = &self.metrics
+            && m.take_wanted()
+        {
+            m.publish(self.snapshot(now));
+        }
+    }
+
     /// Answers a CFG `STATS` request (empty body) with the snapshot.
     pub(super) fn answer_stats(&mut self, conn: ConnId, id: u32, body: &[u8], now: Now) {
         let answer = if body.is_empty() {
