@@ -57,7 +57,7 @@ pub fn run(foreground: bool) -> i32 {
         }
     };
     if let Err(e) = crate::log::init(&loaded.config.logging, foreground) {
-        let why = format!("cannot open log file: {e}");
+        let why = log_file_error(&loaded.config.logging, &e);
         eprintln!("aisexec: {why}");
         ready.fail(&why);
         return 1;
@@ -69,6 +69,16 @@ pub fn run(foreground: bool) -> i32 {
             ready.fail(&why);
             1
         }
+    }
+}
+
+/// Why the log file could not be opened, naming it, and its directory
+/// when that is what is missing.
+fn log_file_error(logging: &config::Logging, e: &std::io::Error) -> String {
+    let Some(path) = &logging.logfile else { return format!("cannot open log file: {e}") };
+    match path.parent().filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
+        Some(dir) => format!("cannot open log file {}: directory {} does not exist", path.display(), dir.display()),
+        None => format!("cannot open log file {}: {e}", path.display()),
     }
 }
 

@@ -549,8 +549,8 @@ fn logging_to_a_file_with_timestamps_and_subsystem_debug() {
     assert!(text.contains("[IPC   ] connection 1 opened: service cfg"), "{text}");
     assert!(!text.contains("open file limit"), "{text}");
     let ready = text.lines().find(|l| l.contains("[MAIN  ] ready: listening on")).unwrap();
-    // "Mon DD HH:MM:SS [MAIN  ] ..."
-    assert_eq!(ready.find("[MAIN"), Some(16), "{ready}");
+    // "Mon DD HH:MM:SS notice  [MAIN  ] ..."
+    assert_eq!(ready.find("notice  [MAIN"), Some(16), "{ready}");
     assert!(exec.stderr().is_empty(), "{}", exec.stderr());
 }
 

@@ -117,6 +117,44 @@ fn one_node_statistics_metrics_endpoint_and_readiness() {
 }
 
 #[test]
+fn hires_timestamps_and_a_level_in_every_line() {
+    let dir = TempDir::new("operating-hires");
+    let log = dir.path().join("ais.log");
+    dir.config(&format!(
+        "logging {{\n to_stderr: no\n to_syslog: no\n to_file: yes\n logfile: {}\n timestamp: hires\n}}\n",
+        log.display()
+    ));
+    let mut e = Exec::start(&dir);
+    e.signal(libc::SIGTERM);
+    assert_eq!(e.wait_exit(Duration::from_secs(10)), Some(0));
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.lines().count() >= 3, "{text}");
+    for line in text.lines() {
+        // "Mon DD HH:MM:SS.mmm level   [SUBSYS] text"
+        let (stamp, rest) = line.split_at(20);
+        let ms = &stamp[16..19];
+        assert!(stamp.as_bytes()[15] == b'.' && ms.bytes().all(|b| b.is_ascii_digit()), "{line}");
+        let level = rest.split_whitespace().next().unwrap();
+        assert!(["error", "warning", "notice", "info", "debug"].contains(&level), "{line}");
+        assert_eq!(rest.find('['), Some(8), "{line}");
+    }
+}
+
+#[test]
+fn a_missing_log_directory_is_named() {
+    let dir = TempDir::new("operating-logdir");
+    let missing = dir.path().join("no-such-dir");
+    dir.config(&format!(
+        "logging {{\n to_stderr: no\n to_syslog: no\n to_file: yes\n logfile: {}/ais.log\n}}\n",
+        missing.display()
+    ));
+    let out = command(&dir, &["-f"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains(&format!("directory {} does not exist", missing.display())), "{err}");
+}
+
+#[test]
 fn a_metrics_port_in_use_is_named_and_fatal() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap();

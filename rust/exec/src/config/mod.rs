@@ -215,6 +215,8 @@ pub struct Logging {
     pub to_syslog: bool,
     pub logfile: Option<PathBuf>,
     pub timestamp: bool,
+    /// `timestamp: hires`: milliseconds in the timestamp too.
+    pub timestamp_hires: bool,
     pub debug: bool,
     pub fileline: bool,
     /// A `LOG_*` facility value from libc.
@@ -234,6 +236,7 @@ impl Default for Logging {
             to_syslog: true,
             logfile: None,
             timestamp: false,
+            timestamp_hires: false,
             debug: false,
             fileline: false,
             syslog_facility: libc::LOG_DAEMON,

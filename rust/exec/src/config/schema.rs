@@ -484,6 +484,7 @@ fn logging(cx: &Ctx, s: &Section) -> Result<Logging, ConfigError> {
                 to_file_line = e.line;
             }
             "to_syslog" => l.to_syslog = cx.boolean(e)?,
+            "timestamp" if e.value == "hires" => (l.timestamp, l.timestamp_hires) = (true, true),
             "timestamp" => l.timestamp = cx.boolean(e)?,
             "debug" => l.debug = debug_value(cx, e)?,
             "fileline" => l.fileline = cx.boolean(e)?,
