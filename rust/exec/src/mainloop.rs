@@ -110,6 +110,8 @@ pub struct Executive {
     pub counters: crate::stats::LoopCounters,
     /// The metrics endpoint's thread, when configured (see `snapshot`).
     metrics: Option<std::sync::Arc<crate::metrics_http::Shared>>,
+    /// `ais-cfgtool -H` asked to stop (see `admin`).
+    shutdown_asked: bool,
 }
 
 impl Executive {
@@ -143,6 +145,7 @@ impl Executive {
             poll_until: None,
             counters: crate::stats::LoopCounters::new(Now::read().wall),
             metrics: None,
+            shutdown_asked: false,
         })
     }
 
@@ -250,6 +253,9 @@ impl Executive {
         }
         // Everything queued this turn goes out now: batched, never delayed.
         self.server.flush_pending(&self.epoll);
+        if self.shutdown_asked {
+            stop = stop.or(Some(libc::SIGTERM as u32));
+        }
         Ok(stop)
     }
 
@@ -285,8 +291,7 @@ impl Executive {
                     ServerEvent::Request { conn, id, body } => {
                         let Some(info) = self.server.conn_info(conn) else { continue };
                         self.counters.request(info.service);
-                        if info.service == svc::CFG && id == ais_ipc::cfg::STATS {
-                            self.answer_stats(conn, id, &body, now);
+                        if info.service == svc::CFG && self.answer_admin(conn, id, &body, info.pid, now) {
                             continue;
                         }
                         let mut result = Ok(());
@@ -468,6 +473,7 @@ fn reopen_log() {
     }
 }
 
+mod admin;
 mod snapshot;
 #[cfg(test)]
 mod tests;

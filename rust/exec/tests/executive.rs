@@ -592,7 +592,7 @@ fn cfgtool_status_against_a_live_executive() {
     let alone = format!("no totem interface in {}: running a single-node cluster on loopback", conf.display());
     assert!(exec.stderr().contains(&alone), "{}", exec.stderr());
     let (mut out, mut err) = (Vec::new(), Vec::new());
-    let code = ais_tools::cfgtool::run(&["-s"], &dir.socket(), &mut out, &mut err);
+    let code = ais_tools::cfgtool::run(&["-k"], &dir.socket(), &mut out, &mut err);
     assert_eq!(code, 0, "{}", String::from_utf8_lossy(&err));
     assert_eq!(
         String::from_utf8(out).unwrap(),

@@ -155,6 +155,31 @@ fn a_missing_log_directory_is_named() {
 }
 
 #[test]
+fn classic_status_addresses_and_shutdown_by_the_tool() {
+    let dir = TempDir::new("operating-cfgtool");
+    dir.config(QUIET);
+    let mut e = Exec::start(&dir);
+    let run = |args: &[&str]| {
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let code = ais_tools::cfgtool::run(args, &dir.socket(), &mut out, &mut err);
+        (code, String::from_utf8(out).unwrap(), String::from_utf8(err).unwrap())
+    };
+    let (code, out, err) = run(&["-s"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, include_str!("../../tools/tests/golden/status-loopback.txt"));
+    let status = ais_tools::cfgtool::status(&dir.socket()).unwrap();
+    let id = status.local_node_id.to_string();
+    assert_eq!(run(&["-a", &id]).1, "127.0.0.1\n");
+    let (code, _, err) = run(&["-a", "7777"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("node 7777 is not a member"), "{err}");
+    let (code, _, err) = run(&["-H"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(e.wait_exit(Duration::from_secs(10)), Some(0), "{}", e.stderr());
+    assert!(e.stderr().contains("shutdown requested by pid"), "{}", e.stderr());
+}
+
+#[test]
 fn a_metrics_port_in_use_is_named_and_fatal() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap();

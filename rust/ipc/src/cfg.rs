@@ -39,6 +39,10 @@ pub const REENABLE: u32 = 2;
 /// Request id: every live statistic (see [`Stat`]).
 pub const STATS: u32 = 3;
 
+/// Request id: shut the executive down, as SIGTERM does (`ais-cfgtool
+/// -H`). Empty body; the answer is the error word, `OK` before it stops.
+pub const SHUTDOWN: u32 = 4;
+
 /// Most rings a status can list (the executive supports two).
 pub const MAX_RINGS: usize = 8;
 /// Most members a status can list.

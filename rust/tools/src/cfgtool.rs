@@ -1,24 +1,30 @@
 //! `ais-cfgtool`: administration of the local executive over IPC (the
 //! binary is a thin wrapper over [`run`], so tests can drive it too).
 //!
-//! `-s` prints the local node id, ring id, ring status, members and the
-//! executive's counters (Totem's malformed packets, by class), one `key:
-//! value` per line (stable, for scripts): `ringN_status: active, no
-//! faults` or `ringN_status: FAULTY`, `totem_malformed: N`. `-r` re-enables FAULTY redundant
-//! rings on every node (the executive orders the request cluster-wide). Exit 0 on success; 1 if
-//! the executive cannot be reached or answers an error; 2 on bad usage.
+//! `-s` prints the ring status as openais-cfgtool did (`Printing ring
+//! status.`, then per ring `RING ID N`, `\tid\t= address`, `\tstatus\t=
+//! ring N active with no faults`). `-k` (or `-s -k`) prints the local node
+//! id, ring id, ring status, members and the executive's counters
+//! (Totem's malformed packets, by class), one `key: value` per line
+//! (stable, for scripts): `ringN_status: active, no faults` or
+//! `ringN_status: FAULTY`, `totem_malformed: N`. `-S` prints the live
+//! statistics. `-a NODEID` prints a member's addresses, `-H` shuts the
+//! executive down. `-r` re-enables FAULTY redundant rings on every node
+//! (the executive orders the request cluster-wide). Exit 0 on success; 1
+//! if the executive cannot be reached or answers an error (or `-a` names
+//! no member); 2 on bad usage.
 
 use std::io::{self, Write};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::Duration;
 
-use ais_ipc::cfg::{REENABLE, STATS, STATUS, Stat, StatKind, Status, decode_error, decode_stats};
+use ais_ipc::cfg::{REENABLE, SHUTDOWN, STATS, STATUS, Stat, StatKind, Status, decode_error, decode_stats};
 use ais_ipc::frame::{read_message, write_message};
 use ais_ipc::handshake::{HANDSHAKE_SERVICE, HELLO_ID, HELLO_REPLY_ID, Hello, HelloReply, PROTOCOL_VERSION, Role};
 use ais_ipc::{error, service};
 
-pub const USAGE: &str = "usage: ais-cfgtool -s | -S [-w SECONDS [-c COUNT]] | -r\n  -s  show the local node id, ring id, ring status and members\n  -S  show the live statistics, one `key: value` a line\n      -w N: again every N seconds, each counter followed by its\n      `key.per_second` rate; -c COUNT: stop after COUNT rounds\n  -r  re-enable FAULTY redundant rings on every node\n  -h  print this help\n";
+pub const USAGE: &str = "usage: ais-cfgtool -s [-k] | -k | -S [-w SECONDS [-c COUNT]] | -a NODEID | -H | -r\n  -s  show the ring status (as openais-cfgtool did)\n  -k  show the local node id, ring id, ring status, members and counters\n      as `key: value` lines\n  -a  show the addresses of member NODEID\n  -H  shut the local executive down\n  -S  show the live statistics, one `key: value` a line\n      -w N: again every N seconds, each counter followed by its\n      `key.per_second` rate; -c COUNT: stop after COUNT rounds\n  -r  re-enable FAULTY redundant rings on every node\n  -h  print this help\n";
 /// How long to wait for the executive before giving up.
 const TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -153,6 +159,50 @@ pub fn reenable(path: &Path) -> Result<(), String> {
     }
 }
 
+/// Prints the ring status as openais-cfgtool did. The address of ring N
+/// is the Nth of this node's member addresses (empty when not a member).
+pub fn print_classic(s: &Status, out: &mut impl Write) -> io::Result<()> {
+    writeln!(out, "Printing ring status.")?;
+    let local = s.members.iter().find(|m| m.node_id == s.local_node_id);
+    for r in &s.rings {
+        let address = local.and_then(|m| m.address.split(',').nth(r.number as usize)).unwrap_or("");
+        let status = match r.status.as_str() {
+            "active, no faults" => format!("ring {} active with no faults", r.number),
+            "FAULTY" => format!(
+                "Marking ringid {} interface {address} FAULTY - administrative intervention required.",
+                r.number
+            ),
+            other => format!("ring {} {other}", r.number),
+        };
+        writeln!(out, "RING ID {}\n\tid\t= {address}\n\tstatus\t= {status}", r.number)?;
+    }
+    Ok(())
+}
+
+/// A node id as given on the command line: decimal or 0x hex.
+fn parse_node_id(text: &str) -> Option<u32> {
+    match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+        Some(hex) => u32::from_str_radix(hex, 16).ok(),
+        None => text.parse().ok(),
+    }
+}
+
+/// Asks the executive listening at `path` to shut down.
+pub fn shutdown(path: &Path) -> Result<(), String> {
+    let (mut req, token) = hello(path, Role::Request, 0)?;
+    let (_dispatch, _) = hello(path, Role::Dispatch, token)?;
+    write_message(&mut req, service::CFG, SHUTDOWN, &[]).map_err(|e| format!("cannot send request: {e}"))?;
+    let (header, body) = read_message(&mut req).map_err(|e| format!("no answer from the executive: {e}"))?;
+    if header.service != service::CFG || header.id != SHUTDOWN {
+        return Err("unexpected answer to shutdown request".into());
+    }
+    match decode_error(&body) {
+        Ok(error::OK) => Ok(()),
+        Ok(e) => Err(format!("shutdown request failed: {}", error_name(e))),
+        Err(e) => Err(format!("malformed shutdown answer: {e}")),
+    }
+}
+
 /// Prints a status as `key: value` lines.
 pub fn print_status(s: &Status, out: &mut impl Write) -> io::Result<()> {
     writeln!(out, "local_node_id: {}", s.local_node_id)?;
@@ -172,19 +222,35 @@ pub fn print_status(s: &Status, out: &mut impl Write) -> io::Result<()> {
 /// Runs the tool with `args` (without the program name) against the
 /// executive socket at `socket`; returns the exit code.
 pub fn run(args: &[&str], socket: &Path, out: &mut impl Write, err: &mut impl Write) -> i32 {
+    let failed = |err: &mut dyn Write, e: String| {
+        let _ = writeln!(err, "ais-cfgtool: {e}");
+        1
+    };
     match args {
         ["-s"] => match status(socket) {
-            Ok(s) => {
-                if print_status(&s, out).is_ok() {
-                    0
-                } else {
-                    1
-                }
+            Ok(s) => i32::from(print_classic(&s, out).is_err()),
+            Err(e) => failed(err, e),
+        },
+        ["-k"] | ["-s", "-k"] | ["-k", "-s"] => match status(socket) {
+            Ok(s) => i32::from(print_status(&s, out).is_err()),
+            Err(e) => failed(err, e),
+        },
+        ["-a", id] => {
+            let Some(id) = parse_node_id(id) else {
+                let _ = write!(err, "{USAGE}");
+                return 2;
+            };
+            match status(socket) {
+                Ok(s) => match s.members.iter().find(|m| m.node_id == id) {
+                    Some(m) => i32::from(writeln!(out, "{}", m.address.replace(',', " ")).is_err()),
+                    None => failed(err, format!("node {id} is not a member of the current configuration")),
+                },
+                Err(e) => failed(err, e),
             }
-            Err(e) => {
-                let _ = writeln!(err, "ais-cfgtool: {e}");
-                1
-            }
+        }
+        ["-H"] => match shutdown(socket) {
+            Ok(()) => 0,
+            Err(e) => failed(err, e),
         },
         ["-S"] => match stats(socket) {
             Ok(s) => i32::from(print_stats(&s, None, out).is_err()),
@@ -268,6 +334,38 @@ mod tests {
             "local_node_id: 2\nring_id: 1.8\nring0_status: active, no faults\nmember: 1 10.0.0.1\nmember: 2 10.0.0.2\n\
              totem_malformed: 3\ntotem_malformed_short: 1\n"
         );
+    }
+
+    #[test]
+    fn classic_status_matches_the_golden_file() {
+        let s = Status {
+            local_node_id: 2,
+            ring_rep: 1,
+            ring_seq: 8,
+            rings: vec![
+                RingStatus { number: 0, status: "active, no faults".into() },
+                RingStatus { number: 1, status: "FAULTY".into() },
+            ],
+            members: vec![
+                Member { node_id: 1, address: "10.0.0.1,10.1.0.1".into() },
+                Member { node_id: 2, address: "10.0.0.2,10.1.0.2".into() },
+            ],
+            counters: vec![],
+        };
+        let mut out = Vec::new();
+        print_classic(&s, &mut out).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), include_str!("../tests/golden/status-rrp.txt"));
+    }
+
+    #[test]
+    fn node_ids_parse_in_decimal_and_hex() {
+        assert_eq!(parse_node_id("16777343"), Some(16_777_343));
+        assert_eq!(parse_node_id("0x0100007f"), Some(0x0100_007f));
+        assert_eq!(parse_node_id("x"), None);
+        assert_eq!(parse_node_id("-1"), None);
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        assert_eq!(run(&["-a", "bogus"], Path::new("/nonexistent/s"), &mut out, &mut err), 2);
+        assert_eq!(run(&["-a"], Path::new("/nonexistent/s"), &mut out, &mut err), 2);
     }
 
     #[test]

@@ -1,13 +1,11 @@
 //! The live statistics snapshot of the whole executive (names in
 //! `crate::stats`), assembled on the main loop thread when asked: by an
-//! `ais-cfgtool -S` request (answered here, before any service sees it),
-//! or for the metrics endpoint.
+//! `ais-cfgtool -S` request (see `admin`) or for the metrics endpoint.
 
-use ais_ipc::cfg::{Stat, encode_error, encode_stats};
-use ais_ipc::error;
+use ais_ipc::cfg::Stat;
 
 use super::Executive;
-use crate::service::{ConnId, Now};
+use crate::service::Now;
 
 impl Executive {
     /// Every statistic, in a fixed order.
@@ -47,16 +45,5 @@ impl Executive {
         {
             m.publish(self.snapshot(now));
         }
-    }
-
-    /// Answers a CFG `STATS` request (empty body) with the snapshot.
-    pub(super) fn answer_stats(&mut self, conn: ConnId, id: u32, body: &[u8], now: Now) {
-        let answer = if body.is_empty() {
-            encode_stats(&self.snapshot(now))
-        } else {
-            self.server.stats.malformed += 1;
-            encode_error(error::INVALID_PARAM)
-        };
-        self.server.send_reply(&self.epoll, conn, id, &answer);
     }
 }
