@@ -114,8 +114,16 @@ fn serve(loaded: &Loaded, ring: Option<RingConfig>, rundir: &mut RunDir, ready: 
     let signals = sys::signalfd(&[libc::SIGTERM, libc::SIGINT, libc::SIGHUP]).map_err(|e| format!("signalfd: {e}"))?;
     let epoll = Epoll::new().map_err(|e| format!("epoll: {e}"))?;
     let (policy, warnings) = AccessPolicy::from_config(config);
-    for w in warnings {
-        crate::log_notice!(Ipc, "{w}");
+    // The default account ('ais') missing is the usual case, not news on
+    // every start; an account the configuration names is.
+    let defaults = crate::config::Aisexec::default();
+    let default_account = (&config.aisexec.user, &config.aisexec.group) == (&defaults.user, &defaults.group);
+    if default_account && !warnings.is_empty() {
+        crate::log_debug!(Ipc, "{}", warnings.join("; "));
+    } else {
+        for w in warnings {
+            crate::log_notice!(Ipc, "{w}");
+        }
     }
     let host = LocalIdentity::of_this_host(Now::read().wall);
     let services = crate::services::all(config, &host);
