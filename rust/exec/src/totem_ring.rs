@@ -294,7 +294,7 @@ impl Drop for TotemRing {
     }
 }
 
-/// Totem's malformed packet counts for `ais-cfgtool -s`: the total, then
+/// Totem's malformed packet counts for `ais-cfgtool -k`: the total, then
 /// each class.
 fn malformed_counters(s: &totem::Stats) -> Vec<(String, u64)> {
     let classes = s.malformed_by_class().into_iter().map(|(name, n)| (format!("totem_malformed_{name}"), n));

@@ -136,7 +136,7 @@ fn secauth_on_and_off_never_form_one_ring() {
 
 /// Totem packets that do not decode (here: from a member address, in a
 /// well-formed transport frame) are counted by class and reported by
-/// `ais-cfgtool -s` and in the shutdown line, not only counted.
+/// `ais-cfgtool -k` and in the shutdown line, not only counted.
 #[test]
 fn malformed_totem_packets_are_reported() {
     let port = 16435;
