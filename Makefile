@@ -15,12 +15,13 @@
 #   SYSCONFDIR=/etc when PREFIX=/usr, else $(PREFIX)/etc
 #   SYSTEMDUNITDIR=$(PREFIX)/lib/systemd/system  DESTDIR=(none)
 # PROFILE=debug installs the debug build instead (the tests do, to skip a
-# second full build).
+# second full build). Install never builds (run `make` first, then `sudo
+# make install`); STRIP=1 strips the installed programs and libraries.
 
 CARGO ?= cargo
 PROFILE ?= release
 PREFIX ?= /usr/local
-export PREFIX LIBDIR INCLUDEDIR SBINDIR SYSCONFDIR MANDIR SYSTEMDUNITDIR DESTDIR
+export PREFIX LIBDIR INCLUDEDIR SBINDIR SYSCONFDIR MANDIR SYSTEMDUNITDIR DESTDIR STRIP
 
 PROFILE_FLAG_release := --release
 PROFILE_FLAG_debug :=
@@ -76,7 +77,7 @@ check:
 	scripts/check-totem.sh
 	@echo "==> make check: all steps passed"
 
-install: build-$(PROFILE)
+install:
 	scripts/install.sh install target/$(PROFILE) target/$(PROFILE)/lib
 
 uninstall:

@@ -17,6 +17,10 @@
 #   MANDIR          $PREFIX/share/man
 #   SYSTEMDUNITDIR  $PREFIX/lib/systemd/system
 #   DESTDIR         (none) staging root, prepended to every path
+#   STRIP=1         strip the installed programs and libraries
+#
+# Install only installs: it never builds, so `sudo make install` works
+# after `make` without cargo on root's PATH.
 #
 # Libraries, pkg-config files and CMake targets come from
 # rust/capi/libraries.list. Every file, link and directory that install
@@ -66,6 +70,12 @@ make_dir() {
     done
 }
 
+# put_binary MODE SRC DEST: a program or library, stripped with STRIP=1.
+put_binary() {
+    put "$@"
+    if [ "${STRIP:-0}" = 1 ]; then strip --strip-unneeded "$DESTDIR$3"; fi
+}
+
 # put MODE SRC DEST: install one file.
 put() {
     [ -f "$2" ] || die "$2 not found"
@@ -106,18 +116,23 @@ do_install() {
     # Keep what an earlier install recorded (directories it created above all).
     [ -f "$DESTDIR$MANIFEST" ] && cat "$DESTDIR$MANIFEST" >> "$new_manifest"
 
-    for b in $BINARIES; do put 0755 "$bindir/$b" "$SBINDIR/$b"; done
+    for b in $BINARIES; do
+        [ -f "$bindir/$b" ] || die "$bindir/$b not found: build first (make, or make build-debug for PROFILE=debug)"
+    done
+    for b in $BINARIES; do put_binary 0755 "$bindir/$b" "$SBINDIR/$b"; done
 
     set -- "$root"/include/corosync/*.h
     [ -f "$1" ] || die "no headers in $root/include/corosync"
     for h in "$@"; do put 0644 "$h" "$INCLUDEDIR/corosync/${h##*/}"; done
+    # Classic programs include <openais/saAis.h>.
+    link corosync "$INCLUDEDIR/openais"
 
     rel_includedir=$(realpath -m -s --relative-to="$LIBDIR/cmake/Ais" "$INCLUDEDIR")
     cmake_libraries=""
     libraries > "$tmp/libraries"
     while read -r name major full _nodes; do
         so=lib$name.so
-        put 0755 "$libdir/$so.$full" "$LIBDIR/$so.$full"
+        put_binary 0755 "$libdir/$so.$full" "$LIBDIR/$so.$full"
         link "$so.$full" "$LIBDIR/$so.$major"
         link "$so.$major" "$LIBDIR/$so"
         case $name in
@@ -125,6 +140,9 @@ do_install() {
         esac
         subst "$root/pkgconfig/lib.pc.in" "$tmp/lib$name.pc"
         put 0644 "$tmp/lib$name.pc" "$LIBDIR/pkgconfig/lib$name.pc"
+        case $name in
+            Sa*) link "lib$name.pc" "$LIBDIR/pkgconfig/libsa${name#Sa}.pc" ;;
+        esac
         cmake_libraries="$cmake_libraries $name:$major:$full"
     done < "$tmp/libraries"
     name=""
@@ -142,6 +160,8 @@ do_install() {
     done
     subst "$root/init/aisexec.service.in" "$tmp/aisexec.service"
     put 0644 "$tmp/aisexec.service" "$SYSTEMDUNITDIR/aisexec.service"
+    subst "$root/init/aisexec.logrotate.in" "$tmp/aisexec.logrotate"
+    put 0644 "$tmp/aisexec.logrotate" "$SYSCONFDIR/logrotate.d/aisexec"
     echo "install: $(sort -u "$new_manifest" | grep -c '^[fl] ') files and links under ${DESTDIR:-/}; manifest $MANIFEST"
 }
 

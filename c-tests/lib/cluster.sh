@@ -135,7 +135,7 @@ node_run() { # node_run <i> <command...>: run a command as a client of node i
 }
 
 node_members() { # how many members node i reports
-    node_run "$1" timeout 5 "$cluster_bin/ais-cfgtool" -s 2>/dev/null | grep -c '^member:'
+    node_run "$1" timeout 5 "$cluster_bin/ais-cfgtool" -k 2>/dev/null | grep -c '^member:'
 }
 
 wait_members() { # wait_members <count> <nodes...>: all of them report <count> members (20 s at most)

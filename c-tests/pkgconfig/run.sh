@@ -15,7 +15,13 @@ PREFIX=/usr/local
 stage=$(mktemp -d /tmp/ais-pc-stage.XXXXXX)
 trap 'rm -rf "$stage"' EXIT INT TERM
 
-"$MAKE" -s -C "$root" install PROFILE="$profile" PREFIX="$PREFIX" DESTDIR="$stage/root" >/dev/null
+"$MAKE" -s -C "$root" install PROFILE="$profile" PREFIX="$PREFIX" DESTDIR="$stage/root" STRIP=1 >/dev/null
+# STRIP=1: no symbol table left in the programs and libraries.
+for f in "$stage/root$PREFIX/sbin/aisexec" "$stage/root$PREFIX/lib/libSaCkpt.so".*.*.*; do
+    if readelf -S "$f" | grep -q '\.symtab'; then echo "pkgconfig: $f not stripped" >&2; exit 1; fi
+done
+# The classic include path and the lowercase pkg-config names.
+[ -f "$stage/root$PREFIX/include/openais/saAis.h" ] || { echo "pkgconfig: no include/openais/saAis.h" >&2; exit 1; }
 
 # The tree: every library of libraries.list with its links, and nothing that
 # the manifest does not list.
@@ -46,7 +52,7 @@ fi
 export PKG_CONFIG_PATH="$stage/root$PREFIX/lib/pkgconfig"
 export PKG_CONFIG_SYSROOT_DIR="$stage/root"
 export PKG_CONFIG_LIBDIR="$PKG_CONFIG_PATH"   # nothing from the machine
-for pc in libSaClm libSaCkpt libSaEvt libSaAmf libSaLck libSaMsg libais libevs libcpg; do
+for pc in libSaClm libSaCkpt libSaEvt libSaAmf libSaLck libSaMsg libais libevs libcpg libsaCkpt libsaClm; do
     pkg-config --exists "$pc" || { echo "pkgconfig: $pc.pc missing or invalid" >&2; exit 1; }
 done
 flags=$(pkg-config --cflags --libs libSaCkpt)

@@ -1,5 +1,7 @@
-//! The executive's logger: one line per event, `[SUBSYS] text`, to any of
-//! stderr, a file and syslog, as `logging {}` says.
+//! The executive's logger: one line per event, `level   [SUBSYS] text`
+//! (syslog gets the level as its priority instead), to any of stderr, a
+//! file and syslog, as `logging {}` says; `timestamp: on` puts the local
+//! time before it, `timestamp: hires` with milliseconds.
 //!
 //! Owns the log sinks; it must not block the main loop for long (stderr
 //! and files are written unbuffered, one `write` per line). Which lines a
@@ -55,6 +57,17 @@ impl Level {
             Level::Notice => Priority::Notice,
             Level::Info => Priority::Info,
             Level::Debug => Priority::Debug,
+        }
+    }
+
+    /// The word every stderr and file line carries.
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::Error => "error",
+            Level::Warning => "warning",
+            Level::Notice => "notice",
+            Level::Info => "info",
+            Level::Debug => "debug",
         }
     }
 
@@ -141,17 +154,22 @@ fn route(s: &Logging, subsys: Subsys, level: Level) -> (bool, bool, bool) {
     )
 }
 
-fn timestamp() -> String {
-    let mut now: libc::time_t = 0;
+/// `Dec 07 07:19:50 `, or with `hires` `Dec 07 07:19:50.123 `.
+fn timestamp(hires: bool) -> String {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     let mut tm: libc::tm = unsafe { std::mem::zeroed() };
     let mut buf = [0u8; 64];
     // SAFETY: pointers to live locals; strftime bounds its output by len.
     let n = unsafe {
-        libc::time(&mut now);
-        libc::localtime_r(&now, &mut tm);
-        libc::strftime(buf.as_mut_ptr().cast(), buf.len(), c"%b %d %H:%M:%S ".as_ptr(), &tm)
+        libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts);
+        libc::localtime_r(&ts.tv_sec, &mut tm);
+        libc::strftime(buf.as_mut_ptr().cast(), buf.len(), c"%b %d %H:%M:%S".as_ptr(), &tm)
     };
-    String::from_utf8_lossy(&buf[..n]).into_owned()
+    let secs = String::from_utf8_lossy(&buf[..n]);
+    match hires {
+        true => format!("{secs}.{:03} ", ts.tv_nsec / 1_000_000),
+        false => format!("{secs} "),
+    }
 }
 
 /// Formats one line without sinks (also used by tests).
@@ -169,7 +187,7 @@ pub fn format_line(subsys: Subsys, loc: Option<(&str, u32)>, msg: fmt::Arguments
 pub fn write(level: Level, subsys: Subsys, file: &str, line: u32, msg: fmt::Arguments<'_>) {
     let Ok(mut guard) = LOGGER.lock() else { return };
     let Some(sinks) = guard.as_mut() else {
-        let _ = writeln!(std::io::stderr(), "{}", format_line(subsys, None, msg));
+        let _ = writeln!(std::io::stderr(), "{:<7} {}", level.name(), format_line(subsys, None, msg));
         return;
     };
     let (to_stderr, to_file, to_syslog) = route(&sinks.settings, subsys, level);
@@ -178,8 +196,8 @@ pub fn write(level: Level, subsys: Subsys, file: &str, line: u32, msg: fmt::Argu
     }
     let loc = sinks.settings.fileline.then_some((file, line));
     let body = format_line(subsys, loc, msg);
-    let stamp = if sinks.settings.timestamp { timestamp() } else { String::new() };
-    let full = format!("{stamp}{body}\n");
+    let stamp = if sinks.settings.timestamp { timestamp(sinks.settings.timestamp_hires) } else { String::new() };
+    let full = format!("{stamp}{:<7} {body}\n", level.name());
     if to_stderr && sinks.allow_stderr {
         let _ = std::io::stderr().write_all(full.as_bytes());
     }

@@ -106,6 +106,12 @@ pub struct Executive {
     pub sync: SyncState,
     /// Until when to poll instead of sleeping (see [`BUSY_POLL`]).
     poll_until: Option<Instant>,
+    /// Per-service requests and deliveries (see `crate::stats`).
+    pub counters: crate::stats::LoopCounters,
+    /// The metrics endpoint's thread, when configured (see `snapshot`).
+    metrics: Option<std::sync::Arc<crate::metrics_http::Shared>>,
+    /// `ais-cfgtool -H` asked to stop (see `admin`).
+    shutdown_asked: bool,
 }
 
 impl Executive {
@@ -137,6 +143,9 @@ impl Executive {
             unroutable: 0,
             sync: SyncState::default(),
             poll_until: None,
+            counters: crate::stats::LoopCounters::new(Now::read().wall),
+            metrics: None,
+            shutdown_asked: false,
         })
     }
 
@@ -175,6 +184,7 @@ impl Executive {
     /// deadlines). Returns the stop signal if one arrived.
     pub fn turn(&mut self, ready: &mut Vec<(u64, u32)>, max_wait: Option<Duration>) -> std::io::Result<Option<u32>> {
         let start = Now::read();
+        self.publish_metrics(start);
         let deadline = self.next_deadline(start);
         // Round up so we do not wake just before a deadline and spin.
         let mut wait = deadline.saturating_duration_since(start.mono).as_micros().div_ceil(1000) as i32;
@@ -243,6 +253,9 @@ impl Executive {
         }
         // Everything queued this turn goes out now: batched, never delayed.
         self.server.flush_pending(&self.epoll);
+        if self.shutdown_asked {
+            stop = stop.or(Some(libc::SIGTERM as u32));
+        }
         Ok(stop)
     }
 
@@ -277,6 +290,10 @@ impl Executive {
                     }
                     ServerEvent::Request { conn, id, body } => {
                         let Some(info) = self.server.conn_info(conn) else { continue };
+                        self.counters.request(info.service);
+                        if info.service == svc::CFG && self.answer_admin(conn, id, &body, info.pid, now) {
+                            continue;
+                        }
                         let mut result = Ok(());
                         self.with_service(info.service, now, |s, ctx| {
                             result = s.lib_request(ctx, conn, id, &body).map_err(|e| (s.name(), e));
@@ -303,6 +320,7 @@ impl Executive {
                 ClusterEvent::Deliver { sender, payload } => match split_routed(&payload) {
                     Some((SYNC_SERVICE, body)) => self.barrier_delivered(sender, body, now),
                     Some((id, body)) if self.services.get(id as usize).is_some_and(Option::is_some) => {
+                        self.counters.delivered(id);
                         self.with_service(id, now, |s, ctx| s.deliver(ctx, sender, body));
                     }
                     _ => {
@@ -316,6 +334,7 @@ impl Executive {
                 },
                 ClusterEvent::ConfigChange(change) => {
                     if change.kind == ConfigKind::Regular {
+                        self.counters.config_change(now.wall);
                         let members: Vec<String> = change.members.iter().map(|m| m.to_string()).collect();
                         crate::log_notice!(
                             Totem,
@@ -454,5 +473,7 @@ fn reopen_log() {
     }
 }
 
+mod admin;
+mod snapshot;
 #[cfg(test)]
 mod tests;

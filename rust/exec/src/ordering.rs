@@ -104,6 +104,8 @@ pub trait Ordering {
     fn saturated(&self) -> bool {
         false
     }
+    /// Live statistics of the ring (`totem.*`, see `crate::stats`).
+    fn stats(&self, _out: &mut Vec<ais_ipc::cfg::Stat>) {}
     /// Re-enables this node's FAULTY redundant rings; how many were
     /// FAULTY. Without redundant rings there is nothing to do.
     fn reenable_rings(&mut self) -> usize {

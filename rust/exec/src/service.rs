@@ -290,6 +290,10 @@ pub trait Service {
     /// Sync was interrupted by another configuration change; discard
     /// partial sync state (it restarts with `sync_init`).
     fn sync_abort(&mut self, _ctx: &mut Ctx<'_>) {}
+
+    /// Live statistics of this service's state (`ais-cfgtool -S`, the
+    /// metrics endpoint), names without the `service.<name>.` prefix.
+    fn stats(&self, _out: &mut Vec<ais_ipc::cfg::Stat>) {}
 }
 
 /// A boxed service is a service (the registry hands out boxes; the test
@@ -333,6 +337,10 @@ impl<T: Service + ?Sized> Service for Box<T> {
     }
     fn sync_abort(&mut self, ctx: &mut Ctx<'_>) {
         (**self).sync_abort(ctx)
+    }
+
+    fn stats(&self, out: &mut Vec<ais_ipc::cfg::Stat>) {
+        (**self).stats(out)
     }
 }
 

@@ -57,7 +57,7 @@ pub fn run(foreground: bool) -> i32 {
         }
     };
     if let Err(e) = crate::log::init(&loaded.config.logging, foreground) {
-        let why = format!("cannot open log file: {e}");
+        let why = log_file_error(&loaded.config.logging, &e);
         eprintln!("aisexec: {why}");
         ready.fail(&why);
         return 1;
@@ -69,6 +69,16 @@ pub fn run(foreground: bool) -> i32 {
             ready.fail(&why);
             1
         }
+    }
+}
+
+/// Why the log file could not be opened, naming it, and its directory
+/// when that is what is missing.
+fn log_file_error(logging: &config::Logging, e: &std::io::Error) -> String {
+    let Some(path) = &logging.logfile else { return format!("cannot open log file: {e}") };
+    match path.parent().filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
+        Some(dir) => format!("cannot open log file {}: directory {} does not exist", path.display(), dir.display()),
+        None => format!("cannot open log file {}: {e}", path.display()),
     }
 }
 
@@ -104,8 +114,16 @@ fn serve(loaded: &Loaded, ring: Option<RingConfig>, rundir: &mut RunDir, ready: 
     let signals = sys::signalfd(&[libc::SIGTERM, libc::SIGINT, libc::SIGHUP]).map_err(|e| format!("signalfd: {e}"))?;
     let epoll = Epoll::new().map_err(|e| format!("epoll: {e}"))?;
     let (policy, warnings) = AccessPolicy::from_config(config);
-    for w in warnings {
-        crate::log_notice!(Ipc, "{w}");
+    // The default account ('ais') missing is the usual case, not news on
+    // every start; an account the configuration names is.
+    let defaults = crate::config::Aisexec::default();
+    let default_account = (&config.aisexec.user, &config.aisexec.group) == (&defaults.user, &defaults.group);
+    if default_account && !warnings.is_empty() {
+        crate::log_debug!(Ipc, "{}", warnings.join("; "));
+    } else {
+        for w in warnings {
+            crate::log_notice!(Ipc, "{w}");
+        }
     }
     let host = LocalIdentity::of_this_host(Now::read().wall);
     let amf = crate::services::amf::from_config(config.amf_enabled, &loaded.paths.amf, &host.name)?;
@@ -129,10 +147,16 @@ fn serve(loaded: &Loaded, ring: Option<RingConfig>, rundir: &mut RunDir, ready: 
         }
     };
     let mut exec = Executive::new(epoll, signals, server, ordering, services).map_err(|e| format!("main loop: {e}"))?;
+    if let Some(addr) = config.aisexec.metrics {
+        exec.serve_metrics(crate::metrics_http::start(addr)?);
+        crate::log_notice!(Main, "metrics: serving http://{addr}/metrics");
+    }
     crate::log_notice!(Main, "ready: listening on {}", socket.display());
     ready.ok();
+    crate::sd_notify::tell("READY=1");
     let sig = exec.run().map_err(|e| format!("main loop failed: {e}"))?;
     crate::log_notice!(Main, "signal {sig} received: shutting down");
+    crate::sd_notify::tell("STOPPING=1");
     exec.shutdown();
     let s = &exec.server().stats;
     crate::log_info!(

@@ -50,6 +50,8 @@ pub struct TotemRing {
     members: Vec<NodeId>,
     /// Totem runs the key exchange (`secauth: on`).
     keyed: bool,
+    /// What the operator is told about retransmits, token losses, faults.
+    watch: crate::ring_watch::RingWatch,
 }
 
 impl TotemRing {
@@ -128,6 +130,7 @@ impl TotemRing {
             ring_id: RingId { rep: 0, seq: 0 },
             members: Vec::new(),
             keyed,
+            watch: Default::default(),
         };
         ring.flush();
         Ok(ring)
@@ -179,6 +182,7 @@ impl TotemRing {
                 }
             }
         }
+        self.watch.check(self.totem.stats());
         // Everything Totem produced goes to the wire in one batch, in order.
         let totem = &mut self.totem;
         let mut packets = std::iter::from_fn(|| totem.poll_transmit()).map(|tx| match tx {
@@ -195,7 +199,10 @@ impl TotemRing {
         while let Some(ev) = self.net.poll_event() {
             match ev {
                 RrpEvent::Net { event, .. } => log_net_event(event),
-                RrpEvent::Faulty { .. } => crate::log_error!(Totem, "{ev}"),
+                RrpEvent::Faulty { ring, .. } => {
+                    self.watch.fault(ring);
+                    crate::log_error!(Totem, "{ev}")
+                }
                 RrpEvent::Reenabled { .. } => crate::log_notice!(Totem, "{ev}"),
                 RrpEvent::BadRrpByte { .. } => crate::log_warn!(Totem, "{ev}"),
             }
@@ -287,7 +294,7 @@ impl Drop for TotemRing {
     }
 }
 
-/// Totem's malformed packet counts for `ais-cfgtool -s`: the total, then
+/// Totem's malformed packet counts for `ais-cfgtool -k`: the total, then
 /// each class.
 fn malformed_counters(s: &totem::Stats) -> Vec<(String, u64)> {
     let classes = s.malformed_by_class().into_iter().map(|(name, n)| (format!("totem_malformed_{name}"), n));
@@ -369,6 +376,17 @@ impl Ordering for TotemRing {
             rings: self.net.status(),
             members: self.members.iter().map(|n| MemberInfo { node: *n, address: self.address_of(*n) }).collect(),
             counters: malformed_counters(self.totem.stats()),
+        }
+    }
+
+    fn stats(&self, out: &mut Vec<ais_ipc::cfg::Stat>) {
+        crate::stats::totem(self.totem.stats(), out);
+        let status = self.net.status();
+        for (i, t) in self.net.rings().into_iter().enumerate() {
+            let faulty = status.get(i).is_some_and(|(_, s)| s != ais_net::rrp::STATUS_OK);
+            crate::stats::interface(i, faulty, t.stats(), out);
+            let faults = self.watch.faults.get(i).copied().unwrap_or(0);
+            out.push(ais_ipc::cfg::Stat::counter(format!("totem.interface{i}.faults"), faults));
         }
     }
 

@@ -136,7 +136,7 @@ fn secauth_on_and_off_never_form_one_ring() {
 
 /// Totem packets that do not decode (here: from a member address, in a
 /// well-formed transport frame) are counted by class and reported by
-/// `ais-cfgtool -s` and in the shutdown line, not only counted.
+/// `ais-cfgtool -k` and in the shutdown line, not only counted.
 #[test]
 fn malformed_totem_packets_are_reported() {
     let port = 16435;
@@ -162,7 +162,7 @@ fn malformed_totem_packets_are_reported() {
     assert_eq!(counter("totem_malformed_short"), Some(1));
     assert_eq!(counter("totem_malformed_bad_magic"), Some(2));
     let (mut out, mut err) = (Vec::new(), Vec::new());
-    assert_eq!(ais_tools::cfgtool::run(&["-s"], &dir.socket(), &mut out, &mut err), 0);
+    assert_eq!(ais_tools::cfgtool::run(&["-k"], &dir.socket(), &mut out, &mut err), 0);
     assert!(String::from_utf8(out).unwrap().contains("\ntotem_malformed: 3\n"));
     exec.signal(libc::SIGTERM);
     assert_eq!(exec.wait_exit(Duration::from_secs(10)), Some(0));

@@ -549,8 +549,8 @@ fn logging_to_a_file_with_timestamps_and_subsystem_debug() {
     assert!(text.contains("[IPC   ] connection 1 opened: service cfg"), "{text}");
     assert!(!text.contains("open file limit"), "{text}");
     let ready = text.lines().find(|l| l.contains("[MAIN  ] ready: listening on")).unwrap();
-    // "Mon DD HH:MM:SS [MAIN  ] ..."
-    assert_eq!(ready.find("[MAIN"), Some(16), "{ready}");
+    // "Mon DD HH:MM:SS notice  [MAIN  ] ..."
+    assert_eq!(ready.find("notice  [MAIN"), Some(16), "{ready}");
     assert!(exec.stderr().is_empty(), "{}", exec.stderr());
 }
 
@@ -592,7 +592,7 @@ fn cfgtool_status_against_a_live_executive() {
     let alone = format!("no totem interface in {}: running a single-node cluster on loopback", conf.display());
     assert!(exec.stderr().contains(&alone), "{}", exec.stderr());
     let (mut out, mut err) = (Vec::new(), Vec::new());
-    let code = ais_tools::cfgtool::run(&["-s"], &dir.socket(), &mut out, &mut err);
+    let code = ais_tools::cfgtool::run(&["-k"], &dir.socket(), &mut out, &mut err);
     assert_eq!(code, 0, "{}", String::from_utf8_lossy(&err));
     assert_eq!(
         String::from_utf8(out).unwrap(),

@@ -24,6 +24,10 @@
 //!     u32 len, bytes name     UTF-8 text, <= MAX_TEXT
 //!     u64 value
 //! ```
+//!
+//! [`STATS`]: empty body. Response: `u32 error`, then if OK `u32 count`
+//! (<= [`MAX_STATS`]) and per statistic `u32 len, bytes name` (UTF-8,
+//! <= [`MAX_TEXT`]), `u8 kind` ([`StatKind`]), `u64 value`.
 
 use crate::codec::{DecodeError, Reader, Writer};
 
@@ -31,6 +35,13 @@ use crate::codec::{DecodeError, Reader, Writer};
 pub const STATUS: u32 = 1;
 /// Request id: re-enable FAULTY redundant rings cluster-wide.
 pub const REENABLE: u32 = 2;
+
+/// Request id: every live statistic (see [`Stat`]).
+pub const STATS: u32 = 3;
+
+/// Request id: shut the executive down, as SIGTERM does (`ais-cfgtool
+/// -H`). Empty body; the answer is the error word, `OK` before it stops.
+pub const SHUTDOWN: u32 = 4;
 
 /// Most rings a status can list (the executive supports two).
 pub const MAX_RINGS: usize = 8;
@@ -60,6 +71,70 @@ pub struct Member {
 pub struct Counter {
     pub name: String,
     pub value: u64,
+}
+
+/// Most statistics a `STATS` answer can carry.
+pub const MAX_STATS: usize = 1024;
+
+/// Whether a statistic only grows (a rate makes sense) or goes up and down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatKind {
+    Counter = 0,
+    Gauge = 1,
+}
+
+/// One live statistic: `totem.ring0.retransmitted`, `ipc.accepted` ...
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stat {
+    pub name: String,
+    pub kind: StatKind,
+    pub value: u64,
+}
+
+impl Stat {
+    pub fn counter(name: impl Into<String>, value: u64) -> Stat {
+        Stat { name: name.into(), kind: StatKind::Counter, value }
+    }
+
+    pub fn gauge(name: impl Into<String>, value: u64) -> Stat {
+        Stat { name: name.into(), kind: StatKind::Gauge, value }
+    }
+}
+
+/// The `STATS` answer body, error word `OK` first; truncated to
+/// [`MAX_STATS`] so it always decodes.
+pub fn encode_stats(stats: &[Stat]) -> Vec<u8> {
+    let mut w = Writer::new();
+    let stats = &stats[..stats.len().min(MAX_STATS)];
+    w.u32(crate::error::OK).u32(stats.len() as u32);
+    for s in stats {
+        w.bytes(clipped(&s.name)).u8(s.kind as u8).u64(s.value);
+    }
+    w.into_vec()
+}
+
+/// Decodes a `STATS` answer: `Ok(Ok(stats))`, `Ok(Err(error))` when the
+/// executive answered an error, `Err` when the body is malformed.
+pub fn decode_stats(body: &[u8]) -> Result<Result<Vec<Stat>, u32>, DecodeError> {
+    let mut r = Reader::new(body);
+    let error = r.u32("error")?;
+    if error != crate::error::OK {
+        r.finish()?;
+        return Ok(Err(error));
+    }
+    let n = r.count(MAX_STATS, 13, "stat_count")?;
+    let mut stats = Vec::with_capacity(n);
+    for _ in 0..n {
+        let name = text(&mut r, "stat_name")?;
+        let kind = match r.u8("stat_kind")? {
+            0 => StatKind::Counter,
+            1 => StatKind::Gauge,
+            other => return Err(DecodeError::BadValue { what: "stat_kind", value: other.into() }),
+        };
+        stats.push(Stat { name, kind, value: r.u64("stat_value")? });
+    }
+    r.finish()?;
+    Ok(Ok(stats))
 }
 
 /// What `STATUS` answers.
@@ -225,6 +300,24 @@ mod tests {
         let mut w = Writer::new();
         w.u32(crate::error::OK).u32(1).u32(1).u64(4).u32(0).u32(0).u32(MAX_COUNTERS as u32 + 1);
         assert!(Status::decode_response(w.as_slice()).is_err());
+    }
+
+    #[test]
+    fn stats_round_trip_and_bad_input() {
+        let stats = vec![Stat::counter("totem.ring0.retransmitted", 7), Stat::gauge("ipc.connections", u64::MAX)];
+        let body = encode_stats(&stats);
+        assert_eq!(decode_stats(&body), Ok(Ok(stats)));
+        for len in 0..body.len() {
+            assert!(decode_stats(&body[..len]).is_err(), "prefix {len} accepted");
+        }
+        let mut bad_kind = body.clone();
+        let kind_at = 4 + 4 + 4 + "totem.ring0.retransmitted".len();
+        bad_kind[kind_at] = 2;
+        assert!(matches!(decode_stats(&bad_kind), Err(DecodeError::BadValue { what: "stat_kind", .. })));
+        let mut w = Writer::new();
+        w.u32(crate::error::OK).u32(u32::MAX);
+        assert!(decode_stats(w.as_slice()).is_err());
+        assert_eq!(decode_stats(&encode_error(crate::error::TRY_AGAIN)), Ok(Err(crate::error::TRY_AGAIN)));
     }
 
     #[test]

@@ -102,6 +102,7 @@ fn feed_all(body: &[u8], ids: u32, grown: &mut Vec<Vec<u8>>) -> usize {
     count(msg::decode_track_reply(body).is_ok());
     count(cfg::Status::decode_response(body).is_ok());
     count(cfg::decode_error(body).is_ok());
+    count(cfg::decode_stats(body).is_ok());
     count(handshake::Hello::decode(body).is_ok());
     count(handshake::HelloReply::decode(body).is_ok());
     if let Some(head) = body.first_chunk::<{ frame::HEADER_SIZE }>() {

@@ -215,6 +215,8 @@ pub struct Logging {
     pub to_syslog: bool,
     pub logfile: Option<PathBuf>,
     pub timestamp: bool,
+    /// `timestamp: hires`: milliseconds in the timestamp too.
+    pub timestamp_hires: bool,
     pub debug: bool,
     pub fileline: bool,
     /// A `LOG_*` facility value from libc.
@@ -234,6 +236,7 @@ impl Default for Logging {
             to_syslog: true,
             logfile: None,
             timestamp: false,
+            timestamp_hires: false,
             debug: false,
             fileline: false,
             syslog_facility: libc::LOG_DAEMON,
@@ -267,11 +270,14 @@ pub struct Aisexec {
     pub realtime_priority: bool,
     /// `mlockall: yes`: lock the executive's memory (off by default).
     pub mlockall: bool,
+    /// `metrics: 127.0.0.1:9405`: serve the live statistics in the
+    /// Prometheus text format there (off by default).
+    pub metrics: Option<std::net::SocketAddr>,
 }
 
 impl Default for Aisexec {
     fn default() -> Self {
-        Aisexec { user: "ais".into(), group: "ais".into(), realtime_priority: false, mlockall: false }
+        Aisexec { user: "ais".into(), group: "ais".into(), realtime_priority: false, mlockall: false, metrics: None }
     }
 }
 

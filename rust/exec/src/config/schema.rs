@@ -484,6 +484,7 @@ fn logging(cx: &Ctx, s: &Section) -> Result<Logging, ConfigError> {
                 to_file_line = e.line;
             }
             "to_syslog" => l.to_syslog = cx.boolean(e)?,
+            "timestamp" if e.value == "hires" => (l.timestamp, l.timestamp_hires) = (true, true),
             "timestamp" => l.timestamp = cx.boolean(e)?,
             "debug" => l.debug = debug_value(cx, e)?,
             "fileline" => l.fileline = cx.boolean(e)?,
@@ -619,7 +620,7 @@ fn is_account_name(v: &str) -> bool {
 
 fn aisexec(cx: &Ctx, s: &Section) -> Result<Aisexec, ConfigError> {
     let (entries, _) =
-        cx.entries(s, &|k| matches!(k, "user" | "group" | "realtime_priority" | "mlockall"), &[], &[])?;
+        cx.entries(s, &|k| matches!(k, "user" | "group" | "realtime_priority" | "mlockall" | "metrics"), &[], &[])?;
     let mut a = Aisexec::default();
     for Named { name, e } in entries {
         match name {
@@ -629,6 +630,13 @@ fn aisexec(cx: &Ctx, s: &Section) -> Result<Aisexec, ConfigError> {
             }
             "mlockall" => {
                 a.mlockall = cx.boolean(e)?;
+                continue;
+            }
+            "metrics" => {
+                let addr = e.value.parse().map_err(|_| {
+                    cx.err(e.line, &e.key, format!("not an address:port such as 127.0.0.1:9405: '{}'", e.value))
+                })?;
+                a.metrics = Some(addr);
                 continue;
             }
             _ => {}

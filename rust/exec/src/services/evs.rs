@@ -161,6 +161,12 @@ impl Service for EvsService {
         "evs"
     }
 
+    fn stats(&self, out: &mut Vec<ais_ipc::cfg::Stat>) {
+        use ais_ipc::cfg::Stat;
+        out.push(Stat::gauge("connections", self.conns.len() as u64));
+        out.push(Stat::counter("delivered", self.stats.delivered));
+    }
+
     fn conn_opened(&mut self, _ctx: &mut Ctx<'_>, conn: &ConnInfo) {
         self.conns.insert(conn.id, EvsConn::default());
     }

@@ -1,8 +1,8 @@
 //! `ais-cfgtool`: administration of the local executive over IPC.
 //!
-//! `-s` prints the local node id, ring id, ring status and members, one
-//! `key: value` per line (stable, for scripts). Exit 0 on success; 1 if
-//! the executive cannot be reached or answers an error; 2 on bad usage.
+//! The options are described in [`ais_tools::cfgtool`] and
+//! `ais-cfgtool(8)`. Exit 0 on success; 1 if the executive cannot be
+//! reached or answers an error; 2 on bad usage.
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -76,6 +76,12 @@ impl Replicated for Ckpt {
     type Cursor = SendCursor;
     type Staged = Staged;
 
+    fn stats(&self, out: &mut Vec<ais_ipc::cfg::Stat>) {
+        use ais_ipc::cfg::Stat;
+        out.push(Stat::gauge("checkpoints", self.store.ckpts.len() as u64));
+        out.push(Stat::gauge("openers", self.store.openers.len() as u64));
+    }
+
     fn decode(msg_id: u32, body: &[u8]) -> Result<Request, RequestError> {
         Request::decode(msg_id, body).map_err(|e| match e {
             ais_ipc::DecodeError::BadValue { what: "ckpt request id", .. } => RequestError::UnknownId(msg_id),

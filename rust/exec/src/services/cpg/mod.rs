@@ -489,6 +489,14 @@ impl Service for CpgService {
         "cpg"
     }
 
+    fn stats(&self, out: &mut Vec<ais_ipc::cfg::Stat>) {
+        use ais_ipc::cfg::Stat;
+        out.push(Stat::gauge("groups", self.groups.group_count() as u64));
+        out.push(Stat::gauge("connections", self.conns.len() as u64));
+        out.push(Stat::counter("delivered", self.stats.delivered));
+        out.push(Stat::counter("queue_full", self.stats.queue_full));
+    }
+
     fn conn_opened(&mut self, _ctx: &mut Ctx<'_>, info: &ConnInfo) {
         let pid = u32::try_from(info.pid).unwrap_or(0);
         self.conns.insert(info.id, LocalConn { pid, ..LocalConn::default() });

@@ -236,6 +236,14 @@ impl Replicated for Evt {
     type Cursor = Cursor;
     type Staged = Replica;
 
+    fn stats(&self, out: &mut Vec<ais_ipc::cfg::Stat>) {
+        use ais_ipc::cfg::Stat;
+        out.push(Stat::gauge("channels", self.replica.live.len() as u64));
+        out.push(Stat::gauge("retained_events", self.replica.retained.len() as u64));
+        let queued: usize = self.queues.values().map(|q| q.len()).sum();
+        out.push(Stat::gauge("queued_events", queued as u64));
+    }
+
     fn decode(msg_id: u32, body: &[u8]) -> Result<Request, RequestError> {
         Request::decode(msg_id, body).map_err(|e| match e {
             ais_ipc::DecodeError::BadValue { what: "evt request id", .. } => RequestError::UnknownId(msg_id),

@@ -220,6 +220,9 @@ pub trait Replicated {
         false
     }
 
+    /// Live statistics of the replicated state (see [`Service::stats`]).
+    fn stats(&self, _out: &mut Vec<ais_ipc::cfg::Stat>) {}
+
     /// A library request of local connection `conn`: answer it from local
     /// state (`cx.ctx.reply`) or order it ([`Cx::order`]). `body` is the
     /// request as received.
@@ -676,6 +679,10 @@ impl<S: Replicated> Service for Engine<S> {
 
     fn name(&self) -> &'static str {
         S::NAME
+    }
+
+    fn stats(&self, out: &mut Vec<ais_ipc::cfg::Stat>) {
+        self.svc.stats(out)
     }
 
     fn lib_request(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, msg_id: u32, body: &[u8]) -> Result<(), RequestError> {

@@ -1,0 +1,304 @@
+//! Operating the executive: the live statistics (`ais-cfgtool -S`) on one
+//! node and on three under load, with retransmits provoked by a rate
+//! limit on one node's switch port (a tbf qdisc in the lab's switch
+//! namespace); the Prometheus endpoint scraped and parsed; readiness sent
+//! to a `NOTIFY_SOCKET`; the systemd unit checked by `systemd-analyze
+//! verify` where it exists.
+//!
+//! The single-node tests run on 127.0.0.1 with their own ports; the
+//! three-node test needs root and iproute2 (else SKIPPED, unless
+//! AIS_REQUIRE_NETNS=1). Every executive and namespace is removed by its
+//! guard.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::os::unix::net::UnixDatagram;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::cluster::*;
+use common::*;
+
+/// `ais-cfgtool -S` (the tool's own code) against `socket`, as a map.
+fn stats(socket: &Path) -> BTreeMap<String, u64> {
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let code = ais_tools::cfgtool::run(&["-S"], socket, &mut out, &mut err);
+    assert_eq!(code, 0, "ais-cfgtool -S: {}", String::from_utf8_lossy(&err));
+    let text = String::from_utf8(out).unwrap();
+    text.lines()
+        .map(|l| {
+            let (k, v) = l.split_once(": ").unwrap_or_else(|| panic!("not 'key: value': {l:?}"));
+            (k.to_string(), v.parse().unwrap_or_else(|_| panic!("not a number: {l:?}")))
+        })
+        .collect()
+}
+
+/// One HTTP GET; the status line and the body.
+fn http_get(addr: &str, path: &str) -> (String, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or_else(|| panic!("no header end: {text:?}"));
+    (head.lines().next().unwrap().to_string(), body.to_string())
+}
+
+/// Parses the Prometheus text format strictly enough to catch a broken
+/// exposition: every sample's metric has a `# TYPE` line before it, names
+/// are valid, values are numbers. Returns `name{labels}` -> value.
+fn parse_prometheus(text: &str) -> BTreeMap<String, f64> {
+    let mut typed = std::collections::HashSet::new();
+    let mut samples = BTreeMap::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.split_once(' ').unwrap();
+            assert!(matches!(kind, "counter" | "gauge"), "{line}");
+            assert!(typed.insert(name.to_string()), "TYPE twice: {line}");
+            continue;
+        }
+        let (series, value) = line.rsplit_once(' ').unwrap_or_else(|| panic!("bad sample {line:?}"));
+        let name = series.split('{').next().unwrap();
+        assert!(name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') && name.starts_with("ais_"), "{line}");
+        assert!(typed.contains(name), "sample before its TYPE: {line}");
+        if name.ends_with("_total") {
+            assert!(value.parse::<u64>().is_ok(), "{line}");
+        }
+        samples.insert(series.to_string(), value.parse::<f64>().unwrap_or_else(|_| panic!("{line}")));
+    }
+    samples
+}
+
+#[test]
+fn one_node_statistics_metrics_endpoint_and_readiness() {
+    let dir = TempDir::new("operating1");
+    let port = 19405;
+    dir.config(&format!("aisexec {{\n  metrics: 127.0.0.1:{port}\n}}\n{QUIET}"));
+    let notify_path = dir.path().join("notify");
+    let notify = UnixDatagram::bind(&notify_path).unwrap();
+    notify.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut e = Exec::start_with(&dir, |c| {
+        c.env("NOTIFY_SOCKET", &notify_path);
+    });
+    let mut buf = [0u8; 256];
+    let n = notify.recv(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"READY=1");
+
+    let before = stats(&dir.socket());
+    assert_eq!(before["cluster.members"], 1);
+    assert!(before.contains_key("service.ckpt.checkpoints"), "{before:?}");
+    // A STATUS request through a client, then the counters moved.
+    let mut c = Client::connect(&dir.socket(), ais_ipc::service::CFG);
+    c.status().unwrap();
+    let after = stats(&dir.socket());
+    assert!(after["service.cfg.requests"] >= before["service.cfg.requests"] + 2, "{after:?}");
+    assert!(after["ipc.accepted"] > before["ipc.accepted"], "{after:?}");
+    drop(c);
+
+    let addr = format!("127.0.0.1:{port}");
+    let started = Instant::now();
+    let (status, body) = http_get(&addr, "/metrics");
+    println!("scrape took {:?}", started.elapsed());
+    assert_eq!(status, "HTTP/1.1 200 OK", "{body}");
+    let m = parse_prometheus(&body);
+    assert_eq!(m["ais_cluster_members"], 1.0, "{body}");
+    assert!(m["ais_ipc_accepted_total"] >= after["ipc.accepted"] as f64, "{body}");
+    assert!(m.contains_key("ais_service_requests_total{service=\"cfg\"}"), "{body}");
+    assert_eq!(http_get(&addr, "/other").0, "HTTP/1.1 404 Not Found");
+
+    e.signal(libc::SIGTERM);
+    let n = notify.recv(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"STOPPING=1");
+    assert_eq!(e.wait_exit(Duration::from_secs(10)), Some(0), "{}", e.stderr());
+}
+
+#[test]
+fn hires_timestamps_and_a_level_in_every_line() {
+    let dir = TempDir::new("operating-hires");
+    let log = dir.path().join("ais.log");
+    dir.config(&format!(
+        "logging {{\n to_stderr: no\n to_syslog: no\n to_file: yes\n logfile: {}\n timestamp: hires\n}}\n",
+        log.display()
+    ));
+    let mut e = Exec::start(&dir);
+    e.signal(libc::SIGTERM);
+    assert_eq!(e.wait_exit(Duration::from_secs(10)), Some(0));
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.lines().count() >= 3, "{text}");
+    for line in text.lines() {
+        // "Mon DD HH:MM:SS.mmm level   [SUBSYS] text"
+        let (stamp, rest) = line.split_at(20);
+        let ms = &stamp[16..19];
+        assert!(stamp.as_bytes()[15] == b'.' && ms.bytes().all(|b| b.is_ascii_digit()), "{line}");
+        let level = rest.split_whitespace().next().unwrap();
+        assert!(["error", "warning", "notice", "info", "debug"].contains(&level), "{line}");
+        assert_eq!(rest.find('['), Some(8), "{line}");
+    }
+}
+
+#[test]
+fn a_missing_log_directory_is_named() {
+    let dir = TempDir::new("operating-logdir");
+    let missing = dir.path().join("no-such-dir");
+    dir.config(&format!(
+        "logging {{\n to_stderr: no\n to_syslog: no\n to_file: yes\n logfile: {}/ais.log\n}}\n",
+        missing.display()
+    ));
+    let out = command(&dir, &["-f"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains(&format!("directory {} does not exist", missing.display())), "{err}");
+}
+
+#[test]
+fn classic_status_addresses_and_shutdown_by_the_tool() {
+    let dir = TempDir::new("operating-cfgtool");
+    dir.config(QUIET);
+    let mut e = Exec::start(&dir);
+    let run = |args: &[&str]| {
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let code = ais_tools::cfgtool::run(args, &dir.socket(), &mut out, &mut err);
+        (code, String::from_utf8(out).unwrap(), String::from_utf8(err).unwrap())
+    };
+    let (code, out, err) = run(&["-s"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, include_str!("../../tools/tests/golden/status-loopback.txt"));
+    let status = ais_tools::cfgtool::status(&dir.socket()).unwrap();
+    let id = status.local_node_id.to_string();
+    assert_eq!(run(&["-a", &id]).1, "127.0.0.1\n");
+    let (code, _, err) = run(&["-a", "7777"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("node 7777 is not a member"), "{err}");
+    let (code, _, err) = run(&["-H"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(e.wait_exit(Duration::from_secs(10)), Some(0), "{}", e.stderr());
+    assert!(e.stderr().contains("shutdown requested by pid"), "{}", e.stderr());
+}
+
+#[test]
+fn a_metrics_port_in_use_is_named_and_fatal() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap();
+    let dir = TempDir::new("operating-port");
+    dir.config(&format!("aisexec {{\n  metrics: {addr}\n}}\n{QUIET}"));
+    let out = command(&dir, &["-f"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains(&format!("cannot listen on 127.0.0.1 port {}", addr.port())), "{err}");
+}
+
+#[test]
+fn a_bad_metrics_address_names_its_line() {
+    let dir = TempDir::new("operating-badaddr");
+    dir.config("aisexec {\n  metrics: localhost\n}\n");
+    let out = command(&dir, &["-t"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains(":2:") && err.contains("metrics"), "{err}");
+}
+
+#[test]
+fn the_systemd_unit_verifies() {
+    let Ok(v) = Command::new("systemd-analyze").arg("--version").output() else {
+        eprintln!("SKIPPED: no systemd-analyze");
+        return;
+    };
+    assert!(v.status.success());
+    let dir = TempDir::new("operating-unit");
+    let unit = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../init/aisexec.service.in")).unwrap();
+    let bin = dir.path().join("aisexec");
+    std::fs::copy(AISEXEC, &bin).unwrap();
+    let unit = unit.replace("@SBINDIR@", dir.path().to_str().unwrap()).replace("@SYSCONFDIR@", "/etc");
+    assert!(unit.contains("Type=notify"), "{unit}");
+    let path = dir.path().join("aisexec.service");
+    std::fs::write(&path, unit).unwrap();
+    let out = Command::new("systemd-analyze").args(["verify", "--man=no"]).arg(&path).output().unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && !text.contains("aisexec.service"), "{text}");
+}
+
+#[test]
+fn three_nodes_under_load_show_moving_counters_and_retransmits() {
+    use ais_tools::bench::{self, EvsConn, RoundState};
+    use std::sync::{Arc, Mutex};
+
+    let Some(c) = Cluster::start("stats", "239.192.77.9", false, false) else { return };
+    let all = [v4_id(1), v4_id(2), v4_id(3)];
+    c.wait(&[(1, &all), (2, &all), (3, &all)], Duration::from_secs(10));
+    let before: Vec<_> = (1..=3).map(|i| stats(&c.dir(i).socket())).collect();
+    for s in &before {
+        assert_eq!(s["cluster.members"], 3, "{s:?}");
+        assert_eq!(s["totem.interface0.faulty"], 0, "{s:?}");
+    }
+
+    let mut sender = EvsConn::connect(&c.dir(1).socket()).unwrap();
+    let mut receivers = Vec::new();
+    let mut threads = Vec::new();
+    for i in [2, 3] {
+        let mut conn = EvsConn::connect(&c.dir(i).socket()).unwrap();
+        let state = Arc::new(Mutex::new(RoundState::default()));
+        let st = Arc::clone(&state);
+        let dispatch = conn.take_dispatch().unwrap();
+        threads.push(std::thread::spawn(move || bench::receive(dispatch, st)));
+        receivers.push((conn, state));
+    }
+    let states: Vec<_> = receivers.iter().map(|(_, s)| Arc::clone(s)).collect();
+    let r = bench::round(
+        std::slice::from_mut(&mut sender),
+        &states,
+        1000,
+        Duration::from_millis(400),
+        Duration::from_secs(10),
+    );
+    assert!(r.sent > 0 && r.errors.is_empty(), "{:?}\n{}", r.errors, c.logs());
+    let loaded: Vec<_> = (1..=3).map(|i| stats(&c.dir(i).socket())).collect();
+    assert!(loaded[0]["totem.ring0.sent"] > before[0]["totem.ring0.sent"], "{:?}", loaded[0]);
+    assert!(loaded[0]["service.evs.requests"] >= before[0]["service.evs.requests"] + r.sent, "{:?}", loaded[0]);
+    for i in [1, 2] {
+        assert!(loaded[i]["totem.ring0.received"] > before[i]["totem.ring0.received"], "{:?}", loaded[i]);
+        assert!(loaded[i]["service.evs.ordered"] >= before[i]["service.evs.ordered"] + r.sent, "{:?}", loaded[i]);
+    }
+
+    // Node 3's switch port passes only 2 Mbit/s with a small queue: the
+    // frames of a burst beyond it are dropped, node 3 asks for them again.
+    let sw = c.lab.switch_ns();
+    let tc = Command::new("ip")
+        .args(["netns", "exec", &sw, "tc", "qdisc", "add", "dev", "p3", "root", "tbf"])
+        .args(["rate", "2mbit", "burst", "16kb", "limit", "16kb"])
+        .output()
+        .unwrap();
+    if !tc.status.success() {
+        eprintln!("SKIPPED retransmits: tc tbf: {}", String::from_utf8_lossy(&tc.stderr));
+        return;
+    }
+    let r = bench::round(
+        std::slice::from_mut(&mut sender),
+        &states,
+        1000,
+        Duration::from_millis(1000),
+        Duration::from_secs(20),
+    );
+    println!("under the rate limit: {} sent, {:.0} msg/s", r.sent, r.msgs_per_s);
+    let _ = Command::new("ip").args(["netns", "exec", &sw, "tc", "qdisc", "del", "dev", "p3", "root"]).output();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let retransmitted = loop {
+        let now: Vec<_> = (1..=3).map(|i| stats(&c.dir(i).socket())).collect();
+        let n: u64 = (0..3).map(|i| now[i]["totem.ring0.retransmitted"] - loaded[i]["totem.ring0.retransmitted"]).sum();
+        if n > 0 || Instant::now() > deadline {
+            break n;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(retransmitted > 0, "no retransmits behind the rate limit\n{}", c.logs());
+    println!("retransmitted {retransmitted} frames");
+    assert!(c.logs().contains("Retransmit: "), "no retransmit line\n{}", c.logs());
+    drop(sender);
+    drop(receivers);
+    for t in threads {
+        t.join().unwrap();
+    }
+}
