@@ -350,9 +350,11 @@ static void test_sections_and_io(SaCkptHandleT lib)
     /* 300 bytes in all: alpha 5 + beta 15 + gen 3 = 23 used. */
     CHECK_RC(write_one(h, "gamma", 0, big, 100, &bad), SA_AIS_OK);
     CHECK_RC(saCkptSectionOverwrite(h, &v[0].sectionId, big, 100), SA_AIS_OK);
+    /* Past checkpointSize (300) in all, each section within
+     * maxSectionSize: accepted, as openais 0.80 did (testckpt relies on
+     * it); before, NO_SPACE. */
     bad = 99;
-    CHECK_RC(write_one(h, "beta", 0, big, 100, &bad), SA_AIS_ERR_NO_SPACE);
-    CHECK(bad == 0);
+    CHECK_RC(write_one(h, "beta", 0, big, 100, &bad), SA_AIS_OK);
     CHECK_RC(read_one(ro, "nosuch", buf, sizeof buf, &got), SA_AIS_ERR_NOT_EXIST);
     CHECK_RC(saCkptCheckpointRead(ro, NULL, 1, &bad), SA_AIS_ERR_INVALID_PARAM);
 

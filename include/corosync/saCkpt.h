@@ -61,6 +61,12 @@ typedef SaUint32T SaCkptCheckpointCreationFlagsT;
 
 typedef struct {
     SaCkptCheckpointCreationFlagsT creationFlags;
+    /**
+     * As in openais 0.80, the data may grow past this size as long as
+     * each section stays within `maxSectionSize` (programs written for
+     * the classic stack rely on it); `SA_AIS_ERR_NO_SPACE` comes when the
+     * executive's store as a whole has no room.
+     */
     SaSizeT checkpointSize;
     SaTimeT retentionDuration;
     SaUint32T maxSections;

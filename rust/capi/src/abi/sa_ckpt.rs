@@ -45,6 +45,10 @@ pub type SaCkptCheckpointCreationFlagsT = SaUint32T;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SaCkptCheckpointCreationAttributesT {
     pub creationFlags: SaCkptCheckpointCreationFlagsT,
+    /// As in openais 0.80, the data may grow past this size as long as
+    /// each section stays within `maxSectionSize` (programs written for
+    /// the classic stack rely on it); `SA_AIS_ERR_NO_SPACE` comes when the
+    /// executive's store as a whole has no room.
     pub checkpointSize: SaSizeT,
     pub retentionDuration: SaTimeT,
     pub maxSections: SaUint32T,

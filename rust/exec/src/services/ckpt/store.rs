@@ -89,6 +89,16 @@ impl Checkpoint {
         }
     }
 
+    /// What the store reserves for it: its declared size, or more once its
+    /// data has grown past that. As in openais 0.80, `checkpointSize` does
+    /// not cap the data (classic programs such as `testckpt` write two
+    /// 127,000-byte sections into a checkpoint declared 100,000 bytes);
+    /// each section stays within `maxSectionSize` and the store as a whole
+    /// within [`MAX_TOTAL_DECLARED`], so memory stays bounded.
+    pub fn reserved(&self) -> u64 {
+        self.created.checkpoint_size.max(self.used)
+    }
+
     /// Whether the replicas are managed by the application: a collocated
     /// checkpoint with an asynchronous update option (B.01.01), which has
     /// an active replica only once `saCkptActiveReplicaSet` named one.
@@ -159,7 +169,21 @@ pub struct Store {
     pub by_name: BTreeMap<Vec<u8>, CkptId>,
     pub ckpts: BTreeMap<CkptId, Checkpoint>,
     pub openers: BTreeMap<OpenKey, Opener>,
+    /// The sum of every checkpoint's [`Checkpoint::reserved`].
     pub total_declared: u64,
+}
+
+/// Whether `c` may hold `used` bytes of data, given the store's total
+/// reservation `total` (see [`Checkpoint::reserved`]).
+pub fn fits(total: u64, c: &Checkpoint, used: u64) -> bool {
+    let grow = used.max(c.created.checkpoint_size).saturating_sub(c.reserved());
+    total.saturating_add(grow) <= MAX_TOTAL_DECLARED
+}
+
+/// Sets `c.used`, keeping the store's total reservation `total` in step.
+pub fn set_used(total: &mut u64, c: &mut Checkpoint, used: u64) {
+    *total = *total - c.reserved() + used.max(c.created.checkpoint_size);
+    c.used = used;
 }
 
 /// Checks creation attributes (the part that does not depend on state).
@@ -218,7 +242,7 @@ impl Store {
                 .collect();
             for k in expired {
                 if let Some(s) = c.sections.remove(&k) {
-                    c.used -= s.data.len() as u64;
+                    set_used(&mut self.total_declared, c, c.used - s.data.len() as u64);
                 }
             }
         }
@@ -247,7 +271,7 @@ impl Store {
 
     fn delete(&mut self, id: CkptId) {
         if let Some(c) = self.ckpts.remove(&id) {
-            self.total_declared -= c.created.checkpoint_size;
+            self.total_declared -= c.reserved();
             if !c.unlinked {
                 self.by_name.remove(&c.name);
             }
@@ -474,14 +498,14 @@ impl Store {
         if c.sections.len() as u64 >= u64::from(a.max_sections) {
             return Err(error::NO_SPACE);
         }
-        if c.used + data.len() as u64 > a.checkpoint_size {
+        if !fits(self.total_declared, c, c.used + data.len() as u64) {
             return Err(error::NO_SPACE);
         }
         let id = if id.is_empty() { generate_id(c)? } else { id.to_vec() };
         if c.sections.contains_key(&id) {
             return Err(error::EXIST);
         }
-        c.used += data.len() as u64;
+        set_used(&mut self.total_declared, c, c.used + data.len() as u64);
         c.sections.insert(id.clone(), Section { data: data.to_vec(), expiration, last_update: now });
         Ok(Outcome::ok(id_payload(&id)))
     }
@@ -493,7 +517,7 @@ impl Store {
             return Err(error::INVALID_PARAM);
         }
         let s = c.sections.remove(id).ok_or(error::NOT_EXIST)?;
-        c.used -= s.data.len() as u64;
+        set_used(&mut self.total_declared, c, c.used - s.data.len() as u64);
         Ok(Outcome::ok(Vec::new()))
     }
 
@@ -539,7 +563,7 @@ impl Store {
                 used += end - *size;
                 *size = end;
             }
-            if used > c.created.checkpoint_size {
+            if !fits(self.total_declared, c, used) {
                 return vector(error::NO_SPACE, i);
             }
         }
@@ -554,7 +578,7 @@ impl Store {
                 s.last_update = now;
             }
         }
-        c.used = used;
+        set_used(&mut self.total_declared, c, used);
         vector(error::OK, 0)
     }
 
@@ -565,14 +589,15 @@ impl Store {
         if data.len() as u64 > c.created.max_section_size {
             return Err(error::INVALID_PARAM); // as for a write
         }
-        let s = c.sections.get_mut(id).ok_or(error::NOT_EXIST)?;
-        let used = c.used - s.data.len() as u64 + data.len() as u64;
-        if used > c.created.checkpoint_size {
+        let old = c.sections.get(id).ok_or(error::NOT_EXIST)?.data.len() as u64;
+        let used = c.used - old + data.len() as u64;
+        if !fits(self.total_declared, c, used) {
             return Err(error::NO_SPACE);
         }
+        let s = c.sections.get_mut(id).ok_or(error::NOT_EXIST)?;
         s.data = data.to_vec();
         s.last_update = now;
-        c.used = used;
+        set_used(&mut self.total_declared, c, used);
         Ok(Outcome::ok(Vec::new()))
     }
 
@@ -753,6 +778,76 @@ mod tests {
             R::IterNext { open, chosen: wire::SECTIONS_ANY, expiration: 0, after: None },
             R::Synchronize { open, is_async: false, token: 0 },
         ]
+    }
+
+    /// Sums every checkpoint's reservation, to compare with the running total.
+    fn reserved_sum(st: &Store) -> u64 {
+        st.ckpts.values().map(Checkpoint::reserved).sum()
+    }
+
+    #[test]
+    fn data_may_pass_the_declared_size_while_the_store_has_room() {
+        let mut st = Store::default();
+        // Declared 100 bytes, two sections of up to 200 (testckpt's shape).
+        let a = Attrs { checkpoint_size: 100, max_sections: 2, max_section_size: 200, ..attrs(wire::WR_ALL_REPLICAS) };
+        assert_eq!(open(&mut st, 1, 10, "c", Some(a), RW | wire::OPEN_CREATE).error, error::OK);
+        let create =
+            |id: &[u8], n| R::SectionCreate { open: 10, id: id.to_vec(), expiration: TIME_END, data: vec![7; n] };
+        assert_eq!(call(&mut st, 1, &create(b"a", 150)), error::OK);
+        assert_eq!(call(&mut st, 1, &create(b"b", 20)), error::OK);
+        let write =
+            R::Write { open: 10, elements: vec![WriteElement { id: b"b".to_vec(), offset: 0, data: vec![1; 200] }] };
+        assert_eq!(call(&mut st, 1, &write), error::OK);
+        assert_eq!(st.ckpts.values().next().unwrap().used, 350);
+        assert_eq!(st.total_declared, 350);
+        // Past maxSectionSize is still refused.
+        let past =
+            R::Write { open: 10, elements: vec![WriteElement { id: b"b".to_vec(), offset: 1, data: vec![1; 200] }] };
+        assert_eq!(call(&mut st, 1, &past), error::INVALID_PARAM);
+        // Shrinking gives the reservation back, down to the declared size.
+        assert_eq!(call(&mut st, 1, &R::Overwrite { open: 10, id: b"a".to_vec(), data: vec![1; 10] }), error::OK);
+        assert_eq!(call(&mut st, 1, &R::SectionDelete { open: 10, id: b"b".to_vec() }), error::OK);
+        assert_eq!((st.ckpts.values().next().unwrap().used, st.total_declared), (10, 100));
+        assert_eq!(st.total_declared, reserved_sum(&st));
+    }
+
+    #[test]
+    fn data_past_the_declared_size_needs_room_in_the_store() {
+        let mut st = Store::default();
+        // Declarations that fill the store but for 100 bytes.
+        let big = Attrs {
+            checkpoint_size: MAX_CHECKPOINT_SIZE,
+            max_section_size: MAX_CHECKPOINT_SIZE,
+            ..attrs(wire::WR_ALL_REPLICAS)
+        };
+        let fill = MAX_TOTAL_DECLARED / MAX_CHECKPOINT_SIZE - 1;
+        for i in 0..fill {
+            assert_eq!(
+                open(&mut st, 1, 100 + i, &format!("big{i}"), Some(big), RW | wire::OPEN_CREATE).error,
+                error::OK
+            );
+        }
+        let rest = Attrs { checkpoint_size: MAX_CHECKPOINT_SIZE - 100, ..big };
+        assert_eq!(open(&mut st, 1, 99, "rest", Some(rest), RW | wire::OPEN_CREATE).error, error::OK);
+        let a = Attrs { checkpoint_size: 50, max_sections: 2, max_section_size: 200, ..attrs(wire::WR_ALL_REPLICAS) };
+        assert_eq!(open(&mut st, 1, 10, "c", Some(a), RW | wire::OPEN_CREATE).error, error::OK);
+        let create =
+            |id: &[u8], n| R::SectionCreate { open: 10, id: id.to_vec(), expiration: TIME_END, data: vec![7; n] };
+        assert_eq!(call(&mut st, 1, &create(b"a", 100)), error::OK);
+        assert_eq!(st.total_declared, MAX_TOTAL_DECLARED);
+        // One byte more anywhere in this checkpoint: no room.
+        assert_eq!(call(&mut st, 1, &create(b"b", 1)), error::NO_SPACE);
+        let write =
+            R::Write { open: 10, elements: vec![WriteElement { id: b"a".to_vec(), offset: 100, data: vec![1] }] };
+        assert_eq!(call(&mut st, 1, &write), error::NO_SPACE);
+        assert_eq!(
+            call(&mut st, 1, &R::Overwrite { open: 10, id: b"a".to_vec(), data: vec![1; 101] }),
+            error::NO_SPACE
+        );
+        // Nothing was applied; the same size again is fine.
+        assert_eq!(st.ckpts.values().find(|c| c.name == b"c").unwrap().used, 100);
+        assert_eq!(call(&mut st, 1, &R::Overwrite { open: 10, id: b"a".to_vec(), data: vec![2; 100] }), error::OK);
+        assert_eq!(st.total_declared, reserved_sum(&st));
     }
 
     #[test]

@@ -80,17 +80,21 @@ impl Staged {
                 Section { data: Vec::new(), expiration: m.expiration, last_update: m.last_update },
             );
         }
+        let used = c.used.saturating_add(m.chunk.len() as u64);
+        if !super::store::fits(self.store.total_declared, c, used) {
+            return Err(Refused("checkpoints holding more than a store may hold"));
+        }
         let s = c.sections.get_mut(&m.id).ok_or(Refused("section"))?;
         // `offset` comes from the network: checked before any arithmetic.
         if m.offset != s.data.len() as u64 {
             return Err(Refused("section chunk out of place"));
         }
         let end = m.offset.saturating_add(m.chunk.len() as u64);
-        if end > m.total || c.used.saturating_add(m.chunk.len() as u64) > c.created.checkpoint_size {
+        if end > m.total {
             return Err(Refused("section chunk out of place"));
         }
         s.data.extend_from_slice(&m.chunk);
-        c.used += m.chunk.len() as u64;
+        super::store::set_used(&mut self.store.total_declared, c, used);
         Ok(())
     }
 }
@@ -118,7 +122,7 @@ pub fn merge(staged: BTreeMap<NodeId, Staged>, members: &[NodeId], time: i64) ->
                 out.by_name.insert(c.name.clone(), id);
                 id
             };
-            out.total_declared += c.created.checkpoint_size;
+            out.total_declared += c.reserved();
             out.ckpts.insert(winner, c);
             placed.insert(id, winner);
         }
