@@ -89,6 +89,22 @@ impl Replicated for Ckpt {
         })
     }
 
+    /// Reads, status and synchronize change nothing; a close releases.
+    fn needs_quorum(req: &Request) -> bool {
+        !matches!(
+            req,
+            Request::Read { .. }
+                | Request::StatusGet { .. }
+                | Request::IterNext { .. }
+                | Request::Synchronize { .. }
+                | Request::Close { .. }
+        )
+    }
+
+    fn sync_forget(&mut self, _cx: &mut Cx<'_, '_>) {
+        self.store = Store::default();
+    }
+
     fn request(&mut self, cx: &mut Cx<'_, '_>, conn: ConnId, msg_id: u32, req: Request, body: &[u8]) {
         let local = cx.local_node();
         let answer = match &req {

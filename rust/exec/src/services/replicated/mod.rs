@@ -87,6 +87,7 @@ use std::time::{Duration, Instant};
 use ais_ipc::{DecodeError, Writer, error};
 
 use crate::ordering::{ConfigChange, Guarantee, NodeId, RingId};
+use crate::quorum::Status;
 use crate::service::{ConnId, Ctx, Encode, Now, RequestError, Service, SyncStep};
 use wire::Msg;
 
@@ -222,6 +223,19 @@ pub trait Replicated {
 
     /// Live statistics of the replicated state (see [`Service::stats`]).
     fn stats(&self, _out: &mut Vec<ais_ipc::cfg::Stat>) {}
+    /// Whether `req` changes replicated state that must survive a
+    /// partition: refused (`TRY_AGAIN`) while the partition is not
+    /// quorate. Reads, local-only requests and releases (close, finalize:
+    /// the quorate side releases what a gone node held anyway) say false.
+    fn needs_quorum(_req: &Self::Request) -> bool {
+        true
+    }
+
+    /// Sync after a partition: this node's group was not quorate while a
+    /// quorate group took changes; drop the replicated state (keep what
+    /// is only this node's, such as counters) so that the merge takes the
+    /// quorate group's. [`Replicated::sync_merge`] follows.
+    fn sync_forget(&mut self, cx: &mut Cx<'_, '_>);
 
     /// A library request of local connection `conn`: answer it from local
     /// state (`cx.ctx.reply`) or order it ([`Cx::order`]). `body` is the
@@ -423,8 +437,10 @@ struct Round<C, T> {
     ring: RingId,
     members: Vec<NodeId>,
     hello_sent: bool,
-    /// Each member's last synced ring, as its hello said.
-    hellos: BTreeMap<NodeId, Option<RingId>>,
+    /// Each member's group, as its hello said.
+    hellos: BTreeMap<NodeId, Group>,
+    /// Whether this ring is quorate (what the next round's hello says).
+    quorate: bool,
     /// The sender of this node's group, once every hello is delivered.
     my_sender: Option<NodeId>,
     /// What this node still has to send, if it is a sender.
@@ -447,12 +463,38 @@ struct Staged<T> {
     ended: bool,
 }
 
-/// The sender of `me`'s group: the lowest member whose last synced ring is
-/// `me`'s; `me` itself if it never synced.
-fn group_sender(members: &[NodeId], hellos: &BTreeMap<NodeId, Option<RingId>>, me: NodeId) -> NodeId {
-    match hellos.get(&me).copied().flatten() {
-        None => me,
-        Some(last) => members.iter().copied().filter(|m| hellos.get(m) == Some(&Some(last))).min().unwrap_or(me),
+/// What a hello says about its sender's state: the last ring it synced,
+/// and whether it has been quorate since (with quorum configured). Nodes
+/// that say the same hold identical state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Group {
+    last: Option<RingId>,
+    quorate: bool,
+}
+
+/// The sender of `me`'s group: the lowest member whose hello says what
+/// `me`'s says; `me` itself if it never synced.
+fn group_sender(members: &[NodeId], hellos: &BTreeMap<NodeId, Group>, me: NodeId) -> NodeId {
+    match hellos.get(&me) {
+        Some(g) if g.last.is_some() => members.iter().copied().filter(|m| hellos.get(m) == Some(g)).min().unwrap_or(me),
+        _ => me,
+    }
+}
+
+/// The sender of the one group whose last synced ring was quorate, if
+/// exactly one was (with two or more, as with `two_node`, or none, every
+/// group's state is merged).
+fn quorate_group(members: &[NodeId], hellos: &BTreeMap<NodeId, Group>) -> Option<NodeId> {
+    let mut groups = BTreeMap::new();
+    for m in members {
+        if let Some(g) = hellos.get(m).filter(|g| g.quorate && g.last.is_some()) {
+            let low = groups.entry(*g).or_insert(*m);
+            *low = (*low).min(*m);
+        }
+    }
+    match groups.len() {
+        1 => groups.into_values().next(),
+        _ => None,
     }
 }
 
@@ -465,6 +507,11 @@ pub struct Engine<S: Replicated> {
     closing: Vec<ConnId>,
     /// The last ring this node finished syncing (None before the first).
     synced_ring: Option<RingId>,
+    /// Quorum is configured and this node has been quorate since that
+    /// ring: its state may hold changes that a non-quorate group lacks.
+    synced_quorate: bool,
+    /// The quorum since the last configuration change.
+    quorum: Status,
     sync: Option<Round<S::Cursor, S::Staged>>,
     /// Ordered messages delivered during sync, applied after the merge.
     held: Vec<(NodeId, Vec<u8>)>,
@@ -501,6 +548,8 @@ impl<S: Replicated> Engine<S> {
             },
             closing: Vec::new(),
             synced_ring: None,
+            synced_quorate: false,
+            quorum: Status::DISABLED,
             sync: None,
             held: Vec::new(),
             tick_in_flight: false,
@@ -587,6 +636,7 @@ impl<S: Replicated> Engine<S> {
 
     /// Applies a request, tick or close at its point of the order.
     fn apply(&mut self, ctx: &mut Ctx<'_>, sender: NodeId, m: Msg<'_>) {
+        let quorate = self.quorum.quorate;
         match m {
             Msg::Request(q) => {
                 let (svc, mut cx) = Self::cx(&mut self.svc, &mut self.core, ctx);
@@ -594,6 +644,11 @@ impl<S: Replicated> Engine<S> {
                     Ok(r) => r,
                     Err(e) => return cx.malformed(sender, &e),
                 };
+                if !quorate && S::needs_quorum(&req) {
+                    // Ordered before the partition was noticed: nothing is
+                    // applied (on any node of this partition) nor acknowledged.
+                    return cx.answer(ReqRef { node: sender, seq: q.seq }, error::TRY_AGAIN, &[]);
+                }
                 if q.ts > svc.cluster_time() {
                     svc.advance(q.ts);
                 }
@@ -640,8 +695,8 @@ impl<S: Replicated> Engine<S> {
             return;
         }
         match m {
-            Msg::Hello { last, .. } => {
-                round.hellos.insert(sender, last);
+            Msg::Hello { last, quorate, .. } => {
+                round.hellos.insert(sender, Group { last, quorate });
                 if round.my_sender.is_none() && round.members.iter().all(|m| round.hellos.contains_key(m)) {
                     round.my_sender = Some(group_sender(&round.members, &round.hellos, me));
                 }
@@ -698,6 +753,11 @@ impl<S: Replicated> Service for Engine<S> {
                 return Ok(());
             }
         }
+        if !self.quorum.accepting() && S::needs_quorum(&req) {
+            crate::log_limited!(Notice, Serv, "{}: a change refused (TRY_AGAIN): {}", S::NAME, self.quorum.describe());
+            ctx.reply(conn, msg_id, error::TRY_AGAIN, &[]);
+            return Ok(());
+        }
         let (svc, mut cx) = Self::cx(&mut self.svc, &mut self.core, ctx);
         svc.request(&mut cx, conn, msg_id, req, body);
         Ok(())
@@ -721,6 +781,13 @@ impl<S: Replicated> Service for Engine<S> {
             self.apply(ctx, sender, m);
         }
         self.housekeeping(ctx);
+    }
+
+    fn quorum(&mut self, status: &Status) {
+        self.quorum = *status;
+        if !status.quorate {
+            self.synced_quorate = false;
+        }
     }
 
     fn config_change(&mut self, ctx: &mut Ctx<'_>, change: &ConfigChange) {
@@ -761,6 +828,7 @@ impl<S: Replicated> Service for Engine<S> {
             members: change.members.clone(),
             hello_sent: false,
             hellos: BTreeMap::new(),
+            quorate: self.quorum.enabled && self.quorum.quorate,
             my_sender: None,
             sending: None,
             staged: BTreeMap::new(),
@@ -773,7 +841,7 @@ impl<S: Replicated> Service for Engine<S> {
         let me = ctx.local_node();
         let Some(round) = self.sync.as_mut() else { return SyncStep::Done };
         if !round.hello_sent {
-            let hello = Msg::Hello { ring: round.ring, last: self.synced_ring };
+            let hello = Msg::Hello { ring: round.ring, last: self.synced_ring, quorate: self.synced_quorate };
             if ctx.submit(&hello, Guarantee::Agreed).is_err() {
                 return SyncStep::MoreToSend;
             }
@@ -821,11 +889,27 @@ impl<S: Replicated> Service for Engine<S> {
             crate::log_warn!(Serv, "{}: sync activated before every sender finished", S::NAME);
         }
         let own = round.my_sender.unwrap_or(ctx.local_node());
-        let time = round.staged.values().map(|s| s.time).fold(self.svc.cluster_time(), i64::max);
-        let staged = round.staged.into_iter().map(|(sender, s)| (sender, s.state)).collect();
+        let winner = quorate_group(&round.members, &round.hellos);
+        let mut staged: BTreeMap<NodeId, Staged<S::Staged>> = round.staged;
+        if let Some(w) = winner {
+            // Only the quorate group took changes: its state replaces the others'.
+            staged.retain(|sender, _| *sender == w);
+        }
+        let time = staged.values().map(|s| s.time).fold(self.svc.cluster_time(), i64::max);
+        let staged = staged.into_iter().map(|(sender, s)| (sender, s.state)).collect();
         let (svc, mut cx) = Self::cx(&mut self.svc, &mut self.core, ctx);
+        if winner.is_some_and(|w| w != own) {
+            crate::log_notice!(
+                Serv,
+                "{}: this node's partition was not quorate: its state is replaced by node {}'s",
+                S::NAME,
+                winner.unwrap_or_default()
+            );
+            svc.sync_forget(&mut cx);
+        }
         svc.sync_merge(&mut cx, own, staged, &round.members, time);
         self.synced_ring = Some(round.ring);
+        self.synced_quorate = round.quorate;
         for (sender, payload) in std::mem::take(&mut self.held) {
             if let Ok(m) = Msg::decode(&payload) {
                 self.apply(ctx, sender, m);

@@ -64,6 +64,8 @@ pub enum Msg<'a> {
     Hello {
         ring: RingId,
         last: Option<RingId>,
+        /// Quorum is configured and that last ring was quorate.
+        quorate: bool,
     },
     Item {
         ring: RingId,
@@ -112,13 +114,14 @@ impl Encode for Msg<'_> {
             Msg::Withdraw { seq, ts } => {
                 w.u8(WITHDRAW).u64(*seq).i64(*ts);
             }
-            Msg::Hello { ring: g, last } => {
+            Msg::Hello { ring: g, last, quorate } => {
                 w.u8(SYNC_HELLO);
                 ring(w, *g);
                 w.bool(last.is_some());
                 if let Some(l) = last {
                     ring(w, *l);
                 }
+                w.bool(*quorate);
             }
             Msg::Item { ring: g, item } => {
                 item_header(w, *g);
@@ -151,7 +154,7 @@ impl<'a> Msg<'a> {
             SYNC_HELLO => {
                 let g = read_ring(&mut r)?;
                 let last = if r.bool("synced")? { Some(read_ring(&mut r)?) } else { None };
-                Msg::Hello { ring: g, last }
+                Msg::Hello { ring: g, last, quorate: r.bool("quorate")? }
             }
             SYNC_ITEM => {
                 let g = read_ring(&mut r)?;
@@ -185,8 +188,8 @@ mod tests {
             Msg::Tick { ts: 9 },
             Msg::Closed { conn: 7, ts: -1 },
             Msg::Withdraw { seq: 3, ts: 5 },
-            Msg::Hello { ring: g, last: Some(RingId { rep: 2, seq: 8 }) },
-            Msg::Hello { ring: g, last: None },
+            Msg::Hello { ring: g, last: Some(RingId { rep: 2, seq: 8 }), quorate: true },
+            Msg::Hello { ring: g, last: None, quorate: false },
             Msg::Item { ring: g, item: &[3, 4, 5] },
             Msg::End { ring: g, time: 44 },
         ];
