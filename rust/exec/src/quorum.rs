@@ -93,6 +93,12 @@ pub struct Status {
     pub quorum: u32,
 }
 
+impl Default for Status {
+    fn default() -> Status {
+        Status::DISABLED
+    }
+}
+
 impl Status {
     /// Without quorum: every partition carries on.
     pub const DISABLED: Status =

@@ -21,6 +21,7 @@ mod common;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use ais_ipc::cfg::{QUORATE, QUORUM_CONFIGURED, QuorumStatus};
 use ais_ipc::ckpt::{self as wire, Attrs, ReadElement, Request, VectorResult, WriteElement};
 use ais_ipc::error;
 use common::cluster::{Cluster, v4_id};
@@ -114,9 +115,15 @@ fn writer(mut c: Ckpt, open: u64, tag: &str, stop: &AtomicBool) -> Written {
     w
 }
 
+/// The quorum node `i` reports (as `ais-cfgtool -s` shows it).
+fn quorum_of(cluster: &Cluster, i: usize) -> QuorumStatus {
+    Client::connect(&cluster.dir(i).socket(), ais_ipc::service::CFG).status().unwrap().quorum
+}
+
 /// Cuts node 3 off with a writer on each side, stops them, heals; what
-/// each writer saw and the value each node reads after the heal.
-fn partition_with_writers(cluster: &Cluster) -> (Written, Written, Vec<String>) {
+/// each writer saw, the value each node reads after the heal, and the
+/// quorum of nodes 1 and 3 during the partition.
+fn partition_with_writers(cluster: &Cluster) -> (Written, Written, Vec<String>, [QuorumStatus; 2]) {
     let wait = |want: &[(usize, &[u32])]| cluster.wait(want, Duration::from_secs(20));
     let all = [v4_id(1), v4_id(2), v4_id(3)];
     wait(&[(1, &all), (2, &all), (3, &all)]);
@@ -129,6 +136,7 @@ fn partition_with_writers(cluster: &Cluster) -> (Written, Written, Vec<String>) 
     let r3 = reader3.open("q", false);
 
     let stop = AtomicBool::new(false);
+    let mut seen = [QuorumStatus::default(); 2];
     let (w1, w3) = std::thread::scope(|s| {
         // Cut first: every write of node 3 is then made after the cut,
         // most before the cut is noticed.
@@ -137,6 +145,7 @@ fn partition_with_writers(cluster: &Cluster) -> (Written, Written, Vec<String>) 
         let t3 = s.spawn(|| writer(c3, h3, "three", &stop));
         let t = wait(&[(1, &[v4_id(1), v4_id(2)]), (2, &[v4_id(1), v4_id(2)]), (3, &[v4_id(3)])]);
         println!("partition 2+1 installed in {t:?}");
+        seen = [quorum_of(cluster, 1), quorum_of(cluster, 3)];
         let until = Instant::now() + WRITING;
         while Instant::now() < until {
             // Reads answer on the lone side, from the state it has.
@@ -165,13 +174,17 @@ fn partition_with_writers(cluster: &Cluster) -> (Written, Written, Vec<String>) 
             c.read(h).unwrap()
         })
         .collect();
-    (w1, w3, values)
+    (w1, w3, values, seen)
 }
 
 #[test]
 fn with_quorum_the_lone_node_refuses_writes_and_no_acknowledged_write_is_lost() {
     let Some(cluster) = Cluster::start_with("quor", "239.192.77.11", false, false, QUORUM) else { return };
-    let (w1, w3, values) = partition_with_writers(&cluster);
+    let (w1, w3, values, [q1, q3]) = partition_with_writers(&cluster);
+    let quorate = QuorumStatus { flags: QUORUM_CONFIGURED | QUORATE, expected_votes: 3, total_votes: 2, quorum: 2 };
+    assert_eq!(q1, quorate);
+    assert_eq!(q3, QuorumStatus { flags: QUORUM_CONFIGURED, total_votes: 1, ..quorate });
+    assert_eq!(quorum_of(&cluster, 3), QuorumStatus { total_votes: 3, ..quorate }, "after the heal");
     assert!(!w1.acked.is_empty(), "the majority kept writing");
     assert!(w3.acked.is_empty(), "node 3 acknowledged {:?} without quorum", w3.acked);
     assert!(w3.try_again > 0, "node 3's writer was refused");
@@ -185,7 +198,8 @@ fn with_quorum_the_lone_node_refuses_writes_and_no_acknowledged_write_is_lost() 
 #[test]
 fn without_quorum_both_sides_acknowledge_and_the_heal_loses_one_side_with_a_warning() {
     let Some(cluster) = Cluster::start_with("noquo", "239.192.77.12", false, false, "") else { return };
-    let (w1, w3, values) = partition_with_writers(&cluster);
+    let (w1, w3, values, [q1, q3]) = partition_with_writers(&cluster);
+    assert_eq!((q1.flags, q3.flags), (0, 0), "quorum not configured");
     assert!(!w1.acked.is_empty() && !w3.acked.is_empty(), "both sides acknowledge writes");
     // Today's merge rule: the side of the lowest node id wins.
     assert_eq!(values, vec![w1.acked.last().unwrap().clone(); 3]);
