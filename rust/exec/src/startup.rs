@@ -152,21 +152,11 @@ fn serve(loaded: &Loaded, ring: Option<RingConfig>, rundir: &mut RunDir, ready: 
         exec.serve_metrics(crate::metrics_http::start(addr)?);
         crate::log_notice!(Main, "metrics: serving http://{addr}/metrics");
     }
-    let rules = quorum_rules(config)?;
-    match &rules {
-        Some(r) => crate::log_notice!(
-            Main,
-            "quorum: corosync_votequorum, {} expected votes{}{}",
-            r.expected_votes,
-            if r.two_node { ", two_node" } else { "" },
-            if r.wait_for_all { ", wait_for_all" } else { "" }
-        ),
-        None if clustered => crate::log_warn!(
-            Main,
-            "no quorum configured: every partition accepts changes, and when partitions merge the changes \
-             of all but one are lost (quorum {{ provider: corosync_votequorum }} prevents it)"
-        ),
-        None => {}
+    let rules = quorum_rules(config).map_err(|e| format!("{}: quorum: {e}", source_name(loaded)))?;
+    match (&rules, quorum_line(&rules, clustered)) {
+        (Some(_), Some(line)) => crate::log_notice!(Main, "{line}"),
+        (None, Some(line)) => crate::log_warn!(Main, "{line}"),
+        (_, None) => {}
     }
     exec.set_quorum(rules);
     crate::log_notice!(Main, "ready: listening on {}", socket.display());
@@ -198,6 +188,25 @@ pub fn quorum_rules(config: &config::Config) -> Result<Option<crate::quorum::Rul
         None => Vec::new(),
     };
     crate::quorum::Rules::from_config(config.quorum.as_ref(), &members)
+}
+
+/// What the log (and `aisexec -t`) says about quorum: the rules, or for a
+/// cluster without them, the warning that partitions may lose writes.
+fn quorum_line(rules: &Option<crate::quorum::Rules>, clustered: bool) -> Option<String> {
+    match rules {
+        Some(r) => Some(format!(
+            "quorum: corosync_votequorum, {} expected votes{}{}",
+            r.expected_votes,
+            if r.two_node { ", two_node" } else { "" },
+            if r.wait_for_all { ", wait_for_all" } else { "" }
+        )),
+        None if clustered => Some(
+            "no quorum configured: every partition accepts changes, and when partitions merge the changes of \
+             all but one are lost (quorum { provider: corosync_votequorum } prevents it)"
+                .to_string(),
+        ),
+        None => None,
+    }
 }
 
 /// The node id of a listed member (derived from its address, as Totem
@@ -302,6 +311,8 @@ fn check_config() -> Result<Vec<String>, String> {
             out.push(format!("ring {i}: {id}on {} ({}) port {port}", bound.addr, bound.name));
         }
     }
+    // The rules when there are some (the warning without them is for the log).
+    out.extend(quorum_line(&quorum_rules(&loaded.config).map_err(|e| format!("{file}: quorum: {e}"))?, false));
     let logging = &loaded.config.logging;
     if let Some(path) =
         logging.logfile.as_ref().filter(|_| logging.to_file || logging.subsys.iter().any(|x| x.to_file == Some(true)))
