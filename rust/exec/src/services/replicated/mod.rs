@@ -90,6 +90,7 @@ use crate::ordering::{ConfigChange, Guarantee, NodeId, RingId};
 use crate::quorum::Status;
 use crate::service::{ConnId, Ctx, Encode, Now, RequestError, Service, SyncStep};
 use wire::Msg;
+pub use wire::Stamp;
 
 /// Room kept for the ordered message's own header in a Totem message.
 pub const ORDERED_OVERHEAD: usize = 128;
@@ -439,7 +440,7 @@ struct Round<C, T> {
     hello_sent: bool,
     /// Each member's group, as its hello said.
     hellos: BTreeMap<NodeId, Group>,
-    /// Whether this ring is quorate (what the next round's hello says).
+    /// Whether this ring is quorate.
     quorate: bool,
     /// The sender of this node's group, once every hello is delivered.
     my_sender: Option<NodeId>,
@@ -464,12 +465,21 @@ struct Staged<T> {
 }
 
 /// What a hello says about its sender's state: the last ring it synced,
-/// and whether it has been quorate since (with quorum configured). Nodes
-/// that say the same hold identical state.
+/// and (with quorum configured) how new its state is. Nodes that say the
+/// same hold identical state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct Group {
     last: Option<RingId>,
-    quorate: bool,
+    stamp: Option<Stamp>,
+}
+
+/// The newest group's sender: the largest stamp (the lowest sender among
+/// equals); None when no hello carries a stamp (quorum not configured:
+/// every group's state is merged).
+fn newest_group(members: &[NodeId], hellos: &BTreeMap<NodeId, Group>) -> Option<NodeId> {
+    let stamped = members.iter().filter_map(|m| Some((hellos.get(m)?.stamp?, *m)));
+    // Largest stamp first, then lowest node.
+    stamped.min_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1))).map(|(_, m)| m)
 }
 
 /// The sender of `me`'s group: the lowest member whose hello says what
@@ -478,23 +488,6 @@ fn group_sender(members: &[NodeId], hellos: &BTreeMap<NodeId, Group>, me: NodeId
     match hellos.get(&me) {
         Some(g) if g.last.is_some() => members.iter().copied().filter(|m| hellos.get(m) == Some(g)).min().unwrap_or(me),
         _ => me,
-    }
-}
-
-/// The sender of the one group whose last synced ring was quorate, if
-/// exactly one was (with two or more, as with `two_node`, or none, every
-/// group's state is merged).
-fn quorate_group(members: &[NodeId], hellos: &BTreeMap<NodeId, Group>) -> Option<NodeId> {
-    let mut groups = BTreeMap::new();
-    for m in members {
-        if let Some(g) = hellos.get(m).filter(|g| g.quorate && g.last.is_some()) {
-            let low = groups.entry(*g).or_insert(*m);
-            *low = (*low).min(*m);
-        }
-    }
-    match groups.len() {
-        1 => groups.into_values().next(),
-        _ => None,
     }
 }
 
@@ -507,9 +500,8 @@ pub struct Engine<S: Replicated> {
     closing: Vec<ConnId>,
     /// The last ring this node finished syncing (None before the first).
     synced_ring: Option<RingId>,
-    /// Quorum is configured and this node has been quorate since that
-    /// ring: its state may hold changes that a non-quorate group lacks.
-    synced_quorate: bool,
+    /// How new this node's state is (with quorum configured).
+    stamp: Stamp,
     /// The quorum since the last configuration change.
     quorum: Status,
     sync: Option<Round<S::Cursor, S::Staged>>,
@@ -548,7 +540,7 @@ impl<S: Replicated> Engine<S> {
             },
             closing: Vec::new(),
             synced_ring: None,
-            synced_quorate: false,
+            stamp: Stamp::default(),
             quorum: Status::DISABLED,
             sync: None,
             held: Vec::new(),
@@ -637,6 +629,7 @@ impl<S: Replicated> Engine<S> {
     /// Applies a request, tick or close at its point of the order.
     fn apply(&mut self, ctx: &mut Ctx<'_>, sender: NodeId, m: Msg<'_>) {
         let quorate = self.quorum.quorate;
+        let applied = &mut self.stamp.applied;
         match m {
             Msg::Request(q) => {
                 let (svc, mut cx) = Self::cx(&mut self.svc, &mut self.core, ctx);
@@ -644,10 +637,13 @@ impl<S: Replicated> Engine<S> {
                     Ok(r) => r,
                     Err(e) => return cx.malformed(sender, &e),
                 };
-                if !quorate && S::needs_quorum(&req) {
-                    // Ordered before the partition was noticed: nothing is
-                    // applied (on any node of this partition) nor acknowledged.
-                    return cx.answer(ReqRef { node: sender, seq: q.seq }, error::TRY_AGAIN, &[]);
+                if S::needs_quorum(&req) {
+                    if !quorate {
+                        // Ordered before the partition was noticed: nothing is
+                        // applied (on any node of this partition) nor acknowledged.
+                        return cx.answer(ReqRef { node: sender, seq: q.seq }, error::TRY_AGAIN, &[]);
+                    }
+                    *applied += 1;
                 }
                 if q.ts > svc.cluster_time() {
                     svc.advance(q.ts);
@@ -695,8 +691,8 @@ impl<S: Replicated> Engine<S> {
             return;
         }
         match m {
-            Msg::Hello { last, quorate, .. } => {
-                round.hellos.insert(sender, Group { last, quorate });
+            Msg::Hello { last, stamp, .. } => {
+                round.hellos.insert(sender, Group { last, stamp });
                 if round.my_sender.is_none() && round.members.iter().all(|m| round.hellos.contains_key(m)) {
                     round.my_sender = Some(group_sender(&round.members, &round.hellos, me));
                 }
@@ -785,9 +781,6 @@ impl<S: Replicated> Service for Engine<S> {
 
     fn quorum(&mut self, status: &Status) {
         self.quorum = *status;
-        if !status.quorate {
-            self.synced_quorate = false;
-        }
     }
 
     fn config_change(&mut self, ctx: &mut Ctx<'_>, change: &ConfigChange) {
@@ -841,7 +834,8 @@ impl<S: Replicated> Service for Engine<S> {
         let me = ctx.local_node();
         let Some(round) = self.sync.as_mut() else { return SyncStep::Done };
         if !round.hello_sent {
-            let hello = Msg::Hello { ring: round.ring, last: self.synced_ring, quorate: self.synced_quorate };
+            let stamp = self.quorum.enabled.then_some(self.stamp);
+            let hello = Msg::Hello { ring: round.ring, last: self.synced_ring, stamp };
             if ctx.submit(&hello, Guarantee::Agreed).is_err() {
                 return SyncStep::MoreToSend;
             }
@@ -889,11 +883,15 @@ impl<S: Replicated> Service for Engine<S> {
             crate::log_warn!(Serv, "{}: sync activated before every sender finished", S::NAME);
         }
         let own = round.my_sender.unwrap_or(ctx.local_node());
-        let winner = quorate_group(&round.members, &round.hellos);
+        let winner = newest_group(&round.members, &round.hellos);
         let mut staged: BTreeMap<NodeId, Staged<S::Staged>> = round.staged;
         if let Some(w) = winner {
-            // Only the quorate group took changes: its state replaces the others'.
+            // Only quorate partitions took changes, the newest group's
+            // state holds every one acknowledged: it replaces the others'.
             staged.retain(|sender, _| *sender == w);
+            if let Some(stamp) = round.hellos.get(&w).and_then(|g| g.stamp) {
+                self.stamp = stamp;
+            }
         }
         let time = staged.values().map(|s| s.time).fold(self.svc.cluster_time(), i64::max);
         let staged = staged.into_iter().map(|(sender, s)| (sender, s.state)).collect();
@@ -901,7 +899,7 @@ impl<S: Replicated> Service for Engine<S> {
         if winner.is_some_and(|w| w != own) {
             crate::log_notice!(
                 Serv,
-                "{}: this node's partition was not quorate: its state is replaced by node {}'s",
+                "{}: node {}'s state is newer (quorate later): it replaces this node's",
                 S::NAME,
                 winner.unwrap_or_default()
             );
@@ -909,7 +907,9 @@ impl<S: Replicated> Service for Engine<S> {
         }
         svc.sync_merge(&mut cx, own, staged, &round.members, time);
         self.synced_ring = Some(round.ring);
-        self.synced_quorate = round.quorate;
+        if round.quorate {
+            self.stamp = Stamp { ring: Some(round.ring), applied: 0 };
+        }
         for (sender, payload) in std::mem::take(&mut self.held) {
             if let Ok(m) = Msg::decode(&payload) {
                 self.apply(ctx, sender, m);

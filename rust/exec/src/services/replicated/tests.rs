@@ -581,17 +581,23 @@ fn a_request_whose_time_runs_out_is_withdrawn_everywhere_and_never_granted_later
 
 /// Quorum of 3 expected votes at every node.
 fn quorum_cluster() -> Vec<Node> {
-    let mut nodes: Vec<Node> = (1..=3).map(|id| Node::new(id, Engine::new(Locks::default()))).collect();
+    quorum_cluster_of(3)
+}
+
+/// `n` nodes, quorum of `n` expected votes, one synced ring.
+fn quorum_cluster_of(n: u32) -> Vec<Node> {
+    let mut nodes: Vec<Node> = (1..=n).map(|id| Node::new(id, Engine::new(Locks::default()))).collect();
     let q = crate::config::Quorum {
         provider: Some("corosync_votequorum".into()),
-        expected_votes: Some(3),
+        expected_votes: Some(n),
         ..Default::default()
     };
     for n in nodes.iter_mut() {
         n.set_quorum(crate::quorum::Rules::from_config(Some(&q), &[]).unwrap());
     }
-    begin_sync(&mut nodes, &[0, 1, 2], RingId { rep: 1, seq: 4 });
-    finish_sync(&mut nodes, &[0, 1, 2]);
+    let all: Vec<usize> = (0..n as usize).collect();
+    begin_sync(&mut nodes, &all, RingId { rep: 1, seq: 4 });
+    finish_sync(&mut nodes, &all);
     nodes
 }
 
@@ -694,4 +700,26 @@ fn without_quorum_both_sides_accept_and_the_heal_loses_one_sides_writes() {
     finish_sync(&mut n, &[0, 1, 2]);
     same_everywhere(&n);
     assert_eq!(n[2].holder("a"), Some(Owner { node: 1, conn: ConnId(1) }), "node 3's acknowledged lock is gone");
+}
+
+#[test]
+fn after_successive_partitions_the_newest_quorate_state_wins_not_the_lowest_node() {
+    let mut n = quorum_cluster_of(5);
+    n[0].lock(1, "a");
+    run(&mut n, &[0, 1, 2, 3, 4]);
+    n[0].sent();
+    // {1} | {2, 3, 4} (quorate: node 1's lock is released there) | {5}.
+    split(&mut n, &[&[0], &[1, 2, 3], &[4]], 8);
+    n[1].lock(2, "a");
+    run(&mut n, &[1, 2, 3]);
+    assert_eq!(n[1].sent().0, [(2, LOCK, error::OK)]);
+    // The quorate side breaks up: {2} | {3, 4}, neither quorate.
+    split(&mut n, &[&[1], &[2, 3]], 12);
+    // {1, 3, 4} is quorate again. Node 1 is the lowest but holds the oldest
+    // state (its own lock, given up long ago); nodes 3 and 4 hold the state
+    // of the last quorate ring.
+    begin_sync(&mut n, &[0, 2, 3], RingId { rep: 1, seq: 16 });
+    finish_sync(&mut n, &[0, 2, 3]);
+    assert_eq!(*n[0].svc, *n[2].svc);
+    assert_eq!(n[0].holder("a"), None, "node 2's lock, released as node 2 is gone; not node 1's old one");
 }
