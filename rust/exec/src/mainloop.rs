@@ -162,9 +162,8 @@ impl Executive {
     }
 
     fn tell_quorum(&mut self) {
-        let status = self.quorum.status();
         for s in self.services.iter_mut().flatten() {
-            s.quorum(&status);
+            s.quorum(&self.quorum);
         }
     }
 

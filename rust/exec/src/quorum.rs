@@ -73,6 +73,11 @@ impl Rules {
     pub fn votes_of(&self, node: NodeId) -> u32 {
         self.votes.get(&node).copied().unwrap_or(1)
     }
+
+    /// The votes of `nodes`.
+    pub fn votes(&self, nodes: impl IntoIterator<Item = NodeId>) -> u32 {
+        nodes.into_iter().map(|m| self.votes_of(m)).fold(0, u32::saturating_add)
+    }
 }
 
 /// What the services and the status see after a configuration change.
@@ -107,6 +112,11 @@ impl Status {
     /// This node accepts changes from its own clients.
     pub fn accepting(&self) -> bool {
         self.quorate && !self.waiting_for_all
+    }
+
+    /// Every expected vote is present.
+    pub fn all_present(&self) -> bool {
+        self.total_votes >= self.expected_votes
     }
 
     /// One line for the log and the status tool.
@@ -160,7 +170,7 @@ impl Tracker {
 
     fn compute(&mut self, members: &[NodeId]) -> Status {
         let Some(r) = &self.rules else { return Status::DISABLED };
-        let total = members.iter().map(|m| r.votes_of(*m)).fold(0, u32::saturating_add);
+        let total = r.votes(members.iter().copied());
         let expected = r.expected_votes.max(total);
         let quorum = if r.two_node && expected == 2 { 1 } else { expected / 2 + 1 };
         if total >= expected {

@@ -103,8 +103,8 @@ impl Service for CfgService {
         }
     }
 
-    fn quorum(&mut self, status: &crate::quorum::Status) {
-        self.quorum = *status;
+    fn quorum(&mut self, quorum: &crate::quorum::Tracker) {
+        self.quorum = quorum.status();
     }
 
     fn config_change(&mut self, _ctx: &mut Ctx<'_>, _change: &ConfigChange) {}

@@ -107,15 +107,14 @@ impl<S: Service> SimNode<S> {
     /// start).
     pub fn set_quorum(&mut self, rules: Option<crate::quorum::Rules>) {
         self.quorum = Tracker::new(rules);
-        self.svc.quorum(&self.quorum.status());
+        self.svc.quorum(&self.quorum);
     }
 
     /// A configuration change at this node, as the executive gives it:
     /// the quorum, then `config_change`.
     pub fn change(&mut self, change: &ConfigChange) {
         self.quorum.change(&change.members);
-        let status = self.quorum.status();
-        self.svc.quorum(&status);
+        self.svc.quorum(&self.quorum);
         self.with(|s, c| s.config_change(c, change));
     }
 

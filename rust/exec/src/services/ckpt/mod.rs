@@ -22,6 +22,8 @@
 //!
 //! Sync: see [`sync`].
 
+#[cfg(test)]
+mod history_tests;
 pub mod msg;
 pub mod store;
 pub mod sync;

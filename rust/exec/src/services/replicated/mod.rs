@@ -440,8 +440,6 @@ struct Round<C, T> {
     hello_sent: bool,
     /// Each member's group, as its hello said.
     hellos: BTreeMap<NodeId, Group>,
-    /// Whether this ring is quorate.
-    quorate: bool,
     /// The sender of this node's group, once every hello is delivered.
     my_sender: Option<NodeId>,
     /// What this node still has to send, if it is a sender.
@@ -500,10 +498,16 @@ pub struct Engine<S: Replicated> {
     closing: Vec<ConnId>,
     /// The last ring this node finished syncing (None before the first).
     synced_ring: Option<RingId>,
-    /// How new this node's state is (with quorum configured).
+    /// How new this node's state is (with quorum configured); None
+    /// ring until this node was part of an authoritative ring.
     stamp: Stamp,
-    /// The quorum since the last configuration change.
+    /// The quorum since the last configuration change, and its rules.
     quorum: Status,
+    rules: Option<crate::quorum::Rules>,
+    /// This partition may change replicated state: quorate, and (from
+    /// the sync of its ring on) holding the newest state (see
+    /// `authoritative`).
+    authoritative: bool,
     sync: Option<Round<S::Cursor, S::Staged>>,
     /// Ordered messages delivered during sync, applied after the merge.
     held: Vec<(NodeId, Vec<u8>)>,
@@ -542,6 +546,8 @@ impl<S: Replicated> Engine<S> {
             synced_ring: None,
             stamp: Stamp::default(),
             quorum: Status::DISABLED,
+            rules: None,
+            authoritative: true,
             sync: None,
             held: Vec::new(),
             tick_in_flight: false,
@@ -552,6 +558,16 @@ impl<S: Replicated> Engine<S> {
     /// Ordered messages (and sync items) dropped as malformed.
     pub fn malformed(&self) -> u64 {
         self.core.malformed
+    }
+
+    /// How new this node's state is (with quorum).
+    pub fn stamp(&self) -> Stamp {
+        self.stamp
+    }
+
+    /// This partition may change replicated state.
+    pub fn is_authoritative(&self) -> bool {
+        self.authoritative
     }
 
     pub fn is_syncing(&self) -> bool {
@@ -585,6 +601,45 @@ impl<S: Replicated> Engine<S> {
     /// is not ordered yet.
     fn next_withdrawal(&self) -> Option<Instant> {
         self.core.pending.values().filter(|p| !p.withdrawn).filter_map(|p| p.deadline).min()
+    }
+
+    /// Whether the ring just synced may change replicated state: with
+    /// quorum, it is quorate and either every expected vote is here, or
+    /// the members holding the newest state (`newest`, a quorate ring's)
+    /// hold a quorum of votes themselves. Two quorums share a node, so
+    /// then the newest state here is the newest anywhere; a node that
+    /// restarted (no stamp) lost what it held and does not count.
+    fn decide_authoritative(
+        &self,
+        members: &[NodeId],
+        hellos: &BTreeMap<NodeId, Group>,
+        newest: Option<Stamp>,
+    ) -> bool {
+        let q = &self.quorum;
+        if !q.enabled {
+            return true;
+        }
+        if !q.quorate {
+            return false;
+        }
+        if q.all_present() {
+            return true;
+        }
+        let ring = newest.and_then(|s| s.ring);
+        let holders =
+            members.iter().copied().filter(|m| hellos.get(m).and_then(|g| g.stamp).and_then(|s| s.ring) == ring);
+        let votes = self.rules.as_ref().map_or(0, |r| r.votes(holders));
+        let enough = ring.is_some() && votes >= q.quorum;
+        if !enough {
+            crate::log_notice!(
+                Serv,
+                "{}: quorate, but the members holding the newest state have {votes} of the {} votes needed: \
+                 changes wait for more of them (or for every node)",
+                S::NAME,
+                q.quorum
+            );
+        }
+        enough
     }
 
     /// Orders the closes that could not be submitted, the withdrawals of
@@ -628,7 +683,7 @@ impl<S: Replicated> Engine<S> {
 
     /// Applies a request, tick or close at its point of the order.
     fn apply(&mut self, ctx: &mut Ctx<'_>, sender: NodeId, m: Msg<'_>) {
-        let quorate = self.quorum.quorate;
+        let quorate = self.authoritative;
         let applied = &mut self.stamp.applied;
         match m {
             Msg::Request(q) => {
@@ -749,7 +804,7 @@ impl<S: Replicated> Service for Engine<S> {
                 return Ok(());
             }
         }
-        if !self.quorum.accepting() && S::needs_quorum(&req) {
+        if !(self.authoritative && self.quorum.accepting()) && S::needs_quorum(&req) {
             crate::log_limited!(Notice, Serv, "{}: a change refused (TRY_AGAIN): {}", S::NAME, self.quorum.describe());
             ctx.reply(conn, msg_id, error::TRY_AGAIN, &[]);
             return Ok(());
@@ -779,8 +834,12 @@ impl<S: Replicated> Service for Engine<S> {
         self.housekeeping(ctx);
     }
 
-    fn quorum(&mut self, status: &Status) {
-        self.quorum = *status;
+    fn quorum(&mut self, quorum: &crate::quorum::Tracker) {
+        self.quorum = quorum.status();
+        self.rules = quorum.rules().cloned();
+        // A smaller configuration of an authoritative ring stays so while
+        // quorate; a new ring is decided at the end of its sync.
+        self.authoritative = !self.quorum.enabled || (self.authoritative && self.quorum.quorate);
     }
 
     fn config_change(&mut self, ctx: &mut Ctx<'_>, change: &ConfigChange) {
@@ -821,7 +880,6 @@ impl<S: Replicated> Service for Engine<S> {
             members: change.members.clone(),
             hello_sent: false,
             hellos: BTreeMap::new(),
-            quorate: self.quorum.enabled && self.quorum.quorate,
             my_sender: None,
             sending: None,
             staged: BTreeMap::new(),
@@ -884,16 +942,25 @@ impl<S: Replicated> Service for Engine<S> {
         }
         let own = round.my_sender.unwrap_or(ctx.local_node());
         let winner = newest_group(&round.members, &round.hellos);
+        let newest = winner.and_then(|w| round.hellos.get(&w)?.stamp);
+        self.authoritative = self.decide_authoritative(&round.members, &round.hellos, newest);
         let mut staged: BTreeMap<NodeId, Staged<S::Staged>> = round.staged;
         if let Some(w) = winner {
             // Only quorate partitions took changes, the newest group's
             // state holds every one acknowledged: it replaces the others'.
             staged.retain(|sender, _| *sender == w);
-            if let Some(stamp) = round.hellos.get(&w).and_then(|g| g.stamp) {
+            // A node that restarted vouches for no state until it is part
+            // of an authoritative ring.
+            if let Some(stamp) = newest
+                && (self.stamp.ring.is_some() || self.authoritative)
+            {
                 self.stamp = stamp;
             }
         }
-        let time = staged.values().map(|s| s.time).fold(self.svc.cluster_time(), i64::max);
+        // A replaced state's cluster time goes with it (every node of the
+        // ring must end with the same).
+        let own_time = if winner.is_some_and(|w| w != own) { 0 } else { self.svc.cluster_time() };
+        let time = staged.values().map(|s| s.time).fold(own_time, i64::max);
         let staged = staged.into_iter().map(|(sender, s)| (sender, s.state)).collect();
         let (svc, mut cx) = Self::cx(&mut self.svc, &mut self.core, ctx);
         if winner.is_some_and(|w| w != own) {
@@ -907,7 +974,7 @@ impl<S: Replicated> Service for Engine<S> {
         }
         svc.sync_merge(&mut cx, own, staged, &round.members, time);
         self.synced_ring = Some(round.ring);
-        if round.quorate {
+        if self.quorum.enabled && self.authoritative {
             self.stamp = Stamp { ring: Some(round.ring), applied: 0 };
         }
         for (sender, payload) in std::mem::take(&mut self.held) {
