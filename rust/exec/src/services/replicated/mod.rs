@@ -76,6 +76,47 @@
 //! [`Replicated::local`], run when [`Replicated::local_deadline`] is due,
 //! with [`Cx::order`] on the [`INTERNAL`] connection and
 //! [`Answer::Caller`]: applied like any request, answered to nobody.
+//!
+//! Quorum (`quorum { provider: corosync_votequorum }`, see
+//! [`crate::quorum`]; without it every partition is authoritative, as
+//! before, and merges are the union above). The engine learns the quorum
+//! at every configuration change ([`Service::quorum`]) and keeps one flag,
+//! *authoritative*: only then does it change replicated state. A request
+//! for which [`Replicated::needs_quorum`] is true (the default: everything
+//! but reads, local-only requests and releases) is answered `TRY_AGAIN`
+//! while not authoritative, both when asked (nothing is ordered) and when
+//! applied (a request ordered before a partition was noticed and
+//! delivered after it: no node of the partition applies it, its asker
+//! gets `TRY_AGAIN`). Reads answer from the state the node has. A service
+//! gets this for free; it only says which requests are reads.
+//! - A smaller configuration of an authoritative ring (the transitional
+//!   one of a partition) stays authoritative while it is quorate.
+//! - A new ring is decided at the end of its sync, from the hellos, the
+//!   same way on every member: it is authoritative if it is quorate and
+//!   either every expected vote is present, or the members holding the
+//!   newest state hold a quorum of votes themselves.
+//! - How new a state is: its *stamp*, the last authoritative ring its
+//!   node synced and the number of changes applied since (a later
+//!   authoritative ring has a larger sequence number: two quorums share a
+//!   node). A node that restarted has no stamp until it is part of an
+//!   authoritative ring: what it held is gone, it vouches for nothing.
+//!
+//! The merge rule with quorum: the hello carries the stamp; groups are
+//! nodes with the same last ring and stamp; the group with the largest
+//! stamp (the lowest sender among equals) wins and its state replaces
+//! every other group's ([`Replicated::sync_forget`], then
+//! [`Replicated::sync_merge`] with the winner's state alone), cluster time
+//! included. Since only authoritative partitions apply changes, and the
+//! newest authoritative state is present whenever a ring is authoritative,
+//! no acknowledged change is lost at a heal; what a partition that was not
+//! authoritative did (releases when clients closed or nodes left, expiry)
+//! is replaced, and its clients' opens with it (they reopen). Not covered:
+//! every node holding the newest state crashing (the state lives in
+//! memory); `two_node`, where both halves of a split stay quorate (one
+//! half's changes are lost at the heal, as in corosync without fencing);
+//! and a ring breaking into pieces none of which is quorate while a change
+//! is delivered in the old ring on some nodes (applied and acknowledged
+//! there) and in a transitional configuration on others (refused there).
 
 #[cfg(test)]
 mod tests;
