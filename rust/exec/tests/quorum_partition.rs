@@ -115,7 +115,7 @@ fn writer(mut c: Ckpt, open: u64, tag: &str, stop: &AtomicBool) -> Written {
     w
 }
 
-/// The quorum node `i` reports (as `ais-cfgtool -s` shows it).
+/// The quorum node `i` reports (as `ais-cfgtool -k` shows it).
 fn quorum_of(cluster: &Cluster, i: usize) -> QuorumStatus {
     Client::connect(&cluster.dir(i).socket(), ais_ipc::service::CFG).status().unwrap().quorum
 }
