@@ -24,6 +24,7 @@ pub mod log;
 pub mod mainloop;
 pub mod metrics_http;
 pub mod ordering;
+pub mod quorum;
 pub mod ring_seq;
 pub mod ring_watch;
 pub mod sd_notify;

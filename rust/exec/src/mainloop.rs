@@ -112,6 +112,7 @@ pub struct Executive {
     metrics: Option<std::sync::Arc<crate::metrics_http::Shared>>,
     /// `ais-cfgtool -H` asked to stop (see `admin`).
     shutdown_asked: bool,
+    quorum: crate::quorum::Tracker,
 }
 
 impl Executive {
@@ -146,7 +147,24 @@ impl Executive {
             counters: crate::stats::LoopCounters::new(Now::read().wall),
             metrics: None,
             shutdown_asked: false,
+            quorum: crate::quorum::Tracker::new(None),
         })
+    }
+
+    /// Puts quorum rules in force (before the first configuration).
+    pub fn set_quorum(&mut self, rules: Option<crate::quorum::Rules>) {
+        self.quorum = crate::quorum::Tracker::new(rules);
+        self.tell_quorum();
+    }
+
+    pub fn quorum_status(&self) -> crate::quorum::Status {
+        self.quorum.status()
+    }
+
+    fn tell_quorum(&mut self) {
+        for s in self.services.iter_mut().flatten() {
+            s.quorum(&self.quorum);
+        }
     }
 
     /// Service ids present, for the IPC server's hello check.
@@ -344,6 +362,17 @@ impl Executive {
                             members.join(" ")
                         );
                     }
+                    if self.quorum.change(&change.members) {
+                        let status = self.quorum.status();
+                        crate::log_notice!(
+                            Main,
+                            "quorum: ring {}.{}: {}",
+                            change.ring_id.rep,
+                            change.ring_id.seq,
+                            status.describe()
+                        );
+                    }
+                    self.tell_quorum();
                     for id in 0..svc::COUNT {
                         self.with_service(id, now, |s, ctx| s.config_change(ctx, &change));
                     }

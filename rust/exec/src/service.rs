@@ -257,6 +257,12 @@ pub trait Service {
     /// The membership changed (delivered in order with messages).
     fn config_change(&mut self, ctx: &mut Ctx<'_>, change: &ConfigChange);
 
+    /// The quorum after a configuration change, given just before
+    /// [`Service::config_change`] (and once at start): its status and
+    /// rules. A service whose state is replicated changes it only while
+    /// quorate (the replicated engine does this for its services).
+    fn quorum(&mut self, _quorum: &crate::quorum::Tracker) {}
+
     /// The connection is gone (client exit, crash, protocol error or
     /// shutdown). Drop everything held for it; never reply to it again.
     fn conn_closed(&mut self, ctx: &mut Ctx<'_>, conn: ConnId);
@@ -316,6 +322,9 @@ impl<T: Service + ?Sized> Service for Box<T> {
     }
     fn config_change(&mut self, ctx: &mut Ctx<'_>, change: &ConfigChange) {
         (**self).config_change(ctx, change)
+    }
+    fn quorum(&mut self, quorum: &crate::quorum::Tracker) {
+        (**self).quorum(quorum)
     }
     fn conn_closed(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
         (**self).conn_closed(ctx, conn)

@@ -136,6 +136,7 @@ fn serve(loaded: &Loaded, ring: Option<RingConfig>, rundir: &mut RunDir, ready: 
     let socket = rundir.dir.join(ais_ipc::SOCKET_NAME);
     let server = Server::bind(&socket, policy, Executive::service_ids(&services), &epoll)
         .map_err(|e| format!("cannot listen on {}: {e}", socket.display()))?;
+    let clustered = ring.is_some();
     let ordering: Box<dyn Ordering> = match ring {
         Some(ring) => Box::new(TotemRing::start_ring(ring, &ring_state_dir(loaded, rundir)?)?),
         None => {
@@ -151,6 +152,13 @@ fn serve(loaded: &Loaded, ring: Option<RingConfig>, rundir: &mut RunDir, ready: 
         exec.serve_metrics(crate::metrics_http::start(addr)?);
         crate::log_notice!(Main, "metrics: serving http://{addr}/metrics");
     }
+    let rules = quorum_rules(config).map_err(|e| format!("{}: quorum: {e}", source_name(loaded)))?;
+    match (&rules, quorum_line(&rules, clustered)) {
+        (Some(_), Some(line)) => crate::log_notice!(Main, "{line}"),
+        (None, Some(line)) => crate::log_warn!(Main, "{line}"),
+        (_, None) => {}
+    }
+    exec.set_quorum(rules);
     crate::log_notice!(Main, "ready: listening on {}", socket.display());
     ready.ok();
     crate::sd_notify::tell("READY=1");
@@ -170,6 +178,47 @@ fn serve(loaded: &Loaded, ring: Option<RingConfig>, rundir: &mut RunDir, ready: 
     );
     crate::log_notice!(Main, "stopped");
     Ok(())
+}
+
+/// The quorum rules of `config`: votes come from the first interface's
+/// member list, one per member.
+pub fn quorum_rules(config: &config::Config) -> Result<Option<crate::quorum::Rules>, String> {
+    let members: Vec<(u32, u32)> = match config.totem.interfaces.first() {
+        Some(i) => i.members.iter().map(|a| (member_id(config, *a), 1)).collect(),
+        None => Vec::new(),
+    };
+    crate::quorum::Rules::from_config(config.quorum.as_ref(), &members)
+}
+
+/// What the log (and `aisexec -t`) says about quorum: the rules, or for a
+/// cluster without them, the warning that partitions may lose writes.
+fn quorum_line(rules: &Option<crate::quorum::Rules>, clustered: bool) -> Option<String> {
+    match rules {
+        Some(r) => Some(format!(
+            "quorum: corosync_votequorum, {} expected votes{}{}",
+            r.expected_votes,
+            if r.two_node { ", two_node" } else { "" },
+            if r.wait_for_all { ", wait_for_all" } else { "" }
+        )),
+        None if clustered => Some(
+            "no quorum configured: every partition accepts changes, and when partitions merge the changes of \
+             all but one are lost (quorum { provider: corosync_votequorum } prevents it)"
+                .to_string(),
+        ),
+        None => None,
+    }
+}
+
+/// The node id of a listed member (derived from its address, as Totem
+/// does for a node without `nodeid`).
+fn member_id(config: &config::Config, addr: std::net::IpAddr) -> u32 {
+    match addr {
+        std::net::IpAddr::V4(v4) => {
+            let id = ais_net::config::nodeid_from_ipv4(v4);
+            if config.totem.clear_node_high_bit { id & 0x7FFF_FFFF } else { id }
+        }
+        std::net::IpAddr::V6(_) => 0,
+    }
 }
 
 /// Where the ring sequence file is kept: the run directory, or the
@@ -262,6 +311,8 @@ fn check_config() -> Result<Vec<String>, String> {
             out.push(format!("ring {i}: {id}on {} ({}) port {port}", bound.addr, bound.name));
         }
     }
+    // The rules when there are some (the warning without them is for the log).
+    out.extend(quorum_line(&quorum_rules(&loaded.config).map_err(|e| format!("{file}: quorum: {e}"))?, false));
     let logging = &loaded.config.logging;
     if let Some(path) =
         logging.logfile.as_ref().filter(|_| logging.to_file || logging.subsys.iter().any(|x| x.to_file == Some(true)))

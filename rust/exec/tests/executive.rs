@@ -596,7 +596,7 @@ fn cfgtool_status_against_a_live_executive() {
     assert_eq!(code, 0, "{}", String::from_utf8_lossy(&err));
     assert_eq!(
         String::from_utf8(out).unwrap(),
-        "local_node_id: 42\nring_id: 42.4\nring0_status: active, no faults\nmember: 42 127.0.0.1\n"
+        "local_node_id: 42\nring_id: 42.4\nring0_status: active, no faults\nmember: 42 127.0.0.1\nquorum: not configured\n"
     );
 }
 

@@ -23,6 +23,10 @@
 //! u32 counter_count           <= MAX_COUNTERS, then per counter:
 //!     u32 len, bytes name     UTF-8 text, <= MAX_TEXT
 //!     u64 value
+//! u32 quorum_flags            QUORUM_CONFIGURED | QUORATE | WAITING_FOR_ALL
+//! u32 expected_votes          (0 when quorum is not configured)
+//! u32 total_votes
+//! u32 quorum                  votes needed
 //! ```
 //!
 //! [`STATS`]: empty body. Response: `u32 error`, then if OK `u32 count`
@@ -31,7 +35,7 @@
 
 use crate::codec::{DecodeError, Reader, Writer};
 
-/// Request id: report node id, ring id, ring status and members.
+/// Request id: report node id, ring id, ring status, members and quorum.
 pub const STATUS: u32 = 1;
 /// Request id: re-enable FAULTY redundant rings cluster-wide.
 pub const REENABLE: u32 = 2;
@@ -51,6 +55,22 @@ pub const MAX_MEMBERS: usize = 4096;
 pub const MAX_TEXT: usize = 256;
 /// Most counters a status can list.
 pub const MAX_COUNTERS: usize = 64;
+
+/// [`QuorumStatus::flags`]: quorum is configured.
+pub const QUORUM_CONFIGURED: u32 = 1;
+/// The partition may change replicated state.
+pub const QUORATE: u32 = 2;
+/// `wait_for_all`: this node has not yet seen every expected vote.
+pub const WAITING_FOR_ALL: u32 = 4;
+
+/// The quorum as the executive sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct QuorumStatus {
+    pub flags: u32,
+    pub expected_votes: u32,
+    pub total_votes: u32,
+    pub quorum: u32,
+}
 
 /// One ring's status line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,6 +166,7 @@ pub struct Status {
     pub rings: Vec<RingStatus>,
     pub members: Vec<Member>,
     pub counters: Vec<Counter>,
+    pub quorum: QuorumStatus,
 }
 
 fn text(r: &mut Reader<'_>, what: &'static str) -> Result<String, DecodeError> {
@@ -184,6 +205,8 @@ impl Status {
         for c in counters {
             w.bytes(clipped(&c.name)).u64(c.value);
         }
+        let q = &self.quorum;
+        w.u32(q.flags).u32(q.expected_votes).u32(q.total_votes).u32(q.quorum);
         w.into_vec()
     }
 
@@ -219,8 +242,14 @@ impl Status {
             let name = text(&mut r, "counter_name")?;
             counters.push(Counter { name, value: r.u64("counter_value")? });
         }
+        let quorum = QuorumStatus {
+            flags: r.u32("quorum_flags")?,
+            expected_votes: r.u32("expected_votes")?,
+            total_votes: r.u32("total_votes")?,
+            quorum: r.u32("quorum")?,
+        };
         r.finish()?;
-        Ok(Ok(Status { local_node_id, ring_rep, ring_seq, rings, members, counters }))
+        Ok(Ok(Status { local_node_id, ring_rep, ring_seq, rings, members, counters, quorum }))
     }
 }
 
@@ -253,6 +282,7 @@ mod tests {
                 Member { node_id: 2, address: "fe80::1".into() },
             ],
             counters: vec![Counter { name: "totem_malformed".into(), value: u64::MAX - 1 }],
+            quorum: QuorumStatus { flags: QUORUM_CONFIGURED | QUORATE, expected_votes: 3, total_votes: 2, quorum: 2 },
         }
     }
 

@@ -7,7 +7,10 @@
 //! id, ring id, ring status, members and the executive's counters
 //! (Totem's malformed packets, by class), one `key: value` per line
 //! (stable, for scripts): `ringN_status: active, no faults` or
-//! `ringN_status: FAULTY`, `totem_malformed: N`. `-S` prints the live
+//! `ringN_status: FAULTY`, `totem_malformed: N`, then the quorum
+//! (`quorum: not configured`, or `quorum: quorate` / `not quorate` /
+//! `waiting for all nodes` with `quorum_expected_votes`,
+//! `quorum_total_votes`, `quorum_needed_votes`). `-S` prints the live
 //! statistics. `-a NODEID` prints a member's addresses, `-H` shuts the
 //! executive down. `-r` re-enables FAULTY redundant rings on every node
 //! (the executive orders the request cluster-wide). Exit 0 on success; 1
@@ -19,7 +22,7 @@ use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::Duration;
 
-use ais_ipc::cfg::{REENABLE, SHUTDOWN, STATS, STATUS, Stat, StatKind, Status, decode_error, decode_stats};
+use ais_ipc::cfg::{self, REENABLE, SHUTDOWN, STATS, STATUS, Stat, StatKind, Status, decode_error, decode_stats};
 use ais_ipc::frame::{read_message, write_message};
 use ais_ipc::handshake::{HANDSHAKE_SERVICE, HELLO_ID, HELLO_REPLY_ID, Hello, HelloReply, PROTOCOL_VERSION, Role};
 use ais_ipc::{error, service};
@@ -216,7 +219,19 @@ pub fn print_status(s: &Status, out: &mut impl Write) -> io::Result<()> {
     for c in &s.counters {
         writeln!(out, "{}: {}", c.name, c.value)?;
     }
-    Ok(())
+    let q = &s.quorum;
+    if q.flags & cfg::QUORUM_CONFIGURED == 0 {
+        return writeln!(out, "quorum: not configured");
+    }
+    let state = match (q.flags & cfg::QUORATE != 0, q.flags & cfg::WAITING_FOR_ALL != 0) {
+        (true, false) => "quorate",
+        (true, true) => "waiting for all nodes",
+        (false, _) => "not quorate",
+    };
+    writeln!(out, "quorum: {state}")?;
+    writeln!(out, "quorum_expected_votes: {}", q.expected_votes)?;
+    writeln!(out, "quorum_total_votes: {}", q.total_votes)?;
+    writeln!(out, "quorum_needed_votes: {}", q.quorum)
 }
 
 /// Runs the tool with `args` (without the program name) against the
@@ -326,14 +341,21 @@ mod tests {
                 Counter { name: "totem_malformed".into(), value: 3 },
                 Counter { name: "totem_malformed_short".into(), value: 1 },
             ],
+            quorum: Default::default(),
         };
         let mut out = Vec::new();
         print_status(&s, &mut out).unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "local_node_id: 2\nring_id: 1.8\nring0_status: active, no faults\nmember: 1 10.0.0.1\nmember: 2 10.0.0.2\n\
-             totem_malformed: 3\ntotem_malformed_short: 1\n"
+             totem_malformed: 3\ntotem_malformed_short: 1\nquorum: not configured\n"
         );
+        let q = cfg::QuorumStatus { flags: cfg::QUORUM_CONFIGURED, expected_votes: 3, total_votes: 1, quorum: 2 };
+        let mut out = Vec::new();
+        print_status(&Status { quorum: q, ..s }, &mut out).unwrap();
+        assert!(String::from_utf8(out).unwrap().ends_with(
+            "quorum: not quorate\nquorum_expected_votes: 3\nquorum_total_votes: 1\nquorum_needed_votes: 2\n"
+        ));
     }
 
     #[test]
@@ -351,6 +373,7 @@ mod tests {
                 Member { node_id: 2, address: "10.0.0.2,10.1.0.2".into() },
             ],
             counters: vec![],
+            quorum: Default::default(),
         };
         let mut out = Vec::new();
         print_classic(&s, &mut out).unwrap();

@@ -288,9 +288,9 @@ pub struct UidGid {
     pub gid: Option<u32>,
 }
 
-/// The `quorum {}` section of corosync files, kept as read. Nothing acts
-/// on it yet (no quorum service); the votequorum keys are typed so that
-/// one can.
+/// The `quorum {}` section of corosync files, as read. With `provider:
+/// corosync_votequorum` it is acted on (`crate::quorum`); the keys that
+/// quorum does not support are noted.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Quorum {
     pub line: u32,

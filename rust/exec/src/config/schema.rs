@@ -702,7 +702,8 @@ fn service(cx: &Ctx, s: &Section) -> Result<ServiceSection, ConfigError> {
     Ok(ServiceSection { line: s.line, name, ver })
 }
 
-/// `quorum {}`: kept, typed, and noted as not acted on.
+/// `quorum {}`: acted on with `provider: corosync_votequorum` (see
+/// `crate::quorum`), otherwise noted as not acted on.
 fn quorum(cx: &Ctx, s: &Section) -> Result<Quorum, ConfigError> {
     const KEYS: &[&str] = &[
         "provider",
@@ -719,7 +720,11 @@ fn quorum(cx: &Ctx, s: &Section) -> Result<Quorum, ConfigError> {
     ];
     let (entries, _) = cx.entries(s, &|k| KEYS.contains(&k), &[], &[])?;
     let mut q = Quorum { line: s.line, ..Quorum::default() };
+    let mut unsupported = Vec::new();
     for Named { name, e } in entries {
+        if !matches!(name, "provider" | "expected_votes" | "two_node" | "wait_for_all") {
+            unsupported.push((e.line, name));
+        }
         match name {
             "provider" => {
                 if !e.value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
@@ -745,11 +750,24 @@ fn quorum(cx: &Ctx, s: &Section) -> Result<Quorum, ConfigError> {
             }
         }
     }
-    let provider = q.provider.as_deref().unwrap_or("none");
-    cx.note(
-        s.line,
-        "quorum",
-        format!("provider {provider} ignored: there is no quorum service yet, every partition carries on"),
-    );
+    match q.provider.as_deref() {
+        Some("corosync_votequorum") => {}
+        other => {
+            let why = match other {
+                None => "no provider: quorum is off, every partition carries on".to_string(),
+                Some(p) => format!("provider {p} ignored: only corosync_votequorum is known, quorum is off"),
+            };
+            cx.note(s.line, "quorum", why);
+            return Ok(q);
+        }
+    }
+    if q.two_node && q.expected_votes.is_some_and(|e| e != 2) {
+        return Err(cx.err(s.line, "two_node", "needs expected_votes: 2".to_string()));
+    }
+    // Not acted on: each would let nodes of one partition disagree, or
+    // needs a device or timer this executive does not have.
+    for (line, key) in unsupported {
+        cx.note(line, key, "ignored: not supported by this quorum (per-node votes go in the member list)");
+    }
     Ok(q)
 }

@@ -735,7 +735,7 @@ event {
             (44, "syslog_facility"),
             (49, "tags"),
             (52, "service"),
-            (57, "quorum"),
+            (62, "leaving_timeout"),
         ]
     );
     assert!(c.notes.iter().all(|n| n.text.contains("ignored")), "{:?}", c.notes);

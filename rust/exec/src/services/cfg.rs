@@ -6,7 +6,7 @@
 //! re-enables its rings when that message is delivered. The client gets
 //! `OK` as soon as the request is queued (`TRY_AGAIN` if the queue is full).
 
-use ais_ipc::cfg::{Counter, Member, REENABLE, RingStatus, STATUS, Status, encode_error};
+use ais_ipc::cfg::{Counter, Member, QuorumStatus, REENABLE, RingStatus, STATUS, Status, encode_error};
 use ais_ipc::{DecodeError, error, service};
 
 use crate::ordering::{ConfigChange, Guarantee, NodeId};
@@ -16,7 +16,24 @@ use crate::service::{ConnId, Ctx, RequestError, Service};
 pub const MSG_REENABLE: u8 = 1;
 
 #[derive(Debug, Default)]
-pub struct CfgService;
+pub struct CfgService {
+    quorum: crate::quorum::Status,
+}
+
+impl CfgService {
+    fn quorum_status(&self) -> QuorumStatus {
+        let q = &self.quorum;
+        let flag = |on: bool, f: u32| if on { f } else { 0 };
+        QuorumStatus {
+            flags: flag(q.enabled, ais_ipc::cfg::QUORUM_CONFIGURED)
+                | flag(q.enabled && q.quorate, ais_ipc::cfg::QUORATE)
+                | flag(q.waiting_for_all, ais_ipc::cfg::WAITING_FOR_ALL),
+            expected_votes: q.expected_votes,
+            total_votes: q.total_votes,
+            quorum: q.quorum,
+        }
+    }
+}
 
 impl Service for CfgService {
     fn id(&self) -> u32 {
@@ -41,6 +58,7 @@ impl Service for CfgService {
                     rings: s.rings.into_iter().map(|(number, status)| RingStatus { number, status }).collect(),
                     members: s.members.into_iter().map(|m| Member { node_id: m.node, address: m.address }).collect(),
                     counters: s.counters.into_iter().map(|(name, value)| Counter { name, value }).collect(),
+                    quorum: self.quorum_status(),
                 };
                 ctx.reply_body(conn, msg_id, status.encode_response());
                 Ok(())
@@ -85,6 +103,10 @@ impl Service for CfgService {
         }
     }
 
+    fn quorum(&mut self, quorum: &crate::quorum::Tracker) {
+        self.quorum = quorum.status();
+    }
+
     fn config_change(&mut self, _ctx: &mut Ctx<'_>, _change: &ConfigChange) {}
 
     fn conn_closed(&mut self, _ctx: &mut Ctx<'_>, _conn: ConnId) {}
@@ -101,7 +123,7 @@ mod tests {
         let mut lb = Loopback::new(3, "127.0.0.1".into());
         let mut out = Vec::new();
         let mut ctx = Ctx::new(crate::services::testkit::time_zero(), service::CFG, &mut lb, &mut out);
-        let mut cfg = CfgService;
+        let mut cfg = CfgService::default();
         cfg.lib_request(&mut ctx, ConnId(1), STATUS, &[]).unwrap();
         assert!(matches!(cfg.lib_request(&mut ctx, ConnId(1), STATUS, &[0]), Err(RequestError::Malformed(_))));
         assert_eq!(cfg.lib_request(&mut ctx, ConnId(1), 99, &[]), Err(RequestError::UnknownId(99)));
@@ -117,7 +139,7 @@ mod tests {
     fn reenable_answers_ok_and_orders_a_cluster_message() {
         let mut lb = Loopback::new(3, "127.0.0.1".into());
         let mut out = Vec::new();
-        let mut cfg = CfgService;
+        let mut cfg = CfgService::default();
         {
             let mut ctx = Ctx::new(crate::services::testkit::time_zero(), service::CFG, &mut lb, &mut out);
             cfg.lib_request(&mut ctx, ConnId(1), REENABLE, &[]).unwrap();

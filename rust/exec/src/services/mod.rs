@@ -33,7 +33,7 @@ pub fn all(config: &Config, host: &clm::LocalIdentity, amf: Option<amf::Amf>) ->
         delivery_queue_resume: config.event.delivery_queue_resume,
     };
     let mut services: Vec<Box<dyn Service>> = vec![
-        Box::new(cfg::CfgService),
+        Box::new(cfg::CfgService::default()),
         Box::new(clm::ClmService::new(host.clone())),
         Box::new(evs::EvsService::new()),
         Box::new(cpg::CpgService::new()),

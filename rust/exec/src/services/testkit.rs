@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use crate::ordering::{
     ClusterEvent, ClusterStatus, ConfigChange, ConfigKind, Guarantee, MemberInfo, NodeId, Ordering, QueueFull, RingId,
 };
+use crate::quorum::Tracker;
 use crate::service::{ConnId, Ctx, Now, Output, Service, SyncStep, split_routed};
 
 /// The virtual time every simulated node starts at: a fixed wall clock
@@ -93,11 +94,28 @@ pub struct SimNode<S> {
     pub net: FakeNet,
     pub out: Vec<Output>,
     pub now: Now,
+    /// This node's quorum (none configured unless a test sets rules).
+    pub quorum: crate::quorum::Tracker,
 }
 
 impl<S: Service> SimNode<S> {
     pub fn new(node: NodeId, svc: S) -> SimNode<S> {
-        SimNode { svc, net: FakeNet::new(node), out: Vec::new(), now: time_zero() }
+        SimNode { svc, net: FakeNet::new(node), out: Vec::new(), now: time_zero(), quorum: Tracker::new(None) }
+    }
+
+    /// Puts quorum rules in force at this node (as the executive does at
+    /// start).
+    pub fn set_quorum(&mut self, rules: Option<crate::quorum::Rules>) {
+        self.quorum = Tracker::new(rules);
+        self.svc.quorum(&self.quorum);
+    }
+
+    /// A configuration change at this node, as the executive gives it:
+    /// the quorum, then `config_change`.
+    pub fn change(&mut self, change: &ConfigChange) {
+        self.quorum.change(&change.members);
+        self.svc.quorum(&self.quorum);
+        self.with(|s, c| s.config_change(c, change));
     }
 
     pub fn id(&self) -> NodeId {
@@ -112,8 +130,10 @@ impl<S: Service> SimNode<S> {
     /// The node restarts a second later with `svc` (its clock goes on).
     pub fn restart(&mut self, svc: S) {
         let now = self.now.after(Duration::from_secs(1));
+        let rules = self.quorum.rules().cloned();
         *self = SimNode::new(self.id(), svc);
         self.now = now;
+        self.set_quorum(rules);
     }
 
     /// When the service's timer is due, seen from this node's clock.
@@ -180,10 +200,8 @@ pub fn begin_sync<S: Service>(nodes: &mut [SimNode<S>], members: &[usize], ring:
     let ids: Vec<NodeId> = members.iter().map(|&i| nodes[i].id()).collect();
     let change = ConfigChange { kind: ConfigKind::Regular, ring_id: ring, members: ids, left: vec![], joined: vec![] };
     for &i in members {
-        nodes[i].with(|s, c| {
-            s.config_change(c, &change);
-            s.sync_init(c, &change);
-        });
+        nodes[i].change(&change);
+        nodes[i].with(|s, c| s.sync_init(c, &change));
     }
     change
 }

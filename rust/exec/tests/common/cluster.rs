@@ -123,8 +123,18 @@ pub struct Cluster {
 impl Cluster {
     /// Three executives, each started (socket up); None if skipped.
     pub fn start(tag: &str, mcastaddr: &str, v6: bool, secauth: bool) -> Option<Cluster> {
+        Cluster::start_with(tag, mcastaddr, v6, secauth, "")
+    }
+
+    /// As [`Cluster::start`], with `extra` added to every node's config.
+    pub fn start_with(tag: &str, mcastaddr: &str, v6: bool, secauth: bool, extra: &str) -> Option<Cluster> {
         let lab = lab(tag, 3)?;
         let dirs: Vec<TempDir> = (1..=3).map(|i| node_dir(tag, i, mcastaddr, v6, secauth)).collect();
+        for d in &dirs {
+            let path = d.path().join("corosync.conf");
+            let text = std::fs::read_to_string(&path).unwrap() + extra;
+            d.config(&text);
+        }
         let mut c = Cluster { execs: Vec::new(), dirs, lab };
         for i in 1..=3 {
             let e = start_in(&c.lab, i, &c.dirs[i - 1]);

@@ -200,6 +200,15 @@ impl Client {
         Ok(ais_ipc::cfg::Status::decode_response(&body).unwrap().unwrap())
     }
 
+    /// One request to `service`, answered as it is; (error, payload).
+    pub fn call_once(&mut self, service: u32, id: u32, body: &[u8]) -> (u32, Vec<u8>) {
+        write_message(&mut self.request, service, id, body).unwrap();
+        let (h, reply) = read_message(&mut self.request).unwrap();
+        assert_eq!(h.id, id);
+        let error = u32::from_le_bytes(reply[..4].try_into().unwrap());
+        (error, reply[4..].to_vec())
+    }
+
     /// One request to `service`; (error, payload). TRY_AGAIN (a sync in
     /// progress) is retried for up to 20 s.
     pub fn call_retrying(&mut self, service: u32, id: u32, body: &[u8]) -> (u32, Vec<u8>) {

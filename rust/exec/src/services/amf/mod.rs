@@ -204,6 +204,9 @@ pub struct Amf {
     /// When the local part last ran.
     last_local: Option<Instant>,
     monitored: Vec<Monitored>,
+    /// A newer (quorate) state replaces this node's at the next merge
+    /// ([`Replicated::sync_forget`]).
+    forget_own: bool,
     /// (connection, CSI) -> its protection group tracking.
     trackers: BTreeMap<(ConnId, Vec<u8>), Tracker>,
 }
@@ -229,6 +232,7 @@ impl Amf {
             local_node: None,
             last_local: None,
             monitored: Vec::new(),
+            forget_own: false,
             trackers: BTreeMap::new(),
         }
     }
@@ -698,6 +702,10 @@ impl Replicated for Amf {
         Ok(())
     }
 
+    fn sync_forget(&mut self, _cx: &mut Cx<'_, '_>) {
+        self.forget_own = true;
+    }
+
     fn sync_merge(
         &mut self,
         cx: &mut Cx<'_, '_>,
@@ -708,6 +716,10 @@ impl Replicated for Amf {
     ) {
         let live = |s: &State| s.joined.keys().filter(|n| members.contains(n)).count();
         let mut best = (live(&self.st), std::cmp::Reverse(own));
+        if std::mem::take(&mut self.forget_own) {
+            // Any staged state wins over this node's.
+            best = (0, std::cmp::Reverse(NodeId::MAX));
+        }
         for (sender, item) in staged {
             let Some(item) = item else { continue };
             match self.st.decode_dynamic(&item) {

@@ -22,6 +22,8 @@
 //!
 //! Sync: see [`sync`].
 
+#[cfg(test)]
+mod history_tests;
 pub mod msg;
 pub mod store;
 pub mod sync;
@@ -87,6 +89,22 @@ impl Replicated for Ckpt {
             ais_ipc::DecodeError::BadValue { what: "ckpt request id", .. } => RequestError::UnknownId(msg_id),
             e => RequestError::Malformed(e),
         })
+    }
+
+    /// Reads, status and synchronize change nothing; a close releases.
+    fn needs_quorum(req: &Request) -> bool {
+        !matches!(
+            req,
+            Request::Read { .. }
+                | Request::StatusGet { .. }
+                | Request::IterNext { .. }
+                | Request::Synchronize { .. }
+                | Request::Close { .. }
+        )
+    }
+
+    fn sync_forget(&mut self, _cx: &mut Cx<'_, '_>) {
+        self.store = Store::default();
     }
 
     fn request(&mut self, cx: &mut Cx<'_, '_>, conn: ConnId, msg_id: u32, req: Request, body: &[u8]) {

@@ -256,6 +256,24 @@ impl Replicated for Evt {
         matches!(req, Request::Pull)
     }
 
+    /// Only what the replica keeps needs quorum: channels (open, unlink)
+    /// and retained events (a publish with a retention time, a clear). A
+    /// close releases.
+    fn needs_quorum(req: &Request) -> bool {
+        match req {
+            Request::Open { .. } | Request::Unlink { .. } | Request::Clear { .. } => true,
+            Request::Publish { event, .. } => event.retention > 0,
+            Request::Close { .. } | Request::Subscribe { .. } | Request::Unsubscribe { .. } | Request::Pull => false,
+        }
+    }
+
+    /// Keeps this node's event counters (ids are never reused).
+    fn sync_forget(&mut self, _cx: &mut Cx<'_, '_>) {
+        let counters = std::mem::take(&mut self.replica.counters);
+        self.replica = Replica::default();
+        self.replica.counters = counters;
+    }
+
     fn request(&mut self, cx: &mut Cx<'_, '_>, conn: ConnId, msg_id: u32, req: Request, body: &[u8]) {
         let check = match req {
             Request::Pull => return self.pull(cx.ctx, conn),

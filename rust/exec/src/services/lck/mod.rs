@@ -98,6 +98,17 @@ impl Replicated for Lck {
         })
     }
 
+    /// Opening a resource, locking and purging orphans change the table;
+    /// unlock and close release (the quorate side releases what a gone
+    /// node held anyway).
+    fn needs_quorum(req: &Request) -> bool {
+        !matches!(req, Request::Unlock { .. } | Request::Close { .. })
+    }
+
+    fn sync_forget(&mut self, _cx: &mut Cx<'_, '_>) {
+        self.table = Table::default();
+    }
+
     fn request(&mut self, cx: &mut Cx<'_, '_>, conn: ConnId, msg_id: u32, req: Request, body: &[u8]) {
         let mut within = None;
         let answer = match &req {

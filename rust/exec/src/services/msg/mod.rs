@@ -324,6 +324,10 @@ impl Replicated for Msg {
         staged.add(item)
     }
 
+    fn sync_forget(&mut self, _cx: &mut Cx<'_, '_>) {
+        self.state = Queues::default();
+    }
+
     fn sync_merge(
         &mut self,
         _cx: &mut Cx<'_, '_>,

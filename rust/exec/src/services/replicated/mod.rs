@@ -76,6 +76,47 @@
 //! [`Replicated::local`], run when [`Replicated::local_deadline`] is due,
 //! with [`Cx::order`] on the [`INTERNAL`] connection and
 //! [`Answer::Caller`]: applied like any request, answered to nobody.
+//!
+//! Quorum (`quorum { provider: corosync_votequorum }`, see
+//! [`crate::quorum`]; without it every partition is authoritative, as
+//! before, and merges are the union above). The engine learns the quorum
+//! at every configuration change ([`Service::quorum`]) and keeps one flag,
+//! *authoritative*: only then does it change replicated state. A request
+//! for which [`Replicated::needs_quorum`] is true (the default: everything
+//! but reads, local-only requests and releases) is answered `TRY_AGAIN`
+//! while not authoritative, both when asked (nothing is ordered) and when
+//! applied (a request ordered before a partition was noticed and
+//! delivered after it: no node of the partition applies it, its asker
+//! gets `TRY_AGAIN`). Reads answer from the state the node has. A service
+//! gets this for free; it only says which requests are reads.
+//! - A smaller configuration of an authoritative ring (the transitional
+//!   one of a partition) stays authoritative while it is quorate.
+//! - A new ring is decided at the end of its sync, from the hellos, the
+//!   same way on every member: it is authoritative if it is quorate and
+//!   either every expected vote is present, or the members holding the
+//!   newest state hold a quorum of votes themselves.
+//! - How new a state is: its *stamp*, the last authoritative ring its
+//!   node synced and the number of changes applied since (a later
+//!   authoritative ring has a larger sequence number: two quorums share a
+//!   node). A node that restarted has no stamp until it is part of an
+//!   authoritative ring: what it held is gone, it vouches for nothing.
+//!
+//! The merge rule with quorum: the hello carries the stamp; groups are
+//! nodes with the same last ring and stamp; the group with the largest
+//! stamp (the lowest sender among equals) wins and its state replaces
+//! every other group's ([`Replicated::sync_forget`], then
+//! [`Replicated::sync_merge`] with the winner's state alone), cluster time
+//! included. Since only authoritative partitions apply changes, and the
+//! newest authoritative state is present whenever a ring is authoritative,
+//! no acknowledged change is lost at a heal; what a partition that was not
+//! authoritative did (releases when clients closed or nodes left, expiry)
+//! is replaced, and its clients' opens with it (they reopen). Not covered:
+//! every node holding the newest state crashing (the state lives in
+//! memory); `two_node`, where both halves of a split stay quorate (one
+//! half's changes are lost at the heal, as in corosync without fencing);
+//! and a ring breaking into pieces none of which is quorate while a change
+//! is delivered in the old ring on some nodes (applied and acknowledged
+//! there) and in a transitional configuration on others (refused there).
 
 #[cfg(test)]
 mod tests;
@@ -87,8 +128,10 @@ use std::time::{Duration, Instant};
 use ais_ipc::{DecodeError, Writer, error};
 
 use crate::ordering::{ConfigChange, Guarantee, NodeId, RingId};
+use crate::quorum::Status;
 use crate::service::{ConnId, Ctx, Encode, Now, RequestError, Service, SyncStep};
 use wire::Msg;
+pub use wire::Stamp;
 
 /// Room kept for the ordered message's own header in a Totem message.
 pub const ORDERED_OVERHEAD: usize = 128;
@@ -222,6 +265,19 @@ pub trait Replicated {
 
     /// Live statistics of the replicated state (see [`Service::stats`]).
     fn stats(&self, _out: &mut Vec<ais_ipc::cfg::Stat>) {}
+    /// Whether `req` changes replicated state that must survive a
+    /// partition: refused (`TRY_AGAIN`) while the partition is not
+    /// quorate. Reads, local-only requests and releases (close, finalize:
+    /// the quorate side releases what a gone node held anyway) say false.
+    fn needs_quorum(_req: &Self::Request) -> bool {
+        true
+    }
+
+    /// Sync after a partition: this node's group was not quorate while a
+    /// quorate group took changes; drop the replicated state (keep what
+    /// is only this node's, such as counters) so that the merge takes the
+    /// quorate group's. [`Replicated::sync_merge`] follows.
+    fn sync_forget(&mut self, cx: &mut Cx<'_, '_>);
 
     /// A library request of local connection `conn`: answer it from local
     /// state (`cx.ctx.reply`) or order it ([`Cx::order`]). `body` is the
@@ -423,8 +479,8 @@ struct Round<C, T> {
     ring: RingId,
     members: Vec<NodeId>,
     hello_sent: bool,
-    /// Each member's last synced ring, as its hello said.
-    hellos: BTreeMap<NodeId, Option<RingId>>,
+    /// Each member's group, as its hello said.
+    hellos: BTreeMap<NodeId, Group>,
     /// The sender of this node's group, once every hello is delivered.
     my_sender: Option<NodeId>,
     /// What this node still has to send, if it is a sender.
@@ -447,12 +503,30 @@ struct Staged<T> {
     ended: bool,
 }
 
-/// The sender of `me`'s group: the lowest member whose last synced ring is
-/// `me`'s; `me` itself if it never synced.
-fn group_sender(members: &[NodeId], hellos: &BTreeMap<NodeId, Option<RingId>>, me: NodeId) -> NodeId {
-    match hellos.get(&me).copied().flatten() {
-        None => me,
-        Some(last) => members.iter().copied().filter(|m| hellos.get(m) == Some(&Some(last))).min().unwrap_or(me),
+/// What a hello says about its sender's state: the last ring it synced,
+/// and (with quorum configured) how new its state is. Nodes that say the
+/// same hold identical state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Group {
+    last: Option<RingId>,
+    stamp: Option<Stamp>,
+}
+
+/// The newest group's sender: the largest stamp (the lowest sender among
+/// equals); None when no hello carries a stamp (quorum not configured:
+/// every group's state is merged).
+fn newest_group(members: &[NodeId], hellos: &BTreeMap<NodeId, Group>) -> Option<NodeId> {
+    let stamped = members.iter().filter_map(|m| Some((hellos.get(m)?.stamp?, *m)));
+    // Largest stamp first, then lowest node.
+    stamped.min_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1))).map(|(_, m)| m)
+}
+
+/// The sender of `me`'s group: the lowest member whose hello says what
+/// `me`'s says; `me` itself if it never synced.
+fn group_sender(members: &[NodeId], hellos: &BTreeMap<NodeId, Group>, me: NodeId) -> NodeId {
+    match hellos.get(&me) {
+        Some(g) if g.last.is_some() => members.iter().copied().filter(|m| hellos.get(m) == Some(g)).min().unwrap_or(me),
+        _ => me,
     }
 }
 
@@ -465,6 +539,16 @@ pub struct Engine<S: Replicated> {
     closing: Vec<ConnId>,
     /// The last ring this node finished syncing (None before the first).
     synced_ring: Option<RingId>,
+    /// How new this node's state is (with quorum configured); None
+    /// ring until this node was part of an authoritative ring.
+    stamp: Stamp,
+    /// The quorum since the last configuration change, and its rules.
+    quorum: Status,
+    rules: Option<crate::quorum::Rules>,
+    /// This partition may change replicated state: quorate, and (from
+    /// the sync of its ring on) holding the newest state (see
+    /// `authoritative`).
+    authoritative: bool,
     sync: Option<Round<S::Cursor, S::Staged>>,
     /// Ordered messages delivered during sync, applied after the merge.
     held: Vec<(NodeId, Vec<u8>)>,
@@ -501,6 +585,10 @@ impl<S: Replicated> Engine<S> {
             },
             closing: Vec::new(),
             synced_ring: None,
+            stamp: Stamp::default(),
+            quorum: Status::DISABLED,
+            rules: None,
+            authoritative: true,
             sync: None,
             held: Vec::new(),
             tick_in_flight: false,
@@ -511,6 +599,16 @@ impl<S: Replicated> Engine<S> {
     /// Ordered messages (and sync items) dropped as malformed.
     pub fn malformed(&self) -> u64 {
         self.core.malformed
+    }
+
+    /// How new this node's state is (with quorum).
+    pub fn stamp(&self) -> Stamp {
+        self.stamp
+    }
+
+    /// This partition may change replicated state.
+    pub fn is_authoritative(&self) -> bool {
+        self.authoritative
     }
 
     pub fn is_syncing(&self) -> bool {
@@ -544,6 +642,45 @@ impl<S: Replicated> Engine<S> {
     /// is not ordered yet.
     fn next_withdrawal(&self) -> Option<Instant> {
         self.core.pending.values().filter(|p| !p.withdrawn).filter_map(|p| p.deadline).min()
+    }
+
+    /// Whether the ring just synced may change replicated state: with
+    /// quorum, it is quorate and either every expected vote is here, or
+    /// the members holding the newest state (`newest`, a quorate ring's)
+    /// hold a quorum of votes themselves. Two quorums share a node, so
+    /// then the newest state here is the newest anywhere; a node that
+    /// restarted (no stamp) lost what it held and does not count.
+    fn decide_authoritative(
+        &self,
+        members: &[NodeId],
+        hellos: &BTreeMap<NodeId, Group>,
+        newest: Option<Stamp>,
+    ) -> bool {
+        let q = &self.quorum;
+        if !q.enabled {
+            return true;
+        }
+        if !q.quorate {
+            return false;
+        }
+        if q.all_present() {
+            return true;
+        }
+        let ring = newest.and_then(|s| s.ring);
+        let holders =
+            members.iter().copied().filter(|m| hellos.get(m).and_then(|g| g.stamp).and_then(|s| s.ring) == ring);
+        let votes = self.rules.as_ref().map_or(0, |r| r.votes(holders));
+        let enough = ring.is_some() && votes >= q.quorum;
+        if !enough {
+            crate::log_notice!(
+                Serv,
+                "{}: quorate, but the members holding the newest state have {votes} of the {} votes needed: \
+                 changes wait for more of them (or for every node)",
+                S::NAME,
+                q.quorum
+            );
+        }
+        enough
     }
 
     /// Orders the closes that could not be submitted, the withdrawals of
@@ -587,6 +724,8 @@ impl<S: Replicated> Engine<S> {
 
     /// Applies a request, tick or close at its point of the order.
     fn apply(&mut self, ctx: &mut Ctx<'_>, sender: NodeId, m: Msg<'_>) {
+        let quorate = self.authoritative;
+        let applied = &mut self.stamp.applied;
         match m {
             Msg::Request(q) => {
                 let (svc, mut cx) = Self::cx(&mut self.svc, &mut self.core, ctx);
@@ -594,6 +733,14 @@ impl<S: Replicated> Engine<S> {
                     Ok(r) => r,
                     Err(e) => return cx.malformed(sender, &e),
                 };
+                if S::needs_quorum(&req) {
+                    if !quorate {
+                        // Ordered before the partition was noticed: nothing is
+                        // applied (on any node of this partition) nor acknowledged.
+                        return cx.answer(ReqRef { node: sender, seq: q.seq }, error::TRY_AGAIN, &[]);
+                    }
+                    *applied += 1;
+                }
                 if q.ts > svc.cluster_time() {
                     svc.advance(q.ts);
                 }
@@ -640,8 +787,8 @@ impl<S: Replicated> Engine<S> {
             return;
         }
         match m {
-            Msg::Hello { last, .. } => {
-                round.hellos.insert(sender, last);
+            Msg::Hello { last, stamp, .. } => {
+                round.hellos.insert(sender, Group { last, stamp });
                 if round.my_sender.is_none() && round.members.iter().all(|m| round.hellos.contains_key(m)) {
                     round.my_sender = Some(group_sender(&round.members, &round.hellos, me));
                 }
@@ -698,6 +845,11 @@ impl<S: Replicated> Service for Engine<S> {
                 return Ok(());
             }
         }
+        if !(self.authoritative && self.quorum.accepting()) && S::needs_quorum(&req) {
+            crate::log_limited!(Notice, Serv, "{}: a change refused (TRY_AGAIN): {}", S::NAME, self.quorum.describe());
+            ctx.reply(conn, msg_id, error::TRY_AGAIN, &[]);
+            return Ok(());
+        }
         let (svc, mut cx) = Self::cx(&mut self.svc, &mut self.core, ctx);
         svc.request(&mut cx, conn, msg_id, req, body);
         Ok(())
@@ -721,6 +873,14 @@ impl<S: Replicated> Service for Engine<S> {
             self.apply(ctx, sender, m);
         }
         self.housekeeping(ctx);
+    }
+
+    fn quorum(&mut self, quorum: &crate::quorum::Tracker) {
+        self.quorum = quorum.status();
+        self.rules = quorum.rules().cloned();
+        // A smaller configuration of an authoritative ring stays so while
+        // quorate; a new ring is decided at the end of its sync.
+        self.authoritative = !self.quorum.enabled || (self.authoritative && self.quorum.quorate);
     }
 
     fn config_change(&mut self, ctx: &mut Ctx<'_>, change: &ConfigChange) {
@@ -773,7 +933,8 @@ impl<S: Replicated> Service for Engine<S> {
         let me = ctx.local_node();
         let Some(round) = self.sync.as_mut() else { return SyncStep::Done };
         if !round.hello_sent {
-            let hello = Msg::Hello { ring: round.ring, last: self.synced_ring };
+            let stamp = self.quorum.enabled.then_some(self.stamp);
+            let hello = Msg::Hello { ring: round.ring, last: self.synced_ring, stamp };
             if ctx.submit(&hello, Guarantee::Agreed).is_err() {
                 return SyncStep::MoreToSend;
             }
@@ -821,11 +982,42 @@ impl<S: Replicated> Service for Engine<S> {
             crate::log_warn!(Serv, "{}: sync activated before every sender finished", S::NAME);
         }
         let own = round.my_sender.unwrap_or(ctx.local_node());
-        let time = round.staged.values().map(|s| s.time).fold(self.svc.cluster_time(), i64::max);
-        let staged = round.staged.into_iter().map(|(sender, s)| (sender, s.state)).collect();
+        let winner = newest_group(&round.members, &round.hellos);
+        let newest = winner.and_then(|w| round.hellos.get(&w)?.stamp);
+        self.authoritative = self.decide_authoritative(&round.members, &round.hellos, newest);
+        let mut staged: BTreeMap<NodeId, Staged<S::Staged>> = round.staged;
+        if let Some(w) = winner {
+            // Only quorate partitions took changes, the newest group's
+            // state holds every one acknowledged: it replaces the others'.
+            staged.retain(|sender, _| *sender == w);
+            // A node that restarted vouches for no state until it is part
+            // of an authoritative ring.
+            if let Some(stamp) = newest
+                && (self.stamp.ring.is_some() || self.authoritative)
+            {
+                self.stamp = stamp;
+            }
+        }
+        // A replaced state's cluster time goes with it (every node of the
+        // ring must end with the same).
+        let own_time = if winner.is_some_and(|w| w != own) { 0 } else { self.svc.cluster_time() };
+        let time = staged.values().map(|s| s.time).fold(own_time, i64::max);
+        let staged = staged.into_iter().map(|(sender, s)| (sender, s.state)).collect();
         let (svc, mut cx) = Self::cx(&mut self.svc, &mut self.core, ctx);
+        if winner.is_some_and(|w| w != own) {
+            crate::log_notice!(
+                Serv,
+                "{}: node {}'s state is newer (quorate later): it replaces this node's",
+                S::NAME,
+                winner.unwrap_or_default()
+            );
+            svc.sync_forget(&mut cx);
+        }
         svc.sync_merge(&mut cx, own, staged, &round.members, time);
         self.synced_ring = Some(round.ring);
+        if self.quorum.enabled && self.authoritative {
+            self.stamp = Stamp { ring: Some(round.ring), applied: 0 };
+        }
         for (sender, payload) in std::mem::take(&mut self.held) {
             if let Ok(m) = Msg::decode(&payload) {
                 self.apply(ctx, sender, m);

@@ -164,6 +164,15 @@ impl Replicated for Locks {
         })
     }
 
+    fn needs_quorum(req: &Req) -> bool {
+        !matches!(req, Req::Holder { .. })
+    }
+
+    fn sync_forget(&mut self, _cx: &mut Cx<'_, '_>) {
+        self.table.clear();
+        self.leases.clear();
+    }
+
     fn request(&mut self, cx: &mut Cx<'_, '_>, conn: ConnId, msg_id: u32, req: Req, body: &[u8]) {
         let answer = match req {
             Req::Holder { name } => {
@@ -568,4 +577,149 @@ fn a_request_whose_time_runs_out_is_withdrawn_everywhere_and_never_granted_later
     assert_eq!(n[1].sent().0, [(2, LOCK_WITHIN, error::OK)]);
     assert_eq!(n[2].holder("b"), Some(Owner { node: 2, conn: ConnId(2) }));
     same_everywhere(&n);
+}
+
+/// Quorum of 3 expected votes at every node.
+fn quorum_cluster() -> Vec<Node> {
+    quorum_cluster_of(3)
+}
+
+/// `n` nodes, quorum of `n` expected votes, one synced ring.
+fn quorum_cluster_of(n: u32) -> Vec<Node> {
+    let mut nodes: Vec<Node> = (1..=n).map(|id| Node::new(id, Engine::new(Locks::default()))).collect();
+    let q = crate::config::Quorum {
+        provider: Some("corosync_votequorum".into()),
+        expected_votes: Some(n),
+        ..Default::default()
+    };
+    for n in nodes.iter_mut() {
+        n.set_quorum(crate::quorum::Rules::from_config(Some(&q), &[]).unwrap());
+    }
+    let all: Vec<usize> = (0..n as usize).collect();
+    begin_sync(&mut nodes, &all, RingId { rep: 1, seq: 4 });
+    finish_sync(&mut nodes, &all);
+    nodes
+}
+
+/// Splits the ring into `parts` (transitional, then regular and synced).
+fn split(n: &mut [Node], parts: &[&[usize]], seq: u64) {
+    for part in parts {
+        let ids: Vec<NodeId> = part.iter().map(|&i| n[i].id()).collect();
+        let change = ConfigChange {
+            kind: ConfigKind::Transitional,
+            ring_id: RingId { rep: ids[0], seq },
+            members: ids,
+            left: vec![],
+            joined: vec![],
+        };
+        for &i in part.iter() {
+            n[i].change(&change);
+        }
+    }
+    for part in parts {
+        begin_sync(n, part, RingId { rep: n[part[0]].id(), seq });
+        finish_sync(n, part);
+    }
+}
+
+#[test]
+fn a_partition_without_quorum_refuses_changes_and_takes_the_quorate_state_at_the_heal() {
+    let mut n = quorum_cluster();
+    n[2].lock(3, "old");
+    run(&mut n, &[0, 1, 2]);
+    assert_eq!(n[2].sent().0, [(3, LOCK, error::OK)]);
+    split(&mut n, &[&[0, 1], &[2]], 8);
+    // The lone node: changes refused, nothing ordered; reads answered.
+    n[2].lock(3, "a");
+    assert_eq!(n[2].sent().0, [(3, LOCK, error::TRY_AGAIN)]);
+    assert!(n[2].net.submitted.is_empty());
+    n[2].ask(3, &Req::Holder { name: "old".into() }).unwrap();
+    assert_eq!(n[2].sent().0, [(3, HOLDER, error::OK)]);
+    // The majority goes on (node 3's lock was released when it left).
+    n[0].lock(1, "a");
+    n[1].lock(2, "old");
+    run(&mut n, &[0, 1]);
+    assert_eq!(n[0].sent().0, [(1, LOCK, error::OK)]);
+    assert_eq!(n[1].sent().0, [(2, LOCK, error::OK)]);
+    // The lone node let go of the majority's locks meanwhile: its state
+    // differs, and at the heal the quorate side's wins.
+    begin_sync(&mut n, &[0, 1, 2], RingId { rep: 1, seq: 12 });
+    finish_sync(&mut n, &[0, 1, 2]);
+    same_everywhere(&n);
+    assert_eq!(n[2].holder("a"), Some(Owner { node: 1, conn: ConnId(1) }));
+    assert_eq!(n[2].holder("old"), Some(Owner { node: 2, conn: ConnId(2) }));
+    n[2].lock(3, "b");
+    run(&mut n, &[0, 1, 2]);
+    assert_eq!(n[2].sent().0, [(3, LOCK, error::OK)], "quorate again");
+}
+
+#[test]
+fn the_quorate_side_wins_the_heal_even_with_the_higher_sender() {
+    let mut n = quorum_cluster();
+    split(&mut n, &[&[0], &[1, 2]], 8);
+    n[1].lock(2, "a");
+    run(&mut n, &[1, 2]);
+    assert_eq!(n[1].sent().0, [(2, LOCK, error::OK)]);
+    // Node 1 alone let go of nothing it had, but its state is the old one.
+    begin_sync(&mut n, &[0, 1, 2], RingId { rep: 1, seq: 12 });
+    finish_sync(&mut n, &[0, 1, 2]);
+    same_everywhere(&n);
+    assert_eq!(n[0].holder("a"), Some(Owner { node: 2, conn: ConnId(2) }));
+}
+
+#[test]
+fn a_change_ordered_before_the_partition_is_applied_nowhere_in_the_minority() {
+    let mut n = quorum_cluster();
+    // Node 3 orders a lock; the ring breaks before it is delivered, and it
+    // is delivered in node 3's transitional configuration of one.
+    n[2].lock(3, "a");
+    let change = ConfigChange {
+        kind: ConfigKind::Transitional,
+        ring_id: RingId { rep: 3, seq: 8 },
+        members: vec![3],
+        left: vec![1, 2],
+        joined: vec![],
+    };
+    n[2].change(&change);
+    run(&mut n, &[2]);
+    assert_eq!(n[2].sent().0, [(3, LOCK, error::TRY_AGAIN)], "not acknowledged");
+    assert_eq!(n[2].holder("a"), None, "not applied");
+}
+
+#[test]
+fn without_quorum_both_sides_accept_and_the_heal_loses_one_sides_writes() {
+    let mut n = cluster(3);
+    split(&mut n, &[&[0, 1], &[2]], 8);
+    n[0].lock(1, "a");
+    n[2].lock(3, "a");
+    run(&mut n, &[0, 1]);
+    run(&mut n, &[2]);
+    assert_eq!(n[0].sent().0, [(1, LOCK, error::OK)]);
+    assert_eq!(n[2].sent().0, [(3, LOCK, error::OK)], "the minority accepts too");
+    begin_sync(&mut n, &[0, 1, 2], RingId { rep: 1, seq: 12 });
+    finish_sync(&mut n, &[0, 1, 2]);
+    same_everywhere(&n);
+    assert_eq!(n[2].holder("a"), Some(Owner { node: 1, conn: ConnId(1) }), "node 3's acknowledged lock is gone");
+}
+
+#[test]
+fn after_successive_partitions_the_newest_quorate_state_wins_not_the_lowest_node() {
+    let mut n = quorum_cluster_of(5);
+    n[0].lock(1, "a");
+    run(&mut n, &[0, 1, 2, 3, 4]);
+    n[0].sent();
+    // {1} | {2, 3, 4} (quorate: node 1's lock is released there) | {5}.
+    split(&mut n, &[&[0], &[1, 2, 3], &[4]], 8);
+    n[1].lock(2, "a");
+    run(&mut n, &[1, 2, 3]);
+    assert_eq!(n[1].sent().0, [(2, LOCK, error::OK)]);
+    // The quorate side breaks up: {2} | {3, 4}, neither quorate.
+    split(&mut n, &[&[1], &[2, 3]], 12);
+    // {1, 3, 4} is quorate again. Node 1 is the lowest but holds the oldest
+    // state (its own lock, given up long ago); nodes 3 and 4 hold the state
+    // of the last quorate ring.
+    begin_sync(&mut n, &[0, 2, 3], RingId { rep: 1, seq: 16 });
+    finish_sync(&mut n, &[0, 2, 3]);
+    assert_eq!(*n[0].svc, *n[2].svc);
+    assert_eq!(n[0].holder("a"), None, "node 2's lock, released as node 2 is gone; not node 1's old one");
 }

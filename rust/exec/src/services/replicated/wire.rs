@@ -33,6 +33,35 @@ pub const SYNC_ITEM: u8 = 11;
 pub const SYNC_END: u8 = 12;
 
 /// A library request as ordered.
+/// How new a node's replicated state is, with quorum configured: the
+/// last quorate ring it synced, and how many changes it applied since.
+/// Ordered by that ring's sequence number (a later quorate ring always
+/// has a larger one: it shares a node with the one before), then by the
+/// count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Stamp {
+    pub ring: Option<RingId>,
+    pub applied: u64,
+}
+
+impl Stamp {
+    fn key(&self) -> (Option<(u64, u32)>, u64) {
+        (self.ring.map(|r| (r.seq, r.rep)), self.applied)
+    }
+}
+
+impl Ord for Stamp {
+    fn cmp(&self, other: &Stamp) -> std::cmp::Ordering {
+        self.key().cmp(&other.key())
+    }
+}
+
+impl PartialOrd for Stamp {
+    fn partial_cmp(&self, other: &Stamp) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Request<'a> {
     pub conn: u64,
@@ -59,11 +88,13 @@ pub enum Msg<'a> {
         seq: u64,
         ts: i64,
     },
-    /// A member's last synced ring (None: it never synced), which decides
-    /// the sync groups.
+    /// A member's last synced ring (None: it never synced) and stamp,
+    /// which decide the sync groups.
     Hello {
         ring: RingId,
         last: Option<RingId>,
+        /// How new the sender's state is; None without quorum.
+        stamp: Option<Stamp>,
     },
     Item {
         ring: RingId,
@@ -112,12 +143,20 @@ impl Encode for Msg<'_> {
             Msg::Withdraw { seq, ts } => {
                 w.u8(WITHDRAW).u64(*seq).i64(*ts);
             }
-            Msg::Hello { ring: g, last } => {
+            Msg::Hello { ring: g, last, stamp } => {
                 w.u8(SYNC_HELLO);
                 ring(w, *g);
                 w.bool(last.is_some());
                 if let Some(l) = last {
                     ring(w, *l);
+                }
+                w.bool(stamp.is_some());
+                if let Some(s) = stamp {
+                    w.bool(s.ring.is_some());
+                    if let Some(r) = s.ring {
+                        ring(w, r);
+                    }
+                    w.u64(s.applied);
                 }
             }
             Msg::Item { ring: g, item } => {
@@ -151,7 +190,13 @@ impl<'a> Msg<'a> {
             SYNC_HELLO => {
                 let g = read_ring(&mut r)?;
                 let last = if r.bool("synced")? { Some(read_ring(&mut r)?) } else { None };
-                Msg::Hello { ring: g, last }
+                let stamp = if r.bool("stamped")? {
+                    let ring = if r.bool("quorate ring")? { Some(read_ring(&mut r)?) } else { None };
+                    Some(Stamp { ring, applied: r.u64("applied")? })
+                } else {
+                    None
+                };
+                Msg::Hello { ring: g, last, stamp }
             }
             SYNC_ITEM => {
                 let g = read_ring(&mut r)?;
@@ -185,8 +230,13 @@ mod tests {
             Msg::Tick { ts: 9 },
             Msg::Closed { conn: 7, ts: -1 },
             Msg::Withdraw { seq: 3, ts: 5 },
-            Msg::Hello { ring: g, last: Some(RingId { rep: 2, seq: 8 }) },
-            Msg::Hello { ring: g, last: None },
+            Msg::Hello {
+                ring: g,
+                last: Some(RingId { rep: 2, seq: 8 }),
+                stamp: Some(Stamp { ring: Some(RingId { rep: 1, seq: 4 }), applied: 7 }),
+            },
+            Msg::Hello { ring: g, last: None, stamp: Some(Stamp::default()) },
+            Msg::Hello { ring: g, last: None, stamp: None },
             Msg::Item { ring: g, item: &[3, 4, 5] },
             Msg::End { ring: g, time: 44 },
         ];
