@@ -590,7 +590,7 @@ fn cfgtool_status_against_a_live_executive() {
     let exec = Exec::start(&dir);
     // A file without an interface: the log says this node is alone.
     let alone = format!("no totem interface in {}: running a single-node cluster on loopback", conf.display());
-    assert!(exec.stderr().contains(&alone), "{}", exec.stderr());
+    assert!(exec.wait_stderr(&alone, Duration::from_secs(10)), "{}", exec.stderr());
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let code = ais_tools::cfgtool::run(&["-k"], &dir.socket(), &mut out, &mut err);
     assert_eq!(code, 0, "{}", String::from_utf8_lossy(&err));

@@ -110,6 +110,19 @@ impl Exec {
         std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
     }
 
+    /// Waits up to `limit` for `needle` in the log (a line written after
+    /// the socket is bound may come after [`Exec::start`] returns).
+    pub fn wait_stderr(&self, needle: &str, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        while !self.stderr().contains(needle) {
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        true
+    }
+
     pub fn signal(&self, sig: i32) {
         // SAFETY: signalling our own child by pid.
         unsafe { libc::kill(self.child.id() as i32, sig) };
