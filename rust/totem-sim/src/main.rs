@@ -7,12 +7,17 @@ use std::process::ExitCode;
 
 use totem_sim::{Scenario, run_many, sample_jobs};
 
+/// Largest simulated cluster (the protocol's own limit at the simulator's frame is above it).
+const MAX_NODES: u32 = 100;
+
 const USAGE: &str = "usage: totem-sim --seeds A..B --nodes N [--loss P] [--dup P] [--partitions] [--crashes]
-                 [--spikes P] [--gap MS] [--one-sender] [--broken-recovery] [--verbose] [--dump SENDER]
+                 [--spikes P] [--stalls R] [--gap MS] [--one-sender] [--broken-recovery] [--verbose] [--dump SENDER]
        totem-sim --sample
        totem-sim --report
 A..B is half-open (A included, B not); P is a probability between 0 and 1;
 --spikes P holds a packet up 20-400 ms with probability P (during the fault phase);
+--stalls R stalls each node R times a second (all run long) for 50-300 ms, as an
+  overloaded machine does: it handles no packet or timer meanwhile;
 --gap is the mean time between one node's messages (default 100 ms);
 --one-sender: only node 2 (1 when alone) sends, 20 messages at a time;
 --broken-recovery skips recovery retransmission (to see the checker catch it).";
@@ -47,8 +52,8 @@ fn parse(args: &[String]) -> Result<Option<Vec<(u64, Scenario)>>, String> {
             "--nodes" => {
                 let v = args.get(i + 1).ok_or("--nodes needs a value")?;
                 let n: u32 = v.parse().map_err(|_| format!("--nodes: '{v}' is not a number"))?;
-                if !(1..=16).contains(&n) {
-                    return Err(format!("--nodes: {n} must be between 1 and 16"));
+                if !(1..=MAX_NODES).contains(&n) {
+                    return Err(format!("--nodes: {n} must be between 1 and {MAX_NODES}"));
                 }
                 sc.nodes = n;
                 i += 1;
@@ -63,6 +68,14 @@ fn parse(args: &[String]) -> Result<Option<Vec<(u64, Scenario)>>, String> {
             }
             "--spikes" => {
                 sc.spikes = parse_prob(a, args.get(i + 1))?;
+                i += 1;
+            }
+            "--stalls" => {
+                let v = args.get(i + 1).ok_or("--stalls needs a rate per node per second")?;
+                sc.stalls = v.parse().map_err(|_| format!("--stalls: '{v}' is not a number"))?;
+                if !(0.0..=20.0).contains(&sc.stalls) {
+                    return Err(format!("--stalls: {} must be between 0 and 20", sc.stalls));
+                }
                 i += 1;
             }
             "--partitions" => sc.partitions = true,

@@ -26,6 +26,12 @@ pub struct Scenario {
     pub spikes: f64,
     pub partitions: bool,
     pub crashes: bool,
+    /// Scheduling stalls, as on an overloaded machine: each node is stalled
+    /// this many times a second on average (the whole run, not only the
+    /// fault phase), each time for 50-300 ms, during which it receives,
+    /// sends and times out nothing; what arrived meanwhile is handled when
+    /// it runs again. 0: never.
+    pub stalls: f64,
     /// Deliberately broken protocol rule: skip recovery retransmission.
     pub broken_recovery: bool,
     /// Mean gap between a node's submissions in ms (0: the default, 100 ms).
@@ -57,6 +63,9 @@ impl Scenario {
         }
         if self.crashes {
             s += " crashes";
+        }
+        if self.stalls > 0.0 {
+            s += &format!(" stalls {}", self.stalls);
         }
         if self.gap_ms > 0 {
             s += &format!(" gap {}ms", self.gap_ms);
@@ -136,6 +145,17 @@ struct Node {
     /// The ring keys this incarnation's transport holds (its last
     /// `RingKeys`).
     keys: Vec<(RingId, RingKey)>,
+    /// The node's process is not scheduled until this time (see `Scenario::stalls`).
+    stalled_until: u64,
+    /// When its next stall begins (`u64::MAX`: never).
+    next_stall: u64,
+}
+
+impl Node {
+    /// When the node next handles a timeout: when it is due and the process runs.
+    fn timeout(&self) -> Option<u64> {
+        Some(self.totem.as_ref()?.poll_timeout()?.0.max(self.stalled_until))
+    }
 }
 
 /// Per-run figures, for `--report`.
@@ -147,6 +167,11 @@ pub struct Figures {
     pub mcast_sent: u64,
     /// Of those, frames built and sealed before their token visit.
     pub mcast_sent_ahead: u64,
+    /// Summed over the nodes alive at the end: token losses, and nodes
+    /// failed for silence in gather and at a consensus timeout.
+    pub token_losses: u64,
+    pub failed_silent: u64,
+    pub failed_consensus: u64,
 }
 
 pub struct Sim {
@@ -250,6 +275,7 @@ impl Sim {
         let sender = n.min(2);
         for id in 1..=n {
             let first = if sc.one_sender && id != sender { u64::MAX } else { sim.rng.range(0, 300) * MS };
+            let next_stall = sim.stall_gap();
             sim.nodes.push(Node {
                 totem: None,
                 inc: 0,
@@ -259,10 +285,21 @@ impl Sim {
                 counter: 0,
                 kept: Vec::new(),
                 keys: Vec::new(),
+                stalled_until: 0,
+                next_stall,
             });
             sim.start_node(id);
         }
         sim
+    }
+
+    /// Time to a node's next stall: uniform around the mean `1 / stalls` s.
+    fn stall_gap(&mut self) -> u64 {
+        if self.sc.stalls <= 0.0 {
+            return u64::MAX;
+        }
+        let mean_ms = (1000.0 / self.sc.stalls).max(1.0) as u64;
+        self.now + self.rng.range(1, 2 * mean_ms) * MS
     }
 
     fn plan_faults(rng: &mut Rng, sc: &Scenario) -> Vec<(u64, Fault)> {
@@ -526,13 +563,16 @@ impl Sim {
             let t_pkt = self.heap.peek().map(|p| p.at);
             let t_fault = self.faults.get(self.next_fault).map(|f| f.0);
             let t_sub = if self.workload && self.now < workload_end {
-                self.nodes.iter().filter(|n| n.totem.is_some()).map(|n| n.next_submit).min()
+                self.nodes.iter().filter(|n| n.totem.is_some()).map(|n| n.next_submit.max(n.stalled_until)).min()
             } else {
                 None
             };
-            let t_tmo = self.nodes.iter().filter_map(|n| n.totem.as_ref()?.poll_timeout()).map(|m| m.0).min();
+            let t_tmo = self.nodes.iter().filter_map(Node::timeout).min();
             let t_settle = if settled { None } else { Some(settle_start) };
-            let Some(next_us) = [t_pkt, t_fault, t_sub, t_tmo, t_settle].into_iter().flatten().min() else { break };
+            let t_stall = self.nodes.iter().map(|n| n.next_stall).min().filter(|t| *t != u64::MAX);
+            let Some(next_us) = [t_pkt, t_fault, t_sub, t_tmo, t_settle, t_stall].into_iter().flatten().min() else {
+                break;
+            };
             if next_us > end {
                 break;
             }
@@ -575,10 +615,26 @@ impl Sim {
                 let (_, f) = std::mem::replace(&mut self.faults[self.next_fault], (0, Fault::Heal));
                 self.next_fault += 1;
                 self.apply_fault(f);
+            } else if t_stall == Some(next_us) {
+                for i in 0..self.nodes.len() {
+                    if self.nodes[i].next_stall <= next_us {
+                        let until = self.now + self.rng.range(50, 300) * MS;
+                        self.nodes[i].stalled_until = until;
+                        self.nodes[i].next_stall = until.max(self.stall_gap());
+                    }
+                }
             } else if t_pkt == Some(next_us) {
-                let Some(p) = self.heap.pop() else { continue };
+                let Some(mut p) = self.heap.pop() else { continue };
                 let i = (p.to - 1) as usize;
                 let node = &mut self.nodes[i];
+                if node.stalled_until > self.now {
+                    // Waits in the socket buffer until the process runs (in arrival order).
+                    p.at = node.stalled_until;
+                    self.order += 1;
+                    p.order = self.order;
+                    self.heap.push(p);
+                    continue;
+                }
                 let opens = p.key.as_ref().is_none_or(|k| node.keys.iter().any(|(_, x)| x == k));
                 if !opens {
                     // Sealed with a key this node does not hold (another
@@ -591,15 +647,17 @@ impl Sim {
             } else if t_sub == Some(next_us) {
                 for id in 1..=self.nodes.len() as u32 {
                     let n = &self.nodes[(id - 1) as usize];
-                    if n.totem.is_some() && n.next_submit <= next_us {
+                    if n.totem.is_some() && n.next_submit.max(n.stalled_until) <= next_us {
                         self.submit(id);
                     }
                 }
             } else if t_tmo == Some(next_us) {
                 for id in 1..=self.nodes.len() as u32 {
                     let i = (id - 1) as usize;
-                    let Some(t) = self.nodes[i].totem.as_mut() else { continue };
-                    if t.poll_timeout().is_some_and(|x| x.0 <= next_us) {
+                    if self.nodes[i].timeout().is_none_or(|x| x > next_us) {
+                        continue;
+                    }
+                    if let Some(t) = self.nodes[i].totem.as_mut() {
                         t.handle_timeout(now_m);
                         self.drain(id);
                     }
@@ -634,6 +692,11 @@ impl Sim {
         fig.mcast_sent = self.nodes.iter().filter_map(|n| n.totem.as_ref()).map(|t| t.stats().mcast_sent).sum();
         fig.mcast_sent_ahead =
             self.nodes.iter().filter_map(|n| n.totem.as_ref()).map(|t| t.stats().mcast_sent_ahead).sum();
+        for t in self.nodes.iter().filter_map(|n| n.totem.as_ref()) {
+            fig.token_losses += t.stats().token_losses;
+            fig.failed_silent += t.stats().failed_silent;
+            fig.failed_consensus += t.stats().failed_consensus;
+        }
         let trace = Trace {
             incs: self.incs,
             settle_start,
@@ -663,14 +726,17 @@ pub fn summarize(seed: u64, sc: &Scenario) -> String {
         trace.incs.iter().map(|i| i.log.iter().filter(|r| matches!(r.1, Rec::Config { .. })).count()).sum();
     let submitted: usize = trace.incs.iter().map(|i| i.submitted.len()).sum();
     format!(
-        "seed {seed} [{}]: {} incarnations, {submitted} submitted, {delivered} deliveries, {configs} config events, final ring at {:?} ms, end {} ms, rotations {}, mcast {} ({} built ahead)",
+        "seed {seed} [{}]: {} incarnations, {submitted} submitted, {delivered} deliveries, {configs} config events, final ring at {:?} ms, end {} ms, rotations {}, mcast {} ({} built ahead), token losses {}, failed silent {}, at consensus {}",
         sc.label(),
         trace.incs.len(),
         fig.formed_at_ms,
         trace.end / MS,
         fig.rotations,
         fig.mcast_sent,
-        fig.mcast_sent_ahead
+        fig.mcast_sent_ahead,
+        fig.token_losses,
+        fig.failed_silent,
+        fig.failed_consensus
     )
 }
 

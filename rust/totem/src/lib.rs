@@ -212,6 +212,12 @@ pub struct Stats {
     pub token_rotations: u64,
     pub token_losses: u64,
     pub joins_sent: u64,
+    /// Frames sent as parts of a join or commit token too large for one frame.
+    pub parts_sent: u64,
+    /// Nodes moved to the fail set for sending no join in time (see `Totem::silent_wait_ms`).
+    pub failed_silent: u64,
+    /// Nodes moved to the fail set at a consensus timeout.
+    pub failed_consensus: u64,
     /// Token requests sent to a representative that may be holding the token.
     pub wakes_sent: u64,
     pub gathers: u64,

@@ -5,9 +5,8 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use crate::frag::{Assembled, Cursor, MAX_MESSAGE_SIZE, Reassembly, SendQueue};
 use crate::keyx::KeyExchange;
 use crate::wire::{
-    self, COMMIT_ENTRY_LEN, COMMIT_FIXED_LEN, Commit, CommitEntry, CommitKx, DecodeError, ENCAP_LEN, Encap, Join,
-    MAX_MEMBERS_WIRE, MAX_RTR_WIRE, MCAST_HEADER_LEN, MF_SAFE, Mcast, Packet, TF_INSTALL, TF_PENDING, TOKEN_FIXED_LEN,
-    Token,
+    self, Commit, CommitEntry, CommitKx, DecodeError, ENCAP_LEN, Encap, Join, MAX_MEMBERS_WIRE, MAX_RTR_WIRE,
+    MCAST_HEADER_LEN, MF_SAFE, Mcast, Packet, TF_INSTALL, TF_PENDING, TOKEN_FIXED_LEN, Token,
 };
 use crate::{ConfigKind, Dest, Event, Guarantee, Micros, RingId, State, Stats, SubmitError, TotemConfig, Transmit};
 
@@ -15,6 +14,8 @@ use crate::{ConfigKind, Dest, Event, Guarantee, Micros, RingId, State, Stats, Su
 pub const MIN_FRAME_SIZE: usize = 512;
 /// Most local (self-addressed) token passes handled in one call; the rest wait for `handle_timeout`.
 const LOCAL_PASSES_PER_CALL: usize = 4096;
+/// Retransmission requests a token of the largest ring still has room for.
+const MIN_RTR_ROOM: usize = 16;
 
 /// A message held in a receive buffer, as multicast on its ring.
 #[derive(Clone, Debug)]
@@ -164,6 +165,12 @@ pub struct Totem {
     ahead: Option<Ahead>,
     /// The ring key exchange (see [`Totem::new_keyed`]).
     kx: Option<KeyExchange>,
+    /// Joins and commit tokens arriving in parts.
+    parts: parts::PartAssembly,
+    /// Id of the last packet this node sent in parts.
+    part_id: u32,
+    /// How late live nodes answer a gather here (sets the silent-fail wait).
+    lateness: membership::Lateness,
 }
 
 /// Frames built ahead of a token visit, in order.
@@ -214,9 +221,9 @@ impl Totem {
         if !(MIN_FRAME_SIZE..=65535).contains(&frame_size) {
             return Err(format!("frame size {frame_size} must be between {MIN_FRAME_SIZE} and 65535"));
         }
-        let max_members = MAX_MEMBERS_WIRE
-            .min((frame_size - COMMIT_FIXED_LEN) / COMMIT_ENTRY_LEN)
-            .min((frame_size - TOKEN_FIXED_LEN) / 16);
+        // Joins and commit tokens travel in parts when they outgrow the
+        // frame; the token must fit one frame with its acks (8 bytes a member).
+        let max_members = MAX_MEMBERS_WIRE.min(((frame_size - TOKEN_FIXED_LEN) / 8).saturating_sub(MIN_RTR_ROOM));
         // A restarted node starts from a ring id nobody else can hold.
         let start_seq = persisted_ring_seq.saturating_add(1);
         let mut t = Totem {
@@ -264,6 +271,9 @@ impl Totem {
             pack_ahead: false,
             ahead: None,
             kx: key_seed.map(KeyExchange::new),
+            parts: parts::PartAssembly::default(),
+            part_id: 0,
+            lateness: membership::Lateness::default(),
         };
         t.enter_gather(BTreeSet::new());
         t.run_local();
@@ -424,7 +434,7 @@ impl Totem {
         }
         if due(self.tm_retrans) {
             if let Some((dest, bytes, _)) = &self.last_sent_token {
-                self.out.push_back(Transmit::Send { dest: Dest::Node(*dest), bytes: bytes.clone() });
+                self.send_frames(Dest::Node(*dest), bytes.clone());
                 self.stats.token_retransmits += 1;
                 self.tm_retrans = Some(now.plus_ms(self.cfg.token_retransmit()));
             } else {
@@ -464,18 +474,7 @@ impl Totem {
         self.stats.packets_received += 1;
         let (sender, p) = match wire::decode(bytes) {
             Ok(x) => x,
-            Err(e) => {
-                let s = &mut self.stats;
-                match e {
-                    DecodeError::Short => s.malformed_short += 1,
-                    DecodeError::BadMagic => s.malformed_bad_magic += 1,
-                    DecodeError::BadType => s.malformed_bad_type += 1,
-                    DecodeError::BadLength => s.malformed_bad_length += 1,
-                    DecodeError::AbsurdCount => s.malformed_absurd_count += 1,
-                    DecodeError::BadValue => s.malformed_bad_value += 1,
-                }
-                return;
-            }
+            Err(e) => return self.count_malformed(e),
         };
         if sender == self.me {
             // Our own multicast looped back, or a retransmission of our message.
@@ -489,8 +488,21 @@ impl Totem {
             Packet::Commit(c) => self.on_commit(c),
             Packet::Merge(r) => self.on_merge(sender, r),
             Packet::Wake(r) => self.on_wake(sender, r),
+            Packet::Part(part) => self.on_part(sender, part),
         }
         self.run_local();
+    }
+
+    fn count_malformed(&mut self, e: DecodeError) {
+        let s = &mut self.stats;
+        match e {
+            DecodeError::Short => s.malformed_short += 1,
+            DecodeError::BadMagic => s.malformed_bad_magic += 1,
+            DecodeError::BadType => s.malformed_bad_type += 1,
+            DecodeError::BadLength => s.malformed_bad_length += 1,
+            DecodeError::AbsurdCount => s.malformed_absurd_count += 1,
+            DecodeError::BadValue => s.malformed_bad_value += 1,
+        }
     }
 
     // ---- plumbing ----
@@ -508,7 +520,7 @@ impl Totem {
     }
 
     fn multicast(&mut self, sender: u32, p: &Packet) {
-        self.out.push_back(Transmit::Send { dest: Dest::Multicast, bytes: wire::encode(sender, p) });
+        self.send_frames(Dest::Multicast, wire::encode(sender, p));
     }
 
     fn send_token_like(&mut self, next: u32, local: Local, bytes: Vec<u8>, seq: u64) {
@@ -517,7 +529,7 @@ impl Totem {
             return;
         }
         self.stats.tokens_sent += 1;
-        self.out.push_back(Transmit::Send { dest: Dest::Node(next), bytes: bytes.clone() });
+        self.send_frames(Dest::Node(next), bytes.clone());
         self.last_sent_token = Some((next, bytes, seq));
         self.tm_retrans = Some(self.now.plus_ms(self.cfg.token_retransmit()));
     }
@@ -564,6 +576,7 @@ impl Totem {
 
 mod membership;
 mod ordering;
+mod parts;
 mod recovery;
 
 #[cfg(test)]

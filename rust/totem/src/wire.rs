@@ -7,6 +7,11 @@
 //! carries the wrapped ring secret ([`CommitKx`]) after `hop`. Which
 //! packets travel under a ring's session key and which under the authkey:
 //! [`session_ring`].
+//!
+//! A join or commit token larger than the frame (rings of more than about
+//! 30 members at a 1400-byte frame) travels as parts ([`Part`], type 7,
+//! added without a version change: a ring small enough for one frame sends
+//! exactly what it sent before). See [`split`] and `srp/parts.rs`.
 
 use crate::RingId;
 
@@ -20,6 +25,7 @@ const T_JOIN: u8 = 3;
 const T_COMMIT: u8 = 4;
 const T_MERGE: u8 = 5;
 const T_WAKE: u8 = 6;
+const T_PART: u8 = 7;
 
 /// Hard upper bounds on counts, whatever the frame size.
 pub const MAX_MEMBERS_WIRE: usize = 256;
@@ -48,6 +54,17 @@ pub const COMMIT_FIXED_LEN: usize = HEADER_LEN + 4 + 8 + 8 + COMMIT_KX_LEN + 2;
 pub const COMMIT_KX_LEN: usize = 32 + 32 + 8;
 /// Fixed part of a join (before its two sets).
 pub const JOIN_FIXED_LEN: usize = HEADER_LEN + 8 + 32 + 2 + 2;
+/// Header of a part: `id u32, index u8, count u8, len u16` after the packet header.
+pub const PART_HEADER_LEN: usize = HEADER_LEN + 4 + 1 + 1 + 2;
+/// Largest join or commit token any valid ring produces: the bound on what
+/// parts may add up to.
+pub const MAX_MEMBERSHIP_LEN: usize = {
+    let join = JOIN_FIXED_LEN + 4 * 2 * MAX_MEMBERS_WIRE;
+    let commit = COMMIT_FIXED_LEN + COMMIT_ENTRY_LEN * MAX_MEMBERS_WIRE;
+    if join > commit { join } else { commit }
+};
+/// Most parts one packet is split into (a 512-byte frame needs 22 for the largest).
+pub const MAX_PARTS: usize = 32;
 
 /// Why a packet was refused. Each class has its own counter in `Stats`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -145,6 +162,36 @@ pub enum Packet {
     /// To the representative of `RingId`: "I have messages queued, pass the token
     /// on if you are holding it". Only shortens a hold; losing it costs nothing.
     Wake(RingId),
+    /// One piece of a join or commit token that does not fit the frame.
+    Part(Part),
+}
+
+/// Piece `index` of `count` of the encoded packet numbered `id` by its sender.
+/// The pieces concatenated are that packet's bytes, header included.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Part {
+    pub id: u32,
+    pub index: u8,
+    pub count: u8,
+    pub data: Vec<u8>,
+}
+
+/// Splits an encoded packet into parts that each fit `frame` bytes; a packet
+/// that fits already is returned as is (then `id` is not used).
+pub fn split(sender: u32, id: u32, bytes: Vec<u8>, frame: usize) -> Vec<Vec<u8>> {
+    if bytes.len() <= frame {
+        return vec![bytes];
+    }
+    let room = frame - PART_HEADER_LEN;
+    let count = bytes.len().div_ceil(room);
+    debug_assert!(count <= MAX_PARTS && bytes.len() <= MAX_MEMBERSHIP_LEN);
+    bytes
+        .chunks(room)
+        .enumerate()
+        .map(|(i, data)| {
+            encode(sender, &Packet::Part(Part { id, index: i as u8, count: count as u8, data: data.to_vec() }))
+        })
+        .collect()
 }
 
 /// One piece of an application message inside an mcast packet.
@@ -337,6 +384,15 @@ pub fn encode(sender: u32, p: &Packet) -> Vec<u8> {
             w.ring(*r);
             w.0
         }
+        Packet::Part(p) => {
+            let mut w = Writer::new(T_PART, sender, PART_HEADER_LEN + p.data.len());
+            w.u32(p.id);
+            w.u8(p.index);
+            w.u8(p.count);
+            w.u16(p.data.len() as u16);
+            w.0.extend_from_slice(&p.data);
+            w.0
+        }
     }
 }
 
@@ -513,6 +569,21 @@ pub fn decode(buf: &[u8]) -> Result<(u32, Packet), DecodeError> {
             r.end()?;
             Packet::Wake(ring)
         }
+        T_PART => {
+            let id = r.u32()?;
+            let index = r.u8()?;
+            let count = r.u8()?;
+            if count < 2 || usize::from(count) > MAX_PARTS || index >= count {
+                return Err(DecodeError::BadValue);
+            }
+            let len = usize::from(r.u16()?);
+            if len == 0 || len > MAX_MEMBERSHIP_LEN {
+                return Err(DecodeError::BadLength);
+            }
+            let data = r.bytes(len)?;
+            r.end()?;
+            Packet::Part(Part { id, index, count, data: data.to_vec() })
+        }
         _ => return Err(DecodeError::BadType),
     };
     Ok((sender, p))
@@ -562,6 +633,7 @@ mod tests {
             }),
             Packet::Merge(ring()),
             Packet::Wake(ring()),
+            Packet::Part(Part { id: 9, index: 1, count: 3, data: b"piece".to_vec() }),
         ]
     }
 
@@ -580,7 +652,7 @@ mod tests {
                 Packet::Mcast(m) => Some(m.ring),
                 Packet::Token(t) => Some(t.ring),
                 Packet::Wake(r) => Some(*r),
-                Packet::Join(_) | Packet::Commit(_) | Packet::Merge(_) => None,
+                Packet::Join(_) | Packet::Commit(_) | Packet::Merge(_) | Packet::Part(_) => None,
             };
             let b = encode(1, &p);
             assert_eq!(session_ring(&b), want, "{p:?}");
@@ -685,6 +757,44 @@ mod tests {
         // Join whose sender is not in its own proc set.
         let b = encode(9, &Packet::Join(Join { proc_set: vec![1], fail_set: vec![], ring_seq: 0, ephemeral: [0; 32] }));
         assert_eq!(decode(&b), Err(DecodeError::BadValue));
+    }
+
+    #[test]
+    fn split_parts_add_up_to_the_packet() {
+        let members: Vec<u32> = (1..=100).collect();
+        let entries = vec![CommitEntry { filled: true, old_ring: ring(), aru: 7, high_delivered: 7, high_seq: 9 }; 100];
+        let c = Packet::Commit(Commit { ring: ring(), hop: 3, kx: CommitKx::default(), members, entries });
+        let whole = encode(1, &c);
+        assert!(whole.len() > 4000);
+        let parts = split(1, 77, whole.clone(), 1024);
+        assert_eq!(parts.len(), whole.len().div_ceil(1024 - PART_HEADER_LEN));
+        let mut joined = Vec::new();
+        for (i, b) in parts.iter().enumerate() {
+            assert!(b.len() <= 1024);
+            match decode(b) {
+                Ok((1, Packet::Part(p))) => {
+                    assert_eq!((p.id, usize::from(p.index), usize::from(p.count)), (77, i, parts.len()));
+                    joined.extend_from_slice(&p.data);
+                }
+                other => panic!("part {i}: {other:?}"),
+            }
+        }
+        assert_eq!(joined, whole);
+        // Small enough for a frame: sent unchanged.
+        let j = encode(1, &samples()[3]);
+        assert_eq!(split(1, 78, j.clone(), 1024), vec![j]);
+        // The largest membership packet fits MAX_PARTS parts of the smallest frame.
+        assert!(MAX_MEMBERSHIP_LEN.div_ceil(crate::srp::MIN_FRAME_SIZE - PART_HEADER_LEN) <= MAX_PARTS);
+    }
+
+    #[test]
+    fn bad_parts() {
+        let part = |index, count| encode(1, &Packet::Part(Part { id: 1, index, count, data: vec![1] }));
+        assert_eq!(decode(&part(2, 2)), Err(DecodeError::BadValue));
+        assert_eq!(decode(&part(0, 1)), Err(DecodeError::BadValue));
+        assert_eq!(decode(&part(0, MAX_PARTS as u8 + 1)), Err(DecodeError::BadValue));
+        let empty = encode(1, &Packet::Part(Part { id: 1, index: 0, count: 2, data: vec![] }));
+        assert_eq!(decode(&empty), Err(DecodeError::BadLength));
     }
 
     /// Random mutations of valid packets never panic, and whatever decodes re-encodes to the same bytes.

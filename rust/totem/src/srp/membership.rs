@@ -4,7 +4,60 @@ use std::collections::{BTreeSet, VecDeque};
 
 use super::*;
 
+/// How late the nodes of this cluster answer a gather: the silent-fail rule
+/// waits that long (plus a join interval) before it takes silence for death.
+///
+/// A round (gather start or consensus timeout) expects an answer from every
+/// other node of its proc set. The first join from such a node that names
+/// us (a node that restarted names only itself) tells how long after the
+/// round began it answered, also when it comes after we failed it and formed
+/// a ring without it. The latest such delay is kept, and shrinks by a quarter
+/// each round, so a cluster whose nodes answer at once goes back to the
+/// configured `silent_fail`.
+#[derive(Default)]
+pub(super) struct Lateness {
+    /// Latest answer seen, after its round began.
+    late_us: u64,
+    round_start: Micros,
+    /// Nodes of the last round not heard from yet.
+    waiting: BTreeSet<u32>,
+}
+
+impl Lateness {
+    pub(super) fn new_round(&mut self, now: Micros, expect: impl Iterator<Item = u32>) {
+        self.late_us -= self.late_us / 4;
+        self.round_start = now;
+        self.waiting = expect.collect();
+    }
+
+    pub(super) fn answered(&mut self, sender: u32, now: Micros, limit_us: u64) {
+        if self.waiting.remove(&sender) {
+            let late = now.0.saturating_sub(self.round_start.0);
+            if late <= limit_us {
+                self.late_us = self.late_us.max(late);
+            }
+        }
+    }
+}
+
 impl Totem {
+    /// How long gather waits for a first join from a node before failing
+    /// it as silent: `silent_fail`, or the latest answer seen here plus a
+    /// join interval if later, at most consensus / 2 (see CONFIG.md).
+    pub fn silent_wait_ms(&self) -> u32 {
+        let late_ms = self.lateness.late_us.div_ceil(1000);
+        let late = u32::try_from(late_ms).unwrap_or(u32::MAX).saturating_add(self.cfg.join);
+        self.cfg.silent_fail().max(late.min(self.cfg.consensus() / 2))
+    }
+
+    fn start_round(&mut self) {
+        let me = self.me;
+        let expect = self.gather.proc_set.iter().copied().filter(|n| *n != me);
+        self.lateness.new_round(self.now, expect);
+        self.tm_consensus = Some(self.now.plus_ms(self.cfg.consensus()));
+        self.tm_silent = Some(self.now.plus_ms(self.silent_wait_ms()));
+    }
+
     // ---- gather ----
 
     pub(super) fn enter_gather(&mut self, proc_init: BTreeSet<u32>) {
@@ -30,8 +83,7 @@ impl Totem {
             proc_set.remove(&last);
         }
         self.gather = Gather { proc_set, ..Gather::default() };
-        self.tm_consensus = Some(self.now.plus_ms(self.cfg.consensus()));
-        self.tm_silent = Some(self.now.plus_ms(self.cfg.silent_fail()));
+        self.start_round();
         if self.cfg.send_join > 0 {
             self.tm_join = Some(self.now.plus_ms(self.cfg.send_join));
         } else {
@@ -41,9 +93,9 @@ impl Totem {
         self.check_consensus();
     }
 
-    /// Largest proc or fail set: both must fit in one join packet.
+    /// Largest proc or fail set a join carries (it travels in parts if need be).
     pub(super) fn max_set(&self) -> usize {
-        MAX_MEMBERS_WIRE.min((self.frame_size - wire::JOIN_FIXED_LEN) / 8)
+        MAX_MEMBERS_WIRE
     }
 
     pub(super) fn send_join(&mut self) {
@@ -61,6 +113,10 @@ impl Totem {
     }
 
     pub(super) fn on_join(&mut self, sender: u32, j: Join) {
+        if j.proc_set.contains(&self.me) {
+            let limit = u64::from(self.cfg.consensus()) * 1000;
+            self.lateness.answered(sender, self.now, limit);
+        }
         match self.state {
             State::Operational => {
                 if self.members.contains(&sender) && j.ring_seq < self.ring.seq {
@@ -121,7 +177,7 @@ impl Totem {
         proc_set.extend(j.proc_set.iter().copied());
         let mut fail_set = g.fail_set.clone();
         fail_set.extend(j.fail_set.iter().copied());
-        // Both sets travel in our join, which must fit in a frame.
+        // Both sets travel in our join, which the wire bounds.
         if proc_set.difference(&fail_set).count() > self.max_members
             || proc_set.len() > max_set
             || fail_set.len() > max_set
@@ -164,7 +220,7 @@ impl Totem {
                 if !g.proc_set.contains(&sender)
                     && !g.fail_set.contains(&sender)
                     && g.proc_set.difference(&g.fail_set).count() < self.max_members
-                    && g.proc_set.len() < MAX_MEMBERS_WIRE.min((self.frame_size - wire::JOIN_FIXED_LEN) / 8)
+                    && g.proc_set.len() < MAX_MEMBERS_WIRE
                 {
                     g.proc_set.insert(sender);
                     g.agreed.clear();
@@ -178,13 +234,13 @@ impl Totem {
     pub(super) fn consensus_timeout(&mut self) {
         let g = &mut self.gather;
         let missing: Vec<u32> = g.live().into_iter().filter(|n| *n != self.me && !g.agreed.contains(n)).collect();
+        self.stats.failed_consensus += missing.len() as u64;
         g.fail_set.extend(missing);
         // Require fresh joins next round, so a representative that died after consensus is noticed
         // (it stays silent, so it is failed after `silent_fail`, not after another consensus timeout).
         g.agreed.clear();
         g.heard.clear();
-        self.tm_consensus = Some(self.now.plus_ms(self.cfg.consensus()));
-        self.tm_silent = Some(self.now.plus_ms(self.cfg.silent_fail()));
+        self.start_round();
         self.send_join();
         self.check_consensus();
     }
@@ -193,12 +249,20 @@ impl Totem {
     ///
     /// Every live node that is gathering multicasts a join at once and then every `join`
     /// ms, and an operational node that receives a join starts gathering, so a node that
-    /// stayed silent for several join intervals is dead or cut off. Waiting the whole
+    /// stayed silent for several join intervals, and longer than live nodes here answer
+    /// ([`Totem::silent_wait_ms`]), is dead or cut off. Waiting the whole
     /// consensus timeout for it is what made failure detection slow. A live node failed
     /// by mistake (all its joins lost or delayed) forms its own ring and merge detection
     /// brings it back; safety does not depend on this choice, only on consensus.
     pub(super) fn fail_silent(&mut self) {
         if self.state != State::Gather {
+            return;
+        }
+        // Nodes that answered late in this very round raised the wait: a
+        // slow machine now, so give the silent ones as long.
+        let due = self.lateness.round_start.plus_ms(self.silent_wait_ms());
+        if due > self.now {
+            self.tm_silent = Some(due);
             return;
         }
         let g = &mut self.gather;
@@ -207,6 +271,7 @@ impl Totem {
         if silent.is_empty() {
             return;
         }
+        self.stats.failed_silent += silent.len() as u64;
         g.fail_set.extend(silent);
         g.agreed.clear();
         self.send_join();

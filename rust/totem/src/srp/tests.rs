@@ -779,3 +779,58 @@ fn recorded_membership_replayed_to_a_restarted_node_installs_nothing() {
     // ...with it, only the node's own ring of one.
     assert_eq!(replay(Some([0x99; 32])), (1, vec![2]));
 }
+
+/// 40 members need a commit token of 1742 bytes and joins of 372: over a
+/// 1200-byte frame the commit token travels in parts, and the ring forms
+/// with every packet on the wire within the frame.
+#[test]
+fn a_ring_larger_than_one_commit_frame_forms_with_membership_in_parts() {
+    let mut net = Net::new(40);
+    assert!(net.nodes[0].max_members() >= 64);
+    net.run_until(Micros::from_millis(4000));
+    let all: Vec<u32> = (1..=40).collect();
+    for n in &net.nodes {
+        assert_eq!(n.state(), State::Operational);
+        assert_eq!(n.members(), all.as_slice());
+    }
+    assert!(net.largest_packet <= 1200, "largest packet {}", net.largest_packet);
+    assert!(net.nodes.iter().map(|n| n.stats().parts_sent).sum::<u64>() > 0);
+    net.nodes[5].submit(b"after", Guarantee::Agreed).unwrap();
+    net.run_until(net.now.plus_ms(500));
+    for d in &net.delivered {
+        assert_eq!(d.last().map(|(s, m)| (*s, m.as_slice())), Some((6, &b"after"[..])));
+    }
+}
+
+/// The silent-fail wait stays at `silent_fail` while nodes answer at once,
+/// grows to a late answer plus a join interval (also one that came after
+/// the node was failed), at most consensus / 2, and shrinks again by a
+/// quarter each round.
+#[test]
+fn the_silent_wait_follows_how_late_live_nodes_answer() {
+    let cfg = TotemConfig::default();
+    let mut t = keyed(1, cfg.clone(), 1200, 0, Micros(0));
+    let base = cfg.silent_fail();
+    assert_eq!(t.silent_wait_ms(), base);
+    let limit = u64::from(cfg.consensus()) * 1000;
+    t.lateness.new_round(Micros(1_000_000), [2, 3].into_iter());
+    t.lateness.answered(2, Micros(1_002_000), limit);
+    assert_eq!(t.silent_wait_ms(), base);
+    t.lateness.answered(3, Micros(1_300_000), limit);
+    assert_eq!(t.silent_wait_ms(), 300 + cfg.join);
+    // Only the first answer of a node in a round counts.
+    t.lateness.answered(3, Micros(1_900_000), limit);
+    assert_eq!(t.silent_wait_ms(), 300 + cfg.join);
+    t.lateness.new_round(Micros(2_000_000), [2].into_iter());
+    assert_eq!(t.silent_wait_ms(), 225 + cfg.join);
+    // A node heard after the consensus timeout (restarted, say) teaches nothing.
+    t.lateness.answered(2, Micros(2_000_000 + limit + 1), limit);
+    assert_eq!(t.silent_wait_ms(), 225 + cfg.join);
+    for _ in 0..20 {
+        t.lateness.new_round(Micros(3_000_000), std::iter::empty());
+    }
+    assert_eq!(t.silent_wait_ms(), base);
+    t.lateness.new_round(Micros(4_000_000), [2].into_iter());
+    t.lateness.answered(2, Micros(4_000_000 + limit), limit);
+    assert_eq!(t.silent_wait_ms(), cfg.consensus() / 2);
+}
