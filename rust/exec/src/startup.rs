@@ -181,10 +181,10 @@ fn serve(loaded: &Loaded, ring: Option<RingConfig>, rundir: &mut RunDir, ready: 
 }
 
 /// The quorum rules of `config`: votes come from the first interface's
-/// member list, one per member.
+/// member list (`quorum_votes`, 1 by default).
 pub fn quorum_rules(config: &config::Config) -> Result<Option<crate::quorum::Rules>, String> {
     let members: Vec<(u32, u32)> = match config.totem.interfaces.first() {
-        Some(i) => i.members.iter().map(|a| (member_id(config, *a), 1)).collect(),
+        Some(i) => i.members.iter().zip(&i.member_votes).map(|(a, v)| (member_id(config, *a), *v)).collect(),
         None => Vec::new(),
     };
     crate::quorum::Rules::from_config(config.quorum.as_ref(), &members)

@@ -34,6 +34,18 @@ fn the_check_reports_the_quorum_rules_and_refuses_unusable_ones() {
         check(&udpu("quorum {\n provider: corosync_votequorum\n expected_votes: 2\n two_node: 1\n}\n"));
     assert_eq!(code, Some(0));
     assert!(out.contains("quorum: corosync_votequorum, 2 expected votes, two_node, wait_for_all\n"), "{out}");
+    // A member's quorum_votes count in the default expected votes.
+    let weighted = udpu("quorum {\n provider: corosync_votequorum\n}\n").replacen(
+        "memberaddr: 127.0.0.2\n",
+        "memberaddr: 127.0.0.2\n   quorum_votes: 3\n",
+        1,
+    );
+    let (code, out, err) = check(&weighted);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("\nquorum: corosync_votequorum, 5 expected votes\n"), "{out}");
+    let (code, _, err) = check(&weighted.replace("quorum_votes: 3", "quorum_votes: 0"));
+    assert_eq!(code, Some(1));
+    assert!(err.contains("quorum_votes"), "{err}");
     // No member list to count and no expected_votes.
     let (code, _, err) = check(&format!(
         "totem {{\n version: 2\n interface {{\n  ringnumber: 0\n  bindnetaddr: 127.0.0.0\n  mcastaddr: 239.192.77.13\n }}\n}}\n\

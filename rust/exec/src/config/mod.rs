@@ -94,6 +94,8 @@ pub struct Interface {
     pub ttl: u32,
     /// `member { memberaddr }` entries (unicast transport).
     pub members: Vec<IpAddr>,
+    /// Each member's `quorum_votes` (1 when not written), in `members` order.
+    pub member_votes: Vec<u32>,
 }
 
 /// A totem key exactly as written (validated), for `TotemConfig::set`.

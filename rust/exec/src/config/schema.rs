@@ -412,9 +412,18 @@ fn interface(cx: &Ctx, s: &Section, transport: Transport) -> Result<Interface, C
         }
     }
     let mut members = Vec::new();
+    let mut member_votes = Vec::new();
     for m in subs {
-        let (entries, _) = cx.entries(m, &|k| k == "memberaddr", &[], &[])?;
-        let Some(Named { e, .. }) = entries.first() else {
+        let (entries, _) = cx.entries(m, &|k| matches!(k, "memberaddr" | "quorum_votes"), &[], &[])?;
+        let mut addr = None;
+        let mut votes = 1;
+        for Named { name, e } in entries {
+            match name {
+                "memberaddr" => addr = Some(e),
+                _ => votes = cx.number(e, 1, 255)? as u32,
+            }
+        }
+        let Some(e) = addr else {
             return Err(cx.err(m.line, "memberaddr", "missing in member section"));
         };
         let a = cx.address(e)?;
@@ -422,6 +431,7 @@ fn interface(cx: &Ctx, s: &Section, transport: Transport) -> Result<Interface, C
             return Err(cx.err(e.line, "memberaddr", format!("{a} listed twice")));
         }
         members.push(a);
+        member_votes.push(votes);
     }
     if let Some(e) = broadcast {
         if transport == Transport::Udp {
@@ -431,7 +441,7 @@ fn interface(cx: &Ctx, s: &Section, transport: Transport) -> Result<Interface, C
     }
     let ringnumber = ringnumber.ok_or_else(|| cx.err(s.line, "ringnumber", "missing in interface section"))?;
     let bindnetaddr = bindnetaddr.ok_or_else(|| cx.err(s.line, "bindnetaddr", "missing in interface section"))?;
-    Ok(Interface { line: s.line, ringnumber, bindnetaddr, mcastaddr, mcastport, ttl, members })
+    Ok(Interface { line: s.line, ringnumber, bindnetaddr, mcastaddr, mcastport, ttl, members, member_votes })
 }
 
 fn facility(name: &str) -> Option<i32> {
