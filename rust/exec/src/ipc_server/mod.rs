@@ -47,7 +47,7 @@ use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::io;
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::os::unix::fs::FileTypeExt;
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -216,8 +216,7 @@ impl Server {
     /// existing socket there is stale.
     pub fn bind(path: &Path, policy: AccessPolicy, services: Vec<u32>, epoll: &Epoll) -> io::Result<Server> {
         clear_stale_socket(path)?;
-        let listener = sys::listen_unix(path, BACKLOG)?;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666))?;
+        let listener = sys::listen_unix(path, BACKLOG, 0o666)?;
         epoll.add(listener.as_raw_fd(), LISTEN_KEY, sys::IN)?;
         Ok(Server {
             listener,

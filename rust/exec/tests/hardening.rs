@@ -1,0 +1,111 @@
+//! Issue 25, local attacks on an executive that runs as root: files it
+//! creates, the run directory it trusts, setuid starts, connection limits,
+//! the lock file and log flooding.
+
+mod common;
+
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::process::CommandExt;
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::*;
+
+fn mode(p: &std::path::Path) -> u32 {
+    std::fs::symlink_metadata(p).unwrap().mode() & 0o7777
+}
+
+/// Starts `aisexec -f` on `dir` and returns its exit code and stderr,
+/// for starts that must fail.
+fn failed_start(dir: &TempDir, adjust: impl FnOnce(&mut std::process::Command)) -> (Option<i32>, String) {
+    let mut c = command(dir, &["-f"]);
+    c.stdout(Stdio::null()).stderr(Stdio::piped());
+    adjust(&mut c);
+    let mut child = c.spawn().unwrap();
+    let code = wait_child(&mut child, Duration::from_secs(10));
+    if code.is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    (code, err)
+}
+
+#[test]
+fn files_get_explicit_modes_under_umask_000_and_links_are_not_followed() {
+    let dir = TempDir::new("umask");
+    let log = dir.path().join("aisexec.log");
+    dir.config(&format!(
+        "logging {{\n to_syslog: no\n to_stderr: no\n to_file: yes\n logfile: {}\n}}\n",
+        log.display()
+    ));
+    // A victim file, linked from the pid file's temporary name.
+    std::fs::create_dir(dir.run_dir()).unwrap();
+    let victim = dir.path().join("victim");
+    std::fs::write(&victim, "precious").unwrap();
+    std::os::unix::fs::symlink(&victim, dir.run_dir().join("aisexec.pid.tmp")).unwrap();
+    let exec = Exec::start_with(&dir, |c| {
+        // SAFETY: umask is async-signal-safe.
+        unsafe {
+            c.pre_exec(|| {
+                libc::umask(0);
+                Ok(())
+            })
+        };
+    });
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+    assert_eq!(std::fs::read_to_string(dir.pid_file()).unwrap().trim(), exec.pid().to_string());
+    assert_eq!(mode(&dir.pid_file()), 0o644);
+    assert_eq!(mode(&dir.run_dir().join("aisexec.lock")), 0o600);
+    assert_eq!(mode(&dir.socket()), 0o666);
+    assert_eq!(mode(&log), 0o640);
+    drop(exec);
+
+    // A run directory the executive makes itself is 0755 under umask 000.
+    let fresh = TempDir::new("umask-fresh");
+    fresh.config(QUIET);
+    let exec = Exec::start_with(&fresh, |c| {
+        // SAFETY: as above.
+        unsafe {
+            c.pre_exec(|| {
+                libc::umask(0);
+                Ok(())
+            })
+        };
+    });
+    assert_eq!(mode(&fresh.run_dir()), 0o755);
+    drop(exec);
+
+    // A log file that is a link is refused, not written through.
+    let linked = TempDir::new("loglink");
+    let log = linked.path().join("aisexec.log");
+    std::os::unix::fs::symlink(&victim, &log).unwrap();
+    linked.config(&format!("logging {{\n to_syslog: no\n to_file: yes\n logfile: {}\n}}\n", log.display()));
+    let (code, err) = failed_start(&linked, |_| {});
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("cannot open log file"), "{err}");
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+}
+
+#[test]
+fn a_run_directory_others_can_write_is_refused() {
+    let dir = TempDir::new("rundir-mode");
+    dir.config(QUIET);
+    std::fs::create_dir(dir.run_dir()).unwrap();
+    for m in [0o777, 0o775, 0o1777] {
+        std::fs::set_permissions(dir.run_dir(), std::fs::Permissions::from_mode(m)).unwrap();
+        let (code, err) = failed_start(&dir, |_| {});
+        assert_eq!(code, Some(1), "{m:o}: {err}");
+        assert!(err.contains("writable by group or others"), "{m:o}: {err}");
+        assert!(!dir.socket().exists() && !dir.run_dir().join("aisexec.lock").exists());
+    }
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        std::fs::set_permissions(dir.run_dir(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::os::unix::fs::chown(dir.run_dir(), Some(65534), None).unwrap();
+        let (code, err) = failed_start(&dir, |_| {});
+        assert_eq!(code, Some(1), "{err}");
+        assert!(err.contains("owned by uid 65534"), "{err}");
+    }
+}
