@@ -19,6 +19,20 @@ pub fn set_umask() {
     unsafe { libc::umask(UMASK) };
 }
 
+/// Refuses a set-user-id or set-group-id start: the environment names
+/// the files the executive writes, so a setuid copy run by an ordinary
+/// user would write root's files where that user says.
+pub fn check_not_setid() -> Result<(), String> {
+    // SAFETY: these getters cannot fail.
+    let (uid, euid, gid, egid) = unsafe { (libc::getuid(), libc::geteuid(), libc::getgid(), libc::getegid()) };
+    if uid != euid || gid != egid {
+        return Err(format!(
+            "refusing to run set-user-id or set-group-id (uid {uid} euid {euid} gid {gid} egid {egid}); start aisexec as the user it runs as"
+        ));
+    }
+    Ok(())
+}
+
 /// Opens `path` for appending, created with `mode` if missing; a symbolic
 /// link at `path` is an error (`ELOOP`), not followed.
 pub fn open_append(path: &Path, mode: u32) -> io::Result<File> {

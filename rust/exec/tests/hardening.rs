@@ -19,9 +19,13 @@ fn mode(p: &std::path::Path) -> u32 {
 /// for starts that must fail.
 fn failed_start(dir: &TempDir, adjust: impl FnOnce(&mut std::process::Command)) -> (Option<i32>, String) {
     let mut c = command(dir, &["-f"]);
-    c.stdout(Stdio::null()).stderr(Stdio::piped());
     adjust(&mut c);
-    let mut child = c.spawn().unwrap();
+    failed_run(c)
+}
+
+/// Runs `c` for at most 10 s (killed then); its exit code and stderr.
+fn failed_run(mut c: std::process::Command) -> (Option<i32>, String) {
+    let mut child = c.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
     let code = wait_child(&mut child, Duration::from_secs(10));
     if code.is_none() {
         let _ = child.kill();
@@ -107,5 +111,30 @@ fn a_run_directory_others_can_write_is_refused() {
         let (code, err) = failed_start(&dir, |_| {});
         assert_eq!(code, Some(1), "{err}");
         assert!(err.contains("owned by uid 65534"), "{err}");
+    }
+}
+
+#[test]
+fn a_set_user_id_start_is_refused() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        println!("not root: cannot make a setuid-root copy; not tested");
+        return;
+    }
+    let dir = TempDir::new("setuid");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    dir.config(QUIET);
+    let exe = dir.path().join("aisexec");
+    std::fs::copy(AISEXEC, &exe).unwrap();
+    for m in [0o4755, 0o2755] {
+        std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(m)).unwrap();
+        let mut c = std::process::Command::new(&exe);
+        c.arg("-f");
+        exec_env(&mut c, &dir);
+        c.uid(65534).gid(65534);
+        let (code, err) = failed_run(c);
+        assert_eq!(code, Some(1), "{m:o}: {err}");
+        assert!(err.contains("refusing to run set-user-id or set-group-id"), "{m:o}: {err}");
+        assert!(!dir.run_dir().exists(), "{m:o}: created the run directory");
     }
 }

@@ -48,6 +48,30 @@ pub fn connect_unix(path: &Path) -> io::Result<OwnedFd> {
     }
 }
 
+/// The uid of the process that listens at the other end of `fd`, as the
+/// kernel recorded it (`SO_PEERCRED`).
+pub fn peer_uid(fd: RawFd) -> io::Result<u32> {
+    let mut cred = libc::ucred { pid: 0, uid: 0, gid: 0 };
+    let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
+    // SAFETY: `cred` and `len` are valid for the call.
+    let rc = unsafe { libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_PEERCRED, (&raw mut cred).cast(), &mut len) };
+    if rc < 0 { Err(io::Error::last_os_error()) } else { Ok(cred.uid) }
+}
+
+/// This process's effective uid.
+pub fn effective_uid() -> u32 {
+    // SAFETY: geteuid cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+/// Whether this program runs with privileges its caller lacks (setuid,
+/// setgid, file capabilities): the kernel's `AT_SECURE`, the test
+/// `secure_getenv` makes.
+pub fn secure_exec() -> bool {
+    // SAFETY: getauxval has no preconditions.
+    unsafe { libc::getauxval(libc::AT_SECURE) != 0 }
+}
+
 /// Sends all of `buf`, waiting for room until `deadline`. A timeout is
 /// `ErrorKind::TimedOut` with the number of bytes already sent in `sent`.
 pub fn send_all(fd: RawFd, buf: &[u8], deadline: Option<Instant>, sent: &mut usize) -> io::Result<()> {
