@@ -138,3 +138,95 @@ fn a_set_user_id_start_is_refused() {
         assert!(!dir.run_dir().exists(), "{m:o}: created the run directory");
     }
 }
+
+const CONNECT_ENV: &str = "AIS_HARDENING_CONNECT";
+
+/// Helper (run as another user by the test below): opens up to the
+/// number of connections `CONNECT_ENV` names (`<socket> <n>`), prints
+/// `OPENED <k> REFUSED <error>` and holds them until stdin closes.
+#[test]
+fn connect_many_helper() {
+    let Some(arg) = std::env::var("AIS_HARDENING_CONNECT").ok() else { return };
+    let (socket, n) = arg.rsplit_once(' ').unwrap();
+    let mut held = Vec::new();
+    let mut refused = 0;
+    for _ in 0..n.parse::<usize>().unwrap() {
+        let (req, reply) =
+            hello(std::path::Path::new(socket), ais_ipc::handshake::Role::Request, ais_ipc::service::CFG, 0).unwrap();
+        if reply.error != ais_ipc::error::OK {
+            refused = reply.error;
+            break;
+        }
+        held.push((req, dispatch_hello(std::path::Path::new(socket), ais_ipc::service::CFG, reply.token)));
+    }
+    println!("\nOPENED {} REFUSED {refused}", held.len());
+    let _ = std::io::Read::read(&mut std::io::stdin(), &mut [0u8; 1]);
+}
+
+/// Runs [`connect_many_helper`] as uid 65534; returns what it printed and
+/// the child (holding its connections until dropped).
+fn connect_many_as_nobody(dir: &TempDir, n: usize) -> (String, ChildGuard) {
+    let exe = dir.path().join("helper-client");
+    if !exe.exists() {
+        std::fs::copy(std::env::current_exe().unwrap(), &exe).unwrap();
+        std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let mut child = std::process::Command::new(&exe)
+        .args(["--exact", "connect_many_helper", "--nocapture", "--test-threads=1"])
+        .env(CONNECT_ENV, format!("{} {n}", dir.socket().display()))
+        .uid(65534)
+        .gid(65534)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    while !line.starts_with("OPENED") {
+        line.clear();
+        if std::io::BufRead::read_line(&mut out, &mut line).unwrap() == 0 {
+            break;
+        }
+    }
+    (line.trim().to_string(), ChildGuard(child))
+}
+
+/// Kills a helper on drop.
+struct ChildGuard(std::process::Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn connections_are_limited_per_process_and_per_user_with_room_for_root() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        println!("not root: cannot connect as another user; not tested");
+        return;
+    }
+    let dir = TempDir::new("connlimit");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    dir.config(&format!(
+        "{QUIET}aisexec {{\n max_connections_per_uid: 5\n max_connections_per_process: 3\n}}\nuidgid {{\n uid: 65534\n}}\n"
+    ));
+    let exec = Exec::start(&dir);
+    let no_resources = ais_ipc::error::NO_RESOURCES;
+    let (first, _a) = connect_many_as_nobody(&dir, 10);
+    assert_eq!(first, format!("OPENED 3 REFUSED {no_resources}"));
+    let (second, b) = connect_many_as_nobody(&dir, 10);
+    assert_eq!(second, format!("OPENED 2 REFUSED {no_resources}"));
+    // Root is not held back by the user's limits.
+    let mut clients: Vec<Client> = (0..20).map(|_| Client::connect(&dir.socket(), ais_ipc::service::CFG)).collect();
+    clients[19].status().unwrap();
+    // A process that goes gives its connections back to its user.
+    drop(b);
+    std::thread::sleep(Duration::from_millis(200));
+    let (third, _c) = connect_many_as_nobody(&dir, 2);
+    assert_eq!(third, "OPENED 2 REFUSED 0");
+    let log = exec.stderr();
+    assert!(log.contains("(max_connections_per_process)") && log.contains("(max_connections_per_uid)"), "{log}");
+}

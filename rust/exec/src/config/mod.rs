@@ -273,11 +273,28 @@ pub struct Aisexec {
     /// `metrics: 127.0.0.1:9405`: serve the live statistics in the
     /// Prometheus text format there (off by default).
     pub metrics: Option<std::net::SocketAddr>,
+    /// Library connections one user other than root may hold.
+    pub max_connections_per_uid: u32,
+    /// Library connections one process other than root's may hold.
+    pub max_connections_per_process: u32,
+    /// Connections only root may use once the rest are taken.
+    pub root_reserved_connections: u32,
 }
 
 impl Default for Aisexec {
     fn default() -> Self {
-        Aisexec { user: "ais".into(), group: "ais".into(), realtime_priority: false, mlockall: false, metrics: None }
+        Aisexec {
+            user: "ais".into(),
+            group: "ais".into(),
+            realtime_priority: false,
+            mlockall: false,
+            metrics: None,
+            // Of 8192 connections: four users at their limit still leave
+            // the reserve to root (and its tools).
+            max_connections_per_uid: 1024,
+            max_connections_per_process: 512,
+            root_reserved_connections: 1024,
+        }
     }
 }
 

@@ -470,6 +470,26 @@ fn totem_keyfile_and_key_come_before_the_environment_and_default() {
 }
 
 #[test]
+fn connection_limits_have_defaults_and_bounds() {
+    let c = parse_str("a.conf", "aisexec {\n user: root\n}\n").unwrap();
+    assert_eq!(
+        (c.aisexec.max_connections_per_uid, c.aisexec.max_connections_per_process, c.aisexec.root_reserved_connections),
+        (1024, 512, 1024)
+    );
+    let text =
+        "aisexec {\n max_connections_per_uid: 7\n max_connections_per_process: 3\n root_reserved_connections: 0\n}\n";
+    let c = parse_str("a.conf", text).unwrap();
+    assert_eq!(
+        (c.aisexec.max_connections_per_uid, c.aisexec.max_connections_per_process, c.aisexec.root_reserved_connections),
+        (7, 3, 0)
+    );
+    let e = parse_str("a.conf", "aisexec {\n max_connections_per_process: 0\n}\n").unwrap_err();
+    assert_eq!(e.to_string(), "a.conf:2: max_connections_per_process: 0 out of range 1..8192");
+    let e = parse_str("a.conf", "aisexec {\n root_reserved_connections: 9000\n}\n").unwrap_err();
+    assert_eq!(e.to_string(), "a.conf:2: root_reserved_connections: 9000 out of range 0..8192");
+}
+
+#[test]
 fn realtime_priority_and_mlockall_are_off_unless_asked() {
     let c = parse_str("a.conf", "aisexec {\n user: root\n}\n").unwrap();
     assert!(!c.aisexec.realtime_priority && !c.aisexec.mlockall);

@@ -14,7 +14,8 @@
 //!   that is not registered in this executive -> `NOT_EXIST`; a dispatch
 //!   Hello whose token is unknown, already paired, for another service or
 //!   from another uid -> `BAD_HANDLE`; a non-zero token on a request Hello
-//!   -> `INVALID_PARAM`; too many sockets -> `NO_RESOURCES`. The socket is
+//!   -> `INVALID_PARAM`; over a connection limit ([`limits`]) ->
+//!   `NO_RESOURCES`. The socket is
 //!   closed after the reply. A successful dispatch Hello is not answered
 //!   (the dispatch channel carries only callbacks); requests that arrive
 //!   before the dispatch channel is paired wait, unread, until it is.
@@ -42,6 +43,7 @@
 
 pub mod access;
 pub mod channel;
+pub mod limits;
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -175,6 +177,8 @@ pub struct Server {
     held: Vec<u64>,
     scratch: Vec<u8>,
     accept_paused_until: Option<Instant>,
+    /// Sockets held per user and process ([`limits`]).
+    usage: limits::Usage,
     pub stats: Stats,
 }
 
@@ -234,6 +238,7 @@ impl Server {
             held: Vec::new(),
             scratch: vec![0; READ_CHUNK],
             accept_paused_until: None,
+            usage: limits::Usage::default(),
             stats: Stats::default(),
         })
     }
@@ -308,9 +313,15 @@ impl Server {
                 refuse(&mut ch, error::ACCESS);
                 continue;
             }
-            if self.socks.len() >= MAX_SOCKETS {
+            if let Err(why) = self.usage.admit(&self.policy.limits, &cred) {
                 self.stats.refused += 1;
-                crate::log_warn!(Ipc, "refused connection from pid {}: {MAX_SOCKETS} sockets open", cred.pid);
+                crate::log_warn!(
+                    Ipc,
+                    "refused connection from pid {} uid {}: {}",
+                    cred.pid,
+                    cred.uid,
+                    why.describe(&self.policy.limits)
+                );
                 refuse(&mut ch, error::NO_RESOURCES);
                 continue;
             }
@@ -330,6 +341,7 @@ impl Server {
                 crate::log_error!(Ipc, "cannot watch a client socket: {e}");
                 continue;
             }
+            self.usage.add(&cred);
             self.socks.insert(key, sock);
             self.deadlines.push_back((deadline, key));
         }
@@ -351,7 +363,7 @@ impl Server {
                 Role::Hello { deadline: d } if d == deadline => {
                     self.stats.handshake_timeouts += 1;
                     crate::log_notice!(Ipc, "pid {}: no hello within {HANDSHAKE_TIMEOUT:?}; closing", sock.ch.cred.pid);
-                    self.socks.remove(&key);
+                    self.take_sock(key);
                 }
                 Role::Request(conn) => {
                     let unpaired =
@@ -591,7 +603,7 @@ impl Server {
 
     /// Answers a Hello with `err` and closes the socket (not a connection).
     fn reject(&mut self, key: u64, err: u32) {
-        if let Some(mut sock) = self.socks.remove(&key) {
+        if let Some(mut sock) = self.take_sock(key) {
             refuse(&mut sock.ch, err);
         }
     }
@@ -629,11 +641,18 @@ impl Server {
     /// Drops socket `key`, first sending (best effort, without blocking)
     /// what was queued for it this turn, as an immediate write would have.
     fn remove_sock(&mut self, key: u64) {
-        if let Some(mut sock) = self.socks.remove(&key)
+        if let Some(mut sock) = self.take_sock(key)
             && sock.pending
         {
             let _ = sock.ch.flush();
         }
+    }
+
+    /// Removes socket `key` from the table and from its owner's counts.
+    fn take_sock(&mut self, key: u64) -> Option<Sock> {
+        let sock = self.socks.remove(&key)?;
+        self.usage.remove(&sock.ch.cred);
+        Some(sock)
     }
 
     /// The other socket of the connection `key` belongs to.
