@@ -230,3 +230,66 @@ fn connections_are_limited_per_process_and_per_user_with_room_for_root() {
     let log = exec.stderr();
     assert!(log.contains("(max_connections_per_process)") && log.contains("(max_connections_per_uid)"), "{log}");
 }
+
+const FLOOD_ENV: &str = "AIS_HARDENING_FLOOD";
+
+/// Helper: connects `<n>` times to `<socket>` (`FLOOD_ENV`) and prints how
+/// many were refused with ACCESS; also tries to open the lock file.
+#[test]
+fn refused_flood_helper() {
+    let Some(arg) = std::env::var(FLOOD_ENV).ok() else { return };
+    let (socket, n) = arg.rsplit_once(' ').unwrap();
+    let socket = std::path::Path::new(socket);
+    let lock = std::fs::File::open(socket.with_file_name("aisexec.lock"));
+    println!("\nLOCK {}", lock.map_or_else(|e| format!("{:?}", e.kind()), |_| "opened".into()));
+    let mut access = 0;
+    for _ in 0..n.parse::<usize>().unwrap() {
+        if let Ok((_, r)) = hello(socket, ais_ipc::handshake::Role::Request, ais_ipc::service::CFG, 0)
+            && r.error == ais_ipc::error::ACCESS
+        {
+            access += 1;
+        }
+    }
+    println!("\nACCESS {access}");
+}
+
+#[test]
+fn a_refused_user_can_neither_take_the_lock_nor_flood_the_log() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        println!("not root: cannot connect as another user; not tested");
+        return;
+    }
+    let dir = TempDir::new("flood");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    dir.config(QUIET);
+    let exec = Exec::start(&dir);
+    let exe = dir.path().join("helper-client");
+    std::fs::copy(std::env::current_exe().unwrap(), &exe).unwrap();
+    std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let flood = |n: usize| {
+        let out = std::process::Command::new(&exe)
+            .args(["--exact", "refused_flood_helper", "--nocapture", "--test-threads=1"])
+            .env(FLOOD_ENV, format!("{} {n}", dir.socket().display()))
+            .uid(65534)
+            .gid(65534)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let started = std::time::Instant::now();
+    let text = flood(2000);
+    let secs = started.elapsed().as_secs() + 1;
+    assert!(text.contains("LOCK PermissionDenied"), "{text}");
+    assert!(text.contains("ACCESS 2000"), "{text}");
+    // Still serving, and the log said at most 10 times a second why.
+    Client::connect(&dir.socket(), ais_ipc::service::CFG).status().unwrap();
+    let lines = exec.stderr().lines().filter(|l| l.contains("refused connection from pid")).count() as u64;
+    assert!(lines >= 1 && lines <= 10 * secs, "{lines} lines in {secs} s");
+    // The next refusal, a second later, says how many it left out.
+    std::thread::sleep(Duration::from_millis(1100));
+    assert!(flood(1).contains("ACCESS 1"));
+    let log = exec.stderr();
+    assert!(log.contains(&format!("({} similar lines suppressed)", 2000 - lines)), "{log}");
+}

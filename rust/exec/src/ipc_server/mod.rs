@@ -296,14 +296,15 @@ impl Server {
             let cred = match sys::peer_cred(stream.as_raw_fd()) {
                 Ok(c) => c,
                 Err(e) => {
-                    crate::log_warn!(Ipc, "cannot read peer credentials: {e}; closing");
+                    crate::log_limited!(Warning, Ipc, "cannot read peer credentials: {e}; closing");
                     continue;
                 }
             };
             let mut ch = Channel::new(stream, cred);
             if !self.policy.allows(&cred) {
                 self.stats.refused += 1;
-                crate::log_notice!(
+                crate::log_limited!(
+                    Notice,
                     Ipc,
                     "refused connection from pid {} uid {} gid {}: not allowed",
                     cred.pid,
@@ -315,7 +316,8 @@ impl Server {
             }
             if let Err(why) = self.usage.admit(&self.policy.limits, &cred) {
                 self.stats.refused += 1;
-                crate::log_warn!(
+                crate::log_limited!(
+                    Warning,
                     Ipc,
                     "refused connection from pid {} uid {}: {}",
                     cred.pid,
@@ -362,7 +364,12 @@ impl Server {
             match sock.role {
                 Role::Hello { deadline: d } if d == deadline => {
                     self.stats.handshake_timeouts += 1;
-                    crate::log_notice!(Ipc, "pid {}: no hello within {HANDSHAKE_TIMEOUT:?}; closing", sock.ch.cred.pid);
+                    crate::log_limited!(
+                        Notice,
+                        Ipc,
+                        "pid {}: no hello within {HANDSHAKE_TIMEOUT:?}; closing",
+                        sock.ch.cred.pid
+                    );
                     self.take_sock(key);
                 }
                 Role::Request(conn) => {
@@ -370,7 +377,12 @@ impl Server {
                         self.conns.get(&conn).is_some_and(|c| c.dispatch.is_none() && c.pair_deadline == deadline);
                     if unpaired {
                         self.stats.handshake_timeouts += 1;
-                        crate::log_notice!(Ipc, "pid {}: dispatch channel never connected; closing", sock.ch.cred.pid);
+                        crate::log_limited!(
+                            Notice,
+                            Ipc,
+                            "pid {}: dispatch channel never connected; closing",
+                            sock.ch.cred.pid
+                        );
                         self.close_conn(conn);
                     }
                 }
@@ -465,7 +477,8 @@ impl Server {
         let Some(sock) = self.socks.get(&key) else { return };
         let cred = sock.ch.cred;
         if hello.protocol != PROTOCOL_VERSION {
-            crate::log_notice!(
+            crate::log_limited!(
+                Notice,
                 Ipc,
                 "pid {}: protocol version {} unsupported (want {PROTOCOL_VERSION})",
                 cred.pid,
@@ -474,7 +487,7 @@ impl Server {
             return self.reject(key, error::VERSION);
         }
         if !self.services.contains(&hello.service) {
-            crate::log_notice!(Ipc, "pid {}: service {} not available", cred.pid, hello.service);
+            crate::log_limited!(Notice, Ipc, "pid {}: service {} not available", cred.pid, hello.service);
             return self.reject(key, error::NOT_EXIST);
         }
         match hello.role {
@@ -508,7 +521,7 @@ impl Server {
                     .and_then(|c| self.conns.get(c))
                     .filter(|c| c.dispatch.is_none() && c.info.service == hello.service && c.info.uid == cred.uid);
                 let Some(conn) = pair.map(|c| c.info.id) else {
-                    crate::log_notice!(Ipc, "pid {}: dispatch hello with an unknown token", cred.pid);
+                    crate::log_limited!(Notice, Ipc, "pid {}: dispatch hello with an unknown token", cred.pid);
                     return self.reject(key, error::BAD_HANDLE);
                 };
                 self.tokens.remove(&hello.token);
@@ -611,7 +624,7 @@ impl Server {
     fn protocol_error(&mut self, key: u64, why: &str) {
         self.stats.malformed += 1;
         if let Some(sock) = self.socks.get(&key) {
-            crate::log_warn!(Ipc, "pid {}: {why}; closing its connection", sock.ch.cred.pid);
+            crate::log_limited!(Warning, Ipc, "pid {}: {why}; closing its connection", sock.ch.cred.pid);
         }
         self.close_key(key);
     }
@@ -707,7 +720,8 @@ impl Server {
             Role::Request(_) => sock.paused = queued > QUEUE_LIMIT,
             Role::Dispatch(conn) if queued > QUEUE_LIMIT => {
                 self.stats.slow_dropped += 1;
-                crate::log_warn!(
+                crate::log_limited!(
+                    Warning,
                     Ipc,
                     "pid {}: {queued} bytes of callbacks unread; dropping its connection",
                     sock.ch.cred.pid
