@@ -756,6 +756,46 @@ static void test_threads(SaCkptHandleT lib)
     CHECK_RC(saCkptCheckpointUnlink(lib, &n), SA_AIS_OK);
 }
 
+/* A section id over the 4096-byte limit: INVALID_PARAM from each of the
+ * six calls that take one, and the handle still works (issue 25). */
+static void test_long_section_ids(SaCkptHandleT lib)
+{
+    SaNameT n = name_of("long-id-test");
+    SaCkptCheckpointCreationAttributesT a = attrs(SA_CKPT_WR_ALL_REPLICAS, 300, 4, 100);
+    SaCkptCheckpointHandleT h;
+    static SaUint8T long_id[4097];
+    SaCkptSectionIdT id = { sizeof long_id, long_id };
+    SaCkptSectionCreationAttributesT ca = { &id, SA_TIME_END };
+    SaCkptIOVectorElementT e;
+    SaUint32T bad = 99;
+    char buf[8];
+    SaSizeT got = 0;
+
+    memset(long_id, 'L', sizeof long_id);
+    CHECK_RC(saCkptCheckpointOpen(lib, &n, &a,
+                                  SA_CKPT_CHECKPOINT_READ | SA_CKPT_CHECKPOINT_WRITE |
+                                      SA_CKPT_CHECKPOINT_CREATE,
+                                  SECOND, &h),
+             SA_AIS_OK);
+    CHECK_RC(create_section(h, "ok", "data", SA_TIME_END), SA_AIS_OK);
+    CHECK_RC(saCkptSectionCreate(h, &ca, "x", 1), SA_AIS_ERR_INVALID_PARAM);
+    CHECK_RC(saCkptSectionDelete(h, &id), SA_AIS_ERR_INVALID_PARAM);
+    CHECK_RC(saCkptSectionExpirationTimeSet(h, &id, SA_TIME_END), SA_AIS_ERR_INVALID_PARAM);
+    CHECK_RC(saCkptSectionOverwrite(h, &id, "x", 1), SA_AIS_ERR_INVALID_PARAM);
+    memset(&e, 0, sizeof e);
+    e.sectionId = id;
+    e.dataBuffer = buf;
+    e.dataSize = 1;
+    CHECK_RC(saCkptCheckpointWrite(h, &e, 1, &bad), SA_AIS_ERR_INVALID_PARAM);
+    CHECK_RC(saCkptCheckpointRead(h, &e, 1, &bad), SA_AIS_ERR_INVALID_PARAM);
+    /* The connection survived: the same handle reads and writes. */
+    CHECK_RC(write_one(h, "ok", 0, "DA", 2, &bad), SA_AIS_OK);
+    CHECK_RC(read_one(h, "ok", buf, sizeof buf, &got), SA_AIS_OK);
+    CHECK(got == 4 && memcmp(buf, "DAta", 4) == 0);
+    CHECK_RC(saCkptCheckpointClose(h), SA_AIS_OK);
+    CHECK_RC(saCkptCheckpointUnlink(lib, &n), SA_AIS_OK);
+}
+
 int main(void)
 {
     SaCkptHandleT lib;
@@ -769,6 +809,7 @@ int main(void)
     }
     test_open(lib);
     test_sections_and_io(lib);
+    test_long_section_ids(lib);
     test_iteration_and_expiration(lib);
     test_default_section_unlink_retention(lib);
     test_replica_and_sync(lib);
