@@ -80,10 +80,18 @@ impl<S> Library<S> {
     /// closed (a blocking dispatch on it returns `OK`, other calls in
     /// flight `BAD_HANDLE`). Returns the instance so the service can drop
     /// its nested handles (`children.remove_children(handle)`).
+    ///
+    /// A handle inherited across `fork()` is the parent's connection: the
+    /// child's finalize only drops its copy of the descriptors (closing
+    /// them, never `shutdown`, which would cut the parent off too).
     pub fn finalize(&self, handle: u64) -> AisResult<Arc<Instance<S>>> {
-        let instance = self.handles.remove(handle)?;
-        instance.conn.close();
-        Ok(instance)
+        match self.handles.remove(handle) {
+            Ok(instance) => {
+                instance.conn.close();
+                Ok(instance)
+            }
+            Err(e) => self.handles.remove_inherited(handle).map_err(|_| e),
+        }
     }
 
     /// The handle table itself (e.g. as the parent table of nested

@@ -12,6 +12,8 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+use std::sync::Once;
+use std::sync::atomic::{AtomicU32, Ordering as AtomicOrdering};
 use std::time::Instant;
 
 /// Connects a new non-blocking, close-on-exec Unix stream socket to `path`.
@@ -70,6 +72,23 @@ pub fn effective_uid() -> u32 {
 pub fn secure_exec() -> bool {
     // SAFETY: getauxval has no preconditions.
     unsafe { libc::getauxval(libc::AT_SECURE) != 0 }
+}
+
+/// This process's id, read once and again in a child after `fork()`
+/// (a `pthread_atfork` handler), so a handle lookup costs no system call.
+pub fn current_pid() -> u32 {
+    static PID: AtomicU32 = AtomicU32::new(0);
+    static REGISTER: Once = Once::new();
+    extern "C" fn forked_child() {
+        // SAFETY: getpid is async-signal-safe, as a fork handler must be.
+        PID.store(unsafe { libc::getpid() } as u32, AtomicOrdering::Relaxed);
+    }
+    REGISTER.call_once(|| {
+        // SAFETY: registers a handler that only stores getpid().
+        unsafe { libc::pthread_atfork(None, None, Some(forked_child)) };
+        forked_child();
+    });
+    PID.load(AtomicOrdering::Relaxed)
 }
 
 /// Sends all of `buf`, waiting for room until `deadline`. A timeout is
