@@ -113,6 +113,13 @@ pub fn peer_cred(fd: RawFd) -> io::Result<PeerCred> {
     Ok(PeerCred { pid: cred.pid, uid: cred.uid, gid: cred.gid })
 }
 
+/// This machine's physical memory in bytes, if the kernel says.
+pub fn physical_memory() -> Option<u64> {
+    // SAFETY: sysconf has no preconditions.
+    let (pages, size) = unsafe { (libc::sysconf(libc::_SC_PHYS_PAGES), libc::sysconf(libc::_SC_PAGESIZE)) };
+    (pages > 0 && size > 0).then(|| (pages as u64).saturating_mul(size as u64))
+}
+
 /// A random `u64` from the kernel.
 pub fn random_u64() -> io::Result<u64> {
     let mut buf = [0u8; 8];

@@ -51,6 +51,7 @@ const TOTEM_OTHER: &[&str] = &[
     "nodeid",
     "clear_node_high_bit",
     "secauth",
+    "strict_authkey_permissions",
     "threads",
     "vsftype",
     "transport",
@@ -258,6 +259,7 @@ fn totem(cx: &Ctx, s: &Section) -> Result<Totem, ConfigError> {
             "nodeid" => t.nodeid = Some(cx.number(e, 1, u32::MAX as u64)? as u32),
             "clear_node_high_bit" => t.clear_node_high_bit = cx.boolean(e)?,
             "secauth" => t.secauth = Some(cx.boolean(e)?),
+            "strict_authkey_permissions" => t.strict_authkey_permissions = cx.boolean(e)?,
             "threads" => {
                 t.threads = cx.number(e, 0, 16)? as u32;
                 if t.threads > 0 {
@@ -627,6 +629,7 @@ const AISEXEC_KEYS: &[&str] = &[
     "max_connections_per_uid",
     "max_connections_per_process",
     "root_reserved_connections",
+    "callback_budget_mb",
 ];
 
 fn aisexec(cx: &Ctx, s: &Section) -> Result<Aisexec, ConfigError> {
@@ -646,6 +649,10 @@ fn aisexec(cx: &Ctx, s: &Section) -> Result<Aisexec, ConfigError> {
             }
             "root_reserved_connections" => {
                 a.root_reserved_connections = cx.number(e, 0, most)? as u32;
+                continue;
+            }
+            "callback_budget_mb" => {
+                a.callback_budget_mb = Some(cx.number(e, 1, 1 << 20)? as u32);
                 continue;
             }
             "realtime_priority" => {

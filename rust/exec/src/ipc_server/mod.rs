@@ -28,6 +28,10 @@
 //! - Dispatch channel: callbacks cannot be paused (they come from ordered
 //!   delivery), so when more than [`QUEUE_LIMIT`] bytes wait unread the
 //!   connection is dropped with a log line.
+//! - All clients together may leave at most `unread_budget` bytes unread
+//!   (`aisexec { callback_budget_mb }`, by default an eighth of the
+//!   machine's memory): past it, at the end of a turn, the connections
+//!   with the most unread are dropped, largest first, with a log line.
 //! - Output is queued and written once per main-loop turn
 //!   ([`Server::flush_pending`]), so a burst of callbacks costs one
 //!   `send` per socket, not one per frame. The limits above are checked
@@ -179,6 +183,8 @@ pub struct Server {
     accept_paused_until: Option<Instant>,
     /// Sockets held per user and process ([`limits`]).
     usage: limits::Usage,
+    /// Output left unread, per socket and in all.
+    backlog: limits::Backlog,
     pub stats: Stats,
 }
 
@@ -239,6 +245,7 @@ impl Server {
             scratch: vec![0; READ_CHUNK],
             accept_paused_until: None,
             usage: limits::Usage::default(),
+            backlog: limits::Backlog::default(),
             stats: Stats::default(),
         })
     }
@@ -665,6 +672,7 @@ impl Server {
     fn take_sock(&mut self, key: u64) -> Option<Sock> {
         let sock = self.socks.remove(&key)?;
         self.usage.remove(&sock.ch.cred);
+        self.backlog.note(key, 0);
         Some(sock)
     }
 
@@ -705,6 +713,30 @@ impl Server {
                 self.flush_key(epoll, key);
             }
         }
+        let budget = self.policy.limits.unread_budget;
+        if self.backlog.total() > budget {
+            self.drop_over_budget(budget);
+        }
+    }
+
+    /// All clients together left more than `budget` bytes unread: drops
+    /// the connections with the most, until the rest fit.
+    fn drop_over_budget(&mut self, budget: usize) {
+        let total = self.backlog.total();
+        for key in self.backlog.over_budget(budget) {
+            let Some(sock) = self.socks.get(&key) else { continue };
+            let (Role::Request(conn) | Role::Dispatch(conn)) = sock.role else { continue };
+            self.stats.slow_dropped += 1;
+            crate::log_limited!(
+                Warning,
+                Ipc,
+                "pid {}: {} bytes unread, the most of all clients, who left {total} unread (budget {budget}); \
+                 dropping its connection",
+                sock.ch.cred.pid,
+                sock.ch.queued()
+            );
+            self.close_conn(conn);
+        }
     }
 
     fn flush_key(&mut self, epoll: &Epoll, key: u64) {
@@ -715,6 +747,7 @@ impl Server {
             return;
         }
         let queued = sock.ch.queued();
+        self.backlog.note(key, queued);
         let was_paused = sock.paused;
         match sock.role {
             Role::Request(_) => sock.paused = queued > QUEUE_LIMIT,
