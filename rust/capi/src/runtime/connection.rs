@@ -76,6 +76,9 @@ pub struct Connection {
     pub(super) dispatch_fd: OwnedFd,
     request: Mutex<RequestChannel>,
     pub(super) dispatch: Mutex<FrameReader>,
+    /// The process that connected: a child after `fork()` shares the
+    /// sockets and must not shut them down.
+    pid: u32,
 }
 
 struct RequestChannel {
@@ -207,6 +210,7 @@ impl Connection {
             dispatch_fd,
             request: Mutex::new(RequestChannel::new()),
             dispatch: Mutex::new(FrameReader::new()),
+            pid: sys::current_pid(),
         })
     }
 
@@ -249,11 +253,15 @@ impl Connection {
     }
 
     /// Finalize: marks the connection closed and shuts both sockets down,
-    /// waking every thread blocked on them. Idempotent.
+    /// waking every thread blocked on them. Idempotent. In a child after
+    /// `fork()` the sockets are the parent's too: only marked closed here
+    /// (the child's descriptors close when the connection is dropped).
     pub fn close(&self) {
         self.state.store(CLOSED, Ordering::SeqCst);
-        sys::shutdown(&self.request_fd);
-        sys::shutdown(&self.dispatch_fd);
+        if self.pid == sys::current_pid() {
+            sys::shutdown(&self.request_fd);
+            sys::shutdown(&self.dispatch_fd);
+        }
     }
 
     pub fn is_closed(&self) -> bool {

@@ -81,17 +81,14 @@ impl<S> Library<S> {
     /// flight `BAD_HANDLE`). Returns the instance so the service can drop
     /// its nested handles (`children.remove_children(handle)`).
     ///
-    /// A handle inherited across `fork()` is the parent's connection: the
-    /// child's finalize only drops its copy of the descriptors (closing
-    /// them, never `shutdown`, which would cut the parent off too).
+    /// A handle inherited across `fork()` is removed too, and its
+    /// connection, the parent's, only marked closed (see
+    /// `Connection::close`): the child's copy of the descriptors closes
+    /// when the instance is dropped, the parent's connection goes on.
     pub fn finalize(&self, handle: u64) -> AisResult<Arc<Instance<S>>> {
-        match self.handles.remove(handle) {
-            Ok(instance) => {
-                instance.conn.close();
-                Ok(instance)
-            }
-            Err(e) => self.handles.remove_inherited(handle).map_err(|_| e),
-        }
+        let instance = self.handles.remove(handle).or_else(|e| self.handles.remove_inherited(handle).map_err(|_| e))?;
+        instance.conn.close();
+        Ok(instance)
     }
 
     /// The handle table itself (e.g. as the parent table of nested
