@@ -33,6 +33,21 @@ fn print_path_helper() {
     println!("\nSOCKET={}", socket_path().display());
 }
 
+/// Spawns `c`, again while the kernel says "text file busy": a copy of
+/// this binary just written may still be open for writing in a child
+/// another test thread is forking (the descriptor closes at its exec).
+fn spawn_retrying(c: &mut std::process::Command) -> std::process::Child {
+    for _ in 0..100 {
+        match c.spawn() {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
+                std::thread::sleep(std::time::Duration::from_millis(20))
+            }
+            other => return other.unwrap(),
+        }
+    }
+    c.spawn().unwrap()
+}
+
 fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions.
     unsafe { libc::geteuid() == 0 }
@@ -80,12 +95,9 @@ fn an_executive_of_another_user_is_not_trusted() {
     let dir = Dir::new("peer");
     let exe = dir.copy_of_self("helper", 0o755);
     let socket = dir.0.join("aisexec.sock");
-    let mut child = helper(&exe, "listen_helper")
-        .env(LISTEN_ENV, &socket)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_retrying(
+        helper(&exe, "listen_helper").env(LISTEN_ENV, &socket).stdin(Stdio::piped()).stdout(Stdio::null()),
+    );
     let deadline = Instant::now() + Duration::from_secs(10);
     while !socket.exists() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(10));
@@ -98,7 +110,8 @@ fn an_executive_of_another_user_is_not_trusted() {
 
 fn printed_path(exe: &Path, run_dir: &Path) -> String {
     let mut c = helper(exe, "print_path_helper");
-    let out = c.env(PRINT_ENV, "1").env(ais_ipc::RUN_DIR_ENV, run_dir).stdin(Stdio::null()).output().unwrap();
+    c.env(PRINT_ENV, "1").env(ais_ipc::RUN_DIR_ENV, run_dir).stdin(Stdio::null()).stdout(Stdio::piped());
+    let out = spawn_retrying(&mut c).wait_with_output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     text.split_whitespace().find_map(|w| w.strip_prefix("SOCKET=")).map(str::to_string).unwrap_or(text)
 }

@@ -11,6 +11,21 @@ use std::time::Duration;
 
 use common::*;
 
+/// Spawns `c`, again while the kernel says "text file busy": a copy of
+/// this binary just written may still be open for writing in a child
+/// another test thread is forking (the descriptor closes at its exec).
+fn spawn_retrying(c: &mut std::process::Command) -> std::process::Child {
+    for _ in 0..100 {
+        match c.spawn() {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
+                std::thread::sleep(std::time::Duration::from_millis(20))
+            }
+            other => return other.unwrap(),
+        }
+    }
+    c.spawn().unwrap()
+}
+
 fn mode(p: &std::path::Path) -> u32 {
     std::fs::symlink_metadata(p).unwrap().mode() & 0o7777
 }
@@ -25,7 +40,7 @@ fn failed_start(dir: &TempDir, adjust: impl FnOnce(&mut std::process::Command)) 
 
 /// Runs `c` for at most 10 s (killed then); its exit code and stderr.
 fn failed_run(mut c: std::process::Command) -> (Option<i32>, String) {
-    let mut child = c.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut child = spawn_retrying(c.stdout(Stdio::null()).stderr(Stdio::piped()));
     let code = wait_child(&mut child, Duration::from_secs(10));
     if code.is_none() {
         let _ = child.kill();
@@ -171,15 +186,15 @@ fn connect_many_as_nobody(dir: &TempDir, n: usize) -> (String, ChildGuard) {
         std::fs::copy(std::env::current_exe().unwrap(), &exe).unwrap();
         std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
-    let mut child = std::process::Command::new(&exe)
-        .args(["--exact", "connect_many_helper", "--nocapture", "--test-threads=1"])
-        .env(CONNECT_ENV, format!("{} {n}", dir.socket().display()))
-        .uid(65534)
-        .gid(65534)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_retrying(
+        std::process::Command::new(&exe)
+            .args(["--exact", "connect_many_helper", "--nocapture", "--test-threads=1"])
+            .env(CONNECT_ENV, format!("{} {n}", dir.socket().display()))
+            .uid(65534)
+            .gid(65534)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped()),
+    );
     let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
     while !line.starts_with("OPENED") {
@@ -268,15 +283,14 @@ fn a_refused_user_can_neither_take_the_lock_nor_flood_the_log() {
     std::fs::copy(std::env::current_exe().unwrap(), &exe).unwrap();
     std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
     let flood = |n: usize| {
-        let out = std::process::Command::new(&exe)
-            .args(["--exact", "refused_flood_helper", "--nocapture", "--test-threads=1"])
+        let c = &mut std::process::Command::new(&exe);
+        c.args(["--exact", "refused_flood_helper", "--nocapture", "--test-threads=1"])
             .env(FLOOD_ENV, format!("{} {n}", dir.socket().display()))
             .uid(65534)
             .gid(65534)
             .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
+            .stdout(Stdio::piped());
+        String::from_utf8_lossy(&spawn_retrying(c).wait_with_output().unwrap().stdout).into_owned()
     };
     let started = std::time::Instant::now();
     let text = flood(2000);
