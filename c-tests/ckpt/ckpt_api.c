@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -758,6 +759,91 @@ static void test_threads(SaCkptHandleT lib)
     CHECK_RC(saCkptCheckpointUnlink(lib, &n), SA_AIS_OK);
 }
 
+/* A section id over the 4096-byte limit: INVALID_PARAM from each of the
+ * six calls that take one, and the handle still works (issue 25). */
+static void test_long_section_ids(SaCkptHandleT lib)
+{
+    SaNameT n = name_of("long-id-test");
+    SaCkptCheckpointCreationAttributesT a = attrs(SA_CKPT_WR_ALL_REPLICAS, 300, 4, 100);
+    SaCkptCheckpointHandleT h;
+    static SaUint8T long_id[4097];
+    SaCkptSectionIdT id = { sizeof long_id, long_id };
+    SaCkptSectionCreationAttributesT ca = { &id, SA_TIME_END };
+    SaCkptIOVectorElementT e;
+    SaUint32T bad = 99;
+    char buf[8];
+    SaSizeT got = 0;
+
+    memset(long_id, 'L', sizeof long_id);
+    CHECK_RC(saCkptCheckpointOpen(lib, &n, &a,
+                                  SA_CKPT_CHECKPOINT_READ | SA_CKPT_CHECKPOINT_WRITE |
+                                      SA_CKPT_CHECKPOINT_CREATE,
+                                  SECOND, &h),
+             SA_AIS_OK);
+    CHECK_RC(create_section(h, "ok", "data", SA_TIME_END), SA_AIS_OK);
+    CHECK_RC(saCkptSectionCreate(h, &ca, "x", 1), SA_AIS_ERR_INVALID_PARAM);
+    CHECK_RC(saCkptSectionDelete(h, &id), SA_AIS_ERR_INVALID_PARAM);
+    CHECK_RC(saCkptSectionExpirationTimeSet(h, &id, SA_TIME_END), SA_AIS_ERR_INVALID_PARAM);
+    CHECK_RC(saCkptSectionOverwrite(h, &id, "x", 1), SA_AIS_ERR_INVALID_PARAM);
+    memset(&e, 0, sizeof e);
+    e.sectionId = id;
+    e.dataBuffer = buf;
+    e.dataSize = 1;
+    CHECK_RC(saCkptCheckpointWrite(h, &e, 1, &bad), SA_AIS_ERR_INVALID_PARAM);
+    CHECK_RC(saCkptCheckpointRead(h, &e, 1, &bad), SA_AIS_ERR_INVALID_PARAM);
+    /* The connection survived: the same handle reads and writes. */
+    CHECK_RC(write_one(h, "ok", 0, "DA", 2, &bad), SA_AIS_OK);
+    CHECK_RC(read_one(h, "ok", buf, sizeof buf, &got), SA_AIS_OK);
+    CHECK(got == 4 && memcmp(buf, "DAta", 4) == 0);
+    CHECK_RC(saCkptCheckpointClose(h), SA_AIS_OK);
+    CHECK_RC(saCkptCheckpointUnlink(lib, &n), SA_AIS_OK);
+}
+
+/* After fork(), the child's inherited handles answer BAD_HANDLE and its
+ * finalize closes only its own copy: the parent's handles keep working
+ * (issue 25). */
+static void test_fork(SaCkptHandleT lib)
+{
+    SaNameT n = name_of("fork-test");
+    SaCkptCheckpointCreationAttributesT a = attrs(SA_CKPT_WR_ALL_REPLICAS, 300, 4, 100);
+    SaCkptCheckpointHandleT h;
+    SaCkptSectionIdT id = sid("f");
+    SaSelectionObjectT so;
+    SaUint32T bad = 99;
+    char buf[8];
+    SaSizeT got = 0;
+    int status = -1;
+    pid_t child;
+
+    CHECK_RC(saCkptCheckpointOpen(lib, &n, &a,
+                                  SA_CKPT_CHECKPOINT_READ | SA_CKPT_CHECKPOINT_WRITE |
+                                      SA_CKPT_CHECKPOINT_CREATE,
+                                  SECOND, &h),
+             SA_AIS_OK);
+    CHECK_RC(create_section(h, "f", "parent", SA_TIME_END), SA_AIS_OK);
+    child = fork();
+    if (child == 0) {
+        int before = failed;
+        CHECK_RC(saCkptSectionOverwrite(h, &id, "child", 5), SA_AIS_ERR_BAD_HANDLE);
+        CHECK_RC(read_one(h, "f", buf, sizeof buf, &got), SA_AIS_ERR_BAD_HANDLE);
+        CHECK_RC(saCkptSelectionObjectGet(lib, &so), SA_AIS_ERR_BAD_HANDLE);
+        CHECK_RC(saCkptDispatch(lib, SA_DISPATCH_ALL), SA_AIS_ERR_BAD_HANDLE);
+        CHECK_RC(saCkptCheckpointClose(h), SA_AIS_ERR_BAD_HANDLE);
+        CHECK_RC(saCkptFinalize(lib), SA_AIS_OK);
+        CHECK_RC(saCkptFinalize(lib), SA_AIS_ERR_BAD_HANDLE);
+        _exit(failed == before ? 0 : 1);
+    }
+    CHECK(child > 0);
+    CHECK(waitpid(child, &status, 0) == child && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    /* The parent's connection was not touched. */
+    CHECK_RC(write_one(h, "f", 0, "PA", 2, &bad), SA_AIS_OK);
+    CHECK_RC(read_one(h, "f", buf, sizeof buf, &got), SA_AIS_OK);
+    CHECK(got == 6 && memcmp(buf, "PArent", 6) == 0);
+    CHECK_RC(saCkptSelectionObjectGet(lib, &so), SA_AIS_OK);
+    CHECK_RC(saCkptCheckpointClose(h), SA_AIS_OK);
+    CHECK_RC(saCkptCheckpointUnlink(lib, &n), SA_AIS_OK);
+}
+
 int main(void)
 {
     SaCkptHandleT lib;
@@ -771,6 +857,8 @@ int main(void)
     }
     test_open(lib);
     test_sections_and_io(lib);
+    test_long_section_ids(lib);
+    test_fork(lib);
     test_iteration_and_expiration(lib);
     test_default_section_unlink_retention(lib);
     test_replica_and_sync(lib);

@@ -235,6 +235,13 @@ static void test_open_errors_and_access(SaEvtHandleT h)
     EXPECT(subscribe1(pub, SA_EVT_PASS_ALL_FILTER, "", 1), SA_AIS_ERR_ACCESS);
     EXPECT(subscribe1(sub, (SaEvtEventFilterTypeT)9, "", 1), SA_AIS_ERR_INVALID_PARAM);
     EXPECT(saEvtEventSubscribe(sub, NULL, 1), SA_AIS_ERR_INVALID_PARAM);
+    {
+        /* A huge count with no array (issue 25). */
+        SaEvtEventFilterArrayT none = { (SaSizeT)-1 / 2, NULL };
+        EXPECT(saEvtEventSubscribe(sub, &none, 1), SA_AIS_ERR_INVALID_PARAM);
+        none.filtersNumber = 3;
+        EXPECT(saEvtEventSubscribe(sub, &none, 1), SA_AIS_ERR_INVALID_PARAM);
+    }
     EXPECT(subscribe1(sub, SA_EVT_PASS_ALL_FILTER, "", 1), SA_AIS_OK);
     EXPECT(subscribe1(sub, SA_EVT_PASS_ALL_FILTER, "", 1), SA_AIS_ERR_EXIST);
     EXPECT(subscribe1(both, SA_EVT_PASS_ALL_FILTER, "", 1), SA_AIS_OK); /* ids are per channel handle */

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -297,12 +298,44 @@ static void orphans(void)
     EXPECT(saLckFinalize(b), SA_AIS_OK);
 }
 
+/* After fork(), the child's inherited handles answer BAD_HANDLE and its
+ * finalize closes only its own copies: the parent's library handle and
+ * its lock connection keep working (issue 25). */
+static void after_fork(void)
+{
+    SaLckHandleT h = init(&all_callbacks);
+    SaLckResourceHandleT r = open_res_of(h, "fork-res", SA_LCK_RESOURCE_CREATE);
+    SaLckLockIdT id = 0;
+    SaLckLockStatusT st = 0;
+    int status = -1;
+    pid_t child;
+
+    CHECK(lock(r, &id, SA_LCK_EX_LOCK_MODE, 0, 0) == SA_LCK_LOCK_GRANTED, "granted");
+    EXPECT(saLckResourceUnlock(id, SA_TIME_END), SA_AIS_OK);
+    child = fork();
+    if (child == 0) {
+        int before = failed;
+        EXPECT(saLckResourceLock(r, &id, SA_LCK_EX_LOCK_MODE, 0, 0, SA_TIME_END, &st), SA_AIS_ERR_BAD_HANDLE);
+        EXPECT(saLckResourceClose(r), SA_AIS_ERR_BAD_HANDLE);
+        EXPECT(saLckFinalize(h), SA_AIS_OK);
+        EXPECT(saLckFinalize(h), SA_AIS_ERR_BAD_HANDLE);
+        _exit(failed == before ? 0 : 1);
+    }
+    CHECK(child > 0 && waitpid(child, &status, 0) == child, "child waited for");
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child saw BAD_HANDLE and finalized: %d", status);
+    CHECK(lock(r, &id, SA_LCK_EX_LOCK_MODE, 0, 0) == SA_LCK_LOCK_GRANTED, "the parent still locks");
+    EXPECT(saLckResourceUnlock(id, SA_TIME_END), SA_AIS_OK);
+    EXPECT(saLckResourceClose(r), SA_AIS_OK);
+    EXPECT(saLckFinalize(h), SA_AIS_OK);
+}
+
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
     bad_input();
     modes_and_callbacks();
     orphans();
+    after_fork();
     printf("lck_api: %d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }

@@ -5,7 +5,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 pub const LOCK_NAME: &str = "aisexec.lock";
@@ -20,18 +20,30 @@ pub struct RunDir {
 }
 
 impl RunDir {
-    /// Creates `dir` if missing and takes its lock.
+    /// Creates `dir` (mode 0755) if missing, refuses it if another user
+    /// could write it, and takes its lock. The lock file is 0600: `flock`
+    /// works on a read-only descriptor, so anyone who could open it could
+    /// keep the executive from starting.
     pub fn acquire(dir: &Path) -> Result<RunDir, String> {
-        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create run directory {}: {e}", dir.display()))?;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o755)
+            .create(dir)
+            .map_err(|e| format!("cannot create run directory {}: {e}", dir.display()))?;
+        crate::files::check_private_dir(dir).map_err(|e| format!("run directory: {e}"))?;
         let lock_path = dir.join(LOCK_NAME);
         let lock = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
-            .mode(0o644)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
             .open(&lock_path)
             .map_err(|e| format!("cannot open {}: {e}", lock_path.display()))?;
+        // A lock file left by an older version may be 0644.
+        lock.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| format!("cannot chmod {}: {e}", lock_path.display()))?;
         // SAFETY: flock on an fd we own.
         if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
             let e = io::Error::last_os_error();
@@ -53,10 +65,7 @@ impl RunDir {
     /// Writes this process's pid to the pid file.
     pub fn write_pid_file(&mut self) -> io::Result<()> {
         let path = self.dir.join(PID_NAME);
-        // Written aside and renamed, so a reader never sees it half done.
-        let tmp = self.dir.join(format!("{PID_NAME}.tmp"));
-        std::fs::write(&tmp, format!("{}\n", std::process::id()))?;
-        std::fs::rename(&tmp, &path)?;
+        crate::files::replace(&path, format!("{}\n", std::process::id()).as_bytes(), 0o644, false)?;
         self.pid_file = Some(path);
         Ok(())
     }

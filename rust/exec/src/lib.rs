@@ -19,6 +19,7 @@ pub mod accounts;
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod files;
 pub mod ipc_server;
 pub mod log;
 pub mod mainloop;

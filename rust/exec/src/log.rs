@@ -98,7 +98,7 @@ static LOGGER: Mutex<Option<Sinks>> = Mutex::new(None);
 static SYSLOG_IDENT: &[u8] = b"aisexec\0";
 
 fn open_log_file(path: &std::path::Path) -> std::io::Result<std::fs::File> {
-    std::fs::OpenOptions::new().create(true).append(true).open(path)
+    crate::files::open_append(path, 0o640)
 }
 
 /// Before [`init`], lines go to stderr (config errors, early startup).

@@ -3,6 +3,10 @@
 use aisexec::cli::{self, Action};
 
 fn main() {
+    if let Err(e) = aisexec::files::check_not_setid() {
+        eprintln!("aisexec: {e}");
+        std::process::exit(1);
+    }
     let code = match cli::parse(std::env::args().skip(1)) {
         Ok(Action::Help) => {
             print!("{}", cli::USAGE);

@@ -318,7 +318,12 @@ impl Executive {
                         });
                         if let Err((service, e)) = result {
                             self.server.stats.malformed += 1;
-                            crate::log_warn!(Ipc, "pid {}: {service}: {e}; closing its connection", info.pid);
+                            crate::log_limited!(
+                                Warning,
+                                Ipc,
+                                "pid {}: {service}: {e}; closing its connection",
+                                info.pid
+                            );
                             self.server.close_conn(conn);
                         }
                     }

@@ -2,7 +2,7 @@
 //! the run directory across restarts (Totem asks for it with
 //! `Event::PersistRingSeq` and gets it back in `Totem::new`).
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::Path;
 
 /// File in the run directory holding the highest ring sequence this node
@@ -22,13 +22,10 @@ pub fn read_ring_seq(path: &Path) -> Result<u64, String> {
     }
 }
 
-/// Writes the ring sequence durably (temporary file, fsync, rename).
+/// Writes the ring sequence durably (fresh temporary file, fsync, rename,
+/// fsync of the directory).
 pub fn write_ring_seq(path: &Path, seq: u64) -> std::io::Result<()> {
-    let tmp = path.with_extension("seq.tmp");
-    let mut f = std::fs::File::create(&tmp)?;
-    writeln!(f, "{seq}")?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)
+    crate::files::replace(path, format!("{seq}\n").as_bytes(), 0o600, true)
 }
 
 #[cfg(test)]

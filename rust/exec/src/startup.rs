@@ -17,6 +17,7 @@ pub const DEFAULT_NODE_ID: u32 = 1;
 /// Runs the executive; returns the process exit code. Errors before
 /// detaching go to stderr; after, to the log and the waiting parent.
 pub fn run(foreground: bool) -> i32 {
+    crate::files::set_umask();
     let loaded = match config::load() {
         Ok(l) => l,
         Err(e) => {
@@ -231,6 +232,7 @@ fn ring_state_dir(loaded: &Loaded, rundir: &RunDir) -> Result<std::path::PathBuf
         .mode(0o700)
         .create(dir)
         .map_err(|e| format!("cannot create {} ({}): {e}", dir.display(), config::paths::RING_STATE_ENV))?;
+    crate::files::check_private_dir(dir).map_err(|e| format!("{}: {e}", config::paths::RING_STATE_ENV))?;
     crate::log_info!(Main, "ring sequence kept in {} ({})", dir.display(), config::paths::RING_STATE_ENV);
     Ok(dir.clone())
 }

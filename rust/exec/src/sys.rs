@@ -113,6 +113,13 @@ pub fn peer_cred(fd: RawFd) -> io::Result<PeerCred> {
     Ok(PeerCred { pid: cred.pid, uid: cred.uid, gid: cred.gid })
 }
 
+/// This machine's physical memory in bytes, if the kernel says.
+pub fn physical_memory() -> Option<u64> {
+    // SAFETY: sysconf has no preconditions.
+    let (pages, size) = unsafe { (libc::sysconf(libc::_SC_PHYS_PAGES), libc::sysconf(libc::_SC_PAGESIZE)) };
+    (pages > 0 && size > 0).then(|| (pages as u64).saturating_mul(size as u64))
+}
+
 /// A random `u64` from the kernel.
 pub fn random_u64() -> io::Result<u64> {
     let mut buf = [0u8; 8];
@@ -124,9 +131,18 @@ pub fn random_u64() -> io::Result<u64> {
     Ok(u64::from_le_bytes(buf))
 }
 
-/// A nonblocking listening Unix socket at `path` with `backlog`.
-pub fn listen_unix(path: &Path, backlog: i32) -> io::Result<UnixListener> {
-    let listener = UnixListener::bind(path)?;
+/// A nonblocking listening Unix socket at `path` with `backlog`, created
+/// with file mode `mode`. The mode is set by the umask around `bind`, so
+/// the file never exists with another mode and no path is looked up
+/// again (`fchmod` on a socket descriptor does not change the file on
+/// Linux, and a path `chmod` could follow a link planted after `bind`).
+pub fn listen_unix(path: &Path, backlog: i32, mode: u32) -> io::Result<UnixListener> {
+    // SAFETY: umask cannot fail; the old mask is restored below.
+    let old = unsafe { libc::umask(!mode & 0o777) };
+    let bound = UnixListener::bind(path);
+    // SAFETY: as above.
+    unsafe { libc::umask(old) };
+    let listener = bound?;
     // Re-listen to raise std's default backlog.
     // SAFETY: plain syscall on an fd we own.
     check(unsafe { libc::listen(listener.as_raw_fd(), backlog) })?;

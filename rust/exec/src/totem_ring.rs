@@ -204,7 +204,7 @@ impl TotemRing {
                     crate::log_error!(Totem, "{ev}")
                 }
                 RrpEvent::Reenabled { .. } => crate::log_notice!(Totem, "{ev}"),
-                RrpEvent::BadRrpByte { .. } => crate::log_warn!(Totem, "{ev}"),
+                RrpEvent::BadRrpByte { .. } => crate::log_limited!(Warning, Totem, "{ev}"),
             }
         }
     }
@@ -222,7 +222,7 @@ fn log_net_event(ev: NetEvent) {
             crate::log_error!(Totem, "node at {from} uses our node id ({suppressed} more not reported)")
         }
         NetEvent::AddressChanged { node, old, new } => {
-            crate::log_notice!(Totem, "node {node} moved from {old} to {new}")
+            crate::log_limited!(Notice, Totem, "node {node} moved from {old} to {new}")
         }
     }
 }

@@ -33,7 +33,7 @@ fn lab(tag: &str) -> Option<Lab> {
 fn node_dir(tag: &str, i: usize, mode: &str, secauth: bool) -> TempDir {
     let dir = TempDir::new(&format!("rrp-{tag}-n{i}"));
     if secauth {
-        std::fs::write(dir.path().join("authkey"), [0x5Au8; 128]).unwrap();
+        write_authkey(&dir.path().join("authkey"), &[0x5Au8; 128]);
     }
     let secauth = if secauth { "on" } else { "off" };
     dir.config(&format!(

@@ -21,7 +21,7 @@ fn node_dir(tag: &str, i: u32, port: u16, secauth: bool, key: Option<&[u8]>) -> 
         if secauth { "on" } else { "off" }
     ));
     if let Some(k) = key {
-        std::fs::write(dir.path().join("authkey"), k).unwrap();
+        write_authkey(&dir.path().join("authkey"), k);
     }
     dir
 }

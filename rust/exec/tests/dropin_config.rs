@@ -44,7 +44,7 @@ fn the_openais_environment_names_and_clear_node_high_bit() {
     let dir = TempDir::new("openais-env");
     let conf = dir.path().join("openais.conf");
     std::fs::write(&conf, single_node("yes")).unwrap();
-    std::fs::write(dir.path().join("classic.key"), [0x42u8; 128]).unwrap();
+    write_authkey(&dir.path().join("classic.key"), &[0x42u8; 128]);
     let mut exec = Exec::start_with(&dir, |c| openais_env(c, &dir));
     let status = Client::connect(&dir.socket(), ais_ipc::service::CFG).status().unwrap();
     assert_eq!(status.local_node_id, DERIVED_ID & 0x7FFF_FFFF, "{:#x}", status.local_node_id);

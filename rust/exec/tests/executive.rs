@@ -359,7 +359,7 @@ fn check_option_reports_a_usable_configuration_and_starts_nothing() {
     dir.config(QUIET);
     let _live = Exec::start(&dir);
     let conf = dir.config(&format!(
-        "compatibility: whitetank\ntotem {{\n version: 2\n nodeid: 3\n threads: 2\n transport: udpu\n interface {{\n  \
+        "compatibility: whitetank\ntotem {{\n version: 2\n nodeid: 3\n threads: 2\n secauth: off\n transport: udpu\n interface {{\n  \
          ringnumber: 0\n  bindnetaddr: 127.0.0.1\n  mcastport: 16715\n  member {{\n   memberaddr: 127.0.0.1\n  }}\n }}\n}}\n{QUIET}"
     ));
     let out = command(&dir, &["-t"]).output().unwrap();
@@ -375,7 +375,7 @@ fn check_option_reports_a_usable_configuration_and_starts_nothing() {
         )
     );
     // Unusable: the error with file, line and key, exit 1.
-    dir.config("totem {\n interface {\n  ringnumber: 0\n  bindnetaddr: 192.0.2.0\n  mcastaddr: 239.1.2.3\n }\n}\n");
+    dir.config("totem {\n interface {\n  ringnumber: 0\n  bindnetaddr: 192.0.2.0\n  mcastaddr: 239.1.2.3\n }\n secauth: off\n}\n");
     let out = command(&dir, &["-t"]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
@@ -502,8 +502,8 @@ fn config_file_and_authkey_paths_come_from_the_environment() {
     let err = String::from_utf8_lossy(&out.stderr);
     let key = dir.path().join("authkey");
     assert!(err.contains(&format!("{}: authkey: cannot read:", key.display())), "{err}");
-    // With a sane key it starts.
-    std::fs::write(&key, [0x5au8; 128]).unwrap();
+    // With a sane key (its owner's only) it starts.
+    write_authkey(&key, &[0x5au8; 128]);
     let mut exec = Exec::start(&dir);
     exec.signal(libc::SIGTERM);
     assert_eq!(exec.wait_exit(Duration::from_secs(10)), Some(0));

@@ -481,8 +481,13 @@ fn descriptor(s: Status) -> SaCkptCheckpointDescriptorT {
     }
 }
 
-/// The bytes of a section id.
+/// The bytes of a section id; one longer than a request may carry is the
+/// caller's mistake (`INVALID_PARAM`), not a message the executive would
+/// answer by dropping the connection.
 fn section_id(id: &SaCkptSectionIdT) -> AisResult<Vec<u8>> {
+    if usize::from(id.idLen) > ckpt::MAX_SECTION_ID {
+        return Err(AisError::INVALID_PARAM);
+    }
     Ok(try_slice!(id.id.cast_const(), usize::from(id.idLen))?.to_vec())
 }
 

@@ -430,6 +430,9 @@ fn read_patterns(a: Option<&SaEvtEventPatternArrayT>) -> AisResult<Vec<Vec<u8>>>
 /// The filters of a filter array; limits as [`read_patterns`].
 fn read_filters(filters: &SaEvtEventFilterArrayT) -> AisResult<Vec<Filter>> {
     let n = usize::try_from(filters.filtersNumber).map_err(|_| AisError::INVALID_PARAM)?;
+    if n > 0 && filters.filters.is_null() {
+        return Err(AisError::INVALID_PARAM);
+    }
     if n > evt::MAX_PATTERNS {
         return Err(AisError::TOO_BIG);
     }

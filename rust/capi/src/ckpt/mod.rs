@@ -28,7 +28,7 @@
 use std::sync::{Arc, Mutex};
 
 use ais_ipc::ckpt::{self as wire, Descriptor, ReadElement, Request, VectorResult};
-pub use ais_ipc::ckpt::{Attrs, MAX_DATA, MAX_VECTOR, WriteElement};
+pub use ais_ipc::ckpt::{Attrs, MAX_DATA, MAX_SECTION_ID, MAX_VECTOR, WriteElement};
 use ais_ipc::{Reader, error};
 
 use crate::error::{AisError, AisResult};

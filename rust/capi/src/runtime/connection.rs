@@ -31,7 +31,7 @@
 use std::collections::VecDeque;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -76,6 +76,9 @@ pub struct Connection {
     pub(super) dispatch_fd: OwnedFd,
     request: Mutex<RequestChannel>,
     pub(super) dispatch: Mutex<FrameReader>,
+    /// The process that connected: a child after `fork()` shares the
+    /// sockets and must not shut them down.
+    pid: u32,
 }
 
 struct RequestChannel {
@@ -118,6 +121,25 @@ impl RequestChannel {
     }
 }
 
+/// The executive's socket: in the run directory `COROSYNC_RUN_DIR` names,
+/// unless this program is setuid or setgid (then the variable is ignored,
+/// as `secure_getenv` would, and the default directory is used).
+pub fn socket_path() -> PathBuf {
+    if sys::secure_exec() {
+        Path::new(ais_ipc::DEFAULT_RUN_DIR).join(ais_ipc::SOCKET_NAME)
+    } else {
+        ais_ipc::socket_path()
+    }
+}
+
+/// The process we reached must run as root or as our own effective user
+/// (anyone else could have put a socket where we looked, to read what we
+/// send and answer what it likes): otherwise `SA_AIS_ERR_ACCESS`.
+fn check_executive(fd: &OwnedFd) -> AisResult<()> {
+    let uid = sys::peer_uid(fd.as_raw_fd()).map_err(|_| AisError::LIBRARY)?;
+    if uid == 0 || uid == sys::effective_uid() { Ok(()) } else { Err(AisError::ACCESS) }
+}
+
 /// What reading one answer gave.
 enum Answer {
     /// The deadline passed first.
@@ -140,10 +162,10 @@ impl std::fmt::Debug for Connection {
 }
 
 impl Connection {
-    /// Connects to the executive's socket (`ais_ipc::socket_path()`, which
-    /// honours `COROSYNC_RUN_DIR`) for `service`.
+    /// Connects to the executive's socket for `service`: see
+    /// [`socket_path`].
     pub fn open(service: u32) -> AisResult<Connection> {
-        Self::open_at(&ais_ipc::socket_path(), service)
+        Self::open_at(&socket_path(), service)
     }
 
     /// Connects to the socket at `path`.
@@ -160,6 +182,7 @@ impl Connection {
         // A timeout too large to add is no limit (not a panic).
         let deadline = Instant::now().checked_add(timeout);
         let request_fd = sys::connect_unix(path).map_err(connect_error)?;
+        check_executive(&request_fd)?;
         let hello = Hello { protocol: PROTOCOL_VERSION, role: Role::Request, service, token: 0 };
         send_frame(&request_fd, HANDSHAKE_SERVICE, HELLO_ID, &hello.encode(), deadline)?;
         let (header, body) = match FrameReader::new().read_until(request_fd.as_raw_fd(), deadline) {
@@ -187,6 +210,7 @@ impl Connection {
             dispatch_fd,
             request: Mutex::new(RequestChannel::new()),
             dispatch: Mutex::new(FrameReader::new()),
+            pid: sys::current_pid(),
         })
     }
 
@@ -229,11 +253,15 @@ impl Connection {
     }
 
     /// Finalize: marks the connection closed and shuts both sockets down,
-    /// waking every thread blocked on them. Idempotent.
+    /// waking every thread blocked on them. Idempotent. In a child after
+    /// `fork()` the sockets are the parent's too: only marked closed here
+    /// (the child's descriptors close when the connection is dropped).
     pub fn close(&self) {
         self.state.store(CLOSED, Ordering::SeqCst);
-        sys::shutdown(&self.request_fd);
-        sys::shutdown(&self.dispatch_fd);
+        if self.pid == sys::current_pid() {
+            sys::shutdown(&self.request_fd);
+            sys::shutdown(&self.dispatch_fd);
+        }
     }
 
     pub fn is_closed(&self) -> bool {

@@ -16,6 +16,12 @@
 //! finalize (which removes the entry) can run while other threads still
 //! use their clone.
 //!
+//! After `fork()`, a handle the child inherited belongs to its parent
+//! process (each entry records the pid that made it): in the child every
+//! lookup answers `SA_AIS_ERR_BAD_HANDLE`, and only
+//! [`HandleTable::remove_inherited`] takes it out, so the child can drop
+//! its copy without touching the parent's connection.
+//!
 //! Nested handles (a checkpoint handle opened through a library handle):
 //! every entry may name a parent handle, of this table or another one.
 //! [`HandleTable::insert_child`] validates the parent and closes the race
@@ -28,6 +34,7 @@ use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
+use super::sys::current_pid;
 use crate::error::{AisError, AisResult};
 
 const INDEX_BITS: u32 = 20;
@@ -69,6 +76,8 @@ struct Entry<T> {
     value: Arc<T>,
     /// The parent's handle; 0 for none.
     parent: u64,
+    /// The process that made it.
+    pid: u32,
 }
 
 impl<T> Default for HandleTable<T> {
@@ -131,7 +140,7 @@ impl<T> HandleTable<T> {
         };
         let slot = &mut slots.entries[index as usize];
         let handle = encode(tag, slot.generation, index);
-        slot.entry = Some(Entry { value: Arc::new(make(handle)), parent });
+        slot.entry = Some(Entry { value: Arc::new(make(handle)), parent, pid: current_pid() });
         slots.live += 1;
         Ok(handle)
     }
@@ -140,7 +149,7 @@ impl<T> HandleTable<T> {
     /// `SA_AIS_ERR_BAD_HANDLE`.
     pub fn get(&self, handle: u64) -> AisResult<Arc<T>> {
         let slots = self.lock();
-        let index = self.find(&slots, handle)?;
+        let index = self.find_own(&slots, handle)?;
         match &slots.entries[index].entry {
             Some(entry) => Ok(Arc::clone(&entry.value)),
             None => Err(AisError::BAD_HANDLE),
@@ -150,7 +159,7 @@ impl<T> HandleTable<T> {
     /// The parent handle a live handle was added with (0 for none).
     pub fn parent(&self, handle: u64) -> AisResult<u64> {
         let slots = self.lock();
-        let index = self.find(&slots, handle)?;
+        let index = self.find_own(&slots, handle)?;
         match &slots.entries[index].entry {
             Some(entry) => Ok(entry.parent),
             None => Err(AisError::BAD_HANDLE),
@@ -161,7 +170,22 @@ impl<T> HandleTable<T> {
     /// threads may still hold clones of the returned value.
     pub fn remove(&self, handle: u64) -> AisResult<Arc<T>> {
         let mut slots = self.lock();
+        let index = self.find_own(&slots, handle)?;
+        Self::take(&mut slots, index)
+    }
+
+    /// Removes a handle this process inherited across `fork()` (made by
+    /// another process); `SA_AIS_ERR_BAD_HANDLE` for any other handle.
+    pub fn remove_inherited(&self, handle: u64) -> AisResult<Arc<T>> {
+        let mut slots = self.lock();
         let index = self.find(&slots, handle)?;
+        if self.find_own(&slots, handle).is_ok() {
+            return Err(AisError::BAD_HANDLE);
+        }
+        Self::take(&mut slots, index)
+    }
+
+    fn take(slots: &mut Slots<T>, index: usize) -> AisResult<Arc<T>> {
         let slot = &mut slots.entries[index];
         let entry = slot.entry.take().ok_or(AisError::BAD_HANDLE)?;
         slot.generation = (slot.generation + 1) & GENERATION_MASK as u32;
@@ -170,10 +194,14 @@ impl<T> HandleTable<T> {
         Ok(entry.value)
     }
 
-    /// Removes every handle whose parent is `parent`; returns them.
+    /// Removes every handle whose parent is `parent` (inherited ones
+    /// too, with an inherited parent); returns them.
     pub fn remove_children(&self, parent: u64) -> Vec<(u64, Arc<T>)> {
         let doomed: Vec<u64> = self.children(parent).into_iter().map(|(h, _)| h).collect();
-        doomed.into_iter().filter_map(|h| self.remove(h).ok().map(|v| (h, v))).collect()
+        doomed
+            .into_iter()
+            .filter_map(|h| self.remove(h).or_else(|_| self.remove_inherited(h)).ok().map(|v| (h, v)))
+            .collect()
     }
 
     /// The live handles whose parent is `parent`, with their values.
@@ -239,6 +267,15 @@ impl<T> HandleTable<T> {
         }
         match slots.entries.get(index) {
             Some(slot) if slot.generation == generation && slot.entry.is_some() => Ok(index),
+            _ => Err(AisError::BAD_HANDLE),
+        }
+    }
+
+    /// As [`find`](Self::find), and the handle was made by this process.
+    fn find_own(&self, slots: &Slots<T>, handle: u64) -> AisResult<usize> {
+        let index = self.find(slots, handle)?;
+        match &slots.entries[index].entry {
+            Some(entry) if entry.pid == current_pid() => Ok(index),
             _ => Err(AisError::BAD_HANDLE),
         }
     }

@@ -80,8 +80,13 @@ impl<S> Library<S> {
     /// closed (a blocking dispatch on it returns `OK`, other calls in
     /// flight `BAD_HANDLE`). Returns the instance so the service can drop
     /// its nested handles (`children.remove_children(handle)`).
+    ///
+    /// A handle inherited across `fork()` is removed too, and its
+    /// connection, the parent's, only marked closed (see
+    /// `Connection::close`): the child's copy of the descriptors closes
+    /// when the instance is dropped, the parent's connection goes on.
     pub fn finalize(&self, handle: u64) -> AisResult<Arc<Instance<S>>> {
-        let instance = self.handles.remove(handle)?;
+        let instance = self.handles.remove(handle).or_else(|e| self.handles.remove_inherited(handle).map_err(|_| e))?;
         instance.conn.close();
         Ok(instance)
     }

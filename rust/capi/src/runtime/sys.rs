@@ -12,6 +12,8 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+use std::sync::Once;
+use std::sync::atomic::{AtomicU32, Ordering as AtomicOrdering};
 use std::time::Instant;
 
 /// Connects a new non-blocking, close-on-exec Unix stream socket to `path`.
@@ -46,6 +48,47 @@ pub fn connect_unix(path: &Path) -> io::Result<OwnedFd> {
             return Err(err);
         }
     }
+}
+
+/// The uid of the process that listens at the other end of `fd`, as the
+/// kernel recorded it (`SO_PEERCRED`).
+pub fn peer_uid(fd: RawFd) -> io::Result<u32> {
+    let mut cred = libc::ucred { pid: 0, uid: 0, gid: 0 };
+    let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
+    // SAFETY: `cred` and `len` are valid for the call.
+    let rc = unsafe { libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_PEERCRED, (&raw mut cred).cast(), &mut len) };
+    if rc < 0 { Err(io::Error::last_os_error()) } else { Ok(cred.uid) }
+}
+
+/// This process's effective uid.
+pub fn effective_uid() -> u32 {
+    // SAFETY: geteuid cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+/// Whether this program runs with privileges its caller lacks (setuid,
+/// setgid, file capabilities): the kernel's `AT_SECURE`, the test
+/// `secure_getenv` makes.
+pub fn secure_exec() -> bool {
+    // SAFETY: getauxval has no preconditions.
+    unsafe { libc::getauxval(libc::AT_SECURE) != 0 }
+}
+
+/// This process's id, read once and again in a child after `fork()`
+/// (a `pthread_atfork` handler), so a handle lookup costs no system call.
+pub fn current_pid() -> u32 {
+    static PID: AtomicU32 = AtomicU32::new(0);
+    static REGISTER: Once = Once::new();
+    extern "C" fn forked_child() {
+        // SAFETY: getpid is async-signal-safe, as a fork handler must be.
+        PID.store(unsafe { libc::getpid() } as u32, AtomicOrdering::Relaxed);
+    }
+    REGISTER.call_once(|| {
+        // SAFETY: registers a handler that only stores getpid().
+        unsafe { libc::pthread_atfork(None, None, Some(forked_child)) };
+        forked_child();
+    });
+    PID.load(AtomicOrdering::Relaxed)
 }
 
 /// Sends all of `buf`, waiting for room until `deadline`. A timeout is

@@ -133,8 +133,11 @@ pub struct Totem {
     pub keyfile: Option<PathBuf>,
     /// `key`: the key itself.
     pub key: Option<Secret>,
-    /// `None` when not written: on if an authkey exists.
+    /// `None` when not written: on (then a ring needs an authkey).
     pub secauth: Option<bool>,
+    /// `strict_authkey_permissions: no` accepts an authkey file others
+    /// than its owner may read or write (refused by default, as ssh does).
+    pub strict_authkey_permissions: bool,
     pub threads: u32,
     pub transport: Transport,
     pub rrp_mode: RrpMode,
@@ -158,6 +161,7 @@ impl Default for Totem {
             keyfile: None,
             key: None,
             secauth: None,
+            strict_authkey_permissions: true,
             threads: 0,
             transport: Transport::Udp,
             rrp_mode: RrpMode::None,
@@ -275,11 +279,32 @@ pub struct Aisexec {
     /// `metrics: 127.0.0.1:9405`: serve the live statistics in the
     /// Prometheus text format there (off by default).
     pub metrics: Option<std::net::SocketAddr>,
+    /// Library connections one user other than root may hold.
+    pub max_connections_per_uid: u32,
+    /// Library connections one process other than root's may hold.
+    pub max_connections_per_process: u32,
+    /// Connections only root may use once the rest are taken.
+    pub root_reserved_connections: u32,
+    /// MiB of callbacks and answers all clients together may leave
+    /// unread; `None`: an eighth of the machine's memory (64 MiB to 4 GiB).
+    pub callback_budget_mb: Option<u32>,
 }
 
 impl Default for Aisexec {
     fn default() -> Self {
-        Aisexec { user: "ais".into(), group: "ais".into(), realtime_priority: false, mlockall: false, metrics: None }
+        Aisexec {
+            user: "ais".into(),
+            group: "ais".into(),
+            realtime_priority: false,
+            mlockall: false,
+            metrics: None,
+            // Of 8192 connections: four users at their limit still leave
+            // the reserve to root (and its tools).
+            max_connections_per_uid: 1024,
+            max_connections_per_process: 512,
+            root_reserved_connections: 1024,
+            callback_budget_mb: None,
+        }
     }
 }
 
@@ -413,13 +438,23 @@ pub fn parse_str(file: &str, text: &str) -> Result<Config, ConfigError> {
 pub const AUTHKEY_MIN: usize = 16;
 pub const AUTHKEY_MAX: usize = 4096;
 
-/// Reads and checks an authkey file.
-pub fn read_authkey(path: &Path) -> Result<Vec<u8>, ConfigError> {
+/// Reads and checks an authkey file. With `strict`, a file that anyone
+/// but its owner may read or write is refused: the key is the cluster's
+/// only secret.
+pub fn read_authkey(path: &Path, strict: bool) -> Result<Vec<u8>, ConfigError> {
+    use std::os::unix::fs::MetadataExt;
     let file = path.display().to_string();
     let err = |why: String| ConfigError::new(&file, 0, "authkey", why);
     let meta = std::fs::metadata(path).map_err(|e| err(format!("cannot read: {e}")))?;
     if !meta.is_file() {
         return Err(err("not a regular file".into()));
+    }
+    if strict && meta.mode() & 0o077 != 0 {
+        return Err(err(format!(
+            "mode {:04o} lets others than its owner read or change the key: chmod 0400 it \
+             (or set totem {{ strict_authkey_permissions: no }})",
+            meta.mode() & 0o7777
+        )));
     }
     if meta.len() as usize > AUTHKEY_MAX {
         return Err(err(format!("{} bytes, at most {AUTHKEY_MAX} allowed", meta.len())));
@@ -486,9 +521,10 @@ pub fn load_from(mut paths: ConfigPaths) -> Result<Loaded, ConfigError> {
         paths.authkey = k.clone();
     }
     let inline = config.totem.key.as_ref().filter(|_| config.totem.keyfile.is_none()).map(|k| k.0.clone());
+    let strict = config.totem.strict_authkey_permissions;
     let key = |paths: &ConfigPaths| match &inline {
         Some(k) => Ok(k.clone()),
-        None => read_authkey(&paths.authkey),
+        None => read_authkey(&paths.authkey, strict),
     };
     let (secauth, authkey) = if config.source.is_none() {
         (false, None) // single node on loopback: nothing goes on a wire
@@ -496,8 +532,24 @@ pub fn load_from(mut paths: ConfigPaths) -> Result<Loaded, ConfigError> {
         match config.totem.secauth {
             Some(true) => (true, Some(key(&paths)?)),
             Some(false) => (false, None),
-            None if inline.is_some() || paths.authkey.exists() => (true, Some(key(&paths)?)),
-            None => (false, None),
+            None if inline.is_some() || present(&paths.authkey) => (true, Some(key(&paths)?)),
+            // No ring (a single node on loopback): no packets to seal.
+            None if config.totem.interfaces.is_empty() => (false, None),
+            // Not set means on, as in openais: never a silent fall back
+            // to packets anyone can forge.
+            None => {
+                let file = config.source.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+                return Err(ConfigError::new(
+                    &file,
+                    0,
+                    "secauth",
+                    format!(
+                        "not set, so on (the default), but there is no authkey at {}: create one with \
+                         ais-keygen, or write totem {{ secauth: off }} to send packets that anyone can forge",
+                        paths.authkey.display()
+                    ),
+                ));
+            }
         }
     };
     Ok(Loaded { config, paths, origin, secauth, authkey })

@@ -51,6 +51,7 @@ const TOTEM_OTHER: &[&str] = &[
     "nodeid",
     "clear_node_high_bit",
     "secauth",
+    "strict_authkey_permissions",
     "threads",
     "vsftype",
     "transport",
@@ -258,6 +259,7 @@ fn totem(cx: &Ctx, s: &Section) -> Result<Totem, ConfigError> {
             "nodeid" => t.nodeid = Some(cx.number(e, 1, u32::MAX as u64)? as u32),
             "clear_node_high_bit" => t.clear_node_high_bit = cx.boolean(e)?,
             "secauth" => t.secauth = Some(cx.boolean(e)?),
+            "strict_authkey_permissions" => t.strict_authkey_permissions = cx.boolean(e)?,
             "threads" => {
                 t.threads = cx.number(e, 0, 16)? as u32;
                 if t.threads > 0 {
@@ -628,12 +630,41 @@ fn is_account_name(v: &str) -> bool {
     !v.is_empty() && v.len() <= 64 && v.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
+const AISEXEC_KEYS: &[&str] = &[
+    "user",
+    "group",
+    "realtime_priority",
+    "mlockall",
+    "metrics",
+    "max_connections_per_uid",
+    "max_connections_per_process",
+    "root_reserved_connections",
+    "callback_budget_mb",
+];
+
 fn aisexec(cx: &Ctx, s: &Section) -> Result<Aisexec, ConfigError> {
-    let (entries, _) =
-        cx.entries(s, &|k| matches!(k, "user" | "group" | "realtime_priority" | "mlockall" | "metrics"), &[], &[])?;
+    let (entries, _) = cx.entries(s, &|k| AISEXEC_KEYS.contains(&k), &[], &[])?;
     let mut a = Aisexec::default();
+    // At most the executive's socket count, in connections.
+    let most = (crate::ipc_server::MAX_SOCKETS / 2) as u64;
     for Named { name, e } in entries {
         match name {
+            "max_connections_per_uid" => {
+                a.max_connections_per_uid = cx.number(e, 1, most)? as u32;
+                continue;
+            }
+            "max_connections_per_process" => {
+                a.max_connections_per_process = cx.number(e, 1, most)? as u32;
+                continue;
+            }
+            "root_reserved_connections" => {
+                a.root_reserved_connections = cx.number(e, 0, most)? as u32;
+                continue;
+            }
+            "callback_budget_mb" => {
+                a.callback_budget_mb = Some(cx.number(e, 1, 1 << 20)? as u32);
+                continue;
+            }
             "realtime_priority" => {
                 a.realtime_priority = cx.boolean(e)?;
                 continue;

@@ -432,20 +432,43 @@ fn authkey_rules() {
     let e = load_from(p.clone()).unwrap_err().to_string();
     assert!(e.starts_with(&format!("{}: authkey: cannot read:", p.authkey.display())), "{e}");
     std::fs::write(&p.authkey, [1u8; 3]).unwrap();
+    set_mode(&p.authkey, 0o600);
     assert_eq!(
         load_from(p.clone()).unwrap_err().to_string(),
         format!("{}: authkey: 3 bytes, need at least 16", p.authkey.display())
     );
     std::fs::write(&p.authkey, [1u8; 128]).unwrap();
+    // Readable by others: refused unless the configuration allows it.
+    for mode in [0o644, 0o640, 0o604, 0o620] {
+        set_mode(&p.authkey, mode);
+        let e = load_from(p.clone()).unwrap_err().to_string();
+        assert!(e.contains(&format!("mode {mode:04o} lets others than its owner")), "{e}");
+    }
+    std::fs::write(main_file(&d), "totem {\n secauth: on\n strict_authkey_permissions: no\n}\n").unwrap();
+    assert!(load_from(p.clone()).unwrap().secauth);
+    std::fs::write(main_file(&d), "totem {\n secauth: on\n}\n").unwrap();
+    set_mode(&p.authkey, 0o400);
     let l = load_from(p.clone()).unwrap();
     assert!(l.secauth);
     assert_eq!(l.authkey.as_deref().map(<[u8]>::len), Some(128));
-    // Not written: on because the key exists; off without a key.
+    // Not written: on, with a ring and without one, when the key exists.
+    let ring = "totem {\n interface {\n  ringnumber: 0\n  bindnetaddr: 127.0.0.1\n  mcastaddr: 239.1.2.3\n }\n}\n";
     std::fs::write(main_file(&d), "totem {\n}\n").unwrap();
     assert!(load_from(p.clone()).unwrap().secauth);
+    std::fs::write(main_file(&d), ring).unwrap();
+    assert!(load_from(p.clone()).unwrap().secauth);
+    // Without the key: a ring is refused, loudly; a lone node needs none.
     std::fs::remove_file(&p.authkey).unwrap();
+    let e = load_from(p.clone()).unwrap_err().to_string();
+    assert!(e.contains("secauth: not set, so on (the default), but there is no authkey at"), "{e}");
+    std::fs::write(main_file(&d), "totem {\n}\n").unwrap();
     assert!(!load_from(p.clone()).unwrap().secauth);
     let _ = std::fs::remove_dir_all(&d);
+}
+
+fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
 }
 
 #[test]
@@ -455,6 +478,7 @@ fn totem_keyfile_and_key_come_before_the_environment_and_default() {
     std::fs::write(&p.authkey, [1u8; 128]).unwrap();
     let other = d.join("other.key");
     std::fs::write(&other, [2u8; 64]).unwrap();
+    set_mode(&other, 0o600);
     std::fs::write(main_file(&d), format!("totem {{\n secauth: on\n keyfile: {}\n}}\n", other.display())).unwrap();
     let l = load_from(p.clone()).unwrap();
     assert_eq!(l.authkey, Some(vec![2u8; 64]));
@@ -467,6 +491,31 @@ fn totem_keyfile_and_key_come_before_the_environment_and_default() {
     assert!(!format!("{:?}", l.config).contains("XYZ"), "the key is never printed");
     assert_eq!(err("totem {\n key: short\n}\n"), "t.conf:2: key: 5 bytes, need 16 to 4096");
     let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn connection_limits_have_defaults_and_bounds() {
+    let c = parse_str("a.conf", "aisexec {\n user: root\n}\n").unwrap();
+    assert_eq!(
+        (c.aisexec.max_connections_per_uid, c.aisexec.max_connections_per_process, c.aisexec.root_reserved_connections),
+        (1024, 512, 1024)
+    );
+    let text =
+        "aisexec {\n max_connections_per_uid: 7\n max_connections_per_process: 3\n root_reserved_connections: 0\n}\n";
+    let c = parse_str("a.conf", text).unwrap();
+    assert_eq!(
+        (c.aisexec.max_connections_per_uid, c.aisexec.max_connections_per_process, c.aisexec.root_reserved_connections),
+        (7, 3, 0)
+    );
+    let e = parse_str("a.conf", "aisexec {\n max_connections_per_process: 0\n}\n").unwrap_err();
+    assert_eq!(e.to_string(), "a.conf:2: max_connections_per_process: 0 out of range 1..8192");
+    let e = parse_str("a.conf", "aisexec {\n root_reserved_connections: 9000\n}\n").unwrap_err();
+    assert_eq!(e.to_string(), "a.conf:2: root_reserved_connections: 9000 out of range 0..8192");
+    assert_eq!(c.aisexec.callback_budget_mb, None, "sized to the machine unless written");
+    let c = parse_str("a.conf", "aisexec {\n callback_budget_mb: 512\n}\n").unwrap();
+    assert_eq!(c.aisexec.callback_budget_mb, Some(512));
+    let e = parse_str("a.conf", "aisexec {\n callback_budget_mb: 0\n}\n").unwrap_err();
+    assert_eq!(e.to_string(), "a.conf:2: callback_budget_mb: 0 out of range 1..1048576");
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! Who may connect: root, the `aisexec { user group }` account, and the
-//! `uidgid {}` entries.
+//! `uidgid {}` entries; and how many connections each may hold.
 
+use super::limits::ConnLimits;
 use crate::config::Config;
 use crate::sys::PeerCred;
 
@@ -8,13 +9,15 @@ use crate::sys::PeerCred;
 pub struct AccessPolicy {
     uids: Vec<u32>,
     gids: Vec<u32>,
+    pub limits: ConnLimits,
 }
 
 impl AccessPolicy {
     /// Builds the policy; returns it with warnings for names that do not
     /// resolve (then only root and `uidgid` entries are trusted).
     pub fn from_config(c: &Config) -> (AccessPolicy, Vec<String>) {
-        let mut p = AccessPolicy::default();
+        let mut p =
+            AccessPolicy { limits: ConnLimits::from_config(&c.aisexec, super::MAX_SOCKETS), ..Default::default() };
         let mut warnings = Vec::new();
         match crate::accounts::uid_of(&c.aisexec.user) {
             Some(uid) => p.uids.push(uid),

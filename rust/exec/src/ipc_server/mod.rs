@@ -14,7 +14,8 @@
 //!   that is not registered in this executive -> `NOT_EXIST`; a dispatch
 //!   Hello whose token is unknown, already paired, for another service or
 //!   from another uid -> `BAD_HANDLE`; a non-zero token on a request Hello
-//!   -> `INVALID_PARAM`; too many sockets -> `NO_RESOURCES`. The socket is
+//!   -> `INVALID_PARAM`; over a connection limit ([`limits`]) ->
+//!   `NO_RESOURCES`. The socket is
 //!   closed after the reply. A successful dispatch Hello is not answered
 //!   (the dispatch channel carries only callbacks); requests that arrive
 //!   before the dispatch channel is paired wait, unread, until it is.
@@ -27,6 +28,10 @@
 //! - Dispatch channel: callbacks cannot be paused (they come from ordered
 //!   delivery), so when more than [`QUEUE_LIMIT`] bytes wait unread the
 //!   connection is dropped with a log line.
+//! - All clients together may leave at most `unread_budget` bytes unread
+//!   (`aisexec { callback_budget_mb }`, by default an eighth of the
+//!   machine's memory): past it, at the end of a turn, the connections
+//!   with the most unread are dropped, largest first, with a log line.
 //! - Output is queued and written once per main-loop turn
 //!   ([`Server::flush_pending`]), so a burst of callbacks costs one
 //!   `send` per socket, not one per frame. The limits above are checked
@@ -42,12 +47,13 @@
 
 pub mod access;
 pub mod channel;
+pub mod limits;
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::io;
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::os::unix::fs::FileTypeExt;
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -175,6 +181,10 @@ pub struct Server {
     held: Vec<u64>,
     scratch: Vec<u8>,
     accept_paused_until: Option<Instant>,
+    /// Sockets held per user and process ([`limits`]).
+    usage: limits::Usage,
+    /// Output left unread, per socket and in all.
+    backlog: limits::Backlog,
     pub stats: Stats,
 }
 
@@ -216,8 +226,7 @@ impl Server {
     /// existing socket there is stale.
     pub fn bind(path: &Path, policy: AccessPolicy, services: Vec<u32>, epoll: &Epoll) -> io::Result<Server> {
         clear_stale_socket(path)?;
-        let listener = sys::listen_unix(path, BACKLOG)?;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666))?;
+        let listener = sys::listen_unix(path, BACKLOG, 0o666)?;
         epoll.add(listener.as_raw_fd(), LISTEN_KEY, sys::IN)?;
         Ok(Server {
             listener,
@@ -235,6 +244,8 @@ impl Server {
             held: Vec::new(),
             scratch: vec![0; READ_CHUNK],
             accept_paused_until: None,
+            usage: limits::Usage::default(),
+            backlog: limits::Backlog::default(),
             stats: Stats::default(),
         })
     }
@@ -292,14 +303,15 @@ impl Server {
             let cred = match sys::peer_cred(stream.as_raw_fd()) {
                 Ok(c) => c,
                 Err(e) => {
-                    crate::log_warn!(Ipc, "cannot read peer credentials: {e}; closing");
+                    crate::log_limited!(Warning, Ipc, "cannot read peer credentials: {e}; closing");
                     continue;
                 }
             };
             let mut ch = Channel::new(stream, cred);
             if !self.policy.allows(&cred) {
                 self.stats.refused += 1;
-                crate::log_notice!(
+                crate::log_limited!(
+                    Notice,
                     Ipc,
                     "refused connection from pid {} uid {} gid {}: not allowed",
                     cred.pid,
@@ -309,9 +321,16 @@ impl Server {
                 refuse(&mut ch, error::ACCESS);
                 continue;
             }
-            if self.socks.len() >= MAX_SOCKETS {
+            if let Err(why) = self.usage.admit(&self.policy.limits, &cred) {
                 self.stats.refused += 1;
-                crate::log_warn!(Ipc, "refused connection from pid {}: {MAX_SOCKETS} sockets open", cred.pid);
+                crate::log_limited!(
+                    Warning,
+                    Ipc,
+                    "refused connection from pid {} uid {}: {}",
+                    cred.pid,
+                    cred.uid,
+                    why.describe(&self.policy.limits)
+                );
                 refuse(&mut ch, error::NO_RESOURCES);
                 continue;
             }
@@ -331,6 +350,7 @@ impl Server {
                 crate::log_error!(Ipc, "cannot watch a client socket: {e}");
                 continue;
             }
+            self.usage.add(&cred);
             self.socks.insert(key, sock);
             self.deadlines.push_back((deadline, key));
         }
@@ -351,15 +371,25 @@ impl Server {
             match sock.role {
                 Role::Hello { deadline: d } if d == deadline => {
                     self.stats.handshake_timeouts += 1;
-                    crate::log_notice!(Ipc, "pid {}: no hello within {HANDSHAKE_TIMEOUT:?}; closing", sock.ch.cred.pid);
-                    self.socks.remove(&key);
+                    crate::log_limited!(
+                        Notice,
+                        Ipc,
+                        "pid {}: no hello within {HANDSHAKE_TIMEOUT:?}; closing",
+                        sock.ch.cred.pid
+                    );
+                    self.take_sock(key);
                 }
                 Role::Request(conn) => {
                     let unpaired =
                         self.conns.get(&conn).is_some_and(|c| c.dispatch.is_none() && c.pair_deadline == deadline);
                     if unpaired {
                         self.stats.handshake_timeouts += 1;
-                        crate::log_notice!(Ipc, "pid {}: dispatch channel never connected; closing", sock.ch.cred.pid);
+                        crate::log_limited!(
+                            Notice,
+                            Ipc,
+                            "pid {}: dispatch channel never connected; closing",
+                            sock.ch.cred.pid
+                        );
                         self.close_conn(conn);
                     }
                 }
@@ -454,7 +484,8 @@ impl Server {
         let Some(sock) = self.socks.get(&key) else { return };
         let cred = sock.ch.cred;
         if hello.protocol != PROTOCOL_VERSION {
-            crate::log_notice!(
+            crate::log_limited!(
+                Notice,
                 Ipc,
                 "pid {}: protocol version {} unsupported (want {PROTOCOL_VERSION})",
                 cred.pid,
@@ -463,7 +494,7 @@ impl Server {
             return self.reject(key, error::VERSION);
         }
         if !self.services.contains(&hello.service) {
-            crate::log_notice!(Ipc, "pid {}: service {} not available", cred.pid, hello.service);
+            crate::log_limited!(Notice, Ipc, "pid {}: service {} not available", cred.pid, hello.service);
             return self.reject(key, error::NOT_EXIST);
         }
         match hello.role {
@@ -497,7 +528,7 @@ impl Server {
                     .and_then(|c| self.conns.get(c))
                     .filter(|c| c.dispatch.is_none() && c.info.service == hello.service && c.info.uid == cred.uid);
                 let Some(conn) = pair.map(|c| c.info.id) else {
-                    crate::log_notice!(Ipc, "pid {}: dispatch hello with an unknown token", cred.pid);
+                    crate::log_limited!(Notice, Ipc, "pid {}: dispatch hello with an unknown token", cred.pid);
                     return self.reject(key, error::BAD_HANDLE);
                 };
                 self.tokens.remove(&hello.token);
@@ -592,7 +623,7 @@ impl Server {
 
     /// Answers a Hello with `err` and closes the socket (not a connection).
     fn reject(&mut self, key: u64, err: u32) {
-        if let Some(mut sock) = self.socks.remove(&key) {
+        if let Some(mut sock) = self.take_sock(key) {
             refuse(&mut sock.ch, err);
         }
     }
@@ -600,7 +631,7 @@ impl Server {
     fn protocol_error(&mut self, key: u64, why: &str) {
         self.stats.malformed += 1;
         if let Some(sock) = self.socks.get(&key) {
-            crate::log_warn!(Ipc, "pid {}: {why}; closing its connection", sock.ch.cred.pid);
+            crate::log_limited!(Warning, Ipc, "pid {}: {why}; closing its connection", sock.ch.cred.pid);
         }
         self.close_key(key);
     }
@@ -630,11 +661,19 @@ impl Server {
     /// Drops socket `key`, first sending (best effort, without blocking)
     /// what was queued for it this turn, as an immediate write would have.
     fn remove_sock(&mut self, key: u64) {
-        if let Some(mut sock) = self.socks.remove(&key)
+        if let Some(mut sock) = self.take_sock(key)
             && sock.pending
         {
             let _ = sock.ch.flush();
         }
+    }
+
+    /// Removes socket `key` from the table and from its owner's counts.
+    fn take_sock(&mut self, key: u64) -> Option<Sock> {
+        let sock = self.socks.remove(&key)?;
+        self.usage.remove(&sock.ch.cred);
+        self.backlog.note(key, 0);
+        Some(sock)
     }
 
     /// The other socket of the connection `key` belongs to.
@@ -674,6 +713,30 @@ impl Server {
                 self.flush_key(epoll, key);
             }
         }
+        let budget = self.policy.limits.unread_budget;
+        if self.backlog.total() > budget {
+            self.drop_over_budget(budget);
+        }
+    }
+
+    /// All clients together left more than `budget` bytes unread: drops
+    /// the connections with the most, until the rest fit.
+    fn drop_over_budget(&mut self, budget: usize) {
+        let total = self.backlog.total();
+        for key in self.backlog.over_budget(budget) {
+            let Some(sock) = self.socks.get(&key) else { continue };
+            let (Role::Request(conn) | Role::Dispatch(conn)) = sock.role else { continue };
+            self.stats.slow_dropped += 1;
+            crate::log_limited!(
+                Warning,
+                Ipc,
+                "pid {}: {} bytes unread, the most of all clients, who left {total} unread (budget {budget}); \
+                 dropping its connection",
+                sock.ch.cred.pid,
+                sock.ch.queued()
+            );
+            self.close_conn(conn);
+        }
     }
 
     fn flush_key(&mut self, epoll: &Epoll, key: u64) {
@@ -684,12 +747,14 @@ impl Server {
             return;
         }
         let queued = sock.ch.queued();
+        self.backlog.note(key, queued);
         let was_paused = sock.paused;
         match sock.role {
             Role::Request(_) => sock.paused = queued > QUEUE_LIMIT,
             Role::Dispatch(conn) if queued > QUEUE_LIMIT => {
                 self.stats.slow_dropped += 1;
-                crate::log_warn!(
+                crate::log_limited!(
+                    Warning,
                     Ipc,
                     "pid {}: {queued} bytes of callbacks unread; dropping its connection",
                     sock.ch.cred.pid

@@ -13,12 +13,15 @@ struct Rig {
 
 impl Rig {
     fn new(tag: &str) -> Rig {
+        Rig::with_policy(tag, AccessPolicy::default())
+    }
+
+    fn with_policy(tag: &str, policy: AccessPolicy) -> Rig {
         let dir = std::env::temp_dir().join(format!("aisexec-srv-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let epoll = Epoll::new().unwrap();
-        let server =
-            Server::bind(&dir.join("s.sock"), AccessPolicy::default(), vec![ais_ipc::service::CFG], &epoll).unwrap();
+        let server = Server::bind(&dir.join("s.sock"), policy, vec![ais_ipc::service::CFG], &epoll).unwrap();
         Rig { dir, epoll, server }
     }
 
@@ -91,6 +94,42 @@ fn unread_callbacks_past_the_limit_drop_the_connection() {
         frames += 1;
     }
     assert!(frames > 0);
+}
+
+/// Queues `bytes` of callbacks on `conn` (whose client does not read),
+/// flushing at the end as a main-loop turn does.
+fn pile_up(rig: &mut Rig, conn: ConnId, bytes: usize) {
+    let body = vec![7u8; 64 * 1024];
+    for _ in 0..bytes / body.len() {
+        rig.server.send_dispatch(&rig.epoll, conn, 1, &body);
+    }
+    rig.server.flush_pending(&rig.epoll);
+}
+
+#[test]
+fn past_the_global_budget_the_connections_with_most_unread_are_dropped() {
+    const MIB: usize = 1 << 20;
+    let mut policy = AccessPolicy::default();
+    policy.limits.unread_budget = 3 * MIB;
+    let mut rig = Rig::with_policy("budget", policy);
+    let (_r1, _d1, small) = rig.connect();
+    let (_r2, _d2, middle) = rig.connect();
+    let (_r3, _d3, large) = rig.connect();
+    pile_up(&mut rig, small, MIB);
+    pile_up(&mut rig, middle, 2 * MIB);
+    // Under the budget so far (part sits in the kernel's socket buffers).
+    assert_eq!(rig.server.stats.slow_dropped, 0);
+    assert!(rig.server.backlog.total() < 3 * MIB);
+    pile_up(&mut rig, large, 3 * MIB);
+    // Over it: the largest goes, the others stay.
+    assert_eq!(rig.server.stats.slow_dropped, 1);
+    assert!(rig.server.conn_info(large).is_none());
+    assert!(rig.server.conn_info(small).is_some() && rig.server.conn_info(middle).is_some());
+    assert!(rig.server.backlog.total() <= 3 * MIB);
+    // More for the middle one: now it is the largest and goes.
+    pile_up(&mut rig, middle, 2 * MIB);
+    assert_eq!(rig.server.stats.slow_dropped, 2);
+    assert!(rig.server.conn_info(middle).is_none() && rig.server.conn_info(small).is_some());
 }
 
 #[test]

@@ -70,7 +70,8 @@ impl Service for CfgService {
                 let answer = match ctx.submit(&[MSG_REENABLE], Guarantee::Agreed) {
                     Ok(()) => {
                         let n = ctx.reenable_rings();
-                        crate::log_notice!(
+                        crate::log_limited!(
+                            Notice,
                             Cfg,
                             "re-enable of redundant rings requested: {n} FAULTY here, asking every node"
                         );
@@ -90,7 +91,11 @@ impl Service for CfgService {
             [MSG_REENABLE] if sender != ctx.local_node() => {
                 let n = ctx.reenable_rings();
                 if n > 0 {
-                    crate::log_notice!(Cfg, "node {sender} asked to re-enable redundant rings: {n} re-enabled");
+                    crate::log_limited!(
+                        Notice,
+                        Cfg,
+                        "node {sender} asked to re-enable redundant rings: {n} re-enabled"
+                    );
                 }
             }
             [MSG_REENABLE] => {} // ours: already done when asked

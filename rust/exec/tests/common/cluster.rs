@@ -54,7 +54,7 @@ pub fn node_dir(tag: &str, i: usize, mcastaddr: &str, v6: bool, secauth: bool) -
         if secauth { "on" } else { "off" }
     ));
     if secauth {
-        std::fs::write(dir.path().join("authkey"), [0x3Cu8; 128]).unwrap();
+        super::write_authkey(&dir.path().join("authkey"), &[0x3Cu8; 128]);
     }
     dir
 }

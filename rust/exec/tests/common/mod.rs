@@ -52,6 +52,14 @@ impl Drop for TempDir {
     }
 }
 
+/// Writes an authkey readable by its owner only (the executive refuses
+/// others).
+pub fn write_authkey(path: &Path, key: &[u8]) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, key).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+}
+
 /// Points an executive's command at `dir`'s run dir, config and authkey.
 pub fn exec_env(c: &mut Command, dir: &TempDir) {
     c.env("COROSYNC_RUN_DIR", dir.run_dir())

@@ -164,6 +164,9 @@ impl Cluster {
             let _ = std::fs::remove_dir_all(&dir);
             std::fs::create_dir_all(dir.join("run")).map_err(|e| e.to_string())?;
             std::fs::write(dir.join("authkey"), &key).map_err(|e| e.to_string())?;
+            // The executive refuses a key others may read.
+            std::fs::set_permissions(dir.join("authkey"), std::os::unix::fs::PermissionsExt::from_mode(0o600))
+                .map_err(|e| e.to_string())?;
             std::fs::write(
                 dir.join("corosync.conf"),
                 format!(

@@ -40,9 +40,14 @@ impl Staged {
         if super::store::validate_attrs(&m.created) != ais_ipc::error::OK {
             return Err(Refused("bad attributes"));
         }
-        // A sender cannot make us stage more than a store may hold.
+        // A sender cannot make us stage more than a store may hold: as
+        // many checkpoints, declaring as much in all (their data is
+        // bounded by what they declare).
         if self.store.ckpts.len() >= super::store::MAX_CHECKPOINTS {
             return Err(Refused("too many checkpoints"));
+        }
+        if self.store.total_declared.saturating_add(m.created.checkpoint_size) > super::store::MAX_TOTAL_DECLARED {
+            return Err(Refused("checkpoints declaring more than a store may hold"));
         }
         let c = Checkpoint {
             name: m.name.clone(),
@@ -155,6 +160,7 @@ pub fn merge(staged: BTreeMap<NodeId, Staged>, members: &[NodeId], time: i64) ->
 mod tests {
     use super::*;
     use crate::services::ckpt::msg::SyncSection;
+    use crate::services::ckpt::store::{MAX_CHECKPOINT_SIZE, MAX_TOTAL_DECLARED};
     use ais_ipc::ckpt::Attrs;
 
     fn ckpt() -> SyncCkpt {
@@ -199,5 +205,43 @@ mod tests {
         st.add_section(sec(2, b"cd")).unwrap();
         // Past the declared total.
         assert!(st.add_section(sec(4, b"ef")).is_err());
+    }
+
+    fn declaring(n: u64, size: u64) -> SyncCkpt {
+        SyncCkpt {
+            id: (1, n),
+            name: format!("c{n}").into_bytes(),
+            unlinked: false,
+            created: Attrs {
+                creation_flags: ais_ipc::ckpt::WR_ALL_REPLICAS,
+                checkpoint_size: size,
+                retention: 1,
+                max_sections: 1,
+                max_section_size: size,
+                max_section_id_size: 4,
+            },
+            retention: 1,
+            idle_since: None,
+            next_generated: 0,
+            active_replica: None,
+            openers: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_sender_cannot_declare_more_than_a_store_may_hold() {
+        let mut staged = Staged::default();
+        let fit = MAX_TOTAL_DECLARED / MAX_CHECKPOINT_SIZE;
+        for n in 0..fit {
+            staged.add_ckpt(declaring(n, MAX_CHECKPOINT_SIZE)).unwrap();
+        }
+        assert_eq!(staged.store.total_declared, MAX_TOTAL_DECLARED);
+        assert_eq!(
+            staged.add_ckpt(declaring(fit, 1)),
+            Err(Refused("checkpoints declaring more than a store may hold"))
+        );
+        assert_eq!(staged.store.ckpts.len() as u64, fit);
+        // Declaring nothing still fits.
+        staged.add_ckpt(declaring(fit + 1, 0)).unwrap_or_else(|e| panic!("{e:?}"));
     }
 }

@@ -235,7 +235,12 @@ impl CpgService {
     fn answer(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, reply: QueuedReply) {
         let Some(c) = self.conns.get_mut(&conn) else { return };
         if c.replies.len() >= MAX_QUEUED_REPLIES {
-            crate::log_warn!(Serv, "cpg: pid {} has {MAX_QUEUED_REPLIES} unanswered requests; closing it", c.pid);
+            crate::log_limited!(
+                Warning,
+                Serv,
+                "cpg: pid {} has {MAX_QUEUED_REPLIES} unanswered requests; closing it",
+                c.pid
+            );
             ctx.disconnect(conn);
             return;
         }
