@@ -8,7 +8,7 @@ use common::*;
 
 fn udpu(quorum: &str) -> String {
     format!(
-        "totem {{\n version: 2\n nodeid: 3\n transport: udpu\n interface {{\n  ringnumber: 0\n  bindnetaddr: 127.0.0.1\n  \
+        "totem {{\n version: 2\n secauth: off\n nodeid: 3\n transport: udpu\n interface {{\n  ringnumber: 0\n  bindnetaddr: 127.0.0.1\n  \
          mcastport: 16717\n  member {{\n   memberaddr: 127.0.0.1\n  }}\n  member {{\n   memberaddr: 127.0.0.2\n  }}\n  \
          member {{\n   memberaddr: 127.0.0.3\n  }}\n }}\n}}\n{quorum}{QUIET}"
     )
