@@ -48,7 +48,7 @@ fn the_check_reports_the_quorum_rules_and_refuses_unusable_ones() {
     assert!(err.contains("quorum_votes"), "{err}");
     // No member list to count and no expected_votes.
     let (code, _, err) = check(&format!(
-        "totem {{\n version: 2\n interface {{\n  ringnumber: 0\n  bindnetaddr: 127.0.0.0\n  mcastaddr: 239.192.77.13\n }}\n}}\n\
+        "totem {{\n version: 2\n secauth: off\n interface {{\n  ringnumber: 0\n  bindnetaddr: 127.0.0.0\n  mcastaddr: 239.192.77.13\n }}\n}}\n\
          quorum {{\n provider: corosync_votequorum\n}}\n{QUIET}"
     ));
     assert_eq!(code, Some(1));
