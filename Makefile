@@ -4,6 +4,8 @@
 #                         and the C libraries in target/release/lib
 #   make check            every test (what CI runs)
 #   make demo             a single-node executive, then checkpoint failover on three
+#   make bench            request/answer loop benchmarks on 1 and 3 nodes (root;
+#                         CLASSIC_SRC=<openais 0.80.6 tree> to compare, BENCH_ARGS=...)
 #   make install          install (PREFIX, DESTDIR, ... below)
 #   make uninstall        remove exactly what install put there
 #   make clean
@@ -26,7 +28,7 @@ export PREFIX LIBDIR INCLUDEDIR SBINDIR SYSCONFDIR MANDIR SYSTEMDUNITDIR DESTDIR
 PROFILE_FLAG_release := --release
 PROFILE_FLAG_debug :=
 
-.PHONY: all build-release build-debug check install uninstall demo clean
+.PHONY: all build-release build-debug check install uninstall demo bench clean
 
 all: build-release
 
@@ -86,6 +88,10 @@ uninstall:
 demo: build-release
 	scripts/demo.sh target/release
 	c-tests/ckpt/demo.sh target/release
+
+# Timings, not tests: never part of `make check`.
+bench:
+	scripts/bench-loops.sh $(BENCH_ARGS)
 
 clean:
 	$(CARGO) clean

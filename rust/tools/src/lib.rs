@@ -2,5 +2,6 @@
 
 pub mod bench;
 pub mod cfgtool;
+pub mod cluster;
 pub mod cpgtool;
 pub mod netns;

@@ -18,14 +18,11 @@
 //! flight instead, to measure what the executive and protocol sustain.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use ais_ipc::frame::{read_message, write_message};
-use ais_ipc::handshake::{HANDSHAKE_SERVICE, HELLO_ID, Hello, HelloReply, PROTOCOL_VERSION, Role};
 use ais_tools::bench::{self, EvsConn, RoundResult, RoundState};
-use ais_tools::netns::Lab;
+use ais_tools::cluster::{Cluster, Spec, Stack};
 
 const DEFAULT_SIZES: [usize; 7] = [1, 100, 1024, 4096, 10240, 51200, 102400];
 
@@ -117,136 +114,19 @@ fn parse_args() -> Result<Options, String> {
 const USAGE: &str = "usage: totem-bench [--nodes 1,3] [--secauth off,on] [--sizes 1,100,1024,...] [--seconds 2] \
                      [--all-send] [--window N] [--aisexec PATH] [--keep-logs] [--totem key=value]... [--transport udp|udpu] [--realtime] | [--socket PATH]...";
 
-/// Member count reported by the CFG service at `socket`, if reachable.
-fn member_count(socket: &Path) -> Option<usize> {
-    let connect = |role, token| -> Option<(std::os::unix::net::UnixStream, Option<HelloReply>)> {
-        let mut s = std::os::unix::net::UnixStream::connect(socket).ok()?;
-        s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-        let h = Hello { protocol: PROTOCOL_VERSION, role, service: ais_ipc::service::CFG, token };
-        write_message(&mut s, HANDSHAKE_SERVICE, HELLO_ID, &h.encode()).ok()?;
-        if role == Role::Dispatch {
-            return Some((s, None));
-        }
-        let (_, body) = read_message(&mut s).ok()?;
-        Some((s, HelloReply::decode(&body).ok()))
-    };
-    let (mut req, reply) = connect(Role::Request, 0)?;
-    let reply = reply?;
-    let _dispatch = connect(Role::Dispatch, reply.token)?;
-    write_message(&mut req, ais_ipc::service::CFG, ais_ipc::cfg::STATUS, &[]).ok()?;
-    let (_, body) = read_message(&mut req).ok()?;
-    Some(ais_ipc::cfg::Status::decode_response(&body).ok()?.ok()?.members.len())
-}
-
-/// Executives started by the bench; killed by pid on drop, before the lab.
-struct Cluster {
-    children: Vec<Child>,
-    dirs: Vec<PathBuf>,
-    keep_logs: bool,
-    _lab: Lab,
-}
-
-impl Cluster {
-    fn start(o: &Options, nodes: usize, secauth: bool) -> Result<Cluster, String> {
-        let tag =
-            format!("b{nodes}{}{}", if secauth { "s" } else { "p" }, if o.transport == "udpu" { "u" } else { "" });
-        let lab = Lab::create(&tag, nodes)?;
-        let root = std::env::temp_dir().join(format!("totem-bench-{}-{tag}", std::process::id()));
-        let mut c = Cluster { children: Vec::new(), dirs: Vec::new(), keep_logs: o.keep_logs, _lab: lab };
-        let key: Vec<u8> = (0..128u32).map(|i| (i * 37 + 11) as u8).collect();
-        let iface_lines = if o.transport == "udpu" {
-            (1..=nodes).map(|m| format!("    member {{\n      memberaddr: {}\n    }}\n", Lab::ipv4(m))).collect()
-        } else {
-            "    mcastaddr: 239.192.88.1\n".to_string()
-        };
-        for i in 1..=nodes {
-            let dir = root.join(format!("n{i}"));
-            let _ = std::fs::remove_dir_all(&dir);
-            std::fs::create_dir_all(dir.join("run")).map_err(|e| e.to_string())?;
-            std::fs::write(dir.join("authkey"), &key).map_err(|e| e.to_string())?;
-            // The executive refuses a key others may read.
-            std::fs::set_permissions(dir.join("authkey"), std::os::unix::fs::PermissionsExt::from_mode(0o600))
-                .map_err(|e| e.to_string())?;
-            std::fs::write(
-                dir.join("corosync.conf"),
-                format!(
-                    "totem {{\n  version: 2\n  secauth: {}\n  token: 1000\n  transport: {}\n{}  interface {{\n    \
-                     ringnumber: 0\n    bindnetaddr: 10.0.0.0\n    mcastport: 5405\n{}  }}\n}}\n\
-                     logging {{\n  to_syslog: no\n  to_stderr: yes\n}}\n{}",
-                    if secauth { "on" } else { "off" },
-                    o.transport,
-                    o.totem.concat(),
-                    iface_lines,
-                    if o.realtime { "aisexec {\n  realtime_priority: yes\n}\n" } else { "" }
-                ),
-            )
-            .map_err(|e| e.to_string())?;
-            let log = std::fs::File::create(dir.join("stderr.log")).map_err(|e| e.to_string())?;
-            let child = c
-                ._lab
-                .command(i, &o.aisexec.to_string_lossy())
-                .arg("-f")
-                .env("COROSYNC_RUN_DIR", dir.join("run"))
-                .env("COROSYNC_MAIN_CONFIG_FILE", dir.join("corosync.conf"))
-                .env("COROSYNC_TOTEM_AUTHKEY_FILE", dir.join("authkey"))
-                .env("COROSYNC_AMF_CONFIG_FILE", dir.join("amf.conf"))
-                .env_remove("OPENAIS_MAIN_CONFIG_FILE")
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(log)
-                .spawn()
-                .map_err(|e| format!("{}: {e}", o.aisexec.display()))?;
-            c.children.push(child);
-            c.dirs.push(dir);
-        }
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !c.sockets().iter().all(|s| member_count(s) == Some(nodes)) {
-            for (i, ch) in c.children.iter_mut().enumerate() {
-                if let Ok(Some(st)) = ch.try_wait() {
-                    return Err(format!("aisexec on node {} exited: {st}\n{}", i + 1, c.log(i)));
-                }
-            }
-            if Instant::now() > deadline {
-                return Err(format!("no ring of {nodes} within 20 s\n{}", c.log(0)));
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Ok(c)
-    }
-
-    fn sockets(&self) -> Vec<PathBuf> {
-        self.dirs.iter().map(|d| d.join("run").join(ais_ipc::SOCKET_NAME)).collect()
-    }
-
-    fn log(&self, i: usize) -> String {
-        std::fs::read_to_string(self.dirs[i].join("stderr.log")).unwrap_or_default()
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        // SIGTERM first, so each executive logs its counters as it stops
-        // (kept with --keep-logs); SIGKILL what has not exited in 2 s.
-        for ch in &self.children {
-            // SAFETY: kill(2) on the pid of a child not yet waited for.
-            unsafe { libc::kill(ch.id() as libc::pid_t, libc::SIGTERM) };
-        }
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
-        for ch in &mut self.children {
-            while matches!(ch.try_wait(), Ok(None)) && std::time::Instant::now() < deadline {
-                std::thread::sleep(std::time::Duration::from_millis(10));
-            }
-            let _ = ch.kill();
-            let _ = ch.wait();
-        }
-        if self.keep_logs {
-            for d in &self.dirs {
-                eprintln!("logs kept in {}", d.display());
-            }
-        } else if let Some(root) = self.dirs.first().and_then(|d| d.parent()) {
-            let _ = std::fs::remove_dir_all(root);
-        }
-    }
+/// Starts `nodes` of our executives for a round.
+fn start_cluster(o: &Options, nodes: usize, secauth: bool) -> Result<Cluster, String> {
+    let tag = format!("b{nodes}{}{}", if secauth { "s" } else { "p" }, if o.transport == "udpu" { "u" } else { "" });
+    Cluster::start(&Spec {
+        stack: Stack::Ours { aisexec: o.aisexec.clone() },
+        nodes,
+        secauth,
+        transport: o.transport.clone(),
+        totem: o.totem.clone(),
+        realtime: o.realtime,
+        keep_logs: o.keep_logs,
+        tag,
+    })
 }
 
 /// Connects to every socket and measures every size; prints one row each.
@@ -326,7 +206,7 @@ fn main() {
                     if nodes > 1 { "s" } else { "" },
                     if secauth { "sec" } else { "plain" }
                 );
-                let cluster = match Cluster::start(&o, nodes, secauth) {
+                let cluster = match start_cluster(&o, nodes, secauth) {
                     Ok(c) => c,
                     Err(e) => {
                         eprintln!("totem-bench: {label}: {e}");

@@ -1,0 +1,249 @@
+//! loop-bench: the request/answer loops of real programs (one call, wait
+//! for the answer, call again) through running executives, on clusters it
+//! starts in network namespaces (`ais_tools::netns::Lab`, needs root), with
+//! the client on node 1.
+//!
+//! The loops are one C program, `c-tests/bench/ais_loops.c`, written
+//! against the classic openais 0.80 API; built against our libraries it
+//! measures ours, built against the classic ones (with `--classic-tree`,
+//! a built openais 0.80.6 source tree, and `--classic-program`) it
+//! measures classic executives started the same way. Rounds alternate
+//! the stacks, so both see the same machine load.
+//!
+//! Usage: loop-bench --program PATH [--classic-tree DIR --classic-program PATH]
+//!        [--nodes 1,3] [--loops cpg,evs,...] [--seconds 3] [--rounds 1]
+//!        [--aisexec PATH] [--totem key=value]... [--realtime] [--keep-logs]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use ais_tools::cluster::{Cluster, Spec, Stack};
+
+const LOOPS: [&str; 6] = ["cpg", "evs", "ckpt-write", "ckpt-read", "evt-publish", "clm-node-get"];
+
+struct Options {
+    nodes: Vec<usize>,
+    loops: Vec<String>,
+    seconds: f64,
+    rounds: usize,
+    program: Option<PathBuf>,
+    aisexec: PathBuf,
+    classic: Option<(PathBuf, PathBuf)>,
+    totem: Vec<String>,
+    realtime: bool,
+    keep_logs: bool,
+}
+
+const USAGE: &str = "usage: loop-bench --program PATH [--classic-tree DIR --classic-program PATH] [--nodes 1,3] \
+                     [--loops cpg,evs,ckpt-write,ckpt-read,evt-publish,clm-node-get] [--seconds 3] [--rounds 1] \
+                     [--aisexec PATH] [--totem key=value]... [--realtime] [--keep-logs]";
+
+fn parse_args() -> Result<Options, String> {
+    let exe_dir = std::env::current_exe().ok().and_then(|p| p.parent().map(Path::to_path_buf)).unwrap_or_default();
+    let mut o = Options {
+        nodes: vec![1, 3],
+        loops: LOOPS.iter().map(|s| s.to_string()).collect(),
+        seconds: 3.0,
+        rounds: 1,
+        program: None,
+        aisexec: exe_dir.join("aisexec"),
+        classic: None,
+        totem: Vec::new(),
+        realtime: false,
+        keep_logs: false,
+    };
+    let (mut tree, mut classic_program) = (None, None);
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let mut val = || args.next().ok_or_else(|| format!("{a} needs a value"));
+        match a.as_str() {
+            "--nodes" => {
+                o.nodes = val()?
+                    .split(',')
+                    .map(|x| x.trim().parse().ok().filter(|n| (1..=16).contains(n)).ok_or("bad --nodes"))
+                    .collect::<Result<_, _>>()?
+            }
+            "--loops" => {
+                o.loops = val()?.split(',').map(|x| x.trim().to_string()).collect();
+                if let Some(bad) = o.loops.iter().find(|l| !LOOPS.contains(&l.as_str())) {
+                    return Err(format!("unknown loop '{bad}' (known: {})", LOOPS.join(",")));
+                }
+            }
+            "--seconds" => o.seconds = val()?.parse().map_err(|_| "bad --seconds")?,
+            "--rounds" => o.rounds = val()?.parse().ok().filter(|n| *n > 0).ok_or("bad --rounds")?,
+            "--program" => o.program = Some(val()?.into()),
+            "--aisexec" => o.aisexec = val()?.into(),
+            "--classic-tree" => tree = Some(PathBuf::from(val()?)),
+            "--classic-program" => classic_program = Some(PathBuf::from(val()?)),
+            "--totem" => {
+                let kv = val()?;
+                let (k, v) = kv.split_once('=').ok_or("--totem takes key=value")?;
+                o.totem.push(format!("  {}: {}\n", k.trim(), v.trim()));
+            }
+            "--realtime" => o.realtime = true,
+            "--keep-logs" => o.keep_logs = true,
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
+            _ => return Err(format!("unknown argument '{a}'\n{USAGE}")),
+        }
+    }
+    o.classic = match (tree, classic_program) {
+        (Some(t), Some(p)) => Some((t, p)),
+        (None, None) => None,
+        _ => return Err("--classic-tree and --classic-program go together".into()),
+    };
+    if o.program.is_none() {
+        return Err(format!("--program is required\n{USAGE}"));
+    }
+    Ok(o)
+}
+
+/// One line of `ais_loops` output, parsed.
+#[derive(Debug, Clone, Default)]
+struct Figures {
+    rate: f64,
+    call_p50: f64,
+    call_p99: f64,
+    deliver: Option<(f64, f64)>,
+}
+
+fn parse_line(line: &str) -> Option<Figures> {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let after = |key: &str, nth: usize| -> Option<f64> {
+        let i = words.iter().position(|w| *w == key)?;
+        words.get(i + nth)?.parse().ok()
+    };
+    let rate = words.iter().position(|w| *w == "ops/s").and_then(|i| words.get(i - 1)?.parse().ok())?;
+    let deliver = match words.iter().position(|w| *w == "deliver") {
+        Some(i) => Some((words.get(i + 2)?.parse().ok()?, words.get(i + 4)?.parse().ok()?)),
+        None => None,
+    };
+    Some(Figures { rate, call_p50: after("call", 2)?, call_p99: after("call", 4)?, deliver })
+}
+
+/// Runs one loop as a client of node 1; bounded by `seconds` + 60 s.
+fn run_loop(cluster: &Cluster, program: &Path, lp: &str, nodes: usize, seconds: f64) -> Result<Figures, String> {
+    let mut child = cluster
+        .client(1, program)
+        .args(["-t", &seconds.to_string(), "-n", &nodes.to_string(), lp])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("{}: {e}", program.display()))?;
+    let deadline = Instant::now() + Duration::from_secs_f64(seconds + 60.0);
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => break,
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("{lp}: no result within {} s", seconds + 60.0));
+            }
+        }
+    }
+    let out = child.wait_with_output().map_err(|e| e.to_string())?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    match stdout.lines().find_map(parse_line) {
+        Some(f) if out.status.success() => Ok(f),
+        _ => Err(format!("{lp}: {} {}{}", out.status, stdout.trim(), String::from_utf8_lossy(&out.stderr).trim())),
+    }
+}
+
+fn fmt_range(v: &[f64]) -> String {
+    let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = v.iter().copied().fold(0.0, f64::max);
+    if v.len() == 1 || (hi - lo).abs() < 0.5 { format!("{lo:.0}") } else { format!("{lo:.0}-{hi:.0}") }
+}
+
+fn main() {
+    let o = match parse_args() {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("loop-bench: {e}");
+            std::process::exit(2);
+        }
+    };
+    let mut stacks = vec![("ours", Stack::Ours { aisexec: o.aisexec.clone() }, o.program.clone().unwrap_or_default())];
+    if let Some((tree, program)) = &o.classic {
+        stacks.push(("classic", Stack::Classic { tree: tree.clone() }, program.clone()));
+    }
+    println!("# loop-bench: {} s per loop, client on node 1; latency in microseconds", o.seconds);
+    println!(
+        "{:<8} {:>5} {:<13} {:>10} {:>9} {:>9} {:>11} {:>11}",
+        "stack", "nodes", "loop", "ops/s", "call p50", "call p99", "deliver p50", "deliver p99"
+    );
+    let mut failed = false;
+    // (nodes, loop, stack) -> rates of every round.
+    let mut rates: BTreeMap<(usize, String, &str), Vec<f64>> = BTreeMap::new();
+    for round in 0..o.rounds {
+        for &nodes in &o.nodes {
+            for (name, stack, program) in &stacks {
+                let spec = Spec {
+                    stack: stack.clone(),
+                    nodes,
+                    secauth: false,
+                    transport: "udp".into(),
+                    totem: o.totem.clone(),
+                    realtime: o.realtime,
+                    keep_logs: o.keep_logs,
+                    tag: format!("l{nodes}{}{round}", &name[..1]),
+                };
+                let cluster = match Cluster::start(&spec) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        eprintln!("loop-bench: {name}, {nodes} nodes: {e}");
+                        failed = true;
+                        continue;
+                    }
+                };
+                for lp in &o.loops {
+                    match run_loop(&cluster, program, lp, nodes, o.seconds) {
+                        Ok(f) => {
+                            let (d50, d99) = match f.deliver {
+                                Some((a, b)) => (format!("{a:.1}"), format!("{b:.1}")),
+                                None => ("-".into(), "-".into()),
+                            };
+                            println!(
+                                "{name:<8} {nodes:>5} {lp:<13} {:>10.0} {:>9.1} {:>9.1} {d50:>11} {d99:>11}",
+                                f.rate, f.call_p50, f.call_p99
+                            );
+                            rates.entry((nodes, lp.clone(), name)).or_default().push(f.rate);
+                        }
+                        Err(e) => {
+                            eprintln!("loop-bench: {name}, {nodes} nodes: {e}\n{}", cluster.log(0));
+                            failed = true;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if o.classic.is_some() {
+        println!("\n# ops/s over {} round(s): ours, classic, ours/classic", o.rounds);
+        for &nodes in &o.nodes {
+            for lp in &o.loops {
+                let (Some(a), Some(b)) =
+                    (rates.get(&(nodes, lp.clone(), "ours")), rates.get(&(nodes, lp.clone(), "classic")))
+                else {
+                    continue;
+                };
+                let ratios: Vec<f64> = a.iter().zip(b).map(|(x, y)| x / y).collect();
+                let lo = ratios.iter().copied().fold(f64::INFINITY, f64::min);
+                let hi = ratios.iter().copied().fold(0.0, f64::max);
+                println!(
+                    "{nodes} node{:<2} {lp:<13} {:>15} {:>15} {lo:.2}-{hi:.2}",
+                    if nodes > 1 { "s" } else { "" },
+                    fmt_range(a),
+                    fmt_range(b)
+                );
+            }
+        }
+    }
+    std::process::exit(if failed { 1 } else { 0 });
+}

@@ -1,0 +1,31 @@
+#!/bin/bash
+# The request/answer loop benchmarks (`make bench`): builds the release
+# executables and libraries, compiles c-tests/bench/ais_loops.c against
+# them and runs loop-bench, which starts clusters of 1 and 3 nodes in
+# network namespaces (needs root and iproute2) and runs each loop on
+# node 1. With CLASSIC_SRC set to a built openais 0.80.6 source tree, the
+# same program is also compiled against its static libraries and every
+# round runs on classic executives too, then ours/classic is printed.
+# Extra arguments go to loop-bench, e.g.
+#
+#   scripts/bench-loops.sh --nodes 3 --loops ckpt-write --rounds 4
+#   CLASSIC_SRC=/work/classic-src scripts/bench-loops.sh --seconds 5
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+target=${CARGO_TARGET_DIR:-target}
+make --no-print-directory build-release >/dev/null
+tmp=$(mktemp -d /tmp/ais-bench-loops.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+cc=${CC:-gcc}
+libs="$target/release/lib"
+$cc -O2 -std=gnu99 -Wall -Wextra -Werror -Iinclude/corosync -o "$tmp/ais_loops" c-tests/bench/ais_loops.c \
+    -L"$libs" -Wl,-rpath,"$(cd "$libs" && pwd)" -lcpg -levs -lSaCkpt -lSaEvt -lSaClm -lpthread
+args=(--program "$tmp/ais_loops")
+if [ -n "${CLASSIC_SRC:-}" ]; then
+    c=$CLASSIC_SRC
+    $cc -O2 -std=gnu99 -I"$c/include" -o "$tmp/ais_loops_classic" c-tests/bench/ais_loops.c \
+        "$c/lib/libcpg.a" "$c/lib/libevs.a" "$c/lib/libSaCkpt.a" "$c/lib/libSaEvt.a" "$c/lib/libSaClm.a" -lpthread
+    args+=(--classic-tree "$c" --classic-program "$tmp/ais_loops_classic")
+fi
+"$target/release/loop-bench" "${args[@]}" "$@"
