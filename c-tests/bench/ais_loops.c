@@ -18,7 +18,10 @@
  * (default 1), so a cluster is formed. Prints one line:
  *
  *   <loop> size <n> ops <count> <rate> ops/s call p50 <us> p99 <us> [deliver p50 <us> p99 <us>]
+ *          cpu/op <us> sleeps/op <n>
  *
+ * (cpu/op: this process's user and system time per op; sleeps/op: its
+ * voluntary context switches per op, each a wait for the executive.)
  * For cpg and evs, ops are delivered messages (each carries its send time,
  * so the deliver figures are send-to-own-delivery latency) and a call is
  * one loop iteration. Written against the classic openais 0.80 API only,
@@ -30,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -48,6 +52,7 @@ static size_t size;
 static unsigned members = 1;
 
 static uint64_t *call_us, *deliver_us;
+static struct rusage usage_start;
 static unsigned ncall, ndeliver;
 static unsigned long long delivered;
 static char *payload;
@@ -108,18 +113,28 @@ static void report(const char *loop, unsigned long long ops, double elapsed, int
     qsort(call_us, ncall, sizeof(*call_us), cmp_u64);
     printf("%s size %zu ops %llu %.0f ops/s call p50 %.1f p99 %.1f", loop, size, ops, ops / elapsed,
            pct(call_us, ncall, 0.5), pct(call_us, ncall, 0.99));
+    struct rusage u;
+    double cpu;
+
+    getrusage(RUSAGE_SELF, &u);
     if (deliveries) {
         qsort(deliver_us, ndeliver, sizeof(*deliver_us), cmp_u64);
         printf(" deliver p50 %.1f p99 %.1f", pct(deliver_us, ndeliver, 0.5), pct(deliver_us, ndeliver, 0.99));
     }
-    printf("\n");
+    cpu = (u.ru_utime.tv_sec - usage_start.ru_utime.tv_sec + u.ru_stime.tv_sec - usage_start.ru_stime.tv_sec) * 1e6 +
+          (u.ru_utime.tv_usec - usage_start.ru_utime.tv_usec + u.ru_stime.tv_usec - usage_start.ru_stime.tv_usec);
+    printf(" cpu/op %.2f sleeps/op %.2f\n", ops ? cpu / ops : 0,
+           ops ? (double)(u.ru_nvcsw - usage_start.ru_nvcsw) / ops : 0);
     fflush(stdout);
 }
 
 /* Runs `body` until the time is up; returns the elapsed seconds. */
 #define TIMED(body)                                                  \
     ({                                                               \
-        uint64_t start_ = now_ns(), end_ = start_ + (uint64_t)(seconds * 1e9), t_; \
+        uint64_t start_, end_, t_;                                   \
+        getrusage(RUSAGE_SELF, &usage_start);                        \
+        start_ = now_ns();                                           \
+        end_ = start_ + (uint64_t)(seconds * 1e9);                   \
         do {                                                         \
             t_ = now_ns();                                           \
             body;                                                    \

@@ -178,6 +178,16 @@ impl Cluster {
     pub fn pid(&self, i: usize) -> u32 {
         self.children[i - 1].id()
     }
+
+    /// Node `i`'s (1-based) namespace, executive pid and run directory.
+    pub fn describe(&self, i: usize) -> String {
+        format!(
+            "netns {} pid {} COROSYNC_RUN_DIR={}",
+            self.lab.node_ns(i),
+            self.children[i - 1].id(),
+            self.dirs[i - 1].join("run").display()
+        )
+    }
 }
 
 impl Drop for Cluster {

@@ -13,6 +13,12 @@
 //! Usage: loop-bench --program PATH [--classic-tree DIR --classic-program PATH]
 //!        [--nodes 1,3] [--loops cpg,evs,...] [--seconds 3] [--rounds 1]
 //!        [--aisexec PATH] [--totem key=value]... [--realtime] [--keep-logs]
+//!        [--serve]
+//!
+//! `--serve` runs no loop: it starts the first stack's cluster of the
+//! first `--nodes` count, prints each node's namespace, executive pid and
+//! `COROSYNC_RUN_DIR`, and keeps it until its standard input closes (for
+//! `strace`, `perf` and hand-run clients).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -34,11 +40,12 @@ struct Options {
     totem: Vec<String>,
     realtime: bool,
     keep_logs: bool,
+    serve: bool,
 }
 
 const USAGE: &str = "usage: loop-bench --program PATH [--classic-tree DIR --classic-program PATH] [--nodes 1,3] \
                      [--loops cpg,evs,ckpt-write,ckpt-read,evt-publish,clm-node-get] [--seconds 3] [--rounds 1] \
-                     [--aisexec PATH] [--totem key=value]... [--realtime] [--keep-logs]";
+                     [--aisexec PATH] [--totem key=value]... [--realtime] [--keep-logs] [--serve]";
 
 fn parse_args() -> Result<Options, String> {
     let exe_dir = std::env::current_exe().ok().and_then(|p| p.parent().map(Path::to_path_buf)).unwrap_or_default();
@@ -53,6 +60,7 @@ fn parse_args() -> Result<Options, String> {
         totem: Vec::new(),
         realtime: false,
         keep_logs: false,
+        serve: false,
     };
     let (mut tree, mut classic_program) = (None, None);
     let mut args = std::env::args().skip(1);
@@ -84,6 +92,7 @@ fn parse_args() -> Result<Options, String> {
             }
             "--realtime" => o.realtime = true,
             "--keep-logs" => o.keep_logs = true,
+            "--serve" => o.serve = true,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -106,9 +115,43 @@ fn parse_args() -> Result<Options, String> {
 #[derive(Debug, Clone, Default)]
 struct Figures {
     rate: f64,
+    ops: f64,
     call_p50: f64,
     call_p99: f64,
     deliver: Option<(f64, f64)>,
+    /// The client's CPU time (us) and voluntary context switches per op.
+    cpu: f64,
+    sleeps: f64,
+}
+
+/// CPU time (us) and voluntary context switches of a process, all its
+/// threads together, from `/proc`.
+#[derive(Debug, Clone, Copy, Default)]
+struct Usage {
+    cpu_us: f64,
+    sleeps: f64,
+}
+
+fn usage(pid: u32) -> Usage {
+    let mut u = Usage::default();
+    let tick_us = 1e6 / 100.0; // USER_HZ
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return u };
+    for task in tasks.flatten() {
+        let dir = task.path();
+        if let Ok(stat) = std::fs::read_to_string(dir.join("stat"))
+            && let Some((_, rest)) = stat.rsplit_once(')')
+        {
+            // Fields after the name: state is the 3rd field overall, utime the 14th.
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+            u.cpu_us += (ticks(11) + ticks(12)) * tick_us;
+        }
+        if let Ok(status) = std::fs::read_to_string(dir.join("status")) {
+            let v = status.lines().find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"));
+            u.sleeps += v.and_then(|v| v.trim().parse::<f64>().ok()).unwrap_or(0.0);
+        }
+    }
+    u
 }
 
 fn parse_line(line: &str) -> Option<Figures> {
@@ -122,7 +165,15 @@ fn parse_line(line: &str) -> Option<Figures> {
         Some(i) => Some((words.get(i + 2)?.parse().ok()?, words.get(i + 4)?.parse().ok()?)),
         None => None,
     };
-    Some(Figures { rate, call_p50: after("call", 2)?, call_p99: after("call", 4)?, deliver })
+    Some(Figures {
+        rate,
+        ops: after("ops", 1)?,
+        call_p50: after("call", 2)?,
+        call_p99: after("call", 4)?,
+        deliver,
+        cpu: after("cpu/op", 1)?,
+        sleeps: after("sleeps/op", 1)?,
+    })
 }
 
 /// Runs one loop as a client of node 1; bounded by `seconds` + 60 s.
@@ -173,10 +224,41 @@ fn main() {
     if let Some((tree, program)) = &o.classic {
         stacks.push(("classic", Stack::Classic { tree: tree.clone() }, program.clone()));
     }
+    let spec = |stack: &Stack, nodes: usize, tag: String| Spec {
+        stack: stack.clone(),
+        nodes,
+        secauth: false,
+        transport: "udp".into(),
+        totem: o.totem.clone(),
+        realtime: o.realtime,
+        keep_logs: o.keep_logs,
+        tag,
+    };
+    if o.serve {
+        let (name, stack, _) = &stacks[0];
+        let nodes = o.nodes[0];
+        match Cluster::start(&spec(stack, nodes, format!("s{nodes}"))) {
+            Ok(cluster) => {
+                for i in 1..=nodes {
+                    println!("{name} node {i}: {}", cluster.describe(i));
+                }
+                println!("serving until standard input closes");
+                let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut Vec::new());
+                // Stops the executives and removes the lab (exit would not).
+                drop(cluster);
+                std::process::exit(0);
+            }
+            Err(e) => {
+                eprintln!("loop-bench: {e}");
+                std::process::exit(1);
+            }
+        }
+    }
     println!("# loop-bench: {} s per loop, client on node 1; latency in microseconds", o.seconds);
+    println!("# per op: client and each executive's CPU time (us) / voluntary context switches (sleeps)");
     println!(
-        "{:<8} {:>5} {:<13} {:>10} {:>9} {:>9} {:>11} {:>11}",
-        "stack", "nodes", "loop", "ops/s", "call p50", "call p99", "deliver p50", "deliver p99"
+        "{:<8} {:>5} {:<13} {:>10} {:>9} {:>9} {:>11} {:>11} {:>13} executives",
+        "stack", "nodes", "loop", "ops/s", "call p50", "call p99", "deliver p50", "deliver p99", "client"
     );
     let mut failed = false;
     // (nodes, loop, stack) -> rates of every round.
@@ -184,16 +266,7 @@ fn main() {
     for round in 0..o.rounds {
         for &nodes in &o.nodes {
             for (name, stack, program) in &stacks {
-                let spec = Spec {
-                    stack: stack.clone(),
-                    nodes,
-                    secauth: false,
-                    transport: "udp".into(),
-                    totem: o.totem.clone(),
-                    realtime: o.realtime,
-                    keep_logs: o.keep_logs,
-                    tag: format!("l{nodes}{}{round}", &name[..1]),
-                };
+                let spec = spec(stack, nodes, format!("l{nodes}{}{round}", &name[..1]));
                 let cluster = match Cluster::start(&spec) {
                     Ok(c) => c,
                     Err(e) => {
@@ -203,15 +276,27 @@ fn main() {
                     }
                 };
                 for lp in &o.loops {
+                    let before: Vec<Usage> = (1..=nodes).map(|i| usage(cluster.pid(i))).collect();
                     match run_loop(&cluster, program, lp, nodes, o.seconds) {
                         Ok(f) => {
                             let (d50, d99) = match f.deliver {
                                 Some((a, b)) => (format!("{a:.1}"), format!("{b:.1}")),
                                 None => ("-".into(), "-".into()),
                             };
+                            let execs: Vec<String> = (1..=nodes)
+                                .map(|i| {
+                                    let (a, b) = (before[i - 1], usage(cluster.pid(i)));
+                                    let per = |x: f64| if f.ops > 0.0 { x / f.ops } else { 0.0 };
+                                    format!("{:.1}/{:.2}", per(b.cpu_us - a.cpu_us), per(b.sleeps - a.sleeps))
+                                })
+                                .collect();
                             println!(
-                                "{name:<8} {nodes:>5} {lp:<13} {:>10.0} {:>9.1} {:>9.1} {d50:>11} {d99:>11}",
-                                f.rate, f.call_p50, f.call_p99
+                                "{name:<8} {nodes:>5} {lp:<13} {:>10.0} {:>9.1} {:>9.1} {d50:>11} {d99:>11} {:>13} {}",
+                                f.rate,
+                                f.call_p50,
+                                f.call_p99,
+                                format!("{:.1}/{:.2}", f.cpu, f.sleeps),
+                                execs.join(" ")
                             );
                             rates.entry((nodes, lp.clone(), name)).or_default().push(f.rate);
                         }
