@@ -17,7 +17,8 @@
 //! the library: when the pipeline window stays full for 10 ms, or from
 //! the handle's own messages sent but not yet dispatched back to it (each
 //! comes back once, marked `own`). Past [`UNREAD_SOFT_MSGS`] /
-//! [`UNREAD_SOFT_BYTES`] the state reads `ENABLED`; past the hard limits
+//! [`UNREAD_SOFT_BYTES`] the state (`cpg_flow_control_state_get`, which
+//! asks nobody) reads `ENABLED`; past the hard limits
 //! `cpg_mcast_joined` answers `CPG_ERR_TRY_AGAIN` without sending. This
 //! keeps a sender that does not dispatch from overrunning its own
 //! callback queue in the executive (which drops a connection whose
@@ -183,17 +184,14 @@ pub fn local_get(handle: u64) -> AisResult<u32> {
     wire::decode_u32(&answer).map_err(|_| AisError::LIBRARY)
 }
 
-/// `cpg_flow_control_state_get`: whether flow control is on.
+/// `cpg_flow_control_state_get`: whether flow control is on. Answered
+/// here, without asking the executive (as the classic library did:
+/// programs call it before every multicast, and a round trip each time
+/// halved their rate). The own messages not yet dispatched include every
+/// one the executive still has in flight for this handle, so this is on
+/// at least whenever the executive's count would be.
 pub fn flow_control_state_get(handle: u64) -> AisResult<bool> {
-    if CPG.get(handle)?.state.unread_over(UNREAD_SOFT_MSGS, UNREAD_SOFT_BYTES) {
-        return Ok(true);
-    }
-    let answer = request(handle, &Request::FlowControlGet)?;
-    match wire::decode_u32(&answer).map_err(|_| AisError::LIBRARY)? {
-        0 => Ok(false),
-        1 => Ok(true),
-        _ => Err(AisError::LIBRARY),
-    }
+    Ok(CPG.get(handle)?.state.unread_over(UNREAD_SOFT_MSGS, UNREAD_SOFT_BYTES))
 }
 
 #[cfg(test)]

@@ -13,7 +13,9 @@
 //! LIST_GROUPS     (empty)               -> u8 truncated, u32 g, g x (name, u32 n, n x (u32 node, u32 pid))
 //! ```
 //! (`LIST_GROUPS` is for `ais-cpgtool`: every group of the cluster and its
-//! members, cut at [`MAX_DATA`] bytes with `truncated` set.)
+//! members, cut at [`MAX_DATA`] bytes with `truncated` set. `libcpg`
+//! answers `cpg_flow_control_state_get` from its own count and does not
+//! send `FLOW_CONTROL_GET`.)
 //! Callbacks (executive -> library, one frame each on the dispatch channel):
 //! ```text
 //! DELIVER  name, u32 node, u32 pid, u8 own, data
