@@ -578,6 +578,7 @@ mod membership;
 mod ordering;
 mod parts;
 mod recovery;
+mod visit;
 
 #[cfg(test)]
 mod tests;
