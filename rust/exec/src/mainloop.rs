@@ -29,7 +29,7 @@ const SIGNAL_KEY: u64 = 1;
 const ORDERING_KEY_BASE: u64 = 16;
 /// Bound on ordering events handled per turn so IPC stays responsive.
 pub const MAX_CLUSTER_EVENTS_PER_TURN: usize = 1024;
-const MAX_EPOLL_EVENTS: usize = 256;
+const MAX_EPOLL_EVENTS: usize = sys::MAX_EVENTS;
 /// Longest sleep, so a missed wakeup can never hang the loop.
 const MAX_WAIT: Duration = Duration::from_secs(1);
 /// After network packets, poll (yielding the CPU between polls) this long
@@ -204,16 +204,15 @@ impl Executive {
         let start = Now::read();
         self.publish_metrics(start);
         let deadline = self.next_deadline(start);
-        // Round up so we do not wake just before a deadline and spin.
-        let mut wait = deadline.saturating_duration_since(start.mono).as_micros().div_ceil(1000) as i32;
+        let mut wait = deadline.saturating_duration_since(start.mono);
         if let Some(m) = max_wait {
-            wait = wait.min(m.as_millis() as i32);
+            wait = wait.min(m);
         }
         let polling = self.poll_until.is_some_and(|t| start.mono < t);
         if polling {
-            wait = 0;
+            wait = Duration::ZERO;
         }
-        self.epoll.wait(ready, MAX_EPOLL_EVENTS, wait)?;
+        self.epoll.wait_for(ready, MAX_EPOLL_EVENTS, Some(wait))?;
         // The one reading of the clocks for this turn: every service call
         // of the turn sees the same time.
         let clock = Now::read();

@@ -50,9 +50,38 @@ impl Epoll {
     /// Waits up to `timeout_ms` (-1: forever); fills `out` with
     /// `(key, events)`. EINTR is an empty wait.
     pub fn wait(&self, out: &mut Vec<(u64, u32)>, max: usize, timeout_ms: i32) -> io::Result<()> {
-        let mut evs = vec![libc::epoll_event { events: 0, u64: 0 }; max.max(1)];
-        // SAFETY: the buffer holds `evs.len()` events.
-        let n = unsafe { libc::epoll_wait(self.fd.as_raw_fd(), evs.as_mut_ptr(), evs.len() as i32, timeout_ms) };
+        let timeout = u64::try_from(timeout_ms).ok().map(std::time::Duration::from_millis);
+        self.wait_for(out, max, timeout)
+    }
+
+    /// As [`Epoll::wait`], to the microsecond (`None`: forever; at most
+    /// [`MAX_EVENTS`] events), so a timer due in 200 us is not waited
+    /// for a whole millisecond. Kernels before 5.11 (no `epoll_pwait2`)
+    /// round up to milliseconds.
+    pub fn wait_for(
+        &self,
+        out: &mut Vec<(u64, u32)>,
+        max: usize,
+        timeout: Option<std::time::Duration>,
+    ) -> io::Result<()> {
+        let mut evs = [libc::epoll_event { events: 0, u64: 0 }; MAX_EVENTS];
+        let max = max.clamp(1, MAX_EVENTS) as libc::c_int;
+        let fd = self.fd.as_raw_fd();
+        let ts = timeout.map(|t| libc::timespec {
+            tv_sec: t.as_secs().min(i32::MAX as u64) as libc::time_t,
+            tv_nsec: t.subsec_nanos() as libc::c_long,
+        });
+        let ts_ptr = ts.as_ref().map_or(std::ptr::null(), |t| t as *const libc::timespec);
+        // SAFETY: `evs` holds at least `max` events; `ts_ptr` is null or
+        // points to a timespec that outlives the call; no signal mask.
+        let mut n = unsafe {
+            libc::syscall(libc::SYS_epoll_pwait2, fd, evs.as_mut_ptr(), max, ts_ptr, std::ptr::null::<u8>(), 0)
+        } as libc::c_int;
+        if n < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::ENOSYS) {
+            let ms = timeout.map_or(-1, |t| t.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32);
+            // SAFETY: as above.
+            n = unsafe { libc::epoll_wait(fd, evs.as_mut_ptr(), max, ms) };
+        }
         out.clear();
         if n < 0 {
             let e = io::Error::last_os_error();
@@ -62,6 +91,9 @@ impl Epoll {
         Ok(())
     }
 }
+
+/// Most events one [`Epoll::wait_for`] returns.
+pub const MAX_EVENTS: usize = 256;
 
 /// Blocks `signals` for this thread (and threads it starts) and returns a
 /// nonblocking signalfd that reports them.
