@@ -1,6 +1,6 @@
 #!/bin/bash
 # Builds the Totem simulator in release mode and runs the fixed CI sample
-# (every node count from 1 to 8 under seven fault mixes, 448 seeds; then rings
+# (every node count from 1 to 8 under eight fault mixes, 512 seeds; then rings
 # of 100 and 64 nodes whose nodes stall now and then, 4 seeds). Prints
 # one line per failing seed and "N passed, M failed"; exits non-zero on any
 # failure. Replay a failing seed with the command in the issue note, e.g.

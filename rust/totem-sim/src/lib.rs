@@ -85,8 +85,9 @@ pub fn run_many(jobs: &[(u64, Scenario)], threads: usize) -> Vec<(u64, Scenario,
         .collect()
 }
 
-/// The fixed CI sample: every node count from 1 to 8 under seven fault mixes, 8 seeds each (448 runs),
-/// then large rings on an overloaded machine ([`large_jobs`]).
+/// The fixed CI sample: every node count from 1 to 8 under eight fault
+/// mixes (the last with clients calling in a loop), 8 seeds each (512
+/// runs), then large rings on an overloaded machine ([`large_jobs`]).
 pub fn sample_jobs() -> Vec<(u64, Scenario)> {
     let mut jobs = large_jobs();
     for nodes in 1..=8u32 {
@@ -109,6 +110,16 @@ pub fn sample_jobs() -> Vec<(u64, Scenario)> {
                 nodes,
                 gap_ms: 10,
                 one_sender: true,
+                loss: 0.02,
+                dup: 0.02,
+                spikes: 0.01,
+                partitions: true,
+                crashes: true,
+                ..Default::default()
+            },
+            Scenario {
+                nodes,
+                closed_loop: true,
                 loss: 0.02,
                 dup: 0.02,
                 spikes: 0.01,

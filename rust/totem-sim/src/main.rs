@@ -11,7 +11,8 @@ use totem_sim::{Scenario, run_many, sample_jobs};
 const MAX_NODES: u32 = 100;
 
 const USAGE: &str = "usage: totem-sim --seeds A..B --nodes N [--loss P] [--dup P] [--partitions] [--crashes]
-                 [--spikes P] [--stalls R] [--gap MS] [--one-sender] [--broken-recovery] [--verbose] [--dump SENDER]
+                 [--spikes P] [--stalls R] [--gap MS] [--one-sender] [--closed-loop] [--broken-recovery]
+                 [--verbose] [--dump SENDER]
        totem-sim --sample
        totem-sim --report
 A..B is half-open (A included, B not); P is a probability between 0 and 1;
@@ -20,6 +21,7 @@ A..B is half-open (A included, B not); P is a probability between 0 and 1;
   overloaded machine does: it handles no packet or timer meanwhile;
 --gap is the mean time between one node's messages (default 100 ms);
 --one-sender: only node 2 (1 when alone) sends, 20 messages at a time;
+--closed-loop: each node sends its next message 0-400 us after its last one came back;
 --broken-recovery skips recovery retransmission (to see the checker catch it).";
 
 fn parse_prob(flag: &str, v: Option<&String>) -> Result<f64, String> {
@@ -89,6 +91,7 @@ fn parse(args: &[String]) -> Result<Option<Vec<(u64, Scenario)>>, String> {
             }
             "--crashes" => sc.crashes = true,
             "--one-sender" => sc.one_sender = true,
+            "--closed-loop" => sc.closed_loop = true,
             "--broken-recovery" => sc.broken_recovery = true,
             "--verbose" => sc.verbose = true,
             "--dump" => {

@@ -40,6 +40,11 @@ pub struct Scenario {
     /// time: one sender with a backlog, as in a bulk transfer. (Its frames
     /// are built ahead of its token visits.)
     pub one_sender: bool,
+    /// Every node runs a client that calls in a loop: it submits its next
+    /// message 0-400 us after its previous one is delivered back to it (50
+    /// ms after submitting if it never is), as a program waiting for each
+    /// answer does. (Nodes linger with the token for such a client.)
+    pub closed_loop: bool,
     /// Print a summary line per seed.
     pub verbose: bool,
     /// Print the log of every node, with the deliveries from this sender (0: none).
@@ -72,6 +77,9 @@ impl Scenario {
         }
         if self.one_sender {
             s += " one-sender";
+        }
+        if self.closed_loop {
+            s += " closed-loop";
         }
         if self.broken_recovery {
             s += " broken-recovery";
@@ -139,6 +147,8 @@ struct Node {
     persisted: u64,
     next_submit: u64,
     counter: u64,
+    /// With `closed_loop`: the counter of the message its client waits for.
+    awaiting: Option<u64>,
     /// Frames kept for a later `Transmit::SendKept`, as a transport keeps
     /// them sealed.
     kept: Vec<Vec<u8>>,
@@ -283,6 +293,7 @@ impl Sim {
                 persisted: 0,
                 next_submit: first,
                 counter: 0,
+                awaiting: None,
                 kept: Vec::new(),
                 keys: Vec::new(),
                 stalled_until: 0,
@@ -350,6 +361,7 @@ impl Sim {
         t.set_pack_ahead(id.is_multiple_of(2));
         node.totem = Some(t);
         node.counter = 0;
+        node.awaiting = None;
         node.kept.clear();
         self.incs.push(Incarnation {
             node: id,
@@ -392,6 +404,13 @@ impl Sim {
                 Event::Deliver { sender, msg } => match parse_payload(&msg) {
                     Some((mid, safe)) if mid.0 == sender => {
                         self.incs[inc_idx].log.push((self.now, Rec::Deliver(mid, safe)));
+                        let me = &self.nodes[i];
+                        if mid.0 == id && mid.1 == self.incs[inc_idx].inc && me.awaiting == Some(mid.2) {
+                            let think = self.rng.range(0, 400);
+                            let me = &mut self.nodes[i];
+                            me.awaiting = None;
+                            me.next_submit = me.next_submit.min(self.now + think);
+                        }
                     }
                     _ => self.corrupt.push(format!(
                         "node {id} delivered a corrupt or truncated message of {} bytes from {sender}",
@@ -506,7 +525,7 @@ impl Sim {
             self.rng.range(1000, 4 * FRAME_SIZE as u64)
         } as usize;
         let safe = self.rng.chance(0.3);
-        let gap = self.rng.range(1, 2 * self.workload_mean_ms) * MS;
+        let gap = if self.sc.closed_loop { 50 * MS } else { self.rng.range(1, 2 * self.workload_mean_ms) * MS };
         let node = &mut self.nodes[i];
         node.next_submit = self.now + gap;
         let Some(t) = node.totem.as_mut() else { return };
@@ -516,6 +535,9 @@ impl Sim {
         let g = if safe { Guarantee::Safe } else { Guarantee::Agreed };
         if t.submit(&payload, g).is_ok() {
             inc.submitted.push((node.counter, self.now, safe));
+            if self.sc.closed_loop {
+                node.awaiting = Some(node.counter);
+            }
             node.counter += 1;
         }
     }

@@ -49,6 +49,10 @@ pub struct TotemConfig {
     window_size: Option<u32>,
     max_messages: Option<u32>,
     pub netmtu: u32,
+    /// How long (us) a node keeps the token after delivering its own
+    /// messages when it has nothing more to send (0: never); see
+    /// `Totem`'s token visit. Not a `totem {}` key.
+    pub linger_us: u32,
 }
 
 impl Default for TotemConfig {
@@ -70,9 +74,13 @@ impl Default for TotemConfig {
             window_size: None,
             max_messages: None,
             netmtu: 1500,
+            linger_us: DEFAULT_LINGER_US,
         }
     }
 }
+
+/// [`TotemConfig::linger_us`] by default.
+pub const DEFAULT_LINGER_US: u32 = 200;
 
 /// `window_size` when the file does not set it.
 pub const DEFAULT_WINDOW_SIZE: u32 = 300;

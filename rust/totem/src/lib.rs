@@ -220,6 +220,9 @@ pub struct Stats {
     pub failed_consensus: u64,
     /// Token requests sent to a representative that may be holding the token.
     pub wakes_sent: u64,
+    /// Visits that kept the token a moment after delivering our own
+    /// messages, for the next request of a local client.
+    pub token_lingers: u64,
     pub gathers: u64,
     pub rings_installed: u64,
     pub messages_submitted: u64,

@@ -159,6 +159,8 @@ pub struct Totem {
     events: VecDeque<Event>,
     stats: Stats,
     skip_recovery_retransmit: bool,
+    /// Own messages delivered so far (a visit that delivers some may linger).
+    own_delivered: u64,
     /// Build frames ahead (see [`Totem::set_pack_ahead`]).
     pack_ahead: bool,
     /// Frames built ahead and handed out as [`Transmit::Keep`], if any.
@@ -268,6 +270,7 @@ impl Totem {
             events: VecDeque::new(),
             stats: Stats::default(),
             skip_recovery_retransmit: false,
+            own_delivered: 0,
             pack_ahead: false,
             ahead: None,
             kx: key_seed.map(KeyExchange::new),
@@ -387,7 +390,7 @@ impl Totem {
             && let Some(t) = self.held.take()
         {
             self.tm_hold = None;
-            self.release_held(t, true);
+            self.release_held(t, Arrival::Released);
         }
         self.run_local();
         Ok(())
@@ -444,7 +447,7 @@ impl Totem {
         if due(self.tm_hold) {
             self.tm_hold = None;
             if let Some(t) = self.held.take() {
-                self.release_held(t, false);
+                self.release_held(t, Arrival::Expired);
             }
         }
         if due(self.tm_join) {
@@ -513,7 +516,7 @@ impl Totem {
             let Some(l) = self.local.pop_front() else { break };
             n += 1;
             match l {
-                Local::Token(t) => self.process_token(t, true),
+                Local::Token(t) => self.process_token(t, Arrival::Passed),
                 Local::Commit(c) => self.on_commit(c),
             }
         }
@@ -543,15 +546,15 @@ impl Totem {
         let Some(t) = self.held.take() else { return };
         self.tm_hold = None;
         self.idle_rotations = 0;
-        self.release_held(t, false);
+        self.release_held(t, Arrival::Expired);
     }
 
     /// Passes on a token the representative held. The token loss deadline stays
     /// where the token's arrival set it: holding is not hearing, and a dead node
     /// further along the ring must be noticed `token` after the token last came in.
-    fn release_held(&mut self, t: Token, may_hold: bool) {
+    fn release_held(&mut self, t: Token, arrival: Arrival) {
         let deadline = self.tm_token_loss;
-        self.process_token(t, may_hold);
+        self.process_token(t, arrival);
         if self.state == State::Operational && self.held.is_none() && deadline.is_some() {
             self.tm_token_loss = deadline;
         }
@@ -579,6 +582,8 @@ mod ordering;
 mod parts;
 mod recovery;
 mod visit;
+
+use visit::Arrival;
 
 #[cfg(test)]
 mod tests;

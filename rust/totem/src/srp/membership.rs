@@ -428,7 +428,7 @@ impl Totem {
                     rtr: Vec::new(),
                 };
                 self.token_seq_seen = 0;
-                self.process_token(t, true);
+                self.process_token(t, Arrival::Passed);
             }
             State::Operational => self.stats.packets_ignored += 1,
         }

@@ -55,7 +55,7 @@ impl Totem {
             return;
         }
         self.stats.tokens_received += 1;
-        self.process_token(t, true);
+        self.process_token(t, Arrival::Passed);
     }
 
     /// At a token visit: sends the frames built ahead (at most `quota`) if

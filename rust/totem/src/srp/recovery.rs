@@ -136,6 +136,9 @@ impl Totem {
             if m.flags & MF_SAFE != 0 && s > self.safe_point {
                 break;
             }
+            if m.sender == self.me {
+                self.own_delivered += 1;
+            }
             // Fields borrowed apart: the stored message stays in `rx` for
             // retransmission, so it is read in place, not cloned.
             deliver_chunks(&mut self.reasm, &mut self.events, &mut self.stats, m);

@@ -834,3 +834,50 @@ fn the_silent_wait_follows_how_late_live_nodes_answer() {
     t.lateness.answered(2, Micros(4_000_000 + limit), limit);
     assert_eq!(t.silent_wait_ms(), cfg.consensus() / 2);
 }
+
+/// A client on node 1 calling in a loop: its next Safe message is
+/// submitted `think_us` after the previous one is delivered there, as a
+/// program waiting for each checkpoint write's answer does. Returns the
+/// token rotations per message over 200 messages.
+fn rotations_per_answered_call(linger_us: u32, think_us: u64) -> f64 {
+    let mut net = Net::new(3);
+    for n in &mut net.nodes {
+        n.cfg.linger_us = linger_us;
+    }
+    net.run_until(Micros::from_millis(3000));
+    let rotations_before = net.nodes[0].stats().token_rotations;
+    let mut answered = 0;
+    let mut submit_at = Some(net.now);
+    while answered < 200 {
+        if submit_at.is_some_and(|t| t <= net.now) {
+            submit_at = None;
+            net.nodes[0].submit(&[answered as u8; 10], Guarantee::Safe).unwrap();
+            net.collect();
+        }
+        let before = net.delivered[0].len();
+        net.run_until(Micros(net.now.0 + 10));
+        if net.delivered[0].len() > before {
+            answered += 1;
+            submit_at = Some(Micros(net.now.0 + think_us));
+        }
+        assert!(net.now.0 < 60_000_000, "the loop stalled at {answered} calls");
+    }
+    let d = &net.delivered;
+    assert!(d[1] == d[0][..d[1].len()] && d[2] == d[0][..d[2].len()], "same order everywhere");
+    (net.nodes[0].stats().token_rotations - rotations_before) as f64 / 200.0
+}
+
+/// Without lingering, the token has moved on when the next call comes, so
+/// each Safe message waits for it to come back, then one rotation more:
+/// two rotations per call. A node that lingers after delivering its own
+/// messages sends the next one in the same visit: one rotation per call.
+/// A client slower than the linger loses nothing by it.
+#[test]
+fn a_lingering_token_takes_the_next_call_of_a_local_client() {
+    let off = rotations_per_answered_call(0, 50);
+    let on = rotations_per_answered_call(200, 50);
+    assert!(off >= 1.9, "without lingering: {off} rotations per call");
+    assert!(on <= 1.1, "lingering: {on} rotations per call");
+    let (slow_off, slow_on) = (rotations_per_answered_call(0, 500), rotations_per_answered_call(200, 500));
+    assert!(slow_on <= slow_off + 0.1, "a client slower than the linger: {slow_on} against {slow_off}");
+}

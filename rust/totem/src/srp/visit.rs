@@ -7,6 +7,19 @@ use std::collections::BTreeSet;
 
 use super::*;
 
+/// How the token came to this visit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Arrival {
+    /// Passed by the previous member (or by ourselves on a ring of one,
+    /// or the first token of a new ring).
+    Passed,
+    /// Released from our hold by a message submitted here: the
+    /// representative may hold it again on an idle ring.
+    Released,
+    /// Released by the hold timer or a wake: it goes on.
+    Expired,
+}
+
 /// What every step of a visit needs to know about the ring it is on.
 pub(super) struct Visit {
     /// The ring the token belongs to (the old one until recovery installs).
@@ -21,11 +34,9 @@ pub(super) struct Visit {
 }
 
 impl Totem {
-    /// Handles the token at this node. `may_hold`: the representative may
-    /// keep it on an idle ring (not when it was just released from a hold
-    /// that timed out or was woken).
-    pub(super) fn process_token(&mut self, mut t: Token, may_hold: bool) {
-        let Some(v) = self.begin_visit(&mut t) else { return };
+    /// Handles the token at this node.
+    pub(super) fn process_token(&mut self, mut t: Token, arrival: Arrival) {
+        let Some(v) = self.begin_visit(&mut t, arrival) else { return };
         let mut sent = self.answer_retransmissions(&v, &mut t);
         if !self.request_missing(&v, &mut t) {
             return;
@@ -40,15 +51,18 @@ impl Totem {
         // was taken off in `answer_retransmissions`).
         t.fcc = t.fcc.saturating_add(sent);
         self.my_last_fcc = sent;
+        let own_before = self.own_delivered;
         self.record_and_deliver(&v, &mut t);
         self.note_activity(&v, &t);
-        self.pass_on(v, t, may_hold, new_sent, quota);
+        let own_delivered = self.own_delivered > own_before;
+        self.pass_on(v, t, arrival, own_delivered, new_sent, quota);
     }
 
-    /// Takes the token: timers, the representative's rotation duties,
+    /// Takes the token: timers, the representative's rotation duties
+    /// (once per rotation: not again when it resumes a token it held),
     /// installing a recovered ring. `None` if this node has no place on
     /// the token's ring.
-    fn begin_visit(&mut self, t: &mut Token) -> Option<Visit> {
+    fn begin_visit(&mut self, t: &mut Token, arrival: Arrival) -> Option<Visit> {
         self.token_seq_seen = t.token_seq;
         self.tm_token_loss = Some(self.loss_deadline());
         self.tm_retrans = None;
@@ -59,7 +73,7 @@ impl Totem {
             _ => return None,
         };
         let idx = members.iter().position(|m| *m == self.me)?;
-        if idx == 0 {
+        if idx == 0 && arrival == Arrival::Passed {
             self.stats.token_rotations += 1;
             let min_ack = t.acks.iter().copied().min().unwrap_or(0);
             // A recovery rotation that left nothing pending and everyone
@@ -210,11 +224,16 @@ impl Totem {
         self.seq_at_last_visit = t.seq;
     }
 
-    /// Passes the token to the next member, or, on an idle ring, lets the
-    /// representative hold it; then builds the frames of our next visit
+    /// Passes the token to the next member, or keeps it a while: on an idle
+    /// ring the representative holds it for `hold`; a node that just
+    /// delivered its own messages and has nothing more to send lingers for
+    /// `linger_us`, since the local client they answer usually sends its
+    /// next request within that (a message submitted meanwhile releases
+    /// the token at once and goes out in this same visit, instead of
+    /// waiting a whole rotation). Then builds the frames of our next visit
     /// ahead if only our own messages moved the ring.
-    fn pass_on(&mut self, v: Visit, mut t: Token, may_hold: bool, new_sent: u64, quota: u64) {
-        let mut hold = false;
+    fn pass_on(&mut self, v: Visit, mut t: Token, arrival: Arrival, own_delivered: bool, new_sent: u64, quota: u64) {
+        let mut hold = None;
         if v.idx == 0 && v.operational {
             let min_ack = t.acks.iter().copied().min().unwrap_or(0);
             let idle = t.seq == self.last_rotation_seq && t.rtr.is_empty() && min_ack == t.seq && self.sendq.is_empty();
@@ -224,13 +243,28 @@ impl Totem {
                 self.idle_rotations = 0;
             }
             self.last_rotation_seq = t.seq;
-            hold = may_hold && idle && self.idle_rotations >= self.cfg.seqno_unchanged_const;
+            // A ring of one holds at once: nobody else can have messages,
+            // and each idle rotation is a pass of the token to ourselves.
+            let long_idle = self.idle_rotations >= self.cfg.seqno_unchanged_const || v.members.len() == 1;
+            if arrival != Arrival::Expired && idle && long_idle {
+                hold = Some(Micros::from_millis(self.cfg.hold() as u64));
+            }
+        }
+        let linger = arrival == Arrival::Passed
+            && v.operational
+            && v.members.len() > 1
+            && own_delivered
+            && self.sendq.is_empty()
+            && self.cfg.linger_us > 0;
+        if hold.is_none() && linger {
+            hold = Some(Micros(self.cfg.linger_us as u64));
+            self.stats.token_lingers += 1;
         }
         t.token_seq = t.token_seq.saturating_add(1);
-        if hold {
+        if let Some(d) = hold {
             self.token_seq_seen = t.token_seq.saturating_sub(1);
             self.held = Some(t);
-            self.tm_hold = Some(self.now.plus_ms(self.cfg.hold()));
+            self.tm_hold = Some(Micros(self.now.0.saturating_add(d.0)));
             return;
         }
         let next = v.members[(v.idx + 1) % v.members.len()];
