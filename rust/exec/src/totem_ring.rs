@@ -280,12 +280,14 @@ impl Drop for TotemRing {
         let classes: Vec<String> = s.malformed_by_class().iter().map(|(name, n)| format!("{name} {n}")).collect();
         crate::log_info!(
             Totem,
-            "multicast frames sent {} (retransmitted {}, built ahead {}, of which sent as built {}), received {}; token losses {}, rings installed {}; malformed packets {} ({})",
+            "multicast frames sent {} (retransmitted {}, built ahead {}, of which sent as built {}), received {}; token rotations {}, lingers {}, losses {}; rings installed {}; malformed packets {} ({})",
             s.mcast_sent,
             s.mcast_retransmitted,
             s.mcast_packed_ahead,
             s.mcast_sent_ahead,
             s.mcast_received,
+            s.token_rotations,
+            s.token_lingers,
             s.token_losses,
             s.rings_installed,
             s.malformed(),

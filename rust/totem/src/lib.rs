@@ -29,7 +29,11 @@
 //!   `window_size` per rotation), records its `aru` (all received up to) in
 //!   the token, and passes it on. On an idle ring the representative holds
 //!   the token for `hold`; a member that gets a message to send then unicasts
-//!   it a wake packet (once per idle spell), so it passes the token at once. Agreed messages are delivered in sequence
+//!   it a wake packet (once per idle spell), so it passes the token at once.
+//!   A node whose visit delivered its own messages and left it nothing to
+//!   send keeps the token up to `linger_us` (200 us) for the next request of
+//!   the local client those messages answered; a submit releases it at once.
+//!   Agreed messages are delivered in sequence
 //!   order once all earlier ones are there; safe ones once every member's
 //!   `aru` in the token covers them. With [`Totem::set_pack_ahead`], a node
 //!   whose messages alone moved the ring builds the full frames of its next
