@@ -1,4 +1,5 @@
-//! Reading answers on the request channel, several per `recv`.
+//! Reading answers on the request channel, several per `recv`, polling a
+//! moment before sleeping while answers come fast ([`MAX_SPIN`]).
 //!
 //! Unlike callbacks (`frame_reader.rs`), answers have no selection object
 //! whose readability must match what is pending, so a read may take the
@@ -8,7 +9,7 @@
 //! loses stream sync.
 
 use std::os::fd::RawFd;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use ais_ipc::frame::{HEADER_SIZE, Header};
 
@@ -25,6 +26,52 @@ pub struct AnswerReader {
     buf: Vec<u8>,
     /// Bytes at the front of `buf` already returned.
     start: usize,
+    spin: Spin,
+}
+
+/// Longest a reader polls for an answer before it sleeps.
+pub const MAX_SPIN: Duration = Duration::from_micros(50);
+/// While answers are slow, every this many waits polls anyway, to notice
+/// when they are fast again (a wait that sleeps cannot tell).
+const PROBE_EVERY: u32 = 32;
+
+/// Whether to poll for the next answer before sleeping: while recent
+/// answers came within [`MAX_SPIN`]. Waking a sleeping thread costs tens
+/// of microseconds on a virtual machine whose idle CPUs halt, more than a
+/// local executive takes to answer, so a program calling in a loop waits
+/// half as long per call. Slow answers (a write ordered across nodes) are
+/// slept for: polling then costs one `MAX_SPIN` per [`PROBE_EVERY`] waits.
+#[derive(Debug)]
+struct Spin {
+    /// The last answer came within `MAX_SPIN`.
+    fast: bool,
+    /// Waits since the last poll while answers are slow.
+    slow_waits: u32,
+}
+
+impl Default for Spin {
+    fn default() -> Self {
+        Spin { fast: true, slow_waits: 0 }
+    }
+}
+
+impl Spin {
+    /// Until when to poll for an answer asked for at `now`, if at all.
+    fn until(&mut self, now: Instant, deadline: Option<Instant>) -> Option<Instant> {
+        if !self.fast {
+            self.slow_waits += 1;
+            if self.slow_waits < PROBE_EVERY {
+                return None;
+            }
+            self.slow_waits = 0;
+        }
+        let t = now + MAX_SPIN;
+        Some(deadline.map_or(t, |d| d.min(t)))
+    }
+
+    fn answered(&mut self, took: Duration) {
+        self.fast = took <= MAX_SPIN;
+    }
 }
 
 impl AnswerReader {
@@ -35,11 +82,24 @@ impl AnswerReader {
     /// The next answer, waiting until `deadline` (`None`: no limit).
     /// `Ok(None)`: the deadline passed first; what arrived is kept.
     pub fn read_until(&mut self, fd: RawFd, deadline: Option<Instant>) -> Result<Option<Frame>, ReadFault> {
+        let started = Instant::now();
+        let spin = match self.take()? {
+            Some(frame) => return Ok(Some(frame)),
+            None => self.spin.until(started, deadline),
+        };
         loop {
             if let Some(frame) = self.take()? {
+                self.spin.answered(started.elapsed());
                 return Ok(Some(frame));
             }
-            if !self.fill(fd)? && !sys::wait_readable(fd, deadline).map_err(ReadFault::Io)? {
+            if self.fill(fd)? {
+                continue;
+            }
+            if spin.is_some_and(|t| Instant::now() < t) {
+                std::thread::yield_now();
+                continue;
+            }
+            if !sys::wait_readable(fd, deadline).map_err(ReadFault::Io)? {
                 return Ok(None);
             }
         }
@@ -122,6 +182,39 @@ mod tests {
         assert_eq!(got.iter().map(|g| g.0).collect::<Vec<_>>(), [1, 2, 3, 4]);
         assert_eq!(got[2].1, big);
         assert!(r.read_until(rx.as_raw_fd(), Some(Instant::now() + Duration::from_millis(20))).unwrap().is_none());
+    }
+
+    #[test]
+    fn polls_while_answers_are_fast_and_probes_now_and_then_while_slow() {
+        let mut s = Spin::default();
+        let now = Instant::now();
+        assert_eq!(s.until(now, None), Some(now + MAX_SPIN), "a new reader polls");
+        let soon = now + Duration::from_micros(10);
+        assert_eq!(s.until(now, Some(soon)), Some(soon), "never past the deadline");
+        s.answered(Duration::from_micros(20));
+        assert!(s.until(now, None).is_some());
+        s.answered(MAX_SPIN * 3);
+        let polls = (0..3 * PROBE_EVERY).filter(|_| s.until(now, None).is_some()).count();
+        assert_eq!(polls, 3, "one poll in {PROBE_EVERY} waits while slow");
+        s.answered(Duration::from_micros(5));
+        assert!(s.until(now, None).is_some(), "fast again: polls every time");
+    }
+
+    #[test]
+    fn a_slow_answer_is_slept_for_and_read_whole() {
+        let (mut tx, rx) = UnixStream::pair().unwrap();
+        let mut r = AnswerReader::new();
+        r.spin.answered(MAX_SPIN * 2);
+        let bytes = ais_ipc::frame::encode(9, 1, b"late");
+        let writer = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            tx.write_all(&bytes).unwrap();
+            tx
+        });
+        let (h, body) = r.read_until(rx.as_raw_fd(), None).unwrap().unwrap();
+        assert_eq!((h.id, body.as_slice()), (1, &b"late"[..]));
+        assert!(!r.spin.fast);
+        drop(writer.join().unwrap());
     }
 
     #[test]
