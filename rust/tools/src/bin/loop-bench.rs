@@ -10,10 +10,15 @@
 //! measures classic executives started the same way. Rounds alternate
 //! the stacks, so both see the same machine load.
 //!
+//! `--external NAME=OURS[,CLASSIC]` also runs a program of the classic
+//! kind that prints `... <rate> TP/s ...` lines (openais' `cpgbench`,
+//! `ckptbench`, built against each stack) after the loops, and takes its
+//! first figure; it is stopped then (those run for minutes).
+//!
 //! Usage: loop-bench --program PATH [--classic-tree DIR --classic-program PATH]
 //!        [--nodes 1,3] [--loops cpg,evs,...] [--seconds 3] [--rounds 1]
-//!        [--aisexec PATH] [--totem key=value]... [--realtime] [--keep-logs]
-//!        [--serve]
+//!        [--external NAME=OURS[,CLASSIC]]... [--aisexec PATH]
+//!        [--totem key=value]... [--realtime] [--keep-logs] [--serve]
 //!
 //! `--serve` runs no loop: it starts the first stack's cluster of the
 //! first `--nodes` count, prints each node's namespace, executive pid and
@@ -21,8 +26,10 @@
 //! `strace`, `perf` and hand-run clients).
 
 use std::collections::BTreeMap;
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use ais_tools::cluster::{Cluster, Spec, Stack};
@@ -41,11 +48,14 @@ struct Options {
     realtime: bool,
     keep_logs: bool,
     serve: bool,
+    /// Programs printing `TP/s` lines: name, ours, classic.
+    externals: Vec<(String, PathBuf, Option<PathBuf>)>,
 }
 
 const USAGE: &str = "usage: loop-bench --program PATH [--classic-tree DIR --classic-program PATH] [--nodes 1,3] \
                      [--loops cpg,evs,ckpt-write,ckpt-read,evt-publish,clm-node-get] [--seconds 3] [--rounds 1] \
-                     [--aisexec PATH] [--totem key=value]... [--realtime] [--keep-logs] [--serve]";
+                     [--external NAME=OURS[,CLASSIC]]... [--aisexec PATH] [--totem key=value]... [--realtime] \
+                     [--keep-logs] [--serve]";
 
 fn parse_args() -> Result<Options, String> {
     let exe_dir = std::env::current_exe().ok().and_then(|p| p.parent().map(Path::to_path_buf)).unwrap_or_default();
@@ -61,6 +71,7 @@ fn parse_args() -> Result<Options, String> {
         realtime: false,
         keep_logs: false,
         serve: false,
+        externals: Vec::new(),
     };
     let (mut tree, mut classic_program) = (None, None);
     let mut args = std::env::args().skip(1);
@@ -74,7 +85,7 @@ fn parse_args() -> Result<Options, String> {
                     .collect::<Result<_, _>>()?
             }
             "--loops" => {
-                o.loops = val()?.split(',').map(|x| x.trim().to_string()).collect();
+                o.loops = val()?.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect();
                 if let Some(bad) = o.loops.iter().find(|l| !LOOPS.contains(&l.as_str())) {
                     return Err(format!("unknown loop '{bad}' (known: {})", LOOPS.join(",")));
                 }
@@ -93,6 +104,15 @@ fn parse_args() -> Result<Options, String> {
             "--realtime" => o.realtime = true,
             "--keep-logs" => o.keep_logs = true,
             "--serve" => o.serve = true,
+            "--external" => {
+                let v = val()?;
+                let (name, paths) = v.split_once('=').ok_or("--external takes NAME=OURS[,CLASSIC]")?;
+                let (ours, classic) = match paths.split_once(',') {
+                    Some((a, b)) => (a, Some(PathBuf::from(b))),
+                    None => (paths, None),
+                };
+                o.externals.push((name.to_string(), ours.into(), classic));
+            }
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -206,6 +226,52 @@ fn run_loop(cluster: &Cluster, program: &Path, lp: &str, nodes: usize, seconds: 
     }
 }
 
+/// Runs a classic-style benchmark as a client of node 1 until it prints
+/// its first `<rate> TP/s` line (2 minutes at most), then stops it.
+fn run_external(cluster: &Cluster, program: &Path) -> Result<Figures, String> {
+    let mut child = cluster
+        .client(1, program)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("{}: {e}", program.display()))?;
+    let stdout = child.stdout.take().ok_or("no stdout")?;
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs(120);
+    let usage_before = usage(child.id());
+    let mut result = Err(format!("{}: no TP/s line within 2 minutes", program.display()));
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        let Ok(line) = rx.recv_timeout(left) else { break };
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let rate = words.iter().position(|w| *w == "TP/s").and_then(|i| words.get(i.checked_sub(1)?)?.parse().ok());
+        if let Some(rate) = rate {
+            let used = usage(child.id());
+            let ops = rate * start.elapsed().as_secs_f64();
+            let per = |x: f64| if ops > 0.0 { x / ops } else { 0.0 };
+            result = Ok(Figures {
+                rate,
+                ops,
+                cpu: per(used.cpu_us - usage_before.cpu_us),
+                sleeps: per(used.sleeps - usage_before.sleeps),
+                ..Figures::default()
+            });
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    result
+}
+
 fn fmt_range(v: &[f64]) -> String {
     let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
     let hi = v.iter().copied().fold(0.0, f64::max);
@@ -275,13 +341,32 @@ fn main() {
                         continue;
                     }
                 };
-                for lp in &o.loops {
+                let mut jobs: Vec<(String, Option<PathBuf>)> = o.loops.iter().map(|l| (l.clone(), None)).collect();
+                for (ext, ours, classic) in &o.externals {
+                    let path = if *name == "ours" { Some(ours.clone()) } else { classic.clone() };
+                    if let Some(p) = path {
+                        jobs.push((ext.clone(), Some(p)));
+                    }
+                }
+                if o.loops.is_empty() && !jobs.is_empty() {
+                    // The loops wait for the membership; the others do not.
+                    let _ = run_loop(&cluster, program, "clm-node-get", nodes, 0.01);
+                }
+                for (job, external) in &jobs {
                     let before: Vec<Usage> = (1..=nodes).map(|i| usage(cluster.pid(i))).collect();
-                    match run_loop(&cluster, program, lp, nodes, o.seconds) {
+                    let result = match external {
+                        None => run_loop(&cluster, program, job, nodes, o.seconds),
+                        Some(p) => run_external(&cluster, p),
+                    };
+                    match result {
                         Ok(f) => {
                             let (d50, d99) = match f.deliver {
                                 Some((a, b)) => (format!("{a:.1}"), format!("{b:.1}")),
                                 None => ("-".into(), "-".into()),
+                            };
+                            let (c50, c99) = match external {
+                                None => (format!("{:.1}", f.call_p50), format!("{:.1}", f.call_p99)),
+                                Some(_) => ("-".into(), "-".into()),
                             };
                             let execs: Vec<String> = (1..=nodes)
                                 .map(|i| {
@@ -291,14 +376,12 @@ fn main() {
                                 })
                                 .collect();
                             println!(
-                                "{name:<8} {nodes:>5} {lp:<13} {:>10.0} {:>9.1} {:>9.1} {d50:>11} {d99:>11} {:>13} {}",
+                                "{name:<8} {nodes:>5} {job:<13} {:>10.0} {c50:>9} {c99:>9} {d50:>11} {d99:>11} {:>13} {}",
                                 f.rate,
-                                f.call_p50,
-                                f.call_p99,
                                 format!("{:.1}/{:.2}", f.cpu, f.sleeps),
                                 execs.join(" ")
                             );
-                            rates.entry((nodes, lp.clone(), name)).or_default().push(f.rate);
+                            rates.entry((nodes, job.clone(), name)).or_default().push(f.rate);
                         }
                         Err(e) => {
                             eprintln!("loop-bench: {name}, {nodes} nodes: {e}\n{}", cluster.log(0));
@@ -311,8 +394,9 @@ fn main() {
     }
     if o.classic.is_some() {
         println!("\n# ops/s over {} round(s): ours, classic, ours/classic", o.rounds);
+        let names: Vec<&String> = o.loops.iter().chain(o.externals.iter().map(|e| &e.0)).collect();
         for &nodes in &o.nodes {
-            for lp in &o.loops {
+            for &lp in &names {
                 let (Some(a), Some(b)) =
                     (rates.get(&(nodes, lp.clone(), "ours")), rates.get(&(nodes, lp.clone(), "classic")))
                 else {
