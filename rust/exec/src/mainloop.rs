@@ -113,6 +113,8 @@ pub struct Executive {
     /// `ais-cfgtool -H` asked to stop (see `admin`).
     shutdown_asked: bool,
     quorum: crate::quorum::Tracker,
+    /// Poll at all (not under real-time priority).
+    busy_poll: bool,
 }
 
 impl Executive {
@@ -148,6 +150,7 @@ impl Executive {
             metrics: None,
             shutdown_asked: false,
             quorum: crate::quorum::Tracker::new(None),
+            busy_poll: true,
         })
     }
 
@@ -164,6 +167,15 @@ impl Executive {
     fn tell_quorum(&mut self) {
         for s in self.services.iter_mut().flatten() {
             s.quorum(&self.quorum);
+        }
+    }
+
+    /// Whether the loop polls a while after packets and requests instead
+    /// of sleeping at once (on by default; see [`BUSY_POLL`]).
+    pub fn set_busy_poll(&mut self, on: bool) {
+        self.busy_poll = on;
+        if !on {
+            self.poll_until = None;
         }
     }
 
@@ -392,7 +404,7 @@ impl Executive {
 
     /// Polls instead of sleeping until at least `until`.
     fn poll_at_least(&mut self, until: Instant) {
-        if self.poll_until.is_none_or(|t| t < until) {
+        if self.busy_poll && self.poll_until.is_none_or(|t| t < until) {
             self.poll_until = Some(until);
         }
     }

@@ -95,9 +95,13 @@ fn serve(loaded: &Loaded, ring: Option<RingConfig>, rundir: &mut RunDir, ready: 
         crate::log_info!(Main, "packets will be sealed with the key from {}", loaded.key_source());
     }
     sys::ignore_sigpipe();
+    let mut realtime = false;
     if config.aisexec.realtime_priority {
         match sys::set_realtime_priority() {
-            Ok(()) => crate::log_notice!(Main, "running with real-time priority (SCHED_RR)"),
+            Ok(()) => {
+                realtime = true;
+                crate::log_notice!(Main, "running with real-time priority (SCHED_RR), without polling")
+            }
             Err(e) => crate::log_warn!(Main, "cannot set real-time priority: {e}"),
         }
     }
@@ -160,6 +164,9 @@ fn serve(loaded: &Loaded, ring: Option<RingConfig>, rundir: &mut RunDir, ready: 
         (_, None) => {}
     }
     exec.set_quorum(rules);
+    // A real-time process that polls keeps every normal one (the clients
+    // too) off its CPU; woken, it preempts them anyway.
+    exec.set_busy_poll(!realtime);
     crate::log_notice!(Main, "ready: listening on {}", socket.display());
     ready.ok();
     crate::sd_notify::tell("READY=1");
