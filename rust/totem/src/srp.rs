@@ -161,6 +161,8 @@ pub struct Totem {
     skip_recovery_retransmit: bool,
     /// Own messages delivered so far (a visit that delivers some may linger).
     own_delivered: u64,
+    /// While lingering with the token: until when, at most.
+    linger_until: Option<Micros>,
     /// Build frames ahead (see [`Totem::set_pack_ahead`]).
     pack_ahead: bool,
     /// Frames built ahead and handed out as [`Transmit::Keep`], if any.
@@ -271,6 +273,7 @@ impl Totem {
             stats: Stats::default(),
             skip_recovery_retransmit: false,
             own_delivered: 0,
+            linger_until: None,
             pack_ahead: false,
             ahead: None,
             kx: key_seed.map(KeyExchange::new),
@@ -574,6 +577,7 @@ impl Totem {
         self.tm_merge = None;
         self.last_sent_token = None;
         self.held = None;
+        self.linger_until = None;
     }
 }
 

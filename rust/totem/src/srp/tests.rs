@@ -835,11 +835,11 @@ fn the_silent_wait_follows_how_late_live_nodes_answer() {
     assert_eq!(t.silent_wait_ms(), cfg.consensus() / 2);
 }
 
-/// A client on node 1 calling in a loop: its next Safe message is
-/// submitted `think_us` after the previous one is delivered there, as a
-/// program waiting for each checkpoint write's answer does. Returns the
-/// token rotations per message over 200 messages.
-fn rotations_per_answered_call(linger_us: u32, think_us: u64) -> f64 {
+/// A client on node 1 calling in a loop: its next message is submitted
+/// `think_us` after the previous one is delivered there, as a program
+/// waiting for each checkpoint write's (Safe) or read's (Agreed) answer
+/// does. Returns the token rotations per message over 200 messages.
+fn rotations_per_call(g: Guarantee, linger_us: u32, think_us: u64) -> f64 {
     let mut net = Net::new(3);
     for n in &mut net.nodes {
         n.cfg.linger_us = linger_us;
@@ -849,12 +849,12 @@ fn rotations_per_answered_call(linger_us: u32, think_us: u64) -> f64 {
     let mut answered = 0;
     let mut submit_at = Some(net.now);
     while answered < 200 {
+        let before = net.delivered[0].len();
         if submit_at.is_some_and(|t| t <= net.now) {
             submit_at = None;
-            net.nodes[0].submit(&[answered as u8; 10], Guarantee::Safe).unwrap();
+            net.nodes[0].submit(&[answered as u8; 10], g).unwrap();
             net.collect();
         }
-        let before = net.delivered[0].len();
         net.run_until(Micros(net.now.0 + 10));
         if net.delivered[0].len() > before {
             answered += 1;
@@ -874,10 +874,21 @@ fn rotations_per_answered_call(linger_us: u32, think_us: u64) -> f64 {
 /// A client slower than the linger loses nothing by it.
 #[test]
 fn a_lingering_token_takes_the_next_call_of_a_local_client() {
-    let off = rotations_per_answered_call(0, 50);
-    let on = rotations_per_answered_call(200, 50);
+    let safe = |linger, think| rotations_per_call(Guarantee::Safe, linger, think);
+    let (off, on) = (safe(0, 50), safe(200, 50));
     assert!(off >= 1.9, "without lingering: {off} rotations per call");
     assert!(on <= 1.1, "lingering: {on} rotations per call");
-    let (slow_off, slow_on) = (rotations_per_answered_call(0, 500), rotations_per_answered_call(200, 500));
+    let (slow_off, slow_on) = (safe(0, 500), safe(200, 500));
     assert!(slow_on <= slow_off + 0.1, "a client slower than the linger: {slow_on} against {slow_off}");
+}
+
+/// Agreed calls are answered in the visit that sends them: the token is
+/// kept again for the rest of the linger, so several calls go out per
+/// visit (without lingering: one call per rotation).
+#[test]
+fn calls_answered_at_once_share_a_lingering_visit() {
+    let off = rotations_per_call(Guarantee::Agreed, 0, 50);
+    let on = rotations_per_call(Guarantee::Agreed, 200, 50);
+    assert!(off >= 0.9, "without lingering: {off} rotations per call");
+    assert!(on <= 0.4, "lingering: {on} rotations per call");
 }

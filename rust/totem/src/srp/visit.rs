@@ -225,13 +225,10 @@ impl Totem {
     }
 
     /// Passes the token to the next member, or keeps it a while: on an idle
-    /// ring the representative holds it for `hold`; a node that just
-    /// delivered its own messages and has nothing more to send lingers for
-    /// `linger_us`, since the local client they answer usually sends its
-    /// next request within that (a message submitted meanwhile releases
-    /// the token at once and goes out in this same visit, instead of
-    /// waiting a whole rotation). Then builds the frames of our next visit
-    /// ahead if only our own messages moved the ring.
+    /// ring the representative holds it for `hold`; a node may linger
+    /// with it for its local client ([`Totem::linger`]). Then builds the
+    /// frames of our next visit ahead if only our own messages moved the
+    /// ring.
     fn pass_on(&mut self, v: Visit, mut t: Token, arrival: Arrival, own_delivered: bool, new_sent: u64, quota: u64) {
         let mut hold = None;
         if v.idx == 0 && v.operational {
@@ -247,26 +244,20 @@ impl Totem {
             // and each idle rotation is a pass of the token to ourselves.
             let long_idle = self.idle_rotations >= self.cfg.seqno_unchanged_const || v.members.len() == 1;
             if arrival != Arrival::Expired && idle && long_idle {
-                hold = Some(Micros::from_millis(self.cfg.hold() as u64));
+                hold = Some(self.now.plus_ms(self.cfg.hold()));
             }
         }
-        let linger = arrival == Arrival::Passed
-            && v.operational
-            && v.members.len() > 1
-            && own_delivered
-            && self.sendq.is_empty()
-            && self.cfg.linger_us > 0;
-        if hold.is_none() && linger {
-            hold = Some(Micros(self.cfg.linger_us as u64));
-            self.stats.token_lingers += 1;
+        if hold.is_none() {
+            hold = self.linger(&v, arrival, own_delivered);
         }
         t.token_seq = t.token_seq.saturating_add(1);
-        if let Some(d) = hold {
+        if let Some(until) = hold {
             self.token_seq_seen = t.token_seq.saturating_sub(1);
             self.held = Some(t);
-            self.tm_hold = Some(Micros(self.now.0.saturating_add(d.0)));
+            self.tm_hold = Some(until);
             return;
         }
+        self.linger_until = None;
         let next = v.members[(v.idx + 1) % v.members.len()];
         let bytes = if next == self.me { Vec::new() } else { wire::encode(self.me, &Packet::Token(t.clone())) };
         let seq = t.seq;
@@ -275,5 +266,43 @@ impl Totem {
             // Only our own messages moved the ring this rotation.
             self.build_ahead(v.ring, seq, quota);
         }
+    }
+
+    /// Until when to keep the token for the local client, if at all. A
+    /// visit that delivered our own messages answered local clients, which
+    /// usually call again within `linger_us`; a message submitted
+    /// meanwhile releases the token at once and goes out in this visit,
+    /// instead of a rotation later. Only while nothing of ours waits for
+    /// the token to go round (a Safe message sent in this visit needs the
+    /// others' acks) and we have nothing more to send; released, the token
+    /// may be kept again for the rest of the `linger_us` after its arrival
+    /// (a client whose calls are answered at once, such as ordered reads,
+    /// makes several per visit).
+    fn linger(&mut self, v: &Visit, arrival: Arrival, own_delivered: bool) -> Option<Micros> {
+        let quiet = v.operational
+            && v.members.len() > 1
+            && self.cfg.linger_us > 0
+            && own_delivered
+            && self.sendq.is_empty()
+            && !self.own_in_flight();
+        if !quiet {
+            return None;
+        }
+        let until = match arrival {
+            Arrival::Passed => {
+                let until = Micros(self.now.0.saturating_add(u64::from(self.cfg.linger_us)));
+                self.linger_until = Some(until);
+                until
+            }
+            Arrival::Released => self.linger_until.filter(|t| self.now < *t)?,
+            Arrival::Expired => return None,
+        };
+        self.stats.token_lingers += 1;
+        Some(until)
+    }
+
+    /// Whether a message we sent is not delivered yet.
+    fn own_in_flight(&self) -> bool {
+        self.rx.msgs.range(self.rx.delivered + 1..).any(|(_, m)| m.sender == self.me)
     }
 }
