@@ -280,8 +280,11 @@ impl Executive {
         if self.ordering.has_room() && self.server.release_held(&self.epoll, now) {
             self.route_server_events(clock);
         }
-        // Everything queued this turn goes out now: batched, never delayed.
+        // Everything queued this turn goes out now: batched, never delayed;
+        // the clients' answers first, then the packets of this turn's
+        // submits.
         self.server.flush_pending(&self.epoll);
+        self.ordering.flush_transmit();
         if self.shutdown_asked {
             stop = stop.or(Some(libc::SIGTERM as u32));
         }
@@ -495,6 +498,7 @@ impl Executive {
         self.server.shutdown();
         self.route_server_events(Now::read());
         self.server.flush_pending(&self.epoll);
+        self.ordering.flush_transmit();
     }
 
     pub fn server(&self) -> &Server {

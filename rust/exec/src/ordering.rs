@@ -111,6 +111,10 @@ pub trait Ordering {
     fn reenable_rings(&mut self) -> usize {
         0
     }
+    /// Sends what submits made due. `submit` may leave packets queued
+    /// (so the answers of messages delivered at once go out first); the
+    /// main loop calls this at the end of every turn.
+    fn flush_transmit(&mut self) {}
 }
 
 /// Most messages the loopback holds before [`QueueFull`].

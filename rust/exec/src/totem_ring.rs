@@ -155,6 +155,13 @@ impl TotemRing {
 
     /// Moves Totem's events to our queue and its packets to the wire.
     fn flush(&mut self) {
+        self.take_events();
+        self.send_packets();
+    }
+
+    /// Moves Totem's events to our queue (persisting a ring sequence and
+    /// installing ring keys before any packet goes out).
+    fn take_events(&mut self) {
         while let Some(ev) = self.totem.poll_event() {
             match ev {
                 totem::Event::PersistRingSeq(seq) => {
@@ -183,6 +190,10 @@ impl TotemRing {
             }
         }
         self.watch.check(self.totem.stats());
+    }
+
+    /// Sends Totem's packets.
+    fn send_packets(&mut self) {
         // Everything Totem produced goes to the wire in one batch, in order.
         let totem = &mut self.totem;
         let mut packets = std::iter::from_fn(|| totem.poll_transmit()).map(|tx| match tx {
@@ -228,8 +239,10 @@ fn log_net_event(ev: NetEvent) {
 }
 
 impl TotemRing {
-    /// Submits through `submit` (one of Totem's submit functions), then
-    /// sends what that made due.
+    /// Submits through `submit` (one of Totem's submit functions). What
+    /// that made due goes to the wire at [`Ordering::flush_transmit`]: a
+    /// message submitted with the token here is delivered at once, and
+    /// the answer it makes reaches its client before the packets.
     fn submit_with(
         &mut self,
         submit: fn(&mut Totem, Vec<u8>, Guarantee) -> Result<(), totem::SubmitError>,
@@ -238,7 +251,7 @@ impl TotemRing {
     ) -> Result<(), QueueFull> {
         // TooLarge cannot be told apart by callers today; both mean "not now".
         let r = submit(&mut self.totem, payload, guarantee).map_err(|_| QueueFull);
-        self.flush();
+        self.take_events();
         r
     }
 
@@ -314,6 +327,10 @@ impl Ordering for TotemRing {
 
     fn submit_past_limit(&mut self, payload: Vec<u8>, guarantee: Guarantee) -> Result<(), QueueFull> {
         self.submit_with(Totem::submit_past_limit, payload, guarantee)
+    }
+
+    fn flush_transmit(&mut self) {
+        self.send_packets();
     }
 
     fn has_room(&self) -> bool {
