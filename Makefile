@@ -41,41 +41,41 @@ build-release build-debug: build-%:
 # of each service run against live executives: one node, then three on
 # 127.0.0.1-3 (and the Rust tests start clusters in network namespaces).
 check:
-	@echo "==> [0/13] cargo fmt --check and cargo clippy -D warnings"
+	@echo "==> [0/16] cargo fmt --check and cargo clippy -D warnings"
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
-	@echo "==> [1/13] build (debug profile) and link the C libraries"
+	@echo "==> [1/16] build (debug profile) and link the C libraries"
 	$(MAKE) --no-print-directory build-debug
-	@echo "==> [2/13] cargo test --workspace (unit, executive, multi-node)"
+	@echo "==> [2/16] cargo test --workspace (unit, executive, multi-node)"
 	$(CARGO) test --workspace
-	@echo "==> [3/13] generated headers are up to date"
+	@echo "==> [3/16] generated headers are up to date"
 	scripts/gen-headers.sh --check
-	@echo "==> [4/13] sonames, version nodes and exported symbols"
+	@echo "==> [4/16] sonames, version nodes and exported symbols"
 	scripts/check-symbols.sh target/debug/lib
-	@echo "==> [5/13] C ABI tests"
+	@echo "==> [5/16] C ABI tests"
 	c-tests/run-abi.sh
-	@echo "==> [6/13] CLM: C tests on one node, then three"
+	@echo "==> [6/16] CLM: C tests on one node, then three"
 	c-tests/clm/run.sh target
-	@echo "==> [7/13] EVS and CPG: C tests on one node, then three"
+	@echo "==> [7/16] EVS and CPG: C tests on one node, then three"
 	c-tests/groups/run.sh debug target
 	c-tests/groups/cluster.sh target
-	@echo "==> [8/13] CKPT: C tests on one node, three nodes, failover"
+	@echo "==> [8/16] CKPT: C tests on one node, three nodes, failover"
 	c-tests/ckpt/run.sh target
-	@echo "==> [9/13] EVT: C tests on one node, then three"
+	@echo "==> [9/16] EVT: C tests on one node, then three"
 	c-tests/evt/run.sh target
-	@echo "==> [9/13] LCK: C tests on one node, then three"
+	@echo "==> [10/16] LCK: C tests on one node, then three"
 	c-tests/lck/run.sh target
-	@echo "==> [9/13] MSG: C tests on one node, then three"
+	@echo "==> [11/16] MSG: C tests on one node, then three"
 	c-tests/msg/run.sh target
-	@echo "==> [9/13] AMF: C API test, two-node failover (own host name per node)"
+	@echo "==> [12/16] AMF: C API test, two-node failover (own host name per node)"
 	c-tests/amf/run.sh target
-	@echo "==> [10/13] classic programs: openais 0.80 usage (timeouts of 0, ...)"
+	@echo "==> [13/16] classic programs: openais 0.80 usage (timeouts of 0, ...)"
 	c-tests/classic/run.sh target
-	@echo "==> [11/13] pkg-config: build a C program against a staged install"
+	@echo "==> [14/16] pkg-config: build a C program against a staged install"
 	c-tests/pkgconfig/run.sh
-	@echo "==> [12/13] CMake: find_package(Ais) against a staged install"
+	@echo "==> [15/16] CMake: find_package(Ais) against a staged install"
 	c-tests/cmake/run.sh
-	@echo "==> [13/13] Totem simulator"
+	@echo "==> [16/16] Totem simulator"
 	scripts/check-totem.sh
 	@echo "==> make check: all steps passed"
 
