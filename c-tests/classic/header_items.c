@@ -21,31 +21,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static int passed, failed;
-
-#define CHECK(cond) check((cond) ? 1 : 0, #cond, __LINE__)
-#define CHECK_RC(call, want) check_rc((call), (want), #call, __LINE__)
-
-static void check(int ok, const char *what, int line)
-{
-    if (ok) {
-        passed++;
-    } else {
-        failed++;
-        fprintf(stderr, "header_items.c:%d: failed: %s\n", line, what);
-    }
-}
-
-static void check_rc(SaAisErrorT got, SaAisErrorT want, const char *what, int line)
-{
-    if (got == want) {
-        passed++;
-    } else {
-        failed++;
-        fprintf(stderr, "header_items.c:%d: %s returned %d, expected %d\n", line, what, (int)got,
-                (int)want);
-    }
-}
+#include "../lib/check.h"
 
 /* As sa_error.c in the classic test directory: every error by name. */
 static const char *error_name(SaAisErrorT e)
@@ -135,6 +111,5 @@ int main(void)
     CHECK_RC(saCkptCheckpointClose(h), SA_AIS_OK);
     CHECK_RC(saCkptFinalize(other), SA_AIS_OK);
     CHECK_RC(saCkptFinalize(lib), SA_AIS_OK);
-    printf("header_items: %d passed, %d failed\n", passed, failed);
-    return failed == 0 ? 0 : 1;
+    return check_summary("header_items");
 }

@@ -24,33 +24,9 @@
 #include <time.h>
 #include <unistd.h>
 
-static int passed, failed;
+#include "../lib/check.h"
 
 #define MILLISECOND ((SaTimeT)SA_TIME_ONE_MILLISECOND)
-
-#define CHECK(cond) check((cond) ? 1 : 0, #cond, __LINE__)
-#define CHECK_RC(call, want) check_rc((call), (want), #call, __LINE__)
-
-static void check(int ok, const char *what, int line)
-{
-    if (ok) {
-        passed++;
-    } else {
-        failed++;
-        fprintf(stderr, "timeouts.c:%d: failed: %s\n", line, what);
-    }
-}
-
-static void check_rc(SaAisErrorT got, SaAisErrorT want, const char *what, int line)
-{
-    if (got == want) {
-        passed++;
-    } else {
-        failed++;
-        fprintf(stderr, "timeouts.c:%d: %s returned %d, expected %d\n", line, what, (int)got,
-                (int)want);
-    }
-}
 
 static double now_s(void)
 {
@@ -256,6 +232,5 @@ int main(void)
     CHECK_RC(saEvtFinalize(evt), SA_AIS_OK);
     CHECK_RC(saCkptFinalize(ckpt), SA_AIS_OK);
     CHECK_RC(saClmFinalize(clm), SA_AIS_OK);
-    printf("timeouts: %d passed, %d failed\n", passed, failed);
-    return failed == 0 ? 0 : 1;
+    return check_summary("timeouts");
 }

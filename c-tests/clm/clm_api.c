@@ -18,35 +18,11 @@
 #include <time.h>
 #include <unistd.h>
 
-static int passed, failed;
+#include "../lib/check.h"
 
 /* The spec's time constants are unsigned; SaTimeT is signed. */
 #define SECOND ((SaTimeT)SA_TIME_ONE_SECOND)
 #define MILLISECOND ((SaTimeT)SA_TIME_ONE_MILLISECOND)
-
-#define CHECK(cond) check((cond) ? 1 : 0, #cond, __LINE__)
-#define CHECK_RC(call, want) check_rc((call), (want), #call, __LINE__)
-
-static void check(int ok, const char *what, int line)
-{
-    if (ok) {
-        passed++;
-    } else {
-        failed++;
-        fprintf(stderr, "clm_api.c:%d: failed: %s\n", line, what);
-    }
-}
-
-static void check_rc(SaAisErrorT got, SaAisErrorT want, const char *what, int line)
-{
-    if (got == want) {
-        passed++;
-    } else {
-        failed++;
-        fprintf(stderr, "clm_api.c:%d: %s returned %d, expected %d\n", line, what, (int)got,
-                (int)want);
-    }
-}
 
 static SaVersionT b0101(void)
 {
@@ -400,6 +376,5 @@ int main(void)
     CHECK_RC(saClmFinalize(h), SA_AIS_OK);
     bad_handles(h);
 
-    printf("clm_api: %d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return check_summary("clm_api");
 }

@@ -27,24 +27,7 @@
 #include "saAis.h"
 #include "saCkpt.h"
 
-static int passed, failed;
-
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        if (cond) {                                                                                \
-            passed++;                                                                              \
-        } else {                                                                                   \
-            failed++;                                                                              \
-            printf("FAIL line %d: %s: ", __LINE__, #cond);                                         \
-            printf(__VA_ARGS__);                                                                   \
-            printf("\n");                                                                          \
-        }                                                                                          \
-    } while (0)
-#define EXPECT(call, want)                                                                         \
-    do {                                                                                           \
-        SaAisErrorT got_ = (call);                                                                 \
-        CHECK(got_ == (want), "%s gave %d, want %d", #call, (int)got_, (int)(want));               \
-    } while (0)
+#include "../lib/check.h"
 
 #define RWC (SA_CKPT_CHECKPOINT_READ | SA_CKPT_CHECKPOINT_WRITE | SA_CKPT_CHECKPOINT_CREATE)
 
@@ -277,6 +260,5 @@ int main(void)
         test_reopen_with_other_retention();
     }
     EXPECT(saCkptFinalize(lib), SA_AIS_OK);
-    printf("ckpt_classic: %d passed, %d failed\n", passed, failed);
-    return failed != 0;
+    return check_summary("ckpt_classic");
 }

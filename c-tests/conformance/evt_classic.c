@@ -29,24 +29,7 @@
 #include "saAis.h"
 #include "saEvt.h"
 
-static int passed, failed;
-
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        if (cond) {                                                                                \
-            passed++;                                                                              \
-        } else {                                                                                   \
-            failed++;                                                                              \
-            printf("FAIL line %d: %s: ", __LINE__, #cond);                                         \
-            printf(__VA_ARGS__);                                                                   \
-            printf("\n");                                                                          \
-        }                                                                                          \
-    } while (0)
-#define EXPECT(call, want)                                                                         \
-    do {                                                                                           \
-        SaAisErrorT got_ = (call);                                                                 \
-        CHECK(got_ == (want), "%s gave %d, want %d", #call, (int)got_, (int)(want));               \
-    } while (0)
+#include "../lib/check.h"
 
 #define MAX_SEEN 64
 static struct {
@@ -340,6 +323,5 @@ int main(void)
         EXPECT(saEvtChannelUnlink(h, &name), SA_AIS_OK);
     }
     EXPECT(saEvtFinalize(h), SA_AIS_OK);
-    printf("evt_classic: %d passed, %d failed\n", passed, failed);
-    return failed != 0;
+    return check_summary("evt_classic");
 }

@@ -23,19 +23,7 @@
 #include "saAis.h"
 #include "saMsg.h"
 
-static int passed, failed;
-
-#define CHECK_RC(call, want) check_rc((call), (want), #call, __LINE__)
-
-static void check_rc(SaAisErrorT got, SaAisErrorT want, const char *what, int line)
-{
-    if (got == want) {
-        passed++;
-    } else {
-        failed++;
-        printf("msg_classic.c:%d: %s returned %d, expected %d\n", line, what, (int)got, (int)want);
-    }
-}
+#include "../lib/check.h"
 
 static int received;
 static void on_received(SaMsgQueueHandleT queueHandle)
@@ -105,6 +93,5 @@ int main(void)
     CHECK_RC(saMsgQueueClose(queue_handle), SA_AIS_OK);
     CHECK_RC(saMsgQueueUnlink(handle, &queue_name), SA_AIS_OK);
     CHECK_RC(saMsgFinalize(handle), SA_AIS_OK);
-    printf("msg_classic: %d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return check_summary("msg_classic");
 }

@@ -14,24 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static int passed, failed;
-
-#define CHECK(cond, ...)                                                       \
-    do {                                                                       \
-        if (cond) {                                                            \
-            passed++;                                                          \
-        } else {                                                               \
-            failed++;                                                          \
-            printf("FAIL line %d: %s: ", __LINE__, #cond);                     \
-            printf(__VA_ARGS__);                                               \
-            printf("\n");                                                      \
-        }                                                                      \
-    } while (0)
-#define EXPECT(call, want)                                                     \
-    do {                                                                       \
-        SaAisErrorT got_ = (call);                                             \
-        CHECK(got_ == (want), "%s gave %d, want %d", #call, (int)got_, (int)(want)); \
-    } while (0)
+#include "../lib/check.h"
 
 /* What the deliver callback saw. */
 #define MAX_SEEN 4096
@@ -606,6 +589,5 @@ int main(void)
     test_lost_event(h, so);
     test_unlink_and_async(h, so);
     EXPECT(saEvtFinalize(h), SA_AIS_OK);
-    printf("evt_api: %d passed, %d failed\n", passed, failed);
-    return failed != 0;
+    return check_summary("evt_api");
 }

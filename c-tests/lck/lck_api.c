@@ -19,24 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static int passed, failed;
-
-#define CHECK(cond, ...)                                                       \
-    do {                                                                       \
-        if (cond) {                                                            \
-            passed++;                                                          \
-        } else {                                                               \
-            failed++;                                                          \
-            printf("FAIL line %d: %s: ", __LINE__, #cond);                     \
-            printf(__VA_ARGS__);                                               \
-            printf("\n");                                                      \
-        }                                                                      \
-    } while (0)
-#define EXPECT(call, want)                                                     \
-    do {                                                                       \
-        SaAisErrorT got_ = (call);                                             \
-        CHECK(got_ == (want), "%s gave %d, want %d", #call, (int)got_, (int)(want)); \
-    } while (0)
+#include "../lib/check.h"
 
 /* What the callbacks saw. */
 static int opens_seen, grants_seen, waiters_seen, unlocks_seen;
@@ -336,6 +319,5 @@ int main(void)
     modes_and_callbacks();
     orphans();
     after_fork();
-    printf("lck_api: %d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return check_summary("lck_api");
 }

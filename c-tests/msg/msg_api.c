@@ -19,39 +19,10 @@
 #include <time.h>
 #include <unistd.h>
 
-static int passed, failed;
-static pthread_mutex_t count_lock = PTHREAD_MUTEX_INITIALIZER;
+#include "../lib/check.h"
 
 #define SECOND ((SaTimeT)SA_TIME_ONE_SECOND)
 #define MILLISECOND ((SaTimeT)SA_TIME_ONE_MILLISECOND)
-
-#define CHECK(cond) check((cond) ? 1 : 0, #cond, __LINE__)
-#define CHECK_RC(call, want) check_rc((call), (want), #call, __LINE__)
-
-static void check(int ok, const char *what, int line)
-{
-    pthread_mutex_lock(&count_lock);
-    if (ok) {
-        passed++;
-    } else {
-        failed++;
-        fprintf(stderr, "msg_api.c:%d: failed: %s\n", line, what);
-    }
-    pthread_mutex_unlock(&count_lock);
-}
-
-static void check_rc(SaAisErrorT got, SaAisErrorT want, const char *what, int line)
-{
-    pthread_mutex_lock(&count_lock);
-    if (got == want) {
-        passed++;
-    } else {
-        failed++;
-        fprintf(stderr, "msg_api.c:%d: %s returned %d, expected %d\n", line, what, (int)got,
-                (int)want);
-    }
-    pthread_mutex_unlock(&count_lock);
-}
 
 static SaVersionT b0101(void)
 {
@@ -640,6 +611,5 @@ int main(void)
     test_async();
     test_groups();
     CHECK_RC(saMsgFinalize(h), SA_AIS_OK);
-    printf("msg_api: %d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return check_summary("msg_api");
 }
