@@ -195,7 +195,8 @@ fn frequent_rekeys_keep_every_property() {
         cfg.set("rekey_interval", "0").unwrap();
         cfg.set(k, v).unwrap();
         for seed in 0..3 {
-            let sc = Scenario { nodes: 4, loss: 0.03, dup: 0.02, partitions: true, crashes: true, ..Default::default() };
+            let sc =
+                Scenario { nodes: 4, loss: 0.03, dup: 0.02, partitions: true, crashes: true, ..Default::default() };
             let (trace, fig) = totem_sim::sim::Sim::new(300 + seed, &sc, cfg.clone()).run();
             let v = check(&trace);
             assert!(v.is_empty(), "{k} seed {seed}: {v:?}");

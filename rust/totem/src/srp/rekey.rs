@@ -53,8 +53,7 @@ impl Totem {
     /// Whether the ring has used its key long enough (representative).
     fn rekey_due(&self, t: &Token) -> bool {
         let (since, seq) = self.key_epoch_began;
-        let by_time =
-            self.cfg.rekey_interval > 0 && self.now >= since.plus_ms(self.cfg.rekey_interval);
+        let by_time = self.cfg.rekey_interval > 0 && self.now >= since.plus_ms(self.cfg.rekey_interval);
         let by_count = self.cfg.rekey_packets > 0 && t.seq.saturating_sub(seq) >= self.cfg.rekey_packets;
         by_time || by_count
     }
