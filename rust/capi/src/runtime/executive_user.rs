@@ -38,9 +38,12 @@ pub fn trusted(peer: u32, own: u32, configured: Option<u32>) -> bool {
     peer == 0 || peer == own || configured == Some(peer)
 }
 
+/// An environment lookup.
+pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<OsString>;
+
 /// The main configuration file's candidates, given an environment lookup
 /// (`None` in a setuid or setgid program: defaults only).
-pub fn config_candidates(var: Option<&dyn Fn(&str) -> Option<OsString>>) -> Vec<PathBuf> {
+pub fn config_candidates(var: Option<EnvLookup>) -> Vec<PathBuf> {
     let named = var.and_then(|get| MAIN_ENV.iter().find_map(|n| get(n).filter(|v| !v.is_empty())));
     match named {
         Some(path) => vec![PathBuf::from(path)],

@@ -921,7 +921,7 @@ fn a_ring_rekeys_under_load_without_loss_or_a_membership_change() {
         for i in 0..3 {
             let mut m = vec![i as u8; 300 + 200 * i];
             m[..4].copy_from_slice(&sent.to_le_bytes());
-            net.nodes[i].submit(&m, if sent % 3 == 0 { Guarantee::Safe } else { Guarantee::Agreed }).unwrap();
+            net.nodes[i].submit(&m, if sent.is_multiple_of(3) { Guarantee::Safe } else { Guarantee::Agreed }).unwrap();
             sent += 1;
         }
         net.collect();
