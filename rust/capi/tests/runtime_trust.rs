@@ -1,5 +1,6 @@
-//! Issue 25 item 2: the library trusts only an executive running as root
-//! or as its own user, and a setuid program ignores `COROSYNC_RUN_DIR`.
+//! Issue 25 item 2: the library trusts only an executive running as root,
+//! as the account the configuration names (`aisexec { user }`) or as its
+//! own user, and a setuid program ignores `COROSYNC_RUN_DIR`.
 //! The helpers below are this test binary run again, as another user or
 //! setuid, with a variable saying what to do.
 
@@ -15,6 +16,16 @@ use ais_capi::runtime::connection::socket_path;
 
 const LISTEN_ENV: &str = "AIS_TRUST_TEST_LISTEN";
 const PRINT_ENV: &str = "AIS_TRUST_TEST_PRINT_PATH";
+const CONNECT_ENV: &str = "AIS_TRUST_TEST_CONNECT";
+
+/// Helper: connects to the socket in `CONNECT_ENV` (with the configuration
+/// its environment names) and prints what the library answered.
+#[test]
+fn connect_helper() {
+    let Some(path) = std::env::var_os(CONNECT_ENV) else { return };
+    let got = Connection::open_with_timeout(Path::new(&path), ais_ipc::service::CLM, Duration::from_millis(500));
+    println!("\nRESULT={:?}", got.err());
+}
 
 /// Helper: listens at the path in `LISTEN_ENV` until stdin closes.
 #[test]
@@ -131,4 +142,52 @@ fn a_setuid_program_ignores_the_run_dir_variable() {
         let exe = dir.copy_of_self(name, mode);
         assert_eq!(printed_path(&exe, &elsewhere), default, "{name}");
     }
+}
+
+/// The executive (here: a socket another user listens on, uid 65534) is
+/// trusted when the configuration file says the executive runs as that
+/// account, and refused when it names another. The library reads the file
+/// the executive would (`COROSYNC_MAIN_CONFIG_FILE` here).
+#[test]
+fn the_configured_executive_user_is_trusted_and_no_other() {
+    if !is_root() {
+        println!("not root: cannot listen as another user; not tested");
+        return;
+    }
+    if ais_capi::runtime::executive_user::uid_of("nobody") != Some(65534) {
+        println!("no 'nobody' account with uid 65534; not tested");
+        return;
+    }
+    let dir = Dir::new("configured");
+    let exe = dir.copy_of_self("helper", 0o755);
+    let socket = dir.0.join("aisexec.sock");
+    let mut child = spawn_retrying(
+        helper(&exe, "listen_helper").env(LISTEN_ENV, &socket).stdin(Stdio::piped()).stdout(Stdio::null()),
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !socket.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let connect_with = |user: &str| -> String {
+        let conf = dir.0.join(format!("{user}.conf"));
+        std::fs::write(&conf, format!("totem {{\n version: 2\n}}\naisexec {{\n user: {user}\n group: root\n}}\n"))
+            .unwrap();
+        let mut c = Command::new(std::env::current_exe().unwrap());
+        c.args(["--exact", "connect_helper", "--nocapture", "--test-threads=1"])
+            .env(CONNECT_ENV, &socket)
+            .env("COROSYNC_MAIN_CONFIG_FILE", &conf)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped());
+        let out = spawn_retrying(&mut c).wait_with_output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        text.split_whitespace().find_map(|w| w.strip_prefix("RESULT=")).map(str::to_string).unwrap_or(text)
+    };
+    // Trusted: the handshake goes on (the fake never answers: TRY_AGAIN).
+    let as_configured = connect_with("nobody");
+    // Another account configured: refused before anything is sent.
+    let as_other = connect_with("root");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(as_configured, format!("{:?}", Some(AisError::TRY_AGAIN)));
+    assert_eq!(as_other, format!("{:?}", Some(AisError::ACCESS)));
 }

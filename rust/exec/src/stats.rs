@@ -71,6 +71,7 @@ pub fn totem(s: &totem::Stats, out: &mut Vec<Stat>) {
         c("token_rotations", s.token_rotations),
         c("token_losses", s.token_losses),
         c("rings_installed", s.rings_installed),
+        c("rekeys", s.rekeys),
         c("gathers", s.gathers),
         c("joins_sent", s.joins_sent),
         c("messages_submitted", s.messages_submitted),
@@ -98,6 +99,7 @@ pub fn interface(number: usize, faulty: bool, s: &ais_net::Stats, out: &mut Vec<
         Stat::counter(name("bad_digests"), s.invalid_digest),
         Stat::counter(name("bad_frames"), s.bad_frame),
         Stat::counter(name("replayed"), s.replayed),
+        Stat::counter(name("unknown_key"), s.unknown_key),
         Stat::counter(name("unknown_source"), s.unknown_source),
     ]);
 }

@@ -157,5 +157,19 @@ mod tests {
         let c = config::parse_str("c.conf", "totem {\n version: 2\n token: 3000\n consensus: 3600\n}\n").unwrap();
         let t = totem_config("c.conf", &c.totem).unwrap();
         assert_eq!(t.token, 3000);
+        assert_eq!((t.rekey_interval, t.rekey_packets), (600_000, 1 << 24), "rekeying on by default");
+    }
+
+    #[test]
+    fn rekey_keys_reach_totem_and_zero_turns_them_off() {
+        let text = "totem {\n version: 2\n rekey_interval: 0\n rekey_packets: 1000\n}\n";
+        let c = config::parse_str("c.conf", text).unwrap();
+        let t = totem_config("c.conf", &c.totem).unwrap();
+        assert_eq!((t.rekey_interval, t.rekey_packets), (0, 1000));
+        for bad in ["rekey_interval: 86400001", "rekey_packets: 281474976710657", "rekey_packets: many"] {
+            let text = format!("totem {{\n version: 2\n {bad}\n}}\n");
+            let e = config::parse_str("c.conf", &text).unwrap_err().to_string();
+            assert!(e.contains("rekey_"), "{bad}: {e}");
+        }
     }
 }

@@ -12,12 +12,12 @@
 //! The protocol, the threat model and the argument for each property are
 //! in `rust/net/CRYPTO.md`; this doc states the format and the rules.
 //!
-//! # Frame format (version 2)
+//! # Frame format (version 3)
 //!
 //! ```text
 //! offset size field
 //!      0    2 magic 0xA1 0x5E
-//!      2    1 version = 2
+//!      2    1 version = 3
 //!      3    1 format tag: b'S' (0x53) sealed, b'C' (0x43) plain
 //!      4    4 sender node id, big endian
 //!      8    4 receiver node id, big endian; 0 = every member (multicast)
@@ -34,9 +34,13 @@
 //! associated data) when sealed, covered by the CRC when plain.
 //! Overhead is [`OVERHEAD`] = 48 bytes in both modes, so the payload room
 //! of a datagram does not depend on the mode (hence the zero padding of
-//! the plain trailer, which is checked like the CRC). Version 1 frames
-//! (24-byte header, no receiver, no key id) are refused as
-//! [`OpenError::BadVersion`]: every node of a cluster must be upgraded.
+//! the plain trailer, which is checked like the CRC). Version 3 has the
+//! layout of version 2 and says that the payload is Totem wire version 3
+//! (a ring's key moves on without a membership change, `CRYPTO.md`):
+//! frames of versions 1 and 2 are refused as [`OpenError::BadVersion`]
+//! (logged as `unsupported frame version 2 (ours is 3): upgrade every
+//! node`), so a node of an older version is never misparsed and never
+//! joins: every node of a cluster must be upgraded together.
 //!
 //! A sealed node and a plain node never interoperate: the format tag
 //! differs, each side rejects the other's tag with
@@ -129,7 +133,7 @@ use zeroize::Zeroize;
 /// First two bytes of every frame.
 pub const MAGIC: [u8; 2] = [0xA1, 0x5E];
 /// Frame format version carried in byte 2.
-pub const VERSION: u8 = 2;
+pub const VERSION: u8 = 3;
 /// Format tag of a sealed frame.
 pub const TAG_SEALED: u8 = b'S';
 /// Format tag of a plain frame (CRC-32C trailer).
@@ -974,9 +978,15 @@ mod tests {
         let mut t = f.clone();
         t[0] = 0;
         assert_eq!(b.open(&t), Err(OpenError::BadMagic));
-        let mut t = f.clone();
-        t[2] = 1;
-        assert_eq!(b.open(&t), Err(OpenError::BadVersion(1)));
+        for old in [1, 2] {
+            let mut t = f.clone();
+            t[2] = old;
+            assert_eq!(b.open(&t), Err(OpenError::BadVersion(old)));
+            assert_eq!(
+                OpenError::BadVersion(old).to_string(),
+                format!("unsupported frame version {old} (ours is 3): upgrade every node")
+            );
+        }
         let mut t = f.clone();
         t[3] = b'X';
         assert_eq!(b.open(&t), Err(OpenError::UnknownFormat(b'X')));
@@ -1275,6 +1285,48 @@ mod tests {
         assert_eq!(stranger.open(&fresh), Err(OpenError::UnknownKey(id)));
         assert_eq!(stranger.open(&a.seal(b"join").unwrap()), Err(OpenError::InvalidDigest));
         assert!(matches!(b.set_session_keys(&[(1, &k1); MAX_SESSION_KEYS + 1]), Err(KeyError::TooManySessionKeys)));
+    }
+
+    /// A ring's key epochs under one tag (Totem's rekeying): the first key
+    /// listed seals; a frame under the next key opens at a receiver that
+    /// has not switched, one under the previous key at a receiver that
+    /// has; windows survive the re-listing (a replay inside an epoch is
+    /// still refused) and once the previous key is retired its frames,
+    /// captured before the rekey, open nowhere.
+    #[test]
+    fn a_rekeyed_ring_opens_both_epochs_then_only_the_new_one() {
+        let (k0, k1, k2) = ([0x40u8; 32], [0x41u8; 32], [0x42u8; 32]);
+        let seal = |c: &mut PacketCodec, what: &[u8]| {
+            let mut f = Vec::new();
+            c.seal_to(KeyClass::Session(9), 0, what, &mut f).unwrap();
+            f
+        };
+        let key_of = |f: &[u8]| Header::parse(f, Mode::Sealed).unwrap().key_id;
+        let mut a = sealed(1, 10);
+        let mut b = sealed(2, 20);
+        a.set_session_keys(&[(9, &k0), (9, &k1)]).unwrap();
+        b.set_session_keys(&[(9, &k0), (9, &k1)]).unwrap();
+        let before = seal(&mut a, b"epoch 0");
+        assert_eq!(key_of(&before), session_key_id(&k0), "the first key listed seals");
+        assert_eq!(b.open(&before).unwrap().payload, b"epoch 0");
+        // a switches first: b (not switched) opens its new-epoch frames
+        a.set_session_keys(&[(9, &k1), (9, &k0), (9, &k2)]).unwrap();
+        let during = seal(&mut a, b"epoch 1");
+        assert_eq!(key_of(&during), session_key_id(&k1));
+        assert_eq!(b.open(&during).unwrap().payload, b"epoch 1");
+        // b switches; a late frame of a's old epoch still opens at b
+        b.set_session_keys(&[(9, &k1), (9, &k0), (9, &k2)]).unwrap();
+        let mut late = sealed(3, 30);
+        late.set_session_keys(&[(9, &k0)]).unwrap();
+        let late_frame = seal(&mut late, b"late");
+        assert_eq!(b.open(&late_frame).unwrap().payload, b"late");
+        assert_eq!(b.open(&during), Err(OpenError::Replay), "windows kept across the switch");
+        // the previous key retired: the captured epoch-0 frames open nowhere
+        b.set_session_keys(&[(9, &k1), (9, &k2)]).unwrap();
+        assert_eq!(b.open(&before), Err(OpenError::UnknownKey(session_key_id(&k0))));
+        assert_eq!(b.open(&late_frame), Err(OpenError::UnknownKey(session_key_id(&k0))));
+        assert_eq!(b.open(&seal(&mut a, b"after")).unwrap().payload, b"after");
+        assert_eq!(b.session_tags(), vec![9, 9]);
     }
 
     #[test]

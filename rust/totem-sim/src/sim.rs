@@ -182,6 +182,9 @@ pub struct Figures {
     pub token_losses: u64,
     pub failed_silent: u64,
     pub failed_consensus: u64,
+    /// Summed over the nodes alive at the end: moves of the installed
+    /// ring to its next key (`rekey_interval`, `rekey_packets`).
+    pub rekeys: u64,
 }
 
 pub struct Sim {
@@ -718,6 +721,7 @@ impl Sim {
             fig.token_losses += t.stats().token_losses;
             fig.failed_silent += t.stats().failed_silent;
             fig.failed_consensus += t.stats().failed_consensus;
+            fig.rekeys += t.stats().rekeys;
         }
         let trace = Trace {
             incs: self.incs,

@@ -183,3 +183,24 @@ fn non_default_timeouts_and_limits_work() {
         assert!(v.is_empty(), "seed {seed}: {v:?}");
     }
 }
+
+/// Issue 25, item 8: rings that rekey every 40 ms (or every 30 frames)
+/// through loss, duplicates, partitions and crashes keep every safety and
+/// liveness property, and no packet reaches a member without its key
+/// outside membership changes.
+#[test]
+fn frequent_rekeys_keep_every_property() {
+    for (k, v) in [("rekey_interval", "40"), ("rekey_packets", "30")] {
+        let mut cfg = totem::TotemConfig::default();
+        cfg.set("rekey_interval", "0").unwrap();
+        cfg.set(k, v).unwrap();
+        for seed in 0..3 {
+            let sc =
+                Scenario { nodes: 4, loss: 0.03, dup: 0.02, partitions: true, crashes: true, ..Default::default() };
+            let (trace, fig) = totem_sim::sim::Sim::new(300 + seed, &sc, cfg.clone()).run();
+            let v = check(&trace);
+            assert!(v.is_empty(), "{k} seed {seed}: {v:?}");
+            assert!(fig.rekeys >= 8, "{k} seed {seed}: only {} rekeys", fig.rekeys);
+        }
+    }
+}

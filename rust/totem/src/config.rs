@@ -49,6 +49,11 @@ pub struct TotemConfig {
     window_size: Option<u32>,
     max_messages: Option<u32>,
     pub netmtu: u32,
+    /// With the key exchange, the ring moves to its next key this long
+    /// (ms) after the last change (0: never by time).
+    pub rekey_interval: u32,
+    /// ... or after this many message frames under one key (0: never by count).
+    pub rekey_packets: u64,
     /// How long (us) a node keeps the token after delivering its own
     /// messages when it has nothing more to send (0: never); see
     /// `Totem`'s token visit. Not a `totem {}` key.
@@ -74,6 +79,8 @@ impl Default for TotemConfig {
             window_size: None,
             max_messages: None,
             netmtu: 1500,
+            rekey_interval: DEFAULT_REKEY_INTERVAL,
+            rekey_packets: DEFAULT_REKEY_PACKETS,
             linger_us: DEFAULT_LINGER_US,
         }
     }
@@ -81,6 +88,13 @@ impl Default for TotemConfig {
 
 /// [`TotemConfig::linger_us`] by default.
 pub const DEFAULT_LINGER_US: u32 = 200;
+
+/// [`TotemConfig::rekey_interval`] by default: ten minutes.
+pub const DEFAULT_REKEY_INTERVAL: u32 = 600_000;
+/// [`TotemConfig::rekey_packets`] by default: 2^24 frames.
+pub const DEFAULT_REKEY_PACKETS: u64 = 1 << 24;
+/// Largest `rekey_packets` (2^48: far below any counter's end).
+pub const MAX_REKEY_PACKETS: u64 = 1 << 48;
 
 /// `window_size` when the file does not set it.
 pub const DEFAULT_WINDOW_SIZE: u32 = 300;
@@ -114,6 +128,8 @@ impl TotemConfig {
         "window_size",
         "max_messages",
         "netmtu",
+        "rekey_interval",
+        "rekey_packets",
     ];
 
     /// Sets one key from its text value. The error says why the value is refused.
@@ -171,6 +187,15 @@ impl TotemConfig {
                     return Err(format!("{key}: {v} must be between 576 and 65535"));
                 }
                 self.netmtu = v
+            }
+            "rekey_interval" => self.rekey_interval = time(non_negative()?)?,
+            "rekey_packets" => {
+                let v: u64 =
+                    value.trim().parse().map_err(|_| format!("{key}: '{value}' must be a non-negative integer"))?;
+                if v > MAX_REKEY_PACKETS {
+                    return Err(format!("{key}: {v} is too large (at most {MAX_REKEY_PACKETS})"));
+                }
+                self.rekey_packets = v
             }
             _ => return Err(format!("unknown totem key '{key}'")),
         }
@@ -306,6 +331,20 @@ mod tests {
         assert_eq!(c.consensus(), 1200);
         assert_eq!(c.join, 50);
         assert_eq!((c.window_size(), c.max_messages()), (300, 100));
+        assert_eq!((c.rekey_interval, c.rekey_packets), (600_000, 1 << 24));
+        assert!(c.validate().is_ok());
+    }
+
+    #[test]
+    fn rekeying_can_be_tuned_or_turned_off() {
+        let mut c = TotemConfig::default();
+        c.set("rekey_interval", "0").unwrap();
+        c.set("rekey_packets", "0").unwrap();
+        assert_eq!((c.rekey_interval, c.rekey_packets), (0, 0));
+        c.set("rekey_packets", "281474976710656").unwrap();
+        assert!(c.set("rekey_packets", "281474976710657").unwrap_err().contains("too large"));
+        assert!(c.set("rekey_interval", "86400001").unwrap_err().contains("too large"));
+        assert!(c.set("rekey_packets", "-1").unwrap_err().contains("integer"));
         assert!(c.validate().is_ok());
     }
 

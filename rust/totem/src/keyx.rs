@@ -33,6 +33,13 @@
 //!    ([`crate::Event::RingKeys`]). A new round (gather again) drops the
 //!    ephemeral secret and the key of a ring that was not installed.
 //!
+//! 6. Rekeying an installed ring (no membership change; `srp/rekey.rs`
+//!    says when): key epoch `n + 1` has `K' = H("ring key ratchet", K ||
+//!    ring)`. A member holds its current epoch's key, the next one (members
+//!    ahead of it in the token's rotation already send under it) and, for
+//!    one rotation after a switch, the previous one; then that is erased.
+//!    The ratchet is one way: a key read from memory opens no earlier epoch.
+//!
 //! `H` is BLAKE3 `derive_key` with the context `"aisexec totem v2 " + name`;
 //! `ring` is the ring id (representative u32, sequence u64, little endian).
 //! The commit token and the joins travel under the authkey, which
@@ -52,6 +59,7 @@ const CONTEXT_RANDOM_NEXT: &str = "aisexec totem v2 kx random ratchet";
 const CONTEXT_WRAP: &str = "aisexec totem v2 kx wrap";
 const CONTEXT_CHECK: &str = "aisexec totem v2 kx check";
 const CONTEXT_RING: &str = "aisexec totem v2 ring key";
+const CONTEXT_RATCHET: &str = "aisexec totem v2 ring key ratchet";
 
 /// A ring's 32-byte session secret. Erased when dropped; never printed.
 #[derive(Clone, PartialEq, Eq)]
@@ -126,13 +134,31 @@ struct Forming {
     announced: bool,
 }
 
+/// The installed ring's keys (step 6 of the module doc).
+struct Installed {
+    ring: RingId,
+    /// How many times the ring moved to its next key.
+    epoch: u32,
+    /// Seals now.
+    key: RingKey,
+    /// The previous epoch's, until every member has switched.
+    previous: Option<RingKey>,
+    /// The next epoch's: opens what members that switched first send.
+    next: RingKey,
+}
+
+/// The key after `key` on `ring`.
+fn ratchet(key: &RingKey, ring: RingId) -> RingKey {
+    RingKey(derive(CONTEXT_RATCHET, key.secret(), ring))
+}
+
 /// One node's side of the exchange. See the module doc.
 pub(crate) struct KeyExchange {
     random: Random,
     secret: StaticSecret,
     public: [u8; 32],
     heard: BTreeMap<u32, [u8; 32]>,
-    current: Option<(RingId, RingKey)>,
+    current: Option<Installed>,
     forming: Option<Forming>,
 }
 
@@ -243,19 +269,53 @@ impl KeyExchange {
     /// ring's key, the ring secret and this round's ephemeral secret are
     /// erased. The new key set.
     pub(crate) fn install(&mut self, ring: RingId) -> Vec<(RingId, RingKey)> {
-        match self.forming.take().filter(|f| f.ring == ring) {
-            Some(f) => self.current = Some((ring, f.key.clone())),
-            None => self.current = None,
-        }
+        self.current = self.forming.take().filter(|f| f.ring == ring).map(|f| Installed {
+            ring,
+            epoch: 0,
+            next: ratchet(&f.key, ring),
+            key: f.key,
+            previous: None,
+        });
         self.fresh_ephemeral();
         self.keys()
     }
 
-    /// The keys in use: the installed ring's, and the forming ring's once
-    /// announced.
+    /// The installed ring's key epoch (0 before any rekey).
+    pub(crate) fn epoch(&self) -> u32 {
+        self.current.as_ref().map_or(0, |c| c.epoch)
+    }
+
+    /// Moves the installed ring `ring` to its next key: it seals from now
+    /// on, the current one is kept as the previous (a previous one still
+    /// held is erased). The new key set, or `None` without that ring.
+    pub(crate) fn advance(&mut self, ring: RingId) -> Option<Vec<(RingId, RingKey)>> {
+        let c = self.current.as_mut().filter(|c| c.ring == ring)?;
+        let after = ratchet(&c.next, ring);
+        let key = std::mem::replace(&mut c.next, after);
+        c.previous = Some(std::mem::replace(&mut c.key, key));
+        c.epoch = c.epoch.wrapping_add(1);
+        Some(self.keys())
+    }
+
+    /// Every member of `ring` has switched: erase the previous key. The
+    /// new key set, or `None` if there was nothing to erase.
+    pub(crate) fn retire_previous(&mut self, ring: RingId) -> Option<Vec<(RingId, RingKey)>> {
+        self.current.as_mut().filter(|c| c.ring == ring)?.previous.take()?;
+        Some(self.keys())
+    }
+
+    /// The keys in use: the installed ring's (the one that seals first,
+    /// then the previous and the next), and the forming ring's once
+    /// announced. At most four: what the transport holds.
     pub(crate) fn keys(&self) -> Vec<(RingId, RingKey)> {
-        let forming = self.forming.iter().filter(|f| f.announced).map(|f| (f.ring, f.key.clone()));
-        self.current.iter().cloned().chain(forming).collect()
+        let mut keys = Vec::with_capacity(4);
+        if let Some(c) = &self.current {
+            keys.push((c.ring, c.key.clone()));
+            keys.extend(c.previous.iter().map(|k| (c.ring, k.clone())));
+            keys.push((c.ring, c.next.clone()));
+        }
+        keys.extend(self.forming.iter().filter(|f| f.announced).map(|f| (f.ring, f.key.clone())));
+        keys
     }
 }
 
@@ -297,7 +357,9 @@ mod tests {
             let keys: Vec<Vec<(RingId, RingKey)>> = kx.iter_mut().map(|k| k.enter_recovery(RING).unwrap()).collect();
             assert!(keys.iter().all(|k| k.len() == 1 && k[0] == keys[0][0]), "n = {n}");
             let installed: Vec<_> = kx.iter_mut().map(|k| k.install(RING)).collect();
-            assert!(installed.iter().all(|k| *k == keys[0]));
+            // the ring's key seals (first), its next epoch's opens
+            assert!(installed.iter().all(|k| k.len() == 2 && k[0] == keys[0][0] && k[1] == installed[0][1]));
+            assert_ne!(installed[0][1].1, keys[0][0].1);
             // the next ring of the same members gets another key; the old
             // one stays until that ring is installed
             for k in kx.iter_mut() {
@@ -310,11 +372,48 @@ mod tests {
             let next = RingId { rep: 1, seq: 12 };
             rotate(&mut kx, next);
             let both = kx[0].enter_recovery(next).unwrap();
-            assert_eq!(both.len(), 2);
+            assert_eq!(both.len(), 3);
             assert_eq!(both[0], keys[0][0]);
-            assert_ne!(both[1].1, keys[0][0].1, "a new ring has a new key");
-            assert_eq!(kx[0].install(next), vec![both[1].clone()]);
+            assert_ne!(both[2].1, keys[0][0].1, "a new ring has a new key");
+            assert_eq!(both[2].0, next);
+            let after = kx[0].install(next);
+            assert_eq!(after[0], both[2]);
+            assert!(after.iter().all(|(r, k)| *r == next && *k != keys[0][0].1), "the old ring's keys are gone");
         }
+    }
+
+    /// Rekeying an installed ring: every member derives the same next
+    /// key without any message; the previous key stays until retired, then
+    /// only the current and the next are held; no key repeats.
+    #[test]
+    fn rekeying_ratchets_every_member_to_the_same_fresh_key() {
+        let mut kx = round(3);
+        rotate(&mut kx, RING);
+        kx.iter_mut().for_each(|k| {
+            k.enter_recovery(RING).unwrap();
+        });
+        let start: Vec<_> = kx.iter_mut().map(|k| k.install(RING)).collect();
+        let mut seen = vec![start[0][0].1.clone()];
+        let mut prev = start[0].clone();
+        for epoch in 1..=5u32 {
+            let moved: Vec<_> = kx.iter_mut().map(|k| k.advance(RING).unwrap()).collect();
+            assert!(moved.iter().all(|k| *k == moved[0]), "epoch {epoch}: same keys everywhere");
+            let m = &moved[0];
+            assert_eq!(m.len(), 3);
+            assert_eq!(m[0], prev[1], "the next key seals now");
+            assert_eq!(m[1], prev[0], "the previous one still opens");
+            assert!(!seen.contains(&m[0].1));
+            seen.push(m[0].1.clone());
+            assert!(kx.iter().all(|k| k.epoch() == epoch));
+            let retired: Vec<_> = kx.iter_mut().map(|k| k.retire_previous(RING).unwrap()).collect();
+            assert_eq!(retired[0], vec![m[0].clone(), m[2].clone()]);
+            assert_eq!(kx[0].retire_previous(RING), None, "nothing left to erase");
+            prev = retired[0].clone();
+        }
+        // another ring id: no such installed ring
+        assert_eq!(kx[0].advance(RingId { rep: 1, seq: 99 }), None);
+        // the keys held now are none of the earlier ones
+        assert!(prev.iter().all(|(_, k)| *k != seen[0] && *k != seen[3]));
     }
 
     /// A commit recorded in an earlier round (replayed to a node that has

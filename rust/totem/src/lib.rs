@@ -175,8 +175,9 @@ pub enum Event {
     /// With key exchange ([`Totem::new_keyed`]): from now on, seal and open
     /// the packets of these rings (those [`wire::session_ring`] names) with
     /// these keys and no others; erase any key not in the list. Comes
-    /// before the first packet of a new ring and when a ring is installed
-    /// or given up.
+    /// before the first packet of a new ring, when a ring is installed
+    /// or given up, and when the installed ring moves to its next key. The
+    /// first key listed for a ring seals its packets; the others only open.
     RingKeys(Vec<(RingId, RingKey)>),
 }
 
@@ -229,6 +230,8 @@ pub struct Stats {
     pub token_lingers: u64,
     pub gathers: u64,
     pub rings_installed: u64,
+    /// Times the installed ring moved to its next key (with key exchange).
+    pub rekeys: u64,
     pub messages_submitted: u64,
     pub messages_delivered: u64,
     /// Partial messages dropped because a fragment never arrived.

@@ -6,7 +6,7 @@ use crate::frag::{Assembled, Cursor, MAX_MESSAGE_SIZE, Reassembly, SendQueue};
 use crate::keyx::KeyExchange;
 use crate::wire::{
     self, Commit, CommitEntry, CommitKx, DecodeError, ENCAP_LEN, Encap, Join, MAX_MEMBERS_WIRE, MAX_RTR_WIRE,
-    MCAST_HEADER_LEN, MF_SAFE, Mcast, Packet, TF_INSTALL, TF_PENDING, TOKEN_FIXED_LEN, Token,
+    MCAST_HEADER_LEN, MF_SAFE, Mcast, Packet, TF_INSTALL, TF_KEY_PHASE, TF_PENDING, TOKEN_FIXED_LEN, Token,
 };
 use crate::{ConfigKind, Dest, Event, Guarantee, Micros, RingId, State, Stats, SubmitError, TotemConfig, Transmit};
 
@@ -169,6 +169,11 @@ pub struct Totem {
     ahead: Option<Ahead>,
     /// The ring key exchange (see [`Totem::new_keyed`]).
     kx: Option<KeyExchange>,
+    /// The token rotation in which this node moved to its current key
+    /// epoch, while it still holds the previous one (`srp/rekey.rs`).
+    rekey_switched_in: Option<u64>,
+    /// When, and at which token sequence, the current key epoch began.
+    key_epoch_began: (Micros, u64),
     /// Joins and commit tokens arriving in parts.
     parts: parts::PartAssembly,
     /// Id of the last packet this node sent in parts.
@@ -277,6 +282,8 @@ impl Totem {
             pack_ahead: false,
             ahead: None,
             kx: key_seed.map(KeyExchange::new),
+            rekey_switched_in: None,
+            key_epoch_began: (now, 0),
             parts: parts::PartAssembly::default(),
             part_id: 0,
             lateness: membership::Lateness::default(),
@@ -585,6 +592,7 @@ mod membership;
 mod ordering;
 mod parts;
 mod recovery;
+mod rekey;
 mod visit;
 
 use visit::Arrival;

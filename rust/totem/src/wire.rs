@@ -2,6 +2,10 @@
 //! `magic u16, version u8, type u8, sender u32`. Decoding checks every
 //! length and count against the bytes actually present before allocating.
 //!
+//! Version 3 added the key phase of a ring's token ([`TF_KEY_PHASE`],
+//! see `srp/rekey.rs`): a version 2 node would refuse the flag, so nodes
+//! of both versions never form a ring together.
+//!
 //! Version 2 added the key exchange (see `keyx.rs`): a join carries its
 //! sender's ephemeral X25519 public key after `ring_seq`, a commit token
 //! carries the wrapped ring secret ([`CommitKx`]) after `hop`. Which
@@ -16,7 +20,7 @@
 use crate::RingId;
 
 pub const MAGIC: u16 = 0x70e7;
-pub const VERSION: u8 = 2;
+pub const VERSION: u8 = 3;
 pub const HEADER_LEN: usize = 8;
 
 const T_MCAST: u8 = 1;
@@ -41,6 +45,10 @@ pub const MF_ENCAP: u8 = 2;
 pub const TF_INSTALL: u8 = 1;
 /// Token flag: some node still has recovery messages to send this rotation.
 pub const TF_PENDING: u8 = 2;
+/// Token flag: the parity of the ring's key epoch. The representative
+/// flips it to move the ring to its next key; each member switches keys
+/// when it sees the token in the other phase (`srp/rekey.rs`).
+pub const TF_KEY_PHASE: u8 = 4;
 
 /// Chunk flag: last fragment of its message.
 pub const CF_LAST: u8 = 1;
@@ -492,7 +500,7 @@ pub fn decode(buf: &[u8]) -> Result<(u32, Packet), DecodeError> {
             let rotation_seq = r.u64()?;
             let fcc = r.u32()?;
             let flags = r.u8()?;
-            if flags & !(TF_INSTALL | TF_PENDING) != 0 {
+            if flags & !(TF_INSTALL | TF_PENDING | TF_KEY_PHASE) != 0 {
                 return Err(DecodeError::BadValue);
             }
             let n = r.count(8, MAX_MEMBERS_WIRE)?;

@@ -40,6 +40,7 @@ use ais_ipc::frame::{self, HEADER_SIZE, MAX_MESSAGE_SIZE};
 use ais_ipc::handshake::{HANDSHAKE_SERVICE, HELLO_ID, HELLO_REPLY_ID, Hello, HelloReply, PROTOCOL_VERSION, Role};
 
 use super::answer_reader::AnswerReader;
+use super::executive_user;
 use super::frame_reader::{FrameReader, ReadFault};
 use super::sys;
 use crate::error::{AisError, AisResult};
@@ -132,12 +133,21 @@ pub fn socket_path() -> PathBuf {
     }
 }
 
-/// The process we reached must run as root or as our own effective user
-/// (anyone else could have put a socket where we looked, to read what we
-/// send and answer what it likes): otherwise `SA_AIS_ERR_ACCESS`.
+/// The process we reached must run as root, as the account the
+/// configuration says the executive runs as (`aisexec { user }`), or as
+/// our own effective user (see [`executive_user`]): otherwise
+/// `SA_AIS_ERR_ACCESS`. The file is read only for an executive of another
+/// user.
 fn check_executive(fd: &OwnedFd) -> AisResult<()> {
-    let uid = sys::peer_uid(fd.as_raw_fd()).map_err(|_| AisError::LIBRARY)?;
-    if uid == 0 || uid == sys::effective_uid() { Ok(()) } else { Err(AisError::ACCESS) }
+    let peer = sys::peer_uid(fd.as_raw_fd()).map_err(|_| AisError::LIBRARY)?;
+    let own = sys::effective_uid();
+    if executive_user::trusted(peer, own, None)
+        || executive_user::trusted(peer, own, executive_user::configured_uid(sys::secure_exec()))
+    {
+        Ok(())
+    } else {
+        Err(AisError::ACCESS)
+    }
 }
 
 /// What reading one answer gave.

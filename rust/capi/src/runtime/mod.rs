@@ -58,6 +58,7 @@
 mod answer_reader;
 pub mod connection;
 pub mod dispatch;
+pub mod executive_user;
 mod frame_reader;
 pub mod handle;
 pub mod library;

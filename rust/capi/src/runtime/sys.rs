@@ -60,6 +60,26 @@ pub fn peer_uid(fd: RawFd) -> io::Result<u32> {
     if rc < 0 { Err(io::Error::last_os_error()) } else { Ok(cred.uid) }
 }
 
+/// The uid of account `name`, if it exists.
+pub fn uid_of(name: &str) -> Option<u32> {
+    let cname = std::ffi::CString::new(name).ok()?;
+    let mut size = 1024usize;
+    while size <= 1 << 20 {
+        let mut buf = vec![0 as libc::c_char; size];
+        // SAFETY: zeroed passwd is a valid out parameter.
+        let mut pw: libc::passwd = unsafe { std::mem::zeroed() };
+        let mut result: *mut libc::passwd = std::ptr::null_mut();
+        // SAFETY: every pointer is valid for the call; `buf` has `size` bytes.
+        let rc = unsafe { libc::getpwnam_r(cname.as_ptr(), &mut pw, buf.as_mut_ptr(), size, &mut result) };
+        if rc == libc::ERANGE {
+            size *= 4;
+            continue;
+        }
+        return (rc == 0 && !result.is_null()).then_some(pw.pw_uid);
+    }
+    None
+}
+
 /// This process's effective uid.
 pub fn effective_uid() -> u32 {
     // SAFETY: geteuid cannot fail.

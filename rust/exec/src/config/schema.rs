@@ -61,6 +61,8 @@ const TOTEM_OTHER: &[&str] = &[
     "heartbeat_failures_allowed",
     "keyfile",
     "key",
+    "rekey_interval",
+    "rekey_packets",
 ];
 /// Totem keys of corosync 1.x that this Totem has no use for.
 const TOTEM_IGNORED: &[&str] = &[
@@ -291,6 +293,13 @@ fn totem(cx: &Ctx, s: &Section) -> Result<Totem, ConfigError> {
             }
             "heartbeat_failures_allowed" => {
                 cx.number(e, 0, 1000)?;
+            }
+            // 0 turns each trigger off; ranges as in totem's TotemConfig::set.
+            "rekey_interval" => {
+                cx.number(e, 0, 86_400_000)?;
+            }
+            "rekey_packets" => {
+                cx.number(e, 0, totem::config::MAX_REKEY_PACKETS)?;
             }
             "keyfile" => {
                 t.keyfile = Some(PathBuf::from(&e.value));

@@ -128,11 +128,23 @@ impl Cluster {
 
     /// As [`Cluster::start`], with `extra` added to every node's config.
     pub fn start_with(tag: &str, mcastaddr: &str, v6: bool, secauth: bool, extra: &str) -> Option<Cluster> {
+        Cluster::start_edited(tag, mcastaddr, v6, secauth, |text| text + extra)
+    }
+
+    /// As [`Cluster::start`], with every node's config text passed
+    /// through `edit` first.
+    pub fn start_edited(
+        tag: &str,
+        mcastaddr: &str,
+        v6: bool,
+        secauth: bool,
+        edit: impl Fn(String) -> String,
+    ) -> Option<Cluster> {
         let lab = lab(tag, 3)?;
         let dirs: Vec<TempDir> = (1..=3).map(|i| node_dir(tag, i, mcastaddr, v6, secauth)).collect();
         for d in &dirs {
             let path = d.path().join("corosync.conf");
-            let text = std::fs::read_to_string(&path).unwrap() + extra;
+            let text = edit(std::fs::read_to_string(&path).unwrap());
             d.config(&text);
         }
         let mut c = Cluster { execs: Vec::new(), dirs, lab };

@@ -112,6 +112,8 @@ impl Totem {
         if let Some(k) = &mut self.kx {
             self.events.push_back(Event::RingKeys(k.install(n.id)));
         }
+        self.rekey_switched_in = None;
+        self.key_epoch_began = (self.now, n.rx.high);
         self.ring = n.id;
         self.members = n.members;
         self.rx = n.rx;

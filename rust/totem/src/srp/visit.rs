@@ -73,7 +73,8 @@ impl Totem {
             _ => return None,
         };
         let idx = members.iter().position(|m| *m == self.me)?;
-        if idx == 0 && arrival == Arrival::Passed {
+        let rotation_start = idx == 0 && arrival == Arrival::Passed;
+        if rotation_start {
             self.stats.token_rotations += 1;
             let min_ack = t.acks.iter().copied().min().unwrap_or(0);
             // A recovery rotation that left nothing pending and everyone
@@ -86,6 +87,9 @@ impl Totem {
         }
         if t.flags & TF_INSTALL != 0 && self.state == State::Recovery {
             self.install();
+        }
+        if self.state == State::Operational {
+            self.rekey_at_visit(t, rotation_start);
         }
         // The token must fit one frame: its fixed part, the acks, then
         // 8 bytes per retransmission request. (With 256 requests a token
