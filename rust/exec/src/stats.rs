@@ -180,6 +180,39 @@ pub fn service(name: &str, counters: &LoopCounters, id: u32, own: Vec<Stat>, out
 mod tests {
     use super::*;
 
+    /// Whether `text` has `word` not followed by more of a name.
+    fn has_word(text: &str, word: &str) -> bool {
+        text.match_indices(word)
+            .any(|(i, _)| !text[i + word.len()..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_'))
+    }
+
+    #[test]
+    fn the_man_page_names_every_ring_and_ipc_statistic() {
+        let man = include_str!("../../../man/aisexec.8");
+        let section = &man[man.find(".SH STATISTICS").unwrap()..man.find(".SH SYSTEMD").unwrap()];
+        let mut out = Vec::new();
+        totem(&totem::Stats::default(), &mut out);
+        totem_queues(&totem::QueueDepths::default(), &mut out);
+        interface(0, false, &ais_net::Stats::default(), &mut out);
+        let one = ConnQueues {
+            info: crate::service::ConnInfo { id: crate::service::ConnId(1), service: 0, pid: 1, uid: 0, gid: 0 },
+            responses: 0,
+            callbacks: 0,
+            unread_bytes: 0,
+        };
+        ipc(&Default::default(), &[one], &mut out);
+        ipc_connections(&[one], &mut out);
+        for s in &out {
+            // The man page writes the first of a group in full, the rest
+            // as ".last_part"; malformed classes as ".malformed. CLASS".
+            let last = s.name.rsplit('.').next().unwrap();
+            let known = has_word(section, &format!(".{last}"))
+                || has_word(section, &s.name)
+                || s.name.starts_with("totem.ring0.malformed.");
+            assert!(known, "{} is not in aisexec(8) STATISTICS", s.name);
+        }
+    }
+
     #[test]
     fn connections_with_the_most_unread_are_listed_first() {
         let queues: Vec<ConnQueues> = (1..=MAX_LISTED_CONNECTIONS as u64 + 8)
