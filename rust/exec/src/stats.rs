@@ -176,6 +176,17 @@ pub fn service(name: &str, counters: &LoopCounters, id: u32, own: Vec<Stat>, out
     }
 }
 
+/// What waits for a service's clients (`service.<name>.*` gauges): the
+/// sums of `ipc.connN.*` over its connections.
+pub fn service_queues(name: &str, id: u32, queues: &[ConnQueues], out: &mut Vec<Stat>) {
+    let mine = || queues.iter().filter(|q| q.info.service == id);
+    out.extend([
+        Stat::gauge(format!("service.{name}.responses_queued"), mine().map(|q| q.responses as u64).sum()),
+        Stat::gauge(format!("service.{name}.callbacks_queued"), mine().map(|q| q.callbacks as u64).sum()),
+        Stat::gauge(format!("service.{name}.unread_bytes"), mine().map(|q| q.unread_bytes).sum()),
+    ]);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -260,6 +271,8 @@ mod tests {
         lc.request(svc::CKPT);
         lc.request(u32::MAX); // out of range: ignored, not a panic
         service("ckpt", &lc, svc::CKPT, vec![Stat::gauge("checkpoints", 4)], &mut out);
+        service_queues("evt", svc::EVT, &queues, &mut out);
+        service_queues("ckpt", svc::CKPT, &queues, &mut out);
         let mut names: Vec<&str> = out.iter().map(|s| s.name.as_str()).collect();
         let get = |n: &str| out.iter().find(|s| s.name == n).map(|s| s.value);
         assert_eq!(get("totem.ring0.retransmitted"), Some(5));
@@ -275,6 +288,9 @@ mod tests {
         assert_eq!(get("ipc.conn12.pid"), Some(40));
         assert_eq!(get("ipc.conn12.service"), Some(svc::EVT.into()));
         assert_eq!(get("totem.ring0.send_queue"), Some(6));
+        assert_eq!(get("service.evt.callbacks_queued"), Some(7));
+        assert_eq!(get("service.evt.unread_bytes"), Some(400));
+        assert_eq!(get("service.ckpt.callbacks_queued"), Some(0));
         assert_eq!(get("service.ckpt.requests"), Some(1));
         assert_eq!(get("service.ckpt.checkpoints"), Some(4));
         assert_eq!(lc.started, 1_700_000_000);

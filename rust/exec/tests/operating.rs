@@ -428,6 +428,8 @@ fn queue_gauges_show_unread_responses_and_callbacks() {
     assert!(piled[&format!("ipc.{member_conn}.unread_bytes")] > 400 * 1024, "{piled:?}");
     assert!(piled["ipc.callbacks_queued"] >= callbacks[0].1, "{piled:?}");
     assert!(piled["ipc.unread_bytes"] > 400 * 1024, "{piled:?}");
+    assert!(piled["service.evs.callbacks_queued"] >= callbacks[0].1, "{piled:?}");
+    assert!(piled["service.cfg.responses_queued"] >= responses[0].1, "{piled:?}");
 
     // The same through the metrics endpoint, a connection as a label.
     let (_, body) = http_get(&format!("127.0.0.1:{port}"), "/metrics");

@@ -30,6 +30,7 @@ impl Executive {
             let mut own = Vec::new();
             s.stats(&mut own);
             crate::stats::service(s.name(), c, s.id(), own, &mut out);
+            crate::stats::service_queues(s.name(), s.id(), &queues, &mut out);
         }
         // Last: the only list that grows with the load.
         crate::stats::ipc_connections(&queues, &mut out);
