@@ -304,6 +304,17 @@ fn three_nodes_under_load_show_moving_counters_and_retransmits() {
     assert!(seen > 0, "no node saw a request");
     println!("retransmitted {retransmitted} frames; requests sent per node {asked:?}, seen {seen}");
     assert!(c.logs().contains("Retransmit: "), "no retransmit line\n{}", c.logs());
+    // Node 3 says it missed frames (its line comes within the report gap).
+    let asked_line = |logs: &str| {
+        logs.lines()
+            .filter_map(|l| l.split_once(" missed here")?.0.rsplit(' ').next()?.parse::<u64>().ok())
+            .any(|n| n > 0)
+    };
+    let deadline = Instant::now() + aisexec::ring_watch::RETRANSMIT_REPORT_GAP + Duration::from_secs(2);
+    while !asked_line(&c.logs()) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(asked_line(&c.logs()), "no node logged frames it missed\n{}", c.logs());
     drop(sender);
     drop(receivers);
     for t in threads {
