@@ -25,6 +25,8 @@ use crate::sync::{self as barrier, Next, SYNC_SERVICE, SyncState};
 use crate::sys::{self, Epoll};
 
 const SIGNAL_KEY: u64 = 1;
+/// The metrics endpoint's wake fd (see `snapshot`).
+const METRICS_KEY: u64 = 2;
 /// Ordering fds get keys `ORDERING_KEY_BASE + index`.
 const ORDERING_KEY_BASE: u64 = 16;
 /// Bound on ordering events handled per turn so IPC stays responsive.
@@ -248,6 +250,8 @@ impl Executive {
                         reopen_log();
                     }
                 }
+            } else if key == METRICS_KEY {
+                self.metrics_woke(clock);
             } else if !(ORDERING_KEY_BASE..FIRST_KEY).contains(&key) {
                 self.server.handle(&self.epoll, key, events, now);
                 self.poll_at_least(now + BUSY_POLL_CLIENT);

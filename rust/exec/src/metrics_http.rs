@@ -4,20 +4,24 @@
 //!
 //! One small thread owns the listener and only moves bytes; it never
 //! touches service state. It asks the main loop for a snapshot by raising
-//! [`Shared::wanted`]; the loop (which wakes at least once a second) hands
-//! one over through [`Shared::publish`] and never waits for this thread.
-//! A scrape is served with the newest snapshot within [`FRESH_WAIT`].
+//! [`Shared::wanted`] and writing to [`Shared::wake_fd`], an eventfd in
+//! the loop's epoll set (so an idle loop answers at once, not at its next
+//! timer); the loop hands one over through [`Shared::publish`] and never
+//! waits for this thread. A scrape is served with the newest snapshot
+//! within [`FRESH_WAIT`].
 //! Connections are served one at a time, each bounded by [`IO_TIMEOUT`] and
 //! a request of at most [`MAX_REQUEST`] bytes.
 //!
 //! Names: `totem.ring0.retransmitted` becomes
 //! `ais_totem_retransmitted_total{ring="0"}`, `service.ckpt.checkpoints`
-//! `ais_service_checkpoints{service="ckpt"}`: dots become underscores, a
-//! `ringN` / `interfaceN` part and a service name become labels, counters
-//! end in `_total`.
+//! `ais_service_checkpoints{service="ckpt"}`,
+//! `ipc.conn7.callbacks_queued` `ais_ipc_conn_callbacks_queued{conn="7"}`:
+//! dots become underscores, a `ringN` / `interfaceN` / `connN` part and a
+//! service name become labels, counters end in `_total`.
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
@@ -32,16 +36,32 @@ pub const IO_TIMEOUT: Duration = Duration::from_secs(2);
 pub const MAX_REQUEST: usize = 8192;
 
 /// What the thread and the main loop share.
-#[derive(Default)]
 pub struct Shared {
     /// A scrape is waiting for a snapshot.
     wanted: AtomicBool,
+    /// Readable when `wanted` was raised (an eventfd).
+    wake: OwnedFd,
     /// The newest snapshot and its generation.
     snapshot: Mutex<(u64, Vec<Stat>)>,
     fresh: Condvar,
 }
 
 impl Shared {
+    fn new() -> io::Result<Shared> {
+        Ok(Shared {
+            wanted: AtomicBool::new(false),
+            wake: crate::sys::eventfd()?,
+            snapshot: Mutex::default(),
+            fresh: Condvar::new(),
+        })
+    }
+
+    /// The fd the main loop watches (readable: a scrape waits; empty it
+    /// with `sys::drain_wakes`).
+    pub fn wake_fd(&self) -> RawFd {
+        self.wake.as_raw_fd()
+    }
+
     /// Whether a scrape waits for a snapshot (clears the request).
     pub fn take_wanted(&self) -> bool {
         self.wanted.load(Relaxed) && self.wanted.swap(false, Relaxed)
@@ -62,6 +82,7 @@ impl Shared {
         let Ok(g) = self.snapshot.lock() else { return Vec::new() };
         let seen = g.0;
         self.wanted.store(true, Relaxed);
+        crate::sys::wake(&self.wake);
         match self.fresh.wait_timeout_while(g, FRESH_WAIT, |s| s.0 == seen) {
             Ok((g, _)) => g.1.clone(),
             Err(_) => Vec::new(),
@@ -73,7 +94,7 @@ impl Shared {
 pub fn start(addr: SocketAddr) -> Result<Arc<Shared>, String> {
     let listener = TcpListener::bind(addr)
         .map_err(|e| format!("metrics: cannot listen on {} port {}: {e}", addr.ip(), addr.port()))?;
-    let shared = Arc::new(Shared::default());
+    let shared = Arc::new(Shared::new().map_err(|e| format!("metrics: cannot create its wake fd: {e}"))?);
     let theirs = Arc::clone(&shared);
     std::thread::Builder::new()
         .name("metrics".into())
@@ -150,7 +171,14 @@ pub fn prometheus_name(stat: &Stat) -> (String, Vec<(&'static str, String)>) {
         };
         match numbered("ring").or_else(|| numbered("interface")) {
             Some((label, n)) => labels.push((label, n.to_string())),
-            None => parts.push(p),
+            // A connection's gauges keep the word, apart from the totals.
+            None => match numbered("conn") {
+                Some((label, n)) => {
+                    labels.push((label, n.to_string()));
+                    parts.push(label);
+                }
+                None => parts.push(p),
+            },
         }
     }
     let mut name = format!("ais_{}", parts.join("_"));
@@ -218,6 +246,11 @@ mod tests {
             ("ais_service_checkpoints".into(), vec!["service=ckpt".into()])
         );
         assert_eq!(n(Stat::counter("ipc.accepted", 1)), ("ais_ipc_accepted_total".into(), vec![]));
+        assert_eq!(
+            n(Stat::gauge("ipc.conn12.callbacks_queued", 1)),
+            ("ais_ipc_conn_callbacks_queued".into(), vec!["conn=12".into()])
+        );
+        assert_eq!(n(Stat::gauge("ipc.callbacks_queued", 1)), ("ais_ipc_callbacks_queued".into(), vec![]));
         assert_eq!(
             n(Stat::counter("totem.ring0.malformed.short", 1)),
             ("ais_totem_malformed_short_total".into(), vec!["ring=0".into()])

@@ -209,6 +209,19 @@ impl Ordering for Loopback {
 
     fn handle_readable(&mut self, _fd: RawFd, _now: Instant) {}
 
+    fn stats(&self, out: &mut Vec<ais_ipc::cfg::Stat>) {
+        // The ring's queue gauges under the same names: submitted this
+        // turn, and delivered but not yet taken by the services.
+        let send_bytes = self.submitted.iter().map(Vec::len).sum();
+        let depths = totem::QueueDepths {
+            send_messages: self.submitted.len(),
+            send_bytes,
+            events: self.ready.len(),
+            ..Default::default()
+        };
+        crate::stats::totem_queues(&depths, out);
+    }
+
     fn status(&self) -> ClusterStatus {
         ClusterStatus {
             local_node: self.node,

@@ -154,7 +154,8 @@ fn serve(loaded: &Loaded, ring: Option<RingConfig>, rundir: &mut RunDir, ready: 
     };
     let mut exec = Executive::new(epoll, signals, server, ordering, services).map_err(|e| format!("main loop: {e}"))?;
     if let Some(addr) = config.aisexec.metrics {
-        exec.serve_metrics(crate::metrics_http::start(addr)?);
+        exec.serve_metrics(crate::metrics_http::start(addr)?)
+            .map_err(|e| format!("metrics: cannot watch its wake fd: {e}"))?;
         crate::log_notice!(Main, "metrics: serving http://{addr}/metrics");
     }
     let rules = quorum_rules(config).map_err(|e| format!("{}: quorum: {e}", source_name(loaded)))?;

@@ -204,6 +204,40 @@ pub fn send(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
     if n < 0 { Err(io::Error::last_os_error()) } else { Ok(n as usize) }
 }
 
+/// Bytes a socket sent that its peer has not read yet, as the kernel
+/// counts them (for a Unix socket: the buffers' full size, a little more
+/// than the data).
+pub fn unread_by_peer(fd: RawFd) -> io::Result<u64> {
+    let mut n: libc::c_int = 0;
+    // SAFETY: SIOCOUTQ (TIOCOUTQ's number on Linux) writes one int to `n`.
+    check(unsafe { libc::ioctl(fd, libc::TIOCOUTQ, &mut n) })?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// A nonblocking eventfd: another thread wakes the main loop by writing
+/// to it ([`wake`]); the loop empties it with [`drain_wakes`].
+pub fn eventfd() -> io::Result<OwnedFd> {
+    // SAFETY: plain syscall; the returned fd is ours.
+    let fd = check(unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) })?;
+    // SAFETY: eventfd returned a new fd we now own.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Makes an eventfd readable (best effort: a full counter is readable
+/// already).
+pub fn wake(fd: &OwnedFd) {
+    let one = 1u64.to_ne_bytes();
+    // SAFETY: writes 8 bytes from `one`.
+    let _ = unsafe { libc::write(fd.as_raw_fd(), one.as_ptr().cast(), one.len()) };
+}
+
+/// Empties an eventfd (nonblocking).
+pub fn drain_wakes(fd: RawFd) {
+    let mut buf = [0u8; 8];
+    // SAFETY: reads at most 8 bytes into `buf`.
+    let _ = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+}
+
 /// Raises the soft open-file limit to the hard limit; returns the new
 /// soft limit.
 pub fn raise_nofile_limit() -> io::Result<u64> {

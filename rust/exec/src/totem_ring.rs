@@ -400,6 +400,7 @@ impl Ordering for TotemRing {
 
     fn stats(&self, out: &mut Vec<ais_ipc::cfg::Stat>) {
         crate::stats::totem(self.totem.stats(), out);
+        crate::stats::totem_queues(&self.totem.queue_depths(), out);
         let status = self.net.status();
         for (i, t) in self.net.rings().into_iter().enumerate() {
             let faulty = status.get(i).is_some_and(|(_, s)| s != ais_net::rrp::STATUS_OK);

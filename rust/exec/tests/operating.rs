@@ -285,17 +285,36 @@ fn three_nodes_under_load_show_moving_counters_and_retransmits() {
     println!("under the rate limit: {} sent, {:.0} msg/s", r.sent, r.msgs_per_s);
     let _ = Command::new("ip").args(["netns", "exec", &sw, "tc", "qdisc", "del", "dev", "p3", "root"]).output();
     let deadline = Instant::now() + Duration::from_secs(10);
-    let retransmitted = loop {
+    let moved = |now: &[BTreeMap<String, u64>], key: &str| -> Vec<u64> {
+        (0..3).map(|i| now[i][key] - loaded[i][key]).collect::<Vec<u64>>()
+    };
+    let (retransmitted, asked, seen) = loop {
         let now: Vec<_> = (1..=3).map(|i| stats(&c.dir(i).socket())).collect();
-        let n: u64 = (0..3).map(|i| now[i]["totem.ring0.retransmitted"] - loaded[i]["totem.ring0.retransmitted"]).sum();
-        if n > 0 || Instant::now() > deadline {
-            break n;
+        let n: u64 = moved(&now, "totem.ring0.retransmitted").iter().sum();
+        let asked = moved(&now, "totem.ring0.retransmit_requests_sent");
+        let seen: u64 = moved(&now, "totem.ring0.retransmit_requests_received").iter().sum();
+        if (n > 0 && asked[2] > 0) || Instant::now() > deadline {
+            break (n, asked, seen);
         }
         std::thread::sleep(Duration::from_millis(100));
     };
     assert!(retransmitted > 0, "no retransmits behind the rate limit\n{}", c.logs());
-    println!("retransmitted {retransmitted} frames");
+    // Node 3 (behind the limit) asked; the others saw the requests.
+    assert!(asked[2] > 0, "node 3 asked for no retransmission: {asked:?}\n{}", c.logs());
+    assert!(seen > 0, "no node saw a request");
+    println!("retransmitted {retransmitted} frames; requests sent per node {asked:?}, seen {seen}");
     assert!(c.logs().contains("Retransmit: "), "no retransmit line\n{}", c.logs());
+    // Node 3 says it missed frames (its line comes within the report gap).
+    let asked_line = |logs: &str| {
+        logs.lines()
+            .filter_map(|l| l.split_once(" missed here")?.0.rsplit(' ').next()?.parse::<u64>().ok())
+            .any(|n| n > 0)
+    };
+    let deadline = Instant::now() + aisexec::ring_watch::RETRANSMIT_REPORT_GAP + Duration::from_secs(2);
+    while !asked_line(&c.logs()) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(asked_line(&c.logs()), "no node logged frames it missed\n{}", c.logs());
     drop(sender);
     drop(receivers);
     for t in threads {
@@ -359,4 +378,141 @@ fn a_secure_ring_rekeys_under_load_without_a_membership_change() {
     for t in threads {
         let _ = t.join();
     }
+}
+
+/// The `ipc.connN.*` gauges of the connections whose `what` is positive.
+fn conns_with(s: &BTreeMap<String, u64>, what: &str) -> Vec<(String, u64)> {
+    s.iter()
+        .filter_map(|(k, v)| {
+            let conn = k.strip_prefix("ipc.")?.strip_suffix(&format!(".{what}"))?;
+            (conn.starts_with("conn") && *v > 0).then(|| (conn.to_string(), *v))
+        })
+        .collect()
+}
+
+#[test]
+fn queue_gauges_show_unread_responses_and_callbacks() {
+    use ais_ipc::frame::{read_message, write_message};
+    use ais_tools::bench::EvsConn;
+
+    let dir = TempDir::new("operating-queues");
+    let port = 19407;
+    dir.config(&format!("aisexec {{\n  metrics: 127.0.0.1:{port}\n}}\n{QUIET}"));
+    let mut e = Exec::start(&dir);
+    let idle = stats(&dir.socket());
+    assert_eq!(idle["totem.ring0.send_queue"], 0, "{idle:?}");
+    assert_eq!(idle["ipc.callbacks_queued"] + idle["ipc.responses_queued"], 0, "{idle:?}");
+
+    // A client that asks and never reads the answers: they fill its
+    // socket, then queue in the executive.
+    // Enough to fill the executive's socket buffer twice over (its size
+    // is the host's default), so the rest queues in the executive.
+    let socket_buffer: usize = std::fs::read_to_string("/proc/sys/net/core/wmem_default")
+        .ok()
+        .and_then(|t| t.trim().parse().ok())
+        .unwrap_or(212_992);
+    if socket_buffer > 1 << 20 {
+        // Filling it twice would pass the executive's 4 MB queue limit.
+        eprintln!("SKIPPED: socket buffers of {socket_buffer} bytes (net.core.wmem_default)");
+        return;
+    }
+    let mut asker = Client::connect(&dir.socket(), ais_ipc::service::CFG);
+    write_message(&mut asker.request, ais_ipc::service::CFG, ais_ipc::cfg::STATUS, &[]).unwrap();
+    let answer_size = ais_ipc::HEADER_SIZE + read_message(&mut asker.request).unwrap().1.len();
+    let asked = 2 * socket_buffer / answer_size + 1000;
+    let mut requests = Vec::new();
+    for _ in 0..asked {
+        write_message(&mut requests, ais_ipc::service::CFG, ais_ipc::cfg::STATUS, &[]).unwrap();
+    }
+    asker.request.write_all(&requests).unwrap();
+    // A client joined to an EVS group that never reads its deliveries.
+    let mut member = EvsConn::connect(&dir.socket()).unwrap();
+    let sent = (2 * socket_buffer / (8 * 1024) + 20) as u64;
+    for seq in 0..sent {
+        member.send_through_library(seq, 8 * 1024).unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let piled = loop {
+        let s = stats(&dir.socket());
+        let full = |what| conns_with(&s, what).len() == 1;
+        if (full("responses_queued") && full("callbacks_queued")) || Instant::now() > deadline {
+            break s;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let responses = conns_with(&piled, "responses_queued");
+    let callbacks = conns_with(&piled, "callbacks_queued");
+    assert_eq!(responses.len(), 1, "{piled:?}");
+    assert_eq!(callbacks.len(), 1, "{piled:?}");
+    let (asker_conn, member_conn) = (&responses[0].0, &callbacks[0].0);
+    assert_ne!(asker_conn, member_conn);
+    assert_eq!(piled[&format!("ipc.{asker_conn}.service")], u64::from(ais_ipc::service::CFG));
+    assert_eq!(piled[&format!("ipc.{member_conn}.service")], u64::from(ais_ipc::service::EVS));
+    assert_eq!(piled[&format!("ipc.{member_conn}.pid")], u64::from(std::process::id()));
+    // Unread: what is queued and what fills the socket.
+    assert!(piled[&format!("ipc.{member_conn}.unread_bytes")] > 400 * 1024, "{piled:?}");
+    assert!(piled["ipc.callbacks_queued"] >= callbacks[0].1, "{piled:?}");
+    assert!(piled["ipc.unread_bytes"] > 400 * 1024, "{piled:?}");
+    assert!(piled["service.evs.callbacks_queued"] >= callbacks[0].1, "{piled:?}");
+    assert!(piled["service.cfg.responses_queued"] >= responses[0].1, "{piled:?}");
+
+    // The same through the metrics endpoint, a connection as a label.
+    let (_, body) = http_get(&format!("127.0.0.1:{port}"), "/metrics");
+    let m = parse_prometheus(&body);
+    let label = member_conn.trim_start_matches("conn");
+    assert!(m[&format!("ais_ipc_conn_callbacks_queued{{conn=\"{label}\"}}")] > 0.0, "{body}");
+    assert!(m["ais_ipc_callbacks_queued"] > 0.0, "{body}");
+    assert!(m.contains_key("ais_totem_send_queue{ring=\"0\"}"), "{body}");
+
+    // Both clients read everything: their gauges go back to zero (the
+    // member's sending connection leaves a few answers unread).
+    let mut dispatch = member.take_dispatch().unwrap();
+    dispatch.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+    asker.request.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+    let (mut answers, mut deliveries) = (0, 0);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while (answers < asked || deliveries < sent) && Instant::now() < deadline {
+        if answers < asked && read_message(&mut asker.request).is_ok() {
+            answers += 1;
+        }
+        if deliveries < sent && read_message(&mut dispatch).is_ok() {
+            deliveries += 1;
+        }
+    }
+    assert_eq!((answers, deliveries), (asked, sent));
+    let drained = stats(&dir.socket());
+    for conn in [asker_conn, member_conn] {
+        assert_eq!(drained[&format!("ipc.{conn}.unread_bytes")], 0, "{drained:?}");
+    }
+    assert_eq!(drained["ipc.callbacks_queued"] + drained["ipc.responses_queued"], 0, "{drained:?}");
+    drop(member);
+    drop(asker);
+    e.signal(libc::SIGTERM);
+    assert_eq!(e.wait_exit(Duration::from_secs(10)), Some(0), "{}", e.stderr());
+}
+
+#[test]
+fn an_idle_executive_answers_a_scrape_at_once() {
+    // The loop sleeps up to a second when idle; the scrape wakes it. Five
+    // scrapes at different points of that second: without the wakeup,
+    // most would wait hundreds of milliseconds.
+    let dir = TempDir::new("operating-idle-scrape");
+    let port = 19408;
+    dir.config(&format!("aisexec {{\n  metrics: 127.0.0.1:{port}\n}}\n{QUIET}"));
+    let mut e = Exec::start(&dir);
+    let addr = format!("127.0.0.1:{port}");
+    assert_eq!(http_get(&addr, "/metrics").0, "HTTP/1.1 200 OK");
+    let mut took = Vec::new();
+    for pause in [130, 270, 410, 550, 690] {
+        std::thread::sleep(Duration::from_millis(pause));
+        let start = Instant::now();
+        let (status, body) = http_get(&addr, "/metrics");
+        took.push(start.elapsed());
+        assert_eq!(status, "HTTP/1.1 200 OK", "{body}");
+        assert!(parse_prometheus(&body).contains_key("ais_cluster_members"), "{body}");
+    }
+    println!("idle scrapes took {took:?}");
+    assert!(took.iter().all(|t| *t < Duration::from_millis(300)), "{took:?}");
+    e.signal(libc::SIGTERM);
+    assert_eq!(e.wait_exit(Duration::from_secs(10)), Some(0), "{}", e.stderr());
 }

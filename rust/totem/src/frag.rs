@@ -41,6 +41,11 @@ impl SendQueue {
         self.queue.len()
     }
 
+    /// Bytes of the queued messages (those partly sent counted whole).
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
     pub fn has_room(&self, len: usize) -> bool {
         self.queue.len() < SEND_QUEUE_MAX_MESSAGES && self.bytes + len <= SEND_QUEUE_MAX_BYTES
     }

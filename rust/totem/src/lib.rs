@@ -181,6 +181,27 @@ pub enum Event {
     RingKeys(Vec<(RingId, RingKey)>),
 }
 
+/// How many messages wait at each stage of ordering, now (see
+/// [`Totem::queue_depths`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct QueueDepths {
+    /// Messages submitted here and not yet sent whole (waiting for the
+    /// token or flow control).
+    pub send_messages: usize,
+    /// Their bytes.
+    pub send_bytes: usize,
+    /// Frames received on the installed ring and not yet delivered: behind
+    /// a frame still missing, or Safe and not yet held by every member.
+    pub undelivered_frames: usize,
+    /// Frames of the installed ring not yet received, below the highest
+    /// sequence number seen on a frame or the token (what this node asks
+    /// to be retransmitted).
+    pub missing_frames: u64,
+    /// Deliveries and configuration changes not yet taken by
+    /// [`Totem::poll_event`].
+    pub events: usize,
+}
+
 /// Protocol state, for status displays and tests.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum State {
@@ -203,7 +224,15 @@ pub struct Stats {
     /// Well-formed packets ignored: other ring, stale, duplicate or outside the receive window.
     pub packets_ignored: u64,
     pub mcast_sent: u64,
+    /// Frames this node multicast again because a token asked for them.
     pub mcast_retransmitted: u64,
+    /// Retransmission requests this node put on the token: sequence
+    /// numbers it missed (asked once while the request stays on the
+    /// token, again at a later visit if the retransmission was lost too).
+    pub rtr_requested: u64,
+    /// Retransmission requests found on the tokens this node received
+    /// (a request nobody answered is seen again by the next node).
+    pub rtr_seen: u64,
     /// Frames handed out to be sealed before their token visit
     /// ([`Transmit::Keep`]).
     pub mcast_packed_ahead: u64,

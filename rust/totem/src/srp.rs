@@ -8,7 +8,9 @@ use crate::wire::{
     self, Commit, CommitEntry, CommitKx, DecodeError, ENCAP_LEN, Encap, Join, MAX_MEMBERS_WIRE, MAX_RTR_WIRE,
     MCAST_HEADER_LEN, MF_SAFE, Mcast, Packet, TF_INSTALL, TF_KEY_PHASE, TF_PENDING, TOKEN_FIXED_LEN, Token,
 };
-use crate::{ConfigKind, Dest, Event, Guarantee, Micros, RingId, State, Stats, SubmitError, TotemConfig, Transmit};
+use crate::{
+    ConfigKind, Dest, Event, Guarantee, Micros, QueueDepths, RingId, State, Stats, SubmitError, TotemConfig, Transmit,
+};
 
 /// Smallest frame (max packet payload) the protocol accepts.
 pub const MIN_FRAME_SIZE: usize = 512;
@@ -334,6 +336,26 @@ impl Totem {
     /// Messages waiting in the send queue.
     pub fn send_queue_len(&self) -> usize {
         self.sendq.len()
+    }
+    /// What waits to be sent, received and delivered, now. Costs a walk
+    /// of the received frames not yet delivered (at most the backlog of a
+    /// few windows): for snapshots, not for every packet.
+    pub fn queue_depths(&self) -> QueueDepths {
+        let rx = &self.rx;
+        let undelivered = rx.msgs.range(rx.delivered + 1..).count();
+        // The token tells how far the ring got (a node that lost every
+        // frame of a burst knows it only from there).
+        let known = match self.state {
+            State::Operational => rx.high.max(self.seq_at_last_visit),
+            _ => rx.high,
+        };
+        QueueDepths {
+            send_messages: self.sendq.len(),
+            send_bytes: self.sendq.bytes(),
+            undelivered_frames: undelivered,
+            missing_frames: known.saturating_sub(rx.delivered).saturating_sub(undelivered as u64),
+            events: self.events.len(),
+        }
     }
 
     /// Test hook: skip the retransmission of old-ring messages during

@@ -6,6 +6,7 @@
 //! writable; the owner decides what to do when [`Channel::queued`] passes
 //! its limit.
 
+use std::collections::VecDeque;
 use std::io::{self, Read};
 use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::net::UnixStream;
@@ -32,6 +33,11 @@ pub struct Channel {
     output: Vec<u8>,
     /// Bytes of `output` already sent.
     sent: usize,
+    /// Where each frame not yet sent whole ends, counted from the first
+    /// byte ever queued (so compacting `output` does not move them).
+    frame_ends: VecDeque<u64>,
+    /// Bytes ever queued.
+    queued_total: u64,
 }
 
 /// Result of reading from a socket.
@@ -45,7 +51,16 @@ pub enum ReadOutcome {
 
 impl Channel {
     pub fn new(stream: UnixStream, cred: PeerCred) -> Channel {
-        Channel { stream, cred, input: Vec::new(), consumed: 0, output: Vec::new(), sent: 0 }
+        Channel {
+            stream,
+            cred,
+            input: Vec::new(),
+            consumed: 0,
+            output: Vec::new(),
+            sent: 0,
+            frame_ends: VecDeque::new(),
+            queued_total: 0,
+        }
     }
 
     pub fn fd(&self) -> RawFd {
@@ -105,6 +120,13 @@ impl Channel {
     pub fn queue(&mut self, service: u32, id: u32, body: &[u8]) {
         self.output.extend_from_slice(&Header::for_body(service, id, body.len()).encode());
         self.output.extend_from_slice(body);
+        self.queued_total += (HEADER_SIZE + body.len()) as u64;
+        self.frame_ends.push_back(self.queued_total);
+    }
+
+    /// Frames waiting to be sent (a frame partly sent counts).
+    pub fn queued_frames(&self) -> usize {
+        self.frame_ends.len()
     }
 
     /// Bytes waiting to be sent.
@@ -122,8 +144,15 @@ impl Channel {
                 Err(e) => return Err(e),
             }
         }
+        let sent_total = self.queued_total - self.queued() as u64;
+        while self.frame_ends.front().is_some_and(|&end| end <= sent_total) {
+            self.frame_ends.pop_front();
+        }
         if self.sent == self.output.len() {
             self.output.clear();
+            if self.frame_ends.capacity() > RETAINED_CAPACITY / 64 {
+                self.frame_ends.shrink_to(RETAINED_CAPACITY / 64);
+            }
             self.sent = 0;
             if self.output.capacity() > RETAINED_CAPACITY {
                 self.output.shrink_to(RETAINED_CAPACITY);

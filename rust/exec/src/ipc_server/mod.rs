@@ -109,6 +109,19 @@ pub struct Stats {
     pub held: u64,
 }
 
+/// What waits for one connection's client, now (see [`Server::queues`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnQueues {
+    pub info: ConnInfo,
+    /// Responses queued here, not yet written to the socket.
+    pub responses: usize,
+    /// Callbacks queued here, not yet written to the socket.
+    pub callbacks: usize,
+    /// Bytes the client has not read on either channel: queued here, and
+    /// in the socket buffers as the kernel counts them.
+    pub unread_bytes: u64,
+}
+
 /// Hashes socket keys and connection ids: counters we assign, never
 /// chosen by a peer, so a multiplicative hash is safe and much cheaper than
 /// SipHash (which showed in per-message profiles: several lookups per
@@ -257,6 +270,27 @@ impl Server {
 
     pub fn connection_count(&self) -> usize {
         self.conns.len()
+    }
+
+    /// Every connection's queues, by connection id (for statistics: one
+    /// `ioctl` per socket).
+    pub fn queues(&self) -> Vec<ConnQueues> {
+        let sock = |key: Option<u64>| {
+            let Some(s) = key.and_then(|k| self.socks.get(&k)) else { return (0, 0) };
+            let kernel = sys::unread_by_peer(s.ch.fd()).unwrap_or(0);
+            (s.ch.queued_frames(), s.ch.queued() as u64 + kernel)
+        };
+        let mut out: Vec<ConnQueues> = self
+            .conns
+            .values()
+            .map(|c| {
+                let (responses, r_bytes) = sock(Some(c.request));
+                let (callbacks, d_bytes) = sock(c.dispatch);
+                ConnQueues { info: c.info, responses, callbacks, unread_bytes: r_bytes + d_bytes }
+            })
+            .collect();
+        out.sort_unstable_by_key(|q| q.info.id.0);
+        out
     }
 
     pub fn conn_info(&self, conn: ConnId) -> Option<ConnInfo> {

@@ -294,3 +294,39 @@ fn a_held_connection_is_not_read_until_released_and_a_hangup_still_hands_over_it
     assert_eq!(ids, (4..100).collect::<Vec<_>>());
     assert!(closed);
 }
+
+#[test]
+fn queues_count_what_each_client_has_not_read() {
+    let mut rig = Rig::new("queues");
+    let (_req, mut disp, slow) = rig.connect();
+    let (_req2, _disp2, idle) = rig.connect();
+    let q = |rig: &Rig, conn: ConnId| rig.server.queues().into_iter().find(|q| q.info.id == conn).unwrap();
+    assert_eq!((q(&rig, slow).callbacks, q(&rig, slow).unread_bytes), (0, 0));
+    // Callbacks the client does not read: first in the socket buffer
+    // (counted by the kernel), then queued here frame by frame.
+    rig.server.send_dispatch(&rig.epoll, slow, 1, b"small");
+    rig.server.flush_pending(&rig.epoll);
+    let one = q(&rig, slow);
+    assert_eq!(one.callbacks, 0, "sent to the socket");
+    assert!(one.unread_bytes >= 5, "{one:?}");
+    pile_up(&mut rig, slow, 2 << 20);
+    let many = q(&rig, slow);
+    assert!(many.callbacks > 0 && many.unread_bytes > 2 << 20, "{many:?}");
+    assert_eq!(many.responses, 0);
+    assert_eq!((q(&rig, idle).callbacks, q(&rig, idle).unread_bytes), (0, 0), "the other client");
+    assert_eq!(rig.server.queues().iter().map(|q| q.info.id).collect::<Vec<_>>(), vec![slow, idle]);
+    // The client reads everything (in a thread: a frame may arrive in
+    // parts, the rest written by a later turn): nothing waits any more.
+    let total = 1 + (2 << 20) / (64 * 1024);
+    disp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    // (The thread hands the socket back: closing it would close the
+    // connection.)
+    let reader = std::thread::spawn(move || ((0..total).all(|_| read_message(&mut disp).is_ok()), disp));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !reader.is_finished() && Instant::now() < deadline {
+        rig.turn();
+    }
+    let (read_all, _disp) = reader.join().unwrap();
+    assert!(read_all, "the client read every callback");
+    assert_eq!((q(&rig, slow).callbacks, q(&rig, slow).unread_bytes), (0, 0));
+}

@@ -24,18 +24,25 @@ impl Executive {
             Stat::gauge("cluster.last_config_change", c.last_config_change),
         ]);
         self.ordering.stats(&mut out);
-        crate::stats::ipc(&self.server.stats, self.server.connection_count(), &mut out);
+        let queues = self.server.queues();
+        crate::stats::ipc(&self.server.stats, &queues, &mut out);
         for s in self.services.iter().flatten() {
             let mut own = Vec::new();
             s.stats(&mut own);
             crate::stats::service(s.name(), c, s.id(), own, &mut out);
+            crate::stats::service_queues(s.name(), s.id(), &queues, &mut out);
         }
+        // Last: the only list that grows with the load.
+        crate::stats::ipc_connections(&queues, &mut out);
         out
     }
 
-    /// Hands snapshots to the metrics endpoint's thread (`shared`).
-    pub fn serve_metrics(&mut self, shared: std::sync::Arc<crate::metrics_http::Shared>) {
+    /// Hands snapshots to the metrics endpoint's thread (`shared`),
+    /// woken by its wake fd.
+    pub fn serve_metrics(&mut self, shared: std::sync::Arc<crate::metrics_http::Shared>) -> std::io::Result<()> {
+        self.epoll.add(shared.wake_fd(), super::METRICS_KEY, crate::sys::IN)?;
         self.metrics = Some(shared);
+        Ok(())
     }
 
     /// A scrape waits: hand it a snapshot (never waits for the thread).
@@ -45,5 +52,13 @@ impl Executive {
         {
             m.publish(self.snapshot(now));
         }
+    }
+
+    /// The metrics thread woke the loop.
+    pub(super) fn metrics_woke(&self, now: Now) {
+        if let Some(m) = &self.metrics {
+            crate::sys::drain_wakes(m.wake_fd());
+        }
+        self.publish_metrics(now);
     }
 }

@@ -111,6 +111,7 @@ impl Totem {
         let mut sent = 0;
         t.fcc = t.fcc.saturating_sub(self.my_last_fcc);
         let mut still_missing = Vec::new();
+        self.stats.rtr_seen += t.rtr.len() as u64;
         for &s in &t.rtr {
             match self.visit_rx(v).msgs.get(&s).cloned() {
                 Some(m) => {
@@ -143,6 +144,7 @@ impl Totem {
             }
             if !t.rtr.contains(&s) {
                 t.rtr.push(s);
+                self.stats.rtr_requested += 1;
             }
         }
         if aru < t.seq && aru == self.last_aru_at_visit {
