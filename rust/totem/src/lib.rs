@@ -232,6 +232,9 @@ pub struct Stats {
     pub rings_installed: u64,
     /// Times the installed ring moved to its next key (with key exchange).
     pub rekeys: u64,
+    /// Rekey attempts that did not reach every member (a rekey key or the
+    /// secret did not arrive); each is tried again in a later rotation.
+    pub rekeys_failed: u64,
     pub messages_submitted: u64,
     pub messages_delivered: u64,
     /// Partial messages dropped because a fragment never arrived.
