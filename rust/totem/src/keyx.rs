@@ -2,15 +2,17 @@
 //! members hold, agreed while the commit token goes round, so a ring's
 //! traffic is sealed with a key no later leak of the authkey reveals.
 //!
-//! Owns: this node's ephemeral X25519 key of a membership round, the
-//! ephemeral public keys heard in that round's joins, the random source
-//! (seeded by the caller, ratcheted forward at every draw), wrapping and
-//! unwrapping the ring secret, and the ring keys in use.
+//! Owns: this node's ephemeral X25519 key of a membership round and of a
+//! rekey, the ephemeral public keys heard in that round's joins (or from
+//! our successor in a rekey), the random source (seeded by the caller,
+//! ratcheted forward at every draw), wrapping and unwrapping the ring and
+//! rekey secrets, and the ring keys in use.
 //!
 //! Must not: do I/O, read a clock or an RNG of its own (the caller seeds
 //! it: the simulator replays a run from its seed), or keep a secret longer
-//! than its use: an ephemeral secret lives for one round, a ring secret
-//! until its ring is replaced; all are erased when dropped.
+//! than its use: an ephemeral secret lives for one round (or one node's
+//! step of a rekey), a ring secret until its ring is replaced, a rekey
+//! secret until its key is derived; all are erased when dropped.
 //!
 //! # Protocol (the argument for each property is in `rust/net/CRYPTO.md`)
 //!

@@ -176,7 +176,8 @@ pub enum Event {
     /// the packets of these rings (those [`wire::session_ring`] names) with
     /// these keys and no others; erase any key not in the list. Comes
     /// before the first packet of a new ring, when a ring is installed
-    /// or given up, and when the installed ring moves to its next key. The
+    /// or given up, when a rekey gives the installed ring a next key, and
+    /// when the ring moves to it or erases the previous one. The
     /// first key listed for a ring seals its packets; the others only open.
     RingKeys(Vec<(RingId, RingKey)>),
 }
