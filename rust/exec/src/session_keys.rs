@@ -1,7 +1,7 @@
 //! The glue between Totem's ring keys and the transport's session keys.
 //!
-//! Owns: which Totem packets a ring's key seals (its tokens, messages and
-//! wakes, by [`totem::wire::session_ring`]; the rest goes under the
+//! Owns: which Totem packets a ring's key seals (its tokens, messages,
+//! wakes and rekey keys, by [`totem::wire::session_ring`]; the rest goes under the
 //! authkey), handing each `RingKeys` event to the transport, refusing a
 //! packet that opened under another key than its kind requires, and the
 //! shutdown summary of refused frames per source.

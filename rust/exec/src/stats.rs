@@ -76,6 +76,7 @@ pub fn totem(s: &totem::Stats, out: &mut Vec<Stat>) {
         c("token_losses", s.token_losses),
         c("rings_installed", s.rings_installed),
         c("rekeys", s.rekeys),
+        c("rekeys_failed", s.rekeys_failed),
         c("gathers", s.gathers),
         c("joins_sent", s.joins_sent),
         c("messages_submitted", s.messages_submitted),

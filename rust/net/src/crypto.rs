@@ -12,12 +12,12 @@
 //! The protocol, the threat model and the argument for each property are
 //! in `rust/net/CRYPTO.md`; this doc states the format and the rules.
 //!
-//! # Frame format (version 3)
+//! # Frame format (version 4)
 //!
 //! ```text
 //! offset size field
 //!      0    2 magic 0xA1 0x5E
-//!      2    1 version = 3
+//!      2    1 version = 4
 //!      3    1 format tag: b'S' (0x53) sealed, b'C' (0x43) plain
 //!      4    4 sender node id, big endian
 //!      8    4 receiver node id, big endian; 0 = every member (multicast)
@@ -34,13 +34,14 @@
 //! associated data) when sealed, covered by the CRC when plain.
 //! Overhead is [`OVERHEAD`] = 48 bytes in both modes, so the payload room
 //! of a datagram does not depend on the mode (hence the zero padding of
-//! the plain trailer, which is checked like the CRC). Version 3 has the
-//! layout of version 2 and says that the payload is Totem wire version 3
-//! (a ring's key moves on without a membership change, `CRYPTO.md`):
-//! frames of versions 1 and 2 are refused as [`OpenError::BadVersion`]
-//! (logged as `unsupported frame version 2 (ours is 3): upgrade every
-//! node`), so a node of an older version is never misparsed and never
-//! joins: every node of a cluster must be upgraded together.
+//! the plain trailer, which is checked like the CRC). Versions 3 and 4
+//! have the layout of version 2 and say that the payload is Totem wire
+//! version 3 (a ring's key moves on without a membership change) or 4
+//! (each such move is a fresh X25519 exchange, `CRYPTO.md`): frames of
+//! versions 1 to 3 are refused as [`OpenError::BadVersion`] (logged as
+//! `unsupported frame version 3 (ours is 4): upgrade every node`), so a
+//! node of an older version is never misparsed and never joins: every
+//! node of a cluster must be upgraded together.
 //!
 //! A sealed node and a plain node never interoperate: the format tag
 //! differs, each side rejects the other's tag with
@@ -133,7 +134,7 @@ use zeroize::Zeroize;
 /// First two bytes of every frame.
 pub const MAGIC: [u8; 2] = [0xA1, 0x5E];
 /// Frame format version carried in byte 2.
-pub const VERSION: u8 = 3;
+pub const VERSION: u8 = 4;
 /// Format tag of a sealed frame.
 pub const TAG_SEALED: u8 = b'S';
 /// Format tag of a plain frame (CRC-32C trailer).
@@ -978,13 +979,13 @@ mod tests {
         let mut t = f.clone();
         t[0] = 0;
         assert_eq!(b.open(&t), Err(OpenError::BadMagic));
-        for old in [1, 2] {
+        for old in [1, 2, 3] {
             let mut t = f.clone();
             t[2] = old;
             assert_eq!(b.open(&t), Err(OpenError::BadVersion(old)));
             assert_eq!(
                 OpenError::BadVersion(old).to_string(),
-                format!("unsupported frame version {old} (ours is 3): upgrade every node")
+                format!("unsupported frame version {old} (ours is 4): upgrade every node")
             );
         }
         let mut t = f.clone();

@@ -176,7 +176,8 @@ pub enum Event {
     /// the packets of these rings (those [`wire::session_ring`] names) with
     /// these keys and no others; erase any key not in the list. Comes
     /// before the first packet of a new ring, when a ring is installed
-    /// or given up, and when the installed ring moves to its next key. The
+    /// or given up, when a rekey gives the installed ring a next key, and
+    /// when the ring moves to it or erases the previous one. The
     /// first key listed for a ring seals its packets; the others only open.
     RingKeys(Vec<(RingId, RingKey)>),
 }
@@ -261,6 +262,9 @@ pub struct Stats {
     pub rings_installed: u64,
     /// Times the installed ring moved to its next key (with key exchange).
     pub rekeys: u64,
+    /// Rekey attempts that did not reach every member (a rekey key or the
+    /// secret did not arrive); each is tried again in a later rotation.
+    pub rekeys_failed: u64,
     pub messages_submitted: u64,
     pub messages_delivered: u64,
     /// Partial messages dropped because a fragment never arrived.

@@ -6,7 +6,8 @@ use crate::frag::{Assembled, Cursor, MAX_MESSAGE_SIZE, Reassembly, SendQueue};
 use crate::keyx::KeyExchange;
 use crate::wire::{
     self, Commit, CommitEntry, CommitKx, DecodeError, ENCAP_LEN, Encap, Join, MAX_MEMBERS_WIRE, MAX_RTR_WIRE,
-    MCAST_HEADER_LEN, MF_SAFE, Mcast, Packet, TF_INSTALL, TF_KEY_PHASE, TF_PENDING, TOKEN_FIXED_LEN, Token,
+    MCAST_HEADER_LEN, MF_SAFE, Mcast, Packet, TF_INSTALL, TF_KEY_PHASE, TF_PENDING, TF_REKEY_ANNOUNCE, TOKEN_FIXED_LEN,
+    Token,
 };
 use crate::{
     ConfigKind, Dest, Event, Guarantee, Micros, QueueDepths, RingId, State, Stats, SubmitError, TotemConfig, Transmit,
@@ -524,6 +525,7 @@ impl Totem {
             Packet::Merge(r) => self.on_merge(sender, r),
             Packet::Wake(r) => self.on_wake(sender, r),
             Packet::Part(part) => self.on_part(sender, part),
+            Packet::RekeyKey(k) => self.on_rekey_key(sender, k),
         }
         self.run_local();
     }

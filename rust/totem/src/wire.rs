@@ -2,6 +2,12 @@
 //! `magic u16, version u8, type u8, sender u32`. Decoding checks every
 //! length and count against the bytes actually present before allocating.
 //!
+//! Version 4 made each rekey a fresh X25519 exchange (`srp/rekey.rs`):
+//! the token flags [`TF_REKEY_ANNOUNCE`] and [`TF_REKEY_KX`] (then the
+//! token ends with a [`CommitKx`] carrying the new secret round the ring),
+//! and the rekey key packet (type 8, [`RekeyKey`]), a member's ephemeral
+//! public key for its predecessor, sealed under the ring's key.
+//!
 //! Version 3 added the key phase of a ring's token ([`TF_KEY_PHASE`],
 //! see `srp/rekey.rs`): a version 2 node would refuse the flag, so nodes
 //! of both versions never form a ring together.
@@ -20,7 +26,7 @@
 use crate::RingId;
 
 pub const MAGIC: u16 = 0x70e7;
-pub const VERSION: u8 = 3;
+pub const VERSION: u8 = 4;
 pub const HEADER_LEN: usize = 8;
 
 const T_MCAST: u8 = 1;
@@ -30,6 +36,7 @@ const T_COMMIT: u8 = 4;
 const T_MERGE: u8 = 5;
 const T_WAKE: u8 = 6;
 const T_PART: u8 = 7;
+const T_REKEY: u8 = 8;
 
 /// Hard upper bounds on counts, whatever the frame size.
 pub const MAX_MEMBERS_WIRE: usize = 256;
@@ -49,6 +56,13 @@ pub const TF_PENDING: u8 = 2;
 /// flips it to move the ring to its next key; each member switches keys
 /// when it sees the token in the other phase (`srp/rekey.rs`).
 pub const TF_KEY_PHASE: u8 = 4;
+/// Token flag: a rekey is due; each member draws a fresh ephemeral key
+/// at its visit in this rotation and sends its public key to its
+/// predecessor ([`RekeyKey`]).
+pub const TF_REKEY_ANNOUNCE: u8 = 8;
+/// Token flag: the token ends with the new ring secret wrapped for the
+/// next member ([`Token::kx`]); set exactly when `kx` is present.
+pub const TF_REKEY_KX: u8 = 16;
 
 /// Chunk flag: last fragment of its message.
 pub const CF_LAST: u8 = 1;
@@ -62,6 +76,8 @@ pub const COMMIT_FIXED_LEN: usize = HEADER_LEN + 4 + 8 + 8 + COMMIT_KX_LEN + 2;
 pub const COMMIT_KX_LEN: usize = 32 + 32 + 8;
 /// Fixed part of a join (before its two sets).
 pub const JOIN_FIXED_LEN: usize = HEADER_LEN + 8 + 32 + 2 + 2;
+/// A rekey key packet.
+pub const REKEY_KEY_LEN: usize = HEADER_LEN + 12 + 8 + 32;
 /// Header of a part: `id u32, index u8, count u8, len u16` after the packet header.
 pub const PART_HEADER_LEN: usize = HEADER_LEN + 4 + 1 + 1 + 2;
 /// Largest join or commit token any valid ring produces: the bound on what
@@ -119,6 +135,18 @@ pub struct Token {
     pub flags: u8,
     pub acks: Vec<u64>,
     pub rtr: Vec<u64>,
+    /// During a rekey's wrap rotation: the new ring secret on its way
+    /// round (see `keyx.rs`, step 6). [`COMMIT_KX_LEN`] bytes after `rtr`.
+    pub kx: Option<CommitKx>,
+}
+
+/// A member's fresh ephemeral public key for the rekey of `ring` that the
+/// token announced in rotation `attempt`, sent to its predecessor.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RekeyKey {
+    pub ring: RingId,
+    pub attempt: u64,
+    pub ephemeral: [u8; 32],
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -172,6 +200,8 @@ pub enum Packet {
     Wake(RingId),
     /// One piece of a join or commit token that does not fit the frame.
     Part(Part),
+    /// A member's ephemeral public key for a rekey of its ring.
+    RekeyKey(RekeyKey),
 }
 
 /// Piece `index` of `count` of the encoded packet numbered `id` by its sender.
@@ -333,13 +363,14 @@ pub fn encode(sender: u32, p: &Packet) -> Vec<u8> {
     match p {
         Packet::Mcast(m) => encode_mcast(sender, m.ring, m.seq, m.flags, m.encap.as_ref(), &m.chunks),
         Packet::Token(t) => {
-            let mut w = Writer::new(T_TOKEN, sender, TOKEN_FIXED_LEN + 8 * (t.acks.len() + t.rtr.len()));
+            let mut w =
+                Writer::new(T_TOKEN, sender, TOKEN_FIXED_LEN + 8 * (t.acks.len() + t.rtr.len()) + COMMIT_KX_LEN);
             w.ring(t.ring);
             w.u64(t.token_seq);
             w.u64(t.seq);
             w.u64(t.rotation_seq);
             w.u32(t.fcc);
-            w.u8(t.flags);
+            w.u8(if t.kx.is_some() { t.flags | TF_REKEY_KX } else { t.flags & !TF_REKEY_KX });
             w.u16(t.acks.len() as u16);
             for a in &t.acks {
                 w.u64(*a);
@@ -347,6 +378,11 @@ pub fn encode(sender: u32, p: &Packet) -> Vec<u8> {
             w.u16(t.rtr.len() as u16);
             for r in &t.rtr {
                 w.u64(*r);
+            }
+            if let Some(kx) = &t.kx {
+                w.0.extend_from_slice(&kx.from);
+                w.0.extend_from_slice(&kx.wrap);
+                w.0.extend_from_slice(&kx.check);
             }
             w.0
         }
@@ -401,11 +437,18 @@ pub fn encode(sender: u32, p: &Packet) -> Vec<u8> {
             w.0.extend_from_slice(&p.data);
             w.0
         }
+        Packet::RekeyKey(k) => {
+            let mut w = Writer::new(T_REKEY, sender, REKEY_KEY_LEN);
+            w.ring(k.ring);
+            w.u64(k.attempt);
+            w.0.extend_from_slice(&k.ephemeral);
+            w.0
+        }
     }
 }
 
 /// The ring whose session key seals this encoded packet: the ring of a
-/// multicast, token or wake. `None` for join, merge and commit (they run
+/// multicast, token, wake or rekey key. `None` for join, merge and commit (they run
 /// the membership protocol and the key exchange between nodes that share
 /// no ring yet: the authkey seals them) and for anything that is not a
 /// packet of ours. Reads the fixed header only.
@@ -414,7 +457,7 @@ pub fn session_ring(buf: &[u8]) -> Option<RingId> {
         return None;
     }
     match buf[3] {
-        T_MCAST | T_TOKEN | T_WAKE => {
+        T_MCAST | T_TOKEN | T_WAKE | T_REKEY => {
             let rep = u32::from_le_bytes(buf[8..12].try_into().ok()?);
             let seq = u64::from_le_bytes(buf[12..20].try_into().ok()?);
             Some(RingId { rep, seq })
@@ -500,7 +543,7 @@ pub fn decode(buf: &[u8]) -> Result<(u32, Packet), DecodeError> {
             let rotation_seq = r.u64()?;
             let fcc = r.u32()?;
             let flags = r.u8()?;
-            if flags & !(TF_INSTALL | TF_PENDING | TF_KEY_PHASE) != 0 {
+            if flags & !(TF_INSTALL | TF_PENDING | TF_KEY_PHASE | TF_REKEY_ANNOUNCE | TF_REKEY_KX) != 0 {
                 return Err(DecodeError::BadValue);
             }
             let n = r.count(8, MAX_MEMBERS_WIRE)?;
@@ -516,8 +559,13 @@ pub fn decode(buf: &[u8]) -> Result<(u32, Packet), DecodeError> {
             for _ in 0..k {
                 rtr.push(r.u64()?);
             }
+            let kx = if flags & TF_REKEY_KX != 0 {
+                Some(CommitKx { from: r.array()?, wrap: r.array()?, check: r.array()? })
+            } else {
+                None
+            };
             r.end()?;
-            Packet::Token(Token { ring, token_seq, seq, rotation_seq, fcc, flags, acks, rtr })
+            Packet::Token(Token { ring, token_seq, seq, rotation_seq, fcc, flags, acks, rtr, kx })
         }
         T_JOIN => {
             let ring_seq = r.ring_seq()?;
@@ -592,6 +640,13 @@ pub fn decode(buf: &[u8]) -> Result<(u32, Packet), DecodeError> {
             r.end()?;
             Packet::Part(Part { id, index, count, data: data.to_vec() })
         }
+        T_REKEY => {
+            let ring = r.ring()?;
+            let attempt = r.u64()?;
+            let ephemeral = r.array()?;
+            r.end()?;
+            Packet::RekeyKey(RekeyKey { ring, attempt, ephemeral })
+        }
         _ => return Err(DecodeError::BadType),
     };
     Ok((sender, p))
@@ -627,6 +682,18 @@ mod tests {
                 flags: TF_PENDING,
                 acks: vec![1, 2, 3],
                 rtr: vec![4, 5],
+                kx: None,
+            }),
+            Packet::Token(Token {
+                ring: ring(),
+                token_seq: 8,
+                seq: 12,
+                rotation_seq: 3,
+                fcc: 0,
+                flags: TF_REKEY_KX | TF_KEY_PHASE,
+                acks: vec![1, 2],
+                rtr: vec![],
+                kx: Some(CommitKx { from: [4; 32], wrap: [5; 32], check: [6; 8] }),
             }),
             Packet::Join(Join { proc_set: vec![1, 2, 3], fail_set: vec![4], ring_seq: 8, ephemeral: [7; 32] }),
             Packet::Commit(Commit {
@@ -642,6 +709,7 @@ mod tests {
             Packet::Merge(ring()),
             Packet::Wake(ring()),
             Packet::Part(Part { id: 9, index: 1, count: 3, data: b"piece".to_vec() }),
+            Packet::RekeyKey(RekeyKey { ring: ring(), attempt: 5, ephemeral: [8; 32] }),
         ]
     }
 
@@ -659,7 +727,7 @@ mod tests {
             let want = match &p {
                 Packet::Mcast(m) => Some(m.ring),
                 Packet::Token(t) => Some(t.ring),
-                Packet::Wake(r) => Some(*r),
+                Packet::Wake(r) | Packet::RekeyKey(RekeyKey { ring: r, .. }) => Some(*r),
                 Packet::Join(_) | Packet::Commit(_) | Packet::Merge(_) | Packet::Part(_) => None,
             };
             let b = encode(1, &p);
@@ -730,6 +798,7 @@ mod tests {
                 flags: 0,
                 acks: vec![0],
                 rtr: vec![],
+                kx: None,
             }),
         );
         let off = TOKEN_FIXED_LEN - 4;
@@ -756,7 +825,7 @@ mod tests {
         b[HEADER_LEN + 20] = 0x80;
         assert_eq!(decode(&b), Err(DecodeError::BadValue));
         // Commit members not sorted.
-        let mut c = match &samples()[4] {
+        let mut c = match &samples()[5] {
             Packet::Commit(c) => c.clone(),
             _ => unreachable!(),
         };
@@ -789,7 +858,7 @@ mod tests {
         }
         assert_eq!(joined, whole);
         // Small enough for a frame: sent unchanged.
-        let j = encode(1, &samples()[3]);
+        let j = encode(1, &samples()[4]);
         assert_eq!(split(1, 78, j.clone(), 1024), vec![j]);
         // The largest membership packet fits MAX_PARTS parts of the smallest frame.
         assert!(MAX_MEMBERSHIP_LEN.div_ceil(crate::srp::MIN_FRAME_SIZE - PART_HEADER_LEN) <= MAX_PARTS);

@@ -426,6 +426,7 @@ impl Totem {
                     flags: 0,
                     acks: vec![0; n.members.len()],
                     rtr: Vec::new(),
+                    kx: None,
                 };
                 self.token_seq_seen = 0;
                 self.process_token(t, Arrival::Passed);

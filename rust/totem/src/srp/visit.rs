@@ -88,14 +88,16 @@ impl Totem {
         if t.flags & TF_INSTALL != 0 && self.state == State::Recovery {
             self.install();
         }
-        if self.state == State::Operational {
-            self.rekey_at_visit(t, rotation_start);
+        if self.state == State::Operational && !self.rekey_at_visit(t, idx, arrival == Arrival::Passed) {
+            return None;
         }
         // The token must fit one frame: its fixed part, the acks, then
-        // 8 bytes per retransmission request. (With 256 requests a token
-        // outgrew a 1431-byte frame, could not be sent, and the ring
-        // reformed after a token loss whenever a node missed that many.)
-        let room = (self.frame_size - wire::TOKEN_FIXED_LEN) / 8;
+        // 8 bytes per retransmission request, and during a rekey the
+        // secret's part. (With 256 requests a token outgrew a 1431-byte
+        // frame, could not be sent, and the ring reformed after a token
+        // loss whenever a node missed that many.)
+        let kx_len = if t.kx.is_some() { wire::COMMIT_KX_LEN } else { 0 };
+        let room = (self.frame_size - wire::TOKEN_FIXED_LEN - kx_len) / 8;
         let max_rtr = MAX_RTR_WIRE.min(256).min(room.saturating_sub(t.acks.len()));
         Some(Visit { ring: t.ring, members, idx, operational: self.state == State::Operational, max_rtr })
     }
