@@ -48,6 +48,14 @@ for _ in $(seq 100); do
     sleep 0.1
 done
 [ -S "$run/aisexec.sock" ] || { echo "with-exec: no socket after 10 s" >&2; cat "$log" >&2; exit 1; }
+# The socket is there before the main loop serves it; on a loaded machine
+# the first call could wait out its handshake. Wait until it answers.
+if [ -x "$bin/ais-cfgtool" ]; then
+    for _ in $(seq 100); do
+        "$bin/ais-cfgtool" -s > /dev/null 2>&1 && break
+        sleep 0.1
+    done
+fi
 
 "$@"
 status=$?
