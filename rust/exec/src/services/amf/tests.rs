@@ -6,6 +6,7 @@ use std::sync::Arc;
 use ais_ipc::amf::{self as wire, Callback};
 use ais_ipc::{Writer, error};
 
+use super::clc::Kind;
 use super::conf::Model;
 use super::state::{Effect, Event, Presence, State};
 use crate::service::ConnId;
@@ -123,7 +124,11 @@ fn the_2n_example_parses_with_classic_dns_and_resolved_commands() {
 fn bad_files_are_refused_with_line_and_key() {
     let good = config("component_restart");
     let refuse = |text: &str| Model::parse(text).unwrap_err().to_string();
-    assert_eq!(refuse(&good.replace("=2n", "=nplusm")), "13: saAmfSGRedundancyModel: nplusm: not supported (2n only)");
+    assert_eq!(
+        refuse(&good.replace("=2n", "=nway")),
+        "13: saAmfSGRedundancyModel: nway: not supported (2n, nplusm, noredundancy)"
+    );
+    assert!(refuse(&good.replace("=2n", "=nwayactive")).contains("nwayactive: not supported"));
     assert!(refuse(&good.replace("saAmfSGCompRestartMax=2", "")).contains("saAmfSGCompRestartMax: missing in SG SG"));
     assert!(refuse(&good.replacen("saAmfSUHostedByNode=amf1", "", 1)).contains("saAmfSUHostedByNode: missing"));
     assert!(refuse(&good.replacen("saAmfCompCategory=sa_aware", "", 1)).contains("saAmfCompCategory: missing"));
@@ -171,7 +176,7 @@ fn join(s: &mut State, node: u32, name: &str, comp: usize) -> u32 {
     assert_eq!(code, error::OK);
     let round = s.comps[comp].round;
     assert_eq!(out, [Effect::Cleanup { node, comp, round }], "a leftover is cleaned up first");
-    let (_, out) = ev(s, node, 0, Event::ClcDone { comp: comp as u32, round, cleanup: true, ok: true });
+    let (_, out) = ev(s, node, 0, Event::ClcDone { comp: comp as u32, round, kind: Kind::Cleanup, ok: true });
     assert_eq!(out, [Effect::Instantiate { node, comp, round: round + 1 }]);
     round + 1
 }
@@ -183,7 +188,7 @@ fn running(recovery: &str) -> State {
     assert_eq!(join(&mut s, 2, "amf2", 1), 2);
     let (code, out) = ev(&mut s, 1, 11, Event::Register { comp: C1.to_vec() });
     assert_eq!(code, error::OK);
-    assert_eq!(sets(&out), [(1, 11, wire::HA_ACTIVE, wire::CSI_ADD_ONE, wire::TRANSITION_NEW_ASSIGN, C2.to_vec())]);
+    assert_eq!(sets(&out), [(1, 11, wire::HA_ACTIVE, wire::CSI_ADD_ONE, wire::TRANSITION_NEW_ASSIGN, vec![])]);
     let (_, out) = ev(&mut s, 2, 22, Event::Register { comp: C2.to_vec() });
     assert_eq!(sets(&out), [(2, 22, wire::HA_STANDBY, wire::CSI_ADD_ONE, 0, C1.to_vec())]);
     assert_eq!((s.ha_state(0, CSI), s.ha_state(1, CSI)), (Some(wire::HA_ACTIVE), Some(wire::HA_STANDBY)));
@@ -218,8 +223,8 @@ fn a_dead_active_component_fails_over_and_comes_back_standby() {
     assert_eq!(s.ha_state(0, CSI), None);
     assert_eq!(s.comps[0].presence, Presence::Restarting);
     // A stale outcome (an older round) changes nothing.
-    assert_eq!(ev(&mut s, 1, 0, Event::ClcDone { comp: 0, round: 2, cleanup: true, ok: true }).1, []);
-    let (_, out) = ev(&mut s, 1, 0, Event::ClcDone { comp: 0, round: 3, cleanup: true, ok: true });
+    assert_eq!(ev(&mut s, 1, 0, Event::ClcDone { comp: 0, round: 2, kind: Kind::Cleanup, ok: true }).1, []);
+    let (_, out) = ev(&mut s, 1, 0, Event::ClcDone { comp: 0, round: 3, kind: Kind::Cleanup, ok: true });
     assert_eq!(out, [Effect::Instantiate { node: 1, comp: 0, round: 4 }]);
     let (_, out) = ev(&mut s, 1, 13, Event::Register { comp: C1.to_vec() });
     assert_eq!(sets(&out), [(1, 13, wire::HA_STANDBY, wire::CSI_ADD_ONE, 0, C2.to_vec())], "redundancy restored");
@@ -233,7 +238,7 @@ fn restarts_keep_the_ha_state_until_they_escalate() {
         let (code, out) = ev(&mut s, 1, 0, Event::ErrorReport { comp: C1.to_vec(), recovery: wire::NO_RECOMMENDATION });
         assert_eq!(code, error::OK);
         assert_eq!(out, [Effect::Cleanup { node: 1, comp: 0, round }], "a restart, no failover");
-        ev(&mut s, 1, 0, Event::ClcDone { comp: 0, round, cleanup: true, ok: true });
+        ev(&mut s, 1, 0, Event::ClcDone { comp: 0, round, kind: Kind::Cleanup, ok: true });
         let (_, out) = ev(&mut s, 1, 30 + round as u64, Event::Register { comp: C1.to_vec() });
         assert_eq!(sets(&out)[0].2, wire::HA_ACTIVE, "active again after the restart");
     }
@@ -264,13 +269,13 @@ fn instantiation_is_retried_then_given_up() {
     let mut s = state("component_restart");
     let mut round = join(&mut s, 1, "amf1", 0);
     for _ in 1..super::state::MAX_INSTANTIATE {
-        let (_, out) = ev(&mut s, 1, 0, Event::ClcDone { comp: 0, round, cleanup: false, ok: false });
+        let (_, out) = ev(&mut s, 1, 0, Event::ClcDone { comp: 0, round, kind: Kind::Instantiate, ok: false });
         assert_eq!(out, [Effect::Cleanup { node: 1, comp: 0, round }]);
-        let (_, out) = ev(&mut s, 1, 0, Event::ClcDone { comp: 0, round, cleanup: true, ok: true });
+        let (_, out) = ev(&mut s, 1, 0, Event::ClcDone { comp: 0, round, kind: Kind::Cleanup, ok: true });
         round += 1;
         assert_eq!(out, [Effect::Instantiate { node: 1, comp: 0, round }]);
     }
-    ev(&mut s, 1, 0, Event::ClcDone { comp: 0, round, cleanup: false, ok: false });
+    ev(&mut s, 1, 0, Event::ClcDone { comp: 0, round, kind: Kind::Instantiate, ok: false });
     assert_eq!(s.comps[0].presence, Presence::InstantiationFailed);
     // A component that never registers fails its instantiation too.
     let mut s = state("component_restart");
