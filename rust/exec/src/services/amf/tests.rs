@@ -325,3 +325,326 @@ fn protection_group_changes_name_what_changed() {
     assert_eq!(pg, [(C1.to_vec(), wire::HA_ACTIVE, 0), (C2.to_vec(), wire::HA_STANDBY, 1)]);
     assert_eq!(s.protection_group(b"safCsi=none"), None);
 }
+
+/// A service group of redundancy model `model` (with `sg_extra` lines)
+/// of one SU per (name, node), each with component C (CS type WEB) and,
+/// if `two`, component D (DB; it has a terminate command); SIs `sis`
+/// with CSI W (WEB) and, if `two`, CSI D (DB). Nodes n1..n3.
+fn model_config(model: &str, sg_extra: &str, sus: &[(&str, &str)], two: bool, sis: &[&str]) -> String {
+    let comp = |name: &str, cs: &str, extra: &str| {
+        format!(
+            "safComp = {name} {{
+                saAmfCompCategory=sa_aware
+                saAmfCompCapability=x_active_or_y_standby
+                saAmfCompNumMaxActiveCsi=2
+                saAmfCompDefaultClcCliTimeout=2000
+                saAmfCompDefaultCallbackTimeOut=1000
+                saAmfCompInstantiateCmd=/bin/clc
+                saAmfCompCleanupCmd=/bin/clc
+                {extra}
+                saAmfCompCsTypes {{
+                    {cs}
+                }}
+                saAmfCompRecoveryOnError=component_failover
+            }}"
+        )
+    };
+    let mut text = String::from(
+        "safAmfCluster = CL {
+    saAmfClusterStartupTimeout=0
+    safAmfNode = n1 {
+    }
+    safAmfNode = n2 {
+    }
+    safAmfNode = n3 {
+    }
+    safApp = APP {
+        safSg = SG {
+",
+    );
+    text += &format!(
+        "saAmfSGRedundancyModel={model}
+        {sg_extra}
+        saAmfSGCompRestartProb=60000
+        saAmfSGCompRestartMax=2
+        saAmfSGSuRestartProb=60000
+        saAmfSGSuRestartMax=2
+"
+    );
+    for (su, node) in sus {
+        let d = if two {
+            comp("D", "DB", "saAmfCompTerminateCmd=/bin/clc\nsaAmfCompTerminateCallbackTimeOut=500")
+        } else {
+            String::new()
+        };
+        text += &format!("safSu = {su} {{\nsaAmfSUHostedByNode={node}\n{}\n{d}\n}}\n", comp("C", "WEB", ""));
+    }
+    text += "}\n";
+    for si in sis {
+        let d = if two { "safCsi = D {\nsaAmfCSTypeName = DB\n}\n" } else { "" };
+        text += &format!("safSi = {si} {{\nsaAmfSIProtectedbySG=SG\nsafCsi = W {{\nsaAmfCSTypeName = WEB\n}}\n{d}}}\n");
+    }
+    text + "}\n}\n"
+}
+
+fn model_state(text: &str) -> State {
+    State::new(Arc::new(Model::parse(text).unwrap()), 7)
+}
+
+/// Node `node` joins as `name`; its components are cleaned up, then
+/// instantiated.
+fn join_node(s: &mut State, node: u32, name: &str) {
+    let (code, out) = ev(s, node, 0, Event::Join { name: name.as_bytes().to_vec(), digest: 7 });
+    assert_eq!(code, error::OK);
+    assert!(!out.is_empty());
+    for e in out {
+        let Effect::Cleanup { node: n, comp, round } = e else { panic!("{e:?}") };
+        assert_eq!(n, node);
+        let (_, o) = ev(s, node, 0, Event::ClcDone { comp: comp as u32, round, kind: Kind::Cleanup, ok: true });
+        assert_eq!(o, [Effect::Instantiate { node, comp, round: round + 1 }]);
+    }
+}
+
+/// (conn, ha, CSI, flags, peer) of each CSI set.
+fn set_csis(out: &[Effect]) -> Vec<(u64, u32, String, u32, String)> {
+    out.iter()
+        .filter_map(|e| match e {
+            Effect::Tell { conn, callback: Callback::CsiSet { ha, csi, .. }, .. } => Some((
+                conn.0,
+                *ha,
+                String::from_utf8_lossy(&csi.csi).into_owned(),
+                csi.flags,
+                String::from_utf8_lossy(&csi.active_comp).into_owned(),
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+/// (conn, CSI) of each CSI remove.
+fn removes(out: &[Effect]) -> Vec<(u64, String)> {
+    out.iter()
+        .filter_map(|e| match e {
+            Effect::Tell { conn, callback: Callback::CsiRemove { csi, .. }, .. } => {
+                Some((conn.0, String::from_utf8_lossy(csi).into_owned()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+fn dn(su: &str, comp: &str) -> Vec<u8> {
+    format!("safComp={comp},safSu={su},safSg=SG,safApp=APP").into_bytes()
+}
+
+const W1: &str = "safCsi=W,safSi=SI1,safApp=APP";
+const W2: &str = "safCsi=W,safSi=SI2,safApp=APP";
+
+/// N+M 2+1 on three nodes, two SIs, one SI per active SU.
+fn n_plus_m_config() -> String {
+    let extra = "saAmfSGNumPrefActiveSUs=2
+        saAmfSGNumPrefStandbySUs=1
+        saAmfSGMaxActiveSIsperSUs=1
+        saAmfSGMaxStandbySIsperSUs=2";
+    let sus = [("SU1", "n1"), ("SU2", "n2"), ("SU3", "n3")];
+    model_config("nplusm", extra, &sus, false, &["SI1", "SI2"])
+}
+
+/// N+M 2+1: SU1 and SU2 ACTIVE for one SI each, SU3 STANDBY for both.
+fn n_plus_m() -> State {
+    let mut s = model_state(&n_plus_m_config());
+    for (i, name) in ["n1", "n2", "n3"].iter().enumerate() {
+        join_node(&mut s, i as u32 + 1, name);
+    }
+    let (code, out) = ev(&mut s, 1, 11, Event::Register { comp: dn("SU1", "C") });
+    assert_eq!(code, error::OK);
+    assert_eq!(set_csis(&out), [(11, wire::HA_ACTIVE, W1.into(), wire::CSI_ADD_ONE, String::new())]);
+    let (_, out) = ev(&mut s, 2, 22, Event::Register { comp: dn("SU2", "C") });
+    assert_eq!(
+        set_csis(&out),
+        [(22, wire::HA_ACTIVE, W2.into(), wire::CSI_ADD_ONE, String::new())],
+        "SU1 carries its one SI: the second goes to SU2, and no SU is left to be STANDBY"
+    );
+    let (_, out) = ev(&mut s, 3, 33, Event::Register { comp: dn("SU3", "C") });
+    let peer = |su| String::from_utf8(dn(su, "C")).unwrap();
+    assert_eq!(
+        set_csis(&out),
+        [
+            (33, wire::HA_STANDBY, W1.into(), wire::CSI_ADD_ONE, peer("SU1")),
+            (33, wire::HA_STANDBY, W2.into(), wire::CSI_ADD_ONE, peer("SU2"))
+        ],
+        "the one standby SU protects both SIs"
+    );
+    s
+}
+
+#[test]
+fn n_plus_m_fails_over_to_the_standby_and_restores_redundancy() {
+    let mut s = n_plus_m();
+    let mut out = Vec::new();
+    s.closed(1, ConnId(11), &mut out);
+    let c1 = String::from_utf8(dn("SU1", "C")).unwrap();
+    assert_eq!(
+        set_csis(&out),
+        [(33, wire::HA_ACTIVE, W1.into(), wire::CSI_TARGET_ONE, c1.clone())],
+        "the standby takes SI1 over, naming the failed active"
+    );
+    assert_eq!(removes(&out), [(33, W2.to_string())], "an active SU of N+M is no standby: SI2's goes");
+    assert!(out.contains(&Effect::Cleanup { node: 1, comp: 0, round: 3 }));
+    let removal = *s.pending.keys().last().unwrap();
+    assert_eq!(ev(&mut s, 3, 33, Event::Response { invocation: removal, error: error::OK }).0, error::OK);
+    // SU1 is repaired and becomes the standby SU of both SIs.
+    ev(&mut s, 1, 0, Event::ClcDone { comp: 0, round: 3, kind: Kind::Cleanup, ok: true });
+    let (_, out) = ev(&mut s, 1, 13, Event::Register { comp: dn("SU1", "C") });
+    let peer = |su| String::from_utf8(dn(su, "C")).unwrap();
+    assert_eq!(
+        set_csis(&out),
+        [
+            (13, wire::HA_STANDBY, W1.into(), wire::CSI_ADD_ONE, peer("SU3")),
+            (13, wire::HA_STANDBY, W2.into(), wire::CSI_ADD_ONE, peer("SU2"))
+        ]
+    );
+    assert_eq!(s.ha_state(2, W1.as_bytes()), Some(wire::HA_ACTIVE));
+    assert_eq!(s.ha_state(2, W2.as_bytes()), None);
+    assert_eq!(s.protection_group(W2.as_bytes()).unwrap().len(), 2);
+}
+
+#[test]
+fn n_plus_m_node_failover() {
+    let mut s = n_plus_m();
+    let mut out = Vec::new();
+    s.left(&[1, 3], &mut out);
+    let c2 = String::from_utf8(dn("SU2", "C")).unwrap();
+    assert_eq!(set_csis(&out), [(33, wire::HA_ACTIVE, W2.into(), wire::CSI_TARGET_ONE, c2)]);
+    assert_eq!(removes(&out), [(33, W1.to_string())]);
+    assert_eq!(s.protection_group(W1.as_bytes()).unwrap(), [(dn("SU1", "C"), wire::HA_ACTIVE, 0)]);
+    // Node 2 comes back: SU2 is the standby of both.
+    join_node(&mut s, 2, "n2");
+    let (_, out) = ev(&mut s, 2, 23, Event::Register { comp: dn("SU2", "C") });
+    assert_eq!(
+        set_csis(&out).iter().map(|x| (x.1, x.2.as_str())).collect::<Vec<_>>(),
+        [(wire::HA_STANDBY, W1), (wire::HA_STANDBY, W2)]
+    );
+}
+
+#[test]
+fn no_redundancy_moves_the_si_to_a_spare_su_and_never_assigns_standby() {
+    let sus = [("SU1", "n1"), ("SU2", "n2")];
+    let mut s = model_state(&model_config("noredundancy", "", &sus, false, &["SI1"]));
+    join_node(&mut s, 1, "n1");
+    join_node(&mut s, 2, "n2");
+    let (_, out) = ev(&mut s, 1, 11, Event::Register { comp: dn("SU1", "C") });
+    assert_eq!(set_csis(&out), [(11, wire::HA_ACTIVE, W1.into(), wire::CSI_ADD_ONE, String::new())]);
+    let (_, out) = ev(&mut s, 2, 22, Event::Register { comp: dn("SU2", "C") });
+    assert_eq!(set_csis(&out), [], "no standby in this model");
+    let (_, out) = ev(&mut s, 1, 11, Event::ErrorReport { comp: dn("SU1", "C"), recovery: wire::NO_RECOMMENDATION });
+    assert_eq!(set_csis(&out), [(22, wire::HA_ACTIVE, W1.into(), wire::CSI_ADD_ONE, String::new())]);
+    ev(&mut s, 1, 0, Event::ClcDone { comp: 0, round: 3, kind: Kind::Cleanup, ok: true });
+    let (_, out) = ev(&mut s, 1, 13, Event::Register { comp: dn("SU1", "C") });
+    assert_eq!(set_csis(&out), [], "the repaired SU is a spare");
+    // Two SIs on two SUs: one each (one SI per SU).
+    let mut s = model_state(&model_config("noredundancy", "", &sus, false, &["SI1", "SI2"]));
+    join_node(&mut s, 1, "n1");
+    join_node(&mut s, 2, "n2");
+    assert_eq!(set_csis(&ev(&mut s, 1, 11, Event::Register { comp: dn("SU1", "C") }).1).len(), 1);
+    assert_eq!(set_csis(&ev(&mut s, 2, 22, Event::Register { comp: dn("SU2", "C") }).1)[0].2, W2);
+}
+
+/// 2N of two SUs with components C and D each, all registered
+/// (SU1: C conn 11, D conn 12; SU2: C 21, D 22), every callback answered.
+fn two_components() -> State {
+    let sus = [("SU1", "n1"), ("SU2", "n2")];
+    let mut s = model_state(&model_config("2n", "", &sus, true, &["SI1"]));
+    join_node(&mut s, 1, "n1");
+    join_node(&mut s, 2, "n2");
+    for (node, su, comp, conn) in [(1, "SU1", "C", 11), (1, "SU1", "D", 12), (2, "SU2", "C", 21), (2, "SU2", "D", 22)] {
+        assert_eq!(ev(&mut s, node, conn, Event::Register { comp: dn(su, comp) }).0, error::OK);
+    }
+    for inv in s.pending.keys().copied().collect::<Vec<_>>() {
+        ev(&mut s, 1, 0, Event::Response { invocation: inv, error: error::OK });
+    }
+    assert_eq!(s.ha_state(1, b"safCsi=D,safSi=SI1,safApp=APP"), Some(wire::HA_ACTIVE));
+    s
+}
+
+/// (conn, invocation) of each terminate callback.
+fn terminates(out: &[Effect]) -> Vec<(u64, u64)> {
+    out.iter()
+        .filter_map(|e| match e {
+            Effect::Tell { conn, callback: Callback::Terminate { invocation, .. }, .. } => Some((conn.0, *invocation)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_failover_terminates_the_healthy_components_of_the_su() {
+    let mut s = two_components();
+    let mut out = Vec::new();
+    s.closed(1, ConnId(11), &mut out);
+    let t = terminates(&out);
+    assert_eq!(t.len(), 1);
+    assert_eq!(t[0].0, 12, "D, healthy, is asked to terminate");
+    assert!(out.contains(&Effect::Cleanup { node: 1, comp: 0, round: 3 }), "C, failed, is cleaned up");
+    assert_eq!(
+        set_csis(&out).iter().map(|x| (x.0, x.1)).collect::<Vec<_>>(),
+        [(21, wire::HA_ACTIVE), (22, wire::HA_ACTIVE)]
+    );
+    assert_eq!(s.comps[1].presence, Presence::Terminating);
+    // D answers (then exits): it is instantiated again at once; its
+    // connection closing later is no error.
+    let (_, out) = ev(&mut s, 1, 12, Event::Response { invocation: t[0].1, error: error::OK });
+    assert_eq!(out, [Effect::Instantiate { node: 1, comp: 1, round: 4 }]);
+    let mut out = Vec::new();
+    s.closed(1, ConnId(12), &mut out);
+    assert_eq!(out, []);
+}
+
+#[test]
+fn an_unanswered_terminate_falls_back_to_the_command_then_cleanup() {
+    let mut s = two_components();
+    let mut out = Vec::new();
+    s.closed(1, ConnId(11), &mut out);
+    assert_eq!(terminates(&out).len(), 1);
+    let due = s.next_deadline().unwrap();
+    assert_eq!(due, s.time + 500_000_000, "saAmfCompTerminateCallbackTimeOut");
+    let mut out = Vec::new();
+    s.advance(due - 1, &mut out);
+    assert_eq!(out, []);
+    s.advance(due, &mut out);
+    out.retain(|e| !matches!(e, Effect::Note(_)));
+    assert_eq!(out, [Effect::Terminate { node: 1, comp: 1, round: 3 }], "the terminate command");
+    let (_, out) = ev(&mut s, 1, 0, Event::ClcDone { comp: 1, round: 3, kind: Kind::Terminate, ok: false });
+    assert_eq!(out, [Effect::Cleanup { node: 1, comp: 1, round: 4 }], "it failed: cleanup");
+    let (_, out) = ev(&mut s, 1, 0, Event::ClcDone { comp: 1, round: 4, kind: Kind::Cleanup, ok: true });
+    assert_eq!(out, [Effect::Instantiate { node: 1, comp: 1, round: 5 }]);
+}
+
+#[test]
+fn an_unanswered_csi_set_is_an_error_of_the_component() {
+    let mut s = running("component_restart");
+    let pending: Vec<_> = s.pending.iter().map(|(i, p)| (*i, p.comp)).collect();
+    assert_eq!(pending.len(), 2, "both CSI sets wait for their answer");
+    // The standby answers; the active does not, within 2000 ms.
+    ev(&mut s, 2, 22, Event::Response { invocation: pending[1].0, error: error::OK });
+    let due = s.next_deadline().unwrap();
+    assert_eq!(due, s.time + 2_000_000_000);
+    let mut out = Vec::new();
+    s.advance(due, &mut out);
+    assert!(out.iter().any(|e| matches!(e, Effect::Note(n) if n.contains("did not answer its CSI set callback"))));
+    out.retain(|e| !matches!(e, Effect::Note(_)));
+    assert_eq!(out, [Effect::Cleanup { node: 1, comp: 0, round: 3 }], "restarted per saAmfCompRecoveryOnError");
+    assert_eq!(s.pending.len(), 0);
+    // An answer after the restart is refused.
+    assert_eq!(ev(&mut s, 1, 11, Event::Response { invocation: pending[0].0, error: error::OK }).0, error::NOT_EXIST);
+}
+
+#[test]
+fn the_dynamic_state_with_pending_callbacks_survives_sync() {
+    let mut s = n_plus_m();
+    let mut out = Vec::new();
+    s.closed(1, ConnId(11), &mut out);
+    let mut w = Writer::new();
+    s.encode_dynamic(&mut w);
+    assert_eq!(model_state(&n_plus_m_config()).decode_dynamic(w.as_slice()).unwrap(), s);
+}
