@@ -149,6 +149,8 @@ pub struct State {
     /// SI -> the unit that held its ACTIVE assignment until it failed
     /// (named to the component that takes over).
     pub prev_active: BTreeMap<usize, usize>,
+    /// Cluster times of each unit's recent SU restarts (escalation).
+    pub su_restarts: Vec<Vec<i64>>,
 }
 
 /// A callback waiting for its `saAmfResponse`.
@@ -206,6 +208,7 @@ impl State {
             comps: vec![fresh; refs.len()],
             assigned: BTreeMap::new(),
             prev_active: BTreeMap::new(),
+            su_restarts: vec![Vec::new(); units.len()],
             refs,
             units,
             model,
@@ -485,42 +488,60 @@ impl State {
     }
 
     /// An error of component `c`; `recovery` as recommended
-    /// (`NO_RECOMMENDATION`: the configured one), escalated per the SG.
+    /// (`NO_RECOMMENDATION`: the configured one), escalated per the SG:
+    /// more than `saAmfSGCompRestartMax` component restarts within
+    /// `saAmfSGCompRestartProb` make an SU restart, more than
+    /// `saAmfSGSuRestartMax` SU restarts within `saAmfSGSuRestartProb` an
+    /// SU failover.
     fn failure(&mut self, c: usize, recovery: u32, out: &mut Vec<Effect>) {
         let r = self.refs[c];
+        let u = r.unit;
         let sg = &self.model.sgs[r.sg];
-        let mut recovery = if recovery == wire::NO_RECOMMENDATION { self.comp_conf(c).recovery } else { recovery };
+        let recovery = if recovery == wire::NO_RECOMMENDATION { self.comp_conf(c).recovery } else { recovery };
         self.pending.retain(|_, p| p.comp != c);
         if recovery == wire::COMPONENT_RESTART {
             let since = self.time.saturating_sub(ns(sg.comp_restart_prob_ms));
             let st = &mut self.comps[c];
             st.restarts.retain(|t| *t > since);
-            if st.restarts.len() as u32 >= sg.comp_restart_max {
-                out.push(Effect::Note(format!("{} restarted too often: failover", self.dn(c))));
-                recovery = wire::COMPONENT_FAILOVER;
-            } else {
+            if (st.restarts.len() as u32) < sg.comp_restart_max {
                 st.restarts.push(self.time);
+                out.push(Effect::Note(format!("restarting {}", self.dn(c))));
+                self.restart(c, out);
+                return;
             }
-        }
-        if recovery == wire::COMPONENT_RESTART {
-            out.push(Effect::Note(format!("restarting {}", self.dn(c))));
-            self.restart(c, out);
-            return;
+            let since = self.time.saturating_sub(ns(sg.su_restart_prob_ms));
+            let times = &mut self.su_restarts[u];
+            times.retain(|t| *t > since);
+            if (times.len() as u32) < sg.su_restart_max {
+                times.push(self.time);
+                out.push(Effect::Note(format!("{} restarted too often: restarting its SU", self.dn(c))));
+                // The SU keeps its assignments: its components get their
+                // CSIs back as they register again.
+                self.stop_unit(u, c, out);
+                return;
+            }
+            out.push(Effect::Note(format!("the SU of {} restarted too often: failover", self.dn(c))));
         }
         // Failover of the whole SU (node-level recoveries act on this SU
-        // only: other SUs of the node are left alone). The failed
-        // component is cleaned up, the others of its SU terminated.
-        let u = r.unit;
+        // only: other SUs of the node are left alone).
         out.push(Effect::Note(format!("failing over the SU of {}", self.dn(c))));
+        self.su_restarts[u].clear();
+        self.stop_unit(u, c, out);
+        self.unassign(u, out);
+    }
+
+    /// Every component of unit `u` is stopped, then instantiated again:
+    /// the failed one (`failed`) and those not running cleaned up, the
+    /// others terminated.
+    fn stop_unit(&mut self, u: usize, failed: usize, out: &mut Vec<Effect>) {
         for comp in self.unit_comps(u).collect::<Vec<_>>() {
             self.comps[comp].restarts.clear();
-            if comp != c && self.comps[comp].presence == Presence::Instantiated {
+            if comp != failed && self.comps[comp].presence == Presence::Instantiated {
                 self.terminate(comp, out);
             } else {
                 self.restart(comp, out);
             }
         }
-        self.unassign(u, out);
     }
 
     /// Cleanup, then instantiation, of component `c`.
@@ -875,6 +896,12 @@ impl State {
         for (&si, &u) in &self.prev_active {
             w.u32(si as u32).u32(u as u32);
         }
+        for times in &self.su_restarts {
+            w.u32(times.len() as u32);
+            for t in times {
+                w.i64(*t);
+            }
+        }
     }
 
     /// This state with the dynamic part read from `item` (same model).
@@ -939,6 +966,10 @@ impl State {
                 return Err(bad("previous active", si as u64));
             }
             s.prev_active.insert(si, u);
+        }
+        for times in s.su_restarts.iter_mut() {
+            let k = r.count(1024, 8, "su restarts")?;
+            *times = (0..k).map(|_| r.i64("su restart")).collect::<Result<_, _>>()?;
         }
         r.finish()?;
         Ok(s)

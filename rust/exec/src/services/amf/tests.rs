@@ -230,22 +230,66 @@ fn a_dead_active_component_fails_over_and_comes_back_standby() {
     assert_eq!(sets(&out), [(1, 13, wire::HA_STANDBY, wire::CSI_ADD_ONE, 0, C2.to_vec())], "redundancy restored");
 }
 
+/// An error report on C1 a second later: the notes, the effects.
+fn report(s: &mut State) -> (Vec<String>, Vec<Effect>) {
+    s.time += 1_000_000_000;
+    let mut out = Vec::new();
+    let code = s.apply_event(1, ConnId(0), Event::ErrorReport { comp: C1.to_vec(), recovery: 1 }, &mut out);
+    assert_eq!(code, error::OK);
+    let notes = out.iter().filter_map(|e| if let Effect::Note(n) = e { Some(n.clone()) } else { None }).collect();
+    out.retain(|e| !matches!(e, Effect::Note(_)));
+    (notes, out)
+}
+
 #[test]
 fn restarts_keep_the_ha_state_until_they_escalate() {
     let mut s = running("component_restart");
-    for round in [3, 5] {
-        s.time += 1_000_000_000;
-        let (code, out) = ev(&mut s, 1, 0, Event::ErrorReport { comp: C1.to_vec(), recovery: wire::NO_RECOMMENDATION });
-        assert_eq!(code, error::OK);
+    let mut conn = 30;
+    // saAmfSGCompRestartMax=2, saAmfSGSuRestartMax=2: two component
+    // restarts, then an SU restart (which clears the count), twice over.
+    for su_restart in [false, false, true, false, false, true, false, false] {
+        let (notes, out) = report(&mut s);
+        let round = s.comps[0].round;
         assert_eq!(out, [Effect::Cleanup { node: 1, comp: 0, round }], "a restart, no failover");
+        let which = if su_restart { "restarting its SU" } else { "restarting safComp" };
+        assert!(notes.iter().any(|n| n.contains(which)), "{which}: {notes:?}");
         ev(&mut s, 1, 0, Event::ClcDone { comp: 0, round, kind: Kind::Cleanup, ok: true });
-        let (_, out) = ev(&mut s, 1, 30 + round as u64, Event::Register { comp: C1.to_vec() });
+        conn += 1;
+        let (_, out) = ev(&mut s, 1, conn, Event::Register { comp: C1.to_vec() });
         assert_eq!(sets(&out)[0].2, wire::HA_ACTIVE, "active again after the restart");
     }
-    // The third within saAmfSGCompRestartProb: failover.
-    let (_, out) = ev(&mut s, 1, 0, Event::ErrorReport { comp: C1.to_vec(), recovery: wire::NO_RECOMMENDATION });
+    // The third SU restart within saAmfSGSuRestartProb: failover.
+    let (notes, out) = report(&mut s);
+    assert!(notes.iter().any(|n| n.contains("restarted too often: failover")), "{notes:?}");
     assert_eq!(sets(&out)[0].2, wire::HA_ACTIVE);
     assert_eq!(sets(&out)[0].0, 2, "the other node's component");
+}
+
+#[test]
+fn an_su_restart_terminates_the_healthy_components_and_keeps_the_assignment() {
+    let text = model_config("2n", "", &[("SU1", "n1"), ("SU2", "n2")], true, &["SI1"]);
+    let mut s = model_state(&text.replace("component_failover", "component_restart"));
+    join_node(&mut s, 1, "n1");
+    join_node(&mut s, 2, "n2");
+    for (node, su, comp, conn) in [(1, "SU1", "C", 11), (1, "SU1", "D", 12), (2, "SU2", "C", 21), (2, "SU2", "D", 22)] {
+        assert_eq!(ev(&mut s, node, conn, Event::Register { comp: dn(su, comp) }).0, error::OK);
+    }
+    let c1 = dn("SU1", "C");
+    for _ in 0..2 {
+        ev(&mut s, 1, 0, Event::ErrorReport { comp: c1.clone(), recovery: 1 });
+        let round = s.comps[0].round;
+        ev(&mut s, 1, 0, Event::ClcDone { comp: 0, round, kind: Kind::Cleanup, ok: true });
+        ev(&mut s, 1, 13, Event::Register { comp: c1.clone() });
+    }
+    let (_, out) = ev(&mut s, 1, 0, Event::ErrorReport { comp: c1.clone(), recovery: 1 });
+    assert_eq!(terminates(&out).iter().map(|t| t.0).collect::<Vec<_>>(), [12], "D is terminated");
+    assert_eq!(set_csis(&out), [], "no failover");
+    assert_eq!(s.ha_state(1, b"safCsi=D,safSi=SI1,safApp=APP"), Some(wire::HA_ACTIVE), "SU1 keeps SI1");
+    let (_, out) = ev(&mut s, 1, 12, Event::Response { invocation: terminates(&out)[0].1, error: error::OK });
+    let round = s.comps[1].round;
+    assert_eq!(out, [Effect::Instantiate { node: 1, comp: 1, round }]);
+    let (_, out) = ev(&mut s, 1, 14, Event::Register { comp: dn("SU1", "D") });
+    assert_eq!(set_csis(&out), [(14, wire::HA_ACTIVE, "safCsi=D,safSi=SI1,safApp=APP".into(), 1, String::new())]);
 }
 
 #[test]
