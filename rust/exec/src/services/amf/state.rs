@@ -11,7 +11,7 @@
 //! done on some node is returned as [`Effect`]s, which the node concerned
 //! carries out (`super::Amf`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use ais_ipc::amf::{self as wire, Callback, CsiDescriptor};
@@ -151,6 +151,9 @@ pub struct State {
     pub prev_active: BTreeMap<usize, usize>,
     /// Cluster times of each unit's recent SU restarts (escalation).
     pub su_restarts: Vec<Vec<i64>>,
+    /// SIs whose ACTIVE was quiesced before it left (a switchover): the
+    /// taker-over is told `SA_AMF_CSI_QUIESCED`.
+    pub switched: BTreeSet<usize>,
 }
 
 /// A callback waiting for its `saAmfResponse`.
@@ -209,6 +212,7 @@ impl State {
             assigned: BTreeMap::new(),
             prev_active: BTreeMap::new(),
             su_restarts: vec![Vec::new(); units.len()],
+            switched: BTreeSet::new(),
             refs,
             units,
             model,
@@ -371,7 +375,8 @@ impl State {
                         out.push(Effect::Note(format!("component {} refused its CSI assignment", self.dn(c))));
                         self.failure(c, recovery, out);
                     }
-                    _ => {}
+                    conf::Callback::CsiSet => self.finish_quiesces(out),
+                    conf::Callback::CsiRemove => {}
                 }
                 error::OK
             }
@@ -522,12 +527,67 @@ impl State {
             }
             out.push(Effect::Note(format!("the SU of {} restarted too often: failover", self.dn(c))));
         }
-        // Failover of the whole SU (node-level recoveries act on this SU
-        // only: other SUs of the node are left alone).
+        // Failover of the whole SU; the node-level recoveries act on the
+        // other SUs of its node too: failed over (node failover,
+        // failfast: the node cannot be rebooted from here) or switched
+        // over (their ACTIVE assignments quiesced, then taken over).
         out.push(Effect::Note(format!("failing over the SU of {}", self.dn(c))));
         self.su_restarts[u].clear();
         self.stop_unit(u, c, out);
         self.unassign(u, out);
+        let Some(host) = self.unit_host(u) else { return };
+        let others: Vec<usize> = (0..self.units.len()).filter(|&v| v != u && self.unit_host(v) == Some(host)).collect();
+        match recovery {
+            wire::NODE_FAILOVER | wire::NODE_FAILFAST => {
+                for v in others {
+                    self.stop_unit(v, usize::MAX, out);
+                    self.unassign(v, out);
+                }
+            }
+            wire::NODE_SWITCHOVER => {
+                for v in others {
+                    self.switch_over(v, out);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Unit `u` gives up its ACTIVE assignments in order: each is set
+    /// QUIESCED; once its components answered, the STANDBY takes it over
+    /// ([`State::finish_quiesces`]).
+    fn switch_over(&mut self, u: usize, out: &mut Vec<Effect>) {
+        let actives: Vec<usize> =
+            self.sis_of(u).into_iter().filter(|&(_, ha)| ha == wire::HA_ACTIVE).map(|(si, _)| si).collect();
+        for si in actives {
+            out.push(Effect::Note(format!("switching over SI {}", self.model.sis[si].name)));
+            self.assigned.insert((u, si), wire::HA_QUIESCED);
+            self.set_csis(u, si, wire::HA_QUIESCED, wire::CSI_TARGET_ONE, 0, None, out);
+        }
+        self.finish_quiesces(out);
+    }
+
+    /// Quiesced assignments whose components all answered are removed;
+    /// their SIs are taken over.
+    fn finish_quiesces(&mut self, out: &mut Vec<Effect>) {
+        let waiting = |s: &State, u: usize| {
+            s.pending.values().any(|p| p.op == conf::Callback::CsiSet && s.refs[p.comp].unit == u)
+        };
+        let done: Vec<(usize, usize)> = self
+            .assigned
+            .iter()
+            .filter(|&(&(u, _), &ha)| ha == wire::HA_QUIESCED && !waiting(self, u))
+            .map(|(&k, _)| k)
+            .collect();
+        if done.is_empty() {
+            return;
+        }
+        for (u, si) in done {
+            self.remove_assignment(u, si, out);
+            self.prev_active.insert(si, u);
+            self.switched.insert(si);
+        }
+        self.assign(out);
     }
 
     /// Every component of unit `u` is stopped, then instantiated again:
@@ -625,7 +685,7 @@ impl State {
 
     fn drop_assignments(&mut self, u: usize) {
         for (si, ha) in self.sis_of(u) {
-            if ha == wire::HA_ACTIVE {
+            if matches!(ha, wire::HA_ACTIVE | wire::HA_QUIESCED) {
                 self.prev_active.insert(si, u);
             }
             self.assigned.remove(&(u, si));
@@ -655,8 +715,9 @@ impl State {
         units.sort_by_key(|&u| (rank(self.model.sgs[g].sus[self.units[u].1].rank), u));
         let (active, standby) = (wire::HA_ACTIVE, wire::HA_STANDBY);
         // Takeover by the STANDBY.
+        let quiesced = wire::HA_QUIESCED;
         for &si in &sis {
-            if self.holder(si, active).is_some() {
+            if self.holder(si, active).is_some() || self.holder(si, quiesced).is_some() {
                 continue;
             }
             let Some(s) = self.holder(si, standby) else { continue };
@@ -665,7 +726,9 @@ impl State {
             }
             self.assigned.insert((s, si), active);
             let prev = self.prev_active.remove(&si);
-            self.set_csis(s, si, active, wire::CSI_TARGET_ONE, wire::TRANSITION_NOT_QUIESCED, prev, out);
+            let transition =
+                if self.switched.remove(&si) { wire::TRANSITION_QUIESCED } else { wire::TRANSITION_NOT_QUIESCED };
+            self.set_csis(s, si, active, wire::CSI_TARGET_ONE, transition, prev, out);
         }
         // An SU that took over drops its other STANDBY assignments.
         for &u in &units {
@@ -676,7 +739,7 @@ impl State {
             }
         }
         for &si in &sis {
-            if self.holder(si, active).is_some() {
+            if self.holder(si, active).is_some() || self.holder(si, quiesced).is_some() {
                 continue;
             }
             let active_sus = units.iter().filter(|&&u| self.count(u, active) > 0).count();
@@ -692,6 +755,7 @@ impl State {
             let Some(u) = pick else { continue };
             self.assigned.insert((u, si), active);
             self.prev_active.remove(&si);
+            self.switched.remove(&si);
             self.set_csis(u, si, active, wire::CSI_ADD_ONE, wire::TRANSITION_NEW_ASSIGN, None, out);
         }
         for &si in &sis {
@@ -902,6 +966,10 @@ impl State {
                 w.i64(*t);
             }
         }
+        w.u32(self.switched.len() as u32);
+        for si in &self.switched {
+            w.u32(*si as u32);
+        }
     }
 
     /// This state with the dynamic part read from `item` (same model).
@@ -943,7 +1011,7 @@ impl State {
             if u >= units || si >= sis || self.model.sis[si].sg != self.units[u].0 {
                 return Err(bad("assignment", u as u64));
             }
-            if !matches!(ha, wire::HA_ACTIVE | wire::HA_STANDBY) {
+            if !matches!(ha, wire::HA_ACTIVE | wire::HA_STANDBY | wire::HA_QUIESCED) {
                 return Err(bad("ha", ha.into()));
             }
             s.assigned.insert((u, si), ha);
@@ -970,6 +1038,14 @@ impl State {
         for times in s.su_restarts.iter_mut() {
             let k = r.count(1024, 8, "su restarts")?;
             *times = (0..k).map(|_| r.i64("su restart")).collect::<Result<_, _>>()?;
+        }
+        s.switched.clear();
+        for _ in 0..r.count(sis, 4, "switched")? {
+            let si = r.u32("si")? as usize;
+            if si >= sis {
+                return Err(bad("switched si", si as u64));
+            }
+            s.switched.insert(si);
         }
         r.finish()?;
         Ok(s)

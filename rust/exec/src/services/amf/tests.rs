@@ -692,3 +692,80 @@ fn the_dynamic_state_with_pending_callbacks_survives_sync() {
     s.encode_dynamic(&mut w);
     assert_eq!(model_state(&n_plus_m_config()).decode_dynamic(w.as_slice()).unwrap(), s);
 }
+
+/// Two applications, each a 2N pair on n1 and n2 (APP: SI1, BPP: SI2),
+/// all registered (n1: 11 APP, 12 BPP; n2: 21, 22), every callback
+/// answered: SI1 and SI2 ACTIVE on n1.
+fn two_apps() -> State {
+    let sus = [("SU1", "n1"), ("SU2", "n2")];
+    let text = model_config("2n", "", &sus, false, &["SI1"]);
+    let other = model_config("2n", "", &sus, false, &["SI2"]).replace("safApp = APP", "safApp = BPP");
+    let app = &other[other.find("    safApp = BPP").unwrap()..other.rfind("}\n").unwrap()];
+    let mut s = model_state(&format!("{}{app}}}\n", &text[..text.rfind("}\n").unwrap()]));
+    join_node(&mut s, 1, "n1");
+    join_node(&mut s, 2, "n2");
+    for (node, app, su, conn) in
+        [(1, "APP", "SU1", 11), (2, "APP", "SU2", 21), (1, "BPP", "SU1", 12), (2, "BPP", "SU2", 22)]
+    {
+        let comp = format!("safComp=C,safSu={su},safSg=SG,safApp={app}").into_bytes();
+        assert_eq!(ev(&mut s, node, conn, Event::Register { comp }).0, error::OK);
+    }
+    for inv in s.pending.keys().copied().collect::<Vec<_>>() {
+        ev(&mut s, 1, 0, Event::Response { invocation: inv, error: error::OK });
+    }
+    assert_eq!(s.ha_state(2, b"safCsi=W,safSi=SI2,safApp=BPP"), Some(wire::HA_ACTIVE));
+    s
+}
+
+#[test]
+fn node_switchover_quiesces_the_other_sus_of_the_node_before_their_standby_takes_over() {
+    let mut s = two_apps();
+    let c1 = b"safComp=C,safSu=SU1,safSg=SG,safApp=APP".to_vec();
+    let b1 = b"safComp=C,safSu=SU1,safSg=SG,safApp=BPP".to_vec();
+    let (_, out) = ev(&mut s, 1, 11, Event::ErrorReport { comp: c1.clone(), recovery: wire::NODE_SWITCHOVER });
+    assert_eq!(
+        sets(&out),
+        [
+            (2, 21, wire::HA_ACTIVE, wire::CSI_TARGET_ONE, wire::TRANSITION_NOT_QUIESCED, c1),
+            (1, 12, wire::HA_QUIESCED, wire::CSI_TARGET_ONE, 0, vec![])
+        ],
+        "the failed SU fails over; the other SU of its node is quiesced first"
+    );
+    assert_eq!(s.ha_state(2, b"safCsi=W,safSi=SI2,safApp=BPP"), Some(wire::HA_QUIESCED));
+    let quiesce = *s.pending.iter().find(|(_, p)| p.comp == 2).unwrap().0;
+    let (_, out) = ev(&mut s, 1, 12, Event::Response { invocation: quiesce, error: error::OK });
+    assert_eq!(removes(&out), [(12, "safCsi=W,safSi=SI2,safApp=BPP".to_string())]);
+    assert_eq!(
+        sets(&out),
+        [
+            (2, 22, wire::HA_ACTIVE, wire::CSI_TARGET_ONE, wire::TRANSITION_QUIESCED, b1.clone()),
+            (1, 12, wire::HA_STANDBY, wire::CSI_ADD_ONE, 0, b"safComp=C,safSu=SU2,safSg=SG,safApp=BPP".to_vec())
+        ],
+        "its standby takes over (QUIESCED transition), it becomes the standby"
+    );
+    assert_eq!(s.comps[2].presence, Presence::Instantiated, "switched over, not restarted");
+}
+
+#[test]
+fn an_unanswered_quiesce_fails_the_su_over() {
+    let mut s = two_apps();
+    let c1 = b"safComp=C,safSu=SU1,safSg=SG,safApp=APP".to_vec();
+    ev(&mut s, 1, 11, Event::ErrorReport { comp: c1, recovery: wire::NODE_SWITCHOVER });
+    let due = s.pending.values().find(|p| p.comp == 2).unwrap().due;
+    let mut out = Vec::new();
+    s.advance(due, &mut out);
+    let b1 = b"safComp=C,safSu=SU1,safSg=SG,safApp=BPP".to_vec();
+    assert!(sets(&out).contains(&(2, 22, wire::HA_ACTIVE, 2, wire::TRANSITION_NOT_QUIESCED, b1)), "{out:?}");
+}
+
+#[test]
+fn node_failover_fails_over_every_su_of_the_node() {
+    let mut s = two_apps();
+    let c1 = b"safComp=C,safSu=SU1,safSg=SG,safApp=APP".to_vec();
+    let (_, out) = ev(&mut s, 1, 11, Event::ErrorReport { comp: c1, recovery: wire::NODE_FAILOVER });
+    assert_eq!(
+        sets(&out).iter().map(|x| (x.1, x.2, x.4)).collect::<Vec<_>>(),
+        [(21, wire::HA_ACTIVE, wire::TRANSITION_NOT_QUIESCED), (22, wire::HA_ACTIVE, wire::TRANSITION_NOT_QUIESCED)]
+    );
+    assert_eq!(terminates(&out).iter().map(|t| t.0).collect::<Vec<_>>(), [12], "the healthy one is terminated");
+}
