@@ -54,7 +54,7 @@ pub const CSI_SET: u32 = 20;
 pub const CSI_REMOVE: u32 = 21;
 pub const HEALTHCHECK: u32 = 22;
 pub const PG_CHANGED: u32 = 23;
-pub const TERMINATE: u32 = 24;
+pub const TERMINATE: u32 = 25;
 
 /// Track flags (`saAis.h`).
 pub const TRACK_CURRENT: u8 = 0x01;
