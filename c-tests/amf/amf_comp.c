@@ -6,7 +6,7 @@
  * named by $AMF_LOG (set in amf.conf's saAmfCompCmdEnv):
  *
  *   <ns since epoch> <pid> <component> REGISTERED
- *   <ns> <pid> <component> CSISET <ACTIVE|STANDBY> <csi> flags=<f> peer=<comp> attr=<name>=<value> get=<ACTIVE|STANDBY|err>
+ *   <ns> <pid> <component> CSISET <ACTIVE|STANDBY|QUIESCED> <csi> flags=<f> peer=<comp> attr=<name>=<value> get=<ACTIVE|STANDBY|err> response=<r> transition=<t>
  *   <ns> <pid> <component> HEALTHCHECK key1
  *   <ns> <pid> <component> CSIREMOVE <csi>
  *   <ns> <pid> <component> TERMINATE          (answered; it exits)
@@ -87,11 +87,11 @@ static void csi_set(SaInvocationT invocation, const SaNameT *comp, SaAmfHAStateT
     }
     SaAisErrorT r = saAmfResponse(handle, invocation, SA_AIS_OK);
     SaAisErrorT g = saAmfHAStateGet(handle, comp, &d->csiName, &got);
-    note("CSISET %s %.*s flags=%u peer=%.*s attr=%s=%s get=%s response=%d", ha_name(ha), (int)d->csiName.length,
+    note("CSISET %s %.*s flags=%u peer=%.*s attr=%s=%s get=%s response=%d transition=%d", ha_name(ha), (int)d->csiName.length,
          (const char *)d->csiName.value, (unsigned)d->csiFlags, (int)peer->length, (const char *)peer->value,
          d->csiAttr.number ? (const char *)d->csiAttr.attr[0].attrName : "-",
          d->csiAttr.number ? (const char *)d->csiAttr.attr[0].attrValue : "-", g == SA_AIS_OK ? ha_name(got) : "err",
-         (int)r);
+         (int)r, ha == SA_AMF_HA_ACTIVE ? (int)d->csiStateDescriptor.activeDescriptor.transitionDescriptor : 0);
 }
 
 static void csi_remove(SaInvocationT invocation, const SaNameT *comp, const SaNameT *csi, SaAmfCSIFlagsT flags)

@@ -23,9 +23,13 @@
 #      over; SIR ends ACTIVE again on one of them;
 #   5. kill -9 of the executive of SI2's active component: SI2's standby
 #      takes it over (time printed); the node restarts and its component
-#      becomes the standby of both SIs.
+#      becomes the standby of both SIs;
+#   6. node switchover: an error report recommending it (amf_api report)
+#      on NR's C of a node whose NM SU holds an ACTIVE: that SU is quiesced
+#      (CSI set QUIESCED), then its standby takes over with the QUIESCED
+#      transition, and the quiesced assignment is removed.
 #
-#   c-tests/amf/cluster3.sh <bin-dir> <amf_comp>
+#   c-tests/amf/cluster3.sh <bin-dir> <amf_comp> <amf_api>
 #
 # Needs root (unshare --uts); run it inside a network namespace of its
 # own on a shared machine (unicast on 127.0.0.1-3, port 6012).
@@ -34,6 +38,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/cluster.sh"
 cluster_init "amf 3 nodes" "$1" 6012
 comp=$2
+api=$3
 cluster_members=3
 cluster_extra='amf {
   mode: enabled
@@ -277,4 +282,35 @@ amf_node_start "$n"
 wait_count "$a2 CSISET STANDBY " $((before_sb + 2)) 40 ||
     cluster_fail "node $n came back but its component never became STANDBY of both SIs"
 echo "amf 3 nodes: node $n back, $(su_of "$a2") STANDBY for both SIs"
+
+# 6. Node switchover of the node of an ACTIVE NM SU that has an NR SU too.
+k=
+for si in SI1 SI2; do
+    case $(holder ACTIVE "safCsi=W,safSi=$si,safApp=APP") in
+    "$(nm SU1)") k=1 ;;
+    "$(nm SU2)") k=2 ;;
+    *) continue ;;
+    esac
+    x=$si
+    break
+done
+[ -n "$k" ] || cluster_fail "no ACTIVE NM SU on amf1 or amf2"
+xc="safCsi=W,safSi=$x,safApp=APP"
+owner=$(nm "SU$k")
+sby=$(holder STANDBY "$xc")
+before_q=$(count "$owner CSISET QUIESCED $xc ")
+before_a=$(count "$sby CSISET ACTIVE $xc ")
+before_rm=$(count "$owner CSIREMOVE $xc\$")
+# (NR's C may still be coming back after the node restart: a few tries.)
+for try in $(seq 20); do
+    node_run "$k" timeout 10 "$api" report "$(nr "R$k" C)" 4 > "$cluster_dir/report.log" 2>&1 && break
+    [ "$try" -lt 20 ] || cluster_fail "error report: $(cat "$cluster_dir/report.log")"
+    sleep 0.5
+done
+wait_count "$owner CSISET QUIESCED $xc " $((before_q + 1)) 10 || cluster_fail "$owner was never QUIESCED"
+wait_count "$sby CSISET ACTIVE $xc " $((before_a + 1)) 10 || cluster_fail "the standby never took $x over"
+line=$(last "$sby CSISET ACTIVE $xc ")
+echo "$line" | grep -q "flags=2 peer=$owner .*transition=2\$" || cluster_fail "switchover: $line"
+wait_count "$owner CSIREMOVE $xc\$" $((before_rm + 1)) 10 || cluster_fail "the quiesced assignment stayed"
+echo "amf 3 nodes: node switchover: $(su_of "$owner") QUIESCED for $x, then $(su_of "$sby") ACTIVE (transition QUIESCED)"
 echo "amf 3 nodes: passed"

@@ -34,7 +34,7 @@ if [ -x "$tmp/amf_comp" ] && [ -x "$tmp/amf_api" ]; then
         timeout -k 10 "$LIMIT" "$here/cluster.sh" "$bin" "$tmp/amf_comp" "$tmp/amf_api" \
         "$tmp/amf_api-ais"
     step "3-node N+M, no redundancy, terminate, callback timeouts (cluster3.sh)" \
-        timeout -k 10 "$LIMIT" "$here/cluster3.sh" "$bin" "$tmp/amf_comp"
+        timeout -k 10 "$LIMIT" "$here/cluster3.sh" "$bin" "$tmp/amf_comp" "$tmp/amf_api"
 fi
 
 ctest_finish
