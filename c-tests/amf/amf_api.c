@@ -9,6 +9,9 @@
  *   amf_api track N   tracks the protection group of CSI1 with
  *                     SA_TRACK_CHANGES_ONLY for N seconds, printing one line
  *                     per callback: "PG <members> <comp>=<ha>/<change> ..."
+ *   amf_api report C R
+ *                     saAmfComponentErrorReport of component C with
+ *                     recommended recovery R (a number); exit 0 if OK
  */
 #define _POSIX_C_SOURCE 200809L
 #include <poll.h>
@@ -214,12 +217,27 @@ static int check(void)
     return failures != 0;
 }
 
+static int report(const char *comp, int recovery)
+{
+    SaAmfCallbacksT cb = {0};
+    SaVersionT v = {'B', 1, 1};
+    SaAmfHandleT h;
+    SaNameT c = name(comp);
+    SaAisErrorT r = saAmfInitialize(&h, &cb, &v);
+    if (r == SA_AIS_OK)
+        r = saAmfComponentErrorReport(h, &c, 0, (SaAmfRecommendedRecoveryT)recovery, 0);
+    printf("REPORT %s %d: %d\n", comp, recovery, (int)r);
+    return r == SA_AIS_OK ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 4 && strcmp(argv[1], "report") == 0)
+        return report(argv[2], atoi(argv[3]));
     if (argc == 3 && strcmp(argv[1], "track") == 0)
         return track(atoi(argv[2]));
     if (argc == 2 && strcmp(argv[1], "check") == 0)
         return check();
-    fprintf(stderr, "usage: amf_api check | amf_api track <seconds>\n");
+    fprintf(stderr, "usage: amf_api check | amf_api track <seconds> | amf_api report <comp> <recovery>\n");
     return 2;
 }

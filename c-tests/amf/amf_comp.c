@@ -6,10 +6,16 @@
  * named by $AMF_LOG (set in amf.conf's saAmfCompCmdEnv):
  *
  *   <ns since epoch> <pid> <component> REGISTERED
- *   <ns> <pid> <component> CSISET <ACTIVE|STANDBY> <csi> flags=<f> peer=<comp> attr=<name>=<value> get=<ACTIVE|STANDBY|err>
+ *   <ns> <pid> <component> CSISET <ACTIVE|STANDBY|QUIESCED> <csi> flags=<f> peer=<comp> attr=<name>=<value> get=<ACTIVE|STANDBY|err> response=<r> transition=<t>
  *   <ns> <pid> <component> HEALTHCHECK key1
+ *   <ns> <pid> <component> CSIREMOVE <csi>
+ *   <ns> <pid> <component> TERMINATE          (answered; it exits)
+ *   <ns> <pid> <component> IGNORED <CSISET|TERMINATE> ...
  *
- * (get= is what saAmfHAStateGet says inside the callback.) It exits when
+ * (get= is what saAmfHAStateGet says inside the callback.) A test makes
+ * it leave a callback unanswered (IGNORED) by creating the file
+ * $AMF_PID_DIR/<component name, [^A-Za-z0-9=] as _>.ignore-<csiset|terminate>.
+ * It exits when
  * the executive's connection breaks (so a killed executive takes its
  * components with it, as a node failure would).
  */
@@ -22,6 +28,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <ctype.h>
 
 #include <corosync/saAmf.h>
 
@@ -43,6 +50,21 @@ static void note(const char *fmt, ...)
     fflush(out);
 }
 
+/* Whether the test asked this component to leave callback `what` unanswered. */
+static int ignoring(const char *what)
+{
+    const char *dir = getenv("AMF_PID_DIR");
+    char name[SA_MAX_NAME_LENGTH + 1], path[1024];
+    size_t i;
+    if (!dir)
+        return 0;
+    for (i = 0; i < me.length && i < SA_MAX_NAME_LENGTH; i++)
+        name[i] = isalnum(me.value[i]) || me.value[i] == '=' ? (char)me.value[i] : '_';
+    name[i] = 0;
+    snprintf(path, sizeof path, "%s/%s.ignore-%s", dir, name, what);
+    return access(path, F_OK) == 0;
+}
+
 static const char *ha_name(SaAmfHAStateT s)
 {
     switch (s) {
@@ -59,22 +81,25 @@ static void csi_set(SaInvocationT invocation, const SaNameT *comp, SaAmfHAStateT
     SaAmfHAStateT got = 0;
     const SaNameT *peer = ha == SA_AMF_HA_STANDBY ? &d->csiStateDescriptor.standbyDescriptor.activeCompName
                                                   : &d->csiStateDescriptor.activeDescriptor.activeCompName;
+    if (ignoring("csiset")) {
+        note("IGNORED CSISET %s %.*s", ha_name(ha), (int)d->csiName.length, (const char *)d->csiName.value);
+        return;
+    }
     SaAisErrorT r = saAmfResponse(handle, invocation, SA_AIS_OK);
     SaAisErrorT g = saAmfHAStateGet(handle, comp, &d->csiName, &got);
-    note("CSISET %s %.*s flags=%u peer=%.*s attr=%s=%s get=%s response=%d", ha_name(ha), (int)d->csiName.length,
+    note("CSISET %s %.*s flags=%u peer=%.*s attr=%s=%s get=%s response=%d transition=%d", ha_name(ha), (int)d->csiName.length,
          (const char *)d->csiName.value, (unsigned)d->csiFlags, (int)peer->length, (const char *)peer->value,
          d->csiAttr.number ? (const char *)d->csiAttr.attr[0].attrName : "-",
          d->csiAttr.number ? (const char *)d->csiAttr.attr[0].attrValue : "-", g == SA_AIS_OK ? ha_name(got) : "err",
-         (int)r);
+         (int)r, ha == SA_AMF_HA_ACTIVE ? (int)d->csiStateDescriptor.activeDescriptor.transitionDescriptor : 0);
 }
 
 static void csi_remove(SaInvocationT invocation, const SaNameT *comp, const SaNameT *csi, SaAmfCSIFlagsT flags)
 {
     (void)comp;
-    (void)csi;
     (void)flags;
     saAmfResponse(handle, invocation, SA_AIS_OK);
-    note("CSIREMOVE");
+    note("CSIREMOVE %.*s", (int)csi->length, (const char *)csi->value);
 }
 
 static void healthcheck(SaInvocationT invocation, const SaNameT *comp, SaAmfHealthcheckKeyT *key)
@@ -87,6 +112,10 @@ static void healthcheck(SaInvocationT invocation, const SaNameT *comp, SaAmfHeal
 static void terminate(SaInvocationT invocation, const SaNameT *comp)
 {
     (void)comp;
+    if (ignoring("terminate")) {
+        note("IGNORED TERMINATE");
+        return;
+    }
     saAmfResponse(handle, invocation, SA_AIS_OK);
     note("TERMINATE");
     exit(0);

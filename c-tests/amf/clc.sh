@@ -3,6 +3,7 @@
 # instantiate and cleanup):
 #   clc.sh instantiate <program>   start it in the background, its pid in
 #                                  $AMF_PID_DIR/<component name>.pid; exit 0
+#   clc.sh terminate               kill -TERM that pid (if alive); exit 0
 #   clc.sh cleanup                 kill -9 that pid (if alive); exit 0
 # $SA_AMF_COMPONENT_NAME and $AMF_PID_DIR come from the executive.
 set -u
@@ -11,6 +12,12 @@ case $1 in
 instantiate)
     "$2" < /dev/null > /dev/null 2>&1 &
     echo $! > "$pidfile"
+    ;;
+terminate)
+    if [ -f "$pidfile" ]; then
+        kill -TERM "$(cat "$pidfile")" 2>/dev/null
+        rm -f "$pidfile"
+    fi
     ;;
 cleanup)
     if [ -f "$pidfile" ]; then

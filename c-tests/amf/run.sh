@@ -2,8 +2,9 @@
 # The AMF C tests: the component program, the API test (with -lSaAmf and
 # -lais; the -lsaAmf spelling is a link `make install` makes), the classic openais 0.80.6 test component testamf1.c
 # built unchanged against our headers (when the classic tree is there),
-# then the two-node failover story (cluster.sh: own host name per
-# executive, needs root for unshare --uts).
+# then the two-node failover story (cluster.sh) and the three-node one
+# (cluster3.sh: N+M, no redundancy, terminate, callback timeouts; own host
+# name per executive, needs root for unshare --uts).
 #
 #   c-tests/amf/run.sh [target-dir]    (default: <repo>/target; debug profile,
 #                                       AIS_PROFILE=release for the other)
@@ -15,7 +16,7 @@ set -u
 . "$(dirname "$0")/../lib/common.sh"
 ctest_init amf "${1:-}" "${AIS_PROFILE:-debug}"
 LIMIT=${AMF_TEST_TIMEOUT:-180}
-step_show='amf cluster:'
+step_show='amf (cluster|3 nodes):'
 ctest_need aisexec ais-cfgtool
 ctest_link
 
@@ -32,6 +33,8 @@ if [ -x "$tmp/amf_comp" ] && [ -x "$tmp/amf_api" ]; then
     step "2-node failover (cluster.sh)" \
         timeout -k 10 "$LIMIT" "$here/cluster.sh" "$bin" "$tmp/amf_comp" "$tmp/amf_api" \
         "$tmp/amf_api-ais"
+    step "3-node N+M, no redundancy, terminate, callback timeouts (cluster3.sh)" \
+        timeout -k 10 "$LIMIT" "$here/cluster3.sh" "$bin" "$tmp/amf_comp" "$tmp/amf_api"
 fi
 
 ctest_finish

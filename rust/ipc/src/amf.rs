@@ -26,6 +26,7 @@
 //! CSI_REMOVE   u64 invocation, bytes comp, bytes csi, u32 flags
 //! HEALTHCHECK  u64 invocation, bytes comp, bytes key
 //! PG_CHANGED   bytes csi, u32 members, u32 n, n x Member
+//! TERMINATE    u64 invocation, bytes comp
 //! ```
 //! `Member`: bytes comp, u32 ha state, u32 rank, u32 change
 //! (`SaAmfProtectionGroupChangesT`).
@@ -53,6 +54,7 @@ pub const CSI_SET: u32 = 20;
 pub const CSI_REMOVE: u32 = 21;
 pub const HEALTHCHECK: u32 = 22;
 pub const PG_CHANGED: u32 = 23;
+pub const TERMINATE: u32 = 25;
 
 /// Track flags (`saAis.h`).
 pub const TRACK_CURRENT: u8 = 0x01;
@@ -351,6 +353,7 @@ pub enum Callback {
     CsiRemove { invocation: u64, comp: Vec<u8>, csi: Vec<u8>, flags: u32 },
     Healthcheck { invocation: u64, comp: Vec<u8>, key: Vec<u8> },
     PgChanged { csi: Vec<u8>, members: u32, notification: Vec<Member> },
+    Terminate { invocation: u64, comp: Vec<u8> },
 }
 
 impl Callback {
@@ -360,6 +363,7 @@ impl Callback {
             Callback::CsiRemove { .. } => CSI_REMOVE,
             Callback::Healthcheck { .. } => HEALTHCHECK,
             Callback::PgChanged { .. } => PG_CHANGED,
+            Callback::Terminate { .. } => TERMINATE,
         }
     }
 
@@ -383,6 +387,9 @@ impl Callback {
             Callback::PgChanged { csi, members, notification } => {
                 w.bytes(csi).u32(*members);
                 write_members(&mut w, notification);
+            }
+            Callback::Terminate { invocation, comp } => {
+                w.u64(*invocation).bytes(comp);
             }
         }
         w.into_vec()
@@ -430,6 +437,7 @@ impl Callback {
                 members: r.u32("members")?,
                 notification: read_members(&mut r)?,
             },
+            TERMINATE => Callback::Terminate { invocation: r.u64("invocation")?, comp: name(&mut r, "component")? },
             other => return Err(DecodeError::BadValue { what: "amf callback id", value: other.into() }),
         };
         r.finish()?;
@@ -484,6 +492,9 @@ mod tests {
         let m = Member { comp: b"c".to_vec(), ha: HA_ACTIVE, rank: 0, change: PG_ADDED };
         let cb = Callback::PgChanged { csi: b"s".to_vec(), members: 1, notification: vec![m] };
         assert_eq!(Callback::decode(PG_CHANGED, &cb.encode()), Ok(cb));
+        let cb = Callback::Terminate { invocation: 9, comp: b"c".to_vec() };
+        assert_eq!(Callback::decode(TERMINATE, &cb.encode()), Ok(cb.clone()));
+        assert!(Callback::decode(TERMINATE, &cb.encode()[..8]).is_err());
         assert!(Callback::decode(77, &[]).is_err());
     }
 }

@@ -720,6 +720,13 @@ fn callbacks(c: &SaAmfCallbacksT) -> amf::Callbacks {
             unsafe { f(invocation, &name, &csi, flags) }
         })
     });
+    let terminate = c.saAmfComponentTerminateCallback.map(|f| -> amf::TerminateFn {
+        Box::new(move |invocation, comp| {
+            let Ok(name) = name_from_bytes(comp) else { return };
+            // SAFETY: the application's callback, of the spec's type.
+            unsafe { f(invocation, &name) }
+        })
+    });
     let pg_track = c.saAmfProtectionGroupTrackCallback.map(|f| -> amf::PgTrackFn {
         Box::new(move |csi, members, number| {
             let Ok(csi) = name_from_bytes(csi) else { return };
@@ -733,13 +740,7 @@ fn callbacks(c: &SaAmfCallbacksT) -> amf::Callbacks {
             unsafe { f(&csi, &mut buffer, number, SaAisErrorT::from(ais_ipc::error::OK)) }
         })
     });
-    amf::Callbacks {
-        healthcheck,
-        csi_set,
-        csi_remove,
-        pg_track,
-        terminate_given: c.saAmfComponentTerminateCallback.is_some(),
-    }
+    amf::Callbacks { healthcheck, csi_set, csi_remove, pg_track, terminate }
 }
 
 fn pg_notification(m: &Member) -> AisResult<SaAmfProtectionGroupNotificationT> {

@@ -23,6 +23,8 @@ use crate::runtime::{DispatchFlags, Instance, Library, Version, version};
 pub type CsiSetFn = Box<dyn Fn(u64, &[u8], u32, &CsiDescriptor) + Send + Sync>;
 /// `saAmfCSIRemoveCallback`: (invocation, component, CSI, flags).
 pub type CsiRemoveFn = Box<dyn Fn(u64, &[u8], &[u8], u32) + Send + Sync>;
+/// `saAmfComponentTerminateCallback`: (invocation, component).
+pub type TerminateFn = Box<dyn Fn(u64, &[u8]) + Send + Sync>;
 /// `saAmfHealthcheckCallback`: (invocation, component, key).
 pub type HealthcheckFn = Box<dyn Fn(u64, &[u8], &[u8]) + Send + Sync>;
 /// `saAmfProtectionGroupTrackCallback`: (CSI, notification, number of
@@ -36,9 +38,7 @@ pub struct Callbacks {
     pub csi_set: Option<CsiSetFn>,
     pub csi_remove: Option<CsiRemoveFn>,
     pub pg_track: Option<PgTrackFn>,
-    /// Whether `saAmfComponentTerminateCallback` was given (needed to
-    /// register; the executive terminates by cleanup for now).
-    pub terminate_given: bool,
+    pub terminate: Option<TerminateFn>,
 }
 
 /// Who is to run a healthcheck (`SaAmfHealthcheckInvocationT`).
@@ -98,6 +98,11 @@ fn deliver(instance: &Instance<AmfState>, id: u32, body: &[u8]) -> AisResult<()>
                 f(&csi, &notification, members);
             }
         }
+        Callback::Terminate { invocation, comp } => {
+            if let Some(f) = &callbacks.terminate {
+                f(invocation, &comp);
+            }
+        }
     }
     Ok(())
 }
@@ -111,7 +116,7 @@ fn call(handle: u64, req: Request) -> AisResult<Vec<u8>> {
 pub fn component_register(handle: u64, comp: &[u8], proxy: Option<&[u8]>) -> AisResult<()> {
     let instance = AMF.get(handle)?;
     let cb = &instance.state.callbacks;
-    if cb.csi_set.is_none() || cb.csi_remove.is_none() || !cb.terminate_given {
+    if cb.csi_set.is_none() || cb.csi_remove.is_none() || cb.terminate.is_none() {
         return Err(AisError::INIT);
     }
     if proxy.is_some() {

@@ -1,4 +1,4 @@
-//! Running CLC commands (instantiate, cleanup) off the main loop: each
+//! Running CLC commands (instantiate, terminate, cleanup) off the main loop: each
 //! command runs in a thread of its own, which waits for it (bounded by
 //! the component's CLC timeout, then kills it) and sends the outcome back
 //! on a channel. The main loop only starts jobs and collects outcomes
@@ -9,12 +9,39 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::time::{Duration, Instant};
 
+/// Which CLC command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Instantiate = 0,
+    Cleanup = 1,
+    Terminate = 2,
+}
+
+impl Kind {
+    pub fn from_u8(v: u8) -> Option<Kind> {
+        Some(match v {
+            0 => Kind::Instantiate,
+            1 => Kind::Cleanup,
+            2 => Kind::Terminate,
+            _ => return None,
+        })
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Instantiate => "instantiate",
+            Kind::Cleanup => "cleanup",
+            Kind::Terminate => "terminate",
+        }
+    }
+}
+
 /// One command to run for component `comp` (index), instantiation `round`.
 #[derive(Debug, Clone)]
 pub struct Job {
     pub comp: u32,
     pub round: u32,
-    pub cleanup: bool,
+    pub kind: Kind,
     pub path: String,
     pub argv: Vec<String>,
     pub env: Vec<(String, String)>,
@@ -26,7 +53,7 @@ pub struct Job {
 pub struct Done {
     pub comp: u32,
     pub round: u32,
-    pub cleanup: bool,
+    pub kind: Kind,
     pub ok: bool,
 }
 
@@ -58,11 +85,11 @@ impl Runner {
         let run_dir = self.run_dir.clone();
         let spawned = std::thread::Builder::new().name("amf-clc".into()).spawn(move || {
             let ok = run(&job, &run_dir);
-            let _ = tx.send(Done { comp: job.comp, round: job.round, cleanup: job.cleanup, ok });
+            let _ = tx.send(Done { comp: job.comp, round: job.round, kind: job.kind, ok });
         });
         if let Err(e) = spawned {
             crate::log_warn!(Serv, "AMF: cannot start a thread for a CLC command: {e}");
-            let _ = self.tx.send(Done { comp: 0, round: 0, cleanup: false, ok: false });
+            let _ = self.tx.send(Done { comp: 0, round: 0, kind: Kind::Instantiate, ok: false });
         }
     }
 
@@ -80,7 +107,7 @@ fn run(job: &Job, run_dir: &std::path::Path) -> bool {
     for (k, v) in &job.env {
         cmd.env(k, v);
     }
-    let what = if job.cleanup { "cleanup" } else { "instantiate" };
+    let what = job.kind.name();
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => {
@@ -125,7 +152,7 @@ mod tests {
         Job {
             comp: 4,
             round: 2,
-            cleanup: false,
+            kind: Kind::Instantiate,
             path: path.into(),
             argv: argv.iter().map(|s| s.to_string()).collect(),
             env: vec![("AMF_TEST_VAR".into(), "x".into())],
@@ -149,7 +176,7 @@ mod tests {
         let mut r = Runner::new("/tmp/amf-run".into());
         r.start(job("/bin/sh", &["-c", "test \"$AMF_TEST_VAR$COROSYNC_RUN_DIR\" = x/tmp/amf-run"], 5000));
         assert_eq!(r.running(), 1);
-        assert_eq!(wait_one(&mut r), Done { comp: 4, round: 2, cleanup: false, ok: true });
+        assert_eq!(wait_one(&mut r), Done { comp: 4, round: 2, kind: Kind::Instantiate, ok: true });
         assert_eq!(r.running(), 0);
         r.start(job("/bin/sh", &["-c", "exit 3"], 5000));
         assert!(!wait_one(&mut r).ok, "a non-zero exit is a failure");

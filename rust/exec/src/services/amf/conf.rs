@@ -7,8 +7,9 @@
 //! Owns: the parse into a [`Model`] (the cluster's nodes, service groups,
 //! units, components, service instances and their CSIs, with the DNs
 //! the API uses). Must not: act on it (the service does). Errors say
-//! `file:line: key: why`. Redundancy models other than `2n` are refused
-//! for now ("not supported"), as are keys this parser does not know.
+//! `file:line: key: why`. The redundancy models are `2n`, `nplusm` and
+//! `noredundancy`; N-way and N-way-active are refused ("not supported"),
+//! as are keys this parser does not know.
 
 use std::fmt;
 use std::path::Path;
@@ -136,6 +137,7 @@ pub struct Comp {
     /// `safComp=C,safSu=SU,safSg=SG,safApp=APP`.
     pub dn: Vec<u8>,
     pub instantiate: Option<Command>,
+    pub terminate: Option<Command>,
     pub cleanup: Option<Command>,
     pub env: Vec<(String, String)>,
     pub cs_types: Vec<String>,
@@ -143,7 +145,54 @@ pub struct Comp {
     pub recovery: u32,
     pub clc_timeout_ms: u64,
     pub callback_timeout_ms: u64,
+    /// Per-operation timeouts (`saAmfCompInstantiateTimeout`, ...), when
+    /// given: the defaults above otherwise.
+    pub timeouts: Timeouts,
     pub hc_keys: Vec<HcKey>,
+}
+
+/// The per-operation timeouts of a component (milliseconds).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Timeouts {
+    pub instantiate: Option<u64>,
+    pub terminate: Option<u64>,
+    pub cleanup: Option<u64>,
+    pub terminate_callback: Option<u64>,
+    pub csi_set: Option<u64>,
+    pub csi_remove: Option<u64>,
+}
+
+impl Comp {
+    /// How long the callback `op` may take to be answered.
+    pub fn callback_timeout(&self, op: Callback) -> u64 {
+        let t = &self.timeouts;
+        let given = match op {
+            Callback::CsiSet => t.csi_set,
+            Callback::CsiRemove => t.csi_remove,
+            Callback::Terminate => t.terminate_callback,
+        };
+        given.unwrap_or(self.callback_timeout_ms)
+    }
+
+    /// How long the CLC command `op` may run.
+    pub fn clc_timeout(&self, op: super::clc::Kind) -> u64 {
+        use super::clc::Kind;
+        let t = &self.timeouts;
+        let given = match op {
+            Kind::Instantiate => t.instantiate,
+            Kind::Terminate => t.terminate,
+            Kind::Cleanup => t.cleanup,
+        };
+        given.unwrap_or(self.clc_timeout_ms)
+    }
+}
+
+/// The callbacks a component must answer in time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Callback {
+    CsiSet,
+    CsiRemove,
+    Terminate,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -151,12 +200,22 @@ pub struct Su {
     pub name: String,
     /// The `safAmfNode` hosting it.
     pub node: String,
+    /// `saAmfSURank`: 1 is the highest, 0 (unset) the lowest.
+    pub rank: u32,
     pub comps: Vec<Comp>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sg {
     pub name: String,
+    pub redundancy: Redundancy,
+    /// `saAmfSGNumPrefActiveSUs` / `...StandbySUs`: how many SUs carry
+    /// ACTIVE / STANDBY assignments (N+M: N and M).
+    pub pref_active: u32,
+    pub pref_standby: u32,
+    /// `saAmfSGMaxActiveSIsperSUs` / `...StandbySIsperSUs` (0: no limit).
+    pub max_active_sis: u32,
+    pub max_standby_sis: u32,
     pub comp_restart_prob_ms: u64,
     pub comp_restart_max: u32,
     pub su_restart_prob_ms: u64,
@@ -165,6 +224,46 @@ pub struct Sg {
     /// again) for now.
     pub auto_repair: bool,
     pub sus: Vec<Su>,
+}
+
+/// The redundancy models this AMF runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Redundancy {
+    TwoN,
+    NPlusM,
+    NoRedundancy,
+}
+
+/// What the assignment rules of an SG allow: how many SUs with ACTIVE
+/// and with STANDBY assignments, how many SIs each carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub active_sus: usize,
+    pub standby_sus: usize,
+    pub active_per_su: usize,
+    pub standby_per_su: usize,
+}
+
+impl Sg {
+    pub fn limits(&self) -> Limits {
+        let per = |n: u32| if n == 0 { usize::MAX } else { n as usize };
+        match self.redundancy {
+            // One SU with every SI ACTIVE, one with every SI STANDBY.
+            Redundancy::TwoN => {
+                Limits { active_sus: 1, standby_sus: 1, active_per_su: usize::MAX, standby_per_su: usize::MAX }
+            }
+            Redundancy::NPlusM => Limits {
+                active_sus: self.pref_active.max(1) as usize,
+                standby_sus: self.pref_standby as usize,
+                active_per_su: per(self.max_active_sis),
+                standby_per_su: per(self.max_standby_sis),
+            },
+            // Each SI ACTIVE on its own SU, no STANDBY.
+            Redundancy::NoRedundancy => {
+                Limits { active_sus: usize::MAX, standby_sus: 0, active_per_su: 1, standby_per_su: 0 }
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -179,6 +278,8 @@ pub struct Csi {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Si {
     pub name: String,
+    /// `saAmfSIRank`: 1 is the highest, 0 (unset) the lowest.
+    pub rank: u32,
     /// Index of the SG that protects it.
     pub sg: usize,
     pub csis: Vec<Csi>,
@@ -335,6 +436,11 @@ fn sg(app: &str, s: &Item, clccli: Option<&str>) -> Result<Sg, ConfError> {
     let clccli = s.children.iter().find(|i| i.key == "clccli_path").map(|i| i.value.as_str()).or(clccli);
     let mut sg = Sg {
         name: name.clone(),
+        redundancy: Redundancy::TwoN,
+        pref_active: 1,
+        pref_standby: 1,
+        max_active_sis: 0,
+        max_standby_sis: 0,
         comp_restart_prob_ms: 0,
         comp_restart_max: 0,
         su_restart_prob_ms: 0,
@@ -347,16 +453,19 @@ fn sg(app: &str, s: &Item, clccli: Option<&str>) -> Result<Sg, ConfError> {
         match it.key.as_str() {
             "clccli_path" => {}
             "saAmfSGRedundancyModel" => match it.value.as_str() {
-                "2n" => model = Some(()),
-                "nplusm" | "noredundancy" | "nway" | "nwayactive" => {
-                    return err(it.line, &it.key, format!("{}: not supported (2n only)", it.value));
+                "2n" => model = Some(Redundancy::TwoN),
+                "nplusm" => model = Some(Redundancy::NPlusM),
+                "noredundancy" => model = Some(Redundancy::NoRedundancy),
+                "nway" | "nwayactive" => {
+                    return err(it.line, &it.key, format!("{}: not supported (2n, nplusm, noredundancy)", it.value));
                 }
                 v => return err(it.line, &it.key, format!("'{v}' is not a redundancy model")),
             },
-            "saAmfSGNumPrefActiveSUs" | "saAmfSGNumPrefStandbySUs" | "saAmfSGNumPrefInserviceSUs" => {
-                count(it)?;
-            }
-            "saAmfSGNumPrefAssignedSUs" | "saAmfSGMaxActiveSIsperSUs" | "saAmfSGMaxStandbySIsperSUs" => {
+            "saAmfSGNumPrefActiveSUs" => sg.pref_active = count(it)?,
+            "saAmfSGNumPrefStandbySUs" => sg.pref_standby = count(it)?,
+            "saAmfSGMaxActiveSIsperSUs" => sg.max_active_sis = count(it)?,
+            "saAmfSGMaxStandbySIsperSUs" => sg.max_standby_sis = count(it)?,
+            "saAmfSGNumPrefInserviceSUs" | "saAmfSGNumPrefAssignedSUs" => {
                 count(it)?;
             }
             "saAmfSGCompRestartProb" => crp = Some(ms(it)?),
@@ -378,13 +487,13 @@ fn sg(app: &str, s: &Item, clccli: Option<&str>) -> Result<Sg, ConfError> {
         }
     }
     let missing = |k: &str| ConfError { line: s.line, key: k.into(), why: format!("missing in SG {name}") };
-    model.ok_or_else(|| missing("saAmfSGRedundancyModel"))?;
+    sg.redundancy = model.ok_or_else(|| missing("saAmfSGRedundancyModel"))?;
     sg.comp_restart_prob_ms = crp.ok_or_else(|| missing("saAmfSGCompRestartProb"))?;
     sg.comp_restart_max = crm.ok_or_else(|| missing("saAmfSGCompRestartMax"))?;
     sg.su_restart_prob_ms = srp.ok_or_else(|| missing("saAmfSGSuRestartProb"))?;
     sg.su_restart_max = srm.ok_or_else(|| missing("saAmfSGSuRestartMax"))?;
-    if sg.sus.len() != 2 {
-        return err(s.line, "safSu", format!("a 2n SG needs two SUs, {name} has {}", sg.sus.len()));
+    if sg.sus.is_empty() {
+        return err(s.line, "safSu", format!("SG {name} has no SU"));
     }
     Ok(sg)
 }
@@ -393,6 +502,7 @@ fn su(app: &str, sg: &str, s: &Item, clccli: Option<&str>) -> Result<Su, ConfErr
     let name = name_of(s)?;
     let clccli = s.children.iter().find(|i| i.key == "clccli_path").map(|i| i.value.as_str()).or(clccli);
     let mut node = None;
+    let mut rank = 0;
     let mut comps = Vec::new();
     for it in &s.children {
         match it.key.as_str() {
@@ -404,7 +514,8 @@ fn su(app: &str, sg: &str, s: &Item, clccli: Option<&str>) -> Result<Su, ConfErr
             "saAmfSUFailover" | "saAmfSUPreInstantiable" => {
                 flag(it)?;
             }
-            "saAmfSURank" | "saAmfSUAdminState" => {}
+            "saAmfSURank" => rank = count(it)?,
+            "saAmfSUAdminState" => {}
             "safComp" if it.block => {
                 let dn = format!("safComp={},safSu={name},safSg={sg},safApp={app}", it.value);
                 comps.push(comp(it, dn, clccli)?);
@@ -416,7 +527,7 @@ fn su(app: &str, sg: &str, s: &Item, clccli: Option<&str>) -> Result<Su, ConfErr
     if comps.is_empty() {
         return err(s.line, "safComp", format!("SU {name} has no component"));
     }
-    Ok(Su { name, node, comps })
+    Ok(Su { name, node, rank, comps })
 }
 
 fn recovery(it: &Item) -> Result<u32, ConfError> {
@@ -440,16 +551,19 @@ fn comp(c: &Item, dn: String, clccli: Option<&str>) -> Result<Comp, ConfError> {
         name: name.clone(),
         dn: dn.into_bytes(),
         instantiate: None,
+        terminate: None,
         cleanup: None,
         env: Vec::new(),
         cs_types: Vec::new(),
         recovery: 0,
         clc_timeout_ms: 0,
         callback_timeout_ms: 0,
+        timeouts: Timeouts::default(),
         hc_keys: Vec::new(),
     };
     let (mut category, mut capability, mut max_active, mut clc, mut cb) = (false, false, false, None, None);
     let (mut inst, mut inst_argv, mut clean, mut clean_argv) = (None, None, None, None);
+    let (mut term, mut term_argv) = (None, None);
     let command = |it: &Item| -> Result<String, ConfError> {
         if it.value.is_empty() {
             return err(it.line, &it.key, "empty command");
@@ -489,22 +603,19 @@ fn comp(c: &Item, dn: String, clccli: Option<&str>) -> Result<Comp, ConfError> {
             "saAmfCompInstantiateCmdArgv" => inst_argv = Some(it.value.clone()),
             "saAmfCompCleanupCmd" => clean = Some(command(it)?),
             "saAmfCompCleanupCmdArgv" => clean_argv = Some(it.value.clone()),
-            "saAmfCompTerminateCmd"
-            | "saAmfCompTerminateCmdArgv"
-            | "saAmfCompAmStartCmd"
-            | "saAmfCompAmStartCmdArgv"
-            | "saAmfCompAmStopCmd"
-            | "saAmfCompAmStopCmdArgv" => {}
-            "saAmfCompInstantiateTimeout"
-            | "saAmfCompDelayBetweenInstantiateAttempts"
-            | "saAmfCompTerminateTimeout"
-            | "saAmfCompCleanupTimeout"
+            "saAmfCompTerminateCmd" => term = Some(command(it)?),
+            "saAmfCompTerminateCmdArgv" => term_argv = Some(it.value.clone()),
+            "saAmfCompAmStartCmd" | "saAmfCompAmStartCmdArgv" | "saAmfCompAmStopCmd" | "saAmfCompAmStopCmdArgv" => {}
+            "saAmfCompInstantiateTimeout" => comp.timeouts.instantiate = Some(ms(it)?),
+            "saAmfCompTerminateTimeout" => comp.timeouts.terminate = Some(ms(it)?),
+            "saAmfCompCleanupTimeout" => comp.timeouts.cleanup = Some(ms(it)?),
+            "saAmfCompTerminateCallbackTimeOut" => comp.timeouts.terminate_callback = Some(ms(it)?),
+            "saAmfCompCSISetCallbackTimeout" => comp.timeouts.csi_set = Some(ms(it)?),
+            "saAmfCompCSIRmvCallbackTimeout" => comp.timeouts.csi_remove = Some(ms(it)?),
+            "saAmfCompDelayBetweenInstantiateAttempts"
             | "saAmfCompAmStartTimeout"
             | "saAmfCompAmStopTimeout"
-            | "saAmfCompTerminateCallbackTimeOut"
-            | "saAmfCompCSISetCallbackTimeout"
-            | "saAmfCompQuiescingCompleteTimeout"
-            | "saAmfCompCSIRmvCallbackTimeout" => {
+            | "saAmfCompQuiescingCompleteTimeout" => {
                 ms(it)?;
             }
             "saAmfCompNumMaxInstantiate"
@@ -565,6 +676,7 @@ fn comp(c: &Item, dn: String, clccli: Option<&str>) -> Result<Comp, ConfError> {
     let split = |a: Option<String>| a.map(|a| a.split_whitespace().map(str::to_string).collect()).unwrap_or_default();
     comp.instantiate = inst.map(|path| Command { path, argv: split(inst_argv) });
     comp.cleanup = clean.map(|path| Command { path, argv: split(clean_argv) });
+    comp.terminate = term.map(|path| Command { path, argv: split(term_argv) });
     if comp.instantiate.is_none() {
         return Err(missing("saAmfCompInstantiateCmd"));
     }
@@ -574,10 +686,12 @@ fn comp(c: &Item, dn: String, clccli: Option<&str>) -> Result<Comp, ConfError> {
 fn si(app: &str, s: &Item, sgs: &[Sg], first_sg: usize) -> Result<Si, ConfError> {
     let name = name_of(s)?;
     let mut sg = None;
+    let mut rank = 0;
     let mut csis = Vec::new();
     for it in &s.children {
         match it.key.as_str() {
-            "saAmfSINumCSIs" | "saAmfSIRank" | "saAmfSIPrefActiveAssignments" | "saAmfSIPrefStandbyAssignments" => {
+            "saAmfSIRank" => rank = count(it)?,
+            "saAmfSINumCSIs" | "saAmfSIPrefActiveAssignments" | "saAmfSIPrefStandbyAssignments" => {
                 count(it)?;
             }
             "saAmfSIProtectedbySG" => {
@@ -621,5 +735,5 @@ fn si(app: &str, s: &Item, sgs: &[Sg], first_sg: usize) -> Result<Si, ConfError>
     if csis.is_empty() {
         return err(s.line, "safCsi", format!("SI {name} has no CSI"));
     }
-    Ok(Si { name, sg, csis })
+    Ok(Si { name, rank, sg, csis })
 }

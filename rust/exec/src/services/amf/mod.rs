@@ -120,8 +120,8 @@ fn encode_event(ev: &Event) -> (u32, Vec<u8>) {
             w.bytes(name).u64(*digest);
             JOIN
         }
-        Event::ClcDone { comp, round, cleanup, ok } => {
-            w.u32(*comp).u32(*round).bool(*cleanup).bool(*ok);
+        Event::ClcDone { comp, round, kind, ok } => {
+            w.u32(*comp).u32(*round).u8(*kind as u8).bool(*ok);
             CLC_DONE
         }
         Event::Detected { comp, recovery } => {
@@ -137,12 +137,12 @@ fn decode_event(id: u32, body: &[u8]) -> Result<Event, DecodeError> {
     let mut r = Reader::new(body);
     let ev = match id {
         JOIN => Event::Join { name: r.bytes(wire::MAX_NAME, "node name")?.to_vec(), digest: r.u64("digest")? },
-        CLC_DONE => Event::ClcDone {
-            comp: r.u32("comp")?,
-            round: r.u32("round")?,
-            cleanup: r.bool("cleanup")?,
-            ok: r.bool("ok")?,
-        },
+        CLC_DONE => {
+            let (comp, round, kind) = (r.u32("comp")?, r.u32("round")?, r.u8("clc kind")?);
+            let kind =
+                clc::Kind::from_u8(kind).ok_or(DecodeError::BadValue { what: "clc kind", value: kind.into() })?;
+            Event::ClcDone { comp, round, kind, ok: r.bool("ok")? }
+        }
         DETECTED => Event::Detected { comp: r.u32("comp")?, recovery: r.u32("recovery")? },
         other => return Err(DecodeError::BadValue { what: "amf request id", value: other.into() }),
     };
@@ -247,14 +247,28 @@ impl Amf {
         for e in std::mem::take(&mut self.deferred).into_iter().chain(effects) {
             match e {
                 Effect::Note(line) => crate::log_notice!(Serv, "AMF: {line}"),
-                Effect::Tell { node, conn, callback } => cx.tell(node, conn, callback.id(), callback.encode()),
-                Effect::Instantiate { node, comp, round } if node == me => self.clc(comp, round, false),
-                Effect::Cleanup { node, comp, round } if node == me => {
-                    self.hcs.retain(|(c, _), _| *c != comp);
-                    self.monitored.retain(|m| m.comp != comp);
-                    self.clc(comp, round, true)
+                Effect::Instantiate { node, comp, round } if node == me => {
+                    self.clc(comp, round, clc::Kind::Instantiate)
                 }
-                Effect::Instantiate { .. } | Effect::Cleanup { .. } => {}
+                Effect::Cleanup { node, comp, round } if node == me => {
+                    self.forget_comp(comp);
+                    self.clc(comp, round, clc::Kind::Cleanup)
+                }
+                Effect::Terminate { node, comp, round } if node == me => {
+                    self.forget_comp(comp);
+                    self.clc(comp, round, clc::Kind::Terminate)
+                }
+                Effect::Tell { node, conn, callback } => {
+                    // No healthcheck or monitoring of a component asked to leave.
+                    if let Callback::Terminate { comp, .. } = &callback
+                        && node == me
+                        && let Some(c) = self.st.find_comp(comp)
+                    {
+                        self.forget_comp(c);
+                    }
+                    cx.tell(node, conn, callback.id(), callback.encode())
+                }
+                Effect::Instantiate { .. } | Effect::Cleanup { .. } | Effect::Terminate { .. } => {}
             }
         }
         self.tell_trackers(cx);
@@ -330,12 +344,25 @@ impl Amf {
         if self.monitored.len() == before { error::NOT_EXIST } else { error::OK }
     }
 
-    fn clc(&mut self, comp: usize, round: u32, cleanup: bool) {
+    /// This node stops watching component `comp` (it is cleaned up or
+    /// terminated).
+    fn forget_comp(&mut self, comp: usize) {
+        self.hcs.retain(|(c, _), _| *c != comp);
+        self.monitored.retain(|m| m.comp != comp);
+    }
+
+    fn clc(&mut self, comp: usize, round: u32, kind: clc::Kind) {
         let conf = self.st.comp_conf(comp);
-        let command = if cleanup { &conf.cleanup } else { &conf.instantiate };
+        let command = match kind {
+            clc::Kind::Instantiate => &conf.instantiate,
+            clc::Kind::Terminate => &conf.terminate,
+            clc::Kind::Cleanup => &conf.cleanup,
+        };
         let Some(command) = command else {
-            // No cleanup command: nothing to run.
-            self.to_order.push_back(Event::ClcDone { comp: comp as u32, round, cleanup, ok: true });
+            // No cleanup command: nothing to run (the state asks for a
+            // terminate command only when there is one).
+            let ok = kind == clc::Kind::Cleanup;
+            self.to_order.push_back(Event::ClcDone { comp: comp as u32, round, kind, ok });
             return;
         };
         let mut env = vec![("SA_AMF_COMPONENT_NAME".to_string(), String::from_utf8_lossy(&conf.dn).into_owned())];
@@ -343,11 +370,11 @@ impl Amf {
         let job = clc::Job {
             comp: comp as u32,
             round,
-            cleanup,
+            kind,
             path: command.path.clone(),
             argv: command.argv.clone(),
             env,
-            timeout: Duration::from_millis(conf.clc_timeout_ms.max(1)),
+            timeout: Duration::from_millis(conf.clc_timeout(kind).max(1)),
         };
         self.runner.start(job);
     }
@@ -627,7 +654,7 @@ impl Replicated for Amf {
         self.last_local = Some(now);
         let started = *self.started.get_or_insert(now);
         for d in self.runner.collect() {
-            self.to_order.push_back(Event::ClcDone { comp: d.comp, round: d.round, cleanup: d.cleanup, ok: d.ok });
+            self.to_order.push_back(Event::ClcDone { comp: d.comp, round: d.round, kind: d.kind, ok: d.ok });
         }
         self.run_healthchecks(cx);
         let ended: Vec<Monitored> = self.monitored.iter().filter(|m| process_ended(m.pid)).cloned().collect();

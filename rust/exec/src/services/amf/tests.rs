@@ -6,6 +6,7 @@ use std::sync::Arc;
 use ais_ipc::amf::{self as wire, Callback};
 use ais_ipc::{Writer, error};
 
+use super::clc::Kind;
 use super::conf::Model;
 use super::state::{Effect, Event, Presence, State};
 use crate::service::ConnId;
@@ -123,7 +124,11 @@ fn the_2n_example_parses_with_classic_dns_and_resolved_commands() {
 fn bad_files_are_refused_with_line_and_key() {
     let good = config("component_restart");
     let refuse = |text: &str| Model::parse(text).unwrap_err().to_string();
-    assert_eq!(refuse(&good.replace("=2n", "=nplusm")), "13: saAmfSGRedundancyModel: nplusm: not supported (2n only)");
+    assert_eq!(
+        refuse(&good.replace("=2n", "=nway")),
+        "13: saAmfSGRedundancyModel: nway: not supported (2n, nplusm, noredundancy)"
+    );
+    assert!(refuse(&good.replace("=2n", "=nwayactive")).contains("nwayactive: not supported"));
     assert!(refuse(&good.replace("saAmfSGCompRestartMax=2", "")).contains("saAmfSGCompRestartMax: missing in SG SG"));
     assert!(refuse(&good.replacen("saAmfSUHostedByNode=amf1", "", 1)).contains("saAmfSUHostedByNode: missing"));
     assert!(refuse(&good.replacen("saAmfCompCategory=sa_aware", "", 1)).contains("saAmfCompCategory: missing"));
@@ -171,7 +176,7 @@ fn join(s: &mut State, node: u32, name: &str, comp: usize) -> u32 {
     assert_eq!(code, error::OK);
     let round = s.comps[comp].round;
     assert_eq!(out, [Effect::Cleanup { node, comp, round }], "a leftover is cleaned up first");
-    let (_, out) = ev(s, node, 0, Event::ClcDone { comp: comp as u32, round, cleanup: true, ok: true });
+    let (_, out) = ev(s, node, 0, Event::ClcDone { comp: comp as u32, round, kind: Kind::Cleanup, ok: true });
     assert_eq!(out, [Effect::Instantiate { node, comp, round: round + 1 }]);
     round + 1
 }
@@ -183,7 +188,7 @@ fn running(recovery: &str) -> State {
     assert_eq!(join(&mut s, 2, "amf2", 1), 2);
     let (code, out) = ev(&mut s, 1, 11, Event::Register { comp: C1.to_vec() });
     assert_eq!(code, error::OK);
-    assert_eq!(sets(&out), [(1, 11, wire::HA_ACTIVE, wire::CSI_ADD_ONE, wire::TRANSITION_NEW_ASSIGN, C2.to_vec())]);
+    assert_eq!(sets(&out), [(1, 11, wire::HA_ACTIVE, wire::CSI_ADD_ONE, wire::TRANSITION_NEW_ASSIGN, vec![])]);
     let (_, out) = ev(&mut s, 2, 22, Event::Register { comp: C2.to_vec() });
     assert_eq!(sets(&out), [(2, 22, wire::HA_STANDBY, wire::CSI_ADD_ONE, 0, C1.to_vec())]);
     assert_eq!((s.ha_state(0, CSI), s.ha_state(1, CSI)), (Some(wire::HA_ACTIVE), Some(wire::HA_STANDBY)));
@@ -218,29 +223,73 @@ fn a_dead_active_component_fails_over_and_comes_back_standby() {
     assert_eq!(s.ha_state(0, CSI), None);
     assert_eq!(s.comps[0].presence, Presence::Restarting);
     // A stale outcome (an older round) changes nothing.
-    assert_eq!(ev(&mut s, 1, 0, Event::ClcDone { comp: 0, round: 2, cleanup: true, ok: true }).1, []);
-    let (_, out) = ev(&mut s, 1, 0, Event::ClcDone { comp: 0, round: 3, cleanup: true, ok: true });
+    assert_eq!(ev(&mut s, 1, 0, Event::ClcDone { comp: 0, round: 2, kind: Kind::Cleanup, ok: true }).1, []);
+    let (_, out) = ev(&mut s, 1, 0, Event::ClcDone { comp: 0, round: 3, kind: Kind::Cleanup, ok: true });
     assert_eq!(out, [Effect::Instantiate { node: 1, comp: 0, round: 4 }]);
     let (_, out) = ev(&mut s, 1, 13, Event::Register { comp: C1.to_vec() });
     assert_eq!(sets(&out), [(1, 13, wire::HA_STANDBY, wire::CSI_ADD_ONE, 0, C2.to_vec())], "redundancy restored");
 }
 
+/// An error report on C1 a second later: the notes, the effects.
+fn report(s: &mut State) -> (Vec<String>, Vec<Effect>) {
+    s.time += 1_000_000_000;
+    let mut out = Vec::new();
+    let code = s.apply_event(1, ConnId(0), Event::ErrorReport { comp: C1.to_vec(), recovery: 1 }, &mut out);
+    assert_eq!(code, error::OK);
+    let notes = out.iter().filter_map(|e| if let Effect::Note(n) = e { Some(n.clone()) } else { None }).collect();
+    out.retain(|e| !matches!(e, Effect::Note(_)));
+    (notes, out)
+}
+
 #[test]
 fn restarts_keep_the_ha_state_until_they_escalate() {
     let mut s = running("component_restart");
-    for round in [3, 5] {
-        s.time += 1_000_000_000;
-        let (code, out) = ev(&mut s, 1, 0, Event::ErrorReport { comp: C1.to_vec(), recovery: wire::NO_RECOMMENDATION });
-        assert_eq!(code, error::OK);
+    let mut conn = 30;
+    // saAmfSGCompRestartMax=2, saAmfSGSuRestartMax=2: two component
+    // restarts, then an SU restart (which clears the count), twice over.
+    for su_restart in [false, false, true, false, false, true, false, false] {
+        let (notes, out) = report(&mut s);
+        let round = s.comps[0].round;
         assert_eq!(out, [Effect::Cleanup { node: 1, comp: 0, round }], "a restart, no failover");
-        ev(&mut s, 1, 0, Event::ClcDone { comp: 0, round, cleanup: true, ok: true });
-        let (_, out) = ev(&mut s, 1, 30 + round as u64, Event::Register { comp: C1.to_vec() });
+        let which = if su_restart { "restarting its SU" } else { "restarting safComp" };
+        assert!(notes.iter().any(|n| n.contains(which)), "{which}: {notes:?}");
+        ev(&mut s, 1, 0, Event::ClcDone { comp: 0, round, kind: Kind::Cleanup, ok: true });
+        conn += 1;
+        let (_, out) = ev(&mut s, 1, conn, Event::Register { comp: C1.to_vec() });
         assert_eq!(sets(&out)[0].2, wire::HA_ACTIVE, "active again after the restart");
     }
-    // The third within saAmfSGCompRestartProb: failover.
-    let (_, out) = ev(&mut s, 1, 0, Event::ErrorReport { comp: C1.to_vec(), recovery: wire::NO_RECOMMENDATION });
+    // The third SU restart within saAmfSGSuRestartProb: failover.
+    let (notes, out) = report(&mut s);
+    assert!(notes.iter().any(|n| n.contains("restarted too often: failover")), "{notes:?}");
     assert_eq!(sets(&out)[0].2, wire::HA_ACTIVE);
     assert_eq!(sets(&out)[0].0, 2, "the other node's component");
+}
+
+#[test]
+fn an_su_restart_terminates_the_healthy_components_and_keeps_the_assignment() {
+    let text = model_config("2n", "", &[("SU1", "n1"), ("SU2", "n2")], true, &["SI1"]);
+    let mut s = model_state(&text.replace("component_failover", "component_restart"));
+    join_node(&mut s, 1, "n1");
+    join_node(&mut s, 2, "n2");
+    for (node, su, comp, conn) in [(1, "SU1", "C", 11), (1, "SU1", "D", 12), (2, "SU2", "C", 21), (2, "SU2", "D", 22)] {
+        assert_eq!(ev(&mut s, node, conn, Event::Register { comp: dn(su, comp) }).0, error::OK);
+    }
+    let c1 = dn("SU1", "C");
+    for _ in 0..2 {
+        ev(&mut s, 1, 0, Event::ErrorReport { comp: c1.clone(), recovery: 1 });
+        let round = s.comps[0].round;
+        ev(&mut s, 1, 0, Event::ClcDone { comp: 0, round, kind: Kind::Cleanup, ok: true });
+        ev(&mut s, 1, 13, Event::Register { comp: c1.clone() });
+    }
+    let (_, out) = ev(&mut s, 1, 0, Event::ErrorReport { comp: c1.clone(), recovery: 1 });
+    assert_eq!(terminates(&out).iter().map(|t| t.0).collect::<Vec<_>>(), [12], "D is terminated");
+    assert_eq!(set_csis(&out), [], "no failover");
+    assert_eq!(s.ha_state(1, b"safCsi=D,safSi=SI1,safApp=APP"), Some(wire::HA_ACTIVE), "SU1 keeps SI1");
+    let (_, out) = ev(&mut s, 1, 12, Event::Response { invocation: terminates(&out)[0].1, error: error::OK });
+    let round = s.comps[1].round;
+    assert_eq!(out, [Effect::Instantiate { node: 1, comp: 1, round }]);
+    let (_, out) = ev(&mut s, 1, 14, Event::Register { comp: dn("SU1", "D") });
+    assert_eq!(set_csis(&out), [(14, wire::HA_ACTIVE, "safCsi=D,safSi=SI1,safApp=APP".into(), 1, String::new())]);
 }
 
 #[test]
@@ -264,13 +313,13 @@ fn instantiation_is_retried_then_given_up() {
     let mut s = state("component_restart");
     let mut round = join(&mut s, 1, "amf1", 0);
     for _ in 1..super::state::MAX_INSTANTIATE {
-        let (_, out) = ev(&mut s, 1, 0, Event::ClcDone { comp: 0, round, cleanup: false, ok: false });
+        let (_, out) = ev(&mut s, 1, 0, Event::ClcDone { comp: 0, round, kind: Kind::Instantiate, ok: false });
         assert_eq!(out, [Effect::Cleanup { node: 1, comp: 0, round }]);
-        let (_, out) = ev(&mut s, 1, 0, Event::ClcDone { comp: 0, round, cleanup: true, ok: true });
+        let (_, out) = ev(&mut s, 1, 0, Event::ClcDone { comp: 0, round, kind: Kind::Cleanup, ok: true });
         round += 1;
         assert_eq!(out, [Effect::Instantiate { node: 1, comp: 0, round }]);
     }
-    ev(&mut s, 1, 0, Event::ClcDone { comp: 0, round, cleanup: false, ok: false });
+    ev(&mut s, 1, 0, Event::ClcDone { comp: 0, round, kind: Kind::Instantiate, ok: false });
     assert_eq!(s.comps[0].presence, Presence::InstantiationFailed);
     // A component that never registers fails its instantiation too.
     let mut s = state("component_restart");
@@ -319,4 +368,404 @@ fn protection_group_changes_name_what_changed() {
     let pg = s.protection_group(CSI).unwrap();
     assert_eq!(pg, [(C1.to_vec(), wire::HA_ACTIVE, 0), (C2.to_vec(), wire::HA_STANDBY, 1)]);
     assert_eq!(s.protection_group(b"safCsi=none"), None);
+}
+
+/// A service group of redundancy model `model` (with `sg_extra` lines)
+/// of one SU per (name, node), each with component C (CS type WEB) and,
+/// if `two`, component D (DB; it has a terminate command); SIs `sis`
+/// with CSI W (WEB) and, if `two`, CSI D (DB). Nodes n1..n3.
+fn model_config(model: &str, sg_extra: &str, sus: &[(&str, &str)], two: bool, sis: &[&str]) -> String {
+    let comp = |name: &str, cs: &str, extra: &str| {
+        format!(
+            "safComp = {name} {{
+                saAmfCompCategory=sa_aware
+                saAmfCompCapability=x_active_or_y_standby
+                saAmfCompNumMaxActiveCsi=2
+                saAmfCompDefaultClcCliTimeout=2000
+                saAmfCompDefaultCallbackTimeOut=1000
+                saAmfCompInstantiateCmd=/bin/clc
+                saAmfCompCleanupCmd=/bin/clc
+                {extra}
+                saAmfCompCsTypes {{
+                    {cs}
+                }}
+                saAmfCompRecoveryOnError=component_failover
+            }}"
+        )
+    };
+    let mut text = String::from(
+        "safAmfCluster = CL {
+    saAmfClusterStartupTimeout=0
+    safAmfNode = n1 {
+    }
+    safAmfNode = n2 {
+    }
+    safAmfNode = n3 {
+    }
+    safApp = APP {
+        safSg = SG {
+",
+    );
+    text += &format!(
+        "saAmfSGRedundancyModel={model}
+        {sg_extra}
+        saAmfSGCompRestartProb=60000
+        saAmfSGCompRestartMax=2
+        saAmfSGSuRestartProb=60000
+        saAmfSGSuRestartMax=2
+"
+    );
+    for (su, node) in sus {
+        let d = if two {
+            comp("D", "DB", "saAmfCompTerminateCmd=/bin/clc\nsaAmfCompTerminateCallbackTimeOut=500")
+        } else {
+            String::new()
+        };
+        text += &format!("safSu = {su} {{\nsaAmfSUHostedByNode={node}\n{}\n{d}\n}}\n", comp("C", "WEB", ""));
+    }
+    text += "}\n";
+    for si in sis {
+        let d = if two { "safCsi = D {\nsaAmfCSTypeName = DB\n}\n" } else { "" };
+        text += &format!("safSi = {si} {{\nsaAmfSIProtectedbySG=SG\nsafCsi = W {{\nsaAmfCSTypeName = WEB\n}}\n{d}}}\n");
+    }
+    text + "}\n}\n"
+}
+
+fn model_state(text: &str) -> State {
+    State::new(Arc::new(Model::parse(text).unwrap()), 7)
+}
+
+/// Node `node` joins as `name`; its components are cleaned up, then
+/// instantiated.
+fn join_node(s: &mut State, node: u32, name: &str) {
+    let (code, out) = ev(s, node, 0, Event::Join { name: name.as_bytes().to_vec(), digest: 7 });
+    assert_eq!(code, error::OK);
+    assert!(!out.is_empty());
+    for e in out {
+        let Effect::Cleanup { node: n, comp, round } = e else { panic!("{e:?}") };
+        assert_eq!(n, node);
+        let (_, o) = ev(s, node, 0, Event::ClcDone { comp: comp as u32, round, kind: Kind::Cleanup, ok: true });
+        assert_eq!(o, [Effect::Instantiate { node, comp, round: round + 1 }]);
+    }
+}
+
+/// (conn, ha, CSI, flags, peer) of each CSI set.
+fn set_csis(out: &[Effect]) -> Vec<(u64, u32, String, u32, String)> {
+    out.iter()
+        .filter_map(|e| match e {
+            Effect::Tell { conn, callback: Callback::CsiSet { ha, csi, .. }, .. } => Some((
+                conn.0,
+                *ha,
+                String::from_utf8_lossy(&csi.csi).into_owned(),
+                csi.flags,
+                String::from_utf8_lossy(&csi.active_comp).into_owned(),
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+/// (conn, CSI) of each CSI remove.
+fn removes(out: &[Effect]) -> Vec<(u64, String)> {
+    out.iter()
+        .filter_map(|e| match e {
+            Effect::Tell { conn, callback: Callback::CsiRemove { csi, .. }, .. } => {
+                Some((conn.0, String::from_utf8_lossy(csi).into_owned()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+fn dn(su: &str, comp: &str) -> Vec<u8> {
+    format!("safComp={comp},safSu={su},safSg=SG,safApp=APP").into_bytes()
+}
+
+const W1: &str = "safCsi=W,safSi=SI1,safApp=APP";
+const W2: &str = "safCsi=W,safSi=SI2,safApp=APP";
+
+/// N+M 2+1 on three nodes, two SIs, one SI per active SU.
+fn n_plus_m_config() -> String {
+    let extra = "saAmfSGNumPrefActiveSUs=2
+        saAmfSGNumPrefStandbySUs=1
+        saAmfSGMaxActiveSIsperSUs=1
+        saAmfSGMaxStandbySIsperSUs=2";
+    let sus = [("SU1", "n1"), ("SU2", "n2"), ("SU3", "n3")];
+    model_config("nplusm", extra, &sus, false, &["SI1", "SI2"])
+}
+
+/// N+M 2+1: SU1 and SU2 ACTIVE for one SI each, SU3 STANDBY for both.
+fn n_plus_m() -> State {
+    let mut s = model_state(&n_plus_m_config());
+    for (i, name) in ["n1", "n2", "n3"].iter().enumerate() {
+        join_node(&mut s, i as u32 + 1, name);
+    }
+    let (code, out) = ev(&mut s, 1, 11, Event::Register { comp: dn("SU1", "C") });
+    assert_eq!(code, error::OK);
+    assert_eq!(set_csis(&out), [(11, wire::HA_ACTIVE, W1.into(), wire::CSI_ADD_ONE, String::new())]);
+    let (_, out) = ev(&mut s, 2, 22, Event::Register { comp: dn("SU2", "C") });
+    assert_eq!(
+        set_csis(&out),
+        [(22, wire::HA_ACTIVE, W2.into(), wire::CSI_ADD_ONE, String::new())],
+        "SU1 carries its one SI: the second goes to SU2, and no SU is left to be STANDBY"
+    );
+    let (_, out) = ev(&mut s, 3, 33, Event::Register { comp: dn("SU3", "C") });
+    let peer = |su| String::from_utf8(dn(su, "C")).unwrap();
+    assert_eq!(
+        set_csis(&out),
+        [
+            (33, wire::HA_STANDBY, W1.into(), wire::CSI_ADD_ONE, peer("SU1")),
+            (33, wire::HA_STANDBY, W2.into(), wire::CSI_ADD_ONE, peer("SU2"))
+        ],
+        "the one standby SU protects both SIs"
+    );
+    s
+}
+
+#[test]
+fn n_plus_m_fails_over_to_the_standby_and_restores_redundancy() {
+    let mut s = n_plus_m();
+    let mut out = Vec::new();
+    s.closed(1, ConnId(11), &mut out);
+    let c1 = String::from_utf8(dn("SU1", "C")).unwrap();
+    assert_eq!(
+        set_csis(&out),
+        [(33, wire::HA_ACTIVE, W1.into(), wire::CSI_TARGET_ONE, c1.clone())],
+        "the standby takes SI1 over, naming the failed active"
+    );
+    assert_eq!(removes(&out), [(33, W2.to_string())], "an active SU of N+M is no standby: SI2's goes");
+    assert!(out.contains(&Effect::Cleanup { node: 1, comp: 0, round: 3 }));
+    let removal = *s.pending.keys().last().unwrap();
+    assert_eq!(ev(&mut s, 3, 33, Event::Response { invocation: removal, error: error::OK }).0, error::OK);
+    // SU1 is repaired and becomes the standby SU of both SIs.
+    ev(&mut s, 1, 0, Event::ClcDone { comp: 0, round: 3, kind: Kind::Cleanup, ok: true });
+    let (_, out) = ev(&mut s, 1, 13, Event::Register { comp: dn("SU1", "C") });
+    let peer = |su| String::from_utf8(dn(su, "C")).unwrap();
+    assert_eq!(
+        set_csis(&out),
+        [
+            (13, wire::HA_STANDBY, W1.into(), wire::CSI_ADD_ONE, peer("SU3")),
+            (13, wire::HA_STANDBY, W2.into(), wire::CSI_ADD_ONE, peer("SU2"))
+        ]
+    );
+    assert_eq!(s.ha_state(2, W1.as_bytes()), Some(wire::HA_ACTIVE));
+    assert_eq!(s.ha_state(2, W2.as_bytes()), None);
+    assert_eq!(s.protection_group(W2.as_bytes()).unwrap().len(), 2);
+}
+
+#[test]
+fn n_plus_m_node_failover() {
+    let mut s = n_plus_m();
+    let mut out = Vec::new();
+    s.left(&[1, 3], &mut out);
+    let c2 = String::from_utf8(dn("SU2", "C")).unwrap();
+    assert_eq!(set_csis(&out), [(33, wire::HA_ACTIVE, W2.into(), wire::CSI_TARGET_ONE, c2)]);
+    assert_eq!(removes(&out), [(33, W1.to_string())]);
+    assert_eq!(s.protection_group(W1.as_bytes()).unwrap(), [(dn("SU1", "C"), wire::HA_ACTIVE, 0)]);
+    // Node 2 comes back: SU2 is the standby of both.
+    join_node(&mut s, 2, "n2");
+    let (_, out) = ev(&mut s, 2, 23, Event::Register { comp: dn("SU2", "C") });
+    assert_eq!(
+        set_csis(&out).iter().map(|x| (x.1, x.2.as_str())).collect::<Vec<_>>(),
+        [(wire::HA_STANDBY, W1), (wire::HA_STANDBY, W2)]
+    );
+}
+
+#[test]
+fn no_redundancy_moves_the_si_to_a_spare_su_and_never_assigns_standby() {
+    let sus = [("SU1", "n1"), ("SU2", "n2")];
+    let mut s = model_state(&model_config("noredundancy", "", &sus, false, &["SI1"]));
+    join_node(&mut s, 1, "n1");
+    join_node(&mut s, 2, "n2");
+    let (_, out) = ev(&mut s, 1, 11, Event::Register { comp: dn("SU1", "C") });
+    assert_eq!(set_csis(&out), [(11, wire::HA_ACTIVE, W1.into(), wire::CSI_ADD_ONE, String::new())]);
+    let (_, out) = ev(&mut s, 2, 22, Event::Register { comp: dn("SU2", "C") });
+    assert_eq!(set_csis(&out), [], "no standby in this model");
+    let (_, out) = ev(&mut s, 1, 11, Event::ErrorReport { comp: dn("SU1", "C"), recovery: wire::NO_RECOMMENDATION });
+    assert_eq!(set_csis(&out), [(22, wire::HA_ACTIVE, W1.into(), wire::CSI_ADD_ONE, String::new())]);
+    ev(&mut s, 1, 0, Event::ClcDone { comp: 0, round: 3, kind: Kind::Cleanup, ok: true });
+    let (_, out) = ev(&mut s, 1, 13, Event::Register { comp: dn("SU1", "C") });
+    assert_eq!(set_csis(&out), [], "the repaired SU is a spare");
+    // Two SIs on two SUs: one each (one SI per SU).
+    let mut s = model_state(&model_config("noredundancy", "", &sus, false, &["SI1", "SI2"]));
+    join_node(&mut s, 1, "n1");
+    join_node(&mut s, 2, "n2");
+    assert_eq!(set_csis(&ev(&mut s, 1, 11, Event::Register { comp: dn("SU1", "C") }).1).len(), 1);
+    assert_eq!(set_csis(&ev(&mut s, 2, 22, Event::Register { comp: dn("SU2", "C") }).1)[0].2, W2);
+}
+
+/// 2N of two SUs with components C and D each, all registered
+/// (SU1: C conn 11, D conn 12; SU2: C 21, D 22), every callback answered.
+fn two_components() -> State {
+    let sus = [("SU1", "n1"), ("SU2", "n2")];
+    let mut s = model_state(&model_config("2n", "", &sus, true, &["SI1"]));
+    join_node(&mut s, 1, "n1");
+    join_node(&mut s, 2, "n2");
+    for (node, su, comp, conn) in [(1, "SU1", "C", 11), (1, "SU1", "D", 12), (2, "SU2", "C", 21), (2, "SU2", "D", 22)] {
+        assert_eq!(ev(&mut s, node, conn, Event::Register { comp: dn(su, comp) }).0, error::OK);
+    }
+    for inv in s.pending.keys().copied().collect::<Vec<_>>() {
+        ev(&mut s, 1, 0, Event::Response { invocation: inv, error: error::OK });
+    }
+    assert_eq!(s.ha_state(1, b"safCsi=D,safSi=SI1,safApp=APP"), Some(wire::HA_ACTIVE));
+    s
+}
+
+/// (conn, invocation) of each terminate callback.
+fn terminates(out: &[Effect]) -> Vec<(u64, u64)> {
+    out.iter()
+        .filter_map(|e| match e {
+            Effect::Tell { conn, callback: Callback::Terminate { invocation, .. }, .. } => Some((conn.0, *invocation)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_failover_terminates_the_healthy_components_of_the_su() {
+    let mut s = two_components();
+    let mut out = Vec::new();
+    s.closed(1, ConnId(11), &mut out);
+    let t = terminates(&out);
+    assert_eq!(t.len(), 1);
+    assert_eq!(t[0].0, 12, "D, healthy, is asked to terminate");
+    assert!(out.contains(&Effect::Cleanup { node: 1, comp: 0, round: 3 }), "C, failed, is cleaned up");
+    assert_eq!(
+        set_csis(&out).iter().map(|x| (x.0, x.1)).collect::<Vec<_>>(),
+        [(21, wire::HA_ACTIVE), (22, wire::HA_ACTIVE)]
+    );
+    assert_eq!(s.comps[1].presence, Presence::Terminating);
+    // D answers (then exits): it is instantiated again at once; its
+    // connection closing later is no error.
+    let (_, out) = ev(&mut s, 1, 12, Event::Response { invocation: t[0].1, error: error::OK });
+    assert_eq!(out, [Effect::Instantiate { node: 1, comp: 1, round: 4 }]);
+    let mut out = Vec::new();
+    s.closed(1, ConnId(12), &mut out);
+    assert_eq!(out, []);
+}
+
+#[test]
+fn an_unanswered_terminate_falls_back_to_the_command_then_cleanup() {
+    let mut s = two_components();
+    let mut out = Vec::new();
+    s.closed(1, ConnId(11), &mut out);
+    assert_eq!(terminates(&out).len(), 1);
+    let due = s.next_deadline().unwrap();
+    assert_eq!(due, s.time + 500_000_000, "saAmfCompTerminateCallbackTimeOut");
+    let mut out = Vec::new();
+    s.advance(due - 1, &mut out);
+    assert_eq!(out, []);
+    s.advance(due, &mut out);
+    out.retain(|e| !matches!(e, Effect::Note(_)));
+    assert_eq!(out, [Effect::Terminate { node: 1, comp: 1, round: 3 }], "the terminate command");
+    let (_, out) = ev(&mut s, 1, 0, Event::ClcDone { comp: 1, round: 3, kind: Kind::Terminate, ok: false });
+    assert_eq!(out, [Effect::Cleanup { node: 1, comp: 1, round: 4 }], "it failed: cleanup");
+    let (_, out) = ev(&mut s, 1, 0, Event::ClcDone { comp: 1, round: 4, kind: Kind::Cleanup, ok: true });
+    assert_eq!(out, [Effect::Instantiate { node: 1, comp: 1, round: 5 }]);
+}
+
+#[test]
+fn an_unanswered_csi_set_is_an_error_of_the_component() {
+    let mut s = running("component_restart");
+    let pending: Vec<_> = s.pending.iter().map(|(i, p)| (*i, p.comp)).collect();
+    assert_eq!(pending.len(), 2, "both CSI sets wait for their answer");
+    // The standby answers; the active does not, within 2000 ms.
+    ev(&mut s, 2, 22, Event::Response { invocation: pending[1].0, error: error::OK });
+    let due = s.next_deadline().unwrap();
+    assert_eq!(due, s.time + 2_000_000_000);
+    let mut out = Vec::new();
+    s.advance(due, &mut out);
+    assert!(out.iter().any(|e| matches!(e, Effect::Note(n) if n.contains("did not answer its CSI set callback"))));
+    out.retain(|e| !matches!(e, Effect::Note(_)));
+    assert_eq!(out, [Effect::Cleanup { node: 1, comp: 0, round: 3 }], "restarted per saAmfCompRecoveryOnError");
+    assert_eq!(s.pending.len(), 0);
+    // An answer after the restart is refused.
+    assert_eq!(ev(&mut s, 1, 11, Event::Response { invocation: pending[0].0, error: error::OK }).0, error::NOT_EXIST);
+}
+
+#[test]
+fn the_dynamic_state_with_pending_callbacks_survives_sync() {
+    let mut s = n_plus_m();
+    let mut out = Vec::new();
+    s.closed(1, ConnId(11), &mut out);
+    let mut w = Writer::new();
+    s.encode_dynamic(&mut w);
+    assert_eq!(model_state(&n_plus_m_config()).decode_dynamic(w.as_slice()).unwrap(), s);
+}
+
+/// Two applications, each a 2N pair on n1 and n2 (APP: SI1, BPP: SI2),
+/// all registered (n1: 11 APP, 12 BPP; n2: 21, 22), every callback
+/// answered: SI1 and SI2 ACTIVE on n1.
+fn two_apps() -> State {
+    let sus = [("SU1", "n1"), ("SU2", "n2")];
+    let text = model_config("2n", "", &sus, false, &["SI1"]);
+    let other = model_config("2n", "", &sus, false, &["SI2"]).replace("safApp = APP", "safApp = BPP");
+    let app = &other[other.find("    safApp = BPP").unwrap()..other.rfind("}\n").unwrap()];
+    let mut s = model_state(&format!("{}{app}}}\n", &text[..text.rfind("}\n").unwrap()]));
+    join_node(&mut s, 1, "n1");
+    join_node(&mut s, 2, "n2");
+    for (node, app, su, conn) in
+        [(1, "APP", "SU1", 11), (2, "APP", "SU2", 21), (1, "BPP", "SU1", 12), (2, "BPP", "SU2", 22)]
+    {
+        let comp = format!("safComp=C,safSu={su},safSg=SG,safApp={app}").into_bytes();
+        assert_eq!(ev(&mut s, node, conn, Event::Register { comp }).0, error::OK);
+    }
+    for inv in s.pending.keys().copied().collect::<Vec<_>>() {
+        ev(&mut s, 1, 0, Event::Response { invocation: inv, error: error::OK });
+    }
+    assert_eq!(s.ha_state(2, b"safCsi=W,safSi=SI2,safApp=BPP"), Some(wire::HA_ACTIVE));
+    s
+}
+
+#[test]
+fn node_switchover_quiesces_the_other_sus_of_the_node_before_their_standby_takes_over() {
+    let mut s = two_apps();
+    let c1 = b"safComp=C,safSu=SU1,safSg=SG,safApp=APP".to_vec();
+    let b1 = b"safComp=C,safSu=SU1,safSg=SG,safApp=BPP".to_vec();
+    let (_, out) = ev(&mut s, 1, 11, Event::ErrorReport { comp: c1.clone(), recovery: wire::NODE_SWITCHOVER });
+    assert_eq!(
+        sets(&out),
+        [
+            (2, 21, wire::HA_ACTIVE, wire::CSI_TARGET_ONE, wire::TRANSITION_NOT_QUIESCED, c1),
+            (1, 12, wire::HA_QUIESCED, wire::CSI_TARGET_ONE, 0, vec![])
+        ],
+        "the failed SU fails over; the other SU of its node is quiesced first"
+    );
+    assert_eq!(s.ha_state(2, b"safCsi=W,safSi=SI2,safApp=BPP"), Some(wire::HA_QUIESCED));
+    let quiesce = *s.pending.iter().find(|(_, p)| p.comp == 2).unwrap().0;
+    let (_, out) = ev(&mut s, 1, 12, Event::Response { invocation: quiesce, error: error::OK });
+    assert_eq!(removes(&out), [(12, "safCsi=W,safSi=SI2,safApp=BPP".to_string())]);
+    assert_eq!(
+        sets(&out),
+        [
+            (2, 22, wire::HA_ACTIVE, wire::CSI_TARGET_ONE, wire::TRANSITION_QUIESCED, b1.clone()),
+            (1, 12, wire::HA_STANDBY, wire::CSI_ADD_ONE, 0, b"safComp=C,safSu=SU2,safSg=SG,safApp=BPP".to_vec())
+        ],
+        "its standby takes over (QUIESCED transition), it becomes the standby"
+    );
+    assert_eq!(s.comps[2].presence, Presence::Instantiated, "switched over, not restarted");
+}
+
+#[test]
+fn an_unanswered_quiesce_fails_the_su_over() {
+    let mut s = two_apps();
+    let c1 = b"safComp=C,safSu=SU1,safSg=SG,safApp=APP".to_vec();
+    ev(&mut s, 1, 11, Event::ErrorReport { comp: c1, recovery: wire::NODE_SWITCHOVER });
+    let due = s.pending.values().find(|p| p.comp == 2).unwrap().due;
+    let mut out = Vec::new();
+    s.advance(due, &mut out);
+    let b1 = b"safComp=C,safSu=SU1,safSg=SG,safApp=BPP".to_vec();
+    assert!(sets(&out).contains(&(2, 22, wire::HA_ACTIVE, 2, wire::TRANSITION_NOT_QUIESCED, b1)), "{out:?}");
+}
+
+#[test]
+fn node_failover_fails_over_every_su_of_the_node() {
+    let mut s = two_apps();
+    let c1 = b"safComp=C,safSu=SU1,safSg=SG,safApp=APP".to_vec();
+    let (_, out) = ev(&mut s, 1, 11, Event::ErrorReport { comp: c1, recovery: wire::NODE_FAILOVER });
+    assert_eq!(
+        sets(&out).iter().map(|x| (x.1, x.2, x.4)).collect::<Vec<_>>(),
+        [(21, wire::HA_ACTIVE, wire::TRANSITION_NOT_QUIESCED), (22, wire::HA_ACTIVE, wire::TRANSITION_NOT_QUIESCED)]
+    );
+    assert_eq!(terminates(&out).iter().map(|t| t.0).collect::<Vec<_>>(), [12], "the healthy one is terminated");
 }
