@@ -3,7 +3,8 @@
 #   make                  release build: target/release/{aisexec,ais-keygen,ais-cfgtool}
 #                         and the C libraries in target/release/lib
 #   make check            every test (what CI runs)
-#   make demo             a single-node executive, then checkpoint failover on three
+#   make demo             a single-node executive, then checkpoint failover on three,
+#                         then AMF failover of a checkpointed counter on three (root)
 #   make bench            request/answer loop benchmarks on 1 and 3 nodes (root;
 #                         CLASSIC_SRC=<openais 0.80.6 tree> to compare, BENCH_ARGS=...)
 #   make install          install (PREFIX, DESTDIR, ... below)
@@ -88,6 +89,7 @@ uninstall:
 demo: build-release
 	scripts/demo.sh target/release
 	c-tests/ckpt/demo.sh target/release
+	timeout -k 10 120 c-tests/amf/demo.sh target/release
 
 # Timings, not tests: never part of `make check`.
 bench:
