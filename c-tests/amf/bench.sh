@@ -73,18 +73,35 @@ cpu_ns() {
 }
 exec_pids() { echo "${cluster_pids[1]} ${cluster_pids[2]} ${cluster_pids[3]}"; }
 comp_pids() { cat "$pids"/*.pid; }
+# Voluntary context switches (wakeups) of all threads of the given pids.
+wakeups() {
+    local p s=0 f
+    for p in "$@"; do
+        for f in /proc/"$p"/task/*/status; do
+            [ -r "$f" ] && s=$((s + $(awk '/^voluntary_ctxt_switches/ { print $2 }' "$f" 2>/dev/null || echo 0)))
+        done
+    done
+    echo "$s"
+}
 idle_cpu() { # idle_cpu <seconds> <label>: the executives' and the components' CPU share
-    local e0 c0 w0 e1 c1 w1 wall_ms
-    e0=$(cpu_ns $(exec_pids))
+    local e0=() e1=() w0 w1 c0 c1 x0 x1 wall_ms i sum=0 max=0 d
+    for i in 1 2 3; do e0[$i]=$(cpu_ns "${cluster_pids[$i]}"); done
     c0=$(cpu_ns $(comp_pids))
+    x0=$(wakeups $(exec_pids))
     w0=$(now_ns)
     sleep "$1"
-    e1=$(cpu_ns $(exec_pids))
+    for i in 1 2 3; do e1[$i]=$(cpu_ns "${cluster_pids[$i]}"); done
     c1=$(cpu_ns $(comp_pids))
+    x1=$(wakeups $(exec_pids))
     w1=$(now_ns)
     wall_ms=$(((w1 - w0) / 1000000))
+    for i in 1 2 3; do
+        d=$((e1[i] - e0[i]))
+        sum=$((sum + d))
+        [ "$d" -le "$max" ] || max=$d
+    done
     pct() { awk -v t="$1" -v ms="$wall_ms" 'BEGIN { printf "%.2f%%", t / 10000 / ms }'; }
-    say "5. idle CPU, $2, over $1 s: the 3 executives together $(pct $((e1 - e0))) of one core ($(pct $(((e1 - e0) / 3))) each on average); the components $(pct $((c1 - c0)))"
+    say "5. idle CPU, $2, over $1 s: executives $(pct "$max") of one core at most per node, $(pct "$sum") the 3 together ($(((x1 - x0) * 1000 / wall_ms / 3)) wakeups/s per node); the components $(pct $((c1 - c0))) together"
 }
 
 # jitter <since ns>: |interval - 1000| ms of each component's consecutive
