@@ -28,7 +28,7 @@ mkdir -p "$cluster_dir/bin"
 ${CC:-gcc} -std=gnu99 -O2 -Wall -I"$root/include" -o "$counter" "$here/amf_counter.c" \
     -L"$lib" -Wl,-rpath,"$lib" -lSaAmf -lSaCkpt || cluster_fail "cannot build amf_counter"
 
-say() { echo "demo: $*"; }
+say() { echo "amf demo: $*"; }
 fail() { cluster_fail "$@"; }
 # The component DNs, and a short name for each: its SU and node.
 C1=$(comp_dn COUNTER SU1)
