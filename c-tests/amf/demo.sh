@@ -65,7 +65,7 @@ takeover() {
     # A write in flight at the kill may have reached the checkpoint.
     [ "$resumed" -le $((before + 1)) ] || fail "it resumed from $resumed, above the last count written ($before)"
     say "  -> it read $resumed from the checkpoint (the old active's last acknowledged write: $before) and counts on"
-    wait_count "$standby WROTE $((resumed + 1))\$" 1 5 || fail "the new active does not count on from $resumed"
+    wait_count "$standby WROTE $((resumed + 1))\$" 1 10 || fail "the new active does not count on from $resumed"
     say "  -> its next write: $((resumed + 1))"
     active=$standby
     standby=$(other "$active")
