@@ -172,11 +172,15 @@ for _ in $(seq "$reps"); do
     n_act=$(count "$s CSISET ACTIVE ")
     n_sb=$(count "$a CSISET STANDBY ")
     n_r1=$(count "$R1 CSISET STANDBY ")
+    s_pid=$(pid_of "$s")
     t0=$(now_ns)
     node_kill "$n"
     wait_count "$s CSISET ACTIVE " $((n_act + 1)) 20 || fail "node failover: no takeover"
     t1=$(ns_of "$(last "$s CSISET ACTIVE ")")
     sleep 0.3 # the log line is written
+    # The standby itself took over (and was not restarted just after).
+    [ "$(pid_of "$s")" = "$s_pid" ] ||
+        fail "node failover: the standby (pid $s_pid) was restarted: $(grep -E "$s (REGISTERED|CSISET)" "$log" | tail -n 3)"
     tm=$(left_ns "$survivor" "$t0") || fail "node failover: no membership change in node $survivor's log"
     ms_between "$t0" "$t1" >> "$cluster_dir/node"
     ms_between "$t0" "$tm" >> "$cluster_dir/membership"

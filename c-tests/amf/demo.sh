@@ -67,6 +67,10 @@ takeover() {
     say "  -> it read $resumed from the checkpoint (the old active's last acknowledged write: $before) and counts on"
     wait_count "$standby WROTE $((resumed + 1))\$" 1 10 || fail "the new active does not count on from $resumed"
     say "  -> its next write: $((resumed + 1))"
+    # The standby itself took over: not restarted on the way (a warm
+    # standby that is cleaned up and instantiated again loses its state).
+    [ "$(pid_of "$standby")" = "$standby_pid" ] && [ "$(echo "$line" | awk '{ print $2 }')" = "$standby_pid" ] ||
+        fail "the standby (pid $standby_pid) was restarted instead of taking over: $(grep -E "$standby (REGISTERED|CSISET)" "$log" | tail -n 3)"
     active=$standby
     standby=$(other "$active")
 }
@@ -85,6 +89,7 @@ say "the counter counts (one write every 100 ms); at $(last_written "$active") n
 victim=$(pid_of "$active")
 resumed_before=$(count "$standby RESUMED ")
 standby_before=$(count "$active CSISET STANDBY ")
+standby_pid=$(pid_of "$standby")
 t0=$(now_ns)
 kill -KILL "$victim"
 sleep 0.2 # (a write acknowledged just before the kill is logged by now)
@@ -100,6 +105,7 @@ say "the counter is at $(last_written "$active")"
 n=$(node_of "$active")
 resumed_before=$(count "$standby RESUMED ")
 standby_before=$(count "$active CSISET STANDBY ")
+standby_pid=$(pid_of "$standby")
 t0=$(now_ns)
 node_kill "$n"
 sleep 0.2 # (a write acknowledged just before the kill is logged by now)
