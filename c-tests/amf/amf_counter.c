@@ -12,6 +12,7 @@
  *   <ns> <pid> <component> RESUMED <count read from the checkpoint>
  *   <ns> <pid> <component> WROTE <count>       (after the write returned OK)
  *   <ns> <pid> <component> HEALTHCHECK <key>
+ *   <ns> <pid> <component> RESPONSE <error> after <n> retries   (not at once OK)
  *
  * It exits when its executive's connection breaks, so a killed executive
  * takes its components with it as a dead node would.
@@ -141,6 +142,21 @@ static SaAisErrorT write_count(long value)
     return rc;
 }
 
+/* saAmfResponse, again while TRY_AGAIN (2 s at most): the executive
+ * refuses it while it syncs after a membership change, when a failover's
+ * callbacks arrive. */
+static void respond(SaInvocationT invocation, SaAisErrorT result)
+{
+    SaAisErrorT r;
+    int tries = 0;
+    while ((r = saAmfResponse(amf, invocation, result)) == SA_AIS_ERR_TRY_AGAIN && tries < 100) {
+        tries++;
+        sleep_ms(20);
+    }
+    if (r != SA_AIS_OK || tries)
+        note("RESPONSE %d after %d retries", (int)r, tries);
+}
+
 static void csi_set(SaInvocationT invocation, const SaNameT *comp, SaAmfHAStateT ha, SaAmfCSIDescriptorT *d)
 {
     const SaNameT *peer = ha == SA_AMF_HA_STANDBY ? &d->csiStateDescriptor.standbyDescriptor.activeCompName
@@ -152,14 +168,14 @@ static void csi_set(SaInvocationT invocation, const SaNameT *comp, SaAmfHAStateT
         long c = read_count();
         if (c < 0) {
             note("FAILED read of the checkpoint");
-            saAmfResponse(amf, invocation, SA_AIS_ERR_FAILED_OPERATION);
+            respond(invocation, SA_AIS_ERR_FAILED_OPERATION);
             return;
         }
         count = c;
         note("RESUMED %ld", count);
     }
     active = ha == SA_AMF_HA_ACTIVE;
-    saAmfResponse(amf, invocation, SA_AIS_OK);
+    respond(invocation, SA_AIS_OK);
 }
 
 static void csi_remove(SaInvocationT invocation, const SaNameT *comp, const SaNameT *csi, SaAmfCSIFlagsT flags)
@@ -169,20 +185,20 @@ static void csi_remove(SaInvocationT invocation, const SaNameT *comp, const SaNa
     (void)flags;
     active = 0;
     note("CSIREMOVE");
-    saAmfResponse(amf, invocation, SA_AIS_OK);
+    respond(invocation, SA_AIS_OK);
 }
 
 static void healthcheck(SaInvocationT invocation, const SaNameT *comp, SaAmfHealthcheckKeyT *key)
 {
     (void)comp;
-    saAmfResponse(amf, invocation, SA_AIS_OK);
+    respond(invocation, SA_AIS_OK);
     note("HEALTHCHECK %.*s", (int)key->keyLen, (const char *)key->key);
 }
 
 static void terminate(SaInvocationT invocation, const SaNameT *comp)
 {
     (void)comp;
-    saAmfResponse(amf, invocation, SA_AIS_OK);
+    respond(invocation, SA_AIS_OK);
     note("TERMINATE");
     exit(0);
 }

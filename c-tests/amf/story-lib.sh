@@ -114,6 +114,7 @@ $(story_su SU2 "amf$5" "$2" "$3" "${6:-1000}")
 }
 
 story_conf() {
+    local n
     cat <<EOF
 safAmfCluster = CL {
     saAmfClusterStartupTimeout=1000
