@@ -3,9 +3,13 @@
 #   make                  release build: target/release/{aisexec,ais-keygen,ais-cfgtool}
 #                         and the C libraries in target/release/lib
 #   make check            every test (what CI runs)
-#   make demo             a single-node executive, then checkpoint failover on three
+#   make demo             a single-node executive, then checkpoint failover on three,
+#                         then AMF failover of a checkpointed counter on three (root)
 #   make bench            request/answer loop benchmarks on 1 and 3 nodes (root;
-#                         CLASSIC_SRC=<openais 0.80.6 tree> to compare, BENCH_ARGS=...)
+#                         CLASSIC_SRC=<openais 0.80.6 tree> to compare, BENCH_ARGS=...),
+#                         then make bench-amf
+#   make bench-amf        AMF failover, restart, healthcheck jitter and idle CPU on
+#                         3 nodes (root; AMF_BENCH_REPS=5)
 #   make install          install (PREFIX, DESTDIR, ... below)
 #   make uninstall        remove exactly what install put there
 #   make clean
@@ -28,7 +32,7 @@ export PREFIX LIBDIR INCLUDEDIR SBINDIR SYSCONFDIR MANDIR SYSTEMDUNITDIR DESTDIR
 PROFILE_FLAG_release := --release
 PROFILE_FLAG_debug :=
 
-.PHONY: all build-release build-debug check install uninstall demo bench clean
+.PHONY: all build-release build-debug check install uninstall demo bench bench-amf clean
 
 all: build-release
 
@@ -88,10 +92,16 @@ uninstall:
 demo: build-release
 	scripts/demo.sh target/release
 	c-tests/ckpt/demo.sh target/release
+	timeout -k 10 120 c-tests/amf/demo.sh target/release
 
 # Timings, not tests: never part of `make check`.
 bench:
 	scripts/bench-loops.sh $(BENCH_ARGS)
+	$(MAKE) --no-print-directory bench-amf
+
+AMF_BENCH_REPS ?= 5
+bench-amf: build-release
+	timeout -k 10 900 c-tests/amf/bench.sh target/release $(AMF_BENCH_REPS)
 
 clean:
 	$(CARGO) clean

@@ -2,9 +2,10 @@
 # The AMF C tests: the component program, the API test (with -lSaAmf and
 # -lais; the -lsaAmf spelling is a link `make install` makes), the classic openais 0.80.6 test component testamf1.c
 # built unchanged against our headers (when the classic tree is there),
-# then the two-node failover story (cluster.sh) and the three-node one
-# (cluster3.sh: N+M, no redundancy, terminate, callback timeouts; own host
-# name per executive, needs root for unshare --uts).
+# then the two-node failover story (cluster.sh), the three-node one
+# (cluster3.sh: N+M, no redundancy, terminate, callback timeouts) and the
+# demo's counter failover on three nodes (demo.sh); own host name per
+# executive, needs root for unshare --uts.
 #
 #   c-tests/amf/run.sh [target-dir]    (default: <repo>/target; debug profile,
 #                                       AIS_PROFILE=release for the other)
@@ -16,7 +17,7 @@ set -u
 . "$(dirname "$0")/../lib/common.sh"
 ctest_init amf "${1:-}" "${AIS_PROFILE:-debug}"
 LIMIT=${AMF_TEST_TIMEOUT:-180}
-step_show='amf (cluster|3 nodes):'
+step_show='amf (cluster|3 nodes):|demo: .*(->|kill -9)'
 ctest_need aisexec ais-cfgtool
 ctest_link
 
@@ -35,6 +36,11 @@ if [ -x "$tmp/amf_comp" ] && [ -x "$tmp/amf_api" ]; then
         "$tmp/amf_api-ais"
     step "3-node N+M, no redundancy, terminate, callback timeouts (cluster3.sh)" \
         timeout -k 10 "$LIMIT" "$here/cluster3.sh" "$bin" "$tmp/amf_comp" "$tmp/amf_api"
+    # The demo's story as a test: three nodes, a 2N counter keeping its
+    # count in a checkpoint, kill -9 of the active process then of its node;
+    # fails unless each takeover counts on from the last checkpointed value.
+    step "3-node counter failover with a checkpoint (demo.sh)" \
+        timeout -k 10 120 "$here/demo.sh" "$bin"
 fi
 
 ctest_finish
