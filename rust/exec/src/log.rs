@@ -101,6 +101,28 @@ fn open_log_file(path: &std::path::Path) -> std::io::Result<std::fs::File> {
     crate::files::open_append(path, 0o640)
 }
 
+/// Whether stderr is systemd's journal stream (`JOURNAL_STREAM` names
+/// the device and inode of the journal's socket, "dev:ino", and stderr is
+/// that file).
+pub fn stderr_is_journal() -> bool {
+    let Ok(stream) = std::env::var("JOURNAL_STREAM") else { return false };
+    crate::sys::stderr_identity().is_some_and(|id| journal_stream_is(&stream, id))
+}
+
+fn journal_stream_is(stream: &str, (dev, ino): (u64, u64)) -> bool {
+    let Some((d, i)) = stream.split_once(':') else { return false };
+    d.parse() == Ok(dev) && i.parse() == Ok(ino)
+}
+
+/// Whether lines may go to stderr once logging is set up: not when
+/// detached, and not when stderr is the journal while syslog logging is
+/// on (the journal has each line from syslog already; classic units set
+/// `StandardError=null` for this, which also lost the reason of a failed
+/// start, which goes to stderr before [`init`]).
+pub fn stderr_allowed(settings: &Logging, foreground: bool, stderr_is_journal: bool) -> bool {
+    foreground && !(stderr_is_journal && settings.to_syslog)
+}
+
 /// Before [`init`], lines go to stderr (config errors, early startup).
 pub fn init(settings: &Logging, allow_stderr: bool) -> std::io::Result<()> {
     let any = |global: bool, f: fn(&SubsysLogging) -> Option<bool>| {
@@ -317,6 +339,22 @@ mod tests {
         // Next second: the first line reports what was dropped.
         assert_eq!(g.admit_at(6), Some(1000 - Gate::BURST));
         assert_eq!(g.admit_at(6), Some(0));
+    }
+
+    #[test]
+    fn stderr_is_left_to_syslog_only_when_it_is_the_journal() {
+        assert!(journal_stream_is("8:12345", (8, 12345)));
+        assert!(!journal_stream_is("8:12345", (8, 12346)));
+        assert!(!journal_stream_is("8:12345", (9, 12345)));
+        assert!(!journal_stream_is("812345", (8, 12345)));
+        assert!(!journal_stream_is("", (0, 0)));
+        let mut s = Logging::default();
+        assert!(s.to_syslog);
+        assert!(!stderr_allowed(&s, true, true));
+        assert!(stderr_allowed(&s, true, false));
+        assert!(!stderr_allowed(&s, false, false));
+        s.to_syslog = false;
+        assert!(stderr_allowed(&s, true, true));
     }
 
     #[test]

@@ -57,7 +57,9 @@ pub fn run(foreground: bool) -> i32 {
             }
         }
     };
-    if let Err(e) = crate::log::init(&loaded.config.logging, foreground) {
+    let logging = &loaded.config.logging;
+    let allow_stderr = crate::log::stderr_allowed(logging, foreground, crate::log::stderr_is_journal());
+    if let Err(e) = crate::log::init(logging, allow_stderr) {
         let why = log_file_error(&loaded.config.logging, &e);
         eprintln!("aisexec: {why}");
         ready.fail(&why);

@@ -272,3 +272,14 @@ pub fn lock_memory() -> io::Result<()> {
     unsafe { check(libc::mlockall(libc::MCL_CURRENT | libc::MCL_FUTURE)) }?;
     Ok(())
 }
+
+/// Device and inode of the file behind stderr (to compare with systemd's
+/// `JOURNAL_STREAM`).
+pub fn stderr_identity() -> Option<(u64, u64)> {
+    // SAFETY: fstat fills the zeroed stat struct for an fd we only read.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    if unsafe { libc::fstat(libc::STDERR_FILENO, &mut st) } != 0 {
+        return None;
+    }
+    Some((st.st_dev, st.st_ino))
+}

@@ -548,6 +548,34 @@ fn no_config_file_runs_a_single_node_on_loopback() {
 }
 
 #[test]
+fn under_systemd_with_syslog_the_journal_gets_no_second_copy_on_stderr() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = TempDir::new("journal");
+    dir.config("logging {\n to_syslog: yes\n to_stderr: yes\n}\n");
+    // systemd names the journal stream behind stderr in JOURNAL_STREAM.
+    let journal = |c: &mut std::process::Command| {
+        let m = std::fs::metadata(dir.path().join("stderr.log")).unwrap();
+        c.env("JOURNAL_STREAM", format!("{}:{}", m.dev(), m.ino()));
+    };
+    let exec = Exec::start_with(&dir, journal);
+    Client::connect(&dir.socket(), service::CFG).status().unwrap();
+    drop(exec);
+    let quiet = std::fs::read_to_string(dir.path().join("stderr.log")).unwrap();
+    assert!(!quiet.contains("ready: listening on"), "{quiet}");
+    // A stderr that is not the named stream (or no systemd) keeps the lines.
+    let other = |c: &mut std::process::Command| {
+        c.env("JOURNAL_STREAM", "1:1");
+    };
+    let exec = Exec::start_with(&dir, other);
+    assert!(exec.wait_stderr("ready: listening on", Duration::from_secs(5)), "{}", exec.stderr());
+    drop(exec);
+    // Without syslog, stderr is the only copy: it stays even into the journal.
+    dir.config("logging {\n to_syslog: no\n to_stderr: yes\n}\n");
+    let exec = Exec::start_with(&dir, journal);
+    assert!(exec.wait_stderr("ready: listening on", Duration::from_secs(5)), "{}", exec.stderr());
+}
+
+#[test]
 fn logging_to_a_file_with_timestamps_and_subsystem_debug() {
     let dir = TempDir::new("logfile");
     let log = dir.path().join("ais.log");
