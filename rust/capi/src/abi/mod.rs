@@ -98,6 +98,10 @@ pub mod sa_clm;
 #[allow(non_camel_case_types, non_snake_case)]
 pub mod sa_amf;
 
+/// `ais_amf.h` (AMF A.01.01): written by hand, not by cbindgen.
+#[allow(non_camel_case_types, non_snake_case)]
+pub mod ais_amf;
+
 #[allow(non_camel_case_types, non_snake_case)]
 pub mod sa_ckpt;
 
