@@ -20,7 +20,8 @@
 #      restarted and STANDBY again;
 #   4. kill -9 of the active component: the standby becomes ACTIVE.
 #
-#   c-tests/amf/cluster_a.sh <bin-dir> <amf_a> <amf_a linked to libSaAmf.so.1>
+#   c-tests/amf/cluster_a.sh <bin-dir> <amf_a> <amf_a linked to libSaAmf.so.1> [<amf_a built otherwise>...]
+#   (each amf_a runs `check` in step 1)
 #
 # Needs root (unshare --uts); run it inside a network namespace of its
 # own on a shared machine.
@@ -31,6 +32,8 @@ cluster_init "amf a cluster" "$1" 6014
 comp1="$2 comp"
 comp2="$3 comp"
 api=$2
+shift 3
+more_apis=("$@")
 cluster_members=2
 cluster_extra='amf {
   mode: enabled
@@ -184,9 +187,11 @@ done
 wait_count "$active HEALTHCHECK HEARTBEAT" 2 10 || cluster_fail "no healthchecks of $active"
 wait_count "$standby HEALTHCHECK HEARTBEAT" 2 10 || cluster_fail "no healthchecks of $standby"
 echo "amf a cluster: $active ACTIVE, $standby STANDBY (one on libSaAmf.so.1), readiness first, healthchecks"
-node_run 1 timeout 30 "$api" check "$C1" "$C2" safCsi=CSI1,safSi=SI1,safApp=APP > "$cluster_dir/api.log" 2>&1 ||
-    cluster_fail "amf_a check: $(cat "$cluster_dir/api.log")"
-echo "amf a cluster: $(tail -n 1 "$cluster_dir/api.log")"
+for a in "$api" "${more_apis[@]}"; do
+    node_run 1 timeout 30 "$a" check "$C1" "$C2" safCsi=CSI1,safSi=SI1,safApp=APP > "$cluster_dir/api.log" 2>&1 ||
+        cluster_fail "$a check: $(cat "$cluster_dir/api.log")"
+    echo "amf a cluster: $(tail -n 1 "$cluster_dir/api.log") ($(basename "$a"))"
+done
 
 # 2. Error report with the A COMPONENT_RESTART (3): restarted, ACTIVE again.
 victim=$(pid_of "$active")

@@ -27,6 +27,7 @@
 //! | `saMsg.h` | `abi/sa_msg.rs` | `cbindgen/saMsg.toml` |
 //! | `evs.h` | `abi/evs.rs` | `cbindgen/evs.toml` |
 //! | `cpg.h` | `abi/cpg.rs` | `cbindgen/cpg.toml` |
+//! | `ais_amf.h` | `abi/ais_amf.rs` | none: written by hand (see `rust/capi/README.md`, "AMF A.01.01") |
 //!
 //! `rust/capi/headers.list` names each header and its Rust file;
 //! `scripts/gen-headers.sh` runs cbindgen 0.29.2 on that file alone
