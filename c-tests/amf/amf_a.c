@@ -34,6 +34,8 @@
 
 #include <corosync/ais_amf.h>
 
+#include "../lib/check.h"
+
 #ifndef AMF_A_ONLY
 #include "amf_a_b.h"
 #endif
@@ -182,17 +184,12 @@ static int comp_main(void)
 
 /* ----------------------------------------------------------------- check */
 
-static int failures;
-static int checks;
-
-#define CHECK(expr, want)                                                                             \
-    do {                                                                                              \
-        long long got_ = (long long)(expr);                                                           \
-        checks++;                                                                                     \
-        if (got_ != (long long)(want)) {                                                              \
-            failures++;                                                                               \
-            printf("FAIL line %d: %s is %lld, expected %lld\n", __LINE__, #expr, got_, (long long)(want)); \
-        }                                                                                             \
+/* SaErrorT results (CHECK_RC of check.h compares SaAisErrorT values). */
+#define CHECK_A(call, want)                                                                      \
+    do {                                                                                         \
+        long long got_ = (long long)(call);                                                      \
+        check_at(got_ == (long long)(want), __FILE__, __LINE__, #call, " is %lld, expected %lld", \
+                 got_, (long long)(want));                                                       \
     } while (0)
 
 static SaUint32T pg_items, pg_members, pg_calls;
@@ -259,143 +256,142 @@ static int check_main(const char *c1, const char *c2, const char *csi_dn)
     memset(longname.value, 'x', sizeof longname.value);
 
     /* Versions: B is the other API's; A.02 is not supported. */
-    CHECK(saAmfInitialize(&h, &cb, &vb), SA_ERR_VERSION);
-    CHECK(saAmfInitialize(&h, &cb, &v2), SA_ERR_VERSION);
-    CHECK(saAmfInitialize(NULL, &cb, &v), SA_ERR_INVALID_PARAM);
-    CHECK(saAmfInitialize(&h, &cb, NULL), SA_ERR_INVALID_PARAM);
+    CHECK_A(saAmfInitialize(&h, &cb, &vb), SA_ERR_VERSION);
+    CHECK_A(saAmfInitialize(&h, &cb, &v2), SA_ERR_VERSION);
+    CHECK_A(saAmfInitialize(NULL, &cb, &v), SA_ERR_INVALID_PARAM);
+    CHECK_A(saAmfInitialize(&h, &cb, NULL), SA_ERR_INVALID_PARAM);
 #ifndef AMF_A_ONLY
-    CHECK(b_initialize(&bh, 'A'), SA_ERR_VERSION); /* SA_AIS_ERR_VERSION, also 3 */
+    CHECK_A(b_initialize(&bh, 'A'), SA_ERR_VERSION); /* SA_AIS_ERR_VERSION, also 3 */
 #endif
-    CHECK(saAmfInitialize(&h, &cb, &v), SA_OK);
-    CHECK(saAmfInitialize(&h2, &none, &v), SA_OK);
+    CHECK_A(saAmfInitialize(&h, &cb, &v), SA_OK);
+    CHECK_A(saAmfInitialize(&h2, &none, &v), SA_OK);
 
     /* Handles: unknown ones, and one API's handle given to the other. */
-    CHECK(saAmfSelectionObjectGet(&bad, &fd), SA_ERR_BAD_HANDLE);
-    CHECK(saAmfSelectionObjectGet(NULL, &fd), SA_ERR_INVALID_PARAM);
-    CHECK(saAmfSelectionObjectGet(&h, NULL), SA_ERR_INVALID_PARAM);
-    CHECK(saAmfSelectionObjectGet(&h, &fd), SA_OK);
+    CHECK_A(saAmfSelectionObjectGet(&bad, &fd), SA_ERR_BAD_HANDLE);
+    CHECK_A(saAmfSelectionObjectGet(NULL, &fd), SA_ERR_INVALID_PARAM);
+    CHECK_A(saAmfSelectionObjectGet(&h, NULL), SA_ERR_INVALID_PARAM);
+    CHECK_A(saAmfSelectionObjectGet(&h, &fd), SA_OK);
 #ifndef AMF_A_ONLY
-    CHECK(b_initialize(&bh, 'B'), SA_OK);
+    CHECK_A(b_initialize(&bh, 'B'), SA_OK);
     bh_a = (SaAmfHandleT)bh;
-    CHECK(saAmfSelectionObjectGet(&bh_a, &fd), SA_ERR_BAD_HANDLE);
-    CHECK(saAmfFinalize(&bh_a), SA_ERR_BAD_HANDLE);
-    CHECK(b_selection_object(h), SA_ERR_BAD_HANDLE); /* SA_AIS_ERR_BAD_HANDLE, also 9 */
-    CHECK(b_finalize(h), SA_ERR_BAD_HANDLE);
-    CHECK(b_selection_object(bh), SA_OK);
-    CHECK(b_finalize(bh), SA_OK);
+    CHECK_A(saAmfSelectionObjectGet(&bh_a, &fd), SA_ERR_BAD_HANDLE);
+    CHECK_A(saAmfFinalize(&bh_a), SA_ERR_BAD_HANDLE);
+    CHECK_A(b_selection_object(h), SA_ERR_BAD_HANDLE); /* SA_AIS_ERR_BAD_HANDLE, also 9 */
+    CHECK_A(b_finalize(h), SA_ERR_BAD_HANDLE);
+    CHECK_A(b_selection_object(bh), SA_OK);
+    CHECK_A(b_finalize(bh), SA_OK);
 #else
     (void)bh;
     (void)bh_a;
 #endif
-    CHECK(saAmfDispatch(&bad, SA_DISPATCH_ALL), SA_ERR_BAD_HANDLE);
-    CHECK(saAmfDispatch(&h, (SaDispatchFlagsT)99), SA_ERR_INVALID_PARAM);
-    CHECK(saAmfDispatch(&h, SA_DISPATCH_ALL), SA_OK);
+    CHECK_A(saAmfDispatch(&bad, SA_DISPATCH_ALL), SA_ERR_BAD_HANDLE);
+    CHECK_A(saAmfDispatch(&h, (SaDispatchFlagsT)99), SA_ERR_INVALID_PARAM);
+    CHECK_A(saAmfDispatch(&h, SA_DISPATCH_ALL), SA_OK);
 
     /* Component name from the environment. */
     unsetenv("SA_AMF_COMPONENT_NAME");
-    CHECK(saAmfCompNameGet(&h, &got), SA_ERR_NOT_EXIST);
+    CHECK_A(saAmfCompNameGet(&h, &got), SA_ERR_NOT_EXIST);
     setenv("SA_AMF_COMPONENT_NAME", c1, 1);
-    CHECK(saAmfCompNameGet(&h, &got), SA_OK);
-    CHECK(got.length == comp1.length && memcmp(got.value, comp1.value, got.length) == 0, 1);
-    CHECK(saAmfCompNameGet(&h, NULL), SA_ERR_INVALID_PARAM);
-    CHECK(saAmfCompNameGet(&bad, &got), SA_ERR_BAD_HANDLE);
+    CHECK_A(saAmfCompNameGet(&h, &got), SA_OK);
+    CHECK_A(got.length == comp1.length && memcmp(got.value, comp1.value, got.length) == 0, 1);
+    CHECK_A(saAmfCompNameGet(&h, NULL), SA_ERR_INVALID_PARAM);
+    CHECK_A(saAmfCompNameGet(&bad, &got), SA_ERR_BAD_HANDLE);
 
     /* Registration: callbacks needed; names; no proxies; the component is
      * registered already (by its own process) or hosted elsewhere. */
-    CHECK(saAmfComponentRegister(&h2, &comp1, NULL), SA_ERR_INIT);
-    CHECK(saAmfComponentRegister(&bad, &comp1, NULL), SA_ERR_BAD_HANDLE);
+    CHECK_A(saAmfComponentRegister(&h2, &comp1, NULL), SA_ERR_INIT);
+    CHECK_A(saAmfComponentRegister(&bad, &comp1, NULL), SA_ERR_BAD_HANDLE);
     cb.saAmfCSISetCallback = csi_set;
     cb.saAmfCSIRemoveCallback = csi_remove;
     cb.saAmfReadinessStateSetCallback = readiness;
-    CHECK(saAmfFinalize(&h), SA_OK);
-    CHECK(saAmfInitialize(&h, &cb, &v), SA_OK);
-    CHECK(saAmfComponentRegister(&h, NULL, NULL), SA_ERR_INVALID_PARAM);
-    CHECK(saAmfComponentRegister(&h, &longname, NULL), SA_ERR_INVALID_PARAM);
-    CHECK(saAmfComponentRegister(&h, &comp1, &comp2), SA_ERR_INVALID_PARAM);
-    CHECK(saAmfComponentRegister(&h, &unknown, NULL), SA_ERR_NOT_EXIST);
+    CHECK_A(saAmfFinalize(&h), SA_OK);
+    CHECK_A(saAmfInitialize(&h, &cb, &v), SA_OK);
+    CHECK_A(saAmfComponentRegister(&h, NULL, NULL), SA_ERR_INVALID_PARAM);
+    CHECK_A(saAmfComponentRegister(&h, &longname, NULL), SA_ERR_INVALID_PARAM);
+    CHECK_A(saAmfComponentRegister(&h, &comp1, &comp2), SA_ERR_INVALID_PARAM);
+    CHECK_A(saAmfComponentRegister(&h, &unknown, NULL), SA_ERR_NOT_EXIST);
     {
         SaErrorT r1 = saAmfComponentRegister(&h, &comp1, NULL);
         SaErrorT r2 = saAmfComponentRegister(&h, &comp2, NULL);
         /* One is hosted by another node (NOT_EXIST), the other is
          * registered by its process already (EXIST). */
-        CHECK((r1 == SA_ERR_EXIST && r2 == SA_ERR_NOT_EXIST) || (r1 == SA_ERR_NOT_EXIST && r2 == SA_ERR_EXIST), 1);
+        CHECK_A((r1 == SA_ERR_EXIST && r2 == SA_ERR_NOT_EXIST) || (r1 == SA_ERR_NOT_EXIST && r2 == SA_ERR_EXIST), 1);
     }
-    CHECK(saAmfComponentUnregister(&h, &unknown, NULL), SA_ERR_NOT_EXIST);
-    CHECK(saAmfComponentUnregister(&h, &comp1, &comp2), SA_ERR_INVALID_PARAM);
-    CHECK(saAmfComponentUnregister(&h, &comp1, NULL), SA_ERR_NOT_EXIST); /* not this handle's */
+    CHECK_A(saAmfComponentUnregister(&h, &unknown, NULL), SA_ERR_NOT_EXIST);
+    CHECK_A(saAmfComponentUnregister(&h, &comp1, &comp2), SA_ERR_INVALID_PARAM);
+    CHECK_A(saAmfComponentUnregister(&h, &comp1, NULL), SA_ERR_NOT_EXIST); /* not this handle's */
 
     /* States. */
-    CHECK(saAmfHAStateGet(&comp1, &csi, &ha1), SA_OK);
-    CHECK(saAmfHAStateGet(&comp2, &csi, &ha2), SA_OK);
-    CHECK((ha1 == SA_AMF_ACTIVE && ha2 == SA_AMF_STANDBY) || (ha1 == SA_AMF_STANDBY && ha2 == SA_AMF_ACTIVE), 1);
-    CHECK(saAmfHAStateGet(&comp1, &unknown, &ha1), SA_ERR_NOT_EXIST);
-    CHECK(saAmfHAStateGet(&unknown, &csi, &ha1), SA_ERR_NOT_EXIST);
-    CHECK(saAmfHAStateGet(&comp1, &csi, NULL), SA_ERR_INVALID_PARAM);
-    CHECK(saAmfHAStateGet(&longname, &csi, &ha1), SA_ERR_INVALID_PARAM);
-    CHECK(saAmfReadinessStateGet(&comp1, &ready), SA_OK);
-    CHECK(ready, SA_AMF_IN_SERVICE);
-    CHECK(saAmfReadinessStateGet(&unknown, &ready), SA_ERR_NOT_EXIST);
-    CHECK(saAmfReadinessStateGet(&comp1, NULL), SA_ERR_INVALID_PARAM);
-    CHECK(saAmfComponentCapabilityModelGet(&comp2, &cap), SA_OK);
-    CHECK(cap, SA_AMF_COMPONENT_CAPABILITY_X_ACTIVE_OR_Y_STANDBY);
-    CHECK(saAmfComponentCapabilityModelGet(&unknown, &cap), SA_ERR_NOT_EXIST);
-    CHECK(saAmfPendingOperationGet(&comp1, &pending), SA_OK);
-    CHECK(pending, 0);
-    CHECK(saAmfPendingOperationGet(&unknown, &pending), SA_ERR_NOT_EXIST);
-    CHECK(saAmfPendingOperationGet(NULL, &pending), SA_ERR_INVALID_PARAM);
+    CHECK_A(saAmfHAStateGet(&comp1, &csi, &ha1), SA_OK);
+    CHECK_A(saAmfHAStateGet(&comp2, &csi, &ha2), SA_OK);
+    CHECK_A((ha1 == SA_AMF_ACTIVE && ha2 == SA_AMF_STANDBY) || (ha1 == SA_AMF_STANDBY && ha2 == SA_AMF_ACTIVE), 1);
+    CHECK_A(saAmfHAStateGet(&comp1, &unknown, &ha1), SA_ERR_NOT_EXIST);
+    CHECK_A(saAmfHAStateGet(&unknown, &csi, &ha1), SA_ERR_NOT_EXIST);
+    CHECK_A(saAmfHAStateGet(&comp1, &csi, NULL), SA_ERR_INVALID_PARAM);
+    CHECK_A(saAmfHAStateGet(&longname, &csi, &ha1), SA_ERR_INVALID_PARAM);
+    CHECK_A(saAmfReadinessStateGet(&comp1, &ready), SA_OK);
+    CHECK_A(ready, SA_AMF_IN_SERVICE);
+    CHECK_A(saAmfReadinessStateGet(&unknown, &ready), SA_ERR_NOT_EXIST);
+    CHECK_A(saAmfReadinessStateGet(&comp1, NULL), SA_ERR_INVALID_PARAM);
+    CHECK_A(saAmfComponentCapabilityModelGet(&comp2, &cap), SA_OK);
+    CHECK_A(cap, SA_AMF_COMPONENT_CAPABILITY_X_ACTIVE_OR_Y_STANDBY);
+    CHECK_A(saAmfComponentCapabilityModelGet(&unknown, &cap), SA_ERR_NOT_EXIST);
+    CHECK_A(saAmfPendingOperationGet(&comp1, &pending), SA_OK);
+    CHECK_A(pending, 0);
+    CHECK_A(saAmfPendingOperationGet(&unknown, &pending), SA_ERR_NOT_EXIST);
+    CHECK_A(saAmfPendingOperationGet(NULL, &pending), SA_ERR_INVALID_PARAM);
 
     /* Errors: the A recovery values, checked; INTERNALLY_RECOVERED asks
      * AMF for nothing. */
-    CHECK(saAmfErrorReport(&comp2, &comp1, 0, NULL, NULL), SA_ERR_INVALID_PARAM);
-    CHECK(saAmfErrorReport(NULL, &comp1, 0, &desc, NULL), SA_ERR_INVALID_PARAM);
+    CHECK_A(saAmfErrorReport(&comp2, &comp1, 0, NULL, NULL), SA_ERR_INVALID_PARAM);
+    CHECK_A(saAmfErrorReport(NULL, &comp1, 0, &desc, NULL), SA_ERR_INVALID_PARAM);
     desc.recommendedRecovery = (SaAmfRecommendedRecoveryT)9;
-    CHECK(saAmfErrorReport(&comp2, &comp1, 0, &desc, NULL), SA_ERR_INVALID_PARAM);
+    CHECK_A(saAmfErrorReport(&comp2, &comp1, 0, &desc, NULL), SA_ERR_INVALID_PARAM);
     desc.recommendedRecovery = SA_AMF_INTERNALLY_RECOVERED;
-    CHECK(saAmfErrorReport(&comp2, &unknown, 0, &desc, NULL), SA_ERR_NOT_EXIST);
-    CHECK(saAmfErrorReport(&comp2, &comp1, 0, &desc, NULL), SA_OK);
-    CHECK(saAmfErrorCancelAll(&comp1), SA_OK);
-    CHECK(saAmfErrorCancelAll(&unknown), SA_ERR_NOT_EXIST);
-    CHECK(saAmfResponse(0x7777777777ULL, SA_OK), SA_ERR_INVALID_PARAM);
-    CHECK(saAmfStoppingComplete(0x7777777777ULL, SA_OK), SA_ERR_INVALID_PARAM);
+    CHECK_A(saAmfErrorReport(&comp2, &unknown, 0, &desc, NULL), SA_ERR_NOT_EXIST);
+    CHECK_A(saAmfErrorReport(&comp2, &comp1, 0, &desc, NULL), SA_OK);
+    CHECK_A(saAmfErrorCancelAll(&comp1), SA_OK);
+    CHECK_A(saAmfErrorCancelAll(&unknown), SA_ERR_NOT_EXIST);
+    CHECK_A(saAmfResponse(0x7777777777ULL, SA_OK), SA_ERR_INVALID_PARAM);
+    CHECK_A(saAmfStoppingComplete(0x7777777777ULL, SA_OK), SA_ERR_INVALID_PARAM);
 
     /* Protection group: the members into the caller's buffer, by the
      * callback; too small a buffer: SA_ERR_NO_SPACE there. */
-    CHECK(saAmfProtectionGroupTrackStart(&h2, &csi, SA_TRACK_CURRENT, buffer, 64), SA_ERR_INIT);
-    CHECK(saAmfProtectionGroupTrackStart(&h, &csi, 0x8, buffer, 64), SA_ERR_BAD_FLAGS); /* 28, not 25 */
-    CHECK(saAmfProtectionGroupTrackStart(&h, &csi, SA_TRACK_CHANGES | SA_TRACK_CHANGES_ONLY, buffer, 64),
+    CHECK_A(saAmfProtectionGroupTrackStart(&h2, &csi, SA_TRACK_CURRENT, buffer, 64), SA_ERR_INIT);
+    CHECK_A(saAmfProtectionGroupTrackStart(&h, &csi, 0x8, buffer, 64), SA_ERR_BAD_FLAGS); /* 28, not 25 */
+    CHECK_A(saAmfProtectionGroupTrackStart(&h, &csi, SA_TRACK_CHANGES | SA_TRACK_CHANGES_ONLY, buffer, 64),
           SA_ERR_BAD_FLAGS);
-    CHECK(saAmfProtectionGroupTrackStart(&h, &unknown, SA_TRACK_CURRENT, buffer, 64), SA_ERR_NOT_EXIST);
-    CHECK(saAmfProtectionGroupTrackStart(&bad, &csi, SA_TRACK_CURRENT, buffer, 64), SA_ERR_BAD_HANDLE);
-    CHECK(saAmfProtectionGroupTrackStart(&h, &csi, SA_TRACK_CURRENT | SA_TRACK_CHANGES, buffer, 64), SA_OK);
-    CHECK(await_pg(&h), 1);
-    CHECK(pg_buffer == buffer, 1);
-    CHECK(pg_items, 2);
-    CHECK(pg_members, 2);
-    CHECK(pg_error, SA_OK);
+    CHECK_A(saAmfProtectionGroupTrackStart(&h, &unknown, SA_TRACK_CURRENT, buffer, 64), SA_ERR_NOT_EXIST);
+    CHECK_A(saAmfProtectionGroupTrackStart(&bad, &csi, SA_TRACK_CURRENT, buffer, 64), SA_ERR_BAD_HANDLE);
+    CHECK_A(saAmfProtectionGroupTrackStart(&h, &csi, SA_TRACK_CURRENT | SA_TRACK_CHANGES, buffer, 64), SA_OK);
+    CHECK_A(await_pg(&h), 1);
+    CHECK_A(pg_buffer == buffer, 1);
+    CHECK_A(pg_items, 2);
+    CHECK_A(pg_members, 2);
+    CHECK_A(pg_error, SA_OK);
     for (i = 0; i < 2; i++) {
-        CHECK(pg_copy[i].member.readinessState, SA_AMF_IN_SERVICE);
-        CHECK(pg_copy[i].change, SA_AMF_PROTECTION_GROUP_NO_CHANGE);
+        CHECK_A(pg_copy[i].member.readinessState, SA_AMF_IN_SERVICE);
+        CHECK_A(pg_copy[i].change, SA_AMF_PROTECTION_GROUP_NO_CHANGE);
         actives += pg_copy[i].member.haState == SA_AMF_ACTIVE;
     }
-    CHECK(actives, 1);
-    CHECK(saAmfProtectionGroupTrackStop(&h, &csi), SA_OK);
-    CHECK(saAmfProtectionGroupTrackStop(&h, &csi), SA_ERR_NOT_EXIST);
-    CHECK(saAmfProtectionGroupTrackStart(&h, &csi, SA_TRACK_CURRENT, small, 1), SA_OK);
-    CHECK(await_pg(&h), 1);
-    CHECK(pg_buffer == small, 1);
-    CHECK(pg_items, 1);
-    CHECK(pg_members, 2);
-    CHECK(pg_error, SA_ERR_NO_SPACE);
-    CHECK(saAmfProtectionGroupTrackStop(&bad, &csi), SA_ERR_BAD_HANDLE);
+    CHECK_A(actives, 1);
+    CHECK_A(saAmfProtectionGroupTrackStop(&h, &csi), SA_OK);
+    CHECK_A(saAmfProtectionGroupTrackStop(&h, &csi), SA_ERR_NOT_EXIST);
+    CHECK_A(saAmfProtectionGroupTrackStart(&h, &csi, SA_TRACK_CURRENT, small, 1), SA_OK);
+    CHECK_A(await_pg(&h), 1);
+    CHECK_A(pg_buffer == small, 1);
+    CHECK_A(pg_items, 1);
+    CHECK_A(pg_members, 2);
+    CHECK_A(pg_error, SA_ERR_NO_SPACE);
+    CHECK_A(saAmfProtectionGroupTrackStop(&bad, &csi), SA_ERR_BAD_HANDLE);
 
-    CHECK(saAmfFinalize(&h2), SA_OK);
-    CHECK(saAmfFinalize(&h), SA_OK);
-    CHECK(saAmfFinalize(&h), SA_ERR_BAD_HANDLE);
+    CHECK_A(saAmfFinalize(&h2), SA_OK);
+    CHECK_A(saAmfFinalize(&h), SA_OK);
+    CHECK_A(saAmfFinalize(&h), SA_ERR_BAD_HANDLE);
     /* The functions without a handle work without one open. */
-    CHECK(saAmfReadinessStateGet(&comp2, &ready), SA_OK);
-    CHECK(ready, SA_AMF_IN_SERVICE);
-    printf("amf_a check: %d passed, %d failed\n", checks - failures, failures);
-    return failures != 0;
+    CHECK_A(saAmfReadinessStateGet(&comp2, &ready), SA_OK);
+    CHECK_A(ready, SA_AMF_IN_SERVICE);
+    return check_summary("amf_a check");
 }
 
 static int report_main(const char *comp, int recovery)

@@ -41,7 +41,7 @@ build_a() { # build_a <name> <link arguments...>
     name=$1
     shift
     $CC -std=gnu99 -Wall -Wextra -Werror -g -I"$root/include" -o "$tmp/$name" "$here/amf_a.c" "$here/amf_a_b.c" \
-        -Wl,-rpath,"$lib" "$@"
+        -Wl,-rpath,"$lib" "$@" -lpthread
 }
 mkdir -p "$tmp/lower"
 ln -sf "$lib/libSaAmf.so" "$tmp/lower/libsaAmf.so"
@@ -49,7 +49,7 @@ step "build amf_a (ais_amf.h + saAmf.h)" build_a amf_a -L"$lib" -lSaAmf
 step "build amf_a with -lsaAmf" build_a amf_a-lower -L"$tmp/lower" -lsaAmf
 step "build amf_a with -lais" build_a amf_a-ais -L"$lib" -lais
 step "build amf_a against libSaAmf.so.1" $CC -std=gnu99 -Wall -Wextra -Werror -DAMF_A_ONLY -g -I"$root/include" \
-    -o "$tmp/amf_a-so1" "$here/amf_a.c" "$lib/libSaAmf.so.1" -Wl,-rpath,"$lib"
+    -o "$tmp/amf_a-so1" "$here/amf_a.c" "$lib/libSaAmf.so.1" -Wl,-rpath,"$lib" -lpthread
 if [ -x "$tmp/amf_a" ] && [ -x "$tmp/amf_comp" ]; then
     step "symbol tables (objdump -T)" "$here/symbols.sh" "$lib" "$tmp/amf_a" "$tmp/amf_comp"
 fi
