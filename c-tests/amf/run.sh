@@ -44,7 +44,7 @@ build_a() { # build_a <name> <link arguments...>
         -Wl,-rpath,"$lib" "$@" -lpthread
 }
 mkdir -p "$tmp/lower"
-ln -sf "$lib/libSaAmf.so" "$tmp/lower/libsaAmf.so"
+ln -sf "$(cd "$lib" && pwd)/libSaAmf.so" "$tmp/lower/libsaAmf.so"
 step "build amf_a (ais_amf.h + saAmf.h)" build_a amf_a -L"$lib" -lSaAmf
 step "build amf_a with -lsaAmf" build_a amf_a-lower -L"$tmp/lower" -lsaAmf
 step "build amf_a with -lais" build_a amf_a-ais -L"$lib" -lais
