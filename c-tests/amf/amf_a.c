@@ -14,6 +14,11 @@
  *                        every function's error paths and the answers a
  *                        client gets while comp1 and comp2 carry csi, one
  *                        ACTIVE and one STANDBY (exit status: failures)
+ *   amf_a track <csi> <seconds>
+ *                        saAmfProtectionGroupTrackStart(SA_TRACK_CHANGES_ONLY)
+ *                        into an array of 8, for that long, printing
+ *                        "TRACKING", then one line per callback:
+ *                        "PG <members> <items> err=<e> buf=<caller|other> <comp>=<ha>/<change>..."
  *   amf_a report <comp> <A recovery>
  *                        saAmfErrorReport of comp with that
  *                        SaAmfRecommendedRecoveryT (A.01.01 number)
@@ -394,6 +399,48 @@ static int check_main(const char *c1, const char *c2, const char *csi_dn)
     return check_summary("amf_a check");
 }
 
+static SaAmfProtectionGroupNotificationT track_buffer[8];
+
+static void track_cb(const SaNameT *csi, SaAmfProtectionGroupNotificationT *buffer, SaUint32T items,
+                     SaUint32T members, SaErrorT error)
+{
+    SaUint32T i;
+    (void)csi;
+    printf("PG %u %u err=%d buf=%s", (unsigned)members, (unsigned)items, (int)error,
+           buffer == track_buffer ? "caller" : "other");
+    for (i = 0; i < items; i++)
+        printf(" %.*s=%d/%d", (int)buffer[i].member.compName.length, (const char *)buffer[i].member.compName.value,
+               (int)buffer[i].member.haState, (int)buffer[i].change);
+    printf("\n");
+    fflush(stdout);
+}
+
+static int track_main(const char *csi_dn, int seconds)
+{
+    SaAmfCallbacksT cb;
+    const SaVersionT v = {'A', 1, 1};
+    SaAmfHandleT h;
+    SaSelectionObjectT fd;
+    SaNameT csi;
+    time_t end = time(NULL) + seconds;
+    memset(&cb, 0, sizeof cb);
+    cb.saAmfProtectionGroupTrackCallback = track_cb;
+    set_name(&csi, csi_dn);
+    CHECK_A(saAmfInitialize(&h, &cb, &v), SA_OK);
+    CHECK_A(saAmfProtectionGroupTrackStart(&h, &csi, SA_TRACK_CHANGES_ONLY, track_buffer, 8), SA_OK);
+    CHECK_A(saAmfSelectionObjectGet(&h, &fd), SA_OK);
+    printf("TRACKING\n");
+    fflush(stdout);
+    while (time(NULL) < end) {
+        struct pollfd p = {(int)fd, POLLIN, 0};
+        if (poll(&p, 1, 200) > 0 && saAmfDispatch(&h, SA_DISPATCH_ALL) != SA_OK)
+            break;
+    }
+    CHECK_A(saAmfProtectionGroupTrackStop(&h, &csi), SA_OK);
+    CHECK_A(saAmfFinalize(&h), SA_OK);
+    return check_summary("amf_a track");
+}
+
 static int report_main(const char *comp, int recovery)
 {
     SaNameT name;
@@ -412,8 +459,10 @@ int main(int argc, char **argv)
         return comp_main();
     if (argc == 5 && strcmp(argv[1], "check") == 0)
         return check_main(argv[2], argv[3], argv[4]);
+    if (argc == 4 && strcmp(argv[1], "track") == 0)
+        return track_main(argv[2], atoi(argv[3]));
     if (argc == 4 && strcmp(argv[1], "report") == 0)
         return report_main(argv[2], atoi(argv[3]));
-    fprintf(stderr, "usage: amf_a comp | check <comp1> <comp2> <csi> | report <comp> <recovery>\n");
+    fprintf(stderr, "usage: amf_a comp | check <comp1> <comp2> <csi> | track <csi> <seconds> | report <comp> <recovery>\n");
     return 2;
 }

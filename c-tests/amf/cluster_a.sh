@@ -17,7 +17,8 @@
 #      COMPONENT_FAILOVER);
 #   3. saAmfErrorReport(active, SA_AMF_COMPONENT_FAILOVER = 4): the
 #      standby becomes ACTIVE (SA_AMF_CSI_NOT_QUIESCED), the failed one is
-#      restarted and STANDBY again;
+#      restarted and STANDBY again; an A.01.01 protection group tracker
+#      (SA_TRACK_CHANGES_ONLY) gets each change in its own buffer;
 #   4. kill -9 of the active component: the standby becomes ACTIVE.
 #
 #   c-tests/amf/cluster_a.sh <bin-dir> <amf_a> <amf_a linked to libSaAmf.so.1> [<amf_a built otherwise>...]
@@ -206,7 +207,13 @@ back=$(last "$active CSISET ACTIVE ")
 [ "$(count "$standby CSISET ACTIVE ")" = "$before_sb" ] || cluster_fail "COMPONENT_RESTART (A 3) failed over"
 echo "amf a cluster: error report COMPONENT_RESTART -> restarted and ACTIVE again in $(ms_between "$t0" "$(ns_of "$back")") ms"
 
-# 3. Error report with the A COMPONENT_FAILOVER (4): the standby takes over.
+# 3. Error report with the A COMPONENT_FAILOVER (4): the standby takes over;
+# an A.01.01 tracker on the standby's node is told, in its own buffer.
+pg=$cluster_dir/pg.log
+(COROSYNC_RUN_DIR=$cluster_dir/n$(node_of "$standby")/run exec "$api" track safCsi=CSI1,safSi=SI1,safApp=APP 60 > "$pg" 2>&1) &
+tracker=$!
+cluster_bg+=("$tracker")
+wait_line "$pg" TRACKING 10 || cluster_fail "the tracker did not start"
 before=$(count "$standby CSISET ACTIVE ")
 before_sb=$(count "$active CSISET STANDBY ")
 t0=$(date +%s%N)
@@ -218,6 +225,13 @@ last "$standby CSISET ACTIVE " | grep -q "peer=$active transition=3 " ||
 t1=$(ns_of "$(last "$standby CSISET ACTIVE ")")
 wait_count "$active CSISET STANDBY " $((before_sb + 1)) 20 || cluster_fail "the failed component never came back STANDBY"
 echo "amf a cluster: error report COMPONENT_FAILOVER -> standby ACTIVE in $(ms_between "$t0" "$t1") ms, redundancy restored"
+# The takeover (the new active's STATE_CHANGE, the old one REMOVED), then
+# the old one ADDED back as STANDBY.
+wait_line "$pg" "$active=2/2" 10 || cluster_fail "the A tracker never saw $active come back: $(cat "$pg")"
+grep -q "^PG 1 2 err=1 buf=caller .*$standby=1/4 $active=1/3" "$pg" || cluster_fail "the A tracker missed the takeover: $(cat "$pg")"
+kill "$tracker" 2>/dev/null
+wait "$tracker" 2>/dev/null
+echo "amf a cluster: A.01.01 protection group tracker told: $(grep -c '^PG' "$pg") changes, in its buffer"
 
 # 4. kill -9 of the active component.
 active=$standby
