@@ -768,6 +768,8 @@ fn node_failover_fails_over_every_su_of_the_node() {
         [(21, wire::HA_ACTIVE, wire::TRANSITION_NOT_QUIESCED), (22, wire::HA_ACTIVE, wire::TRANSITION_NOT_QUIESCED)]
     );
     assert_eq!(terminates(&out).iter().map(|t| t.0).collect::<Vec<_>>(), [12], "the healthy one is terminated");
+}
+
 #[test]
 fn the_capability_model_is_kept_as_its_number() {
     // A.01.01's saAmfComponentCapabilityModelGet answers it (1..7).
