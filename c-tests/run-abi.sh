@@ -114,7 +114,10 @@ done
 
 # 3. Against the classic declarations.
 classic=$root/c-tests/abi/classic
-for h in $headers; do
+# Hand-written headers (headers.list: "-") have no openais 0.80.6
+# counterpart (ais_amf.h is the 0.70.1 API; abi_ais_amf.c holds its numbers).
+generated=$(grep -v '^[[:space:]]*#' "$root/rust/capi/headers.list" | awk 'NF && $2 != "-" { print $1 }')
+for h in $generated; do
     stem=${h%.h}
     src=$classic/$stem.c
     if [ ! -f "$src" ]; then
@@ -143,8 +146,15 @@ for f in $(sed -n 's/^#define ABI_SKIP_\([A-Za-z0-9_]*\).*/\1/p' "$classic/skip.
         echo "run-abi: FAIL: $f is exported: remove it from c-tests/abi/classic/skip.h" >&2
     fi
 done
-grep -v '^[[:space:]]*#' "$root/rust/capi/libraries.list" | awk 'NF {
-    n = split($4, nodes, ",")
+# The nodes of the compatibility libraries (rust/capi/compat.list: AMF
+# A.01.01 of openais <= 0.70.1) are older than 0.80.6: not compared here
+# (c-tests/amf checks them).
+older=$(grep -v '^[[:space:]]*#' "$root/rust/capi/compat.list" | awk 'NF { print $4 }' | tr ',' ' ')
+grep -v '^[[:space:]]*#' "$root/rust/capi/libraries.list" | awk -v older="$older" 'BEGIN { split(older, o, " "); for (i in o) skip[o[i]] = 1 }
+NF {
+    m = split($4, all, ",")
+    n = 0
+    for (i = 1; i <= m; i++) if (!(all[i] in skip)) nodes[++n] = all[i]
     for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
         if (nodes[j] < nodes[i]) { t = nodes[i]; nodes[i] = nodes[j]; nodes[j] = t }
     line = "lib" $1 ".so." $2 " " nodes[1]
@@ -159,6 +169,7 @@ if ! diff "$tmp/classic.libs" "$tmp/ours.libs" > "$tmp/libs.diff"; then
 fi
 for file in "$root"/rust/capi/symbols/*; do
     node=$(basename "$file")
+    case " $older " in *" $node "*) continue ;; esac
     grep -v '^[[:space:]]*#' "$file" | awk 'NF { print $1 }' | sort > "$tmp/ours.syms"
     [ -s "$tmp/ours.syms" ] || continue
     awk -v n="$node" '$1 == n || $1 == "-" { print $2 }' "$classic/symbols.txt" | sort > "$tmp/classic.syms"

@@ -9,7 +9,9 @@
 # its version definitions (readelf -V) are exactly the listed nodes; its
 # exported symbols (defined, non-ABS dynamic symbols) are exactly the union
 # of symbols/<node> for its nodes, each bound to its node as the default
-# version (sym@@NODE); no Rust symbol (_ZN..., rust_..., __rust...) leaks.
+# version (sym@@NODE), or as sym@NODE where scripts/lib-exports.sh says so;
+# no Rust symbol (_ZN..., rust_..., __rust...) leaks. The same for the
+# compatibility libraries of rust/capi/compat.list (no lib<name>.so link).
 # Exits non-zero, naming each difference, otherwise.
 # AIS_CAPI_DIR overrides rust/capi (for the scripts' own tests).
 set -eu
@@ -32,11 +34,15 @@ fail() {
     failures=$((failures + 1))
 }
 
-grep -v '^[[:space:]]*#' "$capi/libraries.list" | awk 'NF' > "$tmp/libraries"
+. "$root/scripts/lib-exports.sh"
+{
+    grep -v '^[[:space:]]*#' "$capi/libraries.list" | awk 'NF { print $0, "dev" }'
+    compat_list "$capi" | awk '{ print $0, "compat" }'
+} > "$tmp/libraries"
 libs=0
-while read -r name major full nodes extra; do
+while read -r name major full nodes kind extra; do
     libs=$((libs + 1))
-    if [ -z "$nodes" ] || [ -n "$extra" ]; then
+    if [ -z "$kind" ] || [ -n "$extra" ]; then
         fail "libraries.list: bad line for '$name'"
         continue
     fi
@@ -45,7 +51,10 @@ while read -r name major full nodes extra; do
         fail "lib$name: $so not found"
         continue
     fi
-    for link in "lib$name.so.$major" "lib$name.so"; do
+    links="lib$name.so.$major lib$name.so"
+    # A compatibility library has no development link.
+    [ "$kind" = dev ] || links="lib$name.so.$major"
+    for link in $links; do
         target=$(readlink "$out/$link" 2>/dev/null || true)
         [ "$target" = "lib$name.so.$full" ] ||
             fail "lib$name: $out/$link should link to lib$name.so.$full (is '${target:-missing}')"
@@ -68,16 +77,10 @@ while read -r name major full nodes extra; do
     # Exported symbols as name@@node, from the defined, non-ABS entries.
     "$READELF" --dyn-syms -W "$so" | awk '$1 ~ /^[0-9]+:$/ && $7 != "UND" && $7 != "ABS" &&
         ($5 == "GLOBAL" || $5 == "WEAK" || $5 == "UNIQUE") { print $8 }' | sort > "$tmp/have.syms"
-    : > "$tmp/want.syms"
     for node in $(echo "$nodes" | tr ',' ' '); do
-        file=$capi/symbols/$node
-        if [ ! -f "$file" ]; then
-            fail "lib$name: missing symbols file $file"
-            continue
-        fi
-        sed -e 's/#.*//' -e 's/[[:space:]]//g' "$file" | grep -v '^$' | sed "s/\$/@@$node/" >> "$tmp/want.syms" || true
+        [ -f "$capi/symbols/$node" ] || fail "lib$name: missing symbols file $capi/symbols/$node"
     done
-    sort -o "$tmp/want.syms" "$tmp/want.syms"
+    library_exports "$capi" "$nodes" | awk '{ print $1 $4 $3 }' | sort > "$tmp/want.syms"
     if ! cmp -s "$tmp/want.syms" "$tmp/have.syms"; then
         fail "lib$name: exported symbols differ from symbols/ (- listed but not exported as sym@@node, + exported but not listed):"
         diff "$tmp/want.syms" "$tmp/have.syms" | grep '^[<>]' | sed 's/^</  -/; s/^>/  +/' >&2

@@ -23,7 +23,8 @@
 # after `make` without cargo on root's PATH.
 #
 # Libraries, pkg-config files and CMake targets come from
-# rust/capi/libraries.list. Every file, link and directory that install
+# rust/capi/libraries.list; compatibility libraries (no development link,
+# no pkg-config file) from rust/capi/compat.list. Every file, link and directory that install
 # creates is recorded in $LIBDIR/ais/install-manifest; uninstall removes
 # exactly those (directories only when empty), then the manifest.
 set -eu
@@ -147,6 +148,14 @@ do_install() {
     done < "$tmp/libraries"
     name=""
     cmake_libraries=${cmake_libraries# }
+    # Compatibility libraries (rust/capi/compat.list, e.g. libSaAmf.so.1 for
+    # AMF A.01.01 binaries): the runtime file and its soname link only.
+    grep -v '^[[:space:]]*#' "$root/rust/capi/compat.list" | awk 'NF' > "$tmp/compat"
+    while read -r name major full _nodes; do
+        put_binary 0755 "$libdir/lib$name.so.$full" "$LIBDIR/lib$name.so.$full"
+        link "lib$name.so.$full" "$LIBDIR/lib$name.so.$major"
+    done < "$tmp/compat"
+    name=""
 
     subst "$root/cmake/AisConfig.cmake.in" "$tmp/AisConfig.cmake"
     subst "$root/cmake/AisConfigVersion.cmake.in" "$tmp/AisConfigVersion.cmake"

@@ -10,6 +10,10 @@
 # lib<name>.so. The exported functions are those of rust/capi/symbols/<node>
 # for each of the library's nodes, bound to that node by a generated version
 # script; `local: *;` hides everything else (Rust symbols, helpers, std).
+# The same for each line of rust/capi/compat.list, without lib<name>.so.
+# A function exported under another name than its Rust one (symbols/ line
+# `name impl`, scripts/lib-exports.sh) is renamed in a copy of the archive
+# (objcopy) to name@node or name before the link.
 #
 # Why not a cdylib: rustc passes its own version script to the linker for a
 # cdylib, and ours then does not take (the symbols come out unversioned), so
@@ -35,30 +39,37 @@ mkdir -p "$out"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
-# The exported functions of a version node, one a line (comments and blank
-# lines in the symbols file are skipped).
-node_symbols() {
-    file=$capi/symbols/$1
-    [ -f "$file" ] || { echo "link-libs: missing $file" >&2; return 1; }
-    sed -e 's/#.*//' -e 's/[[:space:]]//g' "$file" | grep -v '^$' || true
-}
+. "$root/scripts/lib-exports.sh"
+OBJCOPY=${OBJCOPY:-objcopy}
 
 count=0
-grep -v '^[[:space:]]*#' "$capi/libraries.list" | awk 'NF' > "$tmp/libraries"
-while read -r name major full nodes extra; do
-    if [ -z "$nodes" ] || [ -n "$extra" ]; then
+{
+    grep -v '^[[:space:]]*#' "$capi/libraries.list" | awk 'NF { print $0, "dev" }'
+    compat_list "$capi" | awk '{ print $0, "compat" }'
+} > "$tmp/libraries"
+while read -r name major full nodes kind extra; do
+    if [ -z "$kind" ] || [ -n "$extra" ]; then
         echo "link-libs: $capi/libraries.list: bad line for '$name'" >&2
         exit 1
     fi
-    map=$tmp/lib$name.map
+    so=lib$name.so.$full
+    exports=$tmp/$so.exports
+    library_exports "$capi" "$nodes" > "$exports"
+    map=$tmp/$so.map
     : > "$map"
-    : > "$tmp/$name.undef"
     last=$(echo "$nodes" | tr ',' '\n' | tail -n 1)
+    prev=""
     for node in $(echo "$nodes" | tr ',' ' '); do
-        # One node per version node, unchained, as the classic maps were.
+        # One node per version node, unchained as the classic maps were;
+        # except a node after one whose names it shares (B.01.01 after
+        # A.01.01), which inherits from it.
+        parent=""
+        if [ -n "$prev" ] && awk -v n="$prev" '$3 == n && $4 == "@" { f = 1 } END { exit !f }' "$exports"; then
+            parent=" $prev"
+        fi
         {
             echo "$node {"
-            syms=$(node_symbols "$node")
+            syms=$(awk -v n="$node" '$3 == n && $4 == "@@" { print $1 }' "$exports")
             if [ -n "$syms" ]; then
                 echo "    global:"
                 echo "$syms" | sed 's/.*/        &;/'
@@ -67,22 +78,37 @@ while read -r name major full nodes extra; do
                 echo "    local:"
                 echo "        *;"
             fi
-            echo "};"
+            echo "}$parent;"
         } >> "$map"
-        node_symbols "$node" | sed 's/^/-Wl,-u,/' >> "$tmp/$name.undef"
+        prev=$node
     done
-    so=lib$name.so.$full
+    # Pull each export out of the archive (by its versioned name if not the default).
+    awk '$4 == "@@" { print "-Wl,-u," $1 } $4 == "@" { print "-Wl,-u," $1 "@" $3 }' "$exports" > "$tmp/$so.undef"
+    # Exports of another Rust function than their name: renamed in a copy
+    # of the archive to name@node (the linker binds such a name to that
+    # node) or, when it is the default, to name (and a function of the
+    # archive that has that name is put out of the way).
+    lib_archive=$archive
+    awk '$1 != $2 && $4 == "@" { print "--redefine-sym=" $2 "=" $1 "@" $3 }
+         $1 != $2 && $4 == "@@" { print "--redefine-sym=" $1 "=" $1 "__ais_not_exported"; print "--redefine-sym=" $2 "=" $1 }' \
+        "$exports" > "$tmp/$so.renames"
+    if [ -s "$tmp/$so.renames" ]; then
+        # One copy per set of renames (libSaAmf.so.2 and libais.so.2 share one).
+        lib_archive=$tmp/renamed-$(cksum < "$tmp/$so.renames" | cut -d' ' -f1).a
+        # shellcheck disable=SC2046
+        [ -f "$lib_archive" ] || "$OBJCOPY" $(cat "$tmp/$so.renames") "$archive" "$lib_archive"
+    fi
     # shellcheck disable=SC2046
     "$CC" -shared -o "$out/$so" \
         -Wl,-soname,"lib$name.so.$major" \
         -Wl,--version-script="$map" \
         -Wl,--gc-sections \
         -Wl,--no-undefined \
-        $(cat "$tmp/$name.undef") \
-        "$archive" \
+        $(cat "$tmp/$so.undef") \
+        "$lib_archive" \
         -Wl,--as-needed -lgcc_s -lutil -lrt -lpthread -ldl -lm -lc
     ln -sf "$so" "$out/lib$name.so.$major"
-    ln -sf "$so" "$out/lib$name.so"
+    [ "$kind" = compat ] || ln -sf "$so" "$out/lib$name.so"
     count=$((count + 1))
 done < "$tmp/libraries"
 echo "link-libs: linked $count libraries into $out"

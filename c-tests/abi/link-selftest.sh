@@ -124,5 +124,64 @@ elif grep -q "Rust symbols are exported" "$tmp/neg.log"; then ok; else
     bad "no Rust-symbol message:"; cat "$tmp/neg.log" >&2
 fi
 
+# --- two APIs sharing a name (AMF A.01.01 and B.01.01) -----------------
+# symbols/TEST_A lists `fooX aisA_fooX`: the Rust function aisA_fooX is
+# exported as fooX@TEST_A in libAmf.so.2 (whose TEST_B exports a plain
+# fooX, the default) and as fooX@@TEST_A in the compatibility libAmf.so.1.
+rm -rf "$tmp/capi4" "$tmp/out4" "$tmp/profile4"
+mkdir -p "$tmp/capi4/symbols" "$tmp/out4" "$tmp/profile4"
+echo 'Amf 2 2.0.0 TEST_A,TEST_B' > "$tmp/capi4/libraries.list"
+echo 'Amf 1 1.0.0 TEST_A' > "$tmp/capi4/compat.list"
+printf 'fooX aisA_fooX\nbarA aisA_barA\n' > "$tmp/capi4/symbols/TEST_A"
+echo fooX > "$tmp/capi4/symbols/TEST_B"
+cat > "$tmp/obj/amf.c" <<'C'
+int fooX(void) { return 2; }
+int aisA_fooX(void) { return 1; }
+int aisA_barA(void) { return 3; }
+C
+"$CC" -c -fPIC -ffunction-sections -o "$tmp/obj/amf.o" "$tmp/obj/amf.c" &&
+    ar rcs "$tmp/profile4/libais_capi.a" "$tmp/obj/amf.o" || exit 1
+if AIS_CAPI_DIR="$tmp/capi4" "$root/scripts/link-libs.sh" "$tmp/profile4" "$tmp/out4" > "$tmp/link4.log" 2>&1 &&
+    AIS_CAPI_DIR="$tmp/capi4" "$root/scripts/check-symbols.sh" "$tmp/out4" > "$tmp/check4.log" 2>&1; then ok; else
+    bad "two APIs: link-libs.sh or check-symbols.sh failed:"; cat "$tmp/link4.log" "$tmp/check4.log" >&2
+fi
+defs() { objdump -T "$1" | awk '$NF ~ /^(fooX|barA)$/ { print $(NF-1) " " $NF }' | sort | tr '\n' ' '; }
+got=$(defs "$tmp/out4/libAmf.so.2")
+if [ "$got" = "(TEST_A) fooX TEST_A barA TEST_B fooX " ]; then ok; else bad "libAmf.so.2 defines '$got'"; fi
+got=$(defs "$tmp/out4/libAmf.so.1")
+if [ "$got" = "TEST_A barA TEST_A fooX " ]; then ok; else bad "libAmf.so.1 defines '$got'"; fi
+if [ "$(readlink "$tmp/out4/libAmf.so")" = libAmf.so.2.0.0 ] && [ -L "$tmp/out4/libAmf.so.1" ]; then ok; else
+    bad "libAmf.so should link to libAmf.so.2.0.0, libAmf.so.1 to the compatibility library"
+fi
+if readelf -V -W "$tmp/out4/libAmf.so.2" | grep -q "Parent 1: TEST_A"; then ok; else bad "TEST_B does not inherit TEST_A"; fi
+cat > "$tmp/prog_a.c" <<'C'
+#include <stdio.h>
+int fooX(void) __asm__("ref_fooX_A");
+__asm__(".symver ref_fooX_A, fooX@TEST_A");
+int main(void) { printf("%d\n", fooX()); return 0; }
+C
+cat > "$tmp/prog_b.c" <<'C'
+#include <stdio.h>
+int fooX(void);
+int main(void) { printf("%d\n", fooX()); return 0; }
+C
+"$CC" -o "$tmp/prog_a" "$tmp/prog_a.c" -L"$tmp/out4" -lAmf && "$CC" -o "$tmp/prog_b" "$tmp/prog_b.c" -L"$tmp/out4" -lAmf ||
+    bad "two APIs: linking the programs failed"
+got="$(LD_LIBRARY_PATH="$tmp/out4" "$tmp/prog_a") $(LD_LIBRARY_PATH="$tmp/out4" "$tmp/prog_b")"
+if [ "$got" = "1 2" ]; then ok; else bad "the A and B programs got '$got', expected '1 2'"; fi
+# The A program runs on the compatibility library too (as its soname).
+mkdir -p "$tmp/only1" && cp "$tmp/out4/libAmf.so.1.0.0" "$tmp/only1/libAmf.so.2"
+got=$(LD_LIBRARY_PATH="$tmp/only1" "$tmp/prog_a")
+if [ "$got" = 1 ]; then ok; else bad "the A program on libAmf.so.1 got '$got'"; fi
+expect_failure4() { # a disagreement in the two-API lists is found
+    rm -rf "$tmp/capi5" && cp -r "$tmp/capi4" "$tmp/capi5" && (cd "$tmp/capi5" && sh -c "$2")
+    if AIS_CAPI_DIR="$tmp/capi5" "$root/scripts/check-symbols.sh" "$tmp/out4" > "$tmp/neg.log" 2>&1; then
+        bad "check-symbols.sh passed although $1"
+    else ok; fi
+}
+expect_failure4 "the A function is listed under another name" "sed -i 's/^fooX aisA_fooX/fooY aisA_fooX/' symbols/TEST_A"
+expect_failure4 "B no longer shares fooX (A's would be the default)" ": > symbols/TEST_B"
+expect_failure4 "the compatibility library lists another node" "echo 'Amf 1 1.0.0 TEST_B' > compat.list"
+
 echo "link-selftest: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -1,7 +1,7 @@
 #!/bin/sh
 # The CLC command of the test components (amf.conf names it for
 # instantiate and cleanup):
-#   clc.sh instantiate <program>   start it in the background, its pid in
+#   clc.sh instantiate <program> [<arg>...]   start it in the background, its pid in
 #                                  $AMF_PID_DIR/<component name>.pid; exit 0
 #   clc.sh terminate               kill -TERM that pid (if alive); exit 0
 #   clc.sh cleanup                 kill -9 that pid (if alive); exit 0
@@ -10,7 +10,8 @@ set -u
 pidfile=$AMF_PID_DIR/$(printf '%s' "$SA_AMF_COMPONENT_NAME" | tr -c 'A-Za-z0-9=' '_').pid
 case $1 in
 instantiate)
-    "$2" < /dev/null > /dev/null 2>&1 &
+    shift
+    "$@" < /dev/null > /dev/null 2>&1 &
     echo $! > "$pidfile"
     ;;
 terminate)

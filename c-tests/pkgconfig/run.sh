@@ -40,6 +40,16 @@ while read -r name major full _nodes; do
             { echo "pkgconfig: libsa${name#Sa}.so missing" >&2; exit 1; } ;;
     esac
 done
+# The compatibility libraries (compat.list): the file and its soname link.
+grep -v '^[[:space:]]*#' "$root/rust/capi/compat.list" | awk 'NF' |
+while read -r name major full _nodes; do
+    so=lib$name.so
+    if ! { [ -f "$lib/$so.$full" ] && [ ! -L "$lib/$so.$full" ] &&
+        [ "$(readlink "$lib/$so.$major")" = "$so.$full" ]; }; then
+        echo "pkgconfig: compatibility library $so.$full or its link is wrong" >&2
+        exit 1
+    fi
+done
 manifest=$lib/ais/install-manifest
 (cd "$stage/root" && find . ! -type d | sed 's/^\.//' | sort) > "$stage/found"
 { sed -n 's/^[fl] //p' "$manifest"; echo "$PREFIX/lib/ais/install-manifest"; } | sort > "$stage/listed"

@@ -7,6 +7,9 @@
    Do not edit: change those and run scripts/gen-headers.sh. */
 
 #include "saAis.h"
+#ifdef AIS_AMF_A_H_DEFINED
+#error "saAmf.h (AMF B.01.01) and ais_amf.h (AMF A.01.01) cannot be included together: include one of them"
+#endif
 
 #define SA_AMF_PM_ZERO_EXIT 1
 

@@ -28,7 +28,10 @@ fn listed_nodes() -> Vec<String> {
     nodes
 }
 
-/// symbol -> node, from `symbols/<node>` (comments and blank lines skipped).
+/// Rust function -> node, from `symbols/<node>` (comments and blank lines
+/// skipped). A line is `name` (the function of that name) or `name impl`
+/// (the function `impl`, exported as `name`: AMF A.01.01, whose names
+/// clash with B.01.01's).
 fn listed_symbols() -> BTreeMap<String, String> {
     let nodes = listed_nodes();
     let mut symbols = BTreeMap::new();
@@ -37,14 +40,22 @@ fn listed_symbols() -> BTreeMap<String, String> {
         let node = path.file_name().unwrap().to_str().unwrap().to_string();
         assert!(nodes.contains(&node), "symbols/{node} is not a node of any library in libraries.list");
         for line in fs::read_to_string(&path).unwrap().lines() {
-            let symbol = line.split('#').next().unwrap().trim();
-            if symbol.is_empty() {
-                continue;
+            let fields: Vec<&str> = line.split('#').next().unwrap().split_whitespace().collect();
+            let symbol = match fields[..] {
+                [] => continue,
+                [name] => name,
+                [name, implementation] => {
+                    assert!(name.starts_with("sa"), "symbols/{node}: an exported name not of the API: {name:?}");
+                    implementation
+                }
+                _ => panic!("symbols/{node}: more than two columns: {line:?}"),
+            };
+            for name in &fields {
+                assert!(
+                    name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+                    "symbols/{node}: not a C identifier: {name:?}"
+                );
             }
-            assert!(
-                symbol.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
-                "symbols/{node}: not a C identifier: {symbol:?}"
-            );
             if let Some(other) = symbols.insert(symbol.to_string(), node.clone()) {
                 panic!("{symbol} is listed in both symbols/{other} and symbols/{node}");
             }

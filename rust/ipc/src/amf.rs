@@ -19,7 +19,14 @@
 //! PM_STOP         bytes comp, u32 qualifier, i64 pid, u32 errors -> ()
 //! PG_TRACK        bytes csi, u8 flags, bool current by callback -> u32 n, n x Member
 //! PG_TRACK_STOP   bytes csi                           -> ()
+//! REGISTER_A      bytes comp                          -> ()
+//! COMP_INFO       bytes comp                          -> u32 readiness, u32 capability
 //! ```
+//! `REGISTER_A` is `REGISTER` by an A.01.01 client: the executive then
+//! sends it `READINESS` (IN_SERVICE) before its first CSI and runs the
+//! AMF-invoked healthcheck of its first configured key. `COMP_INFO`
+//! answers the A.01.01 readiness and capability queries
+//! (`SaAmfReadinessStateT`, `SaAmfComponentCapabilityModelT` numbers).
 //! Callbacks (executive -> library):
 //! ```text
 //! CSI_SET      u64 invocation, bytes comp, u32 ha state, CsiDescriptor
@@ -27,6 +34,7 @@
 //! HEALTHCHECK  u64 invocation, bytes comp, bytes key
 //! PG_CHANGED   bytes csi, u32 members, u32 n, n x Member
 //! TERMINATE    u64 invocation, bytes comp
+//! READINESS    u64 invocation, bytes comp, u32 readiness state
 //! ```
 //! `Member`: bytes comp, u32 ha state, u32 rank, u32 change
 //! (`SaAmfProtectionGroupChangesT`).
@@ -49,12 +57,19 @@ pub const PM_START: u32 = 11;
 pub const PM_STOP: u32 = 12;
 pub const PG_TRACK: u32 = 13;
 pub const PG_TRACK_STOP: u32 = 14;
+pub const REGISTER_A: u32 = 15;
+pub const COMP_INFO: u32 = 16;
 
 pub const CSI_SET: u32 = 20;
 pub const CSI_REMOVE: u32 = 21;
 pub const HEALTHCHECK: u32 = 22;
 pub const PG_CHANGED: u32 = 23;
 pub const TERMINATE: u32 = 25;
+pub const READINESS: u32 = 24;
+
+/// `SaAmfReadinessStateT` (A.01.01 numbers, the same in B.01.01).
+pub const READINESS_OUT_OF_SERVICE: u32 = 1;
+pub const READINESS_IN_SERVICE: u32 = 2;
 
 /// Track flags (`saAis.h`).
 pub const TRACK_CURRENT: u8 = 0x01;
@@ -178,6 +193,12 @@ pub enum Request {
     PgTrackStop {
         csi: Vec<u8>,
     },
+    RegisterA {
+        comp: Vec<u8>,
+    },
+    CompInfo {
+        comp: Vec<u8>,
+    },
 }
 
 /// One protection group member.
@@ -237,13 +258,19 @@ impl Request {
             Request::PmStop { .. } => PM_STOP,
             Request::PgTrack { .. } => PG_TRACK,
             Request::PgTrackStop { .. } => PG_TRACK_STOP,
+            Request::RegisterA { .. } => REGISTER_A,
+            Request::CompInfo { .. } => COMP_INFO,
         }
     }
 
     pub fn encode(&self) -> Vec<u8> {
         let mut w = Writer::new();
         match self {
-            Request::Register { comp } | Request::Unregister { comp } | Request::ErrorClear { comp } => {
+            Request::Register { comp }
+            | Request::Unregister { comp }
+            | Request::ErrorClear { comp }
+            | Request::RegisterA { comp }
+            | Request::CompInfo { comp } => {
                 w.bytes(comp);
             }
             Request::PgTrackStop { csi } => {
@@ -325,6 +352,8 @@ impl Request {
                 by_callback: r.bool("by callback")?,
             },
             PG_TRACK_STOP => Request::PgTrackStop { csi: name(&mut r, "csi")? },
+            REGISTER_A => Request::RegisterA { comp: name(&mut r, "component")? },
+            COMP_INFO => Request::CompInfo { comp: name(&mut r, "component")? },
             _ => return Ok(None),
         };
         r.finish()?;
@@ -354,6 +383,7 @@ pub enum Callback {
     Healthcheck { invocation: u64, comp: Vec<u8>, key: Vec<u8> },
     PgChanged { csi: Vec<u8>, members: u32, notification: Vec<Member> },
     Terminate { invocation: u64, comp: Vec<u8> },
+    Readiness { invocation: u64, comp: Vec<u8>, state: u32 },
 }
 
 impl Callback {
@@ -364,6 +394,7 @@ impl Callback {
             Callback::Healthcheck { .. } => HEALTHCHECK,
             Callback::PgChanged { .. } => PG_CHANGED,
             Callback::Terminate { .. } => TERMINATE,
+            Callback::Readiness { .. } => READINESS,
         }
     }
 
@@ -390,6 +421,9 @@ impl Callback {
             }
             Callback::Terminate { invocation, comp } => {
                 w.u64(*invocation).bytes(comp);
+            }
+            Callback::Readiness { invocation, comp, state } => {
+                w.u64(*invocation).bytes(comp).u32(*state);
             }
         }
         w.into_vec()
@@ -438,6 +472,11 @@ impl Callback {
                 notification: read_members(&mut r)?,
             },
             TERMINATE => Callback::Terminate { invocation: r.u64("invocation")?, comp: name(&mut r, "component")? },
+            READINESS => Callback::Readiness {
+                invocation: r.u64("invocation")?,
+                comp: name(&mut r, "component")?,
+                state: r.u32("readiness")?,
+            },
             other => return Err(DecodeError::BadValue { what: "amf callback id", value: other.into() }),
         };
         r.finish()?;
@@ -461,6 +500,8 @@ mod tests {
             Request::PmStop { comp: b"c".to_vec(), qualifier: 1, pid: -3, errors: 1 },
             Request::PgTrack { csi: b"s".to_vec(), flags: TRACK_CHANGES, by_callback: true },
             Request::QuiescingDone { invocation: 5, error: 1 },
+            Request::RegisterA { comp: b"safComp=A".to_vec() },
+            Request::CompInfo { comp: b"c".to_vec() },
         ];
         for q in reqs {
             let body = q.encode();
@@ -495,6 +536,8 @@ mod tests {
         let cb = Callback::Terminate { invocation: 9, comp: b"c".to_vec() };
         assert_eq!(Callback::decode(TERMINATE, &cb.encode()), Ok(cb.clone()));
         assert!(Callback::decode(TERMINATE, &cb.encode()[..8]).is_err());
+        let cb = Callback::Readiness { invocation: 9, comp: b"c".to_vec(), state: READINESS_IN_SERVICE };
+        assert_eq!(Callback::decode(READINESS, &cb.encode()), Ok(cb));
         assert!(Callback::decode(77, &[]).is_err());
     }
 }

@@ -27,6 +27,7 @@
 //! | `saMsg.h` | `abi/sa_msg.rs` | `cbindgen/saMsg.toml` |
 //! | `evs.h` | `abi/evs.rs` | `cbindgen/evs.toml` |
 //! | `cpg.h` | `abi/cpg.rs` | `cbindgen/cpg.toml` |
+//! | `ais_amf.h` | `abi/ais_amf.rs` | none: written by hand (see `rust/capi/README.md`, "AMF A.01.01") |
 //!
 //! `rust/capi/headers.list` names each header and its Rust file;
 //! `scripts/gen-headers.sh` runs cbindgen 0.29.2 on that file alone
@@ -97,6 +98,10 @@ pub mod sa_clm;
 
 #[allow(non_camel_case_types, non_snake_case)]
 pub mod sa_amf;
+
+/// `ais_amf.h` (AMF A.01.01): written by hand, not by cbindgen.
+#[allow(non_camel_case_types, non_snake_case)]
+pub mod ais_amf;
 
 #[allow(non_camel_case_types, non_snake_case)]
 pub mod sa_ckpt;

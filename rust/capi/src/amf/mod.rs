@@ -13,6 +13,8 @@
 
 #![forbid(unsafe_code)]
 
+pub mod a;
+
 use ais_ipc::amf::{self as wire, Callback, Request};
 pub use ais_ipc::amf::{CsiDescriptor, Member};
 
@@ -103,6 +105,8 @@ fn deliver(instance: &Instance<AmfState>, id: u32, body: &[u8]) -> AisResult<()>
                 f(invocation, &comp);
             }
         }
+        // Only A.01.01 components are sent readiness callbacks.
+        Callback::Readiness { .. } => {}
     }
     Ok(())
 }

@@ -149,6 +149,9 @@ pub struct Comp {
     /// given: the defaults above otherwise.
     pub timeouts: Timeouts,
     pub hc_keys: Vec<HcKey>,
+    /// `saAmfCompCapabilityModelT` (1..7, in the order of the config
+    /// words).
+    pub capability: u32,
 }
 
 /// The per-operation timeouts of a component (milliseconds).
@@ -560,6 +563,7 @@ fn comp(c: &Item, dn: String, clccli: Option<&str>) -> Result<Comp, ConfError> {
         callback_timeout_ms: 0,
         timeouts: Timeouts::default(),
         hc_keys: Vec::new(),
+        capability: 0,
     };
     let (mut category, mut capability, mut max_active, mut clc, mut cb) = (false, false, false, None, None);
     let (mut inst, mut inst_argv, mut clean, mut clean_argv) = (None, None, None, None);
@@ -583,16 +587,19 @@ fn comp(c: &Item, dn: String, clccli: Option<&str>) -> Result<Comp, ConfError> {
                 }
                 v => return err(it.line, &it.key, format!("'{v}' is not a category")),
             },
-            "saAmfCompCapability" => match it.value.as_str() {
-                "x_active_and_y_standby"
-                | "x_active_or_y_standby"
-                | "one_active_or_y_standby"
-                | "one_active_or_one_standby"
-                | "x_active"
-                | "1_active"
-                | "non_preinstantiable" => capability = true,
-                v => return err(it.line, &it.key, format!("'{v}' is not a capability model")),
-            },
+            "saAmfCompCapability" => {
+                comp.capability = match it.value.as_str() {
+                    "x_active_and_y_standby" => 1,
+                    "x_active_or_y_standby" => 2,
+                    "one_active_or_y_standby" => 3,
+                    "one_active_or_one_standby" => 4,
+                    "x_active" => 5,
+                    "1_active" => 6,
+                    "non_preinstantiable" => 7,
+                    v => return err(it.line, &it.key, format!("'{v}' is not a capability model")),
+                };
+                capability = true;
+            }
             "saAmfCompNumMaxActiveCsi" => max_active = count(it).map(|_| true)?,
             "saAmfCompNumMaxStandbyCsi" => {
                 count(it)?;

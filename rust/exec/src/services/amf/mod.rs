@@ -47,6 +47,9 @@ const DETECTED: u32 = 102;
 /// Healthcheck invocations carry this bit: answered on this node, not
 /// ordered (CSI invocations never reach it).
 const HC_INVOCATION: u64 = 1 << 62;
+/// Readiness invocations (A.01.01 clients) carry this bit: answered on
+/// this node, not ordered.
+const READINESS_INVOCATION: u64 = 1 << 61;
 /// While CLC commands run, how often their outcomes are collected.
 const CLC_POLL: Duration = Duration::from_millis(10);
 /// How long an unanswered join waits before it is ordered again.
@@ -209,6 +212,11 @@ pub struct Amf {
     forget_own: bool,
     /// (connection, CSI) -> its protection group tracking.
     trackers: BTreeMap<(ConnId, Vec<u8>), Tracker>,
+    /// Local connections that registered (or are registering) an A.01.01
+    /// component, and whether it was told it is IN_SERVICE.
+    a_comps: BTreeMap<ConnId, bool>,
+    /// Readiness callbacks not answered yet: invocation -> connection.
+    readiness_pending: BTreeMap<u64, ConnId>,
 }
 
 impl Amf {
@@ -234,6 +242,8 @@ impl Amf {
             monitored: Vec::new(),
             forget_own: false,
             trackers: BTreeMap::new(),
+            a_comps: BTreeMap::new(),
+            readiness_pending: BTreeMap::new(),
         }
     }
 
@@ -266,12 +276,61 @@ impl Amf {
                     {
                         self.forget_comp(c);
                     }
+                    if node == me {
+                        self.tell_readiness_first(cx, conn, &callback);
+                    }
                     cx.tell(node, conn, callback.id(), callback.encode())
                 }
                 Effect::Instantiate { .. } | Effect::Cleanup { .. } | Effect::Terminate { .. } => {}
             }
         }
         self.tell_trackers(cx);
+    }
+
+    /// An A.01.01 component is told it is IN_SERVICE (its readiness
+    /// callback) before its first CSI.
+    fn tell_readiness_first(&mut self, cx: &mut Cx<'_, '_>, conn: ConnId, callback: &Callback) {
+        let Callback::CsiSet { comp, .. } = callback else { return };
+        let Some(told) = self.a_comps.get_mut(&conn) else { return };
+        if *told {
+            return;
+        }
+        *told = true;
+        let invocation = READINESS_INVOCATION | self.next_hc;
+        self.next_hc += 1;
+        self.readiness_pending.insert(invocation, conn);
+        let cb = Callback::Readiness { invocation, comp: comp.clone(), state: wire::READINESS_IN_SERVICE };
+        cx.tell(cx.local_node(), conn, cb.id(), cb.encode());
+    }
+
+    /// An A.01.01 component registered on this node: AMF invokes the
+    /// healthcheck of its first configured key (A.01.01 has no
+    /// healthcheck start), with the configured recovery.
+    fn a_registered(&mut self, now: Instant, conn: ConnId, comp: &[u8]) {
+        let Some(c) = self.st.find_comp(comp) else { return };
+        let Some(key) = self.st.comp_conf(c).hc_keys.first() else { return };
+        let hc = Healthcheck {
+            conn,
+            amf_invoked: true,
+            recovery: wire::NO_RECOMMENDATION,
+            period: Duration::from_millis(key.period_ms),
+            max_duration: Duration::from_millis(key.max_duration_ms),
+            due: now + Duration::from_millis(key.period_ms),
+            awaiting: None,
+        };
+        self.hcs.insert((c, key.key.clone()), hc);
+    }
+
+    /// `COMP_INFO`: readiness (IN_SERVICE once registered) and
+    /// capability model of a configured component.
+    fn comp_info(&self, comp: &[u8]) -> Option<Vec<u8>> {
+        let c = self.st.find_comp(comp)?;
+        let st = &self.st.comps[c];
+        let in_service = st.reg.is_some() && st.presence == state::Presence::Instantiated;
+        let readiness = if in_service { wire::READINESS_IN_SERVICE } else { wire::READINESS_OUT_OF_SERVICE };
+        let mut w = Writer::new();
+        w.u32(readiness).u32(self.st.comp_conf(c).capability);
+        Some(w.into_vec())
     }
 
     /// Tells the local trackers whose protection group changed.
@@ -495,6 +554,22 @@ impl Amf {
     }
 }
 
+impl Amf {
+    /// `REGISTER_A` ordered: the registration of `REGISTER`, then (on the
+    /// component's node) the A.01.01 client's own part.
+    fn apply_register_a(&mut self, cx: &mut Cx<'_, '_>, at: &Ordered, comp: Vec<u8>) -> Reply {
+        let code = self.apply_event(cx, at.node, at.conn, Event::Register { comp: comp.clone() });
+        if at.mine {
+            if code == error::OK {
+                self.a_registered(cx.now().mono, at.conn, &comp);
+            } else if self.st.comps.iter().all(|c| c.reg != Some((at.node, at.conn))) {
+                self.a_comps.remove(&at.conn);
+            }
+        }
+        Reply::err(code)
+    }
+}
+
 impl Replicated for Amf {
     const ID: u32 = ais_ipc::service::AMF;
     const NAME: &'static str = "AMF";
@@ -531,6 +606,17 @@ impl Replicated for Amf {
                     None => answer(cx, error::NOT_EXIST),
                 }
             }
+            Request::Response { invocation, .. } if invocation & READINESS_INVOCATION != 0 => {
+                let ours = self.readiness_pending.get(&invocation) == Some(&conn);
+                if ours {
+                    self.readiness_pending.remove(&invocation);
+                }
+                answer(cx, if ours { error::OK } else { error::NOT_EXIST });
+            }
+            Request::CompInfo { comp } => match self.comp_info(&comp) {
+                Some(body) => cx.ctx.reply(conn, msg_id, error::OK, &body),
+                None => answer(cx, error::NOT_EXIST),
+            },
             Request::Response { invocation, error: result } if invocation & HC_INVOCATION != 0 => {
                 let code = self.healthcheck_answered(cx.now().mono, conn, invocation, result);
                 answer(cx, code);
@@ -572,10 +658,17 @@ impl Replicated for Amf {
                 let code = if self.trackers.remove(&(conn, csi)).is_some() { error::OK } else { error::NOT_EXIST };
                 answer(cx, code);
             }
-            Request::Register { .. } | Request::Unregister { .. } | Request::ErrorReport { .. }
+            Request::Register { .. }
+            | Request::RegisterA { .. }
+            | Request::Unregister { .. }
+            | Request::ErrorReport { .. }
                 if !self.joined_here(cx.local_node()) =>
             {
                 answer(cx, error::NOT_EXIST)
+            }
+            Request::RegisterA { .. } => {
+                self.a_comps.entry(conn).or_insert(false);
+                cx.order(conn, msg_id, body, Guarantee::Agreed, Answer::Reply);
             }
             Request::Register { .. }
             | Request::Unregister { .. }
@@ -590,6 +683,9 @@ impl Replicated for Amf {
         let ev = match req {
             Req::Own(ev) => ev,
             Req::Lib(Request::Register { comp }) => Event::Register { comp },
+            Req::Lib(Request::RegisterA { comp }) => {
+                return self.apply_register_a(cx, at, comp);
+            }
             Req::Lib(Request::Unregister { comp }) => Event::Unregister { comp },
             Req::Lib(Request::Response { invocation, error }) => Event::Response { invocation, error },
             Req::Lib(Request::ErrorReport { comp, recovery, .. }) => Event::ErrorReport { comp, recovery },
@@ -602,11 +698,20 @@ impl Replicated for Amf {
         if own && at.mine && matches!(ev, Event::Join { .. }) {
             self.join_sent = None;
         }
+        let a_unregister = at.mine && matches!(ev, Event::Unregister { .. }) && self.a_comps.contains_key(&at.conn);
         let code = self.apply_event(cx, at.node, at.conn, ev);
+        if a_unregister && code == error::OK {
+            // The healthcheck AMF started for it ends with it.
+            self.hcs.retain(|_, h| h.conn != at.conn);
+            self.a_comps.insert(at.conn, false);
+        }
         if own { Reply::None } else { Reply::err(code) }
     }
 
     fn closed(&mut self, cx: &mut Cx<'_, '_>, node: NodeId, conn: ConnId) {
+        if node == cx.local_node() {
+            self.a_comps.remove(&conn);
+        }
         let mut out = Vec::new();
         self.st.closed(node, conn, &mut out);
         self.run(cx, out);
@@ -622,6 +727,8 @@ impl Replicated for Amf {
         self.hcs.retain(|_, h| h.conn != conn);
         self.monitored.retain(|m| m.conn != conn);
         self.trackers.retain(|(c, _), _| *c != conn);
+        self.a_comps.remove(&conn);
+        self.readiness_pending.retain(|_, c| *c != conn);
     }
 
     fn local_deadline(&self, now: Now) -> Option<Instant> {

@@ -769,3 +769,12 @@ fn node_failover_fails_over_every_su_of_the_node() {
     );
     assert_eq!(terminates(&out).iter().map(|t| t.0).collect::<Vec<_>>(), [12], "the healthy one is terminated");
 }
+
+#[test]
+fn the_capability_model_is_kept_as_its_number() {
+    // A.01.01's saAmfComponentCapabilityModelGet answers it (1..7).
+    let m = Model::parse(&config("component_failover")).unwrap();
+    assert_eq!(m.sgs[0].sus[0].comps[0].capability, 2);
+    let one = config("component_failover").replace("x_active_or_y_standby", "1_active");
+    assert_eq!(Model::parse(&one).unwrap().sgs[0].sus[1].comps[0].capability, 6);
+}
