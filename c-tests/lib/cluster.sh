@@ -1,6 +1,8 @@
 # Sourced by the multi-node C tests: executives on 127.0.0.1-N (unicast
 # transport), each in its own directory, all killed by pid when the sourcing
 # script exits (also on failure or interruption). Every wait is bounded.
+# The executives run as normal, polling processes (realtime_priority: no):
+# real-time ones would keep the tests' clients off the shared CPUs.
 #
 #   . c-tests/lib/cluster.sh
 #   cluster_init <label> <bin-dir> <port>   temp dir $cluster_dir, traps
@@ -88,6 +90,9 @@ EOF
 logging {
   to_syslog: no
   to_stderr: yes
+}
+aisexec {
+  realtime_priority: no
 }
 EOF
     [ -z "$cluster_extra" ] || echo "$cluster_extra"

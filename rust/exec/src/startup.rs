@@ -104,7 +104,10 @@ fn serve(loaded: &Loaded, ring: Option<RingConfig>, rundir: &mut RunDir, ready: 
                 realtime = true;
                 crate::log_notice!(Main, "running with real-time priority (SCHED_RR), without polling")
             }
-            Err(e) => crate::log_warn!(Main, "cannot set real-time priority: {e}"),
+            // As the classic executive: a warning, then on as a normal process.
+            Err(e) => {
+                crate::log_warn!(Main, "cannot set real-time priority (SCHED_RR): {e}; running as a normal process")
+            }
         }
     }
     if config.aisexec.mlockall {

@@ -253,15 +253,16 @@ pub fn raise_nofile_limit() -> io::Result<u64> {
     Ok(lim.rlim_cur)
 }
 
-/// Puts the calling process under SCHED_RR at the lowest real-time
-/// priority (enough to win over normal processes, least likely to starve
-/// the kernel's own real-time threads).
+/// Puts the calling thread (the main loop) under SCHED_RR at the highest
+/// real-time priority, as the classic executive ran. Threads and
+/// processes it starts afterwards (metrics, AMF components) begin under
+/// the normal policy (SCHED_RESET_ON_FORK): only the main loop is real-time.
 pub fn set_realtime_priority() -> io::Result<()> {
     // SAFETY: plain syscalls with a valid sched_param.
     unsafe {
-        let min = check(libc::sched_get_priority_min(libc::SCHED_RR))?;
-        let param = libc::sched_param { sched_priority: min };
-        check(libc::sched_setscheduler(0, libc::SCHED_RR, &param))?;
+        let max = check(libc::sched_get_priority_max(libc::SCHED_RR))?;
+        let param = libc::sched_param { sched_priority: max };
+        check(libc::sched_setscheduler(0, libc::SCHED_RR | libc::SCHED_RESET_ON_FORK, &param))?;
     }
     Ok(())
 }

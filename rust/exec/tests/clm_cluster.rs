@@ -23,7 +23,7 @@ fn node_dir(i: u32) -> TempDir {
     let members: String = (1..=3).map(|m| format!("    member {{\n      memberaddr: 127.0.0.{m}\n    }}\n")).collect();
     dir.config(&format!(
         "totem {{\n  version: 2\n  secauth: off\n  transport: udpu\n  token: 1000\n  \
-         interface {{\n    ringnumber: 0\n    bindnetaddr: 127.0.0.{i}\n    mcastport: {PORT}\n{members}  }}\n}}\n{QUIET}"
+         interface {{\n    ringnumber: 0\n    bindnetaddr: 127.0.0.{i}\n    mcastport: {PORT}\n{members}  }}\n}}\n{QUIET}{POLLING}"
     ));
     dir
 }

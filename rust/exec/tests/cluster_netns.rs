@@ -93,7 +93,11 @@ fn load_from_every_node_is_delivered_in_the_same_order_everywhere() {
     use std::sync::{Arc, Mutex};
 
     // secauth off: in a debug build the cipher alone is ~10x slower than in
-    // release, which would turn this into a crypto benchmark.
+    // release, which would turn this into a crypto benchmark. The
+    // executives poll (common::POLLING): node 1 then finds its sender's
+    // backlog queued when the token leaves and builds the next visit's
+    // frames ahead, which this test checks; a real-time one, woken at
+    // each message, sends them as they come.
     let Some(c) = Cluster::start("load", "239.192.77.1", false, false) else { return };
     let all = [v4_id(1), v4_id(2), v4_id(3)];
     c.wait(&[(1, &all), (2, &all), (3, &all)], Duration::from_secs(10));

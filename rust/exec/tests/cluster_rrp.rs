@@ -39,7 +39,7 @@ fn node_dir(tag: &str, i: usize, mode: &str, secauth: bool) -> TempDir {
     dir.config(&format!(
         "totem {{\n  version: 2\n  secauth: {secauth}\n  token: 1000\n  consensus: 1200\n  rrp_mode: {mode}\n\
          interface {{\n    ringnumber: 0\n    bindnetaddr: 10.0.0.0\n    mcastaddr: 239.192.77.1\n    mcastport: 5405\n  }}\n\
-         interface {{\n    ringnumber: 1\n    bindnetaddr: 10.0.1.0\n    mcastaddr: 239.192.78.1\n    mcastport: 5405\n  }}\n}}\n{QUIET}"
+         interface {{\n    ringnumber: 1\n    bindnetaddr: 10.0.1.0\n    mcastaddr: 239.192.78.1\n    mcastport: 5405\n  }}\n}}\n{QUIET}{POLLING}"
     ));
     dir
 }

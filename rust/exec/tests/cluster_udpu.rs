@@ -17,7 +17,7 @@ fn node_dir(tag: &str, i: u32, port: u16, secauth: bool, key: Option<&[u8]>) -> 
     let members: String = (1..=3).map(|m| format!("    member {{\n      memberaddr: 127.0.0.{m}\n    }}\n")).collect();
     dir.config(&format!(
         "totem {{\n  version: 2\n  secauth: {}\n  transport: udpu\n  token: 1000\n  \
-         interface {{\n    ringnumber: 0\n    bindnetaddr: 127.0.0.{i}\n    mcastport: {port}\n{members}  }}\n}}\n{QUIET}",
+         interface {{\n    ringnumber: 0\n    bindnetaddr: 127.0.0.{i}\n    mcastport: {port}\n{members}  }}\n}}\n{QUIET}{POLLING}",
         if secauth { "on" } else { "off" }
     ));
     if let Some(k) = key {

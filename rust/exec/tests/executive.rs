@@ -667,3 +667,91 @@ fn relative_run_dir_survives_detaching() {
     }
     assert!(!run.join(ais_ipc::SOCKET_NAME).exists());
 }
+
+/// Policy (with its flags) and priority of thread `tid`.
+fn scheduling(tid: i32) -> (i32, i32) {
+    let mut p = libc::sched_param { sched_priority: -1 };
+    // SAFETY: plain syscalls with a valid sched_param.
+    let policy = unsafe {
+        libc::sched_getparam(tid, &mut p);
+        libc::sched_getscheduler(tid)
+    };
+    (policy, p.sched_priority)
+}
+
+/// Every thread of `pid` but the main one.
+fn other_threads(pid: u32) -> Vec<i32> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).unwrap();
+    tasks.filter_map(|t| t.ok()?.file_name().to_str()?.parse().ok()).filter(|t| *t != pid as i32).collect()
+}
+
+/// Whether this process may take SCHED_RR (tried on a thread that ends).
+fn may_use_realtime() -> bool {
+    std::thread::spawn(|| {
+        let p = libc::sched_param { sched_priority: 1 };
+        // SAFETY: plain syscall with a valid sched_param, on this thread only.
+        unsafe { libc::sched_setscheduler(0, libc::SCHED_RR, &p) == 0 }
+    })
+    .join()
+    .unwrap()
+}
+
+#[test]
+fn main_loop_is_realtime_by_default_where_permitted_and_not_when_configured_off() {
+    let normal = (libc::SCHED_OTHER, 0);
+    // As classic openais: SCHED_RR at the highest priority. Threads it
+    // starts (the metrics server here) and its children begin normal.
+    let dir = TempDir::new("sched-default");
+    dir.config(&format!("{QUIET}aisexec {{\n metrics: 127.0.0.1:0\n}}\n"));
+    let e = Exec::start(&dir);
+    let main_loop = scheduling(e.pid() as i32);
+    if may_use_realtime() {
+        // SAFETY: plain syscall.
+        let max = unsafe { libc::sched_get_priority_max(libc::SCHED_RR) };
+        assert_eq!(main_loop, (libc::SCHED_RR | libc::SCHED_RESET_ON_FORK, max), "{}", e.stderr());
+        assert!(e.stderr().contains("running with real-time priority (SCHED_RR)"), "{}", e.stderr());
+    } else {
+        assert_eq!(main_loop, normal, "{}", e.stderr());
+        assert!(e.stderr().contains("cannot set real-time priority"), "{}", e.stderr());
+    }
+    let threads = other_threads(e.pid());
+    assert!(!threads.is_empty(), "the metrics thread");
+    for t in threads {
+        assert_eq!(scheduling(t), normal, "thread {t}");
+    }
+    drop(e);
+
+    let dir = TempDir::new("sched-off");
+    dir.config(&format!("{QUIET}aisexec {{\n realtime_priority: no\n}}\n"));
+    let e = Exec::start(&dir);
+    assert_eq!(scheduling(e.pid() as i32), normal, "{}", e.stderr());
+    assert!(!e.stderr().contains("real-time"), "{}", e.stderr());
+}
+
+#[test]
+fn an_executive_without_the_right_to_realtime_runs_as_a_normal_process() {
+    // SAFETY: plain syscall.
+    if unsafe { libc::geteuid() } != 0 {
+        return; // needs root to start one as another user
+    }
+    let dir = TempDir::new("sched-user");
+    std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+    dir.config(QUIET);
+    let e = Exec::start_with(&dir, |c| {
+        // Without CAP_SYS_NICE and with RLIMIT_RTPRIO 0 (the usual default).
+        c.uid(65533).gid(65533);
+        // SAFETY: setrlimit is async-signal-safe.
+        unsafe {
+            c.pre_exec(|| {
+                let none = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+                if libc::setrlimit(libc::RLIMIT_RTPRIO, &none) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    });
+    assert_eq!(scheduling(e.pid() as i32), (libc::SCHED_OTHER, 0), "{}", e.stderr());
+    assert!(e.stderr().contains("cannot set real-time priority (SCHED_RR): Operation not permitted"), "{}", e.stderr());
+    Client::connect(&dir.socket(), service::CFG).status().unwrap();
+}

@@ -37,7 +37,8 @@ pub struct Spec {
     pub transport: String,
     /// Extra `totem {}` lines (`  key: value\n`).
     pub totem: Vec<String>,
-    /// Ours with `realtime_priority: yes` (classic always runs SCHED_RR).
+    /// Ours with `realtime_priority: yes` (its default, as classic always
+    /// ran SCHED_RR) or `no`.
     pub realtime: bool,
     pub keep_logs: bool,
     /// Keeps labs of one process apart.
@@ -225,12 +226,12 @@ fn our_config(spec: &Spec) -> String {
     format!(
         "totem {{\n  version: 2\n  secauth: {}\n  token: 1000\n  transport: {}\n{}  interface {{\n    \
          ringnumber: 0\n    bindnetaddr: 10.0.0.0\n    mcastport: 5405\n{}  }}\n}}\n\
-         logging {{\n  to_syslog: no\n  to_stderr: yes\n}}\n{}",
+         logging {{\n  to_syslog: no\n  to_stderr: yes\n}}\naisexec {{\n  realtime_priority: {}\n}}\n",
         if spec.secauth { "on" } else { "off" },
         spec.transport,
         spec.totem.concat(),
         iface_lines,
-        if spec.realtime { "aisexec {\n  realtime_priority: yes\n}\n" } else { "" }
+        if spec.realtime { "yes" } else { "no" }
     )
 }
 

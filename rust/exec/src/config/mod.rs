@@ -271,8 +271,9 @@ impl Default for Event {
 pub struct Aisexec {
     pub user: String,
     pub group: String,
-    /// `realtime_priority: yes`: run the main loop with SCHED_RR (off by
-    /// default; Totem's timeouts do not need it).
+    /// `realtime_priority`: run the main loop under SCHED_RR where the
+    /// executive may (root), as the classic executive always did; `no`
+    /// keeps it a normal process.
     pub realtime_priority: bool,
     /// `mlockall: yes`: lock the executive's memory (off by default).
     pub mlockall: bool,
@@ -295,7 +296,7 @@ impl Default for Aisexec {
         Aisexec {
             user: "ais".into(),
             group: "ais".into(),
-            realtime_priority: false,
+            realtime_priority: true,
             mlockall: false,
             metrics: None,
             // Of 8192 connections: four users at their limit still leave

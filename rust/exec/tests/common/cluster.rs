@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use ais_tools::netns::Lab;
 
-use super::{AISEXEC, Exec, QUIET, TempDir, dispatch_hello, hello};
+use super::{AISEXEC, Exec, POLLING, QUIET, TempDir, dispatch_hello, hello};
 
 pub const TOKEN_MS: u64 = 1000;
 /// Classic default: 1.2 x token.
@@ -50,7 +50,7 @@ pub fn node_dir(tag: &str, i: usize, mcastaddr: &str, v6: bool, secauth: bool) -
     };
     dir.config(&format!(
         "totem {{\n  version: 2\n  secauth: {}\n  token: {TOKEN_MS}\n  consensus: {CONSENSUS_MS}\n{nodeid}  \
-         interface {{\n    ringnumber: 0\n    bindnetaddr: {bind}\n    mcastaddr: {mcastaddr}\n    mcastport: 5405\n  }}\n}}\n{QUIET}",
+         interface {{\n    ringnumber: 0\n    bindnetaddr: {bind}\n    mcastaddr: {mcastaddr}\n    mcastport: 5405\n  }}\n}}\n{QUIET}{POLLING}",
         if secauth { "on" } else { "off" }
     ));
     if secauth {

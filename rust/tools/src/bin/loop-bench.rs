@@ -18,7 +18,12 @@
 //! Usage: loop-bench --program PATH [--classic-tree DIR --classic-program PATH]
 //!        [--nodes 1,3] [--loops cpg,evs,...] [--seconds 3] [--rounds 1]
 //!        [--external NAME=OURS[,CLASSIC]]... [--aisexec PATH]
-//!        [--totem key=value]... [--realtime] [--keep-logs] [--serve]
+//!        [--totem key=value]... [--no-realtime | --both-policies] [--keep-logs] [--serve]
+//!
+//! Our executives run as configured by default, under SCHED_RR like the
+//! classic ones; `--no-realtime` runs them with `realtime_priority: no`,
+//! `--both-policies` runs both kinds in every round (`ours` and
+//! `ours-nrt`).
 //!
 //! `--serve` runs no loop: it starts the first stack's cluster of the
 //! first `--nodes` count, prints each node's namespace, executive pid and
@@ -46,6 +51,7 @@ struct Options {
     classic: Option<(PathBuf, PathBuf)>,
     totem: Vec<String>,
     realtime: bool,
+    both_policies: bool,
     keep_logs: bool,
     serve: bool,
     /// Programs printing `TP/s` lines: name, ours, classic.
@@ -54,7 +60,7 @@ struct Options {
 
 const USAGE: &str = "usage: loop-bench --program PATH [--classic-tree DIR --classic-program PATH] [--nodes 1,3] \
                      [--loops cpg,evs,ckpt-write,ckpt-read,evt-publish,clm-node-get] [--seconds 3] [--rounds 1] \
-                     [--external NAME=OURS[,CLASSIC]]... [--aisexec PATH] [--totem key=value]... [--realtime] \
+                     [--external NAME=OURS[,CLASSIC]]... [--aisexec PATH] [--totem key=value]... [--no-realtime | --both-policies] \
                      [--keep-logs] [--serve]";
 
 fn parse_args() -> Result<Options, String> {
@@ -68,7 +74,8 @@ fn parse_args() -> Result<Options, String> {
         aisexec: exe_dir.join("aisexec"),
         classic: None,
         totem: Vec::new(),
-        realtime: false,
+        realtime: true,
+        both_policies: false,
         keep_logs: false,
         serve: false,
         externals: Vec::new(),
@@ -101,7 +108,8 @@ fn parse_args() -> Result<Options, String> {
                 let (k, v) = kv.split_once('=').ok_or("--totem takes key=value")?;
                 o.totem.push(format!("  {}: {}\n", k.trim(), v.trim()));
             }
-            "--realtime" => o.realtime = true,
+            "--no-realtime" => o.realtime = false,
+            "--both-policies" => o.both_policies = true,
             "--keep-logs" => o.keep_logs = true,
             "--serve" => o.serve = true,
             "--external" => {
@@ -286,24 +294,30 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let mut stacks = vec![("ours", Stack::Ours { aisexec: o.aisexec.clone() }, o.program.clone().unwrap_or_default())];
-    if let Some((tree, program)) = &o.classic {
-        stacks.push(("classic", Stack::Classic { tree: tree.clone() }, program.clone()));
+    // Name, stack, program, whether ours runs real-time.
+    let ours = Stack::Ours { aisexec: o.aisexec.clone() };
+    let program = o.program.clone().unwrap_or_default();
+    let mut stacks = vec![("ours", ours.clone(), program.clone(), o.realtime)];
+    if o.both_policies {
+        stacks = vec![("ours", ours.clone(), program.clone(), true), ("ours-nrt", ours, program, false)];
     }
-    let spec = |stack: &Stack, nodes: usize, tag: String| Spec {
+    if let Some((tree, program)) = &o.classic {
+        stacks.push(("classic", Stack::Classic { tree: tree.clone() }, program.clone(), true));
+    }
+    let spec = |stack: &Stack, nodes: usize, tag: String, realtime: bool| Spec {
         stack: stack.clone(),
         nodes,
         secauth: false,
         transport: "udp".into(),
         totem: o.totem.clone(),
-        realtime: o.realtime,
+        realtime,
         keep_logs: o.keep_logs,
         tag,
     };
     if o.serve {
-        let (name, stack, _) = &stacks[0];
+        let (name, stack, _, realtime) = &stacks[0];
         let nodes = o.nodes[0];
-        match Cluster::start(&spec(stack, nodes, format!("s{nodes}"))) {
+        match Cluster::start(&spec(stack, nodes, format!("s{nodes}"), *realtime)) {
             Ok(cluster) => {
                 for i in 1..=nodes {
                     println!("{name} node {i}: {}", cluster.describe(i));
@@ -331,8 +345,8 @@ fn main() {
     let mut rates: BTreeMap<(usize, String, &str), Vec<f64>> = BTreeMap::new();
     for round in 0..o.rounds {
         for &nodes in &o.nodes {
-            for (name, stack, program) in &stacks {
-                let spec = spec(stack, nodes, format!("l{nodes}{}{round}", &name[..1]));
+            for (index, (name, stack, program, realtime)) in stacks.iter().enumerate() {
+                let spec = spec(stack, nodes, format!("l{nodes}{index}{round}"), *realtime);
                 let cluster = match Cluster::start(&spec) {
                     Ok(c) => c,
                     Err(e) => {
@@ -343,7 +357,7 @@ fn main() {
                 };
                 let mut jobs: Vec<(String, Option<PathBuf>)> = o.loops.iter().map(|l| (l.clone(), None)).collect();
                 for (ext, ours, classic) in &o.externals {
-                    let path = if *name == "ours" { Some(ours.clone()) } else { classic.clone() };
+                    let path = if matches!(stack, Stack::Ours { .. }) { Some(ours.clone()) } else { classic.clone() };
                     if let Some(p) = path {
                         jobs.push((ext.clone(), Some(p)));
                     }
@@ -393,24 +407,26 @@ fn main() {
         }
     }
     if o.classic.is_some() {
-        println!("\n# ops/s over {} round(s): ours, classic, ours/classic", o.rounds);
         let names: Vec<&String> = o.loops.iter().chain(o.externals.iter().map(|e| &e.0)).collect();
-        for &nodes in &o.nodes {
-            for &lp in &names {
-                let (Some(a), Some(b)) =
-                    (rates.get(&(nodes, lp.clone(), "ours")), rates.get(&(nodes, lp.clone(), "classic")))
-                else {
-                    continue;
-                };
-                let ratios: Vec<f64> = a.iter().zip(b).map(|(x, y)| x / y).collect();
-                let lo = ratios.iter().copied().fold(f64::INFINITY, f64::min);
-                let hi = ratios.iter().copied().fold(0.0, f64::max);
-                println!(
-                    "{nodes} node{:<2} {lp:<13} {:>15} {:>15} {lo:.2}-{hi:.2}",
-                    if nodes > 1 { "s" } else { "" },
-                    fmt_range(a),
-                    fmt_range(b)
-                );
+        for (ours, ..) in stacks.iter().filter(|s| matches!(s.1, Stack::Ours { .. })) {
+            println!("\n# ops/s over {} round(s): {ours}, classic, {ours}/classic", o.rounds);
+            for &nodes in &o.nodes {
+                for &lp in &names {
+                    let (Some(a), Some(b)) =
+                        (rates.get(&(nodes, lp.clone(), *ours)), rates.get(&(nodes, lp.clone(), "classic")))
+                    else {
+                        continue;
+                    };
+                    let ratios: Vec<f64> = a.iter().zip(b).map(|(x, y)| x / y).collect();
+                    let lo = ratios.iter().copied().fold(f64::INFINITY, f64::min);
+                    let hi = ratios.iter().copied().fold(0.0, f64::max);
+                    println!(
+                        "{nodes} node{:<2} {lp:<13} {:>15} {:>15} {lo:.2}-{hi:.2}",
+                        if nodes > 1 { "s" } else { "" },
+                        fmt_range(a),
+                        fmt_range(b)
+                    );
+                }
             }
         }
     }
