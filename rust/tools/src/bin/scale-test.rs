@@ -123,8 +123,10 @@ fn config(o: &Options) -> String {
     } else {
         "    mcastaddr: 239.192.88.1\n".to_string()
     };
+    // token 1000 unless --totem sets it (a key written twice is noted).
+    let token = if o.totem.iter().any(|l| l.trim_start().starts_with("token:")) { "" } else { "  token: 1000\n" };
     format!(
-        "totem {{\n  version: 2\n  secauth: off\n  token: 1000\n  transport: {}\n{}  interface {{\n    \
+        "totem {{\n  version: 2\n  secauth: off\n{token}  transport: {}\n{}  interface {{\n    \
          ringnumber: 0\n    bindnetaddr: 10.0.0.0\n    mcastport: 5405\n{iface_lines}  }}\n}}\n\
          logging {{\n  to_syslog: no\n  to_stderr: yes\n  timestamp: hires\n}}\n",
         o.transport,
@@ -522,7 +524,7 @@ fn main() {
         STOP.store(true, Ordering::SeqCst);
     });
     println!(
-        "# scale-test: {} nodes, {} (namespaces on one bridge), token 1000{}; load average {} at start",
+        "# scale-test: {} nodes, {} (namespaces on one bridge), secauth off, token 1000 unless below{}; load average {} at start",
         o.nodes,
         o.transport,
         o.totem.iter().map(|l| format!(", {}", l.trim())).collect::<String>(),
