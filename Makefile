@@ -10,6 +10,9 @@
 #                         then make bench-amf
 #   make bench-amf        AMF failover, restart, healthcheck jitter and idle CPU on
 #                         3 nodes (root; AMF_BENCH_REPS=5)
+#   make scale N=64       live scale test: N executives in network namespaces, formation,
+#                         stability, throughput, failover and rejoin (root; minutes;
+#                         SCALE_ARGS=... as scripts/scale-test.sh takes)
 #   make install          install (PREFIX, DESTDIR, ... below)
 #   make uninstall        remove exactly what install put there
 #   make clean
@@ -32,7 +35,7 @@ export PREFIX LIBDIR INCLUDEDIR SBINDIR SYSCONFDIR MANDIR SYSTEMDUNITDIR DESTDIR
 PROFILE_FLAG_release := --release
 PROFILE_FLAG_debug :=
 
-.PHONY: all build-release build-debug check install uninstall demo bench bench-amf clean
+.PHONY: all build-release build-debug check install uninstall demo bench bench-amf scale clean
 
 all: build-release
 
@@ -102,6 +105,9 @@ bench:
 AMF_BENCH_REPS ?= 5
 bench-amf: build-release
 	timeout -k 10 900 c-tests/amf/bench.sh target/release $(AMF_BENCH_REPS)
+
+scale:
+	scripts/scale-test.sh $(or $(N),16) $(SCALE_ARGS)
 
 clean:
 	$(CARGO) clean

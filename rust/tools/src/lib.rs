@@ -5,3 +5,4 @@ pub mod cfgtool;
 pub mod cluster;
 pub mod cpgtool;
 pub mod netns;
+pub mod scale;
