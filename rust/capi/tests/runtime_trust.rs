@@ -110,7 +110,9 @@ fn an_executive_of_another_user_is_not_trusted() {
         helper(&exe, "listen_helper").env(LISTEN_ENV, &socket).stdin(Stdio::piped()).stdout(Stdio::null()),
     );
     let deadline = Instant::now() + Duration::from_secs(10);
-    while !socket.exists() && Instant::now() < deadline {
+    // Until it connects: the file appears at bind, a moment before listen,
+    // and a connect in between is refused (TRY_AGAIN, not the answer tested).
+    while std::os::unix::net::UnixStream::connect(&socket).is_err() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(10));
     }
     let got = Connection::open_with_timeout(&socket, ais_ipc::service::CLM, Duration::from_secs(5)).err();
@@ -165,7 +167,9 @@ fn the_configured_executive_user_is_trusted_and_no_other() {
         helper(&exe, "listen_helper").env(LISTEN_ENV, &socket).stdin(Stdio::piped()).stdout(Stdio::null()),
     );
     let deadline = Instant::now() + Duration::from_secs(10);
-    while !socket.exists() && Instant::now() < deadline {
+    // Until it connects: the file appears at bind, a moment before listen,
+    // and a connect in between is refused (TRY_AGAIN, not the answer tested).
+    while std::os::unix::net::UnixStream::connect(&socket).is_err() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(10));
     }
     let connect_with = |user: &str| -> String {
