@@ -697,12 +697,12 @@ fn may_use_realtime() -> bool {
 }
 
 #[test]
-fn main_loop_is_realtime_by_default_where_permitted_and_not_when_configured_off() {
+fn main_loop_is_realtime_where_configured_and_permitted_and_normal_by_default() {
     let normal = (libc::SCHED_OTHER, 0);
     // As classic openais: SCHED_RR at the highest priority. Threads it
     // starts (the metrics server here) and its children begin normal.
-    let dir = TempDir::new("sched-default");
-    dir.config(&format!("{QUIET}aisexec {{\n metrics: 127.0.0.1:0\n}}\n"));
+    let dir = TempDir::new("sched-yes");
+    dir.config(&format!("{QUIET}aisexec {{\n realtime_priority: yes\n metrics: 127.0.0.1:0\n}}\n"));
     let e = Exec::start(&dir);
     let main_loop = scheduling(e.pid() as i32);
     if may_use_realtime() {
@@ -721,11 +721,13 @@ fn main_loop_is_realtime_by_default_where_permitted_and_not_when_configured_off(
     }
     drop(e);
 
-    let dir = TempDir::new("sched-off");
-    dir.config(&format!("{QUIET}aisexec {{\n realtime_priority: no\n}}\n"));
-    let e = Exec::start(&dir);
-    assert_eq!(scheduling(e.pid() as i32), normal, "{}", e.stderr());
-    assert!(!e.stderr().contains("real-time"), "{}", e.stderr());
+    for (tag, conf) in [("sched-default", String::new()), ("sched-no", "aisexec {\n realtime_priority: no\n}\n".into())] {
+        let dir = TempDir::new(tag);
+        dir.config(&format!("{QUIET}{conf}"));
+        let e = Exec::start(&dir);
+        assert_eq!(scheduling(e.pid() as i32), normal, "{tag}: {}", e.stderr());
+        assert!(!e.stderr().contains("real-time"), "{tag}: {}", e.stderr());
+    }
 }
 
 #[test]
@@ -736,7 +738,7 @@ fn an_executive_without_the_right_to_realtime_runs_as_a_normal_process() {
     }
     let dir = TempDir::new("sched-user");
     std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
-    dir.config(QUIET);
+    dir.config(&format!("{QUIET}aisexec {{\n realtime_priority: yes\n}}\n"));
     let e = Exec::start_with(&dir, |c| {
         // Without CAP_SYS_NICE and with RLIMIT_RTPRIO 0 (the usual default).
         c.uid(65533).gid(65533);

@@ -271,9 +271,10 @@ impl Default for Event {
 pub struct Aisexec {
     pub user: String,
     pub group: String,
-    /// `realtime_priority`: run the main loop under SCHED_RR where the
-    /// executive may (root), as the classic executive always did; `no`
-    /// keeps it a normal process.
+    /// `realtime_priority: yes`: run the main loop under SCHED_RR where
+    /// the executive may (root), as the classic executive always did.
+    /// Off by default: the polling normal process answers the request
+    /// loops faster (README, "Request/answer loops").
     pub realtime_priority: bool,
     /// `mlockall: yes`: lock the executive's memory (off by default).
     pub mlockall: bool,
@@ -296,7 +297,7 @@ impl Default for Aisexec {
         Aisexec {
             user: "ais".into(),
             group: "ais".into(),
-            realtime_priority: true,
+            realtime_priority: false,
             mlockall: false,
             metrics: None,
             // Of 8192 connections: four users at their limit still leave

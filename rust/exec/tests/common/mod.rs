@@ -15,11 +15,12 @@ use ais_ipc::handshake::{HANDSHAKE_SERVICE, HELLO_ID, Hello, HelloReply, PROTOCO
 pub const AISEXEC: &str = env!("CARGO_BIN_EXE_aisexec");
 /// Quiet logging for tests: stderr only, no syslog.
 pub const QUIET: &str = "logging {\n to_syslog: no\n to_stderr: yes\n}\n";
-/// Multi-node tests run their executives as normal, polling processes:
-/// three executives and the test's clients share the host's two CPUs
-/// (with other builds), and real-time ones (the default) would keep the
-/// clients off them under load, so that their unread callbacks got their
-/// connections dropped. `executive.rs` tests the real-time default.
+/// Multi-node tests say that their executives run as normal, polling
+/// processes (the default): three executives and the test's clients
+/// share the host's two CPUs (with other builds), and real-time ones
+/// would keep the clients off them under load, so that their unread
+/// callbacks got their connections dropped. `executive.rs` tests
+/// `realtime_priority: yes`.
 pub const POLLING: &str = "aisexec {\n realtime_priority: no\n}\n";
 
 /// A directory removed when the test ends.

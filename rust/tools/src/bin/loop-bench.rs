@@ -18,12 +18,12 @@
 //! Usage: loop-bench --program PATH [--classic-tree DIR --classic-program PATH]
 //!        [--nodes 1,3] [--loops cpg,evs,...] [--seconds 3] [--rounds 1]
 //!        [--external NAME=OURS[,CLASSIC]]... [--aisexec PATH]
-//!        [--totem key=value]... [--no-realtime | --both-policies] [--keep-logs] [--serve]
+//!        [--totem key=value]... [--realtime | --both-policies] [--keep-logs] [--serve]
 //!
-//! Our executives run as configured by default, under SCHED_RR like the
-//! classic ones; `--no-realtime` runs them with `realtime_priority: no`,
-//! `--both-policies` runs both kinds in every round (`ours` and
-//! `ours-nrt`).
+//! Our executives run as they do by default, normal polling processes;
+//! `--realtime` runs them with `realtime_priority: yes` (SCHED_RR, as
+//! the classic ones always run), `--both-policies` runs both kinds in
+//! every round (`ours` and `ours-rt`).
 //!
 //! `--serve` runs no loop: it starts the first stack's cluster of the
 //! first `--nodes` count, prints each node's namespace, executive pid and
@@ -60,7 +60,7 @@ struct Options {
 
 const USAGE: &str = "usage: loop-bench --program PATH [--classic-tree DIR --classic-program PATH] [--nodes 1,3] \
                      [--loops cpg,evs,ckpt-write,ckpt-read,evt-publish,clm-node-get] [--seconds 3] [--rounds 1] \
-                     [--external NAME=OURS[,CLASSIC]]... [--aisexec PATH] [--totem key=value]... [--no-realtime | --both-policies] \
+                     [--external NAME=OURS[,CLASSIC]]... [--aisexec PATH] [--totem key=value]... [--realtime | --both-policies] \
                      [--keep-logs] [--serve]";
 
 fn parse_args() -> Result<Options, String> {
@@ -74,7 +74,7 @@ fn parse_args() -> Result<Options, String> {
         aisexec: exe_dir.join("aisexec"),
         classic: None,
         totem: Vec::new(),
-        realtime: true,
+        realtime: false,
         both_policies: false,
         keep_logs: false,
         serve: false,
@@ -108,7 +108,7 @@ fn parse_args() -> Result<Options, String> {
                 let (k, v) = kv.split_once('=').ok_or("--totem takes key=value")?;
                 o.totem.push(format!("  {}: {}\n", k.trim(), v.trim()));
             }
-            "--no-realtime" => o.realtime = false,
+            "--realtime" => o.realtime = true,
             "--both-policies" => o.both_policies = true,
             "--keep-logs" => o.keep_logs = true,
             "--serve" => o.serve = true,
@@ -299,7 +299,7 @@ fn main() {
     let program = o.program.clone().unwrap_or_default();
     let mut stacks = vec![("ours", ours.clone(), program.clone(), o.realtime)];
     if o.both_policies {
-        stacks = vec![("ours", ours.clone(), program.clone(), true), ("ours-nrt", ours, program, false)];
+        stacks = vec![("ours", ours.clone(), program.clone(), false), ("ours-rt", ours, program, true)];
     }
     if let Some((tree, program)) = &o.classic {
         stacks.push(("classic", Stack::Classic { tree: tree.clone() }, program.clone(), true));
