@@ -721,7 +721,8 @@ fn main_loop_is_realtime_where_configured_and_permitted_and_normal_by_default() 
     }
     drop(e);
 
-    for (tag, conf) in [("sched-default", String::new()), ("sched-no", "aisexec {\n realtime_priority: no\n}\n".into())] {
+    for (tag, conf) in [("sched-default", String::new()), ("sched-no", "aisexec {\n realtime_priority: no\n}\n".into())]
+    {
         let dir = TempDir::new(tag);
         dir.config(&format!("{QUIET}{conf}"));
         let e = Exec::start(&dir);
