@@ -598,6 +598,17 @@ impl Replicated for Amf {
         }
     }
 
+    /// The healthcheck requests and the answers to healthcheck callbacks
+    /// are this node's alone (nothing ordered): taken during sync too, so
+    /// that a healthcheck falling in a sync is not missed.
+    fn answered_during_sync(req: &Req) -> bool {
+        match req {
+            Req::Lib(Request::Response { invocation, .. }) => invocation & HC_INVOCATION != 0,
+            Req::Lib(Request::HcStart { .. } | Request::HcConfirm { .. } | Request::HcStop { .. }) => true,
+            _ => false,
+        }
+    }
+
     fn request(&mut self, cx: &mut Cx<'_, '_>, conn: ConnId, msg_id: u32, req: Req, body: &[u8]) {
         let Req::Lib(req) = req else {
             // The executive's own ids are not a library's to send.

@@ -905,4 +905,40 @@ mod engine {
         assert_eq!(nodes[1].svc.st.ha_state(1, CSI), Some(wire::HA_ACTIVE));
         assert_eq!(nodes[1].svc.st.comps[1].presence, Presence::Instantiated);
     }
+
+    #[test]
+    fn a_healthcheck_answered_during_sync_is_taken() {
+        let mut nodes = pair(Duration::ZERO);
+        let key = b"key1".to_vec();
+        let start = wire::Request::HcStart {
+            comp: C2.to_vec(),
+            key: key.clone(),
+            invocation_type: wire::HC_AMF_INVOKED,
+            recovery: wire::NO_RECOMMENDATION,
+        };
+        request(&mut nodes[1], 22, start);
+        assert_eq!(nodes[1].last_reply().0, error::OK);
+        nodes[1].with(|s, c| s.handle_timeout(c));
+        let invocation = nodes[1]
+            .out
+            .iter()
+            .find_map(|o| match o {
+                Output::Dispatch { conn, id, body } if conn.0 == 22 && *id == wire::HEALTHCHECK => {
+                    Some(u64::from_le_bytes(body[..8].try_into().unwrap()))
+                }
+                _ => None,
+            })
+            .expect("a healthcheck callback");
+        // A membership change: the answer comes during its sync.
+        begin_sync(&mut nodes, &[0, 1], RingId { rep: 1, seq: 2 });
+        request(&mut nodes[1], 22, wire::Request::Response { invocation, error: error::OK });
+        assert_eq!(nodes[1].last_reply().0, error::OK);
+        // Answered: not missed when its maximum duration (500 ms) is over.
+        nodes[1].advance(Duration::from_millis(600));
+        nodes[1].with(|s, c| s.handle_timeout(c));
+        finish_sync(&mut nodes, &[0, 1]);
+        run_ordered(&mut nodes, &[0, 1]);
+        assert_eq!(nodes[1].svc.st.comps[1].presence, Presence::Instantiated, "no error detected");
+        assert_eq!(nodes[1].svc.st.comps[1].reg, Some((2, ConnId(22))));
+    }
 }
