@@ -219,6 +219,9 @@ node_kill "$n"
 wait_count "$standby CSISET ACTIVE " $((before + 1)) 20 || cluster_fail "no takeover after node $n died"
 t1=$(ns_of "$(last "$standby CSISET ACTIVE ")")
 echo "amf cluster: executive kill -9 (token 1000) -> standby ACTIVE in $(ms_between "$t0" "$t1") ms"
+# Told once the survivors synced: its answer is taken, its HA state reads.
+last "$standby CSISET ACTIVE " | grep -q "get=ACTIVE response=1" ||
+    cluster_fail "the takeover's callback came during sync: $(last "$standby CSISET ACTIVE ")"
 before_sb=$(count "$active CSISET STANDBY ")
 amf_node_start "$n"
 wait_count "$active CSISET STANDBY " $((before_sb + 1)) 30 || cluster_fail "node $n came back but its component never became STANDBY"

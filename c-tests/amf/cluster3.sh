@@ -276,6 +276,8 @@ node_kill "$n"
 wait_count "$sb CSISET ACTIVE $W2 " $((before + 1)) 20 || cluster_fail "no takeover of SI2 after node $n died"
 line=$(last "$sb CSISET ACTIVE $W2 ")
 echo "amf 3 nodes: executive kill -9 (token 1000) -> standby ACTIVE in $(ms_between "$t0" "$(ns_of "$line")") ms"
+# Told once the survivors synced: its answer is taken, its HA state reads.
+echo "$line" | grep -q "get=ACTIVE response=1" || cluster_fail "the takeover's callback came during sync: $line"
 wait_count "$sb CSIREMOVE $W1\$" 1 10 || cluster_fail "the new active SU kept its SI1 standby"
 before_sb=$(count "$a2 CSISET STANDBY ")
 amf_node_start "$n"

@@ -15,6 +15,12 @@
 //! closes (the engine orders the close): no timer is involved in a
 //! failover after `kill -9` of a component.
 //!
+//! A node that leaves is failed over at the end of the sync that follows
+//! the configuration change ([`State::merged`]), not at the change: the
+//! takeover's callbacks then reach components whose answers are taken at
+//! once, and their timers start at the next ordered event (the last one
+//! may be older than a callback timeout).
+//!
 //! Partitions: when groups merge, the state of the group with the most
 //! joined AMF nodes wins (ties: the lowest sender); the others' nodes join
 //! again, which cleans up and re-instantiates their components.
@@ -592,6 +598,17 @@ impl Replicated for Amf {
         }
     }
 
+    /// The healthcheck requests and the answers to healthcheck callbacks
+    /// are this node's alone (nothing ordered): taken during sync too, so
+    /// that a healthcheck falling in a sync is not missed.
+    fn answered_during_sync(req: &Req) -> bool {
+        match req {
+            Req::Lib(Request::Response { invocation, .. }) => invocation & HC_INVOCATION != 0,
+            Req::Lib(Request::HcStart { .. } | Request::HcConfirm { .. } | Request::HcStop { .. }) => true,
+            _ => false,
+        }
+    }
+
     fn request(&mut self, cx: &mut Cx<'_, '_>, conn: ConnId, msg_id: u32, req: Req, body: &[u8]) {
         let Req::Lib(req) = req else {
             // The executive's own ids are not a library's to send.
@@ -717,11 +734,13 @@ impl Replicated for Amf {
         self.run(cx, out);
     }
 
-    fn left(&mut self, cx: &mut Cx<'_, '_>, members: &[NodeId]) {
-        let mut out = Vec::new();
-        self.st.left(members, &mut out);
-        self.run(cx, out);
-    }
+    /// Nothing yet: the failover of the nodes gone waits for the end of
+    /// the sync that follows every configuration change
+    /// ([`Replicated::sync_merge`]), where every node makes it at the same
+    /// point. Its callbacks then reach components whose answers and reads
+    /// are taken (during sync they get `TRY_AGAIN`), and their timers start
+    /// after it.
+    fn left(&mut self, _cx: &mut Cx<'_, '_>, _members: &[NodeId]) {}
 
     fn conn_gone(&mut self, conn: ConnId) {
         self.hcs.retain(|_, h| h.conn != conn);
@@ -802,6 +821,9 @@ impl Replicated for Amf {
 
     fn advance(&mut self, time: i64) {
         let mut out = Vec::new();
+        // The time of an ordered event: the callbacks of the last merge
+        // are timed from here.
+        self.st.start_timers(time);
         self.st.advance(time, &mut out);
         self.deferred.extend(out);
     }
@@ -869,11 +891,7 @@ impl Replicated for Amf {
         }
         self.join_sent = None;
         let mut out = Vec::new();
-        self.st.left(members, &mut out);
-        self.st.assign(&mut out);
-        if time > self.st.time {
-            self.st.advance(time, &mut out);
-        }
+        self.st.merged(members, time, &mut out);
         self.run(cx, out);
     }
 }

@@ -161,9 +161,14 @@ pub struct State {
 pub struct Pending {
     pub comp: usize,
     pub op: conf::Callback,
-    /// Cluster time by which the answer is due.
+    /// Cluster time by which the answer is due ([`UNTIMED`] until the
+    /// first ordered event after the membership change that made it).
     pub due: i64,
 }
+
+/// The due time of a callback made at a membership change, whose timer
+/// starts at the next ordered event ([`State::start_timers`]).
+pub const UNTIMED: i64 = i64::MAX;
 
 fn op_code(op: conf::Callback) -> u8 {
     match op {
@@ -891,9 +896,42 @@ impl State {
         self.assign(out);
     }
 
+    /// The membership is `members` again, at the end of a sync whose
+    /// merged cluster time is `time`: cluster time moves on, the units of
+    /// the nodes gone fail over, SIs without an assignment get one. No
+    /// time here is now (the last event may be older than a callback
+    /// timeout), so the callbacks made here are [`UNTIMED`].
+    pub fn merged(&mut self, members: &[NodeId], time: i64, out: &mut Vec<Effect>) {
+        let first = self.next_invocation;
+        if time > self.time {
+            self.advance(time, out);
+        }
+        self.left(members, out);
+        self.assign(out);
+        for p in self.pending.range_mut(first..).map(|(_, p)| p) {
+            p.due = UNTIMED;
+        }
+    }
+
+    /// The timers of the [`UNTIMED`] callbacks start at cluster time
+    /// `time` (of the first ordered event after their membership change).
+    pub fn start_timers(&mut self, time: i64) {
+        for i in 0..self.comps.len() {
+            let r = self.refs[i];
+            let conf = &self.model.sgs[r.sg].sus[r.su].comps[r.comp];
+            for p in self.pending.values_mut().filter(|p| p.comp == i && p.due == UNTIMED) {
+                p.due = time.saturating_add(ns(conf.callback_timeout(p.op)));
+            }
+        }
+    }
+
+    /// The earliest cluster time at which [`State::advance`] changes
+    /// something; now (the state's time) while a callback is [`UNTIMED`],
+    /// so that an ordered tick starts its timer.
     pub fn next_deadline(&self) -> Option<i64> {
         let registers = self.comps.iter().filter_map(|c| c.register_by);
-        registers.chain(self.pending.values().map(|p| p.due)).min()
+        let dues = self.pending.values().map(|p| if p.due == UNTIMED { self.time } else { p.due });
+        registers.chain(dues).min()
     }
 
     /// Cluster time moves to `time`: components that did not register in

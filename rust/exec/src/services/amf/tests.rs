@@ -8,7 +8,7 @@ use ais_ipc::{Writer, error};
 
 use super::clc::Kind;
 use super::conf::Model;
-use super::state::{Effect, Event, Presence, State};
+use super::state::{Effect, Event, Presence, State, UNTIMED};
 use crate::service::ConnId;
 
 /// The 2N pair of the issue: SU1 on amf1, SU2 on amf2, one SI with one
@@ -777,4 +777,168 @@ fn the_capability_model_is_kept_as_its_number() {
     assert_eq!(m.sgs[0].sus[0].comps[0].capability, 2);
     let one = config("component_failover").replace("x_active_or_y_standby", "1_active");
     assert_eq!(Model::parse(&one).unwrap().sgs[0].sus[1].comps[0].capability, 6);
+}
+
+/// Answers every callback waiting (as the components would).
+fn answer_all(s: &mut State) {
+    for (invocation, p) in s.pending.clone() {
+        let (node, conn) = s.comps[p.comp].reg.unwrap();
+        let (code, _) = ev(s, node, conn.0, Event::Response { invocation, error: error::OK });
+        assert_eq!(code, error::OK);
+    }
+}
+
+#[test]
+fn callbacks_of_a_node_failover_are_timed_from_the_next_event_not_the_last_one() {
+    let mut s = running("component_restart");
+    answer_all(&mut s);
+    // The last event was at 10 s; node 1 fails at 15 s; the sync's time
+    // is still 10 s.
+    let second = 1_000_000_000;
+    s.time = 10 * second;
+    let mut out = Vec::new();
+    s.merged(&[2], 10 * second, &mut out);
+    assert_eq!(
+        sets(&out),
+        [(2, 22, wire::HA_ACTIVE, wire::CSI_TARGET_ONE, wire::TRANSITION_NOT_QUIESCED, C1.to_vec())]
+    );
+    let (&invocation, p) = s.pending.iter().next().unwrap();
+    assert_eq!((p.comp, p.due), (1, UNTIMED));
+    assert_eq!(s.next_deadline(), Some(10 * second), "a tick is due at once, to start the timer");
+    // The tick (or any ordered event) after the sync, at 15 s: the
+    // promoted standby has its 2000 ms from there.
+    s.start_timers(15 * second);
+    let mut out = Vec::new();
+    s.advance(15 * second, &mut out);
+    assert_eq!(out, [], "not failed over again");
+    assert_eq!(s.next_deadline(), Some(17 * second));
+    s.start_timers(17 * second - 1);
+    s.advance(17 * second - 1, &mut out);
+    assert_eq!((out.as_slice(), s.ha_state(1, CSI)), (&[][..], Some(wire::HA_ACTIVE)));
+    // Still an error when it does not answer in time.
+    s.advance(17 * second, &mut out);
+    assert!(out.iter().any(|e| matches!(e, Effect::Note(n) if n.contains("did not answer its CSI set callback"))));
+    assert!(!s.pending.contains_key(&invocation));
+}
+
+mod engine {
+    //! The AMF service in the replicated-state engine, across a node
+    //! failure: when its callbacks go out, when their timers start.
+
+    use std::time::Duration;
+
+    use super::*;
+    use crate::ordering::RingId;
+    use crate::service::{Output, Service};
+    use crate::services::replicated::Engine;
+    use crate::services::testkit::{SimNode, begin_sync, finish_sync, run_ordered, time_zero};
+
+    type Node = SimNode<Engine<crate::services::amf::Amf>>;
+
+    /// The 2N pair of `running` (every callback answered) held by the
+    /// executives of nodes 1 and 2; their last AMF event was `age` ago.
+    fn pair(age: Duration) -> Vec<Node> {
+        let model = Arc::new(Model::parse(&config("component_restart")).unwrap());
+        let mut st = running("component_restart");
+        answer_all(&mut st);
+        st.time = time_zero().wall - age.as_nanos() as i64;
+        (1..=2)
+            .map(|n| {
+                let mut amf = crate::services::amf::Amf::new(
+                    model.clone(),
+                    7,
+                    format!("amf{n}").as_bytes(),
+                    std::env::temp_dir(),
+                );
+                amf.st = st.clone();
+                SimNode::new(n, Engine::new(amf))
+            })
+            .collect()
+    }
+
+    /// The invocations of the CSI set callbacks dispatched to `conn`
+    /// (removed from the node's output).
+    fn csi_sets(node: &mut Node, conn: u64) -> Vec<u64> {
+        let mut found = Vec::new();
+        node.out.retain(|o| match o {
+            Output::Dispatch { conn: c, id, body } if c.0 == conn && *id == wire::CSI_SET => {
+                found.push(u64::from_le_bytes(body[..8].try_into().unwrap()));
+                false
+            }
+            _ => true,
+        });
+        found
+    }
+
+    fn request(node: &mut Node, conn: u64, req: wire::Request) {
+        let body = req.encode();
+        node.with(|s, c| s.lib_request(c, ConnId(conn), req.id(), &body)).unwrap();
+    }
+
+    #[test]
+    fn the_promoted_standby_is_told_after_sync_and_timed_from_then() {
+        // The last event 5 s ago, more than the 2 s callback timeout.
+        let mut nodes = pair(Duration::from_secs(5));
+        // Node 1 fails: node 2's new ring syncs.
+        begin_sync(&mut nodes, &[1], RingId { rep: 2, seq: 2 });
+        assert_eq!(csi_sets(&mut nodes[1], 22), [], "no callback while requests get TRY_AGAIN");
+        let ha = || wire::Request::HaStateGet { comp: C2.to_vec(), csi: CSI.to_vec() };
+        request(&mut nodes[1], 22, ha());
+        assert_eq!(nodes[1].last_reply().0, error::TRY_AGAIN, "the engine answers nothing during sync");
+        nodes[1].advance(Duration::from_millis(300));
+        finish_sync(&mut nodes, &[1]);
+        let set = csi_sets(&mut nodes[1], 22);
+        assert_eq!(set.len(), 1, "the takeover, once synced");
+        // Inside the callback: the state reads ACTIVE.
+        request(&mut nodes[1], 22, ha());
+        assert_eq!(nodes[1].last_reply(), (error::OK, wire::HA_ACTIVE.to_le_bytes().to_vec()));
+        // The tick the sync asked for starts the timer: 2 s from now.
+        run_ordered(&mut nodes, &[1]);
+        let now = nodes[1].now.wall;
+        assert_eq!(nodes[1].svc.st.pending[&set[0]].due, now + 2_000_000_000);
+        // It answers 1.5 s later: taken, no failover.
+        nodes[1].advance(Duration::from_millis(1500));
+        request(&mut nodes[1], 22, wire::Request::Response { invocation: set[0], error: error::OK });
+        run_ordered(&mut nodes, &[1]);
+        assert_eq!(nodes[1].last_reply().0, error::OK);
+        assert_eq!(nodes[1].svc.st.pending.len(), 0);
+        assert_eq!(nodes[1].svc.st.ha_state(1, CSI), Some(wire::HA_ACTIVE));
+        assert_eq!(nodes[1].svc.st.comps[1].presence, Presence::Instantiated);
+    }
+
+    #[test]
+    fn a_healthcheck_answered_during_sync_is_taken() {
+        let mut nodes = pair(Duration::ZERO);
+        let key = b"key1".to_vec();
+        let start = wire::Request::HcStart {
+            comp: C2.to_vec(),
+            key: key.clone(),
+            invocation_type: wire::HC_AMF_INVOKED,
+            recovery: wire::NO_RECOMMENDATION,
+        };
+        request(&mut nodes[1], 22, start);
+        assert_eq!(nodes[1].last_reply().0, error::OK);
+        nodes[1].with(|s, c| s.handle_timeout(c));
+        let invocation = nodes[1]
+            .out
+            .iter()
+            .find_map(|o| match o {
+                Output::Dispatch { conn, id, body } if conn.0 == 22 && *id == wire::HEALTHCHECK => {
+                    Some(u64::from_le_bytes(body[..8].try_into().unwrap()))
+                }
+                _ => None,
+            })
+            .expect("a healthcheck callback");
+        // A membership change: the answer comes during its sync.
+        begin_sync(&mut nodes, &[0, 1], RingId { rep: 1, seq: 2 });
+        request(&mut nodes[1], 22, wire::Request::Response { invocation, error: error::OK });
+        assert_eq!(nodes[1].last_reply().0, error::OK);
+        // Answered: not missed when its maximum duration (500 ms) is over.
+        nodes[1].advance(Duration::from_millis(600));
+        nodes[1].with(|s, c| s.handle_timeout(c));
+        finish_sync(&mut nodes, &[0, 1]);
+        run_ordered(&mut nodes, &[0, 1]);
+        assert_eq!(nodes[1].svc.st.comps[1].presence, Presence::Instantiated, "no error detected");
+        assert_eq!(nodes[1].svc.st.comps[1].reg, Some((2, ConnId(22))));
+    }
 }
