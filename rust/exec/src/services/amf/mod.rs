@@ -603,7 +603,9 @@ impl Replicated for Amf {
     /// that a healthcheck falling in a sync is not missed.
     fn answered_during_sync(req: &Req) -> bool {
         match req {
-            Req::Lib(Request::Response { invocation, .. }) => invocation & HC_INVOCATION != 0,
+            // Healthcheck and A.01.01 readiness answers are this node's
+            // alone: nothing replicated waits for them.
+            Req::Lib(Request::Response { invocation, .. }) => invocation & (HC_INVOCATION | READINESS_INVOCATION) != 0,
             Req::Lib(Request::HcStart { .. } | Request::HcConfirm { .. } | Request::HcStop { .. }) => true,
             _ => false,
         }

@@ -907,6 +907,23 @@ mod engine {
     }
 
     #[test]
+    fn an_a_readiness_answer_during_sync_is_taken() {
+        let mut nodes = pair(Duration::ZERO);
+        // Node 2 told its A.01.01 component IN_SERVICE, then a membership
+        // change began: the answer comes during its sync.
+        let invocation = crate::services::amf::READINESS_INVOCATION | 1;
+        nodes[1].svc.readiness_pending.insert(invocation, ConnId(22));
+        begin_sync(&mut nodes, &[0, 1], RingId { rep: 1, seq: 2 });
+        request(&mut nodes[1], 22, wire::Request::Response { invocation, error: error::OK });
+        assert_eq!(nodes[1].last_reply().0, error::OK, "taken, not TRY_AGAIN");
+        assert!(nodes[1].svc.readiness_pending.is_empty());
+        // Another connection's answer to it is still refused.
+        nodes[1].svc.readiness_pending.insert(invocation, ConnId(22));
+        request(&mut nodes[1], 23, wire::Request::Response { invocation, error: error::OK });
+        assert_eq!(nodes[1].last_reply().0, error::NOT_EXIST);
+    }
+
+    #[test]
     fn a_healthcheck_answered_during_sync_is_taken() {
         let mut nodes = pair(Duration::ZERO);
         let key = b"key1".to_vec();

@@ -564,6 +564,14 @@ impl<S: Replicated> std::ops::Deref for Engine<S> {
     }
 }
 
+/// Tests set up a service's local state inside its engine.
+#[cfg(test)]
+impl<S: Replicated> std::ops::DerefMut for Engine<S> {
+    fn deref_mut(&mut self) -> &mut S {
+        &mut self.svc
+    }
+}
+
 impl<S: Replicated + Default> Default for Engine<S> {
     fn default() -> Self {
         Engine::new(S::default())
