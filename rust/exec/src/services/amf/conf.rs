@@ -152,6 +152,9 @@ pub struct Comp {
     /// `saAmfCompCapabilityModelT` (1..7, in the order of the config
     /// words).
     pub capability: u32,
+    /// `saAmfCompNumMaxInstantiate`: instantiation attempts before the
+    /// component is given up (and its SU with it).
+    pub max_instantiate: u32,
 }
 
 /// The per-operation timeouts of a component (milliseconds).
@@ -331,6 +334,9 @@ fn ms(it: &Item) -> Result<u64, ConfError> {
         _ => err(it.line, &it.key, format!("'{}' is not a number of milliseconds", it.value)),
     }
 }
+
+/// Instantiation attempts when `saAmfCompNumMaxInstantiate` is not given.
+pub const DEFAULT_MAX_INSTANTIATE: u32 = 3;
 
 fn count(it: &Item) -> Result<u32, ConfError> {
     match it.value.parse::<u32>() {
@@ -564,6 +570,7 @@ fn comp(c: &Item, dn: String, clccli: Option<&str>) -> Result<Comp, ConfError> {
         timeouts: Timeouts::default(),
         hc_keys: Vec::new(),
         capability: 0,
+        max_instantiate: DEFAULT_MAX_INSTANTIATE,
     };
     let (mut category, mut capability, mut max_active, mut clc, mut cb) = (false, false, false, None, None);
     let (mut inst, mut inst_argv, mut clean, mut clean_argv) = (None, None, None, None);
@@ -625,8 +632,13 @@ fn comp(c: &Item, dn: String, clccli: Option<&str>) -> Result<Comp, ConfError> {
             | "saAmfCompQuiescingCompleteTimeout" => {
                 ms(it)?;
             }
-            "saAmfCompNumMaxInstantiate"
-            | "saAmfCompNumMaxInstantiateWithDelay"
+            "saAmfCompNumMaxInstantiate" => {
+                comp.max_instantiate = count(it)?;
+                if comp.max_instantiate == 0 {
+                    return err(it.line, &it.key, "at least one attempt");
+                }
+            }
+            "saAmfCompNumMaxInstantiateWithDelay"
             | "saAmfCompNumMaxAmStartAttempt"
             | "saAmfCompNumMaxAmStopAttempt" => {
                 count(it)?;

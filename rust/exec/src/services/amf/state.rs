@@ -49,9 +49,6 @@ impl Presence {
     }
 }
 
-/// Instantiation attempts before the component is given up.
-pub const MAX_INSTANTIATE: u32 = 3;
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CompState {
     pub presence: Presence,
@@ -485,13 +482,14 @@ impl State {
         let st = &mut self.comps[c];
         st.attempts += 1;
         st.register_by = None;
-        if st.attempts < MAX_INSTANTIATE {
+        let max = self.comp_conf(c).max_instantiate;
+        if self.comps[c].attempts < max {
             out.push(Effect::Note(format!("instantiation of {} failed, retrying", self.dn(c))));
             self.comps[c].presence = Presence::Restarting;
             let round = self.comps[c].round;
             out.push(Effect::Cleanup { node: host, comp: c, round });
         } else {
-            out.push(Effect::Note(format!("instantiation of {} failed {MAX_INSTANTIATE} times: given up", self.dn(c))));
+            out.push(Effect::Note(format!("instantiation of {} failed {max} times: given up", self.dn(c))));
             self.comps[c].presence = Presence::InstantiationFailed;
             self.unassign(self.refs[c].unit, out);
         }

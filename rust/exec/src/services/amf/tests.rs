@@ -309,10 +309,31 @@ fn a_node_that_leaves_fails_its_units_over() {
 }
 
 #[test]
+fn sa_amf_comp_num_max_instantiate_sets_the_attempts() {
+    let once = config("component_restart").replacen(
+        "saAmfCompRecoveryOnError=",
+        "saAmfCompNumMaxInstantiate=1\nsaAmfCompRecoveryOnError=",
+        1,
+    );
+    let mut s = State::new(Arc::new(Model::parse(&once).unwrap()), 7);
+    let round = join(&mut s, 1, "amf1", 0);
+    let (_, out) = ev(&mut s, 1, 0, Event::ClcDone { comp: 0, round, kind: Kind::Instantiate, ok: false });
+    assert!(!out.iter().any(|e| matches!(e, Effect::Instantiate { .. })), "{out:?}");
+    assert_eq!(s.comps[0].presence, Presence::InstantiationFailed);
+    let none = config("component_restart").replacen(
+        "saAmfCompRecoveryOnError=",
+        "saAmfCompNumMaxInstantiate=0\nsaAmfCompRecoveryOnError=",
+        1,
+    );
+    let e = Model::parse(&none).unwrap_err().to_string();
+    assert!(e.contains("saAmfCompNumMaxInstantiate: at least one attempt"), "{e}");
+}
+
+#[test]
 fn instantiation_is_retried_then_given_up() {
     let mut s = state("component_restart");
     let mut round = join(&mut s, 1, "amf1", 0);
-    for _ in 1..super::state::MAX_INSTANTIATE {
+    for _ in 1..super::conf::DEFAULT_MAX_INSTANTIATE {
         let (_, out) = ev(&mut s, 1, 0, Event::ClcDone { comp: 0, round, kind: Kind::Instantiate, ok: false });
         assert_eq!(out, [Effect::Cleanup { node: 1, comp: 0, round }]);
         let (_, out) = ev(&mut s, 1, 0, Event::ClcDone { comp: 0, round, kind: Kind::Cleanup, ok: true });
