@@ -119,7 +119,7 @@ F2=$(comp_dn F SU2)
 R1=$(comp_dn R SU1)
 story_sg F "$comp" component_failover 1 2
 story_sg R "$comp" component_restart 2 3
-for i in 1 2 3; do story_node_start "$i"; done
+for i in 1 2 3; do node_start "$i"; done
 wait_members 3 1 2 3
 wait_count " CSISET ACTIVE " 2 30 || fail "the SGs were never assigned"
 wait_count " CSISET STANDBY " 2 30 || fail "the SGs never got standbys"
@@ -185,7 +185,7 @@ for _ in $(seq "$reps"); do
     ms_between "$t0" "$t1" >> "$cluster_dir/node"
     ms_between "$t0" "$tm" >> "$cluster_dir/membership"
     echo $((($t1 - $tm) / 1000000)) >> "$cluster_dir/after"
-    story_node_start "$n"
+    node_start "$n"
     wait_count "$a CSISET STANDBY " $((n_sb + 1)) 30 || fail "node failover: node $n's component never came back"
     # Node 2 also hosts SG R's SU1: it comes back STANDBY too.
     if [ "$n" = 2 ]; then
@@ -216,7 +216,7 @@ rm -f "$pids"/*.pid
 for i in 1 2 3; do
     rm -rf "$cluster_dir/n$i/run"
     : > "$cluster_dir/n$i.log"
-    story_node_start "$i"
+    node_start "$i"
 done
 wait_members 3 1 2 3
 wait_count " CSISET ACTIVE " 50 60 || fail "100 components: not all 50 SGs assigned ($(count " CSISET ACTIVE ") ACTIVE)"

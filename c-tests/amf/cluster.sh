@@ -23,7 +23,10 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/cluster.sh"
+. "$here/events.sh"
 cluster_init "amf cluster" "$1" 6010
+cluster_uts_prefix=amf
+cluster_node_files=amf_files
 comp=$2
 api=$3
 shift 3
@@ -118,49 +121,15 @@ $(su SU2 amf2)
 EOF2
 }
 
-amf_node_start() { # amf_node_start <i>: node i as host amf<i>
-    local i=$1 d=$cluster_dir/n$1
-    mkdir -p "$d/run"
-    rm -f "$d/run/aisexec.sock"
-    cluster_config "$i" > "$d/corosync.conf"
-    amf_conf > "$d/amf.conf"
-    env -u OPENAIS_MAIN_CONFIG_FILE \
-        COROSYNC_RUN_DIR="$d/run" \
-        COROSYNC_MAIN_CONFIG_FILE="$d/corosync.conf" \
-        COROSYNC_TOTEM_AUTHKEY_FILE="$d/authkey" \
-        COROSYNC_AMF_CONFIG_FILE="$d/amf.conf" \
-        unshare --uts -- sh -c 'hostname "$1" && shift && exec "$@"' sh "amf$i" \
-        "$cluster_bin/aisexec" -f >> "$cluster_dir/n$i.log" 2>&1 &
-    cluster_pids[$i]=$!
-    for _ in $(seq 100); do
-        [ -S "$d/run/aisexec.sock" ] && return 0
-        kill -0 "${cluster_pids[$i]}" 2>/dev/null || cluster_fail "node $i exited at start"
-        sleep 0.1
-    done
-    cluster_fail "node $i: no socket after 10 s"
-}
+amf_files() { amf_conf > "$2/amf.conf"; } # node_start's hook: node i's AMF config
 
-# The last line of the log matching an ERE, and its time (ns).
-last() { grep -E "$1" "$log" | tail -n 1; }
-ns_of() { echo "${1%% *}"; }
-count() { grep -cE "$1" "$log"; }
-ms_between() { echo $((($2 - $1) / 1000000)); }
-wait_count() { # wait_count <regex> <n> <seconds>
-    local t=0
-    while [ "$(count "$1")" -lt "$2" ]; do
-        [ "$t" -lt $(($3 * 10)) ] || return 1
-        sleep 0.1
-        t=$((t + 1))
-    done
-}
 C1=safComp=C,safSu=SU1,safSg=SG,safApp=APP
 C2=safComp=C,safSu=SU2,safSg=SG,safApp=APP
 other() { if [ "$1" = "$C1" ]; then echo "$C2"; else echo "$C1"; fi; }
 node_of() { if [ "$1" = "$C1" ]; then echo 1; else echo 2; fi; }
-pid_of() { cat "$pids/$(printf '%s' "$1" | tr -c 'A-Za-z0-9=' '_').pid"; }
 
-amf_node_start 1
-amf_node_start 2
+node_start 1
+node_start 2
 wait_members 2 1 2
 
 # 1. Assignment.
@@ -223,7 +192,7 @@ echo "amf cluster: executive kill -9 (token 1000) -> standby ACTIVE in $(ms_betw
 last "$standby CSISET ACTIVE " | grep -q "get=ACTIVE response=1" ||
     cluster_fail "the takeover's callback came during sync: $(last "$standby CSISET ACTIVE ")"
 before_sb=$(count "$active CSISET STANDBY ")
-amf_node_start "$n"
+node_start "$n"
 wait_count "$active CSISET STANDBY " $((before_sb + 1)) 30 || cluster_fail "node $n came back but its component never became STANDBY"
 echo "amf cluster: node $n back, its component STANDBY again"
 n_active=$(grep -c " CSISET ACTIVE " "$log")

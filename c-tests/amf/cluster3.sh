@@ -36,7 +36,10 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/cluster.sh"
+. "$here/events.sh"
 cluster_init "amf 3 nodes" "$1" 6012
+cluster_uts_prefix=amf
+cluster_node_files=amf_files
 comp=$2
 api=$3
 cluster_members=3
@@ -140,40 +143,8 @@ $(for si in SI1 SI2; do
 EOF2
 }
 
-amf_node_start() { # amf_node_start <i>: node i as host amf<i>
-    local i=$1 d=$cluster_dir/n$1
-    mkdir -p "$d/run"
-    rm -f "$d/run/aisexec.sock"
-    cluster_config "$i" > "$d/corosync.conf"
-    amf_conf > "$d/amf.conf"
-    env -u OPENAIS_MAIN_CONFIG_FILE \
-        COROSYNC_RUN_DIR="$d/run" \
-        COROSYNC_MAIN_CONFIG_FILE="$d/corosync.conf" \
-        COROSYNC_TOTEM_AUTHKEY_FILE="$d/authkey" \
-        COROSYNC_AMF_CONFIG_FILE="$d/amf.conf" \
-        unshare --uts -- sh -c 'hostname "$1" && shift && exec "$@"' sh "amf$i" \
-        "$cluster_bin/aisexec" -f >> "$cluster_dir/n$i.log" 2>&1 &
-    cluster_pids[$i]=$!
-    for _ in $(seq 100); do
-        [ -S "$d/run/aisexec.sock" ] && return 0
-        kill -0 "${cluster_pids[$i]}" 2>/dev/null || cluster_fail "node $i exited at start"
-        sleep 0.1
-    done
-    cluster_fail "node $i: no socket after 10 s"
-}
+amf_files() { amf_conf > "$2/amf.conf"; } # node_start's hook: node i's AMF config
 
-last() { grep -E "$1" "$log" | tail -n 1; }
-ns_of() { echo "${1%% *}"; }
-count() { grep -cE "$1" "$log"; }
-ms_between() { echo $((($2 - $1) / 1000000)); }
-wait_count() { # wait_count <regex> <n> <seconds>
-    local t=0
-    while [ "$(count "$1")" -lt "$2" ]; do
-        [ "$t" -lt $(($3 * 10)) ] || return 1
-        sleep 0.1
-        t=$((t + 1))
-    done
-}
 exec_note() { # exec_note <regex> <seconds>: a line of some executive's log
     local t=0
     until cat "$cluster_dir"/n*.log | grep -qE "$1"; do
@@ -182,8 +153,6 @@ exec_note() { # exec_note <regex> <seconds>: a line of some executive's log
         t=$((t + 1))
     done
 }
-file_of() { printf '%s' "$1" | tr -c 'A-Za-z0-9=' '_'; }
-pid_of() { cat "$pids/$(file_of "$1").pid"; }
 nm() { echo "safComp=C,safSu=$1,safSg=NM,safApp=APP"; }
 nr() { echo "safComp=$2,safSu=$1,safSg=NR,safApp=APP"; }
 W1=safCsi=W,safSi=SI1,safApp=APP
@@ -193,7 +162,7 @@ holder() { # holder <ha> <csi>: the component last told it holds the CSI so
 }
 su_of() { echo "$1" | sed 's/.*safSu=\([^,]*\),.*/\1/'; }
 
-for i in 1 2 3; do amf_node_start "$i"; done
+for i in 1 2 3; do node_start "$i"; done
 wait_members 3 1 2 3
 
 # 1. Assignment.
@@ -280,7 +249,7 @@ echo "amf 3 nodes: executive kill -9 (token 1000) -> standby ACTIVE in $(ms_betw
 echo "$line" | grep -q "get=ACTIVE response=1" || cluster_fail "the takeover's callback came during sync: $line"
 wait_count "$sb CSIREMOVE $W1\$" 1 10 || cluster_fail "the new active SU kept its SI1 standby"
 before_sb=$(count "$a2 CSISET STANDBY ")
-amf_node_start "$n"
+node_start "$n"
 wait_count "$a2 CSISET STANDBY " $((before_sb + 2)) 40 ||
     cluster_fail "node $n came back but its component never became STANDBY of both SIs"
 echo "amf 3 nodes: node $n back, $(su_of "$a2") STANDBY for both SIs"

@@ -41,7 +41,7 @@ last_written() { local l; l=$(last "$1 WROTE "); echo "${l##* }"; }
 
 story_sg COUNTER "$counter" component_failover 1 2
 say "three executives on 127.0.0.1-3, host names amf1, amf2, amf3 (token 1000 ms)"
-for i in 1 2 3; do story_node_start "$i"; done
+for i in 1 2 3; do node_start "$i"; done
 wait_members 3 1 2 3
 say "one ring of 3 nodes; AMF instantiates the counter on amf1 and amf2"
 
@@ -113,7 +113,7 @@ before=$(last_written "$active")
 say "kill -9 of node amf$n's executive (the ACTIVE's node) at count $before"
 takeover "the node kill" "$t0" "$before"
 say "restarting node amf$n"
-story_node_start "$n"
+node_start "$n"
 back 30
 
 sleep 1

@@ -8,18 +8,20 @@
 #   story_sg <name> <program> <recovery> <node-a> <node-b> [<healthcheck-period-ms>]
 #                                   one 2N SG (SUs SU1 on amf<a>, SU2 on
 #                                   amf<b>) with one SI; conf collected
-#   story_node_start <i>            executive i as host amf<i>
+#   node_start <i>                  executive i as host amf<i>
 #   comp_dn <sg> <su>               safComp=C,safSu=<su>,safSg=<sg>,safApp=APP
-#   Log helpers on $log (the components' event lines): last, count,
-#   wait_count, ns_of, ms_between, pid_of
+#   the log helpers of events.sh, and now_ns
 #
 # Needs root (unshare --uts).
 
 story_here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$story_here/../lib/cluster.sh"
+. "$story_here/events.sh"
 
 story_init() {
     cluster_init "$1" "$2" "$3"
+    cluster_uts_prefix=amf
+    cluster_node_files=story_files
     trap story_cleanup EXIT
     cluster_members=3
     cluster_extra='amf {
@@ -134,40 +136,11 @@ $story_sgs
 EOF
 }
 
-story_node_start() { # story_node_start <i>: executive i as host amf<i>
-    local i=$1 d=$cluster_dir/n$1
-    mkdir -p "$d/run"
-    rm -f "$d/run/aisexec.sock"
-    # Millisecond timestamps: the benchmark reads the membership change.
-    cluster_config "$i" | sed 's/^  to_stderr: yes$/  to_stderr: yes\n  timestamp: hires/' > "$d/corosync.conf"
-    story_conf > "$d/amf.conf"
-    env -u OPENAIS_MAIN_CONFIG_FILE \
-        COROSYNC_RUN_DIR="$d/run" \
-        COROSYNC_MAIN_CONFIG_FILE="$d/corosync.conf" \
-        COROSYNC_TOTEM_AUTHKEY_FILE="$d/authkey" \
-        COROSYNC_AMF_CONFIG_FILE="$d/amf.conf" \
-        unshare --uts -- sh -c 'hostname "$1" && shift && exec "$@"' sh "amf$i" \
-        "$cluster_bin/aisexec" -f >> "$cluster_dir/n$i.log" 2>&1 &
-    cluster_pids[$i]=$!
-    for _ in $(seq 100); do
-        [ -S "$d/run/aisexec.sock" ] && return 0
-        kill -0 "${cluster_pids[$i]}" 2>/dev/null || cluster_fail "node $i exited at start"
-        sleep 0.1
-    done
-    cluster_fail "node $i: no socket after 10 s"
+story_files() { # node_start's hook: millisecond timestamps (the benchmark
+    # reads the membership change) and the AMF config
+    sed -i 's/^  to_stderr: yes$/  to_stderr: yes
+  timestamp: hires/' "$2/corosync.conf"
+    story_conf > "$2/amf.conf"
 }
 
-last() { grep -E "$1" "$log" | tail -n 1; }
-ns_of() { echo "${1%% *}"; }
-count() { grep -cE "$1" "$log"; }
-ms_between() { echo $((($2 - $1) / 1000000)); }
 now_ns() { date +%s%N; }
-wait_count() { # wait_count <regex> <n> <seconds>
-    local t=0
-    while [ "$(count "$1")" -lt "$2" ]; do
-        [ "$t" -lt $(($3 * 20)) ] || return 1
-        sleep 0.05
-        t=$((t + 1))
-    done
-}
-pid_of() { cat "$pids/$(printf '%s' "$1" | tr -c 'A-Za-z0-9=' '_').pid"; }

@@ -8,6 +8,10 @@
 #   cluster_init <label> <bin-dir> <port>   temp dir $cluster_dir, traps
 #   cluster_members=3                       how many members the config lists
 #   cluster_extra='event { ... }'           appended to every node's config
+#   cluster_uts_prefix=amf                  node i runs in its own UTS namespace,
+#                                           host name amf<i> (needs root)
+#   cluster_node_files=<function>           called as <function> <i> <node dir>
+#                                           after the config is written (more files)
 #   cluster_start <n>                       nodes 1..n (node_start each)
 #   node_start <i>                          (re)write config, start, wait for the socket
 #   node_run <i> <cmd...>                   run a command as a client of node i
@@ -27,6 +31,8 @@ cluster_init() {
     cluster_port=$3
     cluster_members=3
     cluster_extra=""
+    cluster_uts_prefix=""
+    cluster_node_files=""
     cluster_log_tail=""
     cluster_dump_also=""
     cluster_dir=$(mktemp -d "/tmp/ais-${1// /-}.XXXXXX")
@@ -103,12 +109,16 @@ node_start() { # node_start <i>: returns once its IPC socket is there (10 s at m
     mkdir -p "$d/run"
     rm -f "$d/run/aisexec.sock" # a killed node's socket would fool the wait
     cluster_config "$i" > "$d/corosync.conf"
+    [ -z "$cluster_node_files" ] || "$cluster_node_files" "$i" "$d"
+    local uts=()
+    [ -z "$cluster_uts_prefix" ] ||
+        uts=(unshare --uts -- sh -c 'hostname "$1" && shift && exec "$@"' sh "$cluster_uts_prefix$i")
     env -u OPENAIS_MAIN_CONFIG_FILE \
         COROSYNC_RUN_DIR="$d/run" \
         COROSYNC_MAIN_CONFIG_FILE="$d/corosync.conf" \
         COROSYNC_TOTEM_AUTHKEY_FILE="$d/authkey" \
         COROSYNC_AMF_CONFIG_FILE="$d/amf.conf" \
-        "$cluster_bin/aisexec" -f >> "$cluster_dir/n$i.log" 2>&1 &
+        "${uts[@]}" "$cluster_bin/aisexec" -f >> "$cluster_dir/n$i.log" 2>&1 &
     cluster_pids[$i]=$!
     for _ in $(seq 100); do
         [ -S "$d/run/aisexec.sock" ] && return 0
