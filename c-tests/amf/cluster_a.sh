@@ -132,8 +132,6 @@ amf_files() { amf_conf > "$2/amf.conf"; } # node_start's hook: node i's AMF conf
 
 C1=safComp=C,safSu=SU1,safSg=SG,safApp=APP
 C2=safComp=C,safSu=SU2,safSg=SG,safApp=APP
-other() { if [ "$1" = "$C1" ]; then echo "$C2"; else echo "$C1"; fi; }
-node_of() { if [ "$1" = "$C1" ]; then echo 1; else echo 2; fi; }
 
 node_start 1
 node_start 2

@@ -33,8 +33,6 @@ fail() { cluster_fail "$@"; }
 # The component DNs, and a short name for each: its SU and node.
 C1=$(comp_dn COUNTER SU1)
 C2=$(comp_dn COUNTER SU2)
-other() { if [ "$1" = "$C1" ]; then echo "$C2"; else echo "$C1"; fi; }
-node_of() { if [ "$1" = "$C1" ]; then echo 1; else echo 2; fi; }
 short() { echo "SU$(node_of "$1") on amf$(node_of "$1") (pid $2)"; }
 # The last count $1 wrote (0 when none yet).
 last_written() { local l; l=$(last "$1 WROTE "); echo "${l##* }"; }
