@@ -6,3 +6,4 @@ pub mod cluster;
 pub mod cpgtool;
 pub mod netns;
 pub mod scale;
+pub mod traffic;

@@ -9,6 +9,13 @@
 //! 4. failover: `kill -9` of one node, to one ring of N-1 on the others;
 //! 5. rejoin: that node started again, to one ring of N.
 //!
+//! Through 4 and 5, CPG traffic runs (`ais_tools::traffic`): a member of
+//! one group on every node, `--senders` of them (the killed node among
+//! them) multicasting `--traffic-rate` messages a second each, one call at
+//! a time; the node that comes back joins the group again. At the end
+//! every surviving receiver must have every accepted message of every
+//! surviving sender, in one order, and the killed sender's up to one point.
+//!
 //! Times come from the executives' own log stamps (`timestamp: hires`).
 //! Everything it started (executives, namespaces, its temp directory) is
 //! removed when it ends, also on SIGINT/SIGTERM and when `--time-limit`
@@ -18,7 +25,7 @@
 //! Usage: scale-test --nodes N [--quiet 60] [--load-seconds 5] [--senders 4]
 //!        [--size 1024] [--window W] [--victim I] [--aisexec PATH]
 //!        [--totem key=value]... [--transport udp|udpu] [--keep-logs]
-//!        [--time-limit 900]
+//!        [--time-limit 900] [--traffic-rate 200]
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
@@ -29,6 +36,7 @@ use std::time::{Duration, Instant, SystemTime};
 use ais_tools::bench::{self, EvsConn, RoundState};
 use ais_tools::netns::Lab;
 use ais_tools::scale::{LogFollower, local_ms_of_day, ms_between, one_ring};
+use ais_tools::traffic;
 
 /// Set by SIGINT/SIGTERM or the time limit: every wait gives up.
 static STOP: AtomicBool = AtomicBool::new(false);
@@ -39,7 +47,7 @@ extern "C" fn on_signal(_: libc::c_int) {
 
 const USAGE: &str = "usage: scale-test --nodes N [--quiet SECONDS] [--load-seconds S] [--senders K] [--size BYTES] \
                      [--window W] [--victim I] [--aisexec PATH] [--totem key=value]... [--transport udp|udpu] \
-                     [--keep-logs] [--time-limit SECONDS]";
+                     [--keep-logs] [--time-limit SECONDS] [--traffic-rate MSGS_PER_S]";
 
 struct Options {
     nodes: usize,
@@ -54,6 +62,7 @@ struct Options {
     transport: String,
     keep_logs: bool,
     time_limit: u64,
+    traffic_rate: usize,
 }
 
 fn parse_args() -> Result<Options, String> {
@@ -71,6 +80,7 @@ fn parse_args() -> Result<Options, String> {
         transport: "udp".into(),
         keep_logs: false,
         time_limit: 900,
+        traffic_rate: 200,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -89,6 +99,7 @@ fn parse_args() -> Result<Options, String> {
             "--aisexec" => o.aisexec = val()?.into(),
             "--keep-logs" => o.keep_logs = true,
             "--time-limit" => o.time_limit = num(val()?, 10, 86_400)? as u64,
+            "--traffic-rate" => o.traffic_rate = num(val()?, 0, 100_000)?,
             "--transport" => {
                 o.transport = val()?;
                 if o.transport != "udp" && o.transport != "udpu" {
@@ -396,9 +407,10 @@ fn measure(o: &Options, run: &mut Run, failures: &mut Vec<String>) -> Result<(),
         throughput(o, run, failures)?;
     }
 
-    // 4. Failover.
+    // 4. Failover, with traffic running through it and the rejoin.
     let victim = o.victim.unwrap_or(n / 2 + 1);
     let survivors: Vec<usize> = all.iter().copied().filter(|&i| i != victim).collect();
+    let mut traffic = Traffic::start(o, run, victim)?;
     let killed = run.kill(victim)?;
     let settled = run.wait_ring(&survivors, n - 1, Duration::from_secs(30))?;
     let first =
@@ -429,7 +441,152 @@ fn measure(o: &Options, run: &mut Run, failures: &mut Vec<String>) -> Result<(),
     if ms_between(restarted, back) > 1000 {
         failures.push("rejoin took more than 1 s".into());
     }
+    traffic.rejoin(run, victim)?;
+    run.watch(Duration::from_secs(1))?;
+    traffic.finish(failures);
     Ok(())
+}
+
+/// CPG traffic through the failover and the rejoin (`ais_tools::traffic`).
+struct Traffic {
+    stop: Arc<AtomicBool>,
+    senders: Vec<std::thread::JoinHandle<(traffic::Member, bool)>>,
+    /// Node, whether it lived throughout, whether it was killed; record.
+    receivers: Vec<(usize, bool, bool, Arc<Mutex<traffic::Received>>)>,
+    /// Receive-only members (kept open: closing one leaves the group).
+    members: Vec<traffic::Member>,
+    started: Instant,
+}
+
+impl Traffic {
+    /// A member on every node; `o.senders` of them, `victim` among them,
+    /// multicast `o.traffic_rate` messages a second each.
+    fn start(o: &Options, run: &Run, victim: usize) -> Result<Traffic, String> {
+        let n = o.nodes;
+        let mut sending: Vec<usize> = (0..o.senders).map(|k| 1 + k * n / o.senders).collect();
+        if !sending.contains(&victim) {
+            sending.pop();
+            sending.push(victim);
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut t =
+            Traffic { stop, senders: Vec::new(), receivers: Vec::new(), members: Vec::new(), started: Instant::now() };
+        let gap = if o.traffic_rate == 0 { None } else { Some(Duration::from_secs_f64(1.0 / o.traffic_rate as f64)) };
+        // Every member joins before anyone sends: a message reaches the
+        // members of the group when it is ordered.
+        let mut members = Vec::new();
+        for i in 1..=n {
+            let (member, received) =
+                traffic::Member::join(&run.socket(i)).map_err(|e| format!("node {i}: cpg: {e}"))?;
+            t.receivers.push((i, i != victim, i == victim, received));
+            members.push((i, member));
+        }
+        for (i, member) in members {
+            match gap {
+                Some(gap) if sending.contains(&i) => {
+                    let stop = Arc::clone(&t.stop);
+                    t.senders.push(std::thread::spawn(move || send_until(member, &stop, gap)));
+                }
+                _ => t.members.push(member),
+            }
+        }
+        t.started = Instant::now();
+        Ok(t)
+    }
+
+    /// A receiver again on `node` (back after its kill), once its executive takes it.
+    fn rejoin(&mut self, run: &Run, node: usize) -> Result<(), String> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            match traffic::Member::join(&run.socket(node)) {
+                Ok((member, received)) => {
+                    self.members.push(member);
+                    self.receivers.push((node, false, false, received));
+                    return Ok(());
+                }
+                Err(e) if Instant::now() > deadline => return Err(format!("node {node}: cpg join again: {e}")),
+                Err(_) => std::thread::sleep(Duration::from_millis(20)),
+            }
+        }
+    }
+
+    /// Stops the senders, waits (at most 20 s) for the receivers to have
+    /// everything, then checks and prints.
+    fn finish(self, failures: &mut Vec<String>) {
+        self.stop.store(true, Ordering::SeqCst);
+        let took = self.started.elapsed().as_secs_f64();
+        // The senders stay members (a closed connection leaves the group)
+        // until the receivers are checked.
+        let mut members = self.members;
+        let mut ends = std::collections::HashMap::new();
+        for (member, survived) in self.senders.into_iter().filter_map(|h| h.join().ok()) {
+            ends.insert(member.me, traffic::SenderEnd { accepted: member.accepted(), survived });
+            members.push(member);
+        }
+        let total: u64 = ends.values().map(|e| e.accepted).sum();
+        let snapshot = |r: &[(usize, bool, bool, Arc<Mutex<traffic::Received>>)]| -> Vec<traffic::Received> {
+            r.iter().map(|x| x.3.lock().unwrap_or_else(|e| e.into_inner()).clone()).collect()
+        };
+        let names: Vec<String> = self
+            .receivers
+            .iter()
+            .map(|(i, thr, k, _)| format!("node {i}{}", if !thr && !k { " (again)" } else { "" }))
+            .collect();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let errors = loop {
+            let recs = snapshot(&self.receivers);
+            let logs: Vec<traffic::Log<'_>> = self
+                .receivers
+                .iter()
+                .zip(&recs)
+                .zip(&names)
+                .map(|(((_, throughout, crashed, _), r), name)| traffic::Log {
+                    name: name.clone(),
+                    msgs: &r.msgs,
+                    throughout: *throughout,
+                    crashed: *crashed,
+                })
+                .collect();
+            let errors = traffic::check(&logs, &ends);
+            if errors.is_empty() || Instant::now() > deadline || STOP.load(Ordering::SeqCst) {
+                break errors;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        };
+        drop(members);
+        println!(
+            "traffic: {} CPG sender(s), {total} messages accepted in {took:.1} s through failover and rejoin, {} receivers: {}",
+            ends.len(),
+            names.len(),
+            if errors.is_empty() {
+                "complete, one order".to_string()
+            } else {
+                format!("FAILED: {}", errors.iter().take(5).cloned().collect::<Vec<_>>().join("; "))
+            }
+        );
+        if !errors.is_empty() {
+            failures.push("traffic through failover: incomplete or out of order".into());
+        }
+    }
+}
+
+/// Multicasts every `gap` until `stop` (or an error: its executive was
+/// killed). Returns the member and whether it ended without error.
+fn send_until(mut m: traffic::Member, stop: &AtomicBool, gap: Duration) -> (traffic::Member, bool) {
+    let mut next = Instant::now();
+    while !stop.load(Ordering::SeqCst) {
+        match m.send() {
+            Ok(traffic::Sent::Accepted(_)) => {
+                next += gap;
+                if let Some(wait) = next.checked_duration_since(Instant::now()) {
+                    std::thread::sleep(wait);
+                }
+            }
+            Ok(traffic::Sent::TryAgain) => std::thread::sleep(Duration::from_millis(1)),
+            Err(_) => return (m, false),
+        }
+    }
+    (m, true)
 }
 
 /// A receiver on every node, senders on `o.senders` nodes spread over the
