@@ -129,8 +129,7 @@ impl Member {
 
 /// Records deliveries and configuration changes until the channel ends.
 fn record(mut dispatch: UnixStream, rx: Arc<Mutex<Received>>) {
-    loop {
-        let Ok((header, body)) = read_message(&mut dispatch) else { break };
+    while let Ok((header, body)) = read_message(&mut dispatch) {
         let lock = || rx.lock().unwrap_or_else(|e| e.into_inner());
         match Callback::decode(header.id, &body) {
             Ok(Callback::Deliver { node, pid, data, .. }) if data.len() == 8 => {
