@@ -117,6 +117,8 @@ pub struct Executive {
     quorum: crate::quorum::Tracker,
     /// Poll at all (not under real-time priority).
     busy_poll: bool,
+    /// Whether polling pays now (see `poll_gate`).
+    poll_gate: poll_gate::PollGate,
 }
 
 impl Executive {
@@ -153,6 +155,7 @@ impl Executive {
             shutdown_asked: false,
             quorum: crate::quorum::Tracker::new(None),
             busy_poll: true,
+            poll_gate: poll_gate::PollGate::default(),
         })
     }
 
@@ -222,7 +225,9 @@ impl Executive {
         if let Some(m) = max_wait {
             wait = wait.min(m);
         }
-        let polling = self.poll_until.is_some_and(|t| start.mono < t);
+        // A window asked for by the last turns, polled if polling pays.
+        let window = self.poll_until.filter(|t| start.mono < *t);
+        let polling = window.is_some() && self.poll_gate.open();
         if polling {
             wait = Duration::ZERO;
         }
@@ -231,6 +236,14 @@ impl Executive {
         // of the turn sees the same time.
         let clock = Now::read();
         let now = clock.mono;
+        if let Some(end) = window {
+            // Judged once: an event within it, or it ran out.
+            let hit = !ready.is_empty() && now <= end;
+            if hit || now >= end {
+                self.poll_gate.judge(hit, polling);
+                self.poll_until = None;
+            }
+        }
         if polling && ready.is_empty() && now < deadline {
             // Nothing new and nothing due: the rest of the turn has
             // nothing to do.
@@ -527,6 +540,7 @@ fn reopen_log() {
 }
 
 mod admin;
+mod poll_gate;
 mod snapshot;
 #[cfg(test)]
 mod tests;
