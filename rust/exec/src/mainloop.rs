@@ -117,8 +117,8 @@ pub struct Executive {
     quorum: crate::quorum::Tracker,
     /// Poll at all (not under real-time priority).
     busy_poll: bool,
-    /// Whether polling pays now (see `poll_gate`).
-    poll_gate: poll_gate::PollGate,
+    /// Whether polling pays now (see `poll_windows`).
+    poll_windows: poll_windows::PollWindows,
 }
 
 impl Executive {
@@ -155,7 +155,7 @@ impl Executive {
             shutdown_asked: false,
             quorum: crate::quorum::Tracker::new(None),
             busy_poll: true,
-            poll_gate: poll_gate::PollGate::default(),
+            poll_windows: poll_windows::PollWindows::default(),
         })
     }
 
@@ -227,7 +227,7 @@ impl Executive {
         }
         // A window asked for by the last turns, polled if polling pays.
         let window = self.poll_until.filter(|t| start.mono < *t);
-        let polling = window.is_some() && self.poll_gate.open();
+        let polling = window.is_some() && self.poll_windows.pay();
         if polling {
             wait = Duration::ZERO;
         }
@@ -240,7 +240,7 @@ impl Executive {
             // Judged once: an event within it, or it ran out.
             let hit = !ready.is_empty() && now <= end;
             if hit || now >= end {
-                self.poll_gate.judge(hit, polling);
+                self.poll_windows.judge(hit, polling);
                 self.poll_until = None;
             }
         }
@@ -540,7 +540,7 @@ fn reopen_log() {
 }
 
 mod admin;
-mod poll_gate;
+mod poll_windows;
 mod snapshot;
 #[cfg(test)]
 mod tests;

@@ -15,7 +15,7 @@ impl Executive {
         let wall = u64::try_from(now.wall / 1_000_000_000).unwrap_or(0);
         out.push(Stat::gauge("exec.uptime_seconds", wall.saturating_sub(c.started)));
         out.push(Stat::counter("exec.unroutable", self.unroutable));
-        let g = &self.poll_gate;
+        let g = &self.poll_windows;
         out.extend([
             Stat::counter("exec.poll_windows_hit", g.hits),
             Stat::counter("exec.poll_windows_missed", g.misses),

@@ -15,7 +15,7 @@
 //! for, or woken for from sleep) is a hit, a window that ran out is a
 //! miss. A window is polled only while at least half of the recent ones
 //! (a moving average over about eight) were hits. Windows that are slept
-//! through are judged the same way, so the gate opens again as soon as
+//! through are judged the same way, so polling resumes as soon as
 //! events come close together again.
 
 /// Score of a hit: the average is kept in 1/1024ths.
@@ -27,7 +27,7 @@ const SHIFT: u32 = 3;
 
 /// The moving average of hits, and what was counted.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PollGate {
+pub struct PollWindows {
     score: u32,
     pub hits: u64,
     pub misses: u64,
@@ -35,16 +35,16 @@ pub struct PollGate {
     pub slept: u64,
 }
 
-impl Default for PollGate {
-    /// Starts open: a new executive polls until windows show it does not pay.
-    fn default() -> PollGate {
-        PollGate { score: ONE, hits: 0, misses: 0, slept: 0 }
+impl Default for PollWindows {
+    /// A new executive polls until windows show it does not pay.
+    fn default() -> PollWindows {
+        PollWindows { score: ONE, hits: 0, misses: 0, slept: 0 }
     }
 }
 
-impl PollGate {
+impl PollWindows {
     /// Whether to poll the window that starts now (else sleep through it).
-    pub fn open(&self) -> bool {
+    pub fn pay(&self) -> bool {
         self.score >= THRESHOLD
     }
 
@@ -70,9 +70,9 @@ mod tests {
 
     #[test]
     fn events_within_the_window_keep_it_polling() {
-        let mut g = PollGate::default();
+        let mut g = PollWindows::default();
         for _ in 0..1000 {
-            assert!(g.open());
+            assert!(g.pay());
             g.judge(true, true);
         }
         // One miss now and then (a client pausing) does not close it.
@@ -80,30 +80,30 @@ mod tests {
             g.judge(false, true);
             g.judge(true, true);
             g.judge(true, true);
-            assert!(g.open());
+            assert!(g.pay());
         }
     }
 
     #[test]
-    fn windows_that_run_out_close_it_and_close_events_open_it_again() {
-        let mut g = PollGate::default();
+    fn windows_that_run_out_stop_polling_and_close_events_resume_it() {
+        let mut g = PollWindows::default();
         let mut polled = 0;
         for _ in 0..100 {
-            if g.open() {
+            if g.pay() {
                 polled += 1;
             }
-            let open = g.open();
+            let open = g.pay();
             g.judge(false, open);
         }
-        assert!(!g.open());
+        assert!(!g.pay());
         assert!(polled <= 8, "a few misses close it: polled {polled} of 100");
         assert_eq!(g.slept, 100 - polled);
         // Events come close together again: judged while sleeping, it opens.
         let mut reopened_after = None;
         for k in 0..100 {
-            let open = g.open();
+            let open = g.pay();
             g.judge(true, open);
-            if g.open() {
+            if g.pay() {
                 reopened_after = Some(k + 1);
                 break;
             }
@@ -114,11 +114,11 @@ mod tests {
     #[test]
     fn mostly_misses_stay_closed() {
         // A join storm: an event every few windows, one hit in four.
-        let mut g = PollGate::default();
+        let mut g = PollWindows::default();
         for k in 0..400 {
-            let open = g.open();
+            let open = g.pay();
             g.judge(k % 4 == 0, open);
         }
-        assert!(!g.open());
+        assert!(!g.pay());
     }
 }
