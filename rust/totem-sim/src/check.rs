@@ -321,8 +321,22 @@ fn virtual_synchrony(r: &Run<'_>, out: &mut Vec<String>) {
     }
 }
 
+/// Whether incarnation `i` ended the run still in regular configuration
+/// `ring` (it never installed another one). Where no ring of all live
+/// nodes formed (a liveness failure, reported as such), such a node may be
+/// mid-change at the end (gathering, in commit or recovery): what it still
+/// delivers in `ring` or its transitional configuration cannot be judged.
+fn ended_in(t: &Trace, i: usize, ring: RingId) -> bool {
+    let last = t.incs[i].log.iter().rev().find_map(|(_, r)| match r {
+        Rec::Config { kind: ConfigKind::Regular, ring, .. } => Some(*ring),
+        _ => None,
+    });
+    t.formed_at.is_none() && last == Some(ring)
+}
+
 /// A safe message delivered in a regular configuration is delivered by
-/// every member of it that does not crash.
+/// every member of it that does not crash (and, where the run ended
+/// without a final ring, moved on from that configuration: [`ended_in`]).
 fn safe_delivery(r: &Run<'_>, out: &mut Vec<String>) {
     let (t, views, pos, reg_inc) = (r.t, &r.views, &r.pos, &r.reg_inc);
     let mut safe_reported = false;
@@ -337,6 +351,7 @@ fn safe_delivery(r: &Run<'_>, out: &mut Vec<String>) {
                 if let Some(&qi) = reg_inc.get(&(s.ring, *q))
                     && !t.incs[qi].crashed
                     && !pos[qi].contains_key(id)
+                    && !ended_in(t, qi, s.ring)
                 {
                     out.push(format!(
                         "safe delivery: {} delivered safe {:?} in {:?} but member {} never did",
@@ -356,7 +371,9 @@ fn safe_delivery(r: &Run<'_>, out: &mut Vec<String>) {
 fn self_delivery(r: &Run<'_>, out: &mut Vec<String>) {
     let (t, pos) = (r.t, &r.pos);
     for (i, inc) in t.incs.iter().enumerate() {
-        if inc.crashed {
+        // Without a final ring (a liveness failure) a node may still hold
+        // its last messages, to deliver once a ring forms.
+        if inc.crashed || t.formed_at.is_none() {
             continue;
         }
         let missing = inc.submitted.iter().filter(|(c, _, _)| !pos[i].contains_key(&(inc.node, inc.inc, *c))).count();

@@ -148,6 +148,29 @@ fn checker_catches_lost_self_delivery_and_liveness() {
 }
 
 #[test]
+fn a_safe_message_missing_at_a_member_is_judged_once_the_member_moved_on() {
+    let safe = |node, c| (0, Rec::Deliver((node, 1, c), true));
+    // Node 1 delivered 2's message safe in ring 4; node 2 never did.
+    let a = inc(1, vec![reg(4, &[1, 2]), safe(2, 0), trans(8, &[1]), reg(8, &[1])]);
+    let b_moved_on = inc(2, vec![reg(4, &[1, 2]), trans(8, &[2]), reg(8, &[2])]);
+    let b_still_in_4 = inc(2, vec![reg(4, &[1, 2])]);
+    let missed = |t: &Trace| safety(t).iter().any(|v| v.starts_with("safe delivery"));
+    // Node 2 installed ring 8 without it: lost, whether or not a final ring formed.
+    assert!(missed(&trace(vec![a.clone(), b_moved_on.clone()])));
+    let mut t = trace(vec![a.clone(), b_moved_on]);
+    t.formed_at = None;
+    assert!(missed(&t));
+    // Node 2 still in ring 4 at the end: with a final ring formed it had
+    // every chance; without one (liveness failed, reported) it may be
+    // mid-change, and the transitional configuration may still bring it.
+    assert!(missed(&trace(vec![a.clone(), b_still_in_4.clone()])));
+    let mut t = trace(vec![a, b_still_in_4]);
+    t.formed_at = None;
+    assert!(!missed(&t), "{:?}", safety(&t));
+    assert!(check(&t).iter().any(|v| v.starts_with("liveness")));
+}
+
+#[test]
 fn order_and_agreement_are_safety() {
     let a = inc(1, vec![reg(4, &[1, 2]), d(1, 0), d(2, 0)]);
     let b = inc(2, vec![reg(4, &[1, 2, 3]), d(2, 0), d(1, 0)]);
