@@ -321,22 +321,30 @@ fn virtual_synchrony(r: &Run<'_>, out: &mut Vec<String>) {
     }
 }
 
-/// Whether incarnation `i` ended the run still in regular configuration
-/// `ring` (it never installed another one). Where no ring of all live
-/// nodes formed (a liveness failure, reported as such), such a node may be
-/// mid-change at the end (gathering, in commit or recovery): what it still
+/// Whether no ring of all live nodes formed within the liveness bound (a
+/// liveness failure, reported as such): the run may then end with nodes
+/// mid-change or behind.
+fn unsettled(t: &Trace) -> bool {
+    t.formed_at.is_none_or(|f| f > t.settle_start + t.liveness_bound)
+}
+
+/// Whether incarnation `i` ended an unsettled run still in regular
+/// configuration `ring` (it never installed another one): it may be
+/// mid-change at the end (gathering, in commit or recovery) or not have
+/// seen the token that makes a message safe yet, so what it still
 /// delivers in `ring` or its transitional configuration cannot be judged.
+/// (A settled run goes on for a while after its final ring formed.)
 fn ended_in(t: &Trace, i: usize, ring: RingId) -> bool {
     let last = t.incs[i].log.iter().rev().find_map(|(_, r)| match r {
         Rec::Config { kind: ConfigKind::Regular, ring, .. } => Some(*ring),
         _ => None,
     });
-    t.formed_at.is_none() && last == Some(ring)
+    unsettled(t) && last == Some(ring)
 }
 
 /// A safe message delivered in a regular configuration is delivered by
-/// every member of it that does not crash (and, where the run ended
-/// without a final ring, moved on from that configuration: [`ended_in`]).
+/// every member of it that does not crash (and, in an unsettled run,
+/// moved on from that configuration: [`ended_in`]).
 fn safe_delivery(r: &Run<'_>, out: &mut Vec<String>) {
     let (t, views, pos, reg_inc) = (r.t, &r.views, &r.pos, &r.reg_inc);
     let mut safe_reported = false;
@@ -371,9 +379,9 @@ fn safe_delivery(r: &Run<'_>, out: &mut Vec<String>) {
 fn self_delivery(r: &Run<'_>, out: &mut Vec<String>) {
     let (t, pos) = (r.t, &r.pos);
     for (i, inc) in t.incs.iter().enumerate() {
-        // Without a final ring (a liveness failure) a node may still hold
-        // its last messages, to deliver once a ring forms.
-        if inc.crashed || t.formed_at.is_none() {
+        // In an unsettled run a node may still hold its last messages, to
+        // deliver once a ring forms or the token comes round.
+        if inc.crashed || unsettled(t) {
             continue;
         }
         let missing = inc.submitted.iter().filter(|(c, _, _)| !pos[i].contains_key(&(inc.node, inc.inc, *c))).count();

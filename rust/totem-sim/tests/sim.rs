@@ -164,8 +164,13 @@ fn a_safe_message_missing_at_a_member_is_judged_once_the_member_moved_on() {
     // every chance; without one (liveness failed, reported) it may be
     // mid-change, and the transitional configuration may still bring it.
     assert!(missed(&trace(vec![a.clone(), b_still_in_4.clone()])));
-    let mut t = trace(vec![a, b_still_in_4]);
+    let mut t = trace(vec![a.clone(), b_still_in_4.clone()]);
     t.formed_at = None;
+    assert!(!missed(&t), "{:?}", safety(&t));
+    assert!(check(&t).iter().any(|v| v.starts_with("liveness")));
+    // The same where the final ring formed after the liveness bound.
+    let mut t = trace(vec![a, b_still_in_4]);
+    t.formed_at = Some(t.settle_start + t.liveness_bound + 1);
     assert!(!missed(&t), "{:?}", safety(&t));
     assert!(check(&t).iter().any(|v| v.starts_with("liveness")));
 }
