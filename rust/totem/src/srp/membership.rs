@@ -197,9 +197,21 @@ impl Totem {
             g.agreed.insert(sender);
         }
         if changed {
-            self.send_join();
+            self.join_soon();
         }
         self.check_consensus();
+    }
+
+    /// Our sets changed: multicast them once the packets at hand are
+    /// handled (the timer is due at once), not per packet. A node that
+    /// fell behind in a join storm (64 nodes starting together: each set
+    /// grows node by node) then answers a whole batch with one join
+    /// instead of one per join received, which is what kept large rings
+    /// on a busy machine from ever settling.
+    fn join_soon(&mut self) {
+        if self.tm_join.is_none_or(|t| t > self.now) {
+            self.tm_join = Some(self.now);
+        }
     }
 
     pub(super) fn on_merge(&mut self, sender: u32, ring: RingId) {
@@ -224,7 +236,7 @@ impl Totem {
                 {
                     g.proc_set.insert(sender);
                     g.agreed.clear();
-                    self.send_join();
+                    self.join_soon();
                 }
             }
             _ => self.stats.packets_ignored += 1,
