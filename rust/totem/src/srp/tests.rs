@@ -1252,3 +1252,30 @@ fn queue_depths_show_what_waits_to_be_sent_and_delivered() {
         assert_eq!(n.queue_depths(), QueueDepths::default(), "all sent and delivered");
     }
 }
+
+#[test]
+fn joins_that_change_our_sets_are_answered_once_per_batch() {
+    let now = Micros(1_000);
+    let mut t = Totem::new(1, TotemConfig::default(), 1200, 0, Micros(0)).unwrap();
+    let join = |from: u32| {
+        let j = Join { proc_set: vec![from], fail_set: Vec::new(), ring_seq: 0, ephemeral: [0; 32] };
+        wire::encode(from, &Packet::Join(j))
+    };
+    // The first one starts a gather, which multicasts our join at once.
+    let before = t.stats().joins_sent;
+    t.handle_packet(0, &join(2), now);
+    assert_eq!(t.state(), State::Gather);
+    let sent = t.stats().joins_sent;
+    assert_eq!(sent, before + 1);
+    // Three more, each growing our proc set, in the same batch: no join yet...
+    for from in 3..=5 {
+        t.handle_packet(0, &join(from), now);
+    }
+    assert_eq!(t.stats().joins_sent, sent);
+    // ... and one, with all of them, once the batch is handled.
+    assert!(t.poll_timeout().is_some_and(|d| d <= now));
+    t.handle_timeout(now);
+    assert_eq!(t.stats().joins_sent, sent + 1);
+    // Then the join interval again.
+    assert!(t.poll_timeout().is_some_and(|d| d > now));
+}
