@@ -25,7 +25,10 @@
 //! Usage: scale-test --nodes N [--quiet 60] [--load-seconds 5] [--senders 4]
 //!        [--size 1024] [--window W] [--victim I] [--aisexec PATH]
 //!        [--totem key=value]... [--transport udp|udpu] [--keep-logs]
-//!        [--time-limit 900] [--traffic-rate 200]
+//!        [--time-limit 900] [--traffic-rate 200] [--realtime]
+//!
+//! `--realtime` runs the executives with `realtime_priority: yes`
+//! (SCHED_RR, as classic aisexec always ran).
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
@@ -47,7 +50,7 @@ extern "C" fn on_signal(_: libc::c_int) {
 
 const USAGE: &str = "usage: scale-test --nodes N [--quiet SECONDS] [--load-seconds S] [--senders K] [--size BYTES] \
                      [--window W] [--victim I] [--aisexec PATH] [--totem key=value]... [--transport udp|udpu] \
-                     [--keep-logs] [--time-limit SECONDS] [--traffic-rate MSGS_PER_S]";
+                     [--keep-logs] [--time-limit SECONDS] [--traffic-rate MSGS_PER_S] [--realtime]";
 
 struct Options {
     nodes: usize,
@@ -63,6 +66,7 @@ struct Options {
     keep_logs: bool,
     time_limit: u64,
     traffic_rate: usize,
+    realtime: bool,
 }
 
 fn parse_args() -> Result<Options, String> {
@@ -81,6 +85,7 @@ fn parse_args() -> Result<Options, String> {
         keep_logs: false,
         time_limit: 900,
         traffic_rate: 200,
+        realtime: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -100,6 +105,7 @@ fn parse_args() -> Result<Options, String> {
             "--keep-logs" => o.keep_logs = true,
             "--time-limit" => o.time_limit = num(val()?, 10, 86_400)? as u64,
             "--traffic-rate" => o.traffic_rate = num(val()?, 0, 100_000)?,
+            "--realtime" => o.realtime = true,
             "--transport" => {
                 o.transport = val()?;
                 if o.transport != "udp" && o.transport != "udpu" {
@@ -139,9 +145,11 @@ fn config(o: &Options) -> String {
     format!(
         "totem {{\n  version: 2\n  secauth: off\n{token}  transport: {}\n{}  interface {{\n    \
          ringnumber: 0\n    bindnetaddr: 10.0.0.0\n    mcastport: 5405\n{iface_lines}  }}\n}}\n\
-         logging {{\n  to_syslog: no\n  to_stderr: yes\n  timestamp: hires\n}}\n",
+         logging {{\n  to_syslog: no\n  to_stderr: yes\n  timestamp: hires\n}}\n\
+         aisexec {{\n  realtime_priority: {}\n}}\n",
         o.transport,
         o.totem.concat(),
+        if o.realtime { "yes" } else { "no" },
     )
 }
 
@@ -681,9 +689,10 @@ fn main() {
         STOP.store(true, Ordering::SeqCst);
     });
     println!(
-        "# scale-test: {} nodes, {} (namespaces on one bridge), secauth off, token 1000 unless below{}; load average {} at start",
+        "# scale-test: {} nodes, {} (namespaces on one bridge), secauth off, token 1000 unless below{}{}; load average {} at start",
         o.nodes,
         o.transport,
+        if o.realtime { ", realtime_priority: yes" } else { "" },
         o.totem.iter().map(|l| format!(", {}", l.trim())).collect::<String>(),
         loadavg()
     );
