@@ -25,6 +25,7 @@ pub mod log;
 pub mod mainloop;
 pub mod metrics_http;
 pub mod ordering;
+pub mod poll_gate;
 pub mod quorum;
 pub mod ring_seq;
 pub mod ring_watch;

@@ -11,7 +11,9 @@
 //! per turn). After network packets ([`BUSY_POLL`], [`BUSY_POLL_LOADED`],
 //! [`BUSY_POLL_SATURATED`])
 //! and client requests ([`BUSY_POLL_CLIENT`]) the loop polls a while
-//! before it sleeps again.
+//! before it sleeps again, unless other work holds the CPU
+//! ([`crate::poll_gate`]); a real-time main loop polls as a normal
+//! process (see [`Executive::set_realtime`]).
 
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
@@ -20,6 +22,7 @@ use ais_ipc::service as svc;
 
 use crate::ipc_server::{FIRST_KEY, Server, ServerEvent};
 use crate::ordering::{ClusterEvent, ConfigKind, Ordering};
+use crate::poll_gate::PollGate;
 use crate::service::{Ctx, Now, Output, Service, SyncStep, split_routed};
 use crate::sync::{self as barrier, Next, SYNC_SERVICE, SyncState};
 use crate::sys::{self, Epoll};
@@ -115,10 +118,16 @@ pub struct Executive {
     /// `ais-cfgtool -H` asked to stop (see `admin`).
     shutdown_asked: bool,
     quorum: crate::quorum::Tracker,
-    /// Poll at all (not under real-time priority).
-    busy_poll: bool,
     /// Whether polling pays now (see `poll_windows`).
     poll_windows: poll_windows::PollWindows,
+    /// Whether other work holds the CPU (see `crate::poll_gate`).
+    gate: PollGate,
+    /// The loop sleeps under SCHED_RR (see [`Executive::set_realtime`]).
+    realtime: bool,
+    /// A real-time loop polling under the normal policy.
+    demoted: bool,
+    /// When the last polling turn began, and the loop's CPU time then.
+    polled_at: Option<(Instant, Duration)>,
 }
 
 impl Executive {
@@ -154,8 +163,11 @@ impl Executive {
             metrics: None,
             shutdown_asked: false,
             quorum: crate::quorum::Tracker::new(None),
-            busy_poll: true,
             poll_windows: poll_windows::PollWindows::default(),
+            gate: PollGate::default(),
+            realtime: false,
+            demoted: false,
+            polled_at: None,
         })
     }
 
@@ -175,12 +187,31 @@ impl Executive {
         }
     }
 
-    /// Whether the loop polls a while after packets and requests instead
-    /// of sleeping at once (on by default; see [`BUSY_POLL`]).
-    pub fn set_busy_poll(&mut self, on: bool) {
-        self.busy_poll = on;
-        if !on {
-            self.poll_until = None;
+    /// The main loop runs under SCHED_RR (`sys::set_realtime_priority`
+    /// succeeded): woken, it preempts other work at once. It polls under
+    /// the normal policy and goes back to SCHED_RR before it sleeps: a
+    /// real-time process that polled would keep every normal one, the
+    /// clients waiting for its answers too, off its CPU (`sched_yield`
+    /// gives way only to real-time processes).
+    pub fn set_realtime(&mut self, on: bool) {
+        self.realtime = on;
+    }
+
+    /// Puts the loop under the policy for polling (normal) or sleeping
+    /// (real-time), where it runs real-time at all.
+    fn policy_for(&mut self, polling: bool) {
+        if !self.realtime || self.demoted == polling {
+            return;
+        }
+        let switched = if polling { sys::set_normal_policy() } else { sys::set_realtime_priority() };
+        match switched {
+            Ok(()) => self.demoted = polling,
+            Err(e) => {
+                // Not expected (the right was there at startup): stay as
+                // the loop is, and stop switching.
+                crate::log_warn!(Main, "cannot switch the scheduling policy: {e}; keeping the current one");
+                self.realtime = false;
+            }
         }
     }
 
@@ -225,12 +256,16 @@ impl Executive {
         if let Some(m) = max_wait {
             wait = wait.min(m);
         }
-        // A window asked for by the last turns, polled if polling pays.
+        self.check_polling(start.mono);
+        // A window asked for by the last turns, polled if polling pays
+        // and other work does not hold the CPU.
         let window = self.poll_until.filter(|t| start.mono < *t);
-        let polling = window.is_some() && self.poll_windows.pay();
+        let polling = window.is_some() && self.poll_windows.pay() && self.gate.open(start.mono);
         if polling {
             wait = Duration::ZERO;
+            self.polled_at = Some((start.mono, sys::thread_cpu_time()));
         }
+        self.policy_for(polling);
         self.epoll.wait_for(ready, MAX_EPOLL_EVENTS, Some(wait))?;
         // The one reading of the clocks for this turn: every service call
         // of the turn sees the same time.
@@ -422,9 +457,20 @@ impl Executive {
         }
     }
 
+    /// After a polling turn: the time it spent off the CPU (yielded or
+    /// preempted) tells whether other work holds the CPU, and polling
+    /// stops for a while if it does (see `crate::poll_gate`).
+    fn check_polling(&mut self, now: Instant) {
+        let Some((began, cpu)) = self.polled_at.take() else { return };
+        let off_cpu = now.saturating_duration_since(began).saturating_sub(sys::thread_cpu_time().saturating_sub(cpu));
+        if !self.gate.polled(off_cpu, now) {
+            self.poll_until = None;
+        }
+    }
+
     /// Polls instead of sleeping until at least `until`.
     fn poll_at_least(&mut self, until: Instant) {
-        if self.busy_poll && self.poll_until.is_none_or(|t| t < until) {
+        if self.poll_until.is_none_or(|t| t < until) {
             self.poll_until = Some(until);
         }
     }

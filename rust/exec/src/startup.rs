@@ -102,7 +102,7 @@ fn serve(loaded: &Loaded, ring: Option<RingConfig>, rundir: &mut RunDir, ready: 
         match sys::set_realtime_priority() {
             Ok(()) => {
                 realtime = true;
-                crate::log_notice!(Main, "running with real-time priority (SCHED_RR), without polling")
+                crate::log_notice!(Main, "running with real-time priority (SCHED_RR)")
             }
             // As the classic executive: a warning, then on as a normal process.
             Err(e) => {
@@ -170,9 +170,7 @@ fn serve(loaded: &Loaded, ring: Option<RingConfig>, rundir: &mut RunDir, ready: 
         (_, None) => {}
     }
     exec.set_quorum(rules);
-    // A real-time process that polls keeps every normal one (the clients
-    // too) off its CPU; woken, it preempts them anyway.
-    exec.set_busy_poll(!realtime);
+    exec.set_realtime(realtime);
     crate::log_notice!(Main, "ready: listening on {}", socket.display());
     ready.ok();
     crate::sd_notify::tell("READY=1");

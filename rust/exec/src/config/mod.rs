@@ -271,10 +271,11 @@ impl Default for Event {
 pub struct Aisexec {
     pub user: String,
     pub group: String,
-    /// `realtime_priority: yes`: run the main loop under SCHED_RR where
-    /// the executive may (root), as the classic executive always did.
-    /// Off by default: the polling normal process answers the request
-    /// loops faster (README, "Request/answer loops").
+    /// `realtime_priority: yes` (the default): the main loop sleeps under
+    /// SCHED_RR where the executive may (root), as the classic executive
+    /// always ran, so other work does not delay its wakeups; it polls
+    /// under the normal policy (README, "Request/answer loops"). `no`:
+    /// a normal process throughout.
     pub realtime_priority: bool,
     /// `mlockall: yes`: lock the executive's memory (off by default).
     pub mlockall: bool,
@@ -297,7 +298,7 @@ impl Default for Aisexec {
         Aisexec {
             user: "ais".into(),
             group: "ais".into(),
-            realtime_priority: false,
+            realtime_priority: true,
             mlockall: false,
             metrics: None,
             // Of 8192 connections: four users at their limit still leave

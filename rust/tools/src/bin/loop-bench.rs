@@ -18,7 +18,8 @@
 //! Usage: loop-bench --program PATH [--classic-tree DIR --classic-program PATH]
 //!        [--nodes 1,3] [--loops cpg,evs,...] [--seconds 3] [--rounds 1]
 //!        [--external NAME=OURS[,CLASSIC]]... [--aisexec PATH]
-//!        [--totem key=value]... [--realtime | --both-policies] [--keep-logs] [--serve]
+//!        [--totem key=value]... [--realtime | --both-policies] [--keep-logs]
+//!        [--serve | --serve-classic]
 //!
 //! Our executives run as they do by default, normal polling processes;
 //! `--realtime` runs them with `realtime_priority: yes` (SCHED_RR, as
@@ -28,7 +29,8 @@
 //! `--serve` runs no loop: it starts the first stack's cluster of the
 //! first `--nodes` count, prints each node's namespace, executive pid and
 //! `COROSYNC_RUN_DIR`, and keeps it until its standard input closes (for
-//! `strace`, `perf` and hand-run clients).
+//! `strace`, `perf` and hand-run clients); `--serve-classic` the same
+//! with the classic stack (needs `--classic-tree`).
 
 use std::collections::BTreeMap;
 use std::io::BufRead;
@@ -54,6 +56,7 @@ struct Options {
     both_policies: bool,
     keep_logs: bool,
     serve: bool,
+    serve_classic: bool,
     /// Programs printing `TP/s` lines: name, ours, classic.
     externals: Vec<(String, PathBuf, Option<PathBuf>)>,
 }
@@ -61,7 +64,7 @@ struct Options {
 const USAGE: &str = "usage: loop-bench --program PATH [--classic-tree DIR --classic-program PATH] [--nodes 1,3] \
                      [--loops cpg,evs,ckpt-write,ckpt-read,evt-publish,clm-node-get] [--seconds 3] [--rounds 1] \
                      [--external NAME=OURS[,CLASSIC]]... [--aisexec PATH] [--totem key=value]... [--realtime | --both-policies] \
-                     [--keep-logs] [--serve]";
+                     [--keep-logs] [--serve | --serve-classic]";
 
 fn parse_args() -> Result<Options, String> {
     let exe_dir = std::env::current_exe().ok().and_then(|p| p.parent().map(Path::to_path_buf)).unwrap_or_default();
@@ -78,6 +81,7 @@ fn parse_args() -> Result<Options, String> {
         both_policies: false,
         keep_logs: false,
         serve: false,
+        serve_classic: false,
         externals: Vec::new(),
     };
     let (mut tree, mut classic_program) = (None, None);
@@ -112,6 +116,7 @@ fn parse_args() -> Result<Options, String> {
             "--both-policies" => o.both_policies = true,
             "--keep-logs" => o.keep_logs = true,
             "--serve" => o.serve = true,
+            "--serve-classic" => (o.serve, o.serve_classic) = (true, true),
             "--external" => {
                 let v = val()?;
                 let (name, paths) = v.split_once('=').ok_or("--external takes NAME=OURS[,CLASSIC]")?;
@@ -315,7 +320,11 @@ fn main() {
         tag,
     };
     if o.serve {
-        let (name, stack, _, realtime) = &stacks[0];
+        let (name, stack, _, realtime) = if o.serve_classic { stacks.last() } else { stacks.first() }.unwrap();
+        if o.serve_classic && *name != "classic" {
+            eprintln!("loop-bench: --serve-classic needs --classic-tree and --classic-program");
+            std::process::exit(2);
+        }
         let nodes = o.nodes[0];
         match Cluster::start(&spec(stack, nodes, format!("s{nodes}"), *realtime)) {
             Ok(cluster) => {
