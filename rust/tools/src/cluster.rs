@@ -37,8 +37,8 @@ pub struct Spec {
     pub transport: String,
     /// Extra `totem {}` lines (`  key: value\n`).
     pub totem: Vec<String>,
-    /// Ours with `realtime_priority: yes` (SCHED_RR, as classic always
-    /// ran) or `no` (its default).
+    /// Ours with `realtime_priority: yes` (its default; SCHED_RR, as
+    /// classic always ran) or `no`.
     pub realtime: bool,
     pub keep_logs: bool,
     /// Keeps labs of one process apart.
