@@ -706,46 +706,45 @@ fn may_use_realtime() -> bool {
 }
 
 #[test]
-fn main_loop_is_realtime_by_default_where_permitted_and_normal_where_configured() {
+fn main_loop_is_realtime_where_configured_and_permitted_and_normal_by_default() {
     let normal = (libc::SCHED_OTHER, 0);
     // SAFETY: plain syscall.
     let rr = (libc::SCHED_RR | libc::SCHED_RESET_ON_FORK, unsafe { libc::sched_get_priority_max(libc::SCHED_RR) });
     // As classic openais: SCHED_RR at the highest priority. Threads it
     // starts (the metrics server here) and its children begin normal.
-    for (tag, conf) in [("sched-default", ""), ("sched-yes", " realtime_priority: yes\n")] {
+    for (tag, conf) in [("sched-default", ""), ("sched-no", " realtime_priority: no\n")] {
         let dir = TempDir::new(tag);
-        dir.config(&format!("{QUIET}aisexec {{\n{conf} metrics: 127.0.0.1:0\n}}\n"));
+        dir.config(&format!("{QUIET}aisexec {{\n{conf}}}\n"));
         let e = Exec::start(&dir);
-        if !may_use_realtime() {
-            let main_loop = scheduling(e.pid() as i32);
-            assert_eq!(main_loop, normal, "{tag}: {}", e.stderr());
-            assert!(e.stderr().contains("cannot set real-time priority"), "{tag}: {}", e.stderr());
-            continue;
-        }
-        // (It polls a moment after startup, under the normal policy.)
-        assert_eq!(settled_scheduling(e.pid() as i32, rr), rr, "{tag}: {}", e.stderr());
-        assert!(e.stderr().contains("running with real-time priority (SCHED_RR)"), "{tag}: {}", e.stderr());
-        let threads = other_threads(e.pid());
-        assert!(!threads.is_empty(), "the metrics thread");
-        for t in threads {
-            assert_eq!(scheduling(t), normal, "{tag}: thread {t}");
-        }
-        // Requests make the loop poll, under the normal policy; it goes
-        // back to SCHED_RR before it sleeps.
         let mut c = Client::connect(&dir.socket(), service::CFG);
-        for _ in 0..200 {
-            c.status().unwrap();
-        }
-        assert_eq!(settled_scheduling(e.pid() as i32, rr), rr, "{tag}: sleeping real-time again: {}", e.stderr());
+        c.status().unwrap();
+        assert_eq!(scheduling(e.pid() as i32), normal, "{tag}: {}", e.stderr());
+        assert!(!e.stderr().contains("real-time"), "{tag}: {}", e.stderr());
     }
 
-    let dir = TempDir::new("sched-no");
-    dir.config(&format!("{QUIET}aisexec {{\n realtime_priority: no\n}}\n"));
+    let dir = TempDir::new("sched-yes");
+    dir.config(&format!("{QUIET}aisexec {{\n realtime_priority: yes\n metrics: 127.0.0.1:0\n}}\n"));
     let e = Exec::start(&dir);
+    if !may_use_realtime() {
+        assert_eq!(scheduling(e.pid() as i32), normal, "{}", e.stderr());
+        assert!(e.stderr().contains("cannot set real-time priority"), "{}", e.stderr());
+        return;
+    }
+    // (It polls a moment after startup, under the normal policy.)
+    assert_eq!(settled_scheduling(e.pid() as i32, rr), rr, "{}", e.stderr());
+    assert!(e.stderr().contains("running with real-time priority (SCHED_RR)"), "{}", e.stderr());
+    let threads = other_threads(e.pid());
+    assert!(!threads.is_empty(), "the metrics thread");
+    for t in threads {
+        assert_eq!(scheduling(t), normal, "thread {t}");
+    }
+    // Requests make the loop poll, under the normal policy; it goes
+    // back to SCHED_RR before it sleeps.
     let mut c = Client::connect(&dir.socket(), service::CFG);
-    c.status().unwrap();
-    assert_eq!(scheduling(e.pid() as i32), normal, "{}", e.stderr());
-    assert!(!e.stderr().contains("real-time"), "{}", e.stderr());
+    for _ in 0..200 {
+        c.status().unwrap();
+    }
+    assert_eq!(settled_scheduling(e.pid() as i32, rr), rr, "sleeping real-time again: {}", e.stderr());
 }
 
 #[test]

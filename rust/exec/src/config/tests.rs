@@ -519,11 +519,11 @@ fn connection_limits_have_defaults_and_bounds() {
 }
 
 #[test]
-fn realtime_priority_is_on_and_mlockall_off_unless_written() {
+fn realtime_priority_and_mlockall_are_off_unless_written() {
     let c = parse_str("a.conf", "aisexec {\n user: root\n}\n").unwrap();
-    assert!(c.aisexec.realtime_priority && !c.aisexec.mlockall);
-    let c = parse_str("a.conf", "aisexec {\n realtime_priority: no\n mlockall: on\n}\n").unwrap();
-    assert!(!c.aisexec.realtime_priority && c.aisexec.mlockall);
+    assert!(!c.aisexec.realtime_priority && !c.aisexec.mlockall);
+    let c = parse_str("a.conf", "aisexec {\n realtime_priority: yes\n mlockall: on\n}\n").unwrap();
+    assert!(c.aisexec.realtime_priority && c.aisexec.mlockall);
     let e = parse_str("a.conf", "aisexec {\n mlockall: sometimes\n}\n").unwrap_err();
     assert_eq!(e.to_string(), "a.conf:2: mlockall: expected on/off or yes/no, got 'sometimes'");
 }

@@ -16,7 +16,7 @@ pub const AISEXEC: &str = env!("CARGO_BIN_EXE_aisexec");
 /// Quiet logging for tests: stderr only, no syslog.
 pub const QUIET: &str = "logging {\n to_syslog: no\n to_stderr: yes\n}\n";
 /// Multi-node tests say that their executives run as normal, polling
-/// processes (not the default): three executives and the test's clients
+/// processes (the default): three executives and the test's clients
 /// share the host's two CPUs (with other builds), and real-time ones
 /// would keep the clients off them under load, so that their unread
 /// callbacks got their connections dropped. `executive.rs` tests

@@ -18,14 +18,14 @@
 //! Usage: loop-bench --program PATH [--classic-tree DIR --classic-program PATH]
 //!        [--nodes 1,3] [--loops cpg,evs,...] [--seconds 3] [--rounds 1]
 //!        [--external NAME=OURS[,CLASSIC]]... [--aisexec PATH]
-//!        [--totem key=value]... [--normal | --both-policies] [--keep-logs]
+//!        [--totem key=value]... [--realtime | --both-policies] [--keep-logs]
 //!        [--serve | --serve-classic]
 //!
-//! Our executives run as they do by default, `realtime_priority: yes`
-//! (SCHED_RR while they sleep, as the classic ones always run);
-//! `--normal` runs them with `realtime_priority: no` (normal processes),
-//! `--both-policies` runs both kinds in every round (`ours` and
-//! `ours-normal`).
+//! Our executives run as they do by default, normal processes
+//! (`realtime_priority: no`); `--realtime` runs them with
+//! `realtime_priority: yes` (SCHED_RR while they sleep, as the classic
+//! ones always run), `--both-policies` runs both kinds in every round
+//! (`ours` and `ours-rt`).
 //!
 //! `--serve` runs no loop: it starts the first stack's cluster of the
 //! first `--nodes` count, prints each node's namespace, executive pid and
@@ -64,7 +64,7 @@ struct Options {
 
 const USAGE: &str = "usage: loop-bench --program PATH [--classic-tree DIR --classic-program PATH] [--nodes 1,3] \
                      [--loops cpg,evs,ckpt-write,ckpt-read,evt-publish,clm-node-get] [--seconds 3] [--rounds 1] \
-                     [--external NAME=OURS[,CLASSIC]]... [--aisexec PATH] [--totem key=value]... [--normal | --both-policies] \
+                     [--external NAME=OURS[,CLASSIC]]... [--aisexec PATH] [--totem key=value]... [--realtime | --both-policies] \
                      [--keep-logs] [--serve | --serve-classic]";
 
 fn parse_args() -> Result<Options, String> {
@@ -78,7 +78,7 @@ fn parse_args() -> Result<Options, String> {
         aisexec: exe_dir.join("aisexec"),
         classic: None,
         totem: Vec::new(),
-        realtime: true,
+        realtime: false,
         both_policies: false,
         keep_logs: false,
         serve: false,
@@ -113,7 +113,7 @@ fn parse_args() -> Result<Options, String> {
                 let (k, v) = kv.split_once('=').ok_or("--totem takes key=value")?;
                 o.totem.push(format!("  {}: {}\n", k.trim(), v.trim()));
             }
-            "--normal" => o.realtime = false,
+            "--realtime" => o.realtime = true,
             "--both-policies" => o.both_policies = true,
             "--keep-logs" => o.keep_logs = true,
             "--serve" => o.serve = true,
@@ -305,7 +305,7 @@ fn main() {
     let program = o.program.clone().unwrap_or_default();
     let mut stacks = vec![("ours", ours.clone(), program.clone(), o.realtime)];
     if o.both_policies {
-        stacks = vec![("ours", ours.clone(), program.clone(), true), ("ours-normal", ours, program, false)];
+        stacks = vec![("ours", ours.clone(), program.clone(), false), ("ours-rt", ours, program, true)];
     }
     if let Some((tree, program)) = &o.classic {
         stacks.push(("classic", Stack::Classic { tree: tree.clone() }, program.clone(), true));
