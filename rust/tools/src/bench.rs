@@ -37,9 +37,11 @@ pub const GROUP: GroupKey = *b"totem-bench-group...............";
 /// `EVS_TYPE_AGREED`.
 const AGREED: u32 = 1;
 
-fn hello(socket: &Path, role: Role, token: u64) -> io::Result<(UnixStream, Option<HelloReply>)> {
+/// Opens one channel of a raw IPC connection to `service` (the request
+/// channel answers the hello; a dispatch channel joins it by `token`).
+pub fn hello(socket: &Path, service: u32, role: Role, token: u64) -> io::Result<(UnixStream, Option<HelloReply>)> {
     let mut s = UnixStream::connect(socket)?;
-    let h = Hello { protocol: PROTOCOL_VERSION, role, service: service::EVS, token };
+    let h = Hello { protocol: PROTOCOL_VERSION, role, service, token };
     write_message(&mut s, HANDSHAKE_SERVICE, HELLO_ID, &h.encode())?;
     if role == Role::Dispatch {
         return Ok((s, None));
@@ -68,12 +70,12 @@ pub struct EvsConn {
 impl EvsConn {
     /// Connects, joins [`GROUP`] and learns the local node id.
     pub fn connect(socket: &Path) -> io::Result<EvsConn> {
-        let (request, reply) = hello(socket, Role::Request, 0)?;
+        let (request, reply) = hello(socket, service::EVS, Role::Request, 0)?;
         let reply = reply.ok_or_else(|| io::Error::other("no hello reply"))?;
         if reply.error != error::OK {
             return Err(refused("hello", reply.error));
         }
-        let (dispatch, _) = hello(socket, Role::Dispatch, reply.token)?;
+        let (dispatch, _) = hello(socket, service::EVS, Role::Dispatch, reply.token)?;
         let lib = Connection::open_at(socket, service::EVS)
             .map_err(|e| io::Error::other(format!("library connection: {e:?}")))?;
         let mut c = EvsConn { request, dispatch: Some(dispatch), lib, payload: Vec::new(), local_node: 0 };

@@ -15,12 +15,13 @@ use std::io;
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use ais_ipc::cpg::{self, Callback};
 use ais_ipc::frame::{read_message, write_message};
-use ais_ipc::handshake::{HANDSHAKE_SERVICE, HELLO_ID, Hello, HelloReply, PROTOCOL_VERSION, Role};
+use ais_ipc::handshake::Role;
 use ais_ipc::{error, service};
+
+use crate::bench::hello;
 
 /// The group every traffic member joins.
 pub const GROUP: &[u8] = b"scale-traffic";
@@ -31,19 +32,6 @@ const AGREED: u32 = 1;
 pub type Sender = (u32, u32);
 /// A message: its sender and sequence number.
 pub type MsgId = (Sender, u64);
-
-fn hello(socket: &Path, role: Role, token: u64) -> io::Result<(UnixStream, Option<HelloReply>)> {
-    let mut s = UnixStream::connect(socket)?;
-    let h = Hello { protocol: PROTOCOL_VERSION, role, service: service::CPG, token };
-    write_message(&mut s, HANDSHAKE_SERVICE, HELLO_ID, &h.encode())?;
-    if role == Role::Dispatch {
-        return Ok((s, None));
-    }
-    s.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let (_, body) = read_message(&mut s)?;
-    let reply = HelloReply::decode(&body).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
-    Ok((s, Some(reply)))
-}
 
 /// What one member was delivered, in order.
 #[derive(Default, Debug, Clone)]
@@ -73,12 +61,12 @@ impl Member {
     /// Connects, joins [`GROUP`] and starts a thread that records the
     /// deliveries into the returned [`Received`].
     pub fn join(socket: &Path) -> io::Result<(Member, Arc<Mutex<Received>>)> {
-        let (request, reply) = hello(socket, Role::Request, 0)?;
+        let (request, reply) = hello(socket, service::CPG, Role::Request, 0)?;
         let reply = reply.ok_or_else(|| io::Error::other("no hello reply"))?;
         if reply.error != error::OK {
             return Err(io::Error::other(format!("hello: SaAisErrorT {}", reply.error)));
         }
-        let (dispatch, _) = hello(socket, Role::Dispatch, reply.token)?;
+        let (dispatch, _) = hello(socket, service::CPG, Role::Dispatch, reply.token)?;
         let received = Arc::new(Mutex::new(Received::default()));
         let rx = Arc::clone(&received);
         std::thread::spawn(move || record(dispatch, rx));
