@@ -53,39 +53,6 @@ story_cleanup() {
 
 comp_dn() { echo "safComp=C,safSu=$2,safSg=$1,safApp=APP"; }
 
-story_su() { # story_su <name> <node> <program> <recovery> <period>
-    cat <<EOF
-            safSu = $1 {
-                saAmfSUHostedByNode=$2
-                saAmfSUNumComponents=1
-                safComp = C {
-                    saAmfCompCategory=sa_aware
-                    saAmfCompCapability=x_active_or_y_standby
-                    saAmfCompNumMaxActiveCsi=1
-                    saAmfCompNumMaxStandbyCsi=1
-                    saAmfCompDefaultClcCliTimeout=5000
-                    saAmfCompDefaultCallbackTimeOut=2000
-                    saAmfCompInstantiateCmd=clc.sh
-                    saAmfCompInstantiateCmdArgv=instantiate $3
-                    saAmfCompCleanupCmd=clc.sh
-                    saAmfCompCleanupCmdArgv=cleanup
-                    saAmfCompCsTypes {
-                        T
-                    }
-                    saAmfCompCmdEnv {
-                        AMF_LOG=$log
-                        AMF_PID_DIR=$pids
-                    }
-                    saAmfCompRecoveryOnError=$4
-                    safHealthcheckKey = key1 {
-                        saAmfHealthcheckPeriod=$5
-                        saAmfHealthcheckMaxDuration=500
-                    }
-                }
-            }
-EOF
-}
-
 story_sg() { # story_sg <name> <program> <recovery> <node-a> <node-b> [<period>]
     story_programs_dir=$(dirname "$2")
     story_sgs+="        safSg = $1 {
@@ -99,8 +66,8 @@ story_sg() { # story_sg <name> <program> <recovery> <node-a> <node-b> [<period>]
             saAmfSGSuRestartProb=60000
             saAmfSGSuRestartMax=1000
             saAmfSGAutoAdjustProb=5000
-$(story_su SU1 "amf$4" "$2" "$3" "${6:-1000}")
-$(story_su SU2 "amf$5" "$2" "$3" "${6:-1000}")
+$(amf_su SU1 "amf$4" "$2" T "$3" "${6:-1000}")
+$(amf_su SU2 "amf$5" "$2" T "$3" "${6:-1000}")
         }
         safSi = SI_$1 {
             saAmfSINumCSIs=1
