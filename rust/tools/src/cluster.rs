@@ -250,3 +250,15 @@ fn classic_config(spec: &Spec, i: usize) -> String {
         Lab::ipv4(i),
     )
 }
+
+/// A `--totem key=value` argument of the bench tools as its
+/// `corosync.conf` line in the `totem {}` section.
+pub fn totem_arg(kv: &str) -> Result<String, String> {
+    let (k, v) = kv.split_once('=').ok_or("--totem takes key=value")?;
+    Ok(format!("  {}: {}\n", k.trim(), v.trim()))
+}
+
+/// A `--transport` argument of the bench tools: `udp` or `udpu`.
+pub fn transport_arg(v: String) -> Result<String, String> {
+    if v == "udp" || v == "udpu" { Ok(v) } else { Err("--transport is udp or udpu".into()) }
+}

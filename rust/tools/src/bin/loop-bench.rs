@@ -108,11 +108,7 @@ fn parse_args() -> Result<Options, String> {
             "--aisexec" => o.aisexec = val()?.into(),
             "--classic-tree" => tree = Some(PathBuf::from(val()?)),
             "--classic-program" => classic_program = Some(PathBuf::from(val()?)),
-            "--totem" => {
-                let kv = val()?;
-                let (k, v) = kv.split_once('=').ok_or("--totem takes key=value")?;
-                o.totem.push(format!("  {}: {}\n", k.trim(), v.trim()));
-            }
+            "--totem" => o.totem.push(ais_tools::cluster::totem_arg(&val()?)?),
             "--realtime" => o.realtime = true,
             "--both-policies" => o.both_policies = true,
             "--keep-logs" => o.keep_logs = true,

@@ -106,17 +106,8 @@ fn parse_args() -> Result<Options, String> {
             "--time-limit" => o.time_limit = num(val()?, 10, 86_400)? as u64,
             "--traffic-rate" => o.traffic_rate = num(val()?, 0, 100_000)?,
             "--realtime" => o.realtime = true,
-            "--transport" => {
-                o.transport = val()?;
-                if o.transport != "udp" && o.transport != "udpu" {
-                    return Err("--transport is udp or udpu".into());
-                }
-            }
-            "--totem" => {
-                let kv = val()?;
-                let (k, v) = kv.split_once('=').ok_or("--totem takes key=value")?;
-                o.totem.push(format!("  {}: {}\n", k.trim(), v.trim()));
-            }
+            "--transport" => o.transport = ais_tools::cluster::transport_arg(val()?)?,
+            "--totem" => o.totem.push(ais_tools::cluster::totem_arg(&val()?)?),
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);

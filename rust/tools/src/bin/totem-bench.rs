@@ -90,17 +90,8 @@ fn parse_args() -> Result<Options, String> {
             "--socket" => o.sockets.push(val()?.into()),
             "--keep-logs" => o.keep_logs = true,
             "--realtime" => o.realtime = true,
-            "--transport" => {
-                o.transport = val()?;
-                if o.transport != "udp" && o.transport != "udpu" {
-                    return Err("--transport is udp or udpu".into());
-                }
-            }
-            "--totem" => {
-                let kv = val()?;
-                let (k, v) = kv.split_once('=').ok_or("--totem takes key=value")?;
-                o.totem.push(format!("  {}: {}\n", k.trim(), v.trim()));
-            }
+            "--transport" => o.transport = ais_tools::cluster::transport_arg(val()?)?,
+            "--totem" => o.totem.push(ais_tools::cluster::totem_arg(&val()?)?),
             "-h" | "--help" => {
                 println!("{}", USAGE);
                 std::process::exit(0);
