@@ -177,6 +177,8 @@ pub struct Figures {
     pub mcast_sent: u64,
     /// Of those, frames built and sealed before their token visit.
     pub mcast_sent_ahead: u64,
+    /// Safe acks received by live nodes, and deliveries they allowed.
+    pub safe_acks: (u64, u64),
     /// Summed over the nodes alive at the end: token losses, and nodes
     /// failed for silence in gather and at a consensus timeout.
     pub token_losses: u64,
@@ -718,6 +720,10 @@ impl Sim {
         fig.mcast_sent_ahead =
             self.nodes.iter().filter_map(|n| n.totem.as_ref()).map(|t| t.stats().mcast_sent_ahead).sum();
         for t in self.nodes.iter().filter_map(|n| n.totem.as_ref()) {
+            fig.safe_acks.0 += t.stats().safe_acks_received;
+            fig.safe_acks.1 += t.stats().safe_by_acks;
+        }
+        for t in self.nodes.iter().filter_map(|n| n.totem.as_ref()) {
             fig.token_losses += t.stats().token_losses;
             fig.failed_silent += t.stats().failed_silent;
             fig.failed_consensus += t.stats().failed_consensus;
@@ -752,7 +758,7 @@ pub fn summarize(seed: u64, sc: &Scenario) -> String {
         trace.incs.iter().map(|i| i.log.iter().filter(|r| matches!(r.1, Rec::Config { .. })).count()).sum();
     let submitted: usize = trace.incs.iter().map(|i| i.submitted.len()).sum();
     format!(
-        "seed {seed} [{}]: {} incarnations, {submitted} submitted, {delivered} deliveries, {configs} config events, final ring at {:?} ms, end {} ms, rotations {}, mcast {} ({} built ahead), token losses {}, failed silent {}, at consensus {}",
+        "seed {seed} [{}]: {} incarnations, {submitted} submitted, {delivered} deliveries, {configs} config events, final ring at {:?} ms, end {} ms, rotations {}, mcast {} ({} built ahead), safe acks {} (deliveries on them {}), token losses {}, failed silent {}, at consensus {}",
         sc.label(),
         trace.incs.len(),
         fig.formed_at_ms,
@@ -760,6 +766,8 @@ pub fn summarize(seed: u64, sc: &Scenario) -> String {
         fig.rotations,
         fig.mcast_sent,
         fig.mcast_sent_ahead,
+        fig.safe_acks.0,
+        fig.safe_acks.1,
         fig.token_losses,
         fig.failed_silent,
         fig.failed_consensus

@@ -58,6 +58,9 @@ pub struct TotemConfig {
     /// messages when it has nothing more to send (0: never); see
     /// `Totem`'s token visit. Not a `totem {}` key.
     pub linger_us: u32,
+    /// Members ack Safe messages straight to their sender
+    /// (`srp/safe_acks.rs`); off, the sender learns safety from the token.
+    pub safe_acks: bool,
 }
 
 impl Default for TotemConfig {
@@ -82,6 +85,7 @@ impl Default for TotemConfig {
             rekey_interval: DEFAULT_REKEY_INTERVAL,
             rekey_packets: DEFAULT_REKEY_PACKETS,
             linger_us: DEFAULT_LINGER_US,
+            safe_acks: true,
         }
     }
 }

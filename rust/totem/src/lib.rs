@@ -258,6 +258,13 @@ pub struct Stats {
     /// Visits that kept the token a moment after delivering our own
     /// messages, for the next request of a local client.
     pub token_lingers: u64,
+    /// Safe acks sent straight to the senders of Safe messages.
+    pub safe_acks_sent: u64,
+    /// Safe acks received from members.
+    pub safe_acks_received: u64,
+    /// Times members' safe acks made our Safe messages deliverable before
+    /// the token did.
+    pub safe_by_acks: u64,
     pub gathers: u64,
     pub rings_installed: u64,
     /// Times the installed ring moved to its next key (with key exchange).

@@ -164,6 +164,13 @@ pub struct Totem {
     skip_recovery_retransmit: bool,
     /// Own messages delivered so far (a visit that delivers some may linger).
     own_delivered: u64,
+    /// Members' safe acks delivered own messages since our last visit.
+    own_delivered_on_acks: bool,
+    /// Safe acks sent straight to senders and received from members.
+    safe_acks: safe_acks::SafeAcks,
+    /// Safe acks are due to the senders in `safe_acks` (sent once the
+    /// packets at hand are handled).
+    tm_safe_ack: Option<Micros>,
     /// While lingering with the token: until when, at most.
     linger_until: Option<Micros>,
     /// Build frames ahead (see [`Totem::set_pack_ahead`]).
@@ -281,6 +288,9 @@ impl Totem {
             stats: Stats::default(),
             skip_recovery_retransmit: false,
             own_delivered: 0,
+            own_delivered_on_acks: false,
+            safe_acks: safe_acks::SafeAcks::default(),
+            tm_safe_ack: None,
             linger_until: None,
             pack_ahead: false,
             ahead: None,
@@ -450,6 +460,7 @@ impl Totem {
             self.tm_consensus,
             self.tm_silent,
             self.tm_merge,
+            self.tm_safe_ack,
         ]
         .into_iter()
         .flatten()
@@ -494,6 +505,10 @@ impl Totem {
         if due(self.tm_consensus) {
             self.consensus_timeout();
         }
+        if due(self.tm_safe_ack) {
+            self.tm_safe_ack = None;
+            self.send_safe_acks();
+        }
         if due(self.tm_merge) {
             let p = Packet::Merge(self.ring);
             self.multicast(self.me, &p);
@@ -526,6 +541,7 @@ impl Totem {
             Packet::Wake(r) => self.on_wake(sender, r),
             Packet::Part(part) => self.on_part(sender, part),
             Packet::RekeyKey(k) => self.on_rekey_key(sender, k),
+            Packet::SafeAck(a) => self.on_safe_ack(sender, a),
         }
         self.run_local();
     }
@@ -606,6 +622,7 @@ impl Totem {
         self.tm_consensus = None;
         self.tm_silent = None;
         self.tm_merge = None;
+        self.tm_safe_ack = None;
         self.last_sent_token = None;
         self.held = None;
         self.linger_until = None;
@@ -617,6 +634,7 @@ mod ordering;
 mod parts;
 mod recovery;
 mod rekey;
+mod safe_acks;
 mod visit;
 
 use visit::Arrival;

@@ -37,6 +37,7 @@ const T_MERGE: u8 = 5;
 const T_WAKE: u8 = 6;
 const T_PART: u8 = 7;
 const T_REKEY: u8 = 8;
+const T_SAFE_ACK: u8 = 9;
 
 /// Hard upper bounds on counts, whatever the frame size.
 pub const MAX_MEMBERS_WIRE: usize = 256;
@@ -202,6 +203,19 @@ pub enum Packet {
     Part(Part),
     /// A member's ephemeral public key for a rekey of its ring.
     RekeyKey(RekeyKey),
+    /// To a member that sent Safe messages: what this node holds of the
+    /// ring (`srp/safe_acks.rs`). Type 9, added without a version change:
+    /// a node that does not know it counts it as malformed and the sender
+    /// learns safety from the token as before.
+    SafeAck(SafeAck),
+}
+
+/// "I hold every message of `ring` up to `aru`", sent straight to the
+/// sender of a Safe message instead of waiting for the token to tell it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SafeAck {
+    pub ring: RingId,
+    pub aru: u64,
 }
 
 /// Piece `index` of `count` of the encoded packet numbered `id` by its sender.
@@ -444,11 +458,17 @@ pub fn encode(sender: u32, p: &Packet) -> Vec<u8> {
             w.0.extend_from_slice(&k.ephemeral);
             w.0
         }
+        Packet::SafeAck(a) => {
+            let mut w = Writer::new(T_SAFE_ACK, sender, HEADER_LEN + 20);
+            w.ring(a.ring);
+            w.u64(a.aru);
+            w.0
+        }
     }
 }
 
 /// The ring whose session key seals this encoded packet: the ring of a
-/// multicast, token, wake or rekey key. `None` for join, merge and commit (they run
+/// multicast, token, wake, rekey key or safe ack. `None` for join, merge and commit (they run
 /// the membership protocol and the key exchange between nodes that share
 /// no ring yet: the authkey seals them) and for anything that is not a
 /// packet of ours. Reads the fixed header only.
@@ -457,7 +477,7 @@ pub fn session_ring(buf: &[u8]) -> Option<RingId> {
         return None;
     }
     match buf[3] {
-        T_MCAST | T_TOKEN | T_WAKE | T_REKEY => {
+        T_MCAST | T_TOKEN | T_WAKE | T_REKEY | T_SAFE_ACK => {
             let rep = u32::from_le_bytes(buf[8..12].try_into().ok()?);
             let seq = u64::from_le_bytes(buf[12..20].try_into().ok()?);
             Some(RingId { rep, seq })
@@ -647,6 +667,12 @@ pub fn decode(buf: &[u8]) -> Result<(u32, Packet), DecodeError> {
             r.end()?;
             Packet::RekeyKey(RekeyKey { ring, attempt, ephemeral })
         }
+        T_SAFE_ACK => {
+            let ring = r.ring()?;
+            let aru = r.u64()?;
+            r.end()?;
+            Packet::SafeAck(SafeAck { ring, aru })
+        }
         _ => return Err(DecodeError::BadType),
     };
     Ok((sender, p))
@@ -710,6 +736,7 @@ mod tests {
             Packet::Wake(ring()),
             Packet::Part(Part { id: 9, index: 1, count: 3, data: b"piece".to_vec() }),
             Packet::RekeyKey(RekeyKey { ring: ring(), attempt: 5, ephemeral: [8; 32] }),
+            Packet::SafeAck(SafeAck { ring: ring(), aru: 77 }),
         ]
     }
 
@@ -727,7 +754,9 @@ mod tests {
             let want = match &p {
                 Packet::Mcast(m) => Some(m.ring),
                 Packet::Token(t) => Some(t.ring),
-                Packet::Wake(r) | Packet::RekeyKey(RekeyKey { ring: r, .. }) => Some(*r),
+                Packet::Wake(r)
+                | Packet::RekeyKey(RekeyKey { ring: r, .. })
+                | Packet::SafeAck(SafeAck { ring: r, .. }) => Some(*r),
                 Packet::Join(_) | Packet::Commit(_) | Packet::Merge(_) | Packet::Part(_) => None,
             };
             let b = encode(1, &p);

@@ -16,6 +16,9 @@ impl Totem {
                     return;
                 }
                 if self.state == State::Operational {
+                    if m.flags & MF_SAFE != 0 {
+                        self.safe_ack_due(sender);
+                    }
                     self.deliver();
                     if let Some((next, _, seq)) = &self.last_sent_token
                         && *next == sender

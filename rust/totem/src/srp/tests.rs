@@ -854,12 +854,20 @@ fn the_silent_wait_follows_how_late_live_nodes_answer() {
 /// waiting for each checkpoint write's (Safe) or read's (Agreed) answer
 /// does. Returns the token rotations per message over 200 messages.
 fn rotations_per_call(g: Guarantee, linger_us: u32, think_us: u64) -> f64 {
+    calling_client(g, linger_us, think_us, false).0
+}
+
+/// The same loop (safe acks on or off); returns the token rotations and
+/// the microseconds per call (a hop takes 100 us here).
+fn calling_client(g: Guarantee, linger_us: u32, think_us: u64, safe_acks: bool) -> (f64, f64) {
     let mut net = Net::new(3);
     for n in &mut net.nodes {
         n.cfg.linger_us = linger_us;
+        n.cfg.safe_acks = safe_acks;
     }
     net.run_until(Micros::from_millis(3000));
     let rotations_before = net.nodes[0].stats().token_rotations;
+    let started = net.now;
     let mut answered = 0;
     let mut submit_at = Some(net.now);
     while answered < 200 {
@@ -878,7 +886,54 @@ fn rotations_per_call(g: Guarantee, linger_us: u32, think_us: u64) -> f64 {
     }
     let d = &net.delivered;
     assert!(d[1] == d[0][..d[1].len()] && d[2] == d[0][..d[2].len()], "same order everywhere");
-    (net.nodes[0].stats().token_rotations - rotations_before) as f64 / 200.0
+    let rotations = (net.nodes[0].stats().token_rotations - rotations_before) as f64 / 200.0;
+    (rotations, (net.now.0 - started.0) as f64 / 200.0)
+}
+
+/// Safe acks: the members tell node 1 at once that they hold its write, so
+/// its client's answer comes before the token is back and the next call
+/// waits at node 1 when it comes (one rotation per call even without
+/// lingering; without acks, two). With lingering the call no longer adds
+/// the client's time to each rotation: 300 us a call (a rotation of three
+/// 100 us hops) instead of 350.
+#[test]
+fn safe_acks_answer_a_calling_client_before_the_token_returns() {
+    let (rot_on, us_on) = calling_client(Guarantee::Safe, 200, 50, true);
+    let (rot_off, us_off) = calling_client(Guarantee::Safe, 200, 50, false);
+    assert!(rot_on <= 1.1 && rot_off <= 1.1, "rotations per call: {rot_on} with acks, {rot_off} without");
+    assert!(us_on <= 320.0, "with acks: {us_on} us per call");
+    assert!(us_off >= 340.0, "without acks: {us_off} us per call");
+    let (rot_no_linger, _) = calling_client(Guarantee::Safe, 0, 50, true);
+    assert!(rot_no_linger <= 1.1, "with acks, without lingering: {rot_no_linger} rotations per call");
+}
+
+/// An ack says what one member holds: while node 3 misses node 1's Safe
+/// message, node 2's ack does not make it deliverable at node 1, which
+/// delivers it only once node 3 holds it (retransmitted at the token's
+/// request) -- and Agreed messages are not acked at all.
+#[test]
+fn safe_acks_wait_for_every_member() {
+    let mut net = Net::new(3);
+    net.run_until(Micros::from_millis(3000));
+    net.nodes[0].submit(b"agreed", Guarantee::Agreed).unwrap();
+    net.collect();
+    net.run_until(net.now.plus_ms(20));
+    assert_eq!(net.nodes.iter().map(|n| n.stats().safe_acks_sent).sum::<u64>(), 0, "Agreed messages are not acked");
+    let lost_until = net.now.plus_ms(30);
+    net.lose_data = Some((2, lost_until));
+    net.nodes[0].submit(b"safe", Guarantee::Safe).unwrap();
+    net.collect();
+    let mut delivered_at = None;
+    while net.now < lost_until.plus_ms(100) && delivered_at.is_none() {
+        net.run_until(Micros(net.now.0 + 10));
+        if net.delivered[0].iter().any(|(_, m)| m == b"safe") {
+            delivered_at = Some(net.now);
+            assert!(net.nodes[2].rx.aru >= net.nodes[0].rx.delivered, "delivered at node 1 before node 3 held it");
+        }
+    }
+    let at = delivered_at.expect("node 1 delivered its Safe message");
+    assert!(at >= lost_until, "delivered at {at:?}, while node 3 still missed it (until {lost_until:?})");
+    assert!(net.nodes[1].stats().safe_acks_sent > 0 && net.nodes[0].stats().safe_acks_received > 0);
 }
 
 /// Without lingering, the token has moved on when the next call comes, so
@@ -888,6 +943,7 @@ fn rotations_per_call(g: Guarantee, linger_us: u32, think_us: u64) -> f64 {
 /// A client slower than the linger loses nothing by it.
 #[test]
 fn a_lingering_token_takes_the_next_call_of_a_local_client() {
+    // Without safe acks, which answer before the token returns.
     let safe = |linger, think| rotations_per_call(Guarantee::Safe, linger, think);
     let (off, on) = (safe(0, 50), safe(200, 50));
     assert!(off >= 1.9, "without lingering: {off} rotations per call");
