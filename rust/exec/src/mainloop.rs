@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 
 use ais_ipc::service as svc;
 
+use crate::config::Realtime;
 use crate::ipc_server::{FIRST_KEY, Server, ServerEvent};
 use crate::ordering::{ClusterEvent, ConfigKind, Ordering};
 use crate::poll_gate::PollGate;
@@ -122,10 +123,10 @@ pub struct Executive {
     poll_windows: poll_windows::PollWindows,
     /// Whether other work holds the CPU (see `crate::poll_gate`).
     gate: PollGate,
-    /// The loop sleeps under SCHED_RR (see [`Executive::set_realtime`]).
-    realtime: bool,
-    /// A real-time loop polling under the normal policy.
-    demoted: bool,
+    /// When the loop sleeps under SCHED_RR (see [`Executive::set_realtime`]).
+    realtime: Realtime,
+    /// The loop runs under SCHED_RR now.
+    on_rr: bool,
     /// When the last polling turn began, and the loop's CPU time then.
     polled_at: Option<(Instant, Duration)>,
 }
@@ -165,8 +166,8 @@ impl Executive {
             quorum: crate::quorum::Tracker::new(None),
             poll_windows: poll_windows::PollWindows::default(),
             gate: PollGate::default(),
-            realtime: false,
-            demoted: false,
+            realtime: Realtime::Never,
+            on_rr: false,
             polled_at: None,
         })
     }
@@ -187,30 +188,37 @@ impl Executive {
         }
     }
 
-    /// The main loop runs under SCHED_RR (`sys::set_realtime_priority`
-    /// succeeded): woken, it preempts other work at once. It polls under
-    /// the normal policy and goes back to SCHED_RR before it sleeps: a
-    /// real-time process that polled would keep every normal one, the
+    /// When the main loop sleeps under SCHED_RR (the executive may:
+    /// startup tried): woken, it preempts other work at once. It polls
+    /// under the normal policy and goes back to SCHED_RR before it sleeps:
+    /// a real-time process that polled would keep every normal one, the
     /// clients waiting for its answers too, off its CPU (`sched_yield`
-    /// gives way only to real-time processes).
-    pub fn set_realtime(&mut self, on: bool) {
-        self.realtime = on;
+    /// gives way only to real-time processes). `on_rr`: the policy the
+    /// loop runs under now.
+    pub fn set_realtime(&mut self, when: Realtime, on_rr: bool) {
+        self.realtime = when;
+        self.on_rr = on_rr;
     }
 
-    /// Puts the loop under the policy for polling (normal) or sleeping
-    /// (real-time), where it runs real-time at all.
-    fn policy_for(&mut self, polling: bool) {
-        if !self.realtime || self.demoted == polling {
+    /// Puts the loop under the policy for this turn: normal to poll; to
+    /// sleep, real-time always or while other work holds the CPU.
+    fn policy_for(&mut self, polling: bool, now: Instant) {
+        let rr = match self.realtime {
+            Realtime::Never => return,
+            Realtime::Always => !polling,
+            Realtime::WhileContested => !polling && !self.gate.open(now),
+        };
+        if rr == self.on_rr {
             return;
         }
-        let switched = if polling { sys::set_normal_policy() } else { sys::set_realtime_priority() };
+        let switched = if rr { sys::set_realtime_priority() } else { sys::set_normal_policy() };
         match switched {
-            Ok(()) => self.demoted = polling,
+            Ok(()) => self.on_rr = rr,
             Err(e) => {
                 // Not expected (the right was there at startup): stay as
                 // the loop is, and stop switching.
                 crate::log_warn!(Main, "cannot switch the scheduling policy: {e}; keeping the current one");
-                self.realtime = false;
+                self.realtime = Realtime::Never;
             }
         }
     }
@@ -265,7 +273,7 @@ impl Executive {
             wait = Duration::ZERO;
             self.polled_at = Some((start.mono, sys::thread_cpu_time()));
         }
-        self.policy_for(polling);
+        self.policy_for(polling, start.mono);
         self.epoll.wait_for(ready, MAX_EPOLL_EVENTS, Some(wait))?;
         // The one reading of the clocks for this turn: every service call
         // of the turn sees the same time.

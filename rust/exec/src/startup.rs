@@ -1,6 +1,6 @@
 //! Startup and shutdown order of the executive.
 
-use crate::config::{self, Loaded};
+use crate::config::{self, Loaded, Realtime};
 use crate::daemon::{self, Ready, RunDir};
 use crate::ipc_server::{AccessPolicy, Server};
 use crate::mainloop::Executive;
@@ -97,19 +97,31 @@ fn serve(loaded: &Loaded, ring: Option<RingConfig>, rundir: &mut RunDir, ready: 
         crate::log_info!(Main, "packets will be sealed with the key from {}", loaded.key_source());
     }
     sys::ignore_sigpipe();
-    let mut realtime = false;
-    if config.aisexec.realtime_priority {
-        match sys::set_realtime_priority() {
+    let realtime = match config.aisexec.realtime_priority {
+        Realtime::Never => Realtime::Never,
+        Realtime::Always => match sys::set_realtime_priority() {
             Ok(()) => {
-                realtime = true;
-                crate::log_notice!(Main, "running with real-time priority (SCHED_RR)")
+                crate::log_notice!(Main, "running with real-time priority (SCHED_RR)");
+                Realtime::Always
             }
             // As the classic executive: a warning, then on as a normal process.
             Err(e) => {
-                crate::log_warn!(Main, "cannot set real-time priority (SCHED_RR): {e}; running as a normal process")
+                crate::log_warn!(Main, "cannot set real-time priority (SCHED_RR): {e}; running as a normal process");
+                Realtime::Never
             }
-        }
-    }
+        },
+        // The default: tried now, used while other work holds the CPU.
+        Realtime::WhileContested => match sys::set_realtime_priority().and_then(|()| sys::set_normal_policy()) {
+            Ok(()) => {
+                crate::log_info!(Main, "real-time priority (SCHED_RR) while other work holds the CPU");
+                Realtime::WhileContested
+            }
+            Err(e) => {
+                crate::log_info!(Main, "no real-time priority (SCHED_RR): {e}; running as a normal process");
+                Realtime::Never
+            }
+        },
+    };
     if config.aisexec.mlockall {
         match sys::lock_memory() {
             Ok(()) => crate::log_notice!(Main, "memory locked (mlockall)"),
@@ -170,7 +182,7 @@ fn serve(loaded: &Loaded, ring: Option<RingConfig>, rundir: &mut RunDir, ready: 
         (_, None) => {}
     }
     exec.set_quorum(rules);
-    exec.set_realtime(realtime);
+    exec.set_realtime(realtime, realtime == Realtime::Always);
     crate::log_notice!(Main, "ready: listening on {}", socket.display());
     ready.ok();
     crate::sd_notify::tell("READY=1");

@@ -37,9 +37,9 @@ pub struct Spec {
     pub transport: String,
     /// Extra `totem {}` lines (`  key: value\n`).
     pub totem: Vec<String>,
-    /// Ours with `realtime_priority: yes` (its default; SCHED_RR, as
-    /// classic always ran) or `no`.
-    pub realtime: bool,
+    /// Ours with this `realtime_priority` (`yes`: SCHED_RR while it
+    /// sleeps, as classic always ran; `no`; `auto`); `None`: its default.
+    pub realtime: Option<&'static str>,
     pub keep_logs: bool,
     /// Keeps labs of one process apart.
     pub tag: String,
@@ -226,12 +226,12 @@ fn our_config(spec: &Spec) -> String {
     format!(
         "totem {{\n  version: 2\n  secauth: {}\n  token: 1000\n  transport: {}\n{}  interface {{\n    \
          ringnumber: 0\n    bindnetaddr: 10.0.0.0\n    mcastport: 5405\n{}  }}\n}}\n\
-         logging {{\n  to_syslog: no\n  to_stderr: yes\n}}\naisexec {{\n  realtime_priority: {}\n}}\n",
+         logging {{\n  to_syslog: no\n  to_stderr: yes\n}}\n{}",
         if spec.secauth { "on" } else { "off" },
         spec.transport,
         spec.totem.concat(),
         iface_lines,
-        if spec.realtime { "yes" } else { "no" }
+        spec.realtime.map(|p| format!("aisexec {{\n  realtime_priority: {p}\n}}\n")).unwrap_or_default()
     )
 }
 

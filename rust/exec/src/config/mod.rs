@@ -266,18 +266,29 @@ impl Default for Event {
     }
 }
 
+/// `realtime_priority`: when the main loop sleeps under SCHED_RR.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Realtime {
+    /// `no`: a normal process throughout.
+    Never,
+    /// `yes`: whenever it sleeps, as the classic executive always ran.
+    Always,
+    /// `auto` (the default): while other work holds the CPU, which
+    /// `crate::poll_gate` finds out. On a quiet machine the normal policy
+    /// answers 3-node publishes faster; under other work real-time is
+    /// faster everywhere (README, "Request/answer loops").
+    WhileContested,
+}
+
 /// The `aisexec {}` section: who the executive trusts besides root.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Aisexec {
     pub user: String,
     pub group: String,
-    /// `realtime_priority: yes`: the main loop sleeps under SCHED_RR where
-    /// the executive may (root), as the classic executive always ran, so
-    /// other work does not delay its wakeups; it polls under the normal
-    /// policy. Off by default (a normal process throughout): on a quiet
-    /// machine the normal one answers 3-node publishes and reads faster
-    /// (README, "Request/answer loops").
-    pub realtime_priority: bool,
+    /// `realtime_priority`: when the main loop sleeps under SCHED_RR
+    /// where the executive may (root), so that other work does not delay
+    /// its wakeups (it polls under the normal policy).
+    pub realtime_priority: Realtime,
     /// `mlockall: yes`: lock the executive's memory (off by default).
     pub mlockall: bool,
     /// `metrics: 127.0.0.1:9405`: serve the live statistics in the
@@ -299,7 +310,7 @@ impl Default for Aisexec {
         Aisexec {
             user: "ais".into(),
             group: "ais".into(),
-            realtime_priority: false,
+            realtime_priority: Realtime::WhileContested,
             mlockall: false,
             metrics: None,
             // Of 8192 connections: four users at their limit still leave

@@ -675,7 +675,16 @@ fn aisexec(cx: &Ctx, s: &Section) -> Result<Aisexec, ConfigError> {
                 continue;
             }
             "realtime_priority" => {
-                a.realtime_priority = cx.boolean(e)?;
+                a.realtime_priority = match e.value.as_str() {
+                    "auto" => Realtime::WhileContested,
+                    _ => match cx.boolean(e) {
+                        Ok(true) => Realtime::Always,
+                        Ok(false) => Realtime::Never,
+                        Err(_) => {
+                            return Err(cx.err(e.line, &e.key, format!("expected yes, no or auto, got '{}'", e.value)));
+                        }
+                    },
+                };
                 continue;
             }
             "mlockall" => {

@@ -519,11 +519,23 @@ fn connection_limits_have_defaults_and_bounds() {
 }
 
 #[test]
-fn realtime_priority_and_mlockall_are_off_unless_written() {
+fn realtime_priority_is_auto_and_mlockall_off_unless_written() {
+    use crate::config::Realtime;
     let c = parse_str("a.conf", "aisexec {\n user: root\n}\n").unwrap();
-    assert!(!c.aisexec.realtime_priority && !c.aisexec.mlockall);
+    assert!(c.aisexec.realtime_priority == Realtime::WhileContested && !c.aisexec.mlockall);
     let c = parse_str("a.conf", "aisexec {\n realtime_priority: yes\n mlockall: on\n}\n").unwrap();
-    assert!(c.aisexec.realtime_priority && c.aisexec.mlockall);
+    assert!(c.aisexec.realtime_priority == Realtime::Always && c.aisexec.mlockall);
+    for (v, want) in [
+        ("no", Realtime::Never),
+        ("off", Realtime::Never),
+        ("on", Realtime::Always),
+        ("auto", Realtime::WhileContested),
+    ] {
+        let c = parse_str("a.conf", &format!("aisexec {{\n realtime_priority: {v}\n}}\n")).unwrap();
+        assert_eq!(c.aisexec.realtime_priority, want, "{v}");
+    }
+    let e = parse_str("a.conf", "aisexec {\n\n realtime_priority: always\n}\n").unwrap_err();
+    assert_eq!(e.to_string(), "a.conf:3: realtime_priority: expected yes, no or auto, got 'always'");
     let e = parse_str("a.conf", "aisexec {\n mlockall: sometimes\n}\n").unwrap_err();
     assert_eq!(e.to_string(), "a.conf:2: mlockall: expected on/off or yes/no, got 'sometimes'");
 }

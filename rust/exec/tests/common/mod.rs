@@ -16,11 +16,11 @@ pub const AISEXEC: &str = env!("CARGO_BIN_EXE_aisexec");
 /// Quiet logging for tests: stderr only, no syslog.
 pub const QUIET: &str = "logging {\n to_syslog: no\n to_stderr: yes\n}\n";
 /// Multi-node tests say that their executives run as normal, polling
-/// processes (the default): three executives and the test's clients
-/// share the host's two CPUs (with other builds), and real-time ones
-/// would keep the clients off them under load, so that their unread
-/// callbacks got their connections dropped. `executive.rs` tests
-/// `realtime_priority: yes`.
+/// processes throughout (not the default `auto`, real-time while other
+/// work holds the CPU): three executives and the test's clients share
+/// the host's two CPUs (with other builds), and real-time ones would
+/// keep the clients off them under load, so that their unread callbacks
+/// got their connections dropped. `executive.rs` tests the policies.
 pub const POLLING: &str = "aisexec {\n realtime_priority: no\n}\n";
 
 /// A directory removed when the test ends.

@@ -18,14 +18,16 @@
 //! Usage: loop-bench --program PATH [--classic-tree DIR --classic-program PATH]
 //!        [--nodes 1,3] [--loops cpg,evs,...] [--seconds 3] [--rounds 1]
 //!        [--external NAME=OURS[,CLASSIC]]... [--aisexec PATH]
-//!        [--totem key=value]... [--realtime | --both-policies] [--keep-logs]
+//!        [--totem key=value]... [--realtime | --both-policies | --policies no,yes,auto] [--keep-logs]
 //!        [--serve | --serve-classic]
 //!
-//! Our executives run as they do by default, normal processes
-//! (`realtime_priority: no`); `--realtime` runs them with
+//! Our executives run as they do by default (`realtime_priority: auto`:
+//! normal processes, sleeping under SCHED_RR while other work holds the
+//! CPU); `--realtime` runs them with
 //! `realtime_priority: yes` (SCHED_RR while they sleep, as the classic
 //! ones always run), `--both-policies` runs both kinds in every round
-//! (`ours` and `ours-rt`).
+//! (`ours` and `ours-rt`), `--policies no,yes,auto` a cluster of ours
+//! per value (`ours-no`, `ours-rt`, `ours-auto`).
 //!
 //! `--serve` runs no loop: it starts the first stack's cluster of the
 //! first `--nodes` count, prints each node's namespace, executive pid and
@@ -55,6 +57,8 @@ struct Options {
     totem: Vec<String>,
     realtime: bool,
     both_policies: bool,
+    /// `--policies`: a stack of ours per `realtime_priority` value.
+    policies: Vec<(&'static str, &'static str)>,
     keep_logs: bool,
     serve: bool,
     serve_classic: bool,
@@ -64,7 +68,7 @@ struct Options {
 
 const USAGE: &str = "usage: loop-bench --program PATH [--classic-tree DIR --classic-program PATH] [--nodes 1,3] \
                      [--loops cpg,evs,ckpt-write,ckpt-read,evt-publish,clm-node-get] [--seconds 3] [--rounds 1] \
-                     [--external NAME=OURS[,CLASSIC]]... [--aisexec PATH] [--totem key=value]... [--realtime | --both-policies] \
+                     [--external NAME=OURS[,CLASSIC]]... [--aisexec PATH] [--totem key=value]... [--realtime | --both-policies | --policies no,yes,auto] \
                      [--keep-logs] [--serve | --serve-classic]";
 
 fn parse_args() -> Result<Options, String> {
@@ -80,6 +84,7 @@ fn parse_args() -> Result<Options, String> {
         totem: Vec::new(),
         realtime: false,
         both_policies: false,
+        policies: Vec::new(),
         keep_logs: false,
         serve: false,
         serve_classic: false,
@@ -111,6 +116,16 @@ fn parse_args() -> Result<Options, String> {
             "--totem" => o.totem.push(ais_tools::cluster::totem_arg(&val()?)?),
             "--realtime" => o.realtime = true,
             "--both-policies" => o.both_policies = true,
+            "--policies" => {
+                for p in val()?.split(',') {
+                    o.policies.push(match p {
+                        "no" => ("ours-no", "no"),
+                        "yes" => ("ours-rt", "yes"),
+                        "auto" => ("ours-auto", "auto"),
+                        _ => return Err(format!("--policies: {p}: expected no, yes or auto")),
+                    });
+                }
+            }
             "--keep-logs" => o.keep_logs = true,
             "--serve" => o.serve = true,
             "--serve-classic" => (o.serve, o.serve_classic) = (true, true),
@@ -296,17 +311,23 @@ fn main() {
             std::process::exit(2);
         }
     };
-    // Name, stack, program, whether ours runs real-time.
+    // Name, stack, program, ours's `realtime_priority` (None: its default).
     let ours = Stack::Ours { aisexec: o.aisexec.clone() };
     let program = o.program.clone().unwrap_or_default();
-    let mut stacks = vec![("ours", ours.clone(), program.clone(), o.realtime)];
+    let mut stacks = vec![("ours", ours.clone(), program.clone(), o.realtime.then_some("yes"))];
     if o.both_policies {
-        stacks = vec![("ours", ours.clone(), program.clone(), false), ("ours-rt", ours, program, true)];
+        stacks = vec![
+            ("ours", ours.clone(), program.clone(), None),
+            ("ours-rt", ours.clone(), program.clone(), Some("yes")),
+        ];
+    }
+    if !o.policies.is_empty() {
+        stacks = o.policies.iter().map(|&(name, p)| (name, ours.clone(), program.clone(), Some(p))).collect();
     }
     if let Some((tree, program)) = &o.classic {
-        stacks.push(("classic", Stack::Classic { tree: tree.clone() }, program.clone(), true));
+        stacks.push(("classic", Stack::Classic { tree: tree.clone() }, program.clone(), None));
     }
-    let spec = |stack: &Stack, nodes: usize, tag: String, realtime: bool| Spec {
+    let spec = |stack: &Stack, nodes: usize, tag: String, realtime: Option<&'static str>| Spec {
         stack: stack.clone(),
         nodes,
         secauth: false,

@@ -114,7 +114,7 @@ fn start_cluster(o: &Options, nodes: usize, secauth: bool) -> Result<Cluster, St
         secauth,
         transport: o.transport.clone(),
         totem: o.totem.clone(),
-        realtime: o.realtime,
+        realtime: Some(if o.realtime { "yes" } else { "no" }),
         keep_logs: o.keep_logs,
         tag,
     })
