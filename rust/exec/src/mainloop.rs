@@ -206,7 +206,7 @@ impl Executive {
         let rr = match self.realtime {
             Realtime::Never => return,
             Realtime::Always => !polling,
-            Realtime::WhileContested => !polling && !self.gate.open(now),
+            Realtime::WhileContested => !polling && self.gate.held_by_other_work(now),
         };
         if rr == self.on_rr {
             return;
