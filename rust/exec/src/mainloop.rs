@@ -138,6 +138,8 @@ pub struct Executive {
     on_rr: bool,
     /// When the last client request came.
     client_at: Option<Instant>,
+    /// Whether real-time polls after requests pay (see `rt_polls`).
+    rt_polls: rt_polls::RtPolls,
     /// When the last polling turn began, and the loop's CPU time then.
     polled_at: Option<(Instant, Duration)>,
 }
@@ -180,6 +182,7 @@ impl Executive {
             realtime: Realtime::Never,
             on_rr: false,
             client_at: None,
+            rt_polls: rt_polls::RtPolls::default(),
             polled_at: None,
         })
     }
@@ -286,7 +289,9 @@ impl Executive {
             self.polled_at = Some((start.mono, sys::thread_cpu_time()));
         }
         self.policy_for(polling, start.mono);
-        let rr_polling = !polling && self.on_rr && self.client_at.is_some_and(|t| start.mono < t + RT_POLL_CLIENT);
+        let rr_polling = !polling
+            && self.on_rr
+            && self.client_at.is_some_and(|t| self.rt_polls.poll(start.mono, t + RT_POLL_CLIENT));
         if rr_polling {
             wait = Duration::ZERO;
         }
@@ -295,6 +300,7 @@ impl Executive {
         // of the turn sees the same time.
         let clock = Now::read();
         let now = clock.mono;
+        self.rt_polls.waited(!ready.is_empty(), now);
         if let Some(end) = window {
             // Judged once: an event within it, or it ran out.
             let hit = !ready.is_empty() && now <= end;
@@ -330,6 +336,9 @@ impl Executive {
                 self.server.handle(&self.epoll, key, events, now);
                 self.poll_at_least(now + BUSY_POLL_CLIENT);
                 self.client_at = Some(now);
+                if self.on_rr {
+                    self.rt_polls.request();
+                }
             }
         }
         self.server.handle_timeout(&self.epoll, now);
@@ -614,6 +623,7 @@ fn reopen_log() {
 
 mod admin;
 mod poll_windows;
+mod rt_polls;
 mod snapshot;
 #[cfg(test)]
 mod tests;
