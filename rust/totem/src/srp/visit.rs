@@ -55,7 +55,8 @@ impl Totem {
         self.record_and_deliver(&v, &mut t);
         self.note_activity(&v, &t);
         // In this visit, or since the last one on members' safe acks.
-        let own_delivered = self.own_delivered > own_before || std::mem::take(&mut self.own_delivered_on_acks);
+        let on_acks = std::mem::take(&mut self.own_delivered_on_acks);
+        let own_delivered = self.own_delivered > own_before || on_acks;
         self.pass_on(v, t, arrival, own_delivered, new_sent, quota);
     }
 
