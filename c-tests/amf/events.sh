@@ -66,6 +66,21 @@ amf_su() { # amf_su <name> <node> <program> <cstype> <recovery> <healthcheck-ms>
 EOF
 }
 
+amf_sg_2n_attrs() { # amf_sg_2n_attrs <component and SU restart max>
+    cat <<EOF
+            saAmfSGRedundancyModel=2n
+            saAmfSGNumPrefActiveSUs=1
+            saAmfSGNumPrefStandbySUs=1
+            saAmfSGMaxActiveSIsperSUs=1
+            saAmfSGMaxStandbySIsperSUs=1
+            saAmfSGCompRestartProb=60000
+            saAmfSGCompRestartMax=$1
+            saAmfSGSuRestartProb=60000
+            saAmfSGSuRestartMax=$1
+            saAmfSGAutoAdjustProb=5000
+EOF
+}
+
 amf_pair_conf() { # amf_pair_conf <program-1> <program-2>
     cat <<EOF
 # 2N pair: SU1 on amf1, SU2 on amf2
@@ -82,16 +97,7 @@ safAmfCluster = CL {
     safApp = APP {
         clccli_path=$here
         safSg = SG {
-            saAmfSGRedundancyModel=2n
-            saAmfSGNumPrefActiveSUs=1
-            saAmfSGNumPrefStandbySUs=1
-            saAmfSGMaxActiveSIsperSUs=1
-            saAmfSGMaxStandbySIsperSUs=1
-            saAmfSGCompRestartProb=60000
-            saAmfSGCompRestartMax=2
-            saAmfSGSuRestartProb=60000
-            saAmfSGSuRestartMax=2
-            saAmfSGAutoAdjustProb=5000
+$(amf_sg_2n_attrs 2)
 $(amf_su SU1 amf1 "$1" WEB component_failover 1000)
 $(amf_su SU2 amf2 "$2" WEB component_failover 1000)
         }

@@ -56,16 +56,7 @@ comp_dn() { echo "safComp=C,safSu=$2,safSg=$1,safApp=APP"; }
 story_sg() { # story_sg <name> <program> <recovery> <node-a> <node-b> [<period>]
     story_programs_dir=$(dirname "$2")
     story_sgs+="        safSg = $1 {
-            saAmfSGRedundancyModel=2n
-            saAmfSGNumPrefActiveSUs=1
-            saAmfSGNumPrefStandbySUs=1
-            saAmfSGMaxActiveSIsperSUs=1
-            saAmfSGMaxStandbySIsperSUs=1
-            saAmfSGCompRestartProb=60000
-            saAmfSGCompRestartMax=1000
-            saAmfSGSuRestartProb=60000
-            saAmfSGSuRestartMax=1000
-            saAmfSGAutoAdjustProb=5000
+$(amf_sg_2n_attrs 1000)
 $(amf_su SU1 "amf$4" "$2" T "$3" "${6:-1000}")
 $(amf_su SU2 "amf$5" "$2" T "$3" "${6:-1000}")
         }
