@@ -52,6 +52,18 @@ pub fn hello(socket: &Path, service: u32, role: Role, token: u64) -> io::Result<
     Ok((s, Some(reply)))
 }
 
+/// One request of `service` on a raw request channel and its answer:
+/// the answer's error word and the body after it.
+pub fn ask(request: &mut UnixStream, service: u32, id: u32, body: &[u8]) -> io::Result<(u32, Vec<u8>)> {
+    write_message(request, service, id, body)?;
+    let (_, answer) = read_message(request)?;
+    if answer.len() < 4 {
+        return Err(io::Error::other("short answer"));
+    }
+    let code = u32::from_le_bytes([answer[0], answer[1], answer[2], answer[3]]);
+    Ok((code, answer[4..].to_vec()))
+}
+
 fn refused(what: &str, code: u32) -> io::Error {
     io::Error::other(format!("{what}: SaAisErrorT {code}"))
 }
@@ -91,20 +103,10 @@ impl EvsConn {
 
     /// A request and its answer; the body after an `OK` error word.
     fn call(&mut self, id: u32, body: &[u8]) -> io::Result<Vec<u8>> {
-        match self.try_call(id, body)? {
+        match ask(&mut self.request, service::EVS, id, body)? {
             (error::OK, rest) => Ok(rest),
             (code, _) => Err(refused("request", code)),
         }
-    }
-
-    fn try_call(&mut self, id: u32, body: &[u8]) -> io::Result<(u32, Vec<u8>)> {
-        write_message(&mut self.request, service::EVS, id, body)?;
-        let (_, answer) = read_message(&mut self.request)?;
-        if answer.len() < 4 {
-            return Err(io::Error::other("short answer"));
-        }
-        let code = u32::from_le_bytes([answer[0], answer[1], answer[2], answer[3]]);
-        Ok((code, answer[4..].to_vec()))
     }
 
     /// Multicasts message `seq` of `size` bytes to [`GROUP`] as

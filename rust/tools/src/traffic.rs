@@ -17,11 +17,11 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use ais_ipc::cpg::{self, Callback};
-use ais_ipc::frame::{read_message, write_message};
+use ais_ipc::frame::read_message;
 use ais_ipc::handshake::Role;
 use ais_ipc::{error, service};
 
-use crate::bench::hello;
+use crate::bench::{ask, hello};
 
 /// The group every traffic member joins.
 pub const GROUP: &[u8] = b"scale-traffic";
@@ -79,27 +79,17 @@ impl Member {
     }
 
     fn call(&mut self, id: u32, body: &[u8]) -> io::Result<Vec<u8>> {
-        match self.try_call(id, body)? {
+        match ask(&mut self.request, service::CPG, id, body)? {
             (error::OK, rest) => Ok(rest),
             (code, _) => Err(io::Error::other(format!("request {id}: SaAisErrorT {code}"))),
         }
-    }
-
-    fn try_call(&mut self, id: u32, body: &[u8]) -> io::Result<(u32, Vec<u8>)> {
-        write_message(&mut self.request, service::CPG, id, body)?;
-        let (_, answer) = read_message(&mut self.request)?;
-        if answer.len() < 4 {
-            return Err(io::Error::other("short answer"));
-        }
-        let code = u32::from_le_bytes([answer[0], answer[1], answer[2], answer[3]]);
-        Ok((code, answer[4..].to_vec()))
     }
 
     /// Multicasts the next message and waits for the answer.
     pub fn send(&mut self) -> io::Result<Sent> {
         let seq = self.next_seq;
         let body = cpg::encode_mcast(AGREED, &[&seq.to_le_bytes()]);
-        match self.try_call(cpg::MCAST, &body)? {
+        match ask(&mut self.request, service::CPG, cpg::MCAST, &body)? {
             (error::OK, _) => {
                 self.next_seq += 1;
                 Ok(Sent::Accepted(seq))
