@@ -119,6 +119,7 @@ impl Totem {
         self.rx = n.rx;
         self.state = State::Operational;
         self.safe_point = 0;
+        self.safe_acks.new_ring();
         self.idle_rotations = 0;
         self.last_rotation_seq = 0;
         self.miss_visits = 0;

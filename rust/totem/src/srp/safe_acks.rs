@@ -30,12 +30,17 @@ const SAFE_ACKS_MAX_MEMBERS: usize = 16;
 
 #[derive(Debug, Default)]
 pub(super) struct SafeAcks {
-    /// The ring the acks below are about.
-    ring: Option<RingId>,
-    /// Each member's last ack on `ring`.
+    /// Each member's last ack on the installed ring.
     from: BTreeMap<u32, u64>,
     /// Members whose Safe messages arrived since we last acked.
     due: BTreeSet<u32>,
+}
+
+impl SafeAcks {
+    /// A ring was installed: the last one's acks say nothing of it.
+    pub(super) fn new_ring(&mut self) {
+        self.from.clear();
+    }
 }
 
 impl Totem {
@@ -75,10 +80,6 @@ impl Totem {
         }
         self.stats.safe_acks_received += 1;
         let acks = &mut self.safe_acks;
-        if acks.ring != Some(self.ring) {
-            acks.ring = Some(self.ring);
-            acks.from.clear();
-        }
         let held = acks.from.entry(sender).or_default();
         *held = (*held).max(ack.aru);
         let everyone = self
