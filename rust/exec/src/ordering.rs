@@ -78,6 +78,12 @@ pub trait Ordering {
     fn submit_past_limit(&mut self, payload: Vec<u8>, guarantee: Guarantee) -> Result<(), QueueFull> {
         self.submit(payload, guarantee)
     }
+    /// As [`Ordering::submit`], for a message whose client has its answer
+    /// already, so that no delivery is awaited: the ordering layer may
+    /// gather such messages before sending them. The default is `submit`.
+    fn submit_answered(&mut self, payload: Vec<u8>, guarantee: Guarantee) -> Result<(), QueueFull> {
+        self.submit(payload, guarantee)
+    }
     /// Whether the send queue is below its limit (held clients may be read
     /// again).
     fn has_room(&self) -> bool {

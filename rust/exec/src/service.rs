@@ -150,6 +150,12 @@ impl<'a> Ctx<'a> {
         self.ordering.submit(self.tagged(msg), guarantee)
     }
 
+    /// [`Ctx::submit`] for a message whose client was answered already:
+    /// nobody waits for its delivery (see [`Ordering::submit_answered`]).
+    pub fn submit_answered<M: Encode + ?Sized>(&mut self, msg: &M, guarantee: Guarantee) -> Result<(), QueueFull> {
+        self.ordering.submit_answered(self.tagged(msg), guarantee)
+    }
+
     /// Submits a message of client `conn` that must not be refused for
     /// flow control (the client libraries pipeline multicasts and have
     /// already told the application OK): queued even past the queue's

@@ -329,6 +329,10 @@ impl Ordering for TotemRing {
         self.submit_with(Totem::submit_past_limit, payload, guarantee)
     }
 
+    fn submit_answered(&mut self, payload: Vec<u8>, guarantee: Guarantee) -> Result<(), QueueFull> {
+        self.submit_with(Totem::submit_answered, payload, guarantee)
+    }
+
     fn flush_transmit(&mut self) {
         self.send_packets();
     }

@@ -173,6 +173,9 @@ pub struct Totem {
     tm_safe_ack: Option<Micros>,
     /// While lingering with the token: until when, at most.
     linger_until: Option<Micros>,
+    /// The token is held for the local client (a linger), not for an
+    /// idle ring.
+    lingering: bool,
     /// Build frames ahead (see [`Totem::set_pack_ahead`]).
     pack_ahead: bool,
     /// Frames built ahead and handed out as [`Transmit::Keep`], if any.
@@ -292,6 +295,7 @@ impl Totem {
             safe_acks: safe_acks::SafeAcks::default(),
             tm_safe_ack: None,
             linger_until: None,
+            lingering: false,
             pack_ahead: false,
             ahead: None,
             kx: key_seed.map(KeyExchange::new),
@@ -412,6 +416,23 @@ impl Totem {
     /// for a caller that bounds the overshoot itself (the executive stops
     /// reading a client whose message went past the limit).
     pub fn submit_past_limit(&mut self, msg: Vec<u8>, guarantee: Guarantee) -> Result<(), SubmitError> {
+        self.queue(msg, guarantee, false)
+    }
+
+    /// [`Totem::submit_owned`] for a message whose sender has its answer
+    /// already (nobody waits for its delivery, as for a published event).
+    /// A token kept for the local client stays kept until its linger ends
+    /// or a frame is full: such messages travel together, a frame and a
+    /// rotation for many instead of each (a linger is for a client that
+    /// waits on a delivery; this one calls again anyway).
+    pub fn submit_answered(&mut self, msg: Vec<u8>, guarantee: Guarantee) -> Result<(), SubmitError> {
+        if msg.len() <= MAX_MESSAGE_SIZE && !self.sendq.has_room(msg.len()) {
+            return Err(SubmitError::QueueFull);
+        }
+        self.queue(msg, guarantee, true)
+    }
+
+    fn queue(&mut self, msg: Vec<u8>, guarantee: Guarantee, answered: bool) -> Result<(), SubmitError> {
         if msg.len() > MAX_MESSAGE_SIZE {
             return Err(SubmitError::TooLarge);
         }
@@ -429,7 +450,9 @@ impl Totem {
                 self.out.push_back(Transmit::Send { dest: Dest::Node(rep), bytes });
             }
         }
+        let keep = answered && self.lingering && self.sendq.bytes() < self.mcast_capacity;
         if self.state == State::Operational
+            && !keep
             && let Some(t) = self.held.take()
         {
             self.tm_hold = None;
@@ -626,6 +649,7 @@ impl Totem {
         self.last_sent_token = None;
         self.held = None;
         self.linger_until = None;
+        self.lingering = false;
     }
 }
 

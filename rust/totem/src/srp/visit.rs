@@ -257,8 +257,10 @@ impl Totem {
                 hold = Some(self.now.plus_ms(self.cfg.hold()));
             }
         }
+        self.lingering = false;
         if hold.is_none() {
             hold = self.linger(&v, arrival, own_delivered);
+            self.lingering = hold.is_some();
         }
         t.token_seq = t.token_seq.saturating_add(1);
         if let Some(until) = hold {

@@ -417,7 +417,12 @@ impl Cx<'_, '_> {
         self.core.next_id = Some(new_id + 1);
         let seq = self.core.next_seq;
         let req = wire::Request { conn: conn.0, seq, new_id, ts: wall, msg_id, body };
-        if self.ctx.submit(&Msg::Request(req), guarantee).is_err() {
+        let msg = Msg::Request(req);
+        let submitted = match answer {
+            Answer::Caller => self.ctx.submit_answered(&msg, guarantee),
+            Answer::Reply | Answer::Callback(_) => self.ctx.submit(&msg, guarantee),
+        };
+        if submitted.is_err() {
             self.ctx.reply(conn, msg_id, error::TRY_AGAIN, &[]);
             return false;
         }
