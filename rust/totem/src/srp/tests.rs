@@ -993,7 +993,7 @@ fn publisher(answered: bool) -> (f64, f64) {
 }
 
 /// Messages whose client has its answer already do not cut the linger
-/// short: they go out together when it ends (or a frame is full), a
+/// short: they go out together when it ends (or a few frames wait), a
 /// frame for many; submitted plainly, each releases the token and goes
 /// out in a frame of its own (here 100 us hops make a rotation long
 /// enough for a few to gather meanwhile).
