@@ -24,9 +24,14 @@ const RETAINED: usize = 64 * 1024;
 
 #[derive(Debug, Default)]
 pub struct AnswerReader {
+    /// Received bytes are `buf[start..end]`; the rest is room for the
+    /// next `recv`, zeroed once when the buffer grows, not before every
+    /// `recv` (that cost a 4 KB memset per call).
     buf: Vec<u8>,
     /// Bytes at the front of `buf` already returned.
     start: usize,
+    /// End of the bytes received.
+    end: usize,
     spin: Spin,
 }
 
@@ -116,7 +121,7 @@ impl AnswerReader {
     /// A complete answer off the front of the buffer, if there is one. The
     /// declared size is checked before waiting for that many bytes.
     fn take(&mut self) -> Result<Option<Frame>, ReadFault> {
-        let rest = &self.buf[self.start..];
+        let rest = &self.buf[self.start..self.end];
         let Some(head) = rest.first_chunk::<HEADER_SIZE>() else { return Ok(None) };
         let header = Header::decode(head).map_err(ReadFault::Malformed)?;
         let size = HEADER_SIZE + header.body_len();
@@ -125,11 +130,11 @@ impl AnswerReader {
         }
         let body = rest[HEADER_SIZE..size].to_vec();
         self.start += size;
-        if self.start == self.buf.len() {
-            self.buf.clear();
+        if self.start == self.end {
             self.start = 0;
-            if self.buf.capacity() > RETAINED {
-                self.buf.shrink_to(CHUNK);
+            self.end = 0;
+            if self.buf.len() > RETAINED {
+                self.buf = Vec::new();
             }
         }
         Ok(Some((header, body)))
@@ -138,19 +143,27 @@ impl AnswerReader {
     /// One `recv` of what has arrived (at least the rest of a started
     /// answer); false if nothing was there.
     fn fill(&mut self, fd: RawFd) -> Result<bool, ReadFault> {
-        self.buf.drain(..self.start);
-        self.start = 0;
-        let have = self.buf.len();
-        let wanted = match self.buf.first_chunk::<HEADER_SIZE>() {
+        if self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        let have = self.end;
+        let wanted = match self.buf[..have].first_chunk::<HEADER_SIZE>() {
             Some(head) => Header::decode(head).map_err(ReadFault::Malformed)?.body_len() + HEADER_SIZE - have,
             None => 0,
         };
-        self.buf.resize(have + wanted.max(CHUNK), 0);
-        let got = sys::recv_now(fd, &mut self.buf[have..]);
-        self.buf.truncate(have + got.as_ref().map_or(0, |n| n.unwrap_or(0)));
-        match got {
+        let room = have + wanted.max(CHUNK);
+        if self.buf.len() < room {
+            self.buf.resize(room, 0);
+        }
+        match sys::recv_now(fd, &mut self.buf[have..]) {
             Ok(Some(0)) => Err(ReadFault::Eof),
-            Ok(n) => Ok(n.is_some()),
+            Ok(Some(n)) => {
+                self.end += n;
+                Ok(true)
+            }
+            Ok(None) => Ok(false),
             Err(e) => Err(ReadFault::Io(e)),
         }
     }
