@@ -32,7 +32,9 @@
 //!   it a wake packet (once per idle spell), so it passes the token at once.
 //!   A node whose visit delivered its own messages and left it nothing to
 //!   send keeps the token up to `linger_us` (200 us) for the next request of
-//!   the local client those messages answered; a submit releases it at once.
+//!   the local client those messages answered; a submit releases it at once,
+//!   but for messages whose client has its answer already
+//!   ([`Totem::submit_answered`]), which gather until the linger ends.
 //!   Agreed messages are delivered in sequence
 //!   order once all earlier ones are there; safe ones once every member's
 //!   `aru` in the token covers them. With [`Totem::set_pack_ahead`], a node
