@@ -415,10 +415,17 @@ impl Totem {
 
     /// [`Totem::submit`] for a message the caller no longer needs (no copy).
     pub fn submit_owned(&mut self, msg: Vec<u8>, guarantee: Guarantee) -> Result<(), SubmitError> {
+        self.room_for(&msg)?;
+        self.queue(msg, guarantee, false)
+    }
+
+    /// `QueueFull` if the send queue is at its limit for `msg` (one too
+    /// large for any queue is left to `queue` to refuse).
+    fn room_for(&self, msg: &[u8]) -> Result<(), SubmitError> {
         if msg.len() <= MAX_MESSAGE_SIZE && !self.sendq.has_room(msg.len()) {
             return Err(SubmitError::QueueFull);
         }
-        self.submit_past_limit(msg, guarantee)
+        Ok(())
     }
 
     /// [`Totem::submit_owned`] even when the send queue is at its limit:
@@ -436,9 +443,7 @@ impl Totem {
     /// of each (a linger is for a client that waits on a delivery; this
     /// one calls again anyway).
     pub fn submit_answered(&mut self, msg: Vec<u8>, guarantee: Guarantee) -> Result<(), SubmitError> {
-        if msg.len() <= MAX_MESSAGE_SIZE && !self.sendq.has_room(msg.len()) {
-            return Err(SubmitError::QueueFull);
-        }
+        self.room_for(&msg)?;
         self.queue(msg, guarantee, true)
     }
 
