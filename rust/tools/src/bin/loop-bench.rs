@@ -177,21 +177,25 @@ struct Usage {
     sleeps: f64,
 }
 
+/// The CPU time comes from `/proc/PID/stat`, which counts threads that
+/// have exited too (the classic executive serves each client connection
+/// on a thread of its own, gone by the time a loop is measured). Context
+/// switches are only kept per thread, so those of exited threads are
+/// missing from `sleeps`.
 fn usage(pid: u32) -> Usage {
     let mut u = Usage::default();
     let tick_us = 1e6 / 100.0; // USER_HZ
+    if let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        && let Some((_, rest)) = stat.rsplit_once(')')
+    {
+        // Fields after the name: state is the 3rd field overall, utime the 14th.
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+        u.cpu_us = (ticks(11) + ticks(12)) * tick_us;
+    }
     let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return u };
     for task in tasks.flatten() {
-        let dir = task.path();
-        if let Ok(stat) = std::fs::read_to_string(dir.join("stat"))
-            && let Some((_, rest)) = stat.rsplit_once(')')
-        {
-            // Fields after the name: state is the 3rd field overall, utime the 14th.
-            let f: Vec<&str> = rest.split_whitespace().collect();
-            let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-            u.cpu_us += (ticks(11) + ticks(12)) * tick_us;
-        }
-        if let Ok(status) = std::fs::read_to_string(dir.join("status")) {
+        if let Ok(status) = std::fs::read_to_string(task.path().join("status")) {
             let v = status.lines().find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"));
             u.sleeps += v.and_then(|v| v.trim().parse::<f64>().ok()).unwrap_or(0.0);
         }
