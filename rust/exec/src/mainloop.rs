@@ -13,7 +13,9 @@
 //! and client requests ([`BUSY_POLL_CLIENT`]) the loop polls a while
 //! before it sleeps again, unless other work holds the CPU
 //! ([`crate::poll_gate`]); a real-time main loop polls as a normal
-//! process (see [`Executive::set_realtime`]).
+//! process (see [`Executive::set_realtime`]). Where it may take SCHED_RR,
+//! a client's next request is awaited real-time instead of polled for,
+//! unless packets are due (`wait_policy`).
 
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
@@ -142,6 +144,11 @@ pub struct Executive {
     rt_polls: rt_polls::RtPolls,
     /// When the last polling turn began, and the loop's CPU time then.
     polled_at: Option<(Instant, Duration)>,
+    /// The poll window was asked for by a client's request, with no
+    /// packet since (see [`Executive::policy_for`]).
+    client_window: bool,
+    /// The ring's last regular configuration has this node alone.
+    alone: bool,
 }
 
 impl Executive {
@@ -184,6 +191,8 @@ impl Executive {
             client_at: None,
             rt_polls: rt_polls::RtPolls::default(),
             polled_at: None,
+            client_window: false,
+            alone: false,
         })
     }
 
@@ -215,14 +224,12 @@ impl Executive {
         self.on_rr = on_rr;
     }
 
-    /// Puts the loop under the policy for this turn: normal to poll; to
-    /// sleep, real-time always or while other work holds the CPU.
-    fn policy_for(&mut self, polling: bool, now: Instant) {
-        let rr = match self.realtime {
-            Realtime::Never => return,
-            Realtime::Always => !polling,
-            Realtime::WhileContested => !polling && self.gate.held_by_other_work(now),
-        };
+    /// Puts the loop under the policy for this turn (see `wait_policy`):
+    /// normal to poll; to sleep, real-time always, or while a client's
+    /// next request is awaited (`client_wait`) or other work holds the CPU.
+    fn policy_for(&mut self, polling: bool, client_wait: bool, now: Instant) {
+        let held = self.gate.held_by_other_work(now);
+        let Some(rr) = wait_policy::waits_real_time(self.realtime, polling, client_wait, held) else { return };
         if rr == self.on_rr {
             return;
         }
@@ -283,12 +290,21 @@ impl Executive {
         // A window asked for by the last turns, polled if polling pays
         // and other work does not hold the CPU.
         let window = self.poll_until.filter(|t| start.mono < *t);
-        let polling = window.is_some() && self.poll_windows.pay() && self.gate.open(start.mono);
+        // A client's next request is awaited real-time, not polled for,
+        // where the loop may (see `wait_policy`).
+        let rt_wait = window.is_some()
+            && wait_policy::awaits_client_real_time(
+                self.realtime,
+                self.client_window,
+                self.alone,
+                self.ordering.busy(),
+            );
+        let polling = window.is_some() && !rt_wait && self.poll_windows.pay() && self.gate.open(start.mono);
         if polling {
             wait = Duration::ZERO;
             self.polled_at = Some((start.mono, sys::thread_cpu_time()));
         }
-        self.policy_for(polling, start.mono);
+        self.policy_for(polling, rt_wait, start.mono);
         let rr_polling = !polling
             && self.on_rr
             && self.client_at.is_some_and(|t| self.rt_polls.poll(start.mono, t + RT_POLL_CLIENT));
@@ -335,6 +351,7 @@ impl Executive {
             } else if !(ORDERING_KEY_BASE..FIRST_KEY).contains(&key) {
                 self.server.handle(&self.epoll, key, events, now);
                 self.poll_at_least(now + BUSY_POLL_CLIENT);
+                self.client_window = true;
                 self.client_at = Some(now);
                 if self.on_rr {
                     self.rt_polls.request();
@@ -355,6 +372,7 @@ impl Executive {
                     BUSY_POLL
                 };
                 self.poll_at_least(now + window);
+                self.client_window = false;
             }
         }
         if self.ordering.poll_timeout().is_some_and(|t| t <= now) {
@@ -459,6 +477,7 @@ impl Executive {
                 },
                 ClusterEvent::ConfigChange(change) => {
                     if change.kind == ConfigKind::Regular {
+                        self.alone = change.members.len() <= 1;
                         self.counters.config_change(now.wall);
                         let members: Vec<String> = change.members.iter().map(|m| m.to_string()).collect();
                         crate::log_notice!(
@@ -627,3 +646,4 @@ mod rt_polls;
 mod snapshot;
 #[cfg(test)]
 mod tests;
+mod wait_policy;

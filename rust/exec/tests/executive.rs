@@ -809,6 +809,31 @@ fn by_default_the_main_loop_sleeps_real_time_while_other_work_holds_the_cpu() {
     }
 }
 
+/// By default (`auto`), a client calling in a loop is awaited under
+/// SCHED_RR even on a quiet machine: its request then wakes the loop at
+/// once, ahead of the client itself where they share a CPU.
+#[test]
+fn by_default_a_calling_client_is_awaited_real_time() {
+    let dir = TempDir::new("sched-client");
+    dir.config(QUIET);
+    let e = Exec::start(&dir);
+    if !may_use_realtime() {
+        return; // the test above checks the warning
+    }
+    // SAFETY: plain syscall.
+    let rr = (libc::SCHED_RR | libc::SCHED_RESET_ON_FORK, unsafe { libc::sched_get_priority_max(libc::SCHED_RR) });
+    let mut c = Client::connect(&dir.socket(), service::CFG);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut calls = 0;
+    let mut seen = false;
+    while !seen && Instant::now() < deadline {
+        c.status().unwrap();
+        calls += 1;
+        seen = scheduling(e.pid() as i32) == rr;
+    }
+    assert!(seen, "never awaiting the client under SCHED_RR in {calls} calls: {}", e.stderr());
+}
+
 #[test]
 fn an_executive_without_the_right_to_realtime_runs_as_a_normal_process() {
     // SAFETY: plain syscall.

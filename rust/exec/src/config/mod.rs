@@ -274,10 +274,11 @@ pub enum Realtime {
     /// `yes`: whenever it sleeps, as the classic executive always ran.
     Always,
     /// `auto` (the default): while other work holds the CPU, which
-    /// `crate::poll_gate` finds out (`PollGate::held_by_other_work`). On
-    /// a quiet machine the normal policy answers 3-node publishes faster;
-    /// under other work real-time is faster everywhere (README,
-    /// "Request/answer loops").
+    /// `crate::poll_gate` finds out (`PollGate::held_by_other_work`), and
+    /// while a client's next request is awaited with no packets due
+    /// (`mainloop/wait_policy.rs`). On a quiet machine the normal policy
+    /// answers 3-node publishes faster; under other work real-time is
+    /// faster everywhere (README, "Request/answer loops").
     WhileContested,
 }
 
