@@ -23,12 +23,12 @@ trap 'rm -rf "$tmp"' EXIT
 cc=${CC:-gcc}
 libs="$target/release/lib"
 $cc -O2 -std=gnu99 -Wall -Wextra -Werror -Iinclude/corosync -o "$tmp/ais_loops" c-tests/bench/ais_loops.c \
-    -L"$libs" -Wl,-rpath,"$(cd "$libs" && pwd)" -lcpg -levs -lSaCkpt -lSaEvt -lSaClm -lpthread
+    -L"$libs" -Wl,-rpath,"$(cd "$libs" && pwd)" -lcpg -levs -lSaCkpt -lSaEvt -lSaClm -lSaLck -lSaMsg -lpthread
 args=(--program "$tmp/ais_loops")
 if [ -n "${CLASSIC_SRC:-}" ]; then
     c=$CLASSIC_SRC
     $cc -O2 -std=gnu99 -I"$c/include" -o "$tmp/ais_loops_classic" c-tests/bench/ais_loops.c \
-        "$c/lib/libcpg.a" "$c/lib/libevs.a" "$c/lib/libSaCkpt.a" "$c/lib/libSaEvt.a" "$c/lib/libSaClm.a" -lpthread
+        "$c/lib/libcpg.a" "$c/lib/libevs.a" "$c/lib/libSaCkpt.a" "$c/lib/libSaEvt.a" "$c/lib/libSaClm.a" "$c/lib/libSaLck.a" "$c/lib/libSaMsg.a" -lpthread
     args+=(--classic-tree "$c" --classic-program "$tmp/ais_loops_classic")
     # Line-buffered output (they print a line per 10 s round), built from a
     # copy: main renamed, called by a wrapper.

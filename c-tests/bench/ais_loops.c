@@ -13,6 +13,10 @@
  *   ckpt-read     saCkptCheckpointRead of one section
  *   evt-publish   saEvtEventPublish on an open channel
  *   clm-node-get  saClmClusterNodeGet of the local node
+ *   lck-lock      saLckResourceLock (EX, granted) then saLckResourceUnlock of
+ *                 one resource; an op is the pair
+ *   msg-send      saMsgMessageSend to the program's own queue, then
+ *                 saMsgMessageGet of it; an op is the pair
  *
  * Before timing, waits (30 s at most) until CLM reports `members` nodes
  * (default 1), so a cluster is formed. Prints one line:
@@ -26,7 +30,7 @@
  * so the deliver figures are send-to-own-delivery latency) and a call is
  * one loop iteration. Written against the classic openais 0.80 API only,
  * so the same source builds against either implementation's headers and
- * libraries (-lcpg -levs -lSaCkpt -lSaEvt -lSaClm).
+ * libraries (-lcpg -levs -lSaCkpt -lSaEvt -lSaClm -lSaLck -lSaMsg).
  */
 #include <errno.h>
 #include <stdint.h>
@@ -42,6 +46,8 @@
 #include <saCkpt.h>
 #include <saClm.h>
 #include <saEvt.h>
+#include <saLck.h>
+#include <saMsg.h>
 #include <cpg.h>
 #include <evs.h>
 
@@ -388,6 +394,90 @@ static void loop_clm(void)
     saClmFinalize(clm);
 }
 
+/* ---- lck ---- */
+
+static void loop_lck(void)
+{
+    SaLckHandleT lck;
+    SaLckResourceHandleT res;
+    SaLckLockIdT id;
+    SaLckLockStatusT status;
+    SaVersionT v = { 'B', 1, 1 };
+    SaLckCallbacksT cbs;
+    SaNameT name;
+    unsigned long long ops = 0;
+    double elapsed;
+    SaAisErrorT err;
+
+    memset(&cbs, 0, sizeof(cbs));
+    name.length = (SaUint16T)snprintf((char *)name.value, sizeof(name.value), "loops-%d", (int)getpid());
+    if ((err = saLckInitialize(&lck, &cbs, &v)) != SA_AIS_OK)
+        die("saLckInitialize", err);
+    if ((err = saLckResourceOpen(lck, &name, SA_LCK_RESOURCE_CREATE, SA_TIME_END, &res)) != SA_AIS_OK)
+        die("saLckResourceOpen", err);
+    elapsed = TIMED({
+        err = saLckResourceLock(res, &id, SA_LCK_EX_LOCK_MODE, 0, 0, SA_TIME_END, &status);
+        if (err != SA_AIS_OK || status != SA_LCK_LOCK_GRANTED)
+            die("saLckResourceLock", err != SA_AIS_OK ? (int)err : (int)status);
+        if ((err = saLckResourceUnlock(id, SA_TIME_END)) != SA_AIS_OK)
+            die("saLckResourceUnlock", err);
+        ops++;
+    });
+    report("lck-lock", ops, elapsed, 0);
+    saLckResourceClose(res);
+    saLckFinalize(lck);
+}
+
+/* ---- msg ---- */
+
+static void loop_msg(void)
+{
+    SaMsgHandleT msg;
+    SaMsgQueueHandleT queue;
+    SaVersionT v = { 'B', 1, 1 };
+    SaMsgCallbacksT cbs;
+    SaMsgQueueCreationAttributesT attrs;
+    SaNameT name;
+    SaMsgMessageT out, in;
+    SaTimeT sent;
+    SaMsgSenderIdT sender;
+    char *back = malloc(size + 1);
+    unsigned long long ops = 0;
+    double elapsed;
+    SaAisErrorT err;
+    int i;
+
+    memset(&cbs, 0, sizeof(cbs));
+    memset(&attrs, 0, sizeof(attrs));
+    for (i = 0; i <= SA_MSG_MESSAGE_LOWEST_PRIORITY; i++)
+        attrs.size[i] = 1 << 20;
+    name.length = (SaUint16T)snprintf((char *)name.value, sizeof(name.value), "loops-%d", (int)getpid());
+    if (!back)
+        die("malloc", ENOMEM);
+    if ((err = saMsgInitialize(&msg, &cbs, &v)) != SA_AIS_OK)
+        die("saMsgInitialize", err);
+    if ((err = saMsgQueueOpen(msg, &name, &attrs, SA_MSG_QUEUE_CREATE, SA_TIME_END, &queue)) != SA_AIS_OK)
+        die("saMsgQueueOpen", err);
+    memset(&out, 0, sizeof(out));
+    out.size = size;
+    out.data = payload;
+    out.priority = SA_MSG_MESSAGE_HIGHEST_PRIORITY;
+    elapsed = TIMED({
+        if ((err = saMsgMessageSend(msg, &name, &out, SA_TIME_END)) != SA_AIS_OK)
+            die("saMsgMessageSend", err);
+        memset(&in, 0, sizeof(in));
+        in.data = back;
+        in.size = size + 1;
+        if ((err = saMsgMessageGet(queue, &in, &sent, &sender, SA_TIME_END)) != SA_AIS_OK)
+            die("saMsgMessageGet", err);
+        ops++;
+    });
+    report("msg-send", ops, elapsed, 0);
+    saMsgQueueClose(queue);
+    saMsgFinalize(msg);
+    free(back);
+}
+
 int main(int argc, char **argv)
 {
     const char *loop;
@@ -426,11 +516,15 @@ int main(int argc, char **argv)
         loop_evt();
     else if (strcmp(loop, "clm-node-get") == 0)
         loop_clm();
+    else if (strcmp(loop, "lck-lock") == 0)
+        loop_lck();
+    else if (strcmp(loop, "msg-send") == 0)
+        loop_msg();
     else
         goto usage;
     return 0;
 usage:
     fprintf(stderr, "usage: ais_loops [-t seconds] [-s size] [-n members] "
-                    "cpg|evs|ckpt-write|ckpt-read|evt-publish|clm-node-get\n");
+                    "cpg|evs|ckpt-write|ckpt-read|evt-publish|clm-node-get|lck-lock|msg-send\n");
     return 2;
 }
