@@ -69,16 +69,19 @@ const BUSY_POLL_SATURATED: Duration = Duration::from_micros(1000);
 /// (no network packets, so nothing else polls), 1-byte EVS messages one
 /// request at a time: 6-10k msg/s without, 8-9k with 50 us, 12-16k with
 /// 100 us, 12-18k with 250 us. A client sending now and then costs at
-/// most this much CPU per request.
+/// most this much CPU per request. Where the loop may take SCHED_RR and
+/// no packets are due, the window is awaited real-time instead
+/// (`wait_policy`).
 const BUSY_POLL_CLIENT: Duration = Duration::from_micros(100);
-/// A loop sleeping real-time (other work holds the CPU, so it does not
-/// poll as a normal process) polls this long after a client's request,
-/// as a real-time process: a client calling in a loop sends its next
-/// request within it, and the loop takes it without a wakeup. Under two
-/// busy loops (interleaved, two rounds): one node, writes 30-34k -> 53-56k
-/// a second, `saClmClusterNodeGet` 25-33k -> 32-63k, publishes 25-28k ->
-/// 31-60k; three nodes, node get 23-30k -> 26-61k. With 50 us, less: where
-/// the client shares the loop's CPU it waits for the whole poll.
+/// A loop sleeping real-time (other work holds the CPU, or a client's
+/// next request is awaited: see `wait_policy`) polls this long after a
+/// client's request, as a real-time process: a client calling in a loop
+/// sends its next request within it, and the loop takes it without a
+/// wakeup. Under two busy loops (interleaved, two rounds): one node,
+/// writes 30-34k -> 53-56k a second, `saClmClusterNodeGet` 25-33k ->
+/// 32-63k, publishes 25-28k -> 31-60k; three nodes, node get 23-30k ->
+/// 26-61k. With 50 us, less: where the client shares the loop's CPU it
+/// waits for the whole poll.
 const RT_POLL_CLIENT: Duration = Duration::from_micros(20);
 /// How soon a sync step that could not finish is tried again.
 const SYNC_RETRY: Duration = Duration::from_millis(5);
@@ -145,7 +148,7 @@ pub struct Executive {
     /// When the last polling turn began, and the loop's CPU time then.
     polled_at: Option<(Instant, Duration)>,
     /// The poll window was asked for by a client's request, with no
-    /// packet since (see [`Executive::policy_for`]).
+    /// packet since (see `wait_policy`).
     client_window: bool,
     /// The ring's last regular configuration has this node alone.
     alone: bool,
