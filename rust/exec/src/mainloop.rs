@@ -337,6 +337,7 @@ impl Executive {
             return Ok(None);
         }
         let mut stop = None;
+        let callbacks_before = self.server.callbacks_sent;
         // Clients first: their requests are answered (and their messages
         // queued for the token) before this turn's packets are handled, so
         // a client waiting on a reply does not wait for the network too.
@@ -388,6 +389,12 @@ impl Executive {
         // token took messages this turn, or deliveries freed the loopback).
         if self.ordering.has_room() && self.server.release_held(&self.epoll, now) {
             self.route_server_events(clock);
+        }
+        if self.server.callbacks_sent != callbacks_before {
+            // Callbacks flow: the client takes them while it calls (a
+            // CPG sender dispatching what came), so it runs beside the
+            // loop rather than waiting on it (see `wait_policy`).
+            self.client_window = false;
         }
         // Everything queued this turn goes out now: batched, never delayed;
         // the clients' answers first, then the packets of this turn's

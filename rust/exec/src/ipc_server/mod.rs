@@ -199,6 +199,8 @@ pub struct Server {
     /// Output left unread, per socket and in all.
     backlog: limits::Backlog,
     pub stats: Stats,
+    /// Callbacks sent on dispatch channels, in all.
+    pub callbacks_sent: u64,
 }
 
 /// Removes `path` if it is a stale socket; errors if it is anything else.
@@ -260,6 +262,7 @@ impl Server {
             usage: limits::Usage::default(),
             backlog: limits::Backlog::default(),
             stats: Stats::default(),
+            callbacks_sent: 0,
         })
     }
 
@@ -819,6 +822,7 @@ impl Server {
             && let Some(key) = c.dispatch
         {
             let service = c.info.service;
+            self.callbacks_sent += 1;
             self.send_on(epoll, key, service, id, body);
         }
     }

@@ -136,6 +136,28 @@ fn request_is_ordered_delivered_and_answered() {
     rig.stop();
 }
 
+/// A client that only calls is awaited real-time after its request
+/// (`wait_policy`); a turn that sends it callbacks ends that: such a
+/// client takes them while it calls, beside the loop.
+#[test]
+fn callbacks_end_the_wait_for_a_calling_client() {
+    let seen = Rc::new(RefCell::new(Seen::default()));
+    let echo = Box::new(Echo { seen: seen.clone(), waiting: VecDeque::new() });
+    let mut rig = Rig::start("window", 9, svc::EVS, vec![echo]);
+    let (mut req, mut disp) = rig.connect(svc::EVS);
+    assert!(rig.exec.client_window, "a request (the handshake) asks for a client's window");
+    assert!(rig.exec.alone, "a ring of one");
+    let before = rig.exec.server.callbacks_sent;
+    write_message(&mut req, svc::EVS, 5, b"ping").unwrap();
+    rig.turns(5, Duration::from_millis(20));
+    assert_eq!(read_message(&mut req).unwrap().0.id, 5);
+    assert_eq!(read_message(&mut disp).unwrap().0.id, 77);
+    assert_eq!(rig.exec.server.callbacks_sent, before + 1);
+    assert!(!rig.exec.client_window, "callbacks went to the client");
+    drop((req, disp));
+    rig.stop();
+}
+
 /// Records sync hook calls and timer firings; sends two sync messages,
 /// one per `sync_process` call, to show the loop calls it again.
 struct SyncProbe {
