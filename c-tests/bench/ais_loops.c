@@ -101,6 +101,12 @@ static void delivered_msg(const void *msg, int len)
     }
 }
 
+/* The program's own SA name (checkpoint, channel, resource, queue). */
+static void own_name(SaNameT *name)
+{
+    name->length = (SaUint16T)snprintf((char *)name->value, sizeof(name->value), "loops-%d", (int)getpid());
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -300,7 +306,7 @@ static void loop_ckpt(int write)
     attrs.maxSections = 5;
     attrs.maxSectionSize = 250000;
     attrs.maxSectionIdSize = 15;
-    name.length = (SaUint16T)snprintf((char *)name.value, sizeof(name.value), "loops-%d", (int)getpid());
+    own_name(&name);
     if ((err = saCkptInitialize(&ckpt, &cbs, &v)) != SA_AIS_OK)
         die("saCkptInitialize", err);
     err = saCkptCheckpointOpen(ckpt, &name, &attrs,
@@ -345,7 +351,7 @@ static void loop_evt(void)
     SaAisErrorT err;
 
     memset(&cbs, 0, sizeof(cbs));
-    name.length = (SaUint16T)snprintf((char *)name.value, sizeof(name.value), "loops-%d", (int)getpid());
+    own_name(&name);
     publisher.length = (SaUint16T)snprintf((char *)publisher.value, sizeof(publisher.value), "ais_loops");
     if ((err = saEvtInitialize(&evt, &cbs, &v)) != SA_AIS_OK)
         die("saEvtInitialize", err);
@@ -410,7 +416,7 @@ static void loop_lck(void)
     SaAisErrorT err;
 
     memset(&cbs, 0, sizeof(cbs));
-    name.length = (SaUint16T)snprintf((char *)name.value, sizeof(name.value), "loops-%d", (int)getpid());
+    own_name(&name);
     if ((err = saLckInitialize(&lck, &cbs, &v)) != SA_AIS_OK)
         die("saLckInitialize", err);
     if ((err = saLckResourceOpen(lck, &name, SA_LCK_RESOURCE_CREATE, SA_TIME_END, &res)) != SA_AIS_OK)
@@ -451,7 +457,7 @@ static void loop_msg(void)
     memset(&attrs, 0, sizeof(attrs));
     for (i = 0; i <= SA_MSG_MESSAGE_LOWEST_PRIORITY; i++)
         attrs.size[i] = 1 << 20;
-    name.length = (SaUint16T)snprintf((char *)name.value, sizeof(name.value), "loops-%d", (int)getpid());
+    own_name(&name);
     if (!back)
         die("malloc", ENOMEM);
     if ((err = saMsgInitialize(&msg, &cbs, &v)) != SA_AIS_OK)
