@@ -679,6 +679,13 @@ fn scheduling(tid: i32) -> (i32, i32) {
     (policy, p.sched_priority)
 }
 
+/// What `scheduling` reads of a main loop sleeping real-time: SCHED_RR
+/// (reset on fork) at the highest priority.
+fn realtime_scheduling() -> (i32, i32) {
+    // SAFETY: plain syscall.
+    (libc::SCHED_RR | libc::SCHED_RESET_ON_FORK, unsafe { libc::sched_get_priority_max(libc::SCHED_RR) })
+}
+
 /// `tid`'s policy once it is `want`, or after 5 s.
 fn settled_scheduling(tid: i32, want: (i32, i32)) -> (i32, i32) {
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -708,8 +715,7 @@ fn may_use_realtime() -> bool {
 #[test]
 fn main_loop_is_realtime_where_configured_and_permitted() {
     let normal = (libc::SCHED_OTHER, 0);
-    // SAFETY: plain syscall.
-    let rr = (libc::SCHED_RR | libc::SCHED_RESET_ON_FORK, unsafe { libc::sched_get_priority_max(libc::SCHED_RR) });
+    let rr = realtime_scheduling();
     // As classic openais: SCHED_RR at the highest priority. Threads it
     // starts (the metrics server here) and its children begin normal.
     let dir = TempDir::new("sched-no");
@@ -792,8 +798,7 @@ fn by_default_the_main_loop_sleeps_real_time_while_other_work_holds_the_cpu() {
     let mut c = Client::connect(&dir.socket(), service::CFG);
     c.status().unwrap();
     assert!(e.stderr().contains("real-time priority (SCHED_RR) while other work holds the CPU"), "{}", e.stderr());
-    // SAFETY: plain syscall.
-    let rr = (libc::SCHED_RR | libc::SCHED_RESET_ON_FORK, unsafe { libc::sched_get_priority_max(libc::SCHED_RR) });
+    let rr = realtime_scheduling();
     let busy = BusyLoops::start();
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut seen = false;
@@ -820,8 +825,7 @@ fn by_default_a_calling_client_is_awaited_real_time() {
     if !may_use_realtime() {
         return; // the test above checks the warning
     }
-    // SAFETY: plain syscall.
-    let rr = (libc::SCHED_RR | libc::SCHED_RESET_ON_FORK, unsafe { libc::sched_get_priority_max(libc::SCHED_RR) });
+    let rr = realtime_scheduling();
     let mut c = Client::connect(&dir.socket(), service::CFG);
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut calls = 0;
