@@ -1,5 +1,6 @@
 //! Whether the main loop may poll instead of sleeping, learned from how
-//! long its polling turns spend off the CPU.
+//! long its polling turns spend off the CPU (a turn that found nothing:
+//! its length, see `Executive::judge_empty_poll`).
 //!
 //! Polling pays only while the CPU is otherwise idle or shared with the
 //! cluster's own processes (other executives, the clients), which give it
@@ -51,11 +52,13 @@ pub struct PollGate {
     pause: Duration,
     /// When the last pause ended (or ends).
     resumed_at: Option<Instant>,
+    /// Pauses so far (`exec.poll_pauses`).
+    pub pauses: u64,
 }
 
 impl Default for PollGate {
     fn default() -> Self {
-        PollGate { paused_until: None, pause: FIRST_PAUSE, resumed_at: None }
+        PollGate { paused_until: None, pause: FIRST_PAUSE, resumed_at: None, pauses: 0 }
     }
 }
 
@@ -83,6 +86,7 @@ impl PollGate {
         };
         self.paused_until = Some(now + self.pause);
         self.resumed_at = self.paused_until;
+        self.pauses += 1;
         false
     }
 }

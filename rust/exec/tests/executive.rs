@@ -785,7 +785,9 @@ impl Drop for BusyLoops {
 /// request/answer loops of 3 nodes on a quiet machine are faster so);
 /// once other work holds the CPU (a polling turn waited for it), the loop
 /// sleeps under SCHED_RR, so that a request or packet wakes it ahead of
-/// that work, as `yes` does.
+/// that work, as `yes` does. (On a node of its own a calling client is
+/// awaited real-time anyway, see above; that polling notices other work
+/// is `polling_pauses_while_other_work_holds_the_cpu`.)
 #[test]
 fn by_default_the_main_loop_sleeps_real_time_while_other_work_holds_the_cpu() {
     let dir = TempDir::new("sched-auto");
@@ -812,6 +814,42 @@ fn by_default_the_main_loop_sleeps_real_time_while_other_work_holds_the_cpu() {
     for t in other_threads(e.pid()) {
         assert_eq!(scheduling(t), (libc::SCHED_OTHER, 0), "thread {t}");
     }
+}
+
+/// One counter of `ais-cfgtool -S` (the tool's own code).
+fn counter(socket: &Path, name: &str) -> u64 {
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let code = ais_tools::cfgtool::run(&["-S"], socket, &mut out, &mut err);
+    assert_eq!(code, 0, "ais-cfgtool -S: {}", String::from_utf8_lossy(&err));
+    let text = String::from_utf8(out).unwrap();
+    let line = text.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(": "));
+    line.unwrap_or_else(|| panic!("no {name} in {text}")).parse().unwrap()
+}
+
+/// Polling stops for a while once a polling turn waited for the CPU
+/// (`exec.poll_pauses`). With `realtime_priority: no` the loop polls for
+/// a calling client's next request as a normal process; beside a busy
+/// loop on every CPU, a turn that finds nothing yields its CPU to one of
+/// them for a time slice.
+#[test]
+fn polling_pauses_while_other_work_holds_the_cpu() {
+    let dir = TempDir::new("poll-pauses");
+    dir.config(&format!("{QUIET}{POLLING}"));
+    let _e = Exec::start(&dir);
+    let mut c = Client::connect(&dir.socket(), service::CFG);
+    c.status().unwrap();
+    let before = counter(&dir.socket(), "exec.poll_pauses");
+    let busy = BusyLoops::start();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut paused = false;
+    while !paused && Instant::now() < deadline {
+        for _ in 0..100 {
+            c.status().unwrap();
+        }
+        paused = counter(&dir.socket(), "exec.poll_pauses") > before;
+    }
+    drop(busy);
+    assert!(paused, "polling never paused beside busy loops ({before} pauses before)");
 }
 
 /// By default (`auto`), a client calling in a loop is awaited under

@@ -20,6 +20,7 @@ impl Executive {
             Stat::counter("exec.poll_windows_hit", g.hits),
             Stat::counter("exec.poll_windows_missed", g.misses),
             Stat::counter("exec.poll_windows_slept", g.slept),
+            Stat::counter("exec.poll_pauses", self.gate.pauses),
         ]);
         let status = self.ordering.status();
         out.extend([
