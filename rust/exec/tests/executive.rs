@@ -816,16 +816,6 @@ fn by_default_the_main_loop_sleeps_real_time_while_other_work_holds_the_cpu() {
     }
 }
 
-/// One counter of `ais-cfgtool -S` (the tool's own code).
-fn counter(socket: &Path, name: &str) -> u64 {
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    let code = ais_tools::cfgtool::run(&["-S"], socket, &mut out, &mut err);
-    assert_eq!(code, 0, "ais-cfgtool -S: {}", String::from_utf8_lossy(&err));
-    let text = String::from_utf8(out).unwrap();
-    let line = text.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(": "));
-    line.unwrap_or_else(|| panic!("no {name} in {text}")).parse().unwrap()
-}
-
 /// Polling stops for a while once a polling turn waited for the CPU
 /// (`exec.poll_pauses`). With `realtime_priority: no` the loop polls for
 /// a calling client's next request as a normal process; beside a busy
@@ -838,7 +828,7 @@ fn polling_pauses_while_other_work_holds_the_cpu() {
     let _e = Exec::start(&dir);
     let mut c = Client::connect(&dir.socket(), service::CFG);
     c.status().unwrap();
-    let before = counter(&dir.socket(), "exec.poll_pauses");
+    let before = stats(&dir.socket())["exec.poll_pauses"];
     let busy = BusyLoops::start();
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut paused = false;
@@ -846,7 +836,7 @@ fn polling_pauses_while_other_work_holds_the_cpu() {
         for _ in 0..100 {
             c.status().unwrap();
         }
-        paused = counter(&dir.socket(), "exec.poll_pauses") > before;
+        paused = stats(&dir.socket())["exec.poll_pauses"] > before;
     }
     drop(busy);
     assert!(paused, "polling never paused beside busy loops ({before} pauses before)");

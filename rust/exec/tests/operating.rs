@@ -16,26 +16,11 @@ use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::os::unix::net::UnixDatagram;
-use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::cluster::*;
 use common::*;
-
-/// `ais-cfgtool -S` (the tool's own code) against `socket`, as a map.
-fn stats(socket: &Path) -> BTreeMap<String, u64> {
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    let code = ais_tools::cfgtool::run(&["-S"], socket, &mut out, &mut err);
-    assert_eq!(code, 0, "ais-cfgtool -S: {}", String::from_utf8_lossy(&err));
-    let text = String::from_utf8(out).unwrap();
-    text.lines()
-        .map(|l| {
-            let (k, v) = l.split_once(": ").unwrap_or_else(|| panic!("not 'key: value': {l:?}"));
-            (k.to_string(), v.parse().unwrap_or_else(|_| panic!("not a number: {l:?}")))
-        })
-        .collect()
-}
 
 /// One HTTP GET; the status line and the body.
 fn http_get(addr: &str, path: &str) -> (String, String) {

@@ -3,6 +3,7 @@
 //! minimal blocking IPC client.
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
@@ -278,6 +279,20 @@ pub fn number_after(line: &str, key: &str) -> u64 {
 /// Writes raw bytes, ignoring errors (the peer may close first).
 pub fn send_raw(s: &mut UnixStream, bytes: &[u8]) {
     let _ = s.write_all(bytes);
+}
+
+/// `ais-cfgtool -S` (the tool's own code) against `socket`, as a map.
+pub fn stats(socket: &Path) -> BTreeMap<String, u64> {
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let code = ais_tools::cfgtool::run(&["-S"], socket, &mut out, &mut err);
+    assert_eq!(code, 0, "ais-cfgtool -S: {}", String::from_utf8_lossy(&err));
+    let text = String::from_utf8(out).unwrap();
+    text.lines()
+        .map(|l| {
+            let (k, v) = l.split_once(": ").unwrap_or_else(|| panic!("not 'key: value': {l:?}"));
+            (k.to_string(), v.parse().unwrap_or_else(|_| panic!("not a number: {l:?}")))
+        })
+        .collect()
 }
 
 pub mod cluster;
