@@ -7,7 +7,10 @@
 #                         then AMF failover of a checkpointed counter on three (root)
 #   make bench            request/answer loop benchmarks on 1 and 3 nodes (root;
 #                         CLASSIC_SRC=<openais 0.80.6 tree> to compare, BENCH_ARGS=...),
-#                         then make bench-amf
+#                         then make bench-ipc-floor and make bench-amf
+#   make bench-ipc-floor  what one local request/answer pair costs by wait mechanism
+#                         (Unix socket, SysV semaphores, eventfd + futex), quiet
+#                         and beside two busy loops
 #   make bench-amf        AMF failover, restart, healthcheck jitter and idle CPU on
 #                         3 nodes (root; AMF_BENCH_REPS=5)
 #   make scale N=64       live scale test: N executives in network namespaces, formation,
@@ -35,7 +38,7 @@ export PREFIX LIBDIR INCLUDEDIR SBINDIR SYSCONFDIR MANDIR SYSTEMDUNITDIR DESTDIR
 PROFILE_FLAG_release := --release
 PROFILE_FLAG_debug :=
 
-.PHONY: all build-release build-debug check install uninstall demo bench bench-amf scale clean
+.PHONY: all build-release build-debug check install uninstall demo bench bench-ipc-floor bench-amf scale clean
 
 all: build-release
 
@@ -100,7 +103,16 @@ demo: build-release
 # Timings, not tests: never part of `make check`.
 bench:
 	scripts/bench-loops.sh $(BENCH_ARGS)
+	$(MAKE) --no-print-directory bench-ipc-floor
 	$(MAKE) --no-print-directory bench-amf
+
+# The cost of one local request/answer pair by wait mechanism, quiet and
+# beside two busy loops (c-tests/bench/ipc_floor.c).
+bench-ipc-floor:
+	mkdir -p target/bench
+	$(CC) -O2 -std=gnu99 -Wall -Wextra -Werror -o target/bench/ipc_floor c-tests/bench/ipc_floor.c
+	timeout -k 10 120 target/bench/ipc_floor --rounds 3 --seconds 3
+	timeout -k 10 120 target/bench/ipc_floor --rounds 3 --seconds 3 --busy 2
 
 AMF_BENCH_REPS ?= 5
 bench-amf: build-release
