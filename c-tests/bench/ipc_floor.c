@@ -80,6 +80,17 @@ static void server_realtime(void)
 	(void)sched_setscheduler(0, SCHED_RR, &sp);
 }
 
+/* An epoll set watching `fd` for input (the server's wait, as the
+ * executive's); the server process exits if it cannot have one. */
+static int epoll_on(int fd)
+{
+	int ep = epoll_create1(0);
+	struct epoll_event ev = { .events = EPOLLIN };
+	if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0)
+		_exit(1);
+	return ep;
+}
+
 static void stop(pid_t p)
 {
 	kill(p, SIGKILL);
@@ -101,10 +112,7 @@ static long run_socket(double seconds, int poll_us)
 	if (p == 0) {
 		close(sv[0]);
 		server_realtime();
-		int ep = epoll_create1(0);
-		struct epoll_event ev = { .events = EPOLLIN };
-		if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, sv[1], &ev) < 0)
-			_exit(1);
+		int ep = epoll_on(sv[1]);
 		for (;;) {
 			struct epoll_event got[4];
 			if (epoll_wait(ep, got, 4, -1) <= 0)
@@ -179,10 +187,7 @@ static long run_eventfd(double seconds)
 	pid_t p = child();
 	if (p == 0) {
 		server_realtime();
-		int ep = epoll_create1(0);
-		struct epoll_event ev = { .events = EPOLLIN };
-		if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, req, &ev) < 0)
-			_exit(1);
+		int ep = epoll_on(req);
 		for (;;) {
 			struct epoll_event got[4];
 			uint64_t v;

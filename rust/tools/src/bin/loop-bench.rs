@@ -391,15 +391,15 @@ fn main() {
                         continue;
                     }
                 };
-                let classic = !matches!(stack, Stack::Ours { .. });
+                let on_classic = !matches!(stack, Stack::Ours { .. });
                 let mut jobs: Vec<(String, Option<PathBuf>)> = o
                     .loops
                     .iter()
-                    .filter(|l| !(classic && CLASSIC_LACKS.contains(&l.as_str())))
+                    .filter(|l| !(on_classic && CLASSIC_LACKS.contains(&l.as_str())))
                     .map(|l| (l.clone(), None))
                     .collect();
                 for (ext, ours, classic) in &o.externals {
-                    let path = if matches!(stack, Stack::Ours { .. }) { Some(ours.clone()) } else { classic.clone() };
+                    let path = if on_classic { classic.clone() } else { Some(ours.clone()) };
                     if let Some(p) = path {
                         jobs.push((ext.clone(), Some(p)));
                     }
